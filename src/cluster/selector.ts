@@ -1,0 +1,14 @@
+import type { Labels } from '../types.js';
+
+/** A Service selector matches a pod when every key/value of the selector is among the pod's labels. */
+export function selectorMatches(selector: Labels, labels: Labels): boolean {
+  for (const k of Object.keys(selector)) {
+    if (labels[k] !== selector[k]) return false;
+  }
+  return true;
+}
+
+/** "namespace/name" */
+export function objectKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
