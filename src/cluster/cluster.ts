@@ -1,0 +1,222 @@
+import type { EndpointSlice, Ingress, NodeInfo, Pod, Seconds, Service } from '../types.js';
+import { IpAllocator, intToIp, parseCidr } from './ip.js';
+import { objectKey } from './selector.js';
+import { type PodSpec, type ServiceSpec, podWithDefaults, serviceWithDefaults } from './defaults.js';
+
+export interface ClusterOptions {
+  /** --service-cluster-ip-range [10.96.0.0/12] */
+  serviceCIDR: string;
+  /** --cluster-cidr [10.244.0.0/16]; each node gets a /24 of it. */
+  clusterCIDR: string;
+  /** Node addresses are taken from this range. */
+  nodeCIDR: string;
+  /** --service-node-port-range [30000-32767] */
+  nodePortRange: [number, number];
+  /** The virtual clock, for event times. */
+  clock: () => Seconds;
+}
+
+export const DEFAULT_CLUSTER: Omit<ClusterOptions, 'clock'> = {
+  serviceCIDR: '10.96.0.0/12',
+  clusterCIDR: '10.244.0.0/16',
+  nodeCIDR: '192.168.0.0/16',
+  nodePortRange: [30000, 32767],
+};
+
+export type ClusterEvent =
+  | { kind: 'service'; op: 'add' | 'update' | 'delete'; service: Service; time: Seconds }
+  | { kind: 'pod'; op: 'add' | 'update' | 'delete'; pod: Pod; prev: Pod | null; time: Seconds }
+  | { kind: 'node'; op: 'add' | 'delete'; node: NodeInfo; time: Seconds }
+  | { kind: 'ingress'; op: 'add' | 'update' | 'delete'; ingress: Ingress; time: Seconds }
+  /** Slices supplied from outside (manifests, or a selectorless service's hand-made slices). */
+  | { kind: 'endpointslice'; op: 'add' | 'update' | 'delete'; slice: EndpointSlice; time: Seconds };
+
+export type ClusterListener = (ev: ClusterEvent) => void;
+
+/**
+ * The cluster's API objects: nodes, namespaces, services, pods, ingresses. It allocates cluster IPs, node ports
+ * and pod IPs, and tells listeners (the endpoints controller, DNS, kube-proxies) of every change with its time.
+ */
+export class Cluster {
+  readonly nodes = new Map<string, NodeInfo>();
+  readonly namespaces = new Set<string>(['default', 'kube-system']);
+  readonly services = new Map<string, Service>();
+  readonly pods = new Map<string, Pod>();
+  readonly ingresses = new Map<string, Ingress>();
+  /** Slices not managed by the endpoints controller (selectorless services, loaded manifests). */
+  readonly externalSlices = new Map<string, EndpointSlice>();
+  readonly opts: ClusterOptions;
+
+  private readonly listeners: ClusterListener[] = [];
+  private readonly serviceIPs: IpAllocator;
+  private readonly nodeIPs: IpAllocator;
+  private readonly podIPs = new Map<string, IpAllocator>();
+  private nodeCount = 0;
+  private nextNodePort: number;
+  private readonly usedNodePorts = new Set<number>();
+
+  constructor(opts: Partial<ClusterOptions> = {}) {
+    this.opts = { ...DEFAULT_CLUSTER, clock: () => 0, ...opts };
+    // offset 1 is the kubernetes service, 10 is DNS by convention: allocation starts at 11
+    this.serviceIPs = new IpAllocator(this.opts.serviceCIDR, 11);
+    this.nodeIPs = new IpAllocator(this.opts.nodeCIDR, 10);
+    this.nextNodePort = this.opts.nodePortRange[0];
+  }
+
+  get now(): Seconds {
+    return this.opts.clock();
+  }
+
+  subscribe(fn: ClusterListener): void {
+    this.listeners.push(fn);
+  }
+
+  private emit(ev: ClusterEvent): void {
+    for (const l of this.listeners) l(ev);
+  }
+
+  addNamespace(ns: string): void {
+    this.namespaces.add(ns);
+  }
+
+  addNode(name: string, ip?: string): NodeInfo {
+    if (this.nodes.has(name)) throw new Error(`node ${name} exists`);
+    const idx = this.nodeCount++;
+    const cc = parseCidr(this.opts.clusterCIDR);
+    if (idx >= cc.size / 256) throw new RangeError(`cluster CIDR ${this.opts.clusterCIDR} has no /24 left for node ${name}`);
+    const podCIDR = `${intToIp(cc.base + idx * 256)}/24`;
+    if (ip !== undefined) this.nodeIPs.claim(ip);
+    const node: NodeInfo = { name, ips: [ip ?? this.nodeIPs.allocate()], podCIDR, zone: '' };
+    this.nodes.set(name, node);
+    this.podIPs.set(name, new IpAllocator(podCIDR, 2));
+    this.emit({ kind: 'node', op: 'add', node, time: this.now });
+    return node;
+  }
+
+  private allocateNodePort(): number {
+    const [lo, hi] = this.opts.nodePortRange;
+    for (let tries = 0; tries <= hi - lo; tries++) {
+      const p = this.nextNodePort;
+      this.nextNodePort = p >= hi ? lo : p + 1;
+      if (!this.usedNodePorts.has(p)) {
+        this.usedNodePorts.add(p);
+        return p;
+      }
+    }
+    throw new RangeError(`node port range ${lo}-${hi} is exhausted`);
+  }
+
+  /** Creates a Service with API defaults; allocates a cluster IP and node ports where the type needs them. */
+  addService(spec: ServiceSpec): Service {
+    const svc = serviceWithDefaults(spec);
+    const key = objectKey(svc.namespace, svc.name);
+    if (this.services.has(key)) throw new Error(`service ${key} exists`);
+    this.namespaces.add(svc.namespace);
+    if (svc.type === 'ExternalName') svc.clusterIP = '';
+    else if (svc.clusterIP === '') svc.clusterIP = this.serviceIPs.allocate();
+    else if (svc.clusterIP !== 'None') this.serviceIPs.claim(svc.clusterIP);
+    if (svc.type === 'NodePort' || svc.type === 'LoadBalancer') {
+      svc.ports = svc.ports.map((p) => {
+        if (p.nodePort !== 0) {
+          this.usedNodePorts.add(p.nodePort);
+          return p;
+        }
+        return { ...p, nodePort: this.allocateNodePort() };
+      });
+      if (svc.type === 'LoadBalancer' && svc.externalTrafficPolicy === 'Local' && svc.healthCheckNodePort === 0) {
+        svc.healthCheckNodePort = this.allocateNodePort();
+      }
+    }
+    this.services.set(key, svc);
+    this.emit({ kind: 'service', op: 'add', service: svc, time: this.now });
+    return svc;
+  }
+
+  updateService(namespace: string, name: string, patch: Partial<Omit<Service, 'namespace' | 'name' | 'clusterIP'>>): Service {
+    const key = objectKey(namespace, name);
+    const old = this.services.get(key);
+    if (old === undefined) throw new Error(`no service ${key}`);
+    const svc: Service = { ...old, ...patch };
+    this.services.set(key, svc);
+    this.emit({ kind: 'service', op: 'update', service: svc, time: this.now });
+    return svc;
+  }
+
+  deleteService(namespace: string, name: string): void {
+    const key = objectKey(namespace, name);
+    const svc = this.services.get(key);
+    if (svc === undefined) return;
+    this.services.delete(key);
+    if (svc.clusterIP !== '' && svc.clusterIP !== 'None') this.serviceIPs.release(svc.clusterIP);
+    for (const p of svc.ports) if (p.nodePort !== 0) this.usedNodePorts.delete(p.nodePort);
+    if (svc.healthCheckNodePort !== 0) this.usedNodePorts.delete(svc.healthCheckNodePort);
+    this.emit({ kind: 'service', op: 'delete', service: svc, time: this.now });
+  }
+
+  /** Creates a pod on a node; it gets an address from the node's pod CIDR unless one is given. */
+  addPod(spec: PodSpec): Pod {
+    const pod = podWithDefaults(spec);
+    const key = objectKey(pod.namespace, pod.name);
+    if (this.pods.has(key)) throw new Error(`pod ${key} exists`);
+    this.namespaces.add(pod.namespace);
+    if (pod.ip === '' && pod.nodeName !== '') {
+      const alloc = this.podIPs.get(pod.nodeName);
+      if (alloc === undefined) throw new Error(`pod ${key}: no node ${pod.nodeName}`);
+      pod.ip = alloc.allocate();
+    }
+    this.pods.set(key, pod);
+    this.emit({ kind: 'pod', op: 'add', pod, prev: null, time: this.now });
+    return pod;
+  }
+
+  updatePod(namespace: string, name: string, patch: Partial<Pick<Pod, 'phase' | 'ready' | 'terminating' | 'labels'>>): Pod {
+    const key = objectKey(namespace, name);
+    const prev = this.pods.get(key);
+    if (prev === undefined) throw new Error(`no pod ${key}`);
+    const pod: Pod = { ...prev, ...patch };
+    this.pods.set(key, pod);
+    this.emit({ kind: 'pod', op: 'update', pod, prev, time: this.now });
+    return pod;
+  }
+
+  deletePod(namespace: string, name: string): void {
+    const key = objectKey(namespace, name);
+    const pod = this.pods.get(key);
+    if (pod === undefined) return;
+    this.pods.delete(key);
+    if (pod.ip !== '') this.podIPs.get(pod.nodeName)?.release(pod.ip);
+    this.emit({ kind: 'pod', op: 'delete', pod, prev: pod, time: this.now });
+  }
+
+  upsertIngress(ing: Ingress): void {
+    const key = objectKey(ing.namespace, ing.name);
+    const op = this.ingresses.has(key) ? 'update' : 'add';
+    this.namespaces.add(ing.namespace);
+    this.ingresses.set(key, ing);
+    this.emit({ kind: 'ingress', op, ingress: ing, time: this.now });
+  }
+
+  deleteIngress(namespace: string, name: string): void {
+    const key = objectKey(namespace, name);
+    const ing = this.ingresses.get(key);
+    if (ing === undefined) return;
+    this.ingresses.delete(key);
+    this.emit({ kind: 'ingress', op: 'delete', ingress: ing, time: this.now });
+  }
+
+  /** Adds or replaces an EndpointSlice managed outside the endpoints controller (selectorless services, manifests). */
+  upsertExternalSlice(slice: EndpointSlice): void {
+    const key = objectKey(slice.namespace, slice.name);
+    const op = this.externalSlices.has(key) ? 'update' : 'add';
+    this.externalSlices.set(key, slice);
+    this.emit({ kind: 'endpointslice', op, slice, time: this.now });
+  }
+
+  deleteExternalSlice(namespace: string, name: string): void {
+    const key = objectKey(namespace, name);
+    const slice = this.externalSlices.get(key);
+    if (slice === undefined) return;
+    this.externalSlices.delete(key);
+    this.emit({ kind: 'endpointslice', op: 'delete', slice, time: this.now });
+  }
+}

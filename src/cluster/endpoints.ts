@@ -1,0 +1,229 @@
+import type { Endpoint, EndpointPort, EndpointSlice, Pod, Seconds, Service } from '../types.js';
+import type { Cluster, ClusterEvent } from './cluster.js';
+import { objectKey, selectorMatches } from './selector.js';
+
+/** Most endpoints one EndpointSlice holds (the controller's --max-endpoints-per-slice default). */
+export const MAX_ENDPOINTS_PER_SLICE = 100;
+
+/** The slices of one service changed (empty list: the service has no slices any more). */
+export interface SlicesChange {
+  /** "namespace/name" of the service. */
+  serviceKey: string;
+  slices: EndpointSlice[];
+  /** The time of the pod or service change that caused this (the last-change-trigger-time annotation). */
+  triggerTime: Seconds;
+}
+
+export type SlicesListener = (c: SlicesChange) => void;
+
+/**
+ * The EndpointSlice controller: keeps, for every service with a selector, slices of at most 100 endpoints holding
+ * the Running pods matched by the selector that are Ready (conditions ready/serving true) or terminating (ready
+ * false, serving as the pod's readiness, terminating true, as the controller publishes them since v1.26).
+ * Pods that are neither (pending, failed, or running but not ready) are left out. A service with
+ * publishNotReadyAddresses publishes every running pod as ready.
+ * Slices of selectorless services come from the cluster's external slices and are passed through.
+ */
+export class EndpointsController {
+  private readonly listeners: SlicesListener[] = [];
+  /** ns -> "k=v" -> pod keys */
+  private readonly podIndex = new Map<string, Map<string, Set<string>>>();
+  /** ns -> "k=v" -> service keys */
+  private readonly svcIndex = new Map<string, Map<string, Set<string>>>();
+  private readonly current = new Map<string, { sig: string; slices: EndpointSlice[] }>();
+  private readonly external = new Map<string, Map<string, EndpointSlice>>();
+
+  constructor(private readonly cluster: Cluster) {
+    cluster.subscribe((ev) => this.onEvent(ev));
+  }
+
+  subscribe(fn: SlicesListener): void {
+    this.listeners.push(fn);
+  }
+
+  /** The current slices of a service ("namespace/name"). */
+  slicesOf(serviceKey: string): EndpointSlice[] {
+    return this.current.get(serviceKey)?.slices ?? [];
+  }
+
+  /** Every slice the controller keeps, and the external ones. */
+  allSlices(): EndpointSlice[] {
+    const out: EndpointSlice[] = [];
+    for (const v of this.current.values()) out.push(...v.slices);
+    return out;
+  }
+
+  private onEvent(ev: ClusterEvent): void {
+    switch (ev.kind) {
+      case 'pod': {
+        const affected = new Set<string>();
+        if (ev.prev !== null) this.unindexPod(ev.prev);
+        if (ev.op !== 'delete') this.indexPod(ev.pod);
+        this.servicesSelecting(ev.pod, affected);
+        if (ev.prev !== null) this.servicesSelecting(ev.prev, affected);
+        for (const k of affected) this.reconcile(k, ev.time);
+        return;
+      }
+      case 'service': {
+        const svc = ev.service;
+        const key = objectKey(svc.namespace, svc.name);
+        this.unindexService(key, svc.namespace);
+        if (ev.op !== 'delete' && svc.selector !== null) this.indexService(key, svc);
+        this.reconcile(key, ev.time);
+        return;
+      }
+      case 'endpointslice': {
+        const s = ev.slice;
+        const svcKey = objectKey(s.namespace, s.serviceName);
+        let m = this.external.get(svcKey);
+        if (m === undefined) this.external.set(svcKey, (m = new Map()));
+        if (ev.op === 'delete') m.delete(s.name);
+        else m.set(s.name, s);
+        this.reconcile(svcKey, ev.time);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private indexPod(pod: Pod): void {
+    let byLabel = this.podIndex.get(pod.namespace);
+    if (byLabel === undefined) this.podIndex.set(pod.namespace, (byLabel = new Map()));
+    const key = objectKey(pod.namespace, pod.name);
+    for (const [k, v] of Object.entries(pod.labels)) {
+      const lk = `${k}=${v}`;
+      let set = byLabel.get(lk);
+      if (set === undefined) byLabel.set(lk, (set = new Set()));
+      set.add(key);
+    }
+  }
+
+  private unindexPod(pod: Pod): void {
+    const byLabel = this.podIndex.get(pod.namespace);
+    if (byLabel === undefined) return;
+    const key = objectKey(pod.namespace, pod.name);
+    for (const [k, v] of Object.entries(pod.labels)) byLabel.get(`${k}=${v}`)?.delete(key);
+  }
+
+  private indexService(key: string, svc: Service): void {
+    let byLabel = this.svcIndex.get(svc.namespace);
+    if (byLabel === undefined) this.svcIndex.set(svc.namespace, (byLabel = new Map()));
+    for (const [k, v] of Object.entries(svc.selector ?? {})) {
+      const lk = `${k}=${v}`;
+      let set = byLabel.get(lk);
+      if (set === undefined) byLabel.set(lk, (set = new Set()));
+      set.add(key);
+    }
+  }
+
+  private unindexService(key: string, ns: string): void {
+    const byLabel = this.svcIndex.get(ns);
+    if (byLabel === undefined) return;
+    for (const set of byLabel.values()) set.delete(key);
+  }
+
+  private servicesSelecting(pod: Pod, out: Set<string>): void {
+    const byLabel = this.svcIndex.get(pod.namespace);
+    if (byLabel === undefined) return;
+    for (const [k, v] of Object.entries(pod.labels)) {
+      const set = byLabel.get(`${k}=${v}`);
+      if (set === undefined) continue;
+      for (const svcKey of set) {
+        const svc = this.cluster.services.get(svcKey);
+        if (svc?.selector && selectorMatches(svc.selector, pod.labels)) out.add(svcKey);
+      }
+    }
+  }
+
+  private podsSelectedBy(svc: Service): Pod[] {
+    const sel = svc.selector;
+    if (sel === null) return [];
+    const byLabel = this.podIndex.get(svc.namespace);
+    const entries = Object.entries(sel);
+    if (byLabel === undefined || entries.length === 0) return []; // an empty selector selects nothing for endpoints
+    let smallest: Set<string> | undefined;
+    for (const [k, v] of entries) {
+      const set = byLabel.get(`${k}=${v}`);
+      if (set === undefined) return [];
+      if (smallest === undefined || set.size < smallest.size) smallest = set;
+    }
+    const out: Pod[] = [];
+    for (const pk of smallest ?? []) {
+      const pod = this.cluster.pods.get(pk);
+      if (pod !== undefined && selectorMatches(sel, pod.labels)) out.push(pod);
+    }
+    return out;
+  }
+
+  /** Recomputes a service's slices; tells listeners only when they changed. */
+  private reconcile(svcKey: string, time: Seconds): void {
+    const svc = this.cluster.services.get(svcKey);
+    let slices: EndpointSlice[];
+    if (svc === undefined) slices = [];
+    else if (svc.selector === null) slices = [...(this.external.get(svcKey)?.values() ?? [])];
+    else slices = this.computeSlices(svc);
+    const sig = JSON.stringify(slices);
+    const prev = this.current.get(svcKey);
+    if (prev !== undefined && prev.sig === sig) return;
+    if (slices.length === 0 && prev === undefined) return;
+    if (slices.length === 0) this.current.delete(svcKey);
+    else this.current.set(svcKey, { sig, slices });
+    const change: SlicesChange = { serviceKey: svcKey, slices, triggerTime: time };
+    for (const l of this.listeners) l(change);
+  }
+
+  private computeSlices(svc: Service): EndpointSlice[] {
+    if (svc.type === 'ExternalName') return [];
+    // group endpoints by their resolved ports: pods resolving a named targetPort differently go to different slices
+    const groups = new Map<string, { ports: EndpointPort[]; eps: Endpoint[] }>();
+    const pods = this.podsSelectedBy(svc).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const pod of pods) {
+      if (pod.phase !== 'Running' || pod.ip === '') continue;
+      let conditions;
+      if (svc.publishNotReadyAddresses) conditions = { ready: true, serving: true, terminating: false };
+      else if (pod.terminating) conditions = { ready: false, serving: pod.ready, terminating: true };
+      else if (pod.ready) conditions = { ready: true, serving: true, terminating: false };
+      else continue;
+      const ports: EndpointPort[] = [];
+      let resolvable = true;
+      for (const sp of svc.ports) {
+        let port: number | undefined;
+        if (typeof sp.targetPort === 'number') port = sp.targetPort;
+        else port = pod.containerPorts.find((c) => c.name === sp.targetPort && c.protocol === sp.protocol)?.containerPort;
+        if (port === undefined) {
+          resolvable = false;
+          break;
+        }
+        ports.push({ name: sp.name, protocol: sp.protocol, port });
+      }
+      if (!resolvable) continue;
+      const gk = JSON.stringify(ports);
+      let g = groups.get(gk);
+      if (g === undefined) groups.set(gk, (g = { ports, eps: [] }));
+      g.eps.push({
+        addresses: [pod.ip],
+        conditions,
+        nodeName: pod.nodeName,
+        zone: this.cluster.nodes.get(pod.nodeName)?.zone ?? '',
+        hostname: pod.subdomain === svc.name && pod.hostname !== '' ? pod.hostname : '',
+        podName: pod.name,
+      });
+    }
+    const slices: EndpointSlice[] = [];
+    let n = 0;
+    for (const g of groups.values()) {
+      for (let i = 0; i < g.eps.length; i += MAX_ENDPOINTS_PER_SLICE) {
+        slices.push({
+          namespace: svc.namespace,
+          name: `${svc.name}-${(n++).toString(36).padStart(5, '0')}`,
+          serviceName: svc.name,
+          addressType: 'IPv4',
+          endpoints: g.eps.slice(i, i + MAX_ENDPOINTS_PER_SLICE),
+          ports: g.ports,
+        });
+      }
+    }
+    return slices;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Every metric the harness writes, with its kind (how CI may gate it), unit and meaning.
+ *
+ * - counted:  exact work counts, deterministic for a seed (rules written, rules walked, operations).
+ * - modelled: virtual time from the cost model, deterministic for a seed.
+ * - measured: wall-clock time of the harness's own code (tinybench), noisy; metric names start with "wall_".
+ *
+ * All metrics are "smaller is better" unless `better` says otherwise.
+ */
+export type MetricKind = 'counted' | 'modelled' | 'measured';
+
+export interface MetricDef {
+  kind: MetricKind;
+  unit: string;
+  better: 'lower' | 'higher' | 'none';
+  description: string;
+}
+
+export const METRICS = {
+  // ruleset size after the initial sync
+  ruleset_iptables_rules: { kind: 'counted', unit: 'rules', better: 'lower', description: 'iptables rules in the nat and filter tables' },
+  ruleset_iptables_chains: { kind: 'counted', unit: 'chains', better: 'lower', description: 'iptables chains in the nat and filter tables' },
+  ruleset_ipvs_virtual_servers: { kind: 'counted', unit: 'servers', better: 'none', description: 'IPVS virtual servers' },
+  ruleset_ipvs_real_servers: { kind: 'counted', unit: 'servers', better: 'none', description: 'IPVS real servers' },
+  ruleset_ipset_entries: { kind: 'counted', unit: 'entries', better: 'none', description: 'ipset entries' },
+  // the initial (full) sync
+  initial_sync_rules_written: { kind: 'counted', unit: 'rules', better: 'lower', description: 'iptables rules written by the first, full sync' },
+  initial_sync_bytes_written: { kind: 'counted', unit: 'bytes', better: 'lower', description: 'bytes written by the first, full sync' },
+  initial_sync_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled duration of the first, full sync' },
+  // syncs after a change
+  sync_rules_written: { kind: 'counted', unit: 'rules', better: 'lower', description: 'iptables rules written per sync after the initial one' },
+  sync_bytes_written: { kind: 'counted', unit: 'bytes', better: 'lower', description: 'bytes written per sync after the initial one' },
+  sync_operations: { kind: 'counted', unit: 'ops', better: 'lower', description: 'IPVS, ipset and address operations per sync after the initial one' },
+  sync_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled duration of a sync after the initial one' },
+  syncs: { kind: 'counted', unit: 'syncs', better: 'lower', description: 'syncs run' },
+  // first packets
+  first_packet_rules_evaluated: { kind: 'counted', unit: 'rules', better: 'lower', description: 'iptables rules evaluated per first packet' },
+  first_packet_hash_probes: { kind: 'counted', unit: 'probes', better: 'lower', description: 'hash-table probes per first packet' },
+  first_packet_set_lookups: { kind: 'counted', unit: 'lookups', better: 'lower', description: 'ipset membership tests per first packet' },
+  first_packet_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled classification time of a first packet' },
+  connections: { kind: 'counted', unit: 'connections', better: 'none', description: 'new connections classified' },
+  // control loop outcomes
+  network_programming_latency: { kind: 'modelled', unit: 's', better: 'lower', description: 'time from an endpoint change to its rules being in place' },
+  failed_requests: { kind: 'counted', unit: 'requests', better: 'lower', description: 'requests sent to an endpoint that was no longer a ready pod' },
+  // measured wall clock of the harness's own code
+  wall_lookup_time: { kind: 'measured', unit: 's', better: 'lower', description: 'wall-clock time of one backend lookup (tinybench)' },
+  wall_sync_time: { kind: 'measured', unit: 's', better: 'lower', description: 'wall-clock time of one backend sync after a one-endpoint change (tinybench)' },
+} as const satisfies Record<string, MetricDef>;
+
+export type MetricName = keyof typeof METRICS;
+
+/** The definition of a metric; metrics not in the catalogue are classified by name (wall_* measured, else counted). */
+export function metricDef(name: string): MetricDef {
+  const d = (METRICS as Record<string, MetricDef>)[name];
+  if (d !== undefined) return d;
+  if (name.startsWith('wall_')) return { kind: 'measured', unit: '', better: 'lower', description: '' };
+  return { kind: 'counted', unit: '', better: 'lower', description: '' };
+}

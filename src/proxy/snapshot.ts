@@ -1,0 +1,109 @@
+import type {
+  EndpointInfo,
+  EndpointSlice,
+  ProxySnapshot,
+  Service,
+  ServicePortInfo,
+} from '../types.js';
+
+/**
+ * Conversion of Services and EndpointSlices into what kube-proxy programs from, with kube-proxy's semantics
+ * (pkg/proxy/serviceport.go, servicechangetracker.go, endpointslicecache.go):
+ * - headless (clusterIP None) and ExternalName services produce no service ports;
+ * - one ServicePortInfo per service port, keyed "namespace/name:portName" ("namespace/name" for an unnamed port);
+ * - endpoints are taken from every slice of the service for the port with the same name and protocol,
+ *   de-duplicated by "IP:port" and sorted by that string; unset conditions default as the API says
+ *   (ready: true, serving: ready, terminating: false).
+ */
+
+export function servicePortKey(namespace: string, name: string, portName: string): string {
+  return portName === '' ? `${namespace}/${name}` : `${namespace}/${name}:${portName}`;
+}
+
+/** True when kube-proxy programs nothing for the service. */
+export function isUnproxied(svc: Service): boolean {
+  return svc.type === 'ExternalName' || svc.clusterIP === 'None' || svc.clusterIP === '';
+}
+
+/** kube-proxy's ExternallyAccessible: LoadBalancer, NodePort, or a ClusterIP service with external IPs. */
+export function externallyAccessible(svc: Service): boolean {
+  return svc.type === 'LoadBalancer' || svc.type === 'NodePort' || (svc.type === 'ClusterIP' && svc.externalIPs.length > 0);
+}
+
+/** The service ports kube-proxy would program for one Service (empty for headless / ExternalName). */
+export function servicePortInfos(svc: Service): ServicePortInfo[] {
+  if (isUnproxied(svc)) return [];
+  const externalPolicyLocal = externallyAccessible(svc) && svc.externalTrafficPolicy === 'Local';
+  return svc.ports.map((p) => ({
+    key: servicePortKey(svc.namespace, svc.name, p.name),
+    namespace: svc.namespace,
+    name: svc.name,
+    portName: p.name,
+    protocol: p.protocol,
+    type: svc.type,
+    clusterIP: svc.clusterIP,
+    port: p.port,
+    nodePort: svc.type === 'NodePort' || svc.type === 'LoadBalancer' ? p.nodePort : 0,
+    targetPort: p.targetPort,
+    externalIPs: [...svc.externalIPs],
+    loadBalancerIPs: svc.type === 'LoadBalancer' ? [...svc.loadBalancerIngressIPs] : [],
+    loadBalancerSourceRanges: svc.type === 'LoadBalancer' ? svc.loadBalancerSourceRanges.map((r) => r.trim()) : [],
+    externalPolicyLocal,
+    internalPolicyLocal: svc.internalTrafficPolicy === 'Local',
+    stickyMaxAgeSeconds: svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeoutSeconds : 0,
+    healthCheckNodePort: svc.type === 'LoadBalancer' && externalPolicyLocal ? svc.healthCheckNodePort : 0,
+  }));
+}
+
+/** Endpoints of one service port, from the service's slices, as kube-proxy's EndpointSliceCache merges them. */
+export function endpointsForPort(
+  port: Pick<ServicePortInfo, 'portName' | 'protocol'>,
+  slices: readonly EndpointSlice[],
+  nodeName: string,
+): EndpointInfo[] {
+  const byAddr = new Map<string, EndpointInfo>();
+  for (const slice of slices) {
+    if (slice.addressType !== 'IPv4') continue;
+    for (const sp of slice.ports) {
+      if (sp.name !== port.portName || sp.protocol !== port.protocol) continue;
+      for (const ep of slice.endpoints) {
+        const ip = ep.addresses[0];
+        if (ip === undefined) continue;
+        const id = `${ip}:${sp.port}`;
+        if (byAddr.has(id)) continue;
+        byAddr.set(id, {
+          ip,
+          port: sp.port,
+          ready: ep.conditions.ready,
+          serving: ep.conditions.serving,
+          terminating: ep.conditions.terminating,
+          nodeName: ep.nodeName,
+          zone: ep.zone,
+          isLocal: ep.nodeName !== '' && ep.nodeName === nodeName,
+        });
+      }
+    }
+  }
+  return [...byAddr.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, e]) => e);
+}
+
+/** A whole snapshot from lists of objects (slices are matched to services by their service-name label). */
+export function buildSnapshot(services: readonly Service[], slices: readonly EndpointSlice[], nodeName: string): ProxySnapshot {
+  const slicesBySvc = new Map<string, EndpointSlice[]>();
+  for (const s of slices) {
+    const k = `${s.namespace}/${s.serviceName}`;
+    let l = slicesBySvc.get(k);
+    if (l === undefined) slicesBySvc.set(k, (l = []));
+    l.push(s);
+  }
+  const svcMap = new Map<string, ServicePortInfo>();
+  const epMap = new Map<string, EndpointInfo[]>();
+  for (const svc of services) {
+    const mine = slicesBySvc.get(`${svc.namespace}/${svc.name}`) ?? [];
+    for (const info of servicePortInfos(svc)) {
+      svcMap.set(info.key, info);
+      epMap.set(info.key, endpointsForPort(info, mine, nodeName));
+    }
+  }
+  return { services: svcMap, endpoints: epMap };
+}
