@@ -45,6 +45,8 @@ export class Cluster {
   readonly ingresses = new Map<string, Ingress>();
   /** Slices not managed by the endpoints controller (selectorless services, loaded manifests). */
   readonly externalSlices = new Map<string, EndpointSlice>();
+  /** Pod key by pod IP. */
+  readonly podByIP = new Map<string, string>();
   readonly opts: ClusterOptions;
 
   private readonly listeners: ClusterListener[] = [];
@@ -165,6 +167,7 @@ export class Cluster {
       pod.ip = alloc.allocate();
     }
     this.pods.set(key, pod);
+    if (pod.ip !== '') this.podByIP.set(pod.ip, key);
     this.emit({ kind: 'pod', op: 'add', pod, prev: null, time: this.now });
     return pod;
   }
@@ -184,8 +187,17 @@ export class Cluster {
     const pod = this.pods.get(key);
     if (pod === undefined) return;
     this.pods.delete(key);
-    if (pod.ip !== '') this.podIPs.get(pod.nodeName)?.release(pod.ip);
+    if (pod.ip !== '') {
+      this.podIPs.get(pod.nodeName)?.release(pod.ip);
+      if (this.podByIP.get(pod.ip) === key) this.podByIP.delete(pod.ip);
+    }
     this.emit({ kind: 'pod', op: 'delete', pod, prev: pod, time: this.now });
+  }
+
+  /** The pod holding an IP, if any. */
+  podWithIP(ip: string): Pod | undefined {
+    const k = this.podByIP.get(ip);
+    return k === undefined ? undefined : this.pods.get(k);
   }
 
   upsertIngress(ing: Ingress): void {

@@ -1,0 +1,106 @@
+import type { EndpointInfo, EndpointSlice, ProxySnapshot, Seconds, Service, ServicePortInfo } from '../types.js';
+import { objectKey } from '../cluster/selector.js';
+import { endpointsForPort, servicePortInfos } from './snapshot.js';
+
+/** What a sync takes from the tracker: the changed service ports and the trigger times of the changes. */
+export interface TakenChanges {
+  changed: Set<string>;
+  /** Trigger time of every endpoint change folded into this sync (network programming latency is measured from each). */
+  triggerTimes: Seconds[];
+}
+
+/**
+ * One node's view of Services and EndpointSlices, kept as kube-proxy's ServiceChangeTracker and
+ * EndpointsChangeTracker keep it: changes accumulate (coalescing repeated changes of one service) until a sync
+ * takes them. The snapshot maps are updated in place with fresh values (never mutated values), so a shallow copy
+ * of the maps is a consistent point-in-time view.
+ */
+export class ChangeTracker {
+  private readonly services = new Map<string, ServicePortInfo>();
+  private readonly endpoints = new Map<string, readonly EndpointInfo[]>();
+  private readonly portsOf = new Map<string, string[]>();
+  private readonly svcObjects = new Map<string, Service>();
+  private readonly slicesOf = new Map<string, readonly EndpointSlice[]>();
+  private pending = new Set<string>();
+  private triggers: Seconds[] = [];
+
+  constructor(readonly nodeName: string) {}
+
+  /** A Service was added, updated or deleted. */
+  onService(svc: Service, op: 'add' | 'update' | 'delete', time: Seconds): void {
+    const key = objectKey(svc.namespace, svc.name);
+    if (op === 'delete') this.svcObjects.delete(key);
+    else this.svcObjects.set(key, svc);
+    this.recompute(key);
+    void time;
+  }
+
+  /** The slices of a service changed. */
+  onSlices(serviceKey: string, slices: readonly EndpointSlice[], triggerTime: Seconds): void {
+    if (slices.length === 0) this.slicesOf.delete(serviceKey);
+    else this.slicesOf.set(serviceKey, slices);
+    if (this.recompute(serviceKey)) this.triggers.push(triggerTime);
+  }
+
+  /** Recomputes the service ports of one service; returns true when anything kube-proxy programs changed. */
+  private recompute(serviceKey: string): boolean {
+    const svc = this.svcObjects.get(serviceKey);
+    const slices = this.slicesOf.get(serviceKey) ?? [];
+    const infos = svc === undefined ? [] : servicePortInfos(svc);
+    const oldKeys = this.portsOf.get(serviceKey) ?? [];
+    const newKeys = infos.map((i) => i.key);
+    let changed = false;
+    for (const k of oldKeys) {
+      if (!newKeys.includes(k)) {
+        this.services.delete(k);
+        this.endpoints.delete(k);
+        this.pending.add(k);
+        changed = true;
+      }
+    }
+    for (const info of infos) {
+      const eps = endpointsForPort(info, slices, this.nodeName);
+      const prevInfo = this.services.get(info.key);
+      const prevEps = this.endpoints.get(info.key);
+      if (prevInfo === undefined || !sameJSON(prevInfo, info)) {
+        this.services.set(info.key, info);
+        this.pending.add(info.key);
+        changed = true;
+      }
+      if (prevEps === undefined || !sameJSON(prevEps, eps)) {
+        this.endpoints.set(info.key, eps);
+        this.pending.add(info.key);
+        changed = true;
+      }
+    }
+    if (newKeys.length === 0) this.portsOf.delete(serviceKey);
+    else this.portsOf.set(serviceKey, newKeys);
+    return changed;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Takes the accumulated changes (kube-proxy's Update of the service and endpoints maps at the start of a sync). */
+  take(): TakenChanges {
+    const out = { changed: this.pending, triggerTimes: this.triggers };
+    this.pending = new Set();
+    this.triggers = [];
+    return out;
+  }
+
+  /** A point-in-time copy of the state (shallow: values are never mutated). */
+  snapshot(): ProxySnapshot {
+    return { services: new Map(this.services), endpoints: new Map(this.endpoints) };
+  }
+
+  /** The live state (for reads between syncs; do not keep it across events). */
+  live(): ProxySnapshot {
+    return { services: this.services, endpoints: this.endpoints };
+  }
+}
+
+function sameJSON(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
