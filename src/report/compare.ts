@@ -1,0 +1,464 @@
+/**
+ * Comparison of two runs (a baseline and a current run), row by row, for regression tracking in CI.
+ *
+ * Every row identity (scenario, backend, services, endpoints_per_service, metric, statistic) found in either
+ * run gets a verdict:
+ *
+ * - regressed  the row got worse beyond what is allowed: the only verdict that fails CI (exit code 1).
+ * - improved   the row got better beyond what is allowed.
+ * - changed    the value moved beyond what is allowed but the move is not gated: a metric whose direction is
+ *              'none' in the catalogue (it describes the workload, e.g. IPVS real servers), a `samples`
+ *              count, a unit that changed, or a measured row that is informational (see below).
+ * - unchanged  within tolerance (or, for a gated measured row, not statistically significant).
+ * - new        only in the current run.   missing   only in the baseline (fails only with failOnMissing).
+ *
+ * Counted and modelled metrics (deterministic for a seed) are compared exactly by default: any change in
+ * the worse direction is a regression. A relative tolerance can be allowed globally (countedTolerance) or
+ * per metric (tolerances). "Worse" follows the catalogue's `better`: for 'lower' an increase, for 'higher'
+ * a decrease.
+ *
+ * Measured metrics (wall_*, noisy) are gated on one row per point: the p50 row, or the mean row when the
+ * run has no p50. That row regresses only when its change exceeds the threshold (default 10%, or the metric's
+ * tolerance) AND the retained samples of both runs differ significantly (Mann–Whitney U, two-sided,
+ * p < alpha, default 0.01; see stats.ts). Without samples in both runs the row is reported ('changed' beyond
+ * the threshold) but never fails. Other statistics of measured metrics (p90, p99, rme, ...) are informational:
+ * 'changed' or 'unchanged', never failing.
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import { stringify } from 'csv-stringify/sync';
+import { InputError } from '../cli/errors.js';
+import { metricDef, type MetricKind } from '../metrics/catalogue.js';
+import { compareMetricRows, pointKey, readRun, rowKey, RUN_FILES, type MetricRow, type RunData, type SampleSet, type Statistic } from './csvio.js';
+import { mannWhitneyU } from './stats.js';
+
+/** Where the committed baseline lives, relative to the working directory. */
+export const BASELINE_DIR = 'results/baseline';
+
+export type Verdict = 'regressed' | 'improved' | 'changed' | 'unchanged' | 'new' | 'missing';
+
+/** The order verdicts are listed in (regressions first). */
+export const VERDICT_ORDER: readonly Verdict[] = ['regressed', 'missing', 'new', 'changed', 'improved', 'unchanged'];
+
+export interface CompareOptions {
+  /** Measured metrics: a change must exceed this many percent to count (default 10). */
+  threshold?: number;
+  /** Counted and modelled metrics: relative change allowed, in percent (default 0: exact). */
+  countedTolerance?: number;
+  /** Per-metric allowance in percent, overriding threshold (measured) or countedTolerance (counted, modelled). */
+  tolerances?: Readonly<Record<string, number>>;
+  /** Significance level of the Mann–Whitney test for measured metrics (default 0.01). */
+  alpha?: number;
+  /** Rows missing from the current run fail the comparison too (default false). */
+  failOnMissing?: boolean;
+}
+
+export interface ResolvedCompareOptions {
+  threshold: number;
+  countedTolerance: number;
+  tolerances: Record<string, number>;
+  alpha: number;
+  failOnMissing: boolean;
+}
+
+export interface CompareRow {
+  scenario: string;
+  backend: string;
+  services: number;
+  endpoints_per_service: number;
+  metric: string;
+  statistic: Statistic;
+  unit: string;
+  kind: MetricKind;
+  /** null for a new row. */
+  baseline: number | null;
+  /** null for a missing row. */
+  current: number | null;
+  /** current / baseline; null when either is absent or the baseline is 0 and the current is not. */
+  ratio: number | null;
+  /** Relative change (current - baseline) / |baseline|: 0.05 is 5% more; null as for ratio. */
+  change: number | null;
+  /** The relative change allowed for this row (a fraction: 0.1 is 10%). */
+  allowed: number;
+  verdict: Verdict;
+  /** Whether this row can fail the comparison (can be 'regressed'). */
+  gated: boolean;
+  /** Mann–Whitney two-sided p-value over the retained samples (gated measured rows with samples), else null. */
+  pValue: number | null;
+  /** Sample counts (baseline, current) used for the test; null when not tested. */
+  sampleCounts: [number, number] | null;
+  /** Why the verdict is what it is, when that is not obvious ('' otherwise). */
+  note: string;
+}
+
+export interface CompareResult {
+  /** The metrics.csv files compared. */
+  baseline: string;
+  current: string;
+  options: ResolvedCompareOptions;
+  /** Every row identity of either run, in VERDICT_ORDER then the canonical row order. */
+  rows: CompareRow[];
+  counts: Record<Verdict, number>;
+  /** Rows that fail the comparison (regressed, plus missing with failOnMissing). */
+  failures: number;
+  /** Whether the comparison fails (exit code 1). */
+  failed: boolean;
+  /** Things a reader should know (different seeds, different machines, unused tolerances). */
+  warnings: string[];
+}
+
+/** Defaults filled in; percentages validated (an InputError names the option). */
+export function resolveCompareOptions(opts: CompareOptions = {}): ResolvedCompareOptions {
+  const pct = (name: string, v: number | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (!Number.isFinite(v) || v < 0) throw new InputError(name, `must be a non-negative percentage, got ${v}`);
+    return v;
+  };
+  const tolerances: Record<string, number> = {};
+  for (const [m, v] of Object.entries(opts.tolerances ?? {})) tolerances[m] = pct(`--tolerance ${m}`, v, 0);
+  const alpha = opts.alpha ?? 0.01;
+  if (!(alpha > 0 && alpha < 1)) throw new InputError('--alpha', `must be between 0 and 1, got ${alpha}`);
+  return {
+    threshold: pct('--threshold', opts.threshold, 10),
+    countedTolerance: pct('--counted-tolerance', opts.countedTolerance, 0),
+    tolerances,
+    alpha,
+    failOnMissing: opts.failOnMissing ?? false,
+  };
+}
+
+/** Parses "PCT" or "PCT%" (e.g. "10", "2.5%") for option `name`. */
+export function parsePercent(name: string, text: string): number {
+  const s = text.trim().replace(/%$/, '');
+  const v = s === '' ? Number.NaN : Number(s);
+  if (!Number.isFinite(v) || v < 0) throw new InputError(name, `must be a non-negative percentage, got "${text}"`);
+  return v;
+}
+
+/** Parses "METRIC=PCT" tolerance specs into a map (later specs for the same metric win). */
+export function parseTolerances(specs: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    const metric = eq < 0 ? '' : spec.slice(0, eq).trim();
+    if (metric === '') throw new InputError('--tolerance', `expected METRIC=PCT, got "${spec}"`);
+    out[metric] = parsePercent(`--tolerance ${metric}`, spec.slice(eq + 1));
+  }
+  return out;
+}
+
+/** Statistics gated for measured metrics, in order of preference: the first one a point has is gated. */
+const MEASURED_GATED: readonly Statistic[] = ['p50', 'mean'];
+
+/** Rounding slack when comparing a relative change with an allowance (both doubles). */
+const EPS = 1e-12;
+
+/**
+ * Compares two sets of rows (and their retained samples, null when the run has none). The pure core of
+ * compareRuns; `baselineName` and `currentName` only label the result.
+ */
+export function compareRows(
+  baselineRows: readonly MetricRow[],
+  currentRows: readonly MetricRow[],
+  baselineSamples: readonly SampleSet[] | null,
+  currentSamples: readonly SampleSet[] | null,
+  opts: CompareOptions = {},
+  names: { baseline: string; current: string } = { baseline: 'baseline', current: 'current' },
+): CompareResult {
+  const o = resolveCompareOptions(opts);
+  const base = indexRows(baselineRows, names.baseline);
+  const cur = indexRows(currentRows, names.current);
+  const baseSamples = indexSamples(baselineSamples);
+  const curSamples = indexSamples(currentSamples);
+
+  // The gated statistic of each measured point: the first of MEASURED_GATED present in either run.
+  const gatedStat = new Map<string, Statistic>();
+  for (const r of [...base.values(), ...cur.values()]) {
+    if (metricDef(r.metric).kind !== 'measured') continue;
+    const pk = pointKey(r);
+    const i = MEASURED_GATED.indexOf(r.statistic);
+    if (i < 0) continue;
+    const have = gatedStat.get(pk);
+    if (have === undefined || i < MEASURED_GATED.indexOf(have)) gatedStat.set(pk, r.statistic);
+  }
+
+  const keys = new Set<string>([...base.keys(), ...cur.keys()]);
+  const rows: CompareRow[] = [];
+  for (const key of keys) {
+    const b = base.get(key);
+    const c = cur.get(key);
+    const id = (c ?? b)!;
+    const def = metricDef(id.metric);
+    const pk = pointKey(id);
+    const measured = def.kind === 'measured';
+    const directional = def.better !== 'none' && id.statistic !== 'samples' && id.statistic !== 'rme';
+    const gated = measured ? gatedStat.get(pk) === id.statistic && directional : directional;
+    const allowedPct = o.tolerances[id.metric] ?? (measured ? o.threshold : o.countedTolerance);
+    const row: CompareRow = {
+      scenario: id.scenario,
+      backend: id.backend,
+      services: id.services,
+      endpoints_per_service: id.endpoints_per_service,
+      metric: id.metric,
+      statistic: id.statistic,
+      unit: c?.unit ?? b?.unit ?? '',
+      kind: def.kind,
+      baseline: b?.value ?? null,
+      current: c?.value ?? null,
+      ratio: null,
+      change: null,
+      allowed: allowedPct / 100,
+      verdict: 'unchanged',
+      gated,
+      pValue: null,
+      sampleCounts: null,
+      note: '',
+    };
+    rows.push(row);
+    if (b === undefined) {
+      row.verdict = 'new';
+      continue;
+    }
+    if (c === undefined) {
+      row.verdict = 'missing';
+      row.gated = gated && o.failOnMissing;
+      continue;
+    }
+    if (b.value === c.value) {
+      row.ratio = 1;
+      row.change = 0;
+    } else if (b.value !== 0) {
+      row.ratio = c.value / b.value;
+      row.change = (c.value - b.value) / Math.abs(b.value);
+    }
+    if (b.unit !== c.unit) {
+      row.verdict = 'changed';
+      row.gated = false;
+      row.note = `unit changed: ${b.unit || '(none)'} -> ${c.unit || '(none)'}; not compared`;
+      continue;
+    }
+    if (b.value === c.value) continue;
+    // |change| beyond the allowance? (an infinite change when the baseline is 0)
+    const beyond = row.change === null || Math.abs(row.change) > row.allowed + EPS;
+    if (!beyond) continue;
+    const increased = c.value > b.value;
+    const worse = def.better === 'higher' ? !increased : increased;
+    if (!directional) {
+      row.verdict = 'changed';
+      row.note = def.better === 'none' ? 'metric has no better direction' : `${id.statistic} is informational`;
+      continue;
+    }
+    if (!measured) {
+      row.verdict = worse ? 'regressed' : 'improved';
+      continue;
+    }
+    if (!gated) {
+      row.verdict = 'changed';
+      row.note = `informational (${gatedStat.get(pk) ?? 'p50'} is gated)`;
+      continue;
+    }
+    const bs = baseSamples.get(pk);
+    const cs = curSamples.get(pk);
+    if (bs === undefined || cs === undefined || bs.length < 2 || cs.length < 2) {
+      row.verdict = 'changed';
+      row.gated = false;
+      row.note = `no samples in ${bs === undefined || bs.length < 2 ? (cs === undefined || cs.length < 2 ? 'either run' : 'baseline') : 'current'}: not gated`;
+      continue;
+    }
+    const t = mannWhitneyU(bs, cs);
+    row.pValue = t.pValue;
+    row.sampleCounts = [bs.length, cs.length];
+    if (t.pValue < o.alpha) {
+      row.verdict = worse ? 'regressed' : 'improved';
+    } else {
+      row.note = `not significant (p=${formatP(t.pValue)} >= ${o.alpha})`;
+    }
+  }
+
+  rows.sort((x, y) => VERDICT_ORDER.indexOf(x.verdict) - VERDICT_ORDER.indexOf(y.verdict) || compareMetricRows(x, y));
+  const counts = Object.fromEntries(VERDICT_ORDER.map((v) => [v, 0])) as Record<Verdict, number>;
+  for (const r of rows) counts[r.verdict]++;
+  const failures = rows.filter((r) => r.verdict === 'regressed' || (r.verdict === 'missing' && r.gated)).length;
+  const warnings: string[] = [];
+  const metricsSeen = new Set(rows.map((r) => r.metric));
+  for (const m of Object.keys(o.tolerances)) {
+    if (!metricsSeen.has(m)) warnings.push(`--tolerance ${m}: no row has metric "${m}"`);
+  }
+  return { baseline: names.baseline, current: names.current, options: o, rows, counts, failures, failed: failures > 0, warnings };
+}
+
+function indexRows(rows: readonly MetricRow[], name: string): Map<string, MetricRow> {
+  const m = new Map<string, MetricRow>();
+  for (const r of rows) {
+    const k = rowKey(r);
+    const prev = m.get(k);
+    if (prev !== undefined && prev.value !== r.value) {
+      throw new InputError(
+        name,
+        `duplicate row ${r.scenario},${r.backend},${r.services},${r.endpoints_per_service},${r.metric},${r.statistic} with values ${prev.value} and ${r.value}`,
+      );
+    }
+    m.set(k, r);
+  }
+  return m;
+}
+
+function indexSamples(sets: readonly SampleSet[] | null): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const s of sets ?? []) m.set(pointKey(s), s.samples);
+  return m;
+}
+
+/** Compares two runs, each a run directory or a metrics.csv file (see readRun for where samples come from). */
+export function compareRuns(baseline: string, current: string, opts: CompareOptions = {}): CompareResult {
+  const b = readRun(baseline);
+  const c = readRun(current);
+  const result = compareRows(b.rows, c.rows, b.samples, c.samples, opts, { baseline: b.metricsFile, current: c.metricsFile });
+  result.warnings.unshift(...metaWarnings(b, c));
+  return result;
+}
+
+function metaWarnings(b: RunData, c: RunData): string[] {
+  const w: string[] = [];
+  if (b.meta === null || c.meta === null) return w;
+  if (String(b.meta.seed) !== String(c.meta.seed)) {
+    w.push(`runs used different seeds (${String(b.meta.seed)} vs ${String(c.meta.seed)}): counted and modelled rows are not comparable`);
+  }
+  if (b.meta.quick !== c.meta.quick) w.push(`one run is --quick and the other is not (${b.meta.quick} vs ${c.meta.quick})`);
+  if (c.meta.shard !== null) w.push(`the current run is shard ${c.meta.shard}: rows of other shards show as missing`);
+  if (b.meta.cpu !== c.meta.cpu || b.meta.node !== c.meta.node) {
+    w.push(`runs were made on different machines or Node versions (${b.meta.cpu}, ${b.meta.node} vs ${c.meta.cpu}, ${c.meta.node}): measured rows compare machines too`);
+  }
+  return w;
+}
+
+/**
+ * Compares a run directory with the committed baseline (BASELINE_DIR unless opts.baselineDir); what
+ * `kpbench run --ci` calls. An InputError (exit 2) when there is no baseline.
+ */
+export function compareWithBaseline(currentDir: string, opts: CompareOptions & { baselineDir?: string } = {}): CompareResult {
+  const dir = opts.baselineDir ?? BASELINE_DIR;
+  if (!fs.existsSync(path.join(dir, RUN_FILES.metrics))) {
+    throw new InputError(path.join(dir, RUN_FILES.metrics), 'no baseline: create one with `kpbench baseline update`');
+  }
+  return compareRuns(dir, currentDir, opts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------------
+
+export type CompareFormat = 'table' | 'csv' | 'json';
+
+export function formatP(p: number): string {
+  return p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
+}
+
+/** A value for people: seconds with an SI prefix, integers as is, other numbers to 4 significant digits. */
+export function formatValue(v: number | null, unit: string): string {
+  if (v === null) return '-';
+  if (unit === 's' && v !== 0) {
+    const a = Math.abs(v);
+    const [scale, suffix] = a >= 1 ? [1, 's'] : a >= 1e-3 ? [1e3, 'ms'] : a >= 1e-6 ? [1e6, 'µs'] : [1e9, 'ns'];
+    return `${trimNum((v * scale).toPrecision(4))} ${suffix}`;
+  }
+  const num = Number.isInteger(v) ? String(v) : trimNum(v.toPrecision(4));
+  return unit && unit !== 's' ? `${num} ${unit}` : num;
+}
+
+function trimNum(s: string): string {
+  return s.includes('e') ? s : s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
+function formatChange(r: CompareRow): string {
+  if (r.baseline === null || r.current === null) return '';
+  if (r.change === null) return r.current === 0 ? '0' : 'from 0';
+  const pct = r.change * 100;
+  return `${pct > 0 ? '+' : pct < 0 ? '' : '±'}${pct.toFixed(Math.abs(pct) < 0.01 && pct !== 0 ? 4 : 2)}%`;
+}
+
+/** One line: "1 regressed, 0 missing, ... unchanged". */
+export function formatCounts(result: CompareResult): string {
+  return VERDICT_ORDER.map((v) => `${result.counts[v]} ${v}`).join(', ');
+}
+
+/**
+ * A readable aligned table: regressions first, then missing, new, changed, improved (and unchanged rows when
+ * `all`), then the count line, the verdict line and any warnings.
+ */
+export function formatCompareTable(result: CompareResult, opts: { all?: boolean } = {}): string {
+  const shown = result.rows.filter((r) => opts.all === true || r.verdict !== 'unchanged');
+  const header = ['verdict', 'scenario', 'backend', 'services', 'eps', 'metric', 'statistic', 'baseline', 'current', 'change', 'note'];
+  const body = shown.map((r) => [
+    r.verdict === 'regressed' ? 'REGRESSED' : r.verdict,
+    r.scenario,
+    r.backend,
+    String(r.services),
+    String(r.endpoints_per_service),
+    r.metric,
+    r.statistic,
+    formatValue(r.baseline, r.unit),
+    formatValue(r.current, r.unit),
+    formatChange(r),
+    [r.pValue !== null && r.note === '' ? `p=${formatP(r.pValue)}` : '', r.note].filter((s) => s !== '').join('; '),
+  ]);
+  const numeric = new Set([3, 4, 7, 8, 9]);
+  const lines: string[] = [`baseline: ${result.baseline}`, `current:  ${result.current}`];
+  if (body.length > 0) {
+    const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+    const fmt = (cells: string[]): string =>
+      cells
+        .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd();
+    lines.push('', fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...body.map(fmt));
+  } else {
+    lines.push('', 'no differences');
+  }
+  lines.push('', formatCounts(result));
+  const o = result.options;
+  lines.push(
+    result.failed
+      ? `FAIL: ${result.failures} row${result.failures === 1 ? '' : 's'} regressed` +
+          (o.failOnMissing && result.counts.missing > 0 ? ' or missing' : '') +
+          ` (counted/modelled tolerance ${o.countedTolerance}%, measured threshold ${o.threshold}% at p < ${o.alpha})`
+      : `OK: no regressions (counted/modelled tolerance ${o.countedTolerance}%, measured threshold ${o.threshold}% at p < ${o.alpha})`,
+  );
+  for (const w of result.warnings) lines.push(`warning: ${w}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const COMPARE_CSV_HEADER = [
+  'scenario', 'backend', 'services', 'endpoints_per_service', 'metric', 'statistic', 'unit', 'kind',
+  'baseline', 'current', 'ratio', 'change_pct', 'verdict', 'gated', 'p_value', 'note',
+] as const;
+
+/** Every row (unchanged included) as CSV; empty cells for absent values. */
+export function formatCompareCsv(result: CompareResult): string {
+  const n = (v: number | null): string => (v === null ? '' : String(v));
+  return stringify(
+    result.rows.map((r) => [
+      r.scenario, r.backend, r.services, r.endpoints_per_service, r.metric, r.statistic, r.unit, r.kind,
+      n(r.baseline), n(r.current), n(r.ratio), r.change === null ? '' : String(r.change * 100), r.verdict, r.gated, n(r.pValue), r.note,
+    ]),
+    { header: true, columns: [...COMPARE_CSV_HEADER], cast: { boolean: (b) => (b ? 'true' : 'false') } },
+  );
+}
+
+/** The whole result as JSON. */
+export function formatCompareJson(result: CompareResult): string {
+  return `${JSON.stringify(result, null, 2)}\n`;
+}
+
+export function formatComparison(result: CompareResult, format: CompareFormat = 'table', opts: { all?: boolean } = {}): string {
+  return format === 'json' ? formatCompareJson(result) : format === 'csv' ? formatCompareCsv(result) : formatCompareTable(result, opts);
+}
+
+/**
+ * Prints a comparison to stdout and sets process.exitCode = 1 when it failed: what `kpbench compare` does
+ * with its result, and what `kpbench run --ci` can call after compareWithBaseline.
+ */
+export function printComparison(result: CompareResult, format: CompareFormat = 'table', opts: { all?: boolean } = {}): void {
+  process.stdout.write(formatComparison(result, format, opts));
+  if (result.failed) process.exitCode = 1;
+}
