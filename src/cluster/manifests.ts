@@ -1,0 +1,804 @@
+/**
+ * Real Kubernetes objects in: reads YAML or JSON manifests (single documents, multi-document YAML, `kind: List`
+ * as `kubectl get -o yaml|json` prints it) into the harness's model objects, with the API server's defaults.
+ *
+ * Kinds read: v1 Service, discovery.k8s.io/v1 EndpointSlice, v1 Pod, networking.k8s.io/v1 Ingress, v1 Node.
+ * Any other kind is skipped and listed in `skipped`. Each known kind is validated with a zod schema; unknown
+ * fields are allowed (real objects carry many). A malformed manifest throws an InputError whose one line names
+ * the file, the object (`Service ns/name`, or `document 3` when it has no name yet), the field path
+ * (`spec.ports[0].port`) and the reason.
+ *
+ * The model is IPv4 only, as a single-stack IPv4 kube-proxy sees the cluster: IPv6 addresses of dual-stack
+ * services are dropped, IPv6-only services are skipped (listed in `skipped`), IPv6/FQDN slices are kept but
+ * kube-proxy's IPv4 snapshot ignores them.
+ *
+ * Like the API server, loading allocates what a stored object would have: a cluster IP for a Service that has
+ * none (from 10.96.0.0/12, avoiding every cluster IP given in the manifests), node ports for NodePort and
+ * LoadBalancer ports without one (30000-32767; not for `allocateLoadBalancerNodePorts: false`), and a health
+ * check node port for LoadBalancer services with externalTrafficPolicy Local. Allocation is deterministic:
+ * in the order the objects appear.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { z } from 'zod';
+import type {
+  ContainerPort,
+  Endpoint,
+  EndpointPort,
+  EndpointSlice,
+  Ingress,
+  IngressPath,
+  IngressRule,
+  Labels,
+  NodeInfo,
+  Pod,
+  PodPhase,
+  Protocol,
+  Service,
+  ServicePort,
+} from '../types.js';
+import { InputError } from '../cli/errors.js';
+import { Cluster, DEFAULT_CLUSTER } from './cluster.js';
+import { podWithDefaults, serviceWithDefaults } from './defaults.js';
+import { EndpointsController } from './endpoints.js';
+import { IpAllocator, cidrContains, isIPv4, parseCidr } from './ip.js';
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------------
+
+/** An object that was read but not loaded (a kind the harness does not model, or an IPv6-only service). */
+export interface SkippedObject {
+  file: string;
+  /** `document 3`, or `document 1 items[4]` inside a List. */
+  where: string;
+  kind: string;
+  /** `namespace/name` (just `name` for cluster-scoped objects), '' when the object has no name. */
+  name: string;
+  reason: string;
+}
+
+export interface LoadedManifests {
+  services: Service[];
+  slices: EndpointSlice[];
+  pods: Pod[];
+  ingresses: Ingress[];
+  nodes: NodeInfo[];
+  skipped: SkippedObject[];
+}
+
+export interface LoadOptions {
+  /** Range cluster IPs are allocated from for services without one [10.96.0.0/12]. */
+  serviceCIDR?: string;
+  /** Range node ports are allocated from [30000-32767]. */
+  nodePortRange?: [number, number];
+}
+
+/**
+ * Reads manifest files (`-` is standard input; a directory means its *.yaml, *.yml and *.json files, sorted).
+ * Throws InputError for a missing file, a syntax error or an invalid object.
+ */
+export function loadManifests(files: readonly string[], opts: LoadOptions = {}): LoadedManifests {
+  const sources: { file: string; text: string }[] = [];
+  for (const f of files) {
+    for (const path of expandPath(f)) sources.push({ file: path, text: readSource(path) });
+  }
+  return parseManifests(sources, opts);
+}
+
+/** Parses manifest texts already in memory (for tests and generated clusters); `file` names each in errors. */
+export function parseManifests(sources: readonly { file: string; text: string }[], opts: LoadOptions = {}): LoadedManifests {
+  const acc = new Accumulator();
+  for (const { file, text } of sources) {
+    parseText(text, file).forEach((doc, i) => {
+      if (doc !== null && doc !== undefined) acc.addObject(doc, file, `document ${i + 1}`);
+    });
+  }
+  return acc.finish(opts);
+}
+
+/** Converts objects already parsed (e.g. built in code, or from JSON.parse) as if they were read from `file`. */
+export function loadObjects(objects: readonly unknown[], file = '<objects>', opts: LoadOptions = {}): LoadedManifests {
+  const acc = new Accumulator();
+  objects.forEach((o, i) => acc.addObject(o, file, `document ${i + 1}`));
+  return acc.finish(opts);
+}
+
+/**
+ * The EndpointSlices kube-proxy would see: those in the manifests, plus, for every service with a selector that
+ * has no EndpointSlice in the manifests, the slices the EndpointSlice controller would publish from the
+ * manifests' pods (only pods with an address; a named targetPort is resolved from the pods' container ports).
+ */
+export function effectiveSlices(m: Pick<LoadedManifests, 'services' | 'slices' | 'pods' | 'nodes'>): EndpointSlice[] {
+  const withSlices = new Set(m.slices.map((s) => `${s.namespace}/${s.serviceName}`));
+  const wanting = m.services.filter((s) => s.selector !== null && !withSlices.has(`${s.namespace}/${s.name}`) && s.type !== 'ExternalName');
+  const pods = m.pods.filter((p) => p.ip !== '');
+  if (wanting.length === 0 || pods.length === 0) return [...m.slices];
+  const cluster = new Cluster();
+  const ctrl = new EndpointsController(cluster);
+  for (const n of m.nodes) cluster.nodes.set(n.name, n);
+  for (const s of wanting) cluster.addService({ ...s });
+  for (const p of pods) cluster.addPod({ ...p });
+  const out = [...m.slices];
+  for (const s of wanting) out.push(...ctrl.slicesOf(`${s.namespace}/${s.name}`));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading files
+// ---------------------------------------------------------------------------------------------
+
+const MANIFEST_EXT = /\.(ya?ml|json)$/i;
+
+function expandPath(f: string): string[] {
+  if (f === '-') return [f];
+  let st;
+  try {
+    st = statSync(f);
+  } catch (e) {
+    throw new InputError(f, fsReason(e));
+  }
+  if (!st.isDirectory()) return [f];
+  const names = readdirSync(f)
+    .filter((n) => MANIFEST_EXT.test(n))
+    .sort();
+  if (names.length === 0) throw new InputError(f, 'directory holds no *.yaml, *.yml or *.json file');
+  return names.map((n) => join(f, n));
+}
+
+function readSource(path: string): string {
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (e) {
+    throw new InputError(path === '-' ? '<stdin>' : path, fsReason(e));
+  }
+}
+
+function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return e instanceof Error ? e.message.split('\n')[0]! : String(e);
+}
+
+/**
+ * The documents of one file, as plain JS values (null for an empty document). As kubectl does, a text starting
+ * with `{` or `[` is JSON (strictly), anything else YAML (1.2, which is what JSON-compatible Kubernetes YAML is).
+ */
+function parseText(text: string, file: string): unknown[] {
+  const trimmed = text.replace(/^\uFEFF/, '').trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return [JSON.parse(trimmed)];
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      const pos = /position (\d+)/.exec(msg);
+      const at = pos ? ` at ${lineCol(trimmed, Number(pos[1]))}` : '';
+      throw new InputError(file, `JSON syntax error${at}: ${msg.split('\n')[0]!.replace(/ (in|after) JSON at position \d+.*$/, '')}`);
+    }
+  }
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [];
+  const out: unknown[] = [];
+  list.forEach((doc, i) => {
+    const err = doc.errors[0];
+    if (err !== undefined) {
+      const lp = err.linePos?.[0];
+      const at = lp ? ` at line ${lp.line}, column ${lp.col}` : '';
+      const reason = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      throw new InputError(`${file}: document ${i + 1}`, `YAML syntax error${at}: ${reason}`);
+    }
+    try {
+      out.push(doc.toJS({ maxAliasCount: 1000 }));
+    } catch (e) {
+      throw new InputError(`${file}: document ${i + 1}`, `YAML error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
+  });
+  return out;
+}
+
+function lineCol(text: string, pos: number): string {
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const col = pos - before.lastIndexOf('\n');
+  return `line ${line}, column ${col}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas (zod): one per kind; unknown fields pass (and are dropped); null means unset, as in the API
+// ---------------------------------------------------------------------------------------------
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+const str = z.string({
+  error: (iss) => `must be a string (got ${show(iss.input)}${typeof iss.input === 'boolean' || typeof iss.input === 'number' ? '; quote it in YAML' : ''})`,
+});
+const bool = z.boolean({ error: (iss) => `must be true or false (got ${show(iss.input)})` });
+
+function intIn(lo: number, hi: number) {
+  return z.custom<number>((v) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi, {
+    error: (iss) => `must be an integer from ${lo} to ${hi} (got ${show(iss.input)})`,
+  });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: (iss) => `must be one of ${values.join(', ')} (got ${show(iss.input)})` });
+}
+
+function obj<S extends z.ZodRawShape>(shape: S) {
+  return z.object(shape, { error: (iss) => `must be a mapping (got ${show(iss.input)})` });
+}
+
+function arr<T extends z.ZodType>(item: T) {
+  return z.array(item, { error: (iss) => `must be a list (got ${show(iss.input)})` });
+}
+
+const labelsSchema = z.record(z.string(), str, { error: (iss) => `must be a mapping of strings (got ${show(iss.input)})` });
+
+/** IANA_SVC_NAME, as the API validates a named port. */
+const IANA_SVC_NAME = /^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+const portNumber = intIn(1, 65535);
+const protocolSchema = oneOf(['TCP', 'UDP', 'SCTP']);
+
+const targetPortSchema = z.custom<number | string>(
+  (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535) || (typeof v === 'string' && IANA_SVC_NAME.test(v)),
+  {
+    error: (iss) =>
+      `must be a port number from 1 to 65535 or a port name (lower-case letters, digits and '-', at most 15, with a letter) (got ${show(iss.input)})`,
+  },
+);
+
+const ipSchema = z.custom<string>((v) => typeof v === 'string' && isIP(v) !== 0, {
+  error: (iss) => `must be an IP address (got ${show(iss.input)})`,
+});
+const clusterIPSchema = z.custom<string>((v) => typeof v === 'string' && (v === 'None' || v === '' || isIP(v) !== 0), {
+  error: (iss) => `must be an IP address, "None" or "" (got ${show(iss.input)})`,
+});
+const cidrSchema = z.custom<string>((v) => typeof v === 'string' && isCidr(v.trim()), {
+  error: (iss) => `must be a CIDR such as 203.0.113.0/24 (got ${show(iss.input)})`,
+});
+
+function isCidr(s: string): boolean {
+  const m = /^(.+)\/(\d{1,3})$/.exec(s);
+  if (!m) return false;
+  const fam = isIP(m[1]!);
+  return fam !== 0 && Number(m[2]) <= (fam === 4 ? 32 : 128);
+}
+
+const metadataSchema = obj({
+  name: str.nullish(),
+  namespace: str.nullish(),
+  labels: labelsSchema.nullish(),
+  annotations: labelsSchema.nullish(),
+  deletionTimestamp: z.unknown().optional(),
+});
+
+const servicePortSchema = obj({
+  name: str.nullish(),
+  protocol: protocolSchema.nullish(),
+  port: portNumber,
+  targetPort: targetPortSchema.nullish(),
+  nodePort: intIn(0, 65535).nullish(),
+});
+
+const serviceSchema = obj({
+  metadata: metadataSchema,
+  spec: obj({
+    type: oneOf(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']).nullish(),
+    clusterIP: clusterIPSchema.nullish(),
+    clusterIPs: arr(clusterIPSchema).nullish(),
+    ipFamilies: arr(oneOf(['IPv4', 'IPv6'])).nullish(),
+    ports: arr(servicePortSchema).nullish(),
+    selector: labelsSchema.nullish(),
+    externalIPs: arr(ipSchema).nullish(),
+    loadBalancerSourceRanges: arr(cidrSchema).nullish(),
+    externalTrafficPolicy: oneOf(['Cluster', 'Local']).nullish(),
+    internalTrafficPolicy: oneOf(['Cluster', 'Local']).nullish(),
+    sessionAffinity: oneOf(['None', 'ClientIP']).nullish(),
+    sessionAffinityConfig: obj({ clientIP: obj({ timeoutSeconds: intIn(1, 86400).nullish() }).nullish() }).nullish(),
+    healthCheckNodePort: intIn(0, 65535).nullish(),
+    externalName: str.nullish(),
+    publishNotReadyAddresses: bool.nullish(),
+    allocateLoadBalancerNodePorts: bool.nullish(),
+  }).nullish(),
+  status: obj({
+    loadBalancer: obj({ ingress: arr(obj({ ip: ipSchema.nullish(), hostname: str.nullish() })).nullish() }).nullish(),
+  }).nullish(),
+});
+
+const endpointSliceSchema = obj({
+  metadata: metadataSchema,
+  addressType: oneOf(['IPv4', 'IPv6', 'FQDN']),
+  endpoints: arr(
+    obj({
+      addresses: arr(str).min(1, { error: 'must hold at least one address' }),
+      conditions: obj({ ready: bool.nullish(), serving: bool.nullish(), terminating: bool.nullish() }).nullish(),
+      nodeName: str.nullish(),
+      zone: str.nullish(),
+      hostname: str.nullish(),
+      targetRef: obj({ kind: str.nullish(), name: str.nullish(), namespace: str.nullish() }).nullish(),
+    }),
+  ).nullish(),
+  ports: arr(obj({ name: str.nullish(), protocol: protocolSchema.nullish(), port: portNumber.nullish() })).nullish(),
+});
+
+const podSchema = obj({
+  metadata: metadataSchema,
+  spec: obj({
+    nodeName: str.nullish(),
+    hostname: str.nullish(),
+    subdomain: str.nullish(),
+    containers: arr(
+      obj({
+        ports: arr(obj({ name: str.nullish(), containerPort: portNumber, protocol: protocolSchema.nullish() })).nullish(),
+      }),
+    ).nullish(),
+  }).nullish(),
+  status: obj({
+    phase: oneOf(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']).nullish(),
+    podIP: ipSchema.nullish(),
+    podIPs: arr(obj({ ip: ipSchema })).nullish(),
+    conditions: arr(obj({ type: str, status: str.nullish() })).nullish(),
+  }).nullish(),
+});
+
+const ingressBackendSchema = obj({
+  service: obj({
+    name: str.min(1, { error: 'must not be empty' }),
+    port: obj({ number: portNumber.nullish(), name: str.nullish() }).nullish(),
+  }).nullish(),
+  resource: z.unknown().optional(),
+});
+
+const ingressSchema = obj({
+  metadata: metadataSchema,
+  spec: obj({
+    ingressClassName: str.nullish(),
+    defaultBackend: ingressBackendSchema.nullish(),
+    rules: arr(
+      obj({
+        host: str.nullish(),
+        http: obj({
+          paths: arr(
+            obj({
+              path: str.nullish(),
+              pathType: oneOf(['Prefix', 'Exact', 'ImplementationSpecific']).nullish(),
+              backend: ingressBackendSchema,
+            }),
+          ),
+        }).nullish(),
+      }),
+    ).nullish(),
+  }).nullish(),
+});
+
+const nodeSchema = obj({
+  metadata: metadataSchema,
+  spec: obj({ podCIDR: str.nullish(), podCIDRs: arr(str).nullish() }).nullish(),
+  status: obj({ addresses: arr(obj({ type: str, address: str })).nullish() }).nullish(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Conversion
+// ---------------------------------------------------------------------------------------------
+
+type Kind = 'Service' | 'EndpointSlice' | 'Pod' | 'Ingress' | 'Node';
+
+/** The apiVersion each known kind must have. */
+const API_VERSION: Record<Kind, string> = {
+  Service: 'v1',
+  EndpointSlice: 'discovery.k8s.io/v1',
+  Pod: 'v1',
+  Ingress: 'networking.k8s.io/v1',
+  Node: 'v1',
+};
+
+const NAMESPACED: Record<Kind, boolean> = { Service: true, EndpointSlice: true, Pod: true, Ingress: true, Node: false };
+
+/** `spec.ports[0].port`, `metadata.labels["kubernetes.io/service-name"]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else {
+      const s = String(p);
+      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(s)) out += out === '' ? s : `.${s}`;
+      else out += `[${JSON.stringify(s)}]`;
+    }
+  }
+  return out;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Where an object came from, for error messages and duplicates. */
+interface Origin {
+  file: string;
+  /** `document 3` or `document 1 items[4]` */
+  where: string;
+}
+
+class Accumulator {
+  readonly services: Service[] = [];
+  readonly slices: EndpointSlice[] = [];
+  readonly pods: Pod[] = [];
+  readonly ingresses: Ingress[] = [];
+  readonly nodes: NodeInfo[] = [];
+  readonly skipped: SkippedObject[] = [];
+  /** "Kind ns/name" -> where it was first seen */
+  private readonly seen = new Map<string, Origin>();
+  /** Services whose cluster IP, node ports or health check port are still to be allocated. */
+  private readonly pending: { svc: Service; allocateNodePorts: boolean; label: string }[] = [];
+
+  addObject(raw: unknown, file: string, where: string): void {
+    if (raw === null || raw === undefined) return;
+    if (!isRecord(raw)) {
+      throw new InputError(`${file}: ${where}`, `not a Kubernetes object (expected a mapping with apiVersion and kind, got ${show(raw)})`);
+    }
+    const kind = raw['kind'];
+    if (typeof kind !== 'string' || kind === '') {
+      throw new InputError(`${file}: ${where}`, `kind: required (not a Kubernetes object)`);
+    }
+    if (kind === 'List' || (kind.endsWith('List') && Array.isArray(raw['items']))) {
+      const items = raw['items'];
+      if (items === null || items === undefined) return;
+      if (!Array.isArray(items)) throw new InputError(`${file}: ${where} (${kind})`, `items: must be a list (got ${show(items)})`);
+      // typed lists (ServiceList) from the API carry no kind/apiVersion in their items
+      const itemKind = kind === 'List' ? undefined : kind.slice(0, -'List'.length);
+      items.forEach((item, i) => {
+        let it = item;
+        if (itemKind !== undefined && isRecord(item) && item['kind'] === undefined) {
+          it = { apiVersion: raw['apiVersion'], kind: itemKind, ...item };
+        }
+        this.addObject(it, file, `${where} items[${i}]`);
+      });
+      return;
+    }
+    if (!(kind in API_VERSION)) {
+      this.skipped.push({ file, where, kind, name: rawName(raw), reason: 'kind not modelled' });
+      return;
+    }
+    this.addKnown(kind as Kind, raw, { file, where });
+  }
+
+  private addKnown(kind: Kind, raw: Record<string, unknown>, origin: Origin): void {
+    const { file, where } = origin;
+    // the object's label: "Service ns/name" once its name is known, else "document 3 (Service)"
+    const meta = raw['metadata'];
+    const name = isRecord(meta) && typeof meta['name'] === 'string' && meta['name'] !== '' ? meta['name'] : '';
+    const nsRaw = isRecord(meta) ? meta['namespace'] : undefined;
+    const namespace = typeof nsRaw === 'string' && nsRaw !== '' ? nsRaw : 'default';
+    const label = name === '' ? `${where} (${kind})` : NAMESPACED[kind] ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
+    const fail: (path: readonly PropertyKey[], reason: string) => never = (path, reason) => {
+      const p = formatPath(path);
+      throw new InputError(`${file}: ${label}${p === '' ? '' : `: ${p}`}`, reason);
+    };
+
+    const apiVersion = raw['apiVersion'];
+    if (apiVersion !== API_VERSION[kind]) {
+      if (apiVersion === undefined || apiVersion === null) fail(['apiVersion'], `required (${API_VERSION[kind]} for a ${kind})`);
+      fail(['apiVersion'], `${show(apiVersion)} is not supported for a ${kind}; expected ${API_VERSION[kind]}`);
+    }
+    if (!isRecord(meta)) fail(['metadata'], meta === undefined || meta === null ? 'required' : `must be a mapping (got ${show(meta)})`);
+    const rawNameValue = (meta as Record<string, unknown>)['name'];
+    if (name === '') fail(['metadata', 'name'], rawNameValue === undefined || rawNameValue === null ? 'required' : `must be a non-empty string (got ${show(rawNameValue)})`);
+    const nameRule = kind === 'Service' ? DNS1035_LABEL : DNS1123_SUBDOMAIN;
+    if (!nameRule.test(name)) {
+      fail(['metadata', 'name'], `${show(name)} is not a valid ${kind} name (${kind === 'Service' ? 'a DNS-1035 label: lower-case letters, digits and \'-\', starting with a letter, at most 63' : 'a DNS-1123 subdomain: lower-case letters, digits, \'-\' and \'.\''})`);
+    }
+    if (NAMESPACED[kind] && nsRaw !== undefined && nsRaw !== null && (typeof nsRaw !== 'string' || (nsRaw !== '' && !DNS1123_LABEL.test(nsRaw)))) {
+      fail(['metadata', 'namespace'], `${show(nsRaw)} is not a valid namespace (a DNS-1123 label)`);
+    }
+
+    const schema = { Service: serviceSchema, EndpointSlice: endpointSliceSchema, Pod: podSchema, Ingress: ingressSchema, Node: nodeSchema }[kind];
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const issues = parsed.error.issues;
+      const first = issues[0]!;
+      const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+      fail(first.path, `${first.message}${more}`);
+    }
+    const key = NAMESPACED[kind] ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
+    const prev = this.seen.get(key);
+    if (prev !== undefined) fail([], `defined twice (first in ${prev.file}: ${prev.where})`);
+    this.seen.set(key, origin);
+    const ctx: ConvertCtx = { namespace, name, fail, skip: (reason) => this.skipped.push({ file, where, kind, name: NAMESPACED[kind] ? `${namespace}/${name}` : name, reason }) };
+    switch (kind) {
+      case 'Service': {
+        const r = toService(parsed.data as z.infer<typeof serviceSchema>, ctx);
+        if (r !== null) {
+          this.services.push(r.svc);
+          this.pending.push({ svc: r.svc, allocateNodePorts: r.allocateNodePorts, label: `${file}: ${label}` });
+        }
+        return;
+      }
+      case 'EndpointSlice':
+        this.slices.push(toEndpointSlice(parsed.data as z.infer<typeof endpointSliceSchema>, ctx));
+        return;
+      case 'Pod':
+        this.pods.push(toPod(parsed.data as z.infer<typeof podSchema>, ctx));
+        return;
+      case 'Ingress':
+        this.ingresses.push(toIngress(parsed.data as z.infer<typeof ingressSchema>, ctx));
+        return;
+      case 'Node':
+        this.nodes.push(toNode(parsed.data as z.infer<typeof nodeSchema>, ctx));
+        return;
+    }
+  }
+
+  /** Allocates cluster IPs and node ports as the API server would, then hands out the result. */
+  finish(opts: LoadOptions): LoadedManifests {
+    const serviceCIDR = opts.serviceCIDR ?? DEFAULT_CLUSTER.serviceCIDR;
+    const [lo, hi] = opts.nodePortRange ?? DEFAULT_CLUSTER.nodePortRange;
+    const ips = new IpAllocator(serviceCIDR, 11);
+    const svcRange = parseCidr(serviceCIDR);
+    const usedPorts = new Set<number>();
+    const claimedIPs = new Map<string, string>();
+    for (const { svc, label } of this.pending) {
+      if (svc.clusterIP !== '' && svc.clusterIP !== 'None') {
+        const other = claimedIPs.get(svc.clusterIP);
+        if (other !== undefined) throw new InputError(`${label}: spec.clusterIP`, `${svc.clusterIP} is already the cluster IP of ${other}`);
+        claimedIPs.set(svc.clusterIP, label.replace(/^.*: /, ''));
+        if (cidrContains(svcRange, svc.clusterIP)) ips.claim(svc.clusterIP);
+      }
+      for (const p of svc.ports) if (p.nodePort !== 0) usedPorts.add(p.nodePort);
+      if (svc.healthCheckNodePort !== 0) usedPorts.add(svc.healthCheckNodePort);
+    }
+    let next = lo;
+    const allocPort = (label: string): number => {
+      for (let tries = 0; tries <= hi - lo; tries++) {
+        const p = next;
+        next = p >= hi ? lo : p + 1;
+        if (!usedPorts.has(p)) {
+          usedPorts.add(p);
+          return p;
+        }
+      }
+      throw new InputError(label, `node port range ${lo}-${hi} is exhausted`);
+    };
+    for (const { svc, allocateNodePorts, label } of this.pending) {
+      if (svc.type === 'ExternalName') continue;
+      if (svc.clusterIP === '') {
+        try {
+          svc.clusterIP = ips.allocate();
+        } catch {
+          throw new InputError(label, `service CIDR ${serviceCIDR} has no cluster IP left`);
+        }
+      }
+      if (svc.type === 'NodePort' || (svc.type === 'LoadBalancer' && allocateNodePorts)) {
+        svc.ports = svc.ports.map((p) => (p.nodePort !== 0 ? p : { ...p, nodePort: allocPort(label) }));
+      }
+      if (svc.type === 'LoadBalancer' && svc.externalTrafficPolicy === 'Local' && svc.healthCheckNodePort === 0) {
+        svc.healthCheckNodePort = allocPort(label);
+      }
+    }
+    return {
+      services: this.services,
+      slices: this.slices,
+      pods: this.pods,
+      ingresses: this.ingresses,
+      nodes: this.nodes,
+      skipped: this.skipped,
+    };
+  }
+}
+
+function rawName(raw: Record<string, unknown>): string {
+  const meta = raw['metadata'];
+  if (!isRecord(meta) || typeof meta['name'] !== 'string') return '';
+  return typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? `${meta['namespace']}/${meta['name']}` : meta['name'];
+}
+
+interface ConvertCtx {
+  namespace: string;
+  name: string;
+  fail: (path: readonly PropertyKey[], reason: string) => never;
+  skip: (reason: string) => void;
+}
+
+function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Service; allocateNodePorts: boolean } | null {
+  const { fail } = ctx;
+  const spec = o.spec ?? {};
+  const type = spec.type ?? 'ClusterIP';
+
+  // cluster IP: the IPv4 one of clusterIPs (a single-stack IPv4 kube-proxy's view)
+  let clusterIP = '';
+  if (type !== 'ExternalName') {
+    const ipsGiven = spec.clusterIPs ?? [];
+    if (spec.clusterIP != null && spec.clusterIP !== '' && ipsGiven.length > 0 && ipsGiven[0] !== spec.clusterIP) {
+      fail(['spec', 'clusterIPs', 0], `must equal spec.clusterIP (${spec.clusterIP}), got ${show(ipsGiven[0])}`);
+    }
+    const all = ipsGiven.length > 0 ? ipsGiven : spec.clusterIP != null && spec.clusterIP !== '' ? [spec.clusterIP] : [];
+    if (all[0] === 'None') clusterIP = 'None';
+    else if (all.length > 0) {
+      const v4 = all.find((ip) => isIPv4(ip));
+      if (v4 === undefined) {
+        ctx.skip('IPv6-only service (the model is a single-stack IPv4 kube-proxy)');
+        return null;
+      }
+      clusterIP = v4;
+    } else if (spec.ipFamilies != null && spec.ipFamilies.length > 0 && !spec.ipFamilies.includes('IPv4')) {
+      ctx.skip('IPv6-only service (the model is a single-stack IPv4 kube-proxy)');
+      return null;
+    }
+  }
+
+  const rawPorts = spec.ports ?? [];
+  if (rawPorts.length === 0 && type !== 'ExternalName' && clusterIP !== 'None') fail(['spec', 'ports'], 'required: a service needs at least one port');
+  const names = new Map<string, number>();
+  const portProto = new Map<string, number>();
+  const ports: ServicePort[] = rawPorts.map((p, i) => {
+    const name = p.name ?? '';
+    const protocol: Protocol = p.protocol ?? 'TCP';
+    if (rawPorts.length > 1) {
+      if (name === '') fail(['spec', 'ports', i, 'name'], 'required when a service has more than one port');
+    }
+    if (name !== '') {
+      if (!IANA_SVC_NAME.test(name) && !DNS1123_LABEL.test(name)) fail(['spec', 'ports', i, 'name'], `${show(name)} is not a valid port name (lower-case letters, digits and '-')`);
+      const j = names.get(name);
+      if (j !== undefined) fail(['spec', 'ports', i, 'name'], `duplicate port name ${show(name)} (also spec.ports[${j}])`);
+      names.set(name, i);
+    }
+    const pp = `${p.port}/${protocol}`;
+    const k = portProto.get(pp);
+    if (k !== undefined) fail(['spec', 'ports', i], `duplicate port ${pp} (also spec.ports[${k}])`);
+    portProto.set(pp, i);
+    return { name, protocol, port: p.port, targetPort: p.targetPort ?? p.port, nodePort: p.nodePort ?? 0 };
+  });
+
+  const externalName = spec.externalName ?? '';
+  if (type === 'ExternalName' && externalName === '') fail(['spec', 'externalName'], 'required for a service of type ExternalName');
+
+  const selector = spec.selector != null && Object.keys(spec.selector).length > 0 ? { ...spec.selector } : null;
+  const lbIPs = (o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== '' && isIPv4(ip));
+  const sessionAffinity = spec.sessionAffinity ?? 'None';
+  const svc = serviceWithDefaults({
+    namespace: ctx.namespace,
+    name: ctx.name,
+    labels: { ...(o.metadata.labels ?? {}) },
+    type,
+    clusterIP,
+    ports,
+    selector,
+    externalIPs: (spec.externalIPs ?? []).filter((ip) => isIPv4(ip)),
+    loadBalancerIngressIPs: lbIPs,
+    loadBalancerSourceRanges: (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => isIPv4(r.split('/')[0]!)),
+    externalTrafficPolicy: spec.externalTrafficPolicy ?? 'Cluster',
+    internalTrafficPolicy: spec.internalTrafficPolicy ?? 'Cluster',
+    sessionAffinity,
+    sessionAffinityTimeoutSeconds: sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : 10800,
+    healthCheckNodePort: spec.healthCheckNodePort ?? 0,
+    externalName: type === 'ExternalName' ? externalName : '',
+    publishNotReadyAddresses: spec.publishNotReadyAddresses ?? false,
+  });
+  return { svc, allocateNodePorts: spec.allocateLoadBalancerNodePorts ?? true };
+}
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+function toEndpointSlice(o: z.infer<typeof endpointSliceSchema>, ctx: ConvertCtx): EndpointSlice {
+  const { fail } = ctx;
+  const serviceName = o.metadata.labels?.[SERVICE_NAME_LABEL];
+  if (serviceName === undefined || serviceName === '') {
+    fail(['metadata', 'labels', SERVICE_NAME_LABEL], 'required: the label naming the slice\'s Service');
+  }
+  const endpoints: Endpoint[] = (o.endpoints ?? []).map((e, i) => {
+    e.addresses.forEach((a, j) => {
+      const ok = o.addressType === 'IPv4' ? isIPv4(a) : o.addressType === 'IPv6' ? isIP(a) === 6 : a !== '';
+      if (!ok) fail(['endpoints', i, 'addresses', j], `must be an ${o.addressType === 'FQDN' ? 'FQDN' : `${o.addressType} address`} for addressType ${o.addressType} (got ${show(a)})`);
+    });
+    // API defaults: ready true when unset, serving as ready when unset, terminating false when unset
+    const ready = e.conditions?.ready ?? true;
+    const serving = e.conditions?.serving ?? ready;
+    const terminating = e.conditions?.terminating ?? false;
+    return {
+      addresses: [...e.addresses],
+      conditions: { ready, serving, terminating },
+      nodeName: e.nodeName ?? '',
+      zone: e.zone ?? '',
+      hostname: e.hostname ?? '',
+      podName: e.targetRef?.kind === 'Pod' ? (e.targetRef.name ?? '') : '',
+    };
+  });
+  // a port without a number means "all ports"; kube-proxy ignores such ports
+  const ports: EndpointPort[] = (o.ports ?? []).flatMap((p) =>
+    p.port == null ? [] : [{ name: p.name ?? '', protocol: p.protocol ?? 'TCP', port: p.port }],
+  );
+  return { namespace: ctx.namespace, name: ctx.name, serviceName: serviceName!, addressType: o.addressType, endpoints, ports };
+}
+
+function toPod(o: z.infer<typeof podSchema>, ctx: ConvertCtx): Pod {
+  const spec = o.spec ?? {};
+  const containerPorts: ContainerPort[] = (spec.containers ?? []).flatMap((c) =>
+    (c.ports ?? []).map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })),
+  );
+  const base = {
+    namespace: ctx.namespace,
+    name: ctx.name,
+    labels: { ...(o.metadata.labels ?? {}) },
+    nodeName: spec.nodeName ?? '',
+    terminating: o.metadata.deletionTimestamp !== undefined && o.metadata.deletionTimestamp !== null,
+    hostname: spec.hostname ?? '',
+    subdomain: spec.subdomain ?? '',
+    containerPorts,
+  };
+  const st = o.status;
+  // a manifest without status (as written by hand) describes a pod that is to run: Running and Ready
+  if (st == null) return podWithDefaults(base);
+  const phase: PodPhase = st.phase === 'Unknown' || st.phase == null ? 'Pending' : st.phase;
+  const ips = [st.podIP ?? '', ...(st.podIPs ?? []).map((p) => p.ip)].filter((ip) => ip !== '');
+  return podWithDefaults({
+    ...base,
+    phase,
+    ready: (st.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    ip: ips.find((ip) => isIPv4(ip)) ?? '',
+  });
+}
+
+function toIngress(o: z.infer<typeof ingressSchema>, ctx: ConvertCtx): Ingress {
+  const { fail } = ctx;
+  const spec = o.spec ?? {};
+  const backendPath = (
+    b: z.infer<typeof ingressBackendSchema>,
+    at: PropertyKey[],
+    path: string,
+    pathType: IngressPath['pathType'],
+  ): IngressPath | null => {
+    if (b.service == null) {
+      if (b.resource === undefined || b.resource === null) fail(at, 'must name a service or a resource');
+      return null; // a resource backend (e.g. a storage bucket): no service behind it
+    }
+    const port = b.service.port;
+    const hasNum = port?.number != null;
+    const hasName = port?.name != null && port.name !== '';
+    if (hasNum === hasName) fail([...at, 'service', 'port'], 'must have exactly one of number and name');
+    return { path, pathType, serviceName: b.service.name, servicePort: hasNum ? port!.number! : port!.name! };
+  };
+  const rules: IngressRule[] = (spec.rules ?? []).map((r, i) => ({
+    host: r.host ?? '',
+    paths: (r.http?.paths ?? []).flatMap((p, j) => {
+      const ip = backendPath(p.backend, ['spec', 'rules', i, 'http', 'paths', j, 'backend'], p.path ?? '', p.pathType ?? 'ImplementationSpecific');
+      return ip === null ? [] : [ip];
+    }),
+  }));
+  if (spec.defaultBackend != null) {
+    const ip = backendPath(spec.defaultBackend, ['spec', 'defaultBackend'], '', 'ImplementationSpecific');
+    if (ip !== null) rules.push({ host: '', paths: [ip] });
+  }
+  const classAnnotation = o.metadata.annotations?.['kubernetes.io/ingress.class'] ?? '';
+  return { namespace: ctx.namespace, name: ctx.name, ingressClassName: spec.ingressClassName ?? classAnnotation, rules };
+}
+
+function toNode(o: z.infer<typeof nodeSchema>, ctx: ConvertCtx): NodeInfo {
+  const addrs = o.status?.addresses ?? [];
+  const internal = addrs.filter((a) => a.type === 'InternalIP' && isIPv4(a.address)).map((a) => a.address);
+  const external = addrs.filter((a) => a.type === 'ExternalIP' && isIPv4(a.address)).map((a) => a.address);
+  const podCIDRs = [o.spec?.podCIDR ?? '', ...(o.spec?.podCIDRs ?? [])].filter((c) => c !== '');
+  const podCIDR = podCIDRs.find((c) => isCidr(c) && isIPv4(c.split('/')[0]!)) ?? '';
+  const labels: Labels = o.metadata.labels ?? {};
+  return {
+    name: ctx.name,
+    ips: internal.length > 0 ? internal : external,
+    podCIDR,
+    zone: labels['topology.kubernetes.io/zone'] ?? labels['failure-domain.beta.kubernetes.io/zone'] ?? '',
+  };
+}
