@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
+import { register as registerRun } from './run.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerBaseline } from './baseline.js';
 
 /** Every command module exports `register(program)`; this is the one list of them. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerRun(program);
   registerCompare(program);
   registerMerge(program);
   registerBaseline(program);

@@ -28,7 +28,8 @@ const PortSpec = z.strictObject({
 });
 
 export const ClusterSpec = z.strictObject({
-  nodes: z.number().int().min(1).default(1).describe('nodes in the cluster; each runs its own kube-proxy'),
+  nodes: z.number().int().min(1).default(1).describe('nodes in the cluster; pods are spread over them'),
+  proxyNodes: z.number().int().min(1).optional().describe('how many of the nodes run a simulated kube-proxy (default: all)'),
   namespaces: z.number().int().min(1).default(1),
   services: count.default(100).describe('synthetic services (besides any from manifests)'),
   endpointsPerService: Distribution.default(10),
@@ -54,7 +55,7 @@ export const ProxySpec = z.strictObject({
   restoreMode: z.enum(['minimized', 'full']).default('minimized').describe('iptables: MinimizeIPTablesRestore (v1.28+) or a full restore every sync'),
   ipvsScheduler: z.enum(['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq']).default('rr'),
   masqueradeAll: z.boolean().default(false),
-  clusterCIDR: z.string().default('10.244.0.0/16'),
+  clusterCIDR: z.string().default('10.128.0.0/9').describe('the pod network (--cluster-cidr); each node gets a /24 of it'),
   detectLocalMode: z.enum(['ClusterCIDR', 'NodeCIDR', 'None']).default('ClusterCIDR'),
 });
 

@@ -1,0 +1,94 @@
+import type { Pod, Service, ServiceType } from '../types.js';
+import { Cluster } from '../cluster/cluster.js';
+import { IpAllocator } from '../cluster/ip.js';
+import type { RngStreams, Stream } from '../sim/rng.js';
+import type { ClusterSpec, Distribution } from '../scenario/schema.js';
+import { ZipfSampler } from '../workload/popularity.js';
+
+/** A synthetic service with the pods behind it. */
+export interface SyntheticService {
+  namespace: string;
+  name: string;
+  kind: ServiceType | 'headless';
+  podNames: string[];
+}
+
+export function drawCount(d: Distribution, rng: Stream): number {
+  if (typeof d === 'number') return d;
+  if ('uniform' in d) return d.uniform[0] + rng.int(d.uniform[1] - d.uniform[0] + 1);
+  if ('choice' in d) return rng.pick(d.choice);
+  return 1 + new ZipfSampler(d.zipf.max, d.zipf.s).draw(rng);
+}
+
+/** Mean of a distribution, for the endpoints_per_service column. */
+export function distributionMean(d: Distribution): number {
+  if (typeof d === 'number') return d;
+  if ('uniform' in d) return (d.uniform[0] + d.uniform[1]) / 2;
+  if ('choice' in d) return d.choice.reduce((a, b) => a + b, 0) / d.choice.length;
+  const z = new ZipfSampler(d.zipf.max, d.zipf.s);
+  let m = 0;
+  for (let k = 0; k < d.zipf.max; k++) m += (k + 1) * z.p(k);
+  return Math.round(m * 100) / 100;
+}
+
+const TYPE_ORDER = ['ClusterIP', 'NodePort', 'LoadBalancer', 'headless', 'ExternalName'] as const;
+
+/**
+ * Builds the synthetic cluster: nodes, namespaces, services of the configured types and their pods (Running and
+ * Ready at t = 0, spread round-robin over the nodes). Pods are created before their service so the endpoints
+ * controller computes each service's slices once.
+ */
+export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: RngStreams, firstIndex = 0): SyntheticService[] {
+  for (let i = cluster.nodes.size; i < spec.nodes; i++) cluster.addNode(`node-${i + 1}`);
+  const nodeNames = [...cluster.nodes.keys()];
+  const typeRng = rng.stream('cluster.types');
+  const epRng = rng.stream('cluster.endpoints');
+  const affinityRng = rng.stream('cluster.affinity');
+  const lbIPs = new IpAllocator('100.64.0.0/10', 1);
+  const out: SyntheticService[] = [];
+  let podCounter = 0;
+  for (let i = firstIndex; i < firstIndex + spec.services; i++) {
+    const ns = `ns-${(i % spec.namespaces) + 1}`;
+    const name = `svc-${i}`;
+    let u = typeRng.next();
+    let kind: SyntheticService['kind'] = 'ClusterIP';
+    for (const t of TYPE_ORDER) {
+      const f = spec.serviceTypes[t];
+      if (u < f) {
+        kind = t;
+        break;
+      }
+      u -= f;
+    }
+    const eps = kind === 'ExternalName' ? 0 : drawCount(spec.endpointsPerService, epRng);
+    const labels = { app: name };
+    const podNames: string[] = [];
+    for (let k = 0; k < eps; k++) {
+      const pod: Partial<Pod> & Pick<Pod, 'namespace' | 'name'> = {
+        namespace: ns,
+        name: `${name}-${k}`,
+        labels,
+        nodeName: nodeNames[podCounter++ % nodeNames.length]!,
+        containerPorts: spec.ports.map((p) => ({ name: p.name, containerPort: p.targetPort, protocol: p.protocol })),
+      };
+      cluster.addPod(pod);
+      podNames.push(pod.name);
+    }
+    const affinity = affinityRng.next() < spec.sessionAffinityFraction;
+    const svc: Partial<Service> & Pick<Service, 'namespace' | 'name'> = {
+      namespace: ns,
+      name,
+      labels,
+      selector: kind === 'ExternalName' ? null : labels,
+      type: kind === 'headless' ? 'ClusterIP' : kind,
+      clusterIP: kind === 'headless' ? 'None' : '',
+      externalName: kind === 'ExternalName' ? `${name}.example.com` : '',
+      ports: spec.ports.map((p) => ({ name: spec.ports.length > 1 ? p.name || `p${p.port}` : p.name, protocol: p.protocol, port: p.port, targetPort: p.targetPort, nodePort: 0 })),
+      loadBalancerIngressIPs: kind === 'LoadBalancer' ? [lbIPs.allocate()] : [],
+      sessionAffinity: affinity ? 'ClientIP' : 'None',
+    };
+    cluster.addService(svc);
+    out.push({ namespace: ns, name, kind, podNames });
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+import type { RulesetSize, Seconds } from '../types.js';
+import type { ConnectionRecord, KubeProxyNode, SyncRecord } from '../proxy/kubeproxy.js';
+import { METRICS, type MetricName } from '../metrics/catalogue.js';
+import { canonical, summarize, type MetricRow, type Statistic } from '../metrics/stats.js';
+
+type RowKey = Pick<MetricRow, 'scenario' | 'backend' | 'services' | 'endpoints_per_service'>;
+
+/** Collects what happens during a case and turns it into tidy metric rows. */
+export class Recorder {
+  private size: RulesetSize | null = null;
+  private initialSync: SyncRecord | null = null;
+  private readonly syncs: SyncRecord[] = [];
+  private readonly rulesEvaluated: number[] = [];
+  private readonly hashProbes: number[] = [];
+  private readonly setLookups: number[] = [];
+  private readonly firstPacket: number[] = [];
+  private readonly latencies: number[] = [];
+  private staleConnections = 0;
+  private rejected = 0;
+  private requestsTotal = 0;
+  private requestsFailed = 0;
+  /** service key -> endpoint "ip:port" -> connections */
+  private readonly hits = new Map<string, Map<string, number>>();
+  private readonly perNode: Array<{ syncsPerMinute: number; cpuPerHour: number; conntrackPeak: number }> = [];
+
+  initial(size: RulesetSize): void {
+    this.size = size;
+  }
+
+  sync(r: SyncRecord, measuring: boolean): void {
+    if (this.initialSync === null) {
+      this.initialSync = r;
+      return;
+    }
+    if (!measuring) return;
+    this.syncs.push(r);
+    for (const l of r.latencies) this.latencies.push(l);
+  }
+
+  connection(c: ConnectionRecord, serviceKey: string): void {
+    this.rulesEvaluated.push(c.lookup.rulesEvaluated);
+    this.hashProbes.push(c.lookup.hashProbes);
+    this.setLookups.push(c.lookup.setLookups);
+    this.firstPacket.push(c.modelled);
+    if (c.stale) this.staleConnections++;
+    if (c.endpoint === null) {
+      this.rejected++;
+      return;
+    }
+    let m = this.hits.get(serviceKey);
+    if (m === undefined) this.hits.set(serviceKey, (m = new Map()));
+    const id = `${c.endpoint.ip}:${c.endpoint.port}`;
+    m.set(id, (m.get(id) ?? 0) + 1);
+  }
+
+  requests(n: number, ok: boolean): void {
+    this.requestsTotal += n;
+    if (!ok) this.requestsFailed += n;
+  }
+
+  node(p: KubeProxyNode, duration: Seconds): void {
+    const mine = this.syncs.filter((s) => s.node === p.name);
+    const cpu = mine.reduce((a, s) => a + s.duration, 0);
+    this.perNode.push({ syncsPerMinute: (mine.length * 60) / duration, cpuPerHour: (cpu * 3600) / duration, conntrackPeak: p.conntrack.peak });
+  }
+
+  /** Load balance: chi-square of connections per endpoint against uniform, over services with >= 5 expected hits per endpoint. */
+  private balance(): { chi2PerDof: number; spread: number } | null {
+    let chi2 = 0;
+    let dof = 0;
+    let spread = 0;
+    let spreadN = 0;
+    for (const m of this.hits.values()) {
+      const counts = [...m.values()];
+      if (counts.length < 2) continue;
+      const total = counts.reduce((a, b) => a + b, 0);
+      const expected = total / counts.length;
+      if (expected < 5) continue;
+      for (const o of counts) chi2 += ((o - expected) * (o - expected)) / expected;
+      dof += counts.length - 1;
+      spread += (Math.max(...counts) - Math.min(...counts)) / expected;
+      spreadN++;
+    }
+    if (dof === 0) return null;
+    return { chi2PerDof: chi2 / dof, spread: spread / spreadN };
+  }
+
+  rows(key: RowKey, ctx: { requestsPerConnection: number; duration: Seconds }): MetricRow[] {
+    const out: MetricRow[] = [];
+    const add = (metric: MetricName | string, statistic: string, value: number, unit?: string): void => {
+      const def = (METRICS as Record<string, { unit: string }>)[metric];
+      out.push({ ...key, metric, statistic, value: canonical(value), unit: unit ?? def?.unit ?? '' });
+    };
+    const dist = (metric: MetricName, values: number[], stats: Statistic[]): void => {
+      for (const [s, v] of summarize(values, stats)) add(metric, s, v);
+    };
+    if (this.size !== null) {
+      add('ruleset_iptables_rules', 'value', this.size.iptablesRules);
+      add('ruleset_iptables_chains', 'value', this.size.iptablesChains);
+      add('ruleset_ipvs_virtual_servers', 'value', this.size.ipvsVirtualServers);
+      add('ruleset_ipvs_real_servers', 'value', this.size.ipvsRealServers);
+      add('ruleset_ipset_entries', 'value', this.size.ipsetEntries);
+    }
+    if (this.initialSync !== null) {
+      add('initial_sync_rules_written', 'value', this.initialSync.result.rulesWritten);
+      add('initial_sync_bytes_written', 'value', this.initialSync.result.bytesWritten);
+      add('initial_sync_time', 'value', this.initialSync.duration);
+    }
+    add('syncs', 'total', this.syncs.length);
+    dist('sync_rules_written', this.syncs.map((s) => s.result.rulesWritten), ['mean', 'p50', 'max']);
+    dist('sync_bytes_written', this.syncs.map((s) => s.result.bytesWritten), ['mean', 'max']);
+    dist('sync_operations', this.syncs.map((s) => s.result.ipvsOps + s.result.ipsetOps + s.result.addressOps), ['mean', 'max']);
+    dist('sync_time', this.syncs.map((s) => s.duration), ['mean', 'p50', 'p99', 'max']);
+    dist('partial_sync_time', this.syncs.filter((s) => s.result.mode === 'partial').map((s) => s.duration), ['mean', 'p50', 'p99']);
+    dist('full_sync_time', this.syncs.filter((s) => s.result.mode === 'full').map((s) => s.duration), ['mean', 'max']);
+    dist('pending_changes', this.syncs.map((s) => s.changed), ['mean', 'max']);
+    dist('network_programming_latency', this.latencies, ['p50', 'p90', 'p99', 'max']);
+    add('connections', 'total', this.rulesEvaluated.length);
+    dist('first_packet_rules_evaluated', this.rulesEvaluated, ['mean', 'p50', 'p99', 'max']);
+    dist('first_packet_hash_probes', this.hashProbes, ['mean', 'max']);
+    dist('first_packet_set_lookups', this.setLookups, ['mean', 'max']);
+    dist('first_packet_time', this.firstPacket, ['mean', 'p50', 'p99']);
+    const fp = summarize(this.firstPacket, ['mean'])[0];
+    if (fp !== undefined) add('request_classification_time', 'mean', fp[1] / ctx.requestsPerConnection);
+    add('stale_connections', 'total', this.staleConnections);
+    add('rejected_connections', 'total', this.rejected);
+    add('requests', 'total', this.requestsTotal);
+    add('failed_requests', 'total', this.requestsFailed);
+    if (this.requestsTotal > 0) add('failed_request_ratio', 'value', this.requestsFailed / this.requestsTotal);
+    const b = this.balance();
+    if (b !== null) {
+      add('lb_chi2_per_dof', 'value', b.chi2PerDof);
+      add('lb_spread', 'mean', b.spread);
+    }
+    dist('syncs_per_minute', this.perNode.map((n) => n.syncsPerMinute), ['mean', 'max']);
+    dist('sync_cpu_seconds_per_node_hour', this.perNode.map((n) => n.cpuPerHour), ['mean', 'max']);
+    add('sync_cpu_seconds_per_hour', 'total', this.perNode.reduce((a, n) => a + n.cpuPerHour, 0));
+    dist('conntrack_entries', this.perNode.map((n) => n.conntrackPeak), ['max']);
+    return out;
+  }
+}

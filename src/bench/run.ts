@@ -1,0 +1,166 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { SingleBar, Presets } from 'cli-progress';
+import type { BackendKind } from '../types.js';
+import { InputError } from '../cli/errors.js';
+import { loadScenario, scenarioFiles, type LoadedScenario, type ScenarioCase } from '../scenario/load.js';
+import { runCase } from './case.js';
+import type { MetricRow } from '../metrics/stats.js';
+import { computeScaling, type ScalingRow } from '../metrics/scaling.js';
+import type { SampleSet } from './micro.js';
+import { shardOf } from '../report/shard.js';
+import {
+  installRunDir,
+  writeMetricsCsv,
+  writeScalingCsv,
+  writeSamplesJson,
+  writeFileAtomic,
+  type RunMeta,
+  type MetricRow as CsvMetricRow,
+} from '../report/csvio.js';
+import { summaryMarkdown, terminalSummary, type CheckResult, type ScenarioReport } from '../report/summary.js';
+
+export const SCENARIO_DIR = 'scenarios';
+
+export interface SuiteOptions {
+  /** Scenario files or names (scenarios/<name>.yaml); empty: the default suite. */
+  scenarios?: string[];
+  quick: boolean;
+  seed?: number;
+  outDir: string;
+  shard?: { k: number; n: number };
+  /** Skip the tinybench micro-benchmarks. */
+  noWall?: boolean;
+  /** Only these backends. */
+  backends?: BackendKind[];
+  /** Print the summary to stdout [true]. */
+  print?: boolean;
+}
+
+export interface SuiteResult {
+  rows: MetricRow[];
+  scaling: ScalingRow[];
+  checks: CheckResult[];
+  outDir: string;
+}
+
+/** Resolves scenario arguments: a path, or a name in scenarios/. */
+export function resolveScenarios(args: readonly string[] | undefined, quick: boolean): string[] {
+  if (args !== undefined && args.length > 0) {
+    return args.map((a) => {
+      if (fs.existsSync(a)) return a;
+      const byName = path.join(SCENARIO_DIR, `${a}.yaml`);
+      if (fs.existsSync(byName)) return byName;
+      throw new InputError(a, 'no such scenario file or scenario name');
+    });
+  }
+  const files = scenarioFiles(SCENARIO_DIR).filter((f) => {
+    try {
+      return loadScenario(f, { quick }).scenario.suite.includes(quick ? 'quick' : 'default');
+    } catch {
+      return true; // a broken file in the suite is reported when it is loaded below
+    }
+  });
+  if (files.length === 0) throw new InputError(SCENARIO_DIR, 'no scenario of the default suite found');
+  return files;
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Checks the scenarios' expectations on scaling exponents. */
+function checkExpectations(loaded: readonly LoadedScenario[], cases: readonly ScenarioCase[], scaling: readonly ScalingRow[]): CheckResult[] {
+  const out: CheckResult[] = [];
+  for (const l of loaded) {
+    const ids = [...new Set(cases.filter((c) => c.file === l.file).map((c) => c.id))];
+    for (const id of ids) {
+      for (const e of l.scenario.expect) {
+        if (!l.scenario.backends.includes(e.backend)) continue;
+        const s = scaling.find((x) => x.scenario === id && x.backend === e.backend && x.metric === e.metric);
+        const exponent = s === undefined || !Number.isFinite(s.exponent) ? null : s.exponent;
+        const ok = exponent !== null && (e.exponent.min === undefined || exponent >= e.exponent.min) && (e.exponent.max === undefined || exponent <= e.exponent.max);
+        out.push({ scenario: id, backend: e.backend, metric: e.metric, exponent, min: e.exponent.min, max: e.exponent.max, ok });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs scenarios: every case of every scenario on every backend (or one shard of that list), then writes the run
+ * directory (metrics.csv, scaling.csv, samples.json, meta.json, summary.md) in one atomic step.
+ */
+export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
+  const files = resolveScenarios(opts.scenarios, opts.quick);
+  const loaded = files.map((f) => loadScenario(f, { quick: opts.quick, seed: opts.seed }));
+  const cases = loaded.flatMap((l) => l.cases);
+  let jobs = cases.flatMap((c) =>
+    c.scenario.backends.filter((b) => opts.backends === undefined || opts.backends.includes(b)).map((b) => ({ c, b })),
+  );
+  if (opts.shard !== undefined) jobs = shardOf(jobs, opts.shard.k, opts.shard.n);
+
+  const rows: MetricRow[] = [];
+  const samples: SampleSet[] = [];
+  const tty = process.stderr.isTTY === true && process.env.CI !== 'true';
+  const bar = tty ? new SingleBar({ format: 'kpbench {bar} {value}/{total} {job}', hideCursor: true }, Presets.shades_classic) : null;
+  bar?.start(jobs.length, 0, { job: '' });
+  let done = 0;
+  for (const { c, b } of jobs) {
+    const label = `${c.id} ${b} ${c.scenario.cluster.services} services`;
+    bar?.update(done, { job: label });
+    const started = Date.now();
+    const out = await runCase(c, b, { bench: opts.noWall !== true });
+    rows.push(...out.rows);
+    samples.push(...out.samples);
+    done++;
+    if (bar === null) process.stderr.write(`kpbench: [${done}/${jobs.length}] ${label} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  }
+  bar?.update(done, { job: 'done' });
+  bar?.stop();
+
+  const scaling = computeScaling(rows);
+  const checks = opts.shard === undefined ? checkExpectations(loaded, cases, scaling) : [];
+  const seed = opts.seed ?? loaded[0]?.scenario.seed ?? 1;
+  const meta: RunMeta = {
+    seed,
+    gitCommit: gitCommit(),
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cpus: os.cpus().length,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    date: new Date().toISOString(),
+    argv: process.argv.slice(2),
+    quick: opts.quick,
+    shard: opts.shard === undefined ? null : `${opts.shard.k}/${opts.shard.n}`,
+    scenarios: files.map((f) => path.relative(process.cwd(), f)),
+  };
+  const reports: ScenarioReport[] = [];
+  for (const l of loaded) {
+    for (const id of new Set(cases.filter((c) => c.file === l.file).map((c) => c.id))) {
+      reports.push({ id, name: l.scenario.name, description: l.scenario.description, references: l.scenario.reference });
+    }
+  }
+
+  // write everything into a fresh directory, then put it in place in one step
+  const staging = `${opts.outDir.replace(/[\\/]+$/, '')}.staging-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  try {
+    writeMetricsCsv(path.join(staging, 'metrics.csv'), rows as CsvMetricRow[]);
+    writeScalingCsv(path.join(staging, 'scaling.csv'), scaling);
+    writeSamplesJson(path.join(staging, 'samples.json'), samples);
+    writeFileAtomic(path.join(staging, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    writeFileAtomic(path.join(staging, 'summary.md'), summaryMarkdown(reports, rows, scaling, checks, { seed, date: meta.date, quick: opts.quick, gitCommit: meta.gitCommit }));
+    installRunDir(staging, opts.outDir);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  if (opts.print !== false) process.stdout.write(`${terminalSummary(reports, rows, scaling, checks)}\nRun written to ${opts.outDir}/\n`);
+  return { rows, scaling, checks, outDir: opts.outDir };
+}
