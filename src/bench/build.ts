@@ -4,6 +4,7 @@ import { IpAllocator } from '../cluster/ip.js';
 import type { RngStreams, Stream } from '../sim/rng.js';
 import type { ClusterSpec, Distribution } from '../scenario/schema.js';
 import { ZipfSampler } from '../workload/popularity.js';
+import type { LoadedManifests } from '../cluster/manifests.js';
 
 /** A synthetic service with the pods behind it. */
 export interface SyntheticService {
@@ -91,4 +92,26 @@ export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: 
     out.push({ namespace: ns, name, kind, podNames });
   }
   return out;
+}
+
+/**
+ * Loads Kubernetes objects into the cluster as its starting state. A service whose EndpointSlices are in the
+ * manifests keeps exactly those slices (they are authoritative, as in a dump of a real cluster); a service with
+ * a selector and no slices gets them from the manifests' pods through the endpoints controller.
+ * Returns the keys ("namespace/name") of the services loaded.
+ */
+export function loadManifestCluster(cluster: Cluster, m: LoadedManifests): string[] {
+  for (const n of m.nodes) if (!cluster.nodes.has(n.name)) cluster.addNode(n.name, n.ips[0]);
+  for (const p of m.pods) if (p.nodeName !== '' && !cluster.nodes.has(p.nodeName)) cluster.addNode(p.nodeName);
+  const withSlices = new Set(m.slices.map((s) => `${s.namespace}/${s.serviceName}`));
+  for (const p of m.pods) cluster.addPod({ ...p });
+  const keys: string[] = [];
+  for (const s of m.services) {
+    const key = `${s.namespace}/${s.name}`;
+    cluster.addService({ ...s, selector: withSlices.has(key) ? null : s.selector });
+    keys.push(key);
+  }
+  for (const sl of m.slices) cluster.upsertExternalSlice(sl);
+  for (const ing of m.ingresses) cluster.upsertIngress(ing);
+  return keys;
 }

@@ -4,11 +4,13 @@ import { RngStreams } from '../sim/rng.js';
 import { Cluster } from '../cluster/cluster.js';
 import { EndpointsController } from '../cluster/endpoints.js';
 import { objectKey } from '../cluster/selector.js';
-import { KubeProxyNode, type SyncRecord } from '../proxy/kubeproxy.js';
+import { KubeProxyNode, type ConnectionRecord, type SyncRecord } from '../proxy/kubeproxy.js';
+import { loadManifests } from '../cluster/manifests.js';
+import { setUpIngress } from './ingress.js';
 import { CostModel } from '../proxy/cost.js';
 import { createBackend } from '../backends/index.js';
 import type { ScenarioCase } from '../scenario/load.js';
-import { buildSyntheticCluster, distributionMean, type SyntheticService } from './build.js';
+import { buildSyntheticCluster, distributionMean, loadManifestCluster, type SyntheticService } from './build.js';
 import { ZipfSampler } from '../workload/popularity.js';
 import { Recorder } from './recorder.js';
 import { microBenchmarks, type SampleSet } from './micro.js';
@@ -30,6 +32,9 @@ interface Target {
   ip: string;
   port: number;
   protocol: 'TCP' | 'UDP';
+  /** Where an ingress routes to this service. */
+  host: string;
+  path: string;
 }
 
 /**
@@ -82,6 +87,8 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   });
 
   const synthetic: SyntheticService[] = buildSyntheticCluster(cluster, sc.cluster, rng);
+  const manifestServices = sc.cluster.manifests.length > 0 ? loadManifestCluster(cluster, loadManifests(sc.cluster.manifests)) : [];
+  const ingress = sc.ingress.enabled ? setUpIngress(cluster, synthetic, sc.ingress, proxies.map((p) => p.name)) : null;
 
   // initial sync on every node at t = 0
   for (const p of proxies) p.start();
@@ -95,12 +102,11 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
 
   // targets of the load: proxied services, by popularity rank (the rank order is a seeded shuffle)
   const targets: Target[] = [];
-  for (const s of synthetic) {
-    if (s.kind === 'headless' || s.kind === 'ExternalName') continue;
-    const svc = cluster.services.get(objectKey(s.namespace, s.name))!;
-    const p = svc.ports[0]!;
-    if (p.protocol === 'SCTP') continue;
-    targets.push({ key: objectKey(s.namespace, s.name), ip: svc.clusterIP, port: p.port, protocol: p.protocol });
+  for (const key of [...synthetic.map((s) => objectKey(s.namespace, s.name)), ...manifestServices]) {
+    const svc = cluster.services.get(key)!;
+    const p = svc.ports[0];
+    if (p === undefined || svc.clusterIP === 'None' || svc.clusterIP === '' || p.protocol === 'SCTP') continue;
+    targets.push({ key, ip: svc.clusterIP, port: p.port, protocol: p.protocol, path: `/${svc.name}`, host: `${svc.namespace}.example.com` });
   }
   rng.stream('load.rank').shuffle(targets);
 
@@ -132,22 +138,43 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
     const pick = rng.stream('load.popularity');
     const clients = rng.stream('load.clients');
     const zipf = new ZipfSampler(targets.length, load.zipf);
+    const ingressRng = rng.stream('load.ingress');
     let srcPort = 0;
+    const readyPod = (ep: { ip: string } | null): boolean => {
+      const pod = ep === null ? undefined : cluster.podWithIP(ep.ip);
+      return pod !== undefined && pod.phase === 'Running' && pod.ready && !pod.terminating;
+    };
     const arrive = (): void => {
-      const node = proxies[clients.int(proxies.length)]!;
       const t = targets[zipf.draw(pick)]!;
-      const nodeInfo = cluster.nodes.get(node.name)!;
-      const base = nodeInfo.podCIDR.split('/')[0]!.split('.').map(Number);
-      const pkt: Packet = {
-        srcIP: `${base[0]}.${base[1]}.${base[2]}.${250 - (srcPort % 8)}`,
-        srcPort: 32768 + (srcPort++ % 28000),
-        dstIP: t.ip,
-        dstPort: t.port,
-        protocol: load.protocol,
-        local: false,
-      };
-      const conn = node.connect(pkt);
-      rec.connection(conn, t.key);
+      const port = 32768 + (srcPort++ % 28000);
+      // hops of this connection: [node, packet, first-packet record]; a request succeeds when every hop's endpoint is a ready pod
+      const hops: Array<[KubeProxyNode, Packet, ConnectionRecord]> = [];
+      let routed = true;
+      if (ingress !== null && ingressRng.next() < load.ingressFraction) {
+        // client -> NodePort of the ingress controller on a node -> ingress pod -> service VIP -> pod
+        const entry = proxies[clients.int(proxies.length)]!;
+        const first: Packet = { srcIP: '198.51.100.7', srcPort: port, dstIP: cluster.nodes.get(entry.name)!.ips[0]!, dstPort: ingress.nodePort, protocol: 'TCP', local: false };
+        const c1 = entry.connect(first);
+        rec.connection(c1, ingress.serviceKey);
+        hops.push([entry, first, c1]);
+        const ingressPod = c1.endpoint === null ? undefined : cluster.podWithIP(c1.endpoint.ip);
+        const podNode = ingressPod === undefined ? undefined : proxies.find((p) => p.name === ingressPod.nodeName);
+        const route = ingress.router.route(t.host, t.path);
+        rec.ingress(route !== null);
+        if (ingressPod !== undefined && podNode !== undefined && route !== null) {
+          const second: Packet = { srcIP: ingressPod.ip, srcPort: port, dstIP: route.service.clusterIP, dstPort: route.port.port, protocol: route.port.protocol === 'UDP' ? 'UDP' : 'TCP', local: false };
+          const c2 = podNode.connect(second);
+          rec.connection(c2, objectKey(route.service.namespace, route.service.name));
+          hops.push([podNode, second, c2]);
+        } else routed = false;
+      } else {
+        const node = proxies[clients.int(proxies.length)]!;
+        const base = cluster.nodes.get(node.name)!.podCIDR.split('/')[0]!.split('.').map(Number);
+        const pkt: Packet = { srcIP: `${base[0]}.${base[1]}.${base[2]}.${250 - (srcPort % 8)}`, srcPort: port, dstIP: t.ip, dstPort: t.port, protocol: load.protocol, local: false };
+        const conn = node.connect(pkt);
+        rec.connection(conn, t.key);
+        hops.push([node, pkt, conn]);
+      }
       // requests of the connection: checked at up to 8 checkpoints, each standing for its share of the requests
       const n = load.requestsPerConnection;
       const checkpoints = Math.min(n, 8);
@@ -155,11 +182,8 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
         const share = Math.floor((n * (i + 1)) / checkpoints) - Math.floor((n * i) / checkpoints);
         const at = sched.now + Math.floor((n * i) / checkpoints) * load.requestIntervalSeconds;
         const check = (): void => {
-          const ep = conn.endpoint;
-          const pod = ep === null ? undefined : cluster.podWithIP(ep.ip);
-          const ok = pod !== undefined && pod.phase === 'Running' && pod.ready && !pod.terminating;
-          rec.requests(share, ok);
-          if (i === checkpoints - 1) node.close(pkt);
+          rec.requests(share, routed && hops.every(([, , c]) => readyPod(c.endpoint)));
+          if (i === checkpoints - 1) for (const [node, pkt] of hops) node.close(pkt);
         };
         if (at === sched.now) check();
         else sched.at(at, check, 'request');

@@ -18,6 +18,8 @@ export class Recorder {
   private staleConnections = 0;
   private rejected = 0;
   private requestsTotal = 0;
+  private ingressRequests = 0;
+  private ingressUnrouted = 0;
   private requestsFailed = 0;
   /** service key -> endpoint "ip:port" -> connections */
   private readonly hits = new Map<string, Map<string, number>>();
@@ -51,6 +53,11 @@ export class Recorder {
     if (m === undefined) this.hits.set(serviceKey, (m = new Map()));
     const id = `${c.endpoint.ip}:${c.endpoint.port}`;
     m.set(id, (m.get(id) ?? 0) + 1);
+  }
+
+  ingress(routed: boolean): void {
+    this.ingressRequests++;
+    if (!routed) this.ingressUnrouted++;
   }
 
   requests(n: number, ok: boolean): void {
@@ -120,8 +127,13 @@ export class Recorder {
     dist('first_packet_hash_probes', this.hashProbes, ['mean', 'max']);
     dist('first_packet_set_lookups', this.setLookups, ['mean', 'max']);
     dist('first_packet_time', this.firstPacket, ['mean', 'p50', 'p99']);
-    const fp = summarize(this.firstPacket, ['mean'])[0];
-    if (fp !== undefined) add('request_classification_time', 'mean', fp[1] / ctx.requestsPerConnection);
+    const fpTotal = this.firstPacket.reduce((a, b) => a + b, 0);
+    if (this.firstPacket.length > 0) add('request_classification_time', 'mean', fpTotal / this.firstPacket.length / ctx.requestsPerConnection);
+    if (this.perNode.length > 0) add('first_packet_cpu_fraction', 'mean', fpTotal / ctx.duration / this.perNode.length);
+    if (this.ingressRequests > 0) {
+      add('ingress_connections', 'total', this.ingressRequests);
+      add('ingress_unrouted', 'total', this.ingressUnrouted);
+    }
     add('stale_connections', 'total', this.staleConnections);
     add('rejected_connections', 'total', this.rejected);
     add('requests', 'total', this.requestsTotal);
