@@ -354,15 +354,15 @@ export function formatP(p: number): string {
   return p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
 }
 
-/** A value for people: seconds with an SI prefix, integers as is, other numbers to 4 significant digits. */
+/** A value for people: seconds with an SI prefix, integers as is, other numbers to 6 significant digits. */
 export function formatValue(v: number | null, unit: string): string {
   if (v === null) return '-';
   if (unit === 's' && v !== 0) {
     const a = Math.abs(v);
     const [scale, suffix] = a >= 1 ? [1, 's'] : a >= 1e-3 ? [1e3, 'ms'] : a >= 1e-6 ? [1e6, 'µs'] : [1e9, 'ns'];
-    return `${trimNum((v * scale).toPrecision(4))} ${suffix}`;
+    return `${trimNum((v * scale).toPrecision(6))} ${suffix}`;
   }
-  const num = Number.isInteger(v) ? String(v) : trimNum(v.toPrecision(4));
+  const num = Number.isInteger(v) ? String(v) : trimNum(v.toPrecision(6));
   return unit && unit !== 's' ? `${num} ${unit}` : num;
 }
 
@@ -374,7 +374,9 @@ function formatChange(r: CompareRow): string {
   if (r.baseline === null || r.current === null) return '';
   if (r.change === null) return r.current === 0 ? '0' : 'from 0';
   const pct = r.change * 100;
-  return `${pct > 0 ? '+' : pct < 0 ? '' : '±'}${pct.toFixed(Math.abs(pct) < 0.01 && pct !== 0 ? 4 : 2)}%`;
+  if (pct === 0) return '0%';
+  const sign = pct > 0 ? '+' : '';
+  return Math.abs(pct) < 0.01 ? `${sign}${pct.toExponential(1)}%` : `${sign}${pct.toFixed(2)}%`;
 }
 
 /** One line: "1 regressed, 0 missing, ... unchanged". */

@@ -7,7 +7,7 @@
  * - scaling.csv: recomputed from the merged rows (a fit needs the sizes of every shard);
  * - meta.json: the first shard's meta with shard null, the scenarios of all shards and `shards` listing the
  *   shard metas; seeds, --quick and commits must agree;
- * - summary.md: a short account of the merge and the recomputed scaling table;
+ * - summary.md: the run summary of the merged rows (summary.ts), with an account of the merge;
  * - benchmark.json: regenerated from the merged rows (export.ts).
  */
 import fs from 'node:fs';
@@ -32,6 +32,7 @@ import {
 } from './csvio.js';
 import { writeExports, writeMeta } from './export.js';
 import { parseShard, unshard } from './shard.js';
+import { summaryMarkdown, type ScenarioReport } from './summary.js';
 
 /** One run to merge: where it came from (for messages) and what it holds. */
 export interface MergeInput {
@@ -224,27 +225,27 @@ export function writeMergedRun(outDir: string, result: MergeResult): void {
   writeExports(outDir);
 }
 
-/** summary.md of a merged run. */
+/**
+ * summary.md of a merged run: an account of the merge, then the run summary (summary.ts) of the merged rows
+ * and recomputed scaling. Scenario descriptions, published figures and scaling checks need the scenario files
+ * and are not repeated here; the shards' own summary.md files have them.
+ */
 export function mergeSummary(result: MergeResult): string {
   const m = result.meta;
-  const points = new Set(result.rows.map((r) => `${r.scenario}\u0000${r.backend}\u0000${r.services}\u0000${r.endpoints_per_service}`)).size;
-  const lines = [
-    '# kube-proxy-bench: merged run',
+  const ids = [...new Set(result.rows.map((r) => r.scenario))];
+  const reports: ScenarioReport[] = ids.map((id) => ({ id, name: id, description: '', references: [] }));
+  const body = summaryMarkdown(reports, result.rows, result.scaling, [], {
+    seed: m?.seed ?? 'unknown',
+    date: m?.date ?? 'unknown date',
+    quick: m?.quick ?? false,
+    gitCommit: m?.gitCommit ?? null,
+  });
+  const n = result.inputs.length;
+  const account = [
+    `Merged by \`kpbench merge\` from ${n} run director${n === 1 ? 'y' : 'ies'}: ${result.inputs.map((i) => `\`${i}\``).join(', ')}.`,
+    ...result.warnings.map((w) => `**Warning:** ${w}.`),
     '',
-    `Merged from ${result.inputs.length} run director${result.inputs.length === 1 ? 'y' : 'ies'}: ${result.inputs.map((i) => `\`${i}\``).join(', ')}.`,
-    m === null ? '' : `Seed ${String(m.seed)}, commit ${m.gitCommit ?? 'unknown'}${m.quick ? ', --quick' : ''}; scenarios: ${m.scenarios.join(', ') || '(none)'}.`,
-    '',
-    `${result.rows.length} rows over ${points} points in metrics.csv.`,
-    ...result.warnings.map((w) => `\n**Warning:** ${w}.`),
-    '',
-    '## Scaling with the number of services (log-log slope)',
-    '',
-  ];
-  if (result.scaling.length === 0) {
-    lines.push('No metric was measured at three or more service counts.');
-  } else {
-    lines.push('| scenario | backend | metric | exponent | r² |', '|---|---|---|---:|---:|');
-    for (const s of result.scaling) lines.push(`| ${s.scenario} | ${s.backend} | ${s.metric} | ${s.exponent} | ${s.r2} |`);
-  }
-  return `${lines.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n')}\n`;
+  ].join('\n');
+  const nl = body.indexOf('\n\n');
+  return nl < 0 ? `${body}\n\n${account}` : `${body.slice(0, nl + 2)}${account}\n${body.slice(nl + 2)}`;
 }
