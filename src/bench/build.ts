@@ -101,7 +101,7 @@ export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: 
  * Returns the keys ("namespace/name") of the services loaded.
  */
 export function loadManifestCluster(cluster: Cluster, m: LoadedManifests): string[] {
-  for (const n of m.nodes) if (!cluster.nodes.has(n.name)) cluster.addNode(n.name, n.ips[0]);
+  for (const n of m.nodes) if (!cluster.nodes.has(n.name)) cluster.addNode(n.name, n.ips[0], n.podCIDR || undefined);
   for (const p of m.pods) if (p.nodeName !== '' && !cluster.nodes.has(p.nodeName)) cluster.addNode(p.nodeName);
   const withSlices = new Set(m.slices.map((s) => `${s.namespace}/${s.serviceName}`));
   for (const p of m.pods) cluster.addPod({ ...p });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as registerRun } from './run.js';
+import { register as registerInspect } from './inspect.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerBaseline } from './baseline.js';
@@ -7,6 +8,7 @@ import { register as registerBaseline } from './baseline.js';
 /** Every command module exports `register(program)`; this is the one list of them. */
 export function registerCommands(program: Command): void {
   registerRun(program);
+  registerInspect(program);
   registerCompare(program);
   registerMerge(program);
   registerBaseline(program);

@@ -1,7 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { BackendKind } from '../types.js';
 import { InputError } from './errors.js';
-import { runSuite } from '../bench/run.js';
 import { parseShard } from '../report/shard.js';
 import { compareWithBaseline, printComparison } from '../report/compare.js';
 import { writeExports } from '../report/export.js';
@@ -25,6 +24,7 @@ export function register(program: Command): void {
     .addOption(new Option('--backend <name...>', 'only these backends').choices(['iptables', 'ipvs']))
     .action(async (scenarios: string[], o: { quick: boolean; out: string; seed?: number; shard?: string; ci: boolean; wall: boolean; backend?: BackendKind[] }) => {
       const shard = o.shard === undefined ? undefined : parseShard(o.shard);
+      const { runSuite } = await import('../bench/run.js');
       const res = await runSuite({ scenarios, quick: o.quick, seed: o.seed, outDir: o.out, shard, noWall: !o.wall, backends: o.backend });
       writeExports(res.outDir);
       if (res.checks.some((c) => !c.ok)) process.exitCode = 1;

@@ -81,12 +81,13 @@ export class Cluster {
     this.namespaces.add(ns);
   }
 
-  addNode(name: string, ip?: string): NodeInfo {
+  /** Adds a node with the next /24 of the cluster CIDR (or the pod CIDR given) and the next node address (or the one given). */
+  addNode(name: string, ip?: string, givenPodCIDR?: string): NodeInfo {
     if (this.nodes.has(name)) throw new Error(`node ${name} exists`);
     const idx = this.nodeCount++;
     const cc = parseCidr(this.opts.clusterCIDR);
-    if (idx >= cc.size / 256) throw new RangeError(`cluster CIDR ${this.opts.clusterCIDR} has no /24 left for node ${name}`);
-    const podCIDR = `${intToIp(cc.base + idx * 256)}/24`;
+    if (givenPodCIDR === undefined && idx >= cc.size / 256) throw new RangeError(`cluster CIDR ${this.opts.clusterCIDR} has no /24 left for node ${name}`);
+    const podCIDR = givenPodCIDR ?? `${intToIp(cc.base + idx * 256)}/24`;
     if (ip !== undefined) this.nodeIPs.claim(ip);
     const node: NodeInfo = { name, ips: [ip ?? this.nodeIPs.allocate()], podCIDR, zone: '' };
     this.nodes.set(name, node);
@@ -161,10 +162,11 @@ export class Cluster {
     const key = objectKey(pod.namespace, pod.name);
     if (this.pods.has(key)) throw new Error(`pod ${key} exists`);
     this.namespaces.add(pod.namespace);
-    if (pod.ip === '' && pod.nodeName !== '') {
+    if (pod.nodeName !== '') {
       const alloc = this.podIPs.get(pod.nodeName);
       if (alloc === undefined) throw new Error(`pod ${key}: no node ${pod.nodeName}`);
-      pod.ip = alloc.allocate();
+      if (pod.ip === '') pod.ip = alloc.allocate();
+      else alloc.claim(pod.ip);
     }
     this.pods.set(key, pod);
     if (pod.ip !== '') this.podByIP.set(pod.ip, key);

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { Cluster } from '../cluster/cluster.js';
+import { EndpointsController } from '../cluster/endpoints.js';
+import { ClusterDns } from '../cluster/dns.js';
+import { IngressRouter } from '../cluster/ingress.js';
+import { loadManifests } from '../cluster/manifests.js';
+import { loadManifestCluster } from '../bench/build.js';
+import { InputError } from './errors.js';
+
+/** A cluster built from manifests, with its endpoints controller (slices derived from pods where none are given). */
+function clusterFrom(files: string[]): { cluster: Cluster; endpoints: EndpointsController } {
+  if (files.length === 0) throw new InputError('--manifests', 'at least one manifest file is required');
+  const cluster = new Cluster();
+  const endpoints = new EndpointsController(cluster);
+  loadManifestCluster(cluster, loadManifests(files));
+  return { cluster, endpoints };
+}
+
+export function register(program: Command): void {
+  program
+    .command('dns')
+    .description('Resolve a name as the cluster DNS would, in a cluster built from manifests (A records, CNAME for ExternalName)')
+    .argument('<name>', 'e.g. web.default.svc.cluster.local, or a short name with --namespace')
+    .requiredOption('--manifests <file...>', 'Kubernetes YAML/JSON files')
+    .option('--namespace <ns>', 'resolve as a pod in this namespace would (search path)')
+    .action((name: string, o: { manifests: string[]; namespace?: string }) => {
+      const { cluster, endpoints } = clusterFrom(o.manifests);
+      const a = new ClusterDns(cluster, endpoints).resolve(name, o.namespace);
+      process.stdout.write(`;; ${a.rcode}\n`);
+      for (const r of a.answers) process.stdout.write(r.type === 'A' ? `${r.name}.\t30\tIN\tA\t${r.ip}\n` : `${r.name}.\t30\tIN\tCNAME\t${r.target}.\n`);
+      if (a.rcode === 'NXDOMAIN') process.exitCode = 1;
+    });
+  program
+    .command('route')
+    .description('Route a request (host, path) through the Ingress objects of every namespace, in a cluster built from manifests')
+    .requiredOption('--manifests <file...>', 'Kubernetes YAML/JSON files')
+    .requiredOption('--host <host>', 'the request Host')
+    .option('--path <path>', 'the request path', '/')
+    .option('--ingress-class <name>', 'serve only Ingresses of this class')
+    .action((o: { manifests: string[]; host: string; path: string; ingressClass?: string }) => {
+      const { cluster } = clusterFrom(o.manifests);
+      const r = new IngressRouter(cluster, o.ingressClass === undefined ? {} : { ingressClassName: o.ingressClass }).route(o.host, o.path);
+      if (r === null) {
+        process.stdout.write(`no route for ${o.host}${o.path} (404)\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const port = r.port.name === '' ? String(r.port.port) : `${r.port.name}/${r.port.port}`;
+      process.stdout.write(`${o.host}${o.path} -> ingress ${r.ingress} (${r.match.pathType} ${r.match.path || '/'}) -> service ${r.service.namespace}/${r.service.name} ${r.service.clusterIP}:${r.port.port} (port ${port})\n`);
+    });
+}
