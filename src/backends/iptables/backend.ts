@@ -1,0 +1,617 @@
+/**
+ * The iptables data plane: kube-proxy's iptables proxier (syncProxyRules with MinimizeIPTablesRestore) over a
+ * modelled kernel ruleset (nat + filter), and a netfilter-like walk of that ruleset for first packets.
+ */
+import type {
+  Backend,
+  BackendOptions,
+  LookupResult,
+  Packet,
+  ProxySnapshot,
+  RenderedRuleset,
+  Rng,
+  RulesetSize,
+  Seconds,
+  SyncRequest,
+  SyncResult,
+} from '../../types.js';
+import { formatIPv4, parseCidr4, parseIPv4 } from './ipv4.js';
+import { goHex08 } from './names.js';
+import {
+  buildFixedRules,
+  buildServiceEntry,
+  FixedChains,
+  isProxiable,
+  LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
+  type FixedRules,
+  type ProxierConfig,
+  type ServiceEntry,
+} from './proxier.js';
+import {
+  Chain,
+  chainLine,
+  CT_DNAT,
+  CT_NEW,
+  F_CTSTATE,
+  F_CTSTATE_NEG,
+  F_DPORT,
+  F_DST,
+  F_DST_LOCAL,
+  F_DST_NEG,
+  F_MARK,
+  F_MARK_NEG,
+  F_PROTO,
+  F_RECENT,
+  F_SRC,
+  F_SRC_LOCAL,
+  F_SRC_NEG,
+  F_STATISTIC,
+  PROTO_NUM,
+  Rule,
+  saveLine,
+  T_ACCEPT,
+  T_DNAT,
+  T_DROP,
+  T_GOTO,
+  T_JUMP,
+  T_MARK,
+  T_MASQUERADE,
+  T_REJECT,
+  T_RETURN,
+  type TableName,
+} from './ruleset.js';
+
+/** kube-proxy's proxyutil.FullSyncPeriod: a partial-restore proxier still rewrites everything this often. */
+export const FULL_SYNC_PERIOD: Seconds = 3600;
+/** xt_recent's ip_list_tot module parameter default: addresses remembered per list (LRU beyond that). */
+export const RECENT_LIST_MAX = 200;
+
+/** Options of the iptables backend beyond BackendOptions (kube-proxy flags and host facts; defaults in brackets). */
+export interface IptablesBackendOptions extends BackendOptions {
+  /** --iptables-localhost-nodeports [true]; forced off when --nodeport-addresses excludes 127.0.0.1. */
+  localhostNodePorts?: boolean;
+  /** The host has nfacct (kube-proxy then counts INVALID drops and localhost NodePorts) [true]. */
+  nfacct?: boolean;
+  /** iptables supports MASQUERADE --random-fully (any iptables >= 1.6.2) [true]. */
+  randomFully?: boolean;
+  /** net.netfilter.nf_conntrack_tcp_be_liberal is set (no INVALID drop rule) [false]. */
+  conntrackTCPLiberal?: boolean;
+  /** --iptables-sync-period [30 s]: in large-cluster mode stale chains are deleted at most this often. */
+  syncPeriod?: Seconds;
+  /**
+   * The masquerade mark text. kube-proxy formats 1<<masqueradeBit with Go's "%#08x" ("0x00004000"); its unit
+   * tests' fake proxier uses "0x4000".
+   */
+  masqueradeMark?: string;
+}
+
+const V_CONTINUE = 0;
+const V_ACCEPT = 1;
+const V_DROP = 2;
+const V_REJECT = 3;
+
+interface RestorePlan {
+  full: boolean;
+  fixed: FixedRules;
+  order: ServiceEntry[];
+  written: Set<ServiceEntry>;
+  deleted: string[];
+}
+
+function chainLineBytes(name: string): number {
+  return Buffer.byteLength(chainLine(name)) + 1;
+}
+
+function rulesBytes(rules: readonly Rule[]): number {
+  let n = 0;
+  for (const r of rules) n += Buffer.byteLength(r.text) + 1;
+  return n;
+}
+
+function nsNameOfKey(key: string): string {
+  const i = key.indexOf(':');
+  return i < 0 ? key : key.slice(0, i);
+}
+
+function binarySearch(keys: readonly string[], k: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class IptablesBackend implements Backend {
+  readonly kind = 'iptables' as const;
+  readonly config: ProxierConfig;
+  private readonly fx = new FixedChains();
+  private readonly fixed: FixedRules;
+  private readonly restoreMode: 'full' | 'minimized';
+  private readonly syncPeriod: Seconds;
+  private readonly localIPs = new Set<number>();
+
+  private entries = new Map<string, ServiceEntry>();
+  /** Service-port keys in KUBE-SERVICES order: sorted by key (code-unit order). */
+  private orderKeys: string[] = [];
+  private order: ServiceEntry[] = [];
+  /** Chains no longer used but still in the kernel (large-cluster mode deletes them at most once per syncPeriod). */
+  private readonly stale = new Map<string, Chain>();
+  private synced = false;
+  private needFullSync = true;
+  private lastFullSync = Number.NEGATIVE_INFINITY;
+  private lastCleanup = Number.NEGATIVE_INFINITY;
+  private largeMode = false;
+  private plan: RestorePlan | null = null;
+  private kernelRules = 0;
+  private kernelChains = 0;
+  /** xt_recent lists: name → (source address → last seen), in LRU order. */
+  private readonly recent = new Map<string, Map<number, number>>();
+
+  // packet walk state
+  private pSrc = 0;
+  private pDst = 0;
+  private pProto = 0;
+  private pDport = 0;
+  private pMark = 0;
+  private pCt = 0;
+  private pMasq = false;
+  private pDnat: Rule | null = null;
+  private pSvc = '';
+  private pCount = 0;
+  private pRng: Rng = { next: () => 0 };
+  private pNow = 0;
+
+  constructor(opts: IptablesBackendOptions) {
+    const node = opts.node;
+    this.restoreMode = opts.restoreMode ?? 'minimized';
+    this.syncPeriod = opts.syncPeriod ?? 30;
+    const nodeIPv4 = node.nodeIPs.map((s) => parseIPv4(s)).filter((n): n is number => n !== null);
+    for (const n of nodeIPv4) this.localIPs.add(n);
+    let localCIDR: string | null = null;
+    if (node.localDetector === 'ClusterCIDR' && node.clusterCIDR.trim() !== '') localCIDR = node.clusterCIDR.trim();
+    if (node.localDetector === 'NodeCIDR' && node.podCIDR.trim() !== '') localCIDR = node.podCIDR.trim();
+    if (localCIDR !== null && parseCidr4(localCIDR) === null) localCIDR = null;
+    // --nodeport-addresses: empty → every local address ("addrtype LOCAL"); "primary" → the primary node IP.
+    const npa = node.nodePortAddresses.map((s) => s.trim()).filter((s) => s !== '');
+    const matchAll = npa.length === 0;
+    const cidrs = npa.flatMap((s) => {
+      if (s === 'primary') return nodeIPv4.length > 0 ? [parseCidr4(`${formatIPv4(nodeIPv4[0]!)}/32`)!] : [];
+      const c = parseCidr4(s);
+      return c === null ? [] : [c];
+    });
+    const loopback = parseIPv4('127.0.0.1')!;
+    const containsLoopback = matchAll || cidrs.some((c) => (loopback & c.mask) === c.addr);
+    const localhostNodePorts = (opts.localhostNodePorts ?? true) && containsLoopback;
+    const nodePortIPs: string[] = [];
+    if (!matchAll) {
+      for (const n of [...nodeIPv4, ...(localhostNodePorts ? [loopback] : [])]) {
+        if (cidrs.some((c) => (n & c.mask) === c.addr) && !nodePortIPs.includes(formatIPv4(n))) nodePortIPs.push(formatIPv4(n));
+      }
+    }
+    this.config = {
+      nodeIP: nodeIPv4[0] ?? null,
+      localCIDR,
+      masqueradeAll: node.masqueradeAll,
+      mark: opts.masqueradeMark ?? goHex08(1 << node.masqueradeBit),
+      localhostNodePorts,
+      nfacct: opts.nfacct ?? true,
+      randomFully: opts.randomFully ?? true,
+      conntrackTCPLiberal: opts.conntrackTCPLiberal ?? false,
+      nodePortMatchAll: matchAll,
+      nodePortIPs,
+    };
+    this.fixed = buildFixedRules(this.config, this.fx);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // sync
+  // -------------------------------------------------------------------------------------------
+
+  sync(req: SyncRequest): SyncResult {
+    const now = req.now;
+    const snap: ProxySnapshot = req.snapshot;
+    const doFull = this.restoreMode === 'full' || this.needFullSync || now - this.lastFullSync > FULL_SYNC_PERIOD;
+
+    // large-cluster mode: all endpoints (any condition) of all proxied service ports
+    let totalEndpoints = 0;
+    for (const [k, info] of snap.services) {
+      if (!isProxiable(info)) continue;
+      totalEndpoints += snap.endpoints.get(k)?.length ?? 0;
+    }
+    const large = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+    this.largeMode = large;
+
+    // kube-proxy rewrites the chains of every port of a Service whose Service or endpoints changed
+    const changedNs = new Set<string>();
+    for (const k of req.changed) {
+      const info = snap.services.get(k);
+      changedNs.add(info !== undefined ? `${info.namespace}/${info.name}` : (this.entries.get(k)?.nsName ?? nsNameOfKey(k)));
+    }
+
+    const next = new Map<string, ServiceEntry>();
+    const written = new Set<ServiceEntry>();
+    const added: string[] = [];
+    for (const [k, info] of snap.services) {
+      if (!isProxiable(info)) continue;
+      const prev = this.entries.get(k);
+      const eps = snap.endpoints.get(k) ?? [];
+      let e: ServiceEntry;
+      if (prev === undefined || changedNs.has(`${info.namespace}/${info.name}`) || (doFull && prev.large !== large)) {
+        e = buildServiceEntry(info, eps, this.config, this.fx, large, prev);
+        written.add(e);
+        if (prev === undefined) added.push(k);
+        else this.retire(prev, e);
+        for (const c of e.chains) this.stale.delete(c.name);
+      } else {
+        e = prev;
+        if (doFull) written.add(e);
+      }
+      next.set(k, e);
+    }
+    const removed: string[] = [];
+    for (const [k, prev] of this.entries) {
+      if (!next.has(k)) {
+        removed.push(k);
+        this.retire(prev, null);
+      }
+    }
+    this.entries = next;
+
+    // KUBE-SERVICES order
+    if (added.length + removed.length > 64) {
+      this.orderKeys = [...next.keys()].sort();
+    } else {
+      for (const k of removed) {
+        const i = binarySearch(this.orderKeys, k);
+        if (this.orderKeys[i] === k) this.orderKeys.splice(i, 1);
+      }
+      for (const k of added) this.orderKeys.splice(binarySearch(this.orderKeys, k), 0, k);
+    }
+    this.order = this.orderKeys.map((k) => next.get(k)!);
+
+    // stale chains: deleted on every sync, but in large-cluster mode at most once per syncPeriod
+    let deleted: string[] = [];
+    if (!large || now - this.lastCleanup > this.syncPeriod) {
+      deleted = [...this.stale.keys()].sort();
+      for (const name of deleted) this.recent.delete(name);
+      this.stale.clear();
+      this.lastCleanup = now;
+    }
+
+    this.assembleFixedChains();
+    if (!this.synced || doFull) this.fx.installJumps();
+    this.synced = true;
+
+    // What the iptables-restore --noflush input holds.
+    const fixed = this.fixed;
+    let rules = fixed.filterHead.length + fixed.filterTail.length + fixed.natHead.length + fixed.natTail.length;
+    let chains = 4 + 5 + (fixed.declaresFirewall ? 1 : 0) + deleted.length;
+    let bytes =
+      '*filter\n'.length +
+      'COMMIT\n'.length * 2 +
+      '*nat\n'.length +
+      rulesBytes(fixed.filterHead) +
+      rulesBytes(fixed.filterTail) +
+      rulesBytes(fixed.natHead) +
+      rulesBytes(fixed.natTail);
+    for (const name of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']) {
+      bytes += chainLineBytes(name);
+    }
+    if (fixed.declaresFirewall) bytes += chainLineBytes('KUBE-FIREWALL');
+    for (const name of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']) bytes += chainLineBytes(name);
+    for (const name of deleted) bytes += chainLineBytes(name) + Buffer.byteLength(`-X ${name}\n`);
+    let kernelServiceRules = 0;
+    let kernelServiceChains = 0;
+    for (const e of this.order) {
+      rules += e.natTop.length + e.filterTop.length;
+      bytes += e.natTopBytes + e.filterTopBytes;
+      kernelServiceRules += e.chainOrder.length;
+      kernelServiceChains += e.chains.length;
+      if (written.has(e)) {
+        rules += e.chainOrder.length;
+        chains += e.chains.length;
+        bytes += e.chainBytes;
+      }
+    }
+    for (const c of this.stale.values()) {
+      kernelServiceRules += c.rules.length;
+      kernelServiceChains++;
+    }
+
+    let fixedRules = 0;
+    const fixedChains = [...this.fx.natChains(), ...this.fx.filterChains()];
+    for (const c of fixedChains) fixedRules += c.rules.length;
+    this.kernelRules = fixedRules + kernelServiceRules;
+    this.kernelChains = fixedChains.length + kernelServiceChains;
+
+    this.plan = { full: doFull, fixed, order: this.order, written, deleted };
+    this.needFullSync = false;
+    if (doFull) this.lastFullSync = now;
+
+    return {
+      mode: doFull ? 'full' : 'partial',
+      rulesWritten: rules,
+      chainsWritten: chains,
+      bytesWritten: bytes,
+      rulesInKernel: this.kernelRules,
+      iptablesRestored: true,
+      ipvsOps: 0,
+      ipsetOps: 0,
+      addressOps: 0,
+    };
+  }
+
+  /** The chains of `prev` that `next` no longer has stay in the kernel until the stale-chain cleanup. */
+  private retire(prev: ServiceEntry, next: ServiceEntry | null): void {
+    if (next === null) {
+      for (const c of prev.chains) this.stale.set(c.name, c);
+      return;
+    }
+    const keep = new Set(next.chains.map((c) => c.name));
+    for (const c of prev.chains) if (!keep.has(c.name)) this.stale.set(c.name, c);
+  }
+
+  private assembleFixedChains(): void {
+    const fx = this.fx;
+    const ks: Rule[] = [];
+    const knp: Rule[] = [];
+    const fks: Rule[] = [];
+    const fext: Rule[] = [];
+    const fnp: Rule[] = [];
+    const ffw: Rule[] = [];
+    for (const e of this.order) {
+      for (const r of e.natTop) (r.chain === 'KUBE-SERVICES' ? ks : knp).push(r);
+      for (const r of e.filterTop) {
+        switch (r.chain) {
+          case 'KUBE-SERVICES':
+            fks.push(r);
+            break;
+          case 'KUBE-EXTERNAL-SERVICES':
+            fext.push(r);
+            break;
+          case 'KUBE-NODEPORTS':
+            fnp.push(r);
+            break;
+          default:
+            ffw.push(r);
+        }
+      }
+    }
+    for (const r of this.fixed.natTail) ks.push(r);
+    fx.natServices.rules = ks;
+    fx.natNodePorts.rules = knp;
+    fx.natKubePostrouting.rules = this.fixed.natHead.filter((r) => r.chain === 'KUBE-POSTROUTING');
+    fx.markMasq.rules = this.fixed.natHead.filter((r) => r.chain === 'KUBE-MARK-MASQ');
+    fx.filterServices.rules = fks;
+    fx.filterExternal.rules = fext;
+    fx.filterNodePorts.rules = fnp;
+    fx.filterProxyFirewall.rules = ffw;
+    fx.filterFirewall.rules = this.fixed.filterHead;
+    fx.filterForwardKube.rules = this.fixed.filterTail;
+  }
+
+  /** The exact iptables-restore input of the last sync ('' before the first). */
+  lastRestoreInput(): string {
+    const p = this.plan;
+    if (p === null) return '';
+    const out: string[] = ['*filter'];
+    for (const name of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']) {
+      out.push(chainLine(name));
+    }
+    if (p.fixed.declaresFirewall) out.push(chainLine('KUBE-FIREWALL'));
+    for (const r of p.fixed.filterHead) out.push(r.text);
+    for (const e of p.order) for (const r of e.filterTop) out.push(r.text);
+    for (const r of p.fixed.filterTail) out.push(r.text);
+    out.push('COMMIT', '*nat');
+    for (const name of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']) out.push(chainLine(name));
+    for (const e of p.order) if (p.written.has(e)) for (const c of e.chains) out.push(chainLine(c.name));
+    for (const name of p.deleted) out.push(chainLine(name));
+    for (const r of p.fixed.natHead) out.push(r.text);
+    for (const e of p.order) {
+      for (const r of e.natTop) out.push(r.text);
+      if (p.written.has(e)) for (const r of e.chainOrder) out.push(r.text);
+    }
+    for (const name of p.deleted) out.push(`-X ${name}`);
+    for (const r of p.fixed.natTail) out.push(r.text);
+    out.push('COMMIT', '');
+    return out.join('\n');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // the kernel's view
+  // -------------------------------------------------------------------------------------------
+
+  /** Chains of a table as iptables-save lists them: built-in chains in hook order, then user chains by name. */
+  tableChains(table: TableName): Chain[] {
+    const fixed = table === 'nat' ? this.fx.natChains() : this.fx.filterChains();
+    const builtin = fixed.filter((c) => c.builtin);
+    if (!this.synced) return builtin;
+    const user = fixed.filter((c) => !c.builtin);
+    if (table === 'nat') {
+      for (const e of this.order) for (const c of e.chains) user.push(c);
+      for (const c of this.stale.values()) user.push(c);
+    }
+    user.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...builtin, ...user];
+  }
+
+  /** The ruleset as `iptables-save` prints it (filter, then nat; without the "# Generated by" comment lines). */
+  render(): RenderedRuleset {
+    const out: string[] = [];
+    for (const table of ['filter', 'nat'] as const) {
+      const chains = this.tableChains(table);
+      out.push(`*${table}`);
+      for (const c of chains) out.push(chainLine(c.name, c.builtin));
+      for (const c of chains) for (const r of c.rules) out.push(saveLine(r.text));
+      out.push('COMMIT');
+    }
+    out.push('');
+    return { 'iptables-save': out.join('\n') };
+  }
+
+  size(): RulesetSize {
+    return {
+      iptablesRules: this.synced ? this.kernelRules : 0,
+      iptablesChains: this.synced ? this.kernelChains : this.tableChains('nat').length + this.tableChains('filter').length,
+      ipvsVirtualServers: 0,
+      ipvsRealServers: 0,
+      ipsetEntries: 0,
+    };
+  }
+
+  /** Whether the last sync ran in large-cluster mode (more than 1000 endpoints: no per-endpoint comments). */
+  isLargeClusterMode(): boolean {
+    return this.largeMode;
+  }
+
+  /** Service-port keys in KUBE-SERVICES order. */
+  serviceOrder(): readonly string[] {
+    return this.orderKeys;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // first-packet walk
+  // -------------------------------------------------------------------------------------------
+
+  lookup(pkt: Packet, rng: Rng, now: Seconds): LookupResult {
+    const src = parseIPv4(pkt.srcIP);
+    const dst = parseIPv4(pkt.dstIP);
+    const proto = PROTO_NUM[pkt.protocol.toLowerCase()] ?? 0;
+    if (!this.synced || src === null || dst === null) {
+      return { verdict: 'PASS', endpoint: null, serviceKey: '', masquerade: false, rulesEvaluated: 0, hashProbes: 0, setLookups: 0 };
+    }
+    this.pSrc = src;
+    this.pDst = dst;
+    this.pProto = proto;
+    this.pDport = pkt.dstPort;
+    this.pMark = 0;
+    this.pCt = CT_NEW;
+    this.pMasq = false;
+    this.pDnat = null;
+    this.pSvc = '';
+    this.pCount = 0;
+    this.pRng = rng;
+    this.pNow = now;
+    const fx = this.fx;
+
+    // nat: PREROUTING (from a pod or the network) or OUTPUT (from a process on the node)
+    this.walk(pkt.local ? fx.natOutput : fx.natPrerouting);
+    const dnat = this.pDnat as Rule | null;
+    if (dnat !== null) {
+      this.pDst = dnat.arg1;
+      this.pDport = dnat.arg2;
+      this.pCt |= CT_DNAT;
+    }
+    // filter: OUTPUT, or after routing INPUT (to a local address) or FORWARD
+    const toLocal = !pkt.local && this.isLocal(this.pDst);
+    const v = this.walk(pkt.local ? fx.filterOutput : toLocal ? fx.filterInput : fx.filterForward);
+    if (v === V_DROP || v === V_REJECT) {
+      return {
+        verdict: v === V_DROP ? 'DROP' : 'REJECT',
+        endpoint: null,
+        serviceKey: this.pSvc,
+        masquerade: false,
+        rulesEvaluated: this.pCount,
+        hashProbes: 0,
+        setLookups: 0,
+      };
+    }
+    // nat: POSTROUTING for forwarded and locally generated packets (INPUT has no kube-proxy nat rules)
+    this.walk(toLocal ? fx.natInput : fx.natPostrouting);
+    return {
+      verdict: dnat !== null ? 'DNAT' : 'PASS',
+      endpoint: dnat !== null ? { ip: formatIPv4(dnat.arg1), port: dnat.arg2 } : null,
+      serviceKey: this.pSvc,
+      masquerade: this.pMasq,
+      rulesEvaluated: this.pCount,
+      hashProbes: 0,
+      setLookups: 0,
+    };
+  }
+
+  private isLocal(addr: number): boolean {
+    return addr >>> 24 === 127 || this.localIPs.has(addr);
+  }
+
+  /** Runs a chain like ipt_do_table: returns V_CONTINUE when the chain falls off its end or RETURNs. */
+  private walk(chain: Chain): number {
+    const rules = chain.rules;
+    const n = rules.length;
+    for (let i = 0; i < n; i++) {
+      const r = rules[i]!;
+      this.pCount++;
+      const f = r.flags;
+      if (f !== 0 && !this.matches(r, f)) continue;
+      const t = r.target;
+      if (t === 0) continue;
+      if (this.pSvc === '' && r.owner !== '') this.pSvc = r.owner;
+      switch (t) {
+        case T_JUMP: {
+          const v = this.walk(r.jumpTo!);
+          if (v !== V_CONTINUE) return v;
+          break;
+        }
+        case T_GOTO:
+          return this.walk(r.jumpTo!);
+        case T_RETURN:
+          return V_CONTINUE;
+        case T_ACCEPT:
+          return V_ACCEPT;
+        case T_DROP:
+          return V_DROP;
+        case T_REJECT:
+          return V_REJECT;
+        case T_MARK:
+          this.pMark = (this.pMark & ~r.arg2) ^ r.arg1;
+          break;
+        case T_MASQUERADE:
+          this.pMasq = true;
+          return V_ACCEPT;
+        case T_DNAT:
+          this.pDnat = r;
+          return V_ACCEPT;
+      }
+    }
+    return V_CONTINUE;
+  }
+
+  private matches(r: Rule, f: number): boolean {
+    if ((f & F_DST) !== 0 && ((this.pDst & r.dstMask) === r.dst) === ((f & F_DST_NEG) !== 0)) return false;
+    if ((f & F_PROTO) !== 0 && r.proto !== this.pProto) return false;
+    if ((f & F_DPORT) !== 0 && r.dport !== this.pDport) return false;
+    if ((f & F_SRC) !== 0 && ((this.pSrc & r.srcMask) === r.src) === ((f & F_SRC_NEG) !== 0)) return false;
+    if ((f & F_SRC_LOCAL) !== 0 && !this.isLocal(this.pSrc)) return false;
+    if ((f & F_DST_LOCAL) !== 0 && !this.isLocal(this.pDst)) return false;
+    if ((f & F_MARK) !== 0 && ((this.pMark & r.markMask) === r.markValue) === ((f & F_MARK_NEG) !== 0)) return false;
+    if ((f & F_CTSTATE) !== 0 && ((this.pCt & r.ctMask) !== 0) === ((f & F_CTSTATE_NEG) !== 0)) return false;
+    if ((f & F_STATISTIC) !== 0 && !(this.pRng.next() * 0x80000000 < r.prob)) return false;
+    if ((f & F_RECENT) !== 0 && !this.recentMatch(r)) return false;
+    return true;
+  }
+
+  private recentMatch(r: Rule): boolean {
+    const rc = r.recent!;
+    let list = this.recent.get(rc.name);
+    if (rc.set) {
+      if (list === undefined) this.recent.set(rc.name, (list = new Map()));
+      list.delete(this.pSrc);
+      list.set(this.pSrc, this.pNow);
+      if (list.size > RECENT_LIST_MAX) list.delete(list.keys().next().value!);
+      return true;
+    }
+    const seen = list?.get(this.pSrc);
+    if (seen === undefined) return false;
+    if (this.pNow - seen > rc.seconds) {
+      if (rc.reap) list!.delete(this.pSrc);
+      return false;
+    }
+    return true;
+  }
+}
+
+export function createIptablesBackend(opts: IptablesBackendOptions): IptablesBackend {
+  return new IptablesBackend(opts);
+}

@@ -1,0 +1,137 @@
+/**
+ * Chain names and number formats exactly as kube-proxy's iptables proxier produces them
+ * (pkg/proxy/iptables/proxier.go: portProtoHash, servicePortEndpointChainName, computeProbability).
+ */
+import { createHash } from 'node:crypto';
+
+/** RFC 4648 base32, standard alphabet (Go's base32.StdEncoding). */
+const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/**
+ * Base32 of the first `bytes` bytes of `buf` (a multiple of 5 bytes gives no padding: 10 bytes → 16 characters,
+ * which is all kube-proxy keeps of the encoded SHA-256).
+ */
+export function base32(buf: Uint8Array, bytes = buf.length): string {
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < bytes; i++) {
+    acc = ((acc << 8) | buf[i]!) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += B32[(acc >>> bits) & 31];
+    }
+  }
+  if (bits > 0) out += B32[(acc << (5 - bits)) & 31];
+  while (out.length % 8 !== 0) out += '=';
+  return out;
+}
+
+/** First 16 base32 characters of SHA-256(s): the hash part of every KUBE-* per-service chain name. */
+export function hash16(s: string): string {
+  const digest = createHash('sha256').update(s, 'utf8').digest();
+  return base32(digest, 10);
+}
+
+export const SVC_PREFIX = 'KUBE-SVC-';
+export const SVL_PREFIX = 'KUBE-SVL-';
+export const EXT_PREFIX = 'KUBE-EXT-';
+export const FW_PREFIX = 'KUBE-FW-';
+export const SEP_PREFIX = 'KUBE-SEP-';
+
+/**
+ * portProtoHash: base32(SHA-256(servicePortName + lower-case protocol))[:16], shared by the KUBE-SVC-, KUBE-SVL-,
+ * KUBE-EXT- and KUBE-FW- chains of one service port. `servicePortName` is ServicePortName.String():
+ * "namespace/name:portName", or "namespace/name" for an unnamed port.
+ */
+export function portProtoHash(servicePortName: string, protocol: string): string {
+  return hash16(servicePortName + protocol.toLowerCase());
+}
+
+export function serviceChainName(servicePortName: string, protocol: string): string {
+  return SVC_PREFIX + portProtoHash(servicePortName, protocol);
+}
+
+/** KUBE-SEP-: the endpoint "IP:port" (net.JoinHostPort) is appended to the hashed string. */
+export function endpointChainName(servicePortName: string, protocol: string, endpoint: string): string {
+  return SEP_PREFIX + hash16(servicePortName + protocol.toLowerCase() + endpoint);
+}
+
+/** True for the chain prefixes kube-proxy owns per service (isServiceChainName). */
+export function isServiceChainName(name: string): boolean {
+  return (
+    name.startsWith(SVC_PREFIX) ||
+    name.startsWith(SVL_PREFIX) ||
+    name.startsWith(SEP_PREFIX) ||
+    name.startsWith(FW_PREFIX) ||
+    name.startsWith(EXT_PREFIX)
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exact decimal formatting of doubles (Go's %.Nf and C's printf %.Nf: correctly rounded, ties to even)
+// ---------------------------------------------------------------------------------------------
+
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Exact value of a finite non-negative double as m / 2^e with BigInt m (e >= 0). */
+function exactBinary(x: number): { m: bigint; e: bigint } {
+  F64[0] = x;
+  const hi = U32[LITTLE ? 1 : 0]!;
+  const lo = U32[LITTLE ? 0 : 1]!;
+  const expBits = (hi >>> 20) & 0x7ff;
+  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  let exp: number;
+  if (expBits === 0) exp = -1074;
+  else {
+    mant |= 1n << 52n;
+    exp = expBits - 1075;
+  }
+  // x = mant * 2^exp
+  if (exp >= 0) return { m: mant << BigInt(exp), e: 0n };
+  return { m: mant, e: BigInt(-exp) };
+}
+
+/**
+ * `x` printed with `digits` decimals, correctly rounded with ties to even, as Go's fmt ("%0.10f") and glibc's
+ * printf ("%.11f") do. (JavaScript's toFixed breaks ties upwards, which differs for e.g. 1/2048 at 10 decimals.)
+ */
+export function formatFixed(x: number, digits: number): string {
+  if (!Number.isFinite(x) || x < 0) throw new RangeError(`formatFixed: unsupported value ${x}`);
+  const { m, e } = exactBinary(x);
+  const scale = 10n ** BigInt(digits);
+  const num = m * scale;
+  const den = 1n << e;
+  let q = num / den;
+  const r = num - q * den;
+  const twice = r * 2n;
+  if (twice > den || (twice === den && (q & 1n) === 1n)) q += 1n;
+  const s = q.toString().padStart(digits + 1, '0');
+  return digits === 0 ? s : `${s.slice(0, s.length - digits)}.${s.slice(s.length - digits)}`;
+}
+
+/** kube-proxy's computeProbability(n): fmt.Sprintf("%0.10f", 1.0/float64(n)). */
+export function computeProbability(n: number): string {
+  return formatFixed(1 / n, 10);
+}
+
+/**
+ * The probability as the kernel holds it: libxt_statistic stores lround(0x80000000 * p) and xt_statistic matches
+ * when (random_u32 & 0x7fffffff) < that value.
+ */
+export function kernelProbability(p: string | number): number {
+  return Math.round(0x80000000 * Number(p));
+}
+
+/** How iptables-save prints a statistic probability: "%.11f" of the kernel value / 2^31. */
+export function saveProbability(kernelValue: number): string {
+  return formatFixed(kernelValue / 0x80000000, 11);
+}
+
+/** Go's fmt.Sprintf("%#08x", v), which kube-proxy uses for the masquerade mark: "0x00004000" for bit 14. */
+export function goHex08(v: number): string {
+  return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+}

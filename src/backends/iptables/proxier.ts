@@ -1,0 +1,547 @@
+/**
+ * What kube-proxy's iptables proxier (pkg/proxy/iptables/proxier.go, syncProxyRules) writes for one service port,
+ * and its fixed chains. This follows the upstream logic step by step (same conditions, same rule order, same
+ * argument order and comments); the code is our own.
+ */
+import type { EndpointInfo, ServicePortInfo } from '../../types.js';
+import { cidrContains, formatIPv4, parseCidr4, parseIPv4, type Cidr4 } from './ipv4.js';
+import { computeProbability, endpointChainName, EXT_PREFIX, FW_PREFIX, portProtoHash, SVC_PREFIX, SVL_PREFIX } from './names.js';
+import { Chain, Rule, RuleBuilder, chainLine } from './ruleset.js';
+
+/** Upstream's largeClusterEndpointsThreshold: above this many endpoints, per-endpoint comments are dropped. */
+export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
+
+export const NFACCT_CT_INVALID = 'ct_state_invalid_dropped_pkts';
+export const NFACCT_LOCALHOST_NODEPORTS = 'localhost_nps_accepted_pkts';
+
+const NODEPORTS_LAST_COMMENT = 'kubernetes service nodeports; NOTE: this must be the last rule in this chain';
+
+/** Node-level settings that shape the rules (kube-proxy flags). */
+export interface ProxierConfig {
+  /** Primary node IPv4 (for loadBalancerSourceRanges "allow from node"), null when none. */
+  nodeIP: number | null;
+  /** The local-traffic detector's CIDR (`! -s CIDR` / `-s CIDR`), null for the no-op detector. */
+  localCIDR: string | null;
+  masqueradeAll: boolean;
+  /** The masquerade mark as kube-proxy formats it (fmt "%#08x": "0x00004000"). */
+  mark: string;
+  localhostNodePorts: boolean;
+  /** nfacct counters available (kube-proxy then adds the two accounting matches). */
+  nfacct: boolean;
+  randomFully: boolean;
+  conntrackTCPLiberal: boolean;
+  /** --nodeport-addresses unset: one "addrtype LOCAL" jump to KUBE-NODEPORTS; else one jump per node IP. */
+  nodePortMatchAll: boolean;
+  nodePortIPs: string[];
+}
+
+/** kube-proxy's fixed chains, one object each for the life of the backend (their rules are replaced on sync). */
+export class FixedChains {
+  readonly natPrerouting = new Chain('PREROUTING', 'nat', true);
+  readonly natInput = new Chain('INPUT', 'nat', true);
+  readonly natOutput = new Chain('OUTPUT', 'nat', true);
+  readonly natPostrouting = new Chain('POSTROUTING', 'nat', true);
+  readonly natServices = new Chain('KUBE-SERVICES', 'nat', false);
+  readonly natNodePorts = new Chain('KUBE-NODEPORTS', 'nat', false);
+  readonly natKubePostrouting = new Chain('KUBE-POSTROUTING', 'nat', false);
+  readonly markMasq = new Chain('KUBE-MARK-MASQ', 'nat', false);
+  readonly natCanary = new Chain('KUBE-PROXY-CANARY', 'nat', false);
+
+  readonly filterInput = new Chain('INPUT', 'filter', true);
+  readonly filterForward = new Chain('FORWARD', 'filter', true);
+  readonly filterOutput = new Chain('OUTPUT', 'filter', true);
+  readonly filterServices = new Chain('KUBE-SERVICES', 'filter', false);
+  readonly filterExternal = new Chain('KUBE-EXTERNAL-SERVICES', 'filter', false);
+  readonly filterForwardKube = new Chain('KUBE-FORWARD', 'filter', false);
+  readonly filterNodePorts = new Chain('KUBE-NODEPORTS', 'filter', false);
+  readonly filterProxyFirewall = new Chain('KUBE-PROXY-FIREWALL', 'filter', false);
+  readonly filterFirewall = new Chain('KUBE-FIREWALL', 'filter', false);
+  readonly filterCanary = new Chain('KUBE-PROXY-CANARY', 'filter', false);
+
+  filterChain(name: string): Chain {
+    switch (name) {
+      case 'KUBE-SERVICES':
+        return this.filterServices;
+      case 'KUBE-EXTERNAL-SERVICES':
+        return this.filterExternal;
+      case 'KUBE-NODEPORTS':
+        return this.filterNodePorts;
+      case 'KUBE-PROXY-FIREWALL':
+        return this.filterProxyFirewall;
+      default:
+        throw new RangeError(`not a per-service filter chain: ${name}`);
+    }
+  }
+
+  /** Built-in and canary chains first, then kube-proxy's own, per table. */
+  natChains(): Chain[] {
+    return [
+      this.natPrerouting,
+      this.natInput,
+      this.natOutput,
+      this.natPostrouting,
+      this.natServices,
+      this.natNodePorts,
+      this.natKubePostrouting,
+      this.markMasq,
+      this.natCanary,
+    ];
+  }
+  filterChains(): Chain[] {
+    return [
+      this.filterInput,
+      this.filterForward,
+      this.filterOutput,
+      this.filterServices,
+      this.filterExternal,
+      this.filterForwardKube,
+      this.filterNodePorts,
+      this.filterProxyFirewall,
+      this.filterFirewall,
+      this.filterCanary,
+    ];
+  }
+
+  /**
+   * The jump rules kube-proxy ensures with `iptables -I` on every full sync (iptablesJumpChains and
+   * iptablesKubeletJumpChains, each prepended). They live in the kernel but are not part of the restore input.
+   * KUBE-FIREWALL's jumps come last because kubelet created them first on a real node.
+   */
+  installJumps(): void {
+    const nat = (chain: Chain, comment: string, to: Chain): Rule => new RuleBuilder(chain.name).comment(comment).jump(to);
+    this.natPrerouting.rules = [nat(this.natPrerouting, 'kubernetes service portals', this.natServices)];
+    this.natOutput.rules = [nat(this.natOutput, 'kubernetes service portals', this.natServices)];
+    this.natPostrouting.rules = [nat(this.natPostrouting, 'kubernetes postrouting rules', this.natKubePostrouting)];
+    this.natInput.rules = [];
+    const jNew = (chain: Chain, comment: string, to: Chain): Rule =>
+      new RuleBuilder(chain.name).ctstate('NEW').comment(comment).jump(to);
+    const j = (chain: Chain, comment: string, to: Chain): Rule => new RuleBuilder(chain.name).comment(comment).jump(to);
+    const fw = (chain: Chain): Rule => new RuleBuilder(chain.name).jump(this.filterFirewall);
+    const lbfw = 'kubernetes load balancer firewall';
+    const ext = 'kubernetes externally-visible service portals';
+    const portals = 'kubernetes service portals';
+    this.filterInput.rules = [
+      jNew(this.filterInput, lbfw, this.filterProxyFirewall),
+      j(this.filterInput, 'kubernetes health check service ports', this.filterNodePorts),
+      jNew(this.filterInput, ext, this.filterExternal),
+      fw(this.filterInput),
+    ];
+    this.filterForward.rules = [
+      jNew(this.filterForward, lbfw, this.filterProxyFirewall),
+      j(this.filterForward, 'kubernetes forwarding rules', this.filterForwardKube),
+      jNew(this.filterForward, portals, this.filterServices),
+      jNew(this.filterForward, ext, this.filterExternal),
+    ];
+    this.filterOutput.rules = [
+      jNew(this.filterOutput, lbfw, this.filterProxyFirewall),
+      jNew(this.filterOutput, portals, this.filterServices),
+      fw(this.filterOutput),
+    ];
+  }
+}
+
+/** The rules of kube-proxy's fixed chains that every restore writes (they do not depend on services). */
+export interface FixedRules {
+  /** KUBE-FIREWALL's anti-martian rule (only with localhost NodePorts), written first in *filter. */
+  filterHead: Rule[];
+  /** KUBE-FORWARD, written last in *filter. */
+  filterTail: Rule[];
+  /** KUBE-POSTROUTING and KUBE-MARK-MASQ, written first in *nat. */
+  natHead: Rule[];
+  /** The KUBE-SERVICES → KUBE-NODEPORTS jump(s), written last in *nat. */
+  natTail: Rule[];
+  /** Whether the restore declares KUBE-FIREWALL. */
+  declaresFirewall: boolean;
+}
+
+export function buildFixedRules(cfg: ProxierConfig, fx: FixedChains): FixedRules {
+  const m = cfg.mark;
+  const natHead = [
+    new RuleBuilder('KUBE-POSTROUTING').mark(m, true).verdict('RETURN'),
+    new RuleBuilder('KUBE-POSTROUTING').markTarget('xor', m),
+    new RuleBuilder('KUBE-POSTROUTING').comment('kubernetes service traffic requiring SNAT').masquerade(cfg.randomFully),
+    new RuleBuilder('KUBE-MARK-MASQ').markTarget('or', m),
+  ];
+  const filterHead: Rule[] = [];
+  if (cfg.localhostNodePorts) {
+    filterHead.push(
+      new RuleBuilder('KUBE-FIREWALL')
+        .comment('block incoming localnet connections')
+        .dst('127.0.0.0/8')
+        .src('127.0.0.0/8', true)
+        .ctstate('RELATED,ESTABLISHED,DNAT', true)
+        .verdict('DROP'),
+    );
+  }
+  const natTail: Rule[] = [];
+  if (cfg.nodePortMatchAll) {
+    const b = new RuleBuilder('KUBE-SERVICES').comment(NODEPORTS_LAST_COMMENT).addrtype('dst');
+    if (!cfg.localhostNodePorts) b.dst('127.0.0.0/8', true);
+    natTail.push(b.jump(fx.natNodePorts));
+  } else {
+    for (const ip of cfg.nodePortIPs) {
+      natTail.push(new RuleBuilder('KUBE-SERVICES').comment(NODEPORTS_LAST_COMMENT).dst(ip).jump(fx.natNodePorts));
+    }
+  }
+  const filterTail: Rule[] = [];
+  if (!cfg.conntrackTCPLiberal) {
+    const b = new RuleBuilder('KUBE-FORWARD').ctstate('INVALID');
+    if (cfg.nfacct) b.nfacct(NFACCT_CT_INVALID);
+    filterTail.push(b.verdict('DROP'));
+  }
+  filterTail.push(new RuleBuilder('KUBE-FORWARD').comment('kubernetes forwarding rules').mark(m).verdict('ACCEPT'));
+  filterTail.push(
+    new RuleBuilder('KUBE-FORWARD')
+      .comment('kubernetes forwarding conntrack rule')
+      .ctstate('RELATED,ESTABLISHED')
+      .verdict('ACCEPT'),
+  );
+  return { filterHead, filterTail, natHead, natTail, declaresFirewall: cfg.localhostNodePorts };
+}
+
+/** Everything one service port contributes, cached between syncs (immutable once built). */
+export interface ServiceEntry {
+  readonly key: string;
+  /** "namespace/name": kube-proxy decides what to rewrite per Service, not per port. */
+  readonly nsName: string;
+  readonly info: ServicePortInfo;
+  readonly eps: readonly EndpointInfo[];
+  readonly protocol: string;
+  /** portProtoHash of key + protocol. */
+  readonly hash: string;
+  /** Built in large-cluster mode (per-endpoint comments left out). */
+  readonly large: boolean;
+  /** Endpoints of the service port in kube-proxy's endpoints map (all conditions), for large-cluster mode. */
+  readonly endpointCount: number;
+  /** Rules of nat KUBE-SERVICES and KUBE-NODEPORTS, in write order. */
+  readonly natTop: Rule[];
+  /** Rules of filter KUBE-SERVICES / KUBE-EXTERNAL-SERVICES / KUBE-PROXY-FIREWALL / KUBE-NODEPORTS, in write order. */
+  readonly filterTop: Rule[];
+  /** The service's own nat chains in the order kube-proxy declares them (EXT, FW, SVC, SVL, SEP...). */
+  readonly chains: Chain[];
+  /** Rules of the own chains in the order kube-proxy writes them. */
+  readonly chainOrder: Rule[];
+  readonly natTopBytes: number;
+  readonly filterTopBytes: number;
+  /** Bytes of the own chains' ":CHAIN" lines plus their rule lines (newlines included). */
+  readonly chainBytes: number;
+}
+
+function lineBytes(rules: readonly Rule[]): number {
+  let n = 0;
+  for (const r of rules) n += Buffer.byteLength(r.text) + 1;
+  return n;
+}
+
+/** kube-proxy's probability strings, computed once per n as it does. */
+const probabilityCache: string[] = [];
+function probability(n: number): string {
+  let p = probabilityCache[n];
+  if (p === undefined) probabilityCache[n] = p = computeProbability(n);
+  return p;
+}
+
+/** CategorizeEndpoints (pkg/proxy/topology.go) without topology hints, which the harness does not model. */
+export function categorizeEndpoints(
+  eps: readonly EndpointInfo[],
+  usesCluster: boolean,
+  usesLocal: boolean,
+): { cluster: EndpointInfo[]; local: EndpointInfo[]; all: EndpointInfo[]; hasAny: boolean } {
+  let cluster: EndpointInfo[] = [];
+  let local: EndpointInfo[] = [];
+  let hasAny = false;
+  let useServingTerminating = false;
+  if (usesCluster) {
+    cluster = eps.filter((e) => e.ready);
+    // no ready endpoint anywhere: fall back to serving-and-terminating ones
+    if (cluster.length === 0) cluster = eps.filter((e) => e.serving && e.terminating);
+    if (cluster.length > 0) hasAny = true;
+  }
+  if (!usesLocal) return { cluster, local, all: cluster, hasAny };
+  let localReady = false;
+  let localServingTerminating = false;
+  for (const e of eps) {
+    if (e.ready) {
+      hasAny = true;
+      if (e.isLocal) localReady = true;
+    } else if (e.serving && e.terminating) {
+      hasAny = true;
+      if (e.isLocal) localServingTerminating = true;
+    }
+  }
+  if (localReady) local = eps.filter((e) => e.isLocal && e.ready);
+  else if (localServingTerminating) {
+    useServingTerminating = true;
+    local = eps.filter((e) => e.isLocal && e.serving && e.terminating);
+  }
+  if (!usesCluster) return { cluster, local, all: local, hasAny };
+  if (!useServingTerminating) return { cluster, local, all: cluster, hasAny };
+  // Upstream merges the two lists through a map (random order); we keep the endpoint-string order.
+  const byKey = new Map<string, EndpointInfo>();
+  for (const e of cluster) byKey.set(`${e.ip}:${e.port}`, e);
+  for (const e of local) byKey.set(`${e.ip}:${e.port}`, e);
+  const all = [...byKey.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, e]) => e);
+  return { cluster, local, all, hasAny };
+}
+
+function ipv4List(ips: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const s of ips) {
+    const n = parseIPv4(s.trim());
+    if (n !== null) out.push(formatIPv4(n));
+  }
+  return out;
+}
+
+/** True when kube-proxy's IPv4 proxier programs the service port at all (valid IPv4 cluster IP, not headless). */
+export function isProxiable(info: ServicePortInfo): boolean {
+  if (info.type === 'ExternalName') return false;
+  if (info.clusterIP === '' || info.clusterIP === 'None') return false;
+  return parseIPv4(info.clusterIP) !== null && info.protocol in { TCP: 1, UDP: 1, SCTP: 1 };
+}
+
+/**
+ * Builds the rules of one service port, following syncProxyRules' per-service loop.
+ * `prev` (the entry of the previous sync, if any) only serves to reuse already-computed chain-name hashes.
+ */
+export function buildServiceEntry(
+  info: ServicePortInfo,
+  epsIn: readonly EndpointInfo[],
+  cfg: ProxierConfig,
+  fx: FixedChains,
+  large: boolean,
+  prev: ServiceEntry | undefined,
+): ServiceEntry {
+  const key = info.key;
+  const protocol = info.protocol.toLowerCase();
+  const hash = prev !== undefined && prev.protocol === protocol ? prev.hash : portProtoHash(key, protocol);
+  const clusterIP = formatIPv4(parseIPv4(info.clusterIP)!);
+  const port = info.port;
+  const externalIPs = ipv4List(info.externalIPs);
+  const lbIPs = ipv4List(info.loadBalancerIPs);
+  const sourceRanges: Cidr4[] = [];
+  for (const r of info.loadBalancerSourceRanges) {
+    const c = parseCidr4(r);
+    if (c !== null) sourceRanges.push(c);
+  }
+  const nodePort = info.nodePort;
+  const externallyAccessible = nodePort !== 0 || lbIPs.length > 0 || externalIPs.length > 0;
+  const itpLocal = info.internalPolicyLocal;
+  const etpLocal = info.externalPolicyLocal;
+  const usesClusterEndpoints = !itpLocal || externallyAccessible;
+  const usesLocalEndpoints = itpLocal || (etpLocal && externallyAccessible);
+  const eps = epsIn.filter((e) => parseIPv4(e.ip) !== null);
+  const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesClusterEndpoints, usesLocalEndpoints);
+
+  const usesClusterPolicyChain = cluster.length > 0 && usesClusterEndpoints;
+  const usesLocalPolicyChain = local.length > 0 && usesLocalEndpoints;
+  let hasInternalEndpoints = hasEndpoints;
+  if (itpLocal && local.length === 0) hasInternalEndpoints = false;
+  let hasExternalEndpoints = hasEndpoints;
+  if (etpLocal && local.length === 0) hasExternalEndpoints = false;
+  const usesExternalTrafficChain = hasEndpoints && externallyAccessible;
+  const usesFWChain = hasEndpoints && lbIPs.length > 0 && sourceRanges.length > 0;
+
+  // Chain objects first, so that rules can point at them.
+  const svcChain = usesClusterPolicyChain ? new Chain(SVC_PREFIX + hash, 'nat', false, [], key) : null;
+  const svlChain = usesLocalPolicyChain ? new Chain(SVL_PREFIX + hash, 'nat', false, [], key) : null;
+  const extChain = usesExternalTrafficChain ? new Chain(EXT_PREFIX + hash, 'nat', false, [], key) : null;
+  const fwChain = usesFWChain ? new Chain(FW_PREFIX + hash, 'nat', false, [], key) : null;
+  const prevSep = new Map<string, string>();
+  if (prev !== undefined && prev.protocol === protocol) for (const c of prev.chains) if (c.epKey !== '') prevSep.set(c.epKey, c.name);
+  const sepChains: Chain[] = [];
+  const sepByEp = new Map<string, Chain>();
+  for (const e of all) {
+    const ep = `${e.ip}:${e.port}`;
+    const name = prevSep.get(ep) ?? endpointChainName(key, protocol, ep);
+    const c = new Chain(name, 'nat', false, [], key);
+    c.epKey = ep;
+    sepChains.push(c);
+    sepByEp.set(ep, c);
+  }
+  const clusterPolicyChain = svcChain;
+  const localPolicyChain = svlChain;
+  const internalTrafficChain = itpLocal ? localPolicyChain : clusterPolicyChain;
+  const externalPolicyChain = etpLocal ? localPolicyChain : clusterPolicyChain;
+  const loadBalancerTrafficChain = usesFWChain ? fwChain : extChain;
+
+  let internalFilterTarget: 'REJECT' | 'DROP' = 'REJECT';
+  let internalFilterComment = '';
+  let externalFilterTarget: 'REJECT' | 'DROP' = 'REJECT';
+  let externalFilterComment = '';
+  if (!hasEndpoints) {
+    internalFilterComment = externalFilterComment = `${key} has no endpoints`;
+  } else {
+    if (!hasInternalEndpoints) {
+      internalFilterTarget = 'DROP';
+      internalFilterComment = `${key} has no local endpoints`;
+    }
+    if (!hasExternalEndpoints) {
+      externalFilterTarget = 'DROP';
+      externalFilterComment = `${key} has no local endpoints`;
+    }
+  }
+
+  const natTop: Rule[] = [];
+  const filterTop: Rule[] = [];
+  const rb = (chain: string): RuleBuilder => new RuleBuilder(chain, key);
+
+  // Capture the clusterIP.
+  if (hasInternalEndpoints) {
+    natTop.push(rb('KUBE-SERVICES').comment(`${key} cluster IP`).proto(protocol).dst(clusterIP).dport(port).jump(internalTrafficChain!));
+  } else {
+    filterTop.push(rb('KUBE-SERVICES').comment(internalFilterComment).proto(protocol).dst(clusterIP).dport(port).verdict(internalFilterTarget));
+  }
+  // Capture externalIPs.
+  for (const ip of externalIPs) {
+    if (hasEndpoints) natTop.push(rb('KUBE-SERVICES').comment(`${key} external IP`).proto(protocol).dst(ip).dport(port).jump(extChain!));
+    if (!hasExternalEndpoints) {
+      filterTop.push(rb('KUBE-EXTERNAL-SERVICES').comment(externalFilterComment).proto(protocol).dst(ip).dport(port).verdict(externalFilterTarget));
+    }
+  }
+  // Capture load-balancer ingress.
+  for (const ip of lbIPs) {
+    if (hasEndpoints) {
+      natTop.push(rb('KUBE-SERVICES').comment(`${key} loadbalancer IP`).proto(protocol).dst(ip).dport(port).jump(loadBalancerTrafficChain!));
+    }
+    if (usesFWChain) {
+      filterTop.push(
+        rb('KUBE-PROXY-FIREWALL').comment(`${key} traffic not accepted by ${fwChain!.name}`).proto(protocol).dst(ip).dport(port).verdict('DROP'),
+      );
+    }
+  }
+  if (!hasExternalEndpoints) {
+    for (const ip of lbIPs) {
+      filterTop.push(rb('KUBE-EXTERNAL-SERVICES').comment(externalFilterComment).proto(protocol).dst(ip).dport(port).verdict(externalFilterTarget));
+    }
+  }
+  // Capture nodeports.
+  if (nodePort !== 0) {
+    if (hasEndpoints) {
+      if (cfg.localhostNodePorts && cfg.nfacct) {
+        natTop.push(
+          rb('KUBE-NODEPORTS').comment(key).proto(protocol).dst('127.0.0.0/8').dport(nodePort).nfacct(NFACCT_LOCALHOST_NODEPORTS).jump(extChain!),
+        );
+      }
+      natTop.push(rb('KUBE-NODEPORTS').comment(key).proto(protocol).dport(nodePort).jump(extChain!));
+    }
+    if (!hasExternalEndpoints) {
+      filterTop.push(
+        rb('KUBE-EXTERNAL-SERVICES').comment(externalFilterComment).addrtype('dst').proto(protocol).dport(nodePort).verdict(externalFilterTarget),
+      );
+    }
+  }
+  // Capture healthCheckNodePorts.
+  if (info.healthCheckNodePort !== 0) {
+    filterTop.push(rb('KUBE-NODEPORTS').comment(`${key} health check node port`).proto('tcp').dport(info.healthCheckNodePort).verdict('ACCEPT'));
+  }
+
+  const chainOrder: Rule[] = [];
+  const add = (chain: Chain, r: Rule): void => {
+    chain.rules.push(r);
+    chainOrder.push(r);
+  };
+
+  // Internal traffic handling: masquerade off-cluster traffic to the cluster IP.
+  if (hasInternalEndpoints) {
+    const ch = internalTrafficChain!;
+    if (cfg.masqueradeAll) {
+      add(ch, rb(ch.name).comment(`${key} cluster IP`).proto(protocol).dst(clusterIP).dport(port).jump(fx.markMasq));
+    } else if (cfg.localCIDR !== null) {
+      add(ch, rb(ch.name).comment(`${key} cluster IP`).proto(protocol).dst(clusterIP).dport(port).src(cfg.localCIDR, true).jump(fx.markMasq));
+    }
+  }
+
+  // External traffic handling.
+  if (extChain !== null) {
+    const n = extChain.name;
+    if (!etpLocal) {
+      add(extChain, rb(n).comment(`masquerade traffic for ${key} external destinations`).jump(fx.markMasq));
+    } else {
+      if (cfg.localCIDR !== null) {
+        add(extChain, rb(n).comment(`pod traffic for ${key} external destinations`).src(cfg.localCIDR).jump(clusterPolicyChain!));
+      }
+      add(extChain, rb(n).comment(`masquerade LOCAL traffic for ${key} external destinations`).addrtype('src').jump(fx.markMasq));
+      add(extChain, rb(n).comment(`route LOCAL traffic for ${key} external destinations`).addrtype('src').jump(clusterPolicyChain!));
+    }
+    if (hasExternalEndpoints) add(extChain, rb(n).jump(externalPolicyChain!));
+  }
+
+  // Firewall chain (loadBalancerSourceRanges).
+  if (fwChain !== null) {
+    const n = fwChain.name;
+    let allowFromNode = false;
+    for (const c of sourceRanges) {
+      add(fwChain, rb(n).comment(`${key} loadbalancer IP`).src(c.text).jump(extChain!));
+      if (cfg.nodeIP !== null && cidrContains(c, cfg.nodeIP)) allowFromNode = true;
+    }
+    if (allowFromNode) {
+      for (const ip of lbIPs) add(fwChain, rb(n).comment(`${key} loadbalancer IP`).src(ip).jump(extChain!));
+    }
+    add(fwChain, rb(n).comment(`other traffic to ${key} will be dropped by KUBE-PROXY-FIREWALL`).noTarget());
+  }
+
+  const writeServiceToEndpointRules = (ch: Chain, endpoints: readonly EndpointInfo[]): void => {
+    if (info.stickyMaxAgeSeconds > 0) {
+      for (const e of endpoints) {
+        const ep = `${e.ip}:${e.port}`;
+        const sep = sepByEp.get(ep)!;
+        const b = rb(ch.name);
+        if (!large) b.comment(`${key} -> ${ep}`);
+        add(ch, b.recentCheck(sep.name, info.stickyMaxAgeSeconds).jump(sep));
+      }
+    }
+    const n = endpoints.length;
+    for (let i = 0; i < n; i++) {
+      const e = endpoints[i]!;
+      const ep = `${e.ip}:${e.port}`;
+      const b = rb(ch.name);
+      if (!large) b.comment(`${key} -> ${ep}`);
+      if (i < n - 1) b.statistic(probability(n - i));
+      add(ch, b.jump(sepByEp.get(ep)!));
+    }
+  };
+  if (svcChain !== null) writeServiceToEndpointRules(svcChain, cluster);
+  if (svlChain !== null) writeServiceToEndpointRules(svlChain, local);
+
+  // Per-endpoint chains.
+  for (let i = 0; i < all.length; i++) {
+    const e = all[i]!;
+    const sep = sepChains[i]!;
+    const hairpin = rb(sep.name);
+    if (!large) hairpin.comment(key);
+    add(sep, hairpin.src(e.ip).jump(fx.markMasq));
+    const dnat = rb(sep.name);
+    if (!large) dnat.comment(key);
+    if (info.stickyMaxAgeSeconds > 0) dnat.recentSet(sep.name);
+    add(sep, dnat.proto(protocol).dnatTo(e.ip, e.port));
+  }
+
+  const chains: Chain[] = [];
+  if (extChain !== null) chains.push(extChain);
+  if (fwChain !== null) chains.push(fwChain);
+  if (svcChain !== null) chains.push(svcChain);
+  if (svlChain !== null) chains.push(svlChain);
+  for (const c of sepChains) chains.push(c);
+
+  let chainBytes = lineBytes(chainOrder);
+  for (const c of chains) chainBytes += Buffer.byteLength(chainLine(c.name)) + 1;
+
+  return {
+    key,
+    nsName: `${info.namespace}/${info.name}`,
+    info,
+    eps: epsIn,
+    protocol,
+    hash,
+    large,
+    endpointCount: epsIn.length,
+    natTop,
+    filterTop,
+    chains,
+    chainOrder,
+    natTopBytes: lineBytes(natTop),
+    filterTopBytes: lineBytes(filterTop),
+    chainBytes,
+  };
+}
