@@ -61,11 +61,12 @@ export class IpAllocator {
   }
   allocate(): string {
     for (;;) {
-      let off = this.free.pop();
-      if (off === undefined) {
-        if (this.next >= this.cidr.size - 1) throw new RangeError(`address range ${this.range} is exhausted`);
-        off = this.next++;
-      }
+      // fresh addresses first, released ones (oldest first) only when the range is used up, so that an address
+      // is not handed to a new pod while stale rules may still point at it
+      let off: number | undefined;
+      if (this.next < this.cidr.size - 1) off = this.next++;
+      else off = this.free.shift();
+      if (off === undefined) throw new RangeError(`address range ${this.range} is exhausted`);
       if (this.used.has(off)) continue;
       this.used.add(off);
       return intToIp(this.cidr.base + off);
