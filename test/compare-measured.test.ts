@@ -161,3 +161,27 @@ test('a measured metric with a mean row and no p50 is gated on the mean', () => 
   assert.equal(r.verdict, 'regressed');
   assert.equal(r.pValue, mannWhitneyU([1, 1.1, 0.9, 1, 1.05, 0.95, 1, 1.02], [2, 2.1, 1.9, 2, 2.05, 1.95, 2, 2.02]).pValue);
 });
+
+test('measured rows are not gated across machines, nor with measured: report', async () => {
+  const meta = (cpu: string) =>
+    JSON.stringify({ seed: 1, gitCommit: null, node: 'v20.0.0', cpu, cpus: 4, platform: 'linux-x64', date: 'd', argv: [], quick: true, shard: null, scenarios: [] });
+  const a = writeRun(path.join(tmp, 'machine-a'), measuredRun(BASE));
+  const b = writeRun(path.join(tmp, 'machine-b'), measuredRun(SLOW));
+  fs.writeFileSync(path.join(a, 'meta.json'), meta('CPU A'));
+  fs.writeFileSync(path.join(b, 'meta.json'), meta('CPU B'));
+  const res = compareRuns(a, b);
+  const p50 = res.rows.find((r) => r.statistic === 'p50')!;
+  assert.equal(p50.verdict, 'changed');
+  assert.equal(p50.gated, false);
+  assert.equal(p50.note, 'runs on different machines: not gated');
+  assert.deepEqual(res.warnings, ['runs were made on different machines (CPU CPU A vs CPU B): measured rows are reported, not gated']);
+  assert.equal((await kpbench('compare', a, b)).code, 0);
+  // the same machine: gated again
+  fs.writeFileSync(path.join(b, 'meta.json'), meta('CPU A'));
+  assert.equal((await kpbench('compare', a, b)).code, 1);
+  // --measured report: never gated
+  const rep = await kpbench('compare', a, b, '--measured', 'report');
+  assert.equal(rep.code, 0);
+  assert.match(rep.stdout, /^changed\s+scaling\s+iptables\s+1000\s+10\s+wall_lookup_time\s+p50\s.*measured rows not gated \(--measured report\)$/m);
+  assert.ok(rep.stdout.includes('measured not gated)'));
+});

@@ -15,6 +15,7 @@ interface CompareFlags {
   format: CompareFormat;
   all?: boolean;
   failOnMissing?: boolean;
+  measured: 'gate' | 'report';
 }
 
 export function register(program: Command): void {
@@ -29,7 +30,8 @@ export function register(program: Command): void {
         'Counted and modelled metrics are compared exactly unless a tolerance is given; "worse" follows the',
         "metric's direction in the catalogue. Measured (wall_*) metrics are gated on their p50 (else mean) row",
         'only: a regression needs a change beyond --threshold AND a significant Mann-Whitney U test (p < --alpha)',
-        "over both runs' samples.json; without samples they are reported but never fail.",
+        "over both runs' samples.json; without samples, with --measured report, or when the runs' meta.json show",
+        'different machines or Node versions, they are reported but never fail.',
         '',
         'Exit codes: 0 no regression, 1 a regression, 2 bad input.',
       ].join('\n'),
@@ -43,6 +45,7 @@ export function register(program: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
     .option('--all', 'table: list unchanged rows too')
     .option('--fail-on-missing', 'rows missing from the current run fail the comparison too')
+    .addOption(new Option('--measured <mode>', 'measured (wall_*) rows: gate (can regress) or report (never fail)').choices(['gate', 'report']).default('gate'))
     .action((baseline: string, current: string, flags: CompareFlags) => {
       const alpha = Number(flags.alpha);
       if (!(alpha > 0 && alpha < 1)) throw new InputError('--alpha', `must be a number between 0 and 1, got "${flags.alpha}"`);
@@ -52,6 +55,7 @@ export function register(program: Command): void {
         tolerances: parseTolerances(flags.tolerance),
         alpha,
         failOnMissing: flags.failOnMissing === true,
+        measured: flags.measured,
       });
       printComparison(result, flags.format, { all: flags.all === true });
     });

@@ -23,6 +23,11 @@
  * p < alpha, default 0.01; see stats.ts). Without samples in both runs the row is reported ('changed' beyond
  * the threshold) but never fails. Other statistics of measured metrics (p90, p99, rme, ...) are informational:
  * 'changed' or 'unchanged', never failing.
+ *
+ * The rank test sees the noise between samples of one run, not the noise between runs (machine load, CPU
+ * frequency, JIT and GC state shift every sample of a run together), so the threshold is what guards against
+ * the latter. Measured rows are therefore not gated at all when the runs' meta.json show different machines
+ * (CPU model or count) or Node versions, or with `measured: 'report'`: they are reported, never failing.
  */
 import path from 'node:path';
 import fs from 'node:fs';
@@ -51,6 +56,8 @@ export interface CompareOptions {
   alpha?: number;
   /** Rows missing from the current run fail the comparison too (default false). */
   failOnMissing?: boolean;
+  /** 'gate' (default): measured p50/mean rows can regress; 'report': they are reported, never failing. */
+  measured?: 'gate' | 'report';
 }
 
 export interface ResolvedCompareOptions {
@@ -59,6 +66,7 @@ export interface ResolvedCompareOptions {
   tolerances: Record<string, number>;
   alpha: number;
   failOnMissing: boolean;
+  measured: 'gate' | 'report';
 }
 
 export interface CompareRow {
@@ -124,6 +132,7 @@ export function resolveCompareOptions(opts: CompareOptions = {}): ResolvedCompar
     tolerances,
     alpha,
     failOnMissing: opts.failOnMissing ?? false,
+    measured: opts.measured ?? 'gate',
   };
 }
 
@@ -155,7 +164,8 @@ const EPS = 1e-12;
 
 /**
  * Compares two sets of rows (and their retained samples, null when the run has none). The pure core of
- * compareRuns; `baselineName` and `currentName` only label the result.
+ * compareRuns; `names` only label the result; `context.measuredNotGated`, when set, is why measured rows
+ * are not gated (compareRuns sets it when the runs were made on different machines).
  */
 export function compareRows(
   baselineRows: readonly MetricRow[],
@@ -164,8 +174,10 @@ export function compareRows(
   currentSamples: readonly SampleSet[] | null,
   opts: CompareOptions = {},
   names: { baseline: string; current: string } = { baseline: 'baseline', current: 'current' },
+  context: { measuredNotGated?: string } = {},
 ): CompareResult {
   const o = resolveCompareOptions(opts);
+  const measuredNotGated = o.measured === 'report' ? 'measured rows not gated (--measured report)' : context.measuredNotGated;
   const base = indexRows(baselineRows, names.baseline);
   const cur = indexRows(currentRows, names.current);
   const baseSamples = indexSamples(baselineSamples);
@@ -257,6 +269,12 @@ export function compareRows(
       row.note = `informational (${gatedStat.get(pk) ?? 'p50'} is gated)`;
       continue;
     }
+    if (measuredNotGated !== undefined) {
+      row.verdict = 'changed';
+      row.gated = false;
+      row.note = measuredNotGated;
+      continue;
+    }
     const bs = baseSamples.get(pk);
     const cs = curSamples.get(pk);
     if (bs === undefined || cs === undefined || bs.length < 2 || cs.length < 2) {
@@ -313,9 +331,29 @@ function indexSamples(sets: readonly SampleSet[] | null): Map<string, number[]> 
 export function compareRuns(baseline: string, current: string, opts: CompareOptions = {}): CompareResult {
   const b = readRun(baseline);
   const c = readRun(current);
-  const result = compareRows(b.rows, c.rows, b.samples, c.samples, opts, { baseline: b.metricsFile, current: c.metricsFile });
+  const machine = differentMachines(b, c);
+  const result = compareRows(
+    b.rows,
+    c.rows,
+    b.samples,
+    c.samples,
+    opts,
+    { baseline: b.metricsFile, current: c.metricsFile },
+    machine === null ? {} : { measuredNotGated: 'runs on different machines: not gated' },
+  );
   result.warnings.unshift(...metaWarnings(b, c));
+  if (machine !== null) result.warnings.push(`${machine}: measured rows are reported, not gated`);
   return result;
+}
+
+/** How the machines of two runs differ (CPU model, CPU count, Node version), or null when they do not or are unknown. */
+export function differentMachines(b: Pick<RunData, 'meta'>, c: Pick<RunData, 'meta'>): string | null {
+  if (b.meta === null || c.meta === null) return null;
+  const diffs: string[] = [];
+  if (b.meta.cpu !== c.meta.cpu) diffs.push(`CPU ${b.meta.cpu} vs ${c.meta.cpu}`);
+  if (b.meta.cpus !== c.meta.cpus) diffs.push(`${b.meta.cpus} vs ${c.meta.cpus} CPUs`);
+  if (b.meta.node !== c.meta.node) diffs.push(`Node ${b.meta.node} vs ${c.meta.node}`);
+  return diffs.length === 0 ? null : `runs were made on different machines (${diffs.join(', ')})`;
 }
 
 function metaWarnings(b: RunData, c: RunData): string[] {
@@ -326,9 +364,6 @@ function metaWarnings(b: RunData, c: RunData): string[] {
   }
   if (b.meta.quick !== c.meta.quick) w.push(`one run is --quick and the other is not (${b.meta.quick} vs ${c.meta.quick})`);
   if (c.meta.shard !== null) w.push(`the current run is shard ${c.meta.shard}: rows of other shards show as missing`);
-  if (b.meta.cpu !== c.meta.cpu || b.meta.node !== c.meta.node) {
-    w.push(`runs were made on different machines or Node versions (${b.meta.cpu}, ${b.meta.node} vs ${c.meta.cpu}, ${c.meta.node}): measured rows compare machines too`);
-  }
   return w;
 }
 
@@ -419,12 +454,13 @@ export function formatCompareTable(result: CompareResult, opts: { all?: boolean 
   }
   lines.push('', formatCounts(result));
   const o = result.options;
+  const gate = `counted/modelled tolerance ${o.countedTolerance}%, measured threshold ${o.threshold}% at p < ${o.alpha}${o.measured === 'report' ? ', measured not gated' : ''}`;
   lines.push(
     result.failed
       ? `FAIL: ${result.failures} row${result.failures === 1 ? '' : 's'} regressed` +
           (o.failOnMissing && result.counts.missing > 0 ? ' or missing' : '') +
-          ` (counted/modelled tolerance ${o.countedTolerance}%, measured threshold ${o.threshold}% at p < ${o.alpha})`
-      : `OK: no regressions (counted/modelled tolerance ${o.countedTolerance}%, measured threshold ${o.threshold}% at p < ${o.alpha})`,
+          ` (${gate})`
+      : `OK: no regressions (${gate})`,
   );
   for (const w of result.warnings) lines.push(`warning: ${w}`);
   return `${lines.join('\n')}\n`;
