@@ -523,7 +523,7 @@ export class Deployments {
     return true;
   }
 
-  /** The controller's view of a deployment's pods (not terminating first... in creation order). */
+  /** The controller's view of a deployment's pods, in creation order (terminating ones only when asked). */
   podsOf(namespace: string, name: string, includeTerminating = false): ManagedPod[] {
     const d = this.deps.get(objectKey(namespace, name));
     if (d === undefined) return [];
