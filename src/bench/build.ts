@@ -1,4 +1,5 @@
-import type { Pod, Service, ServiceType } from '../types.js';
+import type { Service, ServiceType } from '../types.js';
+import type { Deployments } from '../workload/deployments.js';
 import { Cluster } from '../cluster/cluster.js';
 import { IpAllocator } from '../cluster/ip.js';
 import type { RngStreams, Stream } from '../sim/rng.js';
@@ -6,12 +7,13 @@ import type { ClusterSpec, Distribution } from '../scenario/schema.js';
 import { ZipfSampler } from '../workload/popularity.js';
 import type { LoadedManifests } from '../cluster/manifests.js';
 
-/** A synthetic service with the pods behind it. */
+/** A synthetic service and the Deployment behind it. */
 export interface SyntheticService {
   namespace: string;
   name: string;
   kind: ServiceType | 'headless';
-  podNames: string[];
+  /** Name of its Deployment (same namespace), null for ExternalName. */
+  deployment: string | null;
 }
 
 export function drawCount(d: Distribution, rng: Stream): number {
@@ -35,20 +37,17 @@ export function distributionMean(d: Distribution): number {
 const TYPE_ORDER = ['ClusterIP', 'NodePort', 'LoadBalancer', 'headless', 'ExternalName'] as const;
 
 /**
- * Builds the synthetic cluster: nodes, namespaces, services of the configured types and their pods (Running and
- * Ready at t = 0, spread round-robin over the nodes). Pods are created before their service so the endpoints
- * controller computes each service's slices once.
+ * Builds the synthetic cluster: namespaces, services of the configured types and, for each, a Deployment whose
+ * pods are Running and Ready at t = 0 (placed by the Deployments controller, least-loaded node first). Pods are
+ * created before their service so the endpoints controller computes each service's slices once.
  */
-export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: RngStreams, firstIndex = 0): SyntheticService[] {
-  for (let i = cluster.nodes.size; i < spec.nodes; i++) cluster.addNode(`node-${i + 1}`);
-  const nodeNames = [...cluster.nodes.keys()];
+export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: RngStreams, deployments: Deployments): SyntheticService[] {
   const typeRng = rng.stream('cluster.types');
   const epRng = rng.stream('cluster.endpoints');
   const affinityRng = rng.stream('cluster.affinity');
   const lbIPs = new IpAllocator('100.64.0.0/10', 1);
   const out: SyntheticService[] = [];
-  let podCounter = 0;
-  for (let i = firstIndex; i < firstIndex + spec.services; i++) {
+  for (let i = 0; i < spec.services; i++) {
     const ns = `ns-${(i % spec.namespaces) + 1}`;
     const name = `svc-${i}`;
     let u = typeRng.next();
@@ -63,17 +62,14 @@ export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: 
     }
     const eps = kind === 'ExternalName' ? 0 : drawCount(spec.endpointsPerService, epRng);
     const labels = { app: name };
-    const podNames: string[] = [];
-    for (let k = 0; k < eps; k++) {
-      const pod: Partial<Pod> & Pick<Pod, 'namespace' | 'name'> = {
+    if (kind !== 'ExternalName') {
+      deployments.bulkCreate({
         namespace: ns,
-        name: `${name}-${k}`,
+        name,
+        replicas: eps,
         labels,
-        nodeName: nodeNames[podCounter++ % nodeNames.length]!,
         containerPorts: spec.ports.map((p) => ({ name: p.name, containerPort: p.targetPort, protocol: p.protocol })),
-      };
-      cluster.addPod(pod);
-      podNames.push(pod.name);
+      });
     }
     const affinity = affinityRng.next() < spec.sessionAffinityFraction;
     const svc: Partial<Service> & Pick<Service, 'namespace' | 'name'> = {
@@ -89,7 +85,7 @@ export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: 
       sessionAffinity: affinity ? 'ClientIP' : 'None',
     };
     cluster.addService(svc);
-    out.push({ namespace: ns, name, kind, podNames });
+    out.push({ namespace: ns, name, kind, deployment: kind === 'ExternalName' ? null : name });
   }
   return out;
 }

@@ -12,6 +12,8 @@ import { createBackend } from '../backends/index.js';
 import type { ScenarioCase } from '../scenario/load.js';
 import { buildSyntheticCluster, distributionMean, loadManifestCluster, type SyntheticService } from './build.js';
 import { ZipfSampler } from '../workload/popularity.js';
+import { Deployments } from '../workload/deployments.js';
+import { startChurn } from '../workload/churn.js';
 import { Recorder } from './recorder.js';
 import { microBenchmarks, type SampleSet } from './micro.js';
 import type { MetricRow } from '../metrics/stats.js';
@@ -86,7 +88,13 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
     for (const p of proxies) p.onSlices(ch.serviceKey, ch.slices, ch.triggerTime);
   });
 
-  const synthetic: SyntheticService[] = buildSyntheticCluster(cluster, sc.cluster, rng);
+  const churn = sc.churn;
+  const deployments = new Deployments(cluster, sched, rng.stream('workload.placement'), {
+    startupSeconds: churn.startupSeconds,
+    readinessDelaySeconds: churn.readinessDelaySeconds,
+    terminationGraceSeconds: churn.terminationGraceSeconds,
+  });
+  const synthetic: SyntheticService[] = buildSyntheticCluster(cluster, sc.cluster, rng, deployments);
   const manifestServices = sc.cluster.manifests.length > 0 ? loadManifestCluster(cluster, loadManifests(sc.cluster.manifests)) : [];
   const ingress = sc.ingress.enabled ? setUpIngress(cluster, synthetic, sc.ingress, proxies.map((p) => p.name)) : null;
 
@@ -110,26 +118,40 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   }
   rng.stream('load.rank').shuffle(targets);
 
-  // churn: a burst of endpoint changes (each replaces one pod of a random service)
-  const burst = sc.churn.endpointBurst;
-  if (burst !== undefined && burst.changes > 0) {
+  // churn: a burst of endpoint changes (each deletes one pod of a random service; its Deployment replaces it)
+  const withPods = synthetic.filter((s) => s.deployment !== null);
+  const burst = churn.endpointBurst;
+  if (burst !== undefined && burst.changes > 0 && withPods.length > 0) {
     const burstRng = rng.stream('churn.burst');
-    const withPods = synthetic.filter((s) => s.podNames.length > 0);
-    let replaced = 0;
-    for (let i = 0; i < burst.changes && withPods.length > 0; i++) {
+    for (let i = 0; i < burst.changes; i++) {
       const at = t0 + burst.at + (burst.changes > 1 ? (burst.spreadSeconds * i) / (burst.changes - 1) : 0);
-      const s = withPods[burstRng.int(withPods.length)]!;
-      const k = burstRng.int(s.podNames.length);
       sched.at(at, () => {
-        const old = cluster.pods.get(objectKey(s.namespace, s.podNames[k]!));
-        if (old === undefined) return;
-        cluster.deletePod(old.namespace, old.name);
-        const name = `${s.name}-r${replaced++}`;
-        cluster.addPod({ namespace: old.namespace, name, labels: old.labels, nodeName: old.nodeName, containerPorts: old.containerPorts });
-        s.podNames[k] = name;
+        const s = withPods[burstRng.int(withPods.length)]!;
+        const pods = deployments.podsOf(s.namespace, s.deployment!);
+        if (pods.length > 0) deployments.deletePod(s.namespace, pods[burstRng.int(pods.length)]!.name);
       }, 'burst');
     }
   }
+  // churn: Poisson processes of rollouts, scaling, crashes, flaps, drains, service creation and deletion
+  const counters = startChurn(
+    { cluster, sched, deployments, rng, services: withPods.map((s) => ({ namespace: s.namespace, name: s.name, deployment: s.deployment! })) },
+    {
+      rollingUpdatesPerMinute: churn.rollingUpdatesPerMinute,
+      maxSurge: churn.maxSurge,
+      maxUnavailable: churn.maxUnavailable,
+      scaleEventsPerMinute: churn.scaleEventsPerMinute,
+      scaleStep: churn.scaleStep,
+      crashesPerMinute: churn.crashesPerMinute,
+      crashLoop: churn.crashLoop,
+      readinessFlapsPerMinute: churn.readinessFlapsPerMinute,
+      flapSeconds: churn.flapSeconds,
+      nodeDrainsPerHour: churn.nodeDrainsPerHour,
+      serviceCreatesPerMinute: churn.serviceCreatesPerMinute,
+      serviceDeletesPerMinute: churn.serviceDeletesPerMinute,
+      endpointsPerService: Math.max(1, Math.round(distributionMean(sc.cluster.endpointsPerService))),
+    },
+    end,
+  );
 
   // load: Poisson arrivals of new connections, clients on every simulated node
   const load = sc.load;
@@ -201,6 +223,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   const epsMean = distributionMean(sc.cluster.endpointsPerService);
   const key = { scenario: c.id, backend: kind, services: sc.cluster.services, endpoints_per_service: epsMean };
   const rows = rec.rows(key, { requestsPerConnection: load.requestsPerConnection, duration: sc.duration as Seconds });
+  for (const [name, v] of Object.entries(counters)) rows.push({ ...key, metric: `churn_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, statistic: 'total', value: v, unit: 'events' });
   let samples: SampleSet[] = [];
   if (opts.bench) {
     const micro = await microBenchmarks(first, targets, sc.bench, rng, sched.now);
