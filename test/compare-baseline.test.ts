@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +8,7 @@ import { BASELINE_DIR, compareWithBaseline } from '../src/report/compare.js';
 import { InputError } from '../src/cli/errors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kpbench-baseline-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function run(name: string, files: Record<string, string>): string {
   const dir = path.join(tmp, name);

@@ -1,10 +1,21 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { kpbench } from './fixtures/compare/cli.js';
 import { compareRuns } from '../src/report/compare.js';
+
+const tmpDirs: string[] = [];
+function mkTmp(prefix: string): string {
+  const d = fs.mkdtempSync(prefix);
+  tmpDirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 
 const FIX = 'test/fixtures/compare';
 const BASE = `${FIX}/base`;
@@ -55,7 +66,7 @@ test('the improvement in the other direction is not a regression', async () => {
 });
 
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'kpbench-compare-'));
+  return mkTmp(path.join(os.tmpdir(), 'kpbench-compare-'));
 }
 
 function writeCsv(dir: string, lines: string[]): string {

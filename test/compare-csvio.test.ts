@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +18,17 @@ import {
   writeMetricsCsv,
   type MetricRow,
 } from '../src/report/csvio.js';
+
+const tmpDirs: string[] = [];
+function mkTmp(prefix: string): string {
+  const d = fs.mkdtempSync(prefix);
+  tmpDirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 
 const HEADER = 'scenario,backend,services,endpoints_per_service,metric,statistic,value,unit';
 
@@ -106,14 +117,14 @@ test('samples.json and meta.json errors name the file and the JSON path', () => 
   );
   assert.throws(() => parseSamplesJson({}, 'samples.json'), (e: unknown) => e instanceof InputError && e.message.startsWith('samples.json: '));
   assert.throws(() => parseMeta({ seed: 1 }, 'meta.json'), (e: unknown) => e instanceof InputError && e.message.startsWith('meta.json: gitCommit: '));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpbench-csvio-'));
+  const dir = mkTmp(path.join(os.tmpdir(), 'kpbench-csvio-'));
   fs.writeFileSync(path.join(dir, 'metrics.csv'), `${HEADER}\n`);
   fs.writeFileSync(path.join(dir, 'samples.json'), '[{');
   assert.throws(() => readRun(dir), (e: unknown) => e instanceof InputError && e.message.startsWith(`${path.join(dir, 'samples.json')}: not valid JSON: `));
 });
 
 test('atomic writes leave no temp files; installRunDir swaps run files in one step', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpbench-csvio-'));
+  const dir = mkTmp(path.join(os.tmpdir(), 'kpbench-csvio-'));
   writeFileAtomic(path.join(dir, 'sub', 'a.txt'), 'x');
   writeMetricsCsv(path.join(dir, 'sub', 'metrics.csv'), [row('s', 'b', 1, 1, 'm', 'value')]);
   assert.deepEqual(fs.readdirSync(path.join(dir, 'sub')).sort(), ['a.txt', 'metrics.csv']);

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -82,6 +82,7 @@ function writeRun(dir: string, run: { rows: MetricRow[]; sets: SampleSet[] }, wi
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kpbench-measured-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const BASE = lognormal('baseline', 200, 2e-6, 0.25);
 const SLOW = lognormal('current', 200, 4e-6, 0.25); // 2x slower
 const baseRun = writeRun(path.join(tmp, 'base'), measuredRun(BASE));

@@ -1,10 +1,21 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildMeta, exportBenchmarkJson, writeExports, writeMeta, type BenchmarkEntry } from '../src/report/export.js';
 import { formatMetricsCsv, readMeta, type MetricRow, type RunMeta } from '../src/report/csvio.js';
+
+const tmpDirs: string[] = [];
+function mkTmp(prefix: string): string {
+  const d = fs.mkdtempSync(prefix);
+  tmpDirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 
 const P = { scenario: 'scaling', backend: 'iptables', services: 1000, endpoints_per_service: 10 };
 const ROWS: MetricRow[] = [
@@ -70,7 +81,7 @@ test('benchmark.json: customSmallerIsBetter entries, pinned', () => {
 });
 
 test('writeExports writes benchmark.json from a run directory; writeMeta and buildMeta', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpbench-export-'));
+  const dir = mkTmp(path.join(os.tmpdir(), 'kpbench-export-'));
   fs.writeFileSync(path.join(dir, 'metrics.csv'), formatMetricsCsv(ROWS));
   writeMeta(dir, META);
   assert.deepEqual(readMeta(path.join(dir, 'meta.json')), META);

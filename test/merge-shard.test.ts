@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -108,6 +108,7 @@ function meta(scenarios: string[], shard: string | null, seed = 7): RunMeta {
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kpbench-merge-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Writes shard k/n of the suite as a run directory, rows deliberately out of order. */
 function writeShard(k: number, n: number, seed = 7): string {
