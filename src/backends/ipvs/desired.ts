@@ -1,0 +1,207 @@
+/**
+ * What kube-proxy's IPVS proxier wants programmed for ONE service port (the body of the per-service loop in
+ * syncProxyRules, pkg/proxy/ipvs/proxier.go), computed independently of every other service so that a sync can
+ * diff only the service ports that changed.
+ */
+import type { EndpointInfo, IpvsScheduler, ProxyNodeConfig, Protocol, ServicePortInfo } from '../../types.js';
+import { FLAG_PERSISTENT, ipv4ToInt, vsKey } from './kernel.js';
+import { SET } from './ipset.js';
+
+export interface DesiredVirtualServer {
+  key: string;
+  protocol: Protocol;
+  ip: string;
+  port: number;
+  /** The address goes on kube-ipvs0 (cluster IPs always; external and LB IPs unless they are node addresses). */
+  bind: boolean;
+  /** Real servers, "IP:port", in snapshot order. */
+  dests: string[];
+}
+
+export interface DesiredService {
+  key: string;
+  scheduler: IpvsScheduler;
+  flags: number;
+  timeout: number;
+  /** In kube-proxy's order: cluster IP, external IPs, load-balancer IPs, node ports (one per node IP). */
+  virtualServers: DesiredVirtualServer[];
+  /** [set name, entry] pairs (may repeat: each occurrence holds a reference). */
+  entries: [string, string][];
+  /** LoadBalancer IPs the node may not reach (sourceRanges not containing the node IP): KUBE-IPVS-OUT-FILTER rules. */
+  lbNoNodeAccess: { ip: string; protocol: Protocol; port: number }[];
+}
+
+function prefixMask(bits: number): number {
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+/** Go's net.ParseCIDR(...).String(): the network address and prefix; null when not an IPv4 CIDR. */
+export function normalizeCidr(cidr: string): { text: string; base: number; bits: number } | null {
+  const m = /^\s*([\d.]+)\/(\d{1,2})\s*$/.exec(cidr);
+  if (!m) return null;
+  const bits = Number(m[2]);
+  if (bits > 32) return null;
+  let ip: number;
+  try {
+    ip = ipv4ToInt(m[1]!);
+  } catch {
+    return null;
+  }
+  const base = (ip & prefixMask(bits)) >>> 0;
+  return { text: `${base >>> 24}.${(base >>> 16) & 255}.${(base >>> 8) & 255}.${base & 255}/${bits}`, base, bits };
+}
+
+export function cidrContainsIp(cidr: string, ip: string): boolean {
+  const c = normalizeCidr(cidr);
+  if (c === null) return false;
+  return ((ipv4ToInt(ip) & prefixMask(c.bits)) >>> 0) === c.base;
+}
+
+export function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.');
+}
+
+/** The node IPs that get NodePort virtual servers (--nodeport-addresses; loopback never). */
+export function nodePortIPs(node: ProxyNodeConfig): string[] {
+  const ips = node.nodeIPs.filter((ip) => !isLoopback(ip));
+  if (node.nodePortAddresses.length === 0) return ips;
+  return ips.filter((ip) =>
+    node.nodePortAddresses.some((a) => (a === 'primary' ? ip === node.nodeIPs[0] : cidrContainsIp(a, ip))),
+  );
+}
+
+function externallyAccessible(s: ServicePortInfo): boolean {
+  return s.nodePort !== 0 || s.loadBalancerIPs.length > 0 || s.externalIPs.length > 0;
+}
+
+/**
+ * proxy.CategorizeEndpoints (pkg/proxy/topology.go) without topology hints: cluster endpoints are the ready ones
+ * (falling back to serving+terminating when none is ready); local endpoints are the local ready ones (falling back
+ * to local serving+terminating).
+ */
+export function categorizeEndpoints(
+  eps: readonly EndpointInfo[],
+  s: ServicePortInfo,
+): { cluster: EndpointInfo[]; local: EndpointInfo[] } {
+  const ext = externallyAccessible(s);
+  const usesCluster = !s.internalPolicyLocal || (ext && !s.externalPolicyLocal);
+  const usesLocal = s.internalPolicyLocal || (ext && s.externalPolicyLocal);
+  let cluster: EndpointInfo[] = [];
+  if (usesCluster) {
+    cluster = eps.filter((e) => e.ready);
+    if (cluster.length === 0) cluster = eps.filter((e) => e.serving && e.terminating);
+  }
+  let local: EndpointInfo[] = [];
+  if (usesLocal) {
+    local = eps.filter((e) => e.isLocal && e.ready);
+    if (local.length === 0) local = eps.filter((e) => e.isLocal && e.serving && e.terminating);
+  }
+  return { cluster, local };
+}
+
+function destList(eps: readonly EndpointInfo[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const e of eps) {
+    if (e.ip === '' || e.port === 0) continue;
+    const k = `${e.ip}:${e.port}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(k);
+  }
+  return out;
+}
+
+export interface DesiredContext {
+  node: ProxyNodeConfig;
+  scheduler: IpvsScheduler;
+  /** Node IPs used for NodePort virtual servers. */
+  nodePortIPs: readonly string[];
+  /** Every node address (external/LB IPs that are node addresses are not bound to kube-ipvs0). */
+  nodeAddresses: ReadonlySet<string>;
+}
+
+/** Whether kube-proxy programs anything for this service port (ShouldSkipService, IPv4 only here). */
+export function isProgrammable(s: ServicePortInfo): boolean {
+  if (s.type === 'ExternalName') return false;
+  if (s.clusterIP === '' || s.clusterIP === 'None') return false;
+  try {
+    ipv4ToInt(s.clusterIP);
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+export function desiredService(ctx: DesiredContext, s: ServicePortInfo, eps: readonly EndpointInfo[]): DesiredService {
+  const proto = s.protocol;
+  const p = proto.toLowerCase();
+  const flags = s.stickyMaxAgeSeconds > 0 ? FLAG_PERSISTENT : 0;
+  const timeout = s.stickyMaxAgeSeconds > 0 ? s.stickyMaxAgeSeconds : 0;
+  const entries: [string, string][] = [];
+  const vss: DesiredVirtualServer[] = [];
+  const lbNoNodeAccess: DesiredService['lbNoNodeAccess'] = [];
+
+  // hairpin: every local endpoint (ready or not) of the service port
+  for (const e of eps) {
+    if (!e.isLocal || e.ip === '' || e.port === 0) continue;
+    entries.push([SET.loopBack, `${e.ip},${p}:${e.port},${e.ip}`]);
+  }
+
+  const { cluster, local } = categorizeEndpoints(eps, s);
+  const pick = (onlyLocal: boolean): string[] => destList(onlyLocal ? (local.length > 0 ? local : cluster) : cluster);
+  const internalDests = pick(s.internalPolicyLocal);
+  const externalDests = pick(s.externalPolicyLocal);
+
+  entries.push([SET.clusterIP, `${s.clusterIP},${p}:${s.port}`]);
+  vss.push({ key: vsKey(proto, s.clusterIP, s.port), protocol: proto, ip: s.clusterIP, port: s.port, bind: true, dests: internalDests });
+
+  for (const ip of s.externalIPs) {
+    entries.push([s.externalPolicyLocal ? SET.externalIPLocal : SET.externalIP, `${ip},${p}:${s.port}`]);
+    vss.push({ key: vsKey(proto, ip, s.port), protocol: proto, ip, port: s.port, bind: !ctx.nodeAddresses.has(ip), dests: externalDests });
+  }
+
+  const nodeIP = ctx.node.nodeIPs[0] ?? '';
+  for (const ip of s.loadBalancerIPs) {
+    const entry = `${ip},${p}:${s.port}`;
+    entries.push([SET.loadBalancer, entry]);
+    if (s.externalPolicyLocal) entries.push([SET.loadBalancerLocal, entry]);
+    const ranges = s.loadBalancerSourceRanges.map(normalizeCidr).filter((c): c is NonNullable<typeof c> => c !== null);
+    if (ranges.length > 0) {
+      entries.push([SET.loadBalancerFW, entry]);
+      let allowFromNode = false;
+      for (const c of ranges) {
+        entries.push([SET.loadBalancerSourceCIDR, `${ip},${p}:${s.port},${c.text}`]);
+        if (nodeIP !== '' && ((ipv4ToInt(nodeIP) & prefixMask(c.bits)) >>> 0) === c.base) allowFromNode = true;
+      }
+      if (allowFromNode) entries.push([SET.loadBalancerSourceIP, `${ip},${p}:${s.port},${ip}`]);
+      else lbNoNodeAccess.push({ ip, protocol: proto, port: s.port });
+    }
+    vss.push({ key: vsKey(proto, ip, s.port), protocol: proto, ip, port: s.port, bind: !ctx.nodeAddresses.has(ip), dests: externalDests });
+  }
+
+  if (s.nodePort !== 0 && ctx.nodePortIPs.length > 0) {
+    if (proto === 'SCTP') {
+      for (const ip of ctx.nodePortIPs) {
+        entries.push([SET.nodePortSCTP, `${ip},sctp:${s.nodePort}`]);
+        if (s.externalPolicyLocal) entries.push([SET.nodePortLocalSCTP, `${ip},sctp:${s.nodePort}`]);
+      }
+    } else {
+      const port = String(s.nodePort);
+      entries.push([proto === 'TCP' ? SET.nodePortTCP : SET.nodePortUDP, port]);
+      if (s.externalPolicyLocal) entries.push([proto === 'TCP' ? SET.nodePortLocalTCP : SET.nodePortLocalUDP, port]);
+    }
+    for (const ip of ctx.nodePortIPs) {
+      vss.push({ key: vsKey(proto, ip, s.nodePort), protocol: proto, ip, port: s.nodePort, bind: false, dests: externalDests });
+    }
+  }
+
+  // (kube-proxy `continue`s past the health check when a node port has no node IP to go on)
+  const skippedNodePort = s.nodePort !== 0 && ctx.nodePortIPs.length === 0;
+  if (s.healthCheckNodePort !== 0 && !skippedNodePort) entries.push([SET.healthCheckNodePort, String(s.healthCheckNodePort)]);
+
+  // KUBE-IPVS-IPS holds exactly the addresses bound to kube-ipvs0
+  for (const vs of vss) if (vs.bind) entries.push([SET.ipvsIPs, vs.ip]);
+
+  return { key: s.key, scheduler: ctx.scheduler, flags, timeout, virtualServers: vss, entries, lbNoNodeAccess };
+}

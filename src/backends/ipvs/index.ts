@@ -1,0 +1,32 @@
+/**
+ * The IPVS data plane of kube-proxy (--proxy-mode=ipvs): IPVS virtual and real servers in a kernel model, the
+ * ipsets and the fixed iptables rules kube-proxy keeps beside them, and the kube-ipvs0 dummy interface.
+ */
+import type { Backend, BackendOptions } from '../../types.js';
+import { IpvsProxier, type IpvsBackendOptions } from './proxier.js';
+
+export { IpvsProxier } from './proxier.js';
+export type { IpvsBackendOptions, IpvsSyncDetail, IpvsSyncResult } from './proxier.js';
+export {
+  ADDRESS_MSG_BYTES,
+  DEST_ATTR_BYTES,
+  destMsgBytes,
+  ipsetMsgBytes,
+  serviceAttrBytes,
+  serviceMsgBytes,
+} from './proxier.js';
+export { IpvsKernel, DEFAULT_TIMEOUTS, FLAG_PERSISTENT, svcHashKey } from './kernel.js';
+export type { RealServer, VirtualService, SvcTableMode, Timeouts } from './kernel.js';
+export { createScheduler, connOverhead, shHashKey, dhHashKey } from './schedulers.js';
+export type { SchedDest, SchedulerState } from './schedulers.js';
+export { Ipset, IpsetStore, IPSET_INFO, SET, jhash2 } from './ipset.js';
+export type { IpsetInfo, IpsetType } from './ipset.js';
+export { buildRules, restoreInput, RuleSet, saveRule, KUBE_CHAINS, JUMPS } from './iptables.js';
+export type { Rule } from './iptables.js';
+export { categorizeEndpoints, desiredService, nodePortIPs } from './desired.js';
+export type { DesiredService, DesiredVirtualServer } from './desired.js';
+
+/** kube-proxy in IPVS mode on one node; `opts.ipvsScheduler` defaults to 'rr'. */
+export function createIpvsBackend(opts: BackendOptions | IpvsBackendOptions): Backend {
+  return new IpvsProxier(opts);
+}

@@ -1,0 +1,405 @@
+/**
+ * The ipsets of kube-proxy's IPVS mode (pkg/proxy/ipvs/ipset.go, pkg/proxy/ipvs/ipset/ipset.go) as real sets with
+ * membership tests, and their `ipset save` text.
+ *
+ * Facts used:
+ * - names, types and comments: pkg/proxy/ipvs/ipset.go (ipsetInfo);
+ * - sets are created with `ipset create NAME TYPE family inet hashsize 1024 maxelem 65536 -exist` (hash types)
+ *   or `range 0-65535` (bitmap:port); the comment is NOT a create option (so entries carry no comments);
+ * - entries are the strings of Entry.String(): `IP,proto:port`, `IP,proto:port,IP2`, `IP,proto:port,CIDR`,
+ *   `port` (bitmap:port), `IP` (hash:ip); each add/del is one `ipset add|del` command (exec per entry).
+ * - `ipset save` of ipset 7.x prints `bucketsize 12 initval 0x%08x` on hash sets. The kernel draws initval at
+ *   random when the set is created; here it is derived from the set name (sha256) so output is reproducible,
+ *   and the hash table size is emulated exactly (jhash2 with that initval, 12 entries a bucket, grow by doubling).
+ * - entries are printed in `ipset save -sorted` order (address, then protocol number, then port, then the
+ *   second address / network), measured with ipset v7.17.
+ */
+import { createHash } from 'node:crypto';
+import type { Protocol } from '../../types.js';
+import { ipv4ToInt, PROTO_NUM } from './kernel.js';
+
+export type IpsetType = 'hash:ip' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
+
+export interface IpsetInfo {
+  name: string;
+  type: IpsetType;
+  comment: string;
+}
+
+/** ipsetInfo of pkg/proxy/ipvs/proxier.go, in its order. */
+export const IPSET_INFO: readonly IpsetInfo[] = [
+  { name: 'KUBE-LOOP-BACK', type: 'hash:ip,port,ip', comment: 'Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose' },
+  { name: 'KUBE-CLUSTER-IP', type: 'hash:ip,port', comment: 'Kubernetes service cluster ip + port for masquerade purpose' },
+  { name: 'KUBE-EXTERNAL-IP', type: 'hash:ip,port', comment: 'Kubernetes service external ip + port for masquerade and filter purpose' },
+  { name: 'KUBE-EXTERNAL-IP-LOCAL', type: 'hash:ip,port', comment: 'Kubernetes service external ip + port with externalTrafficPolicy=local' },
+  { name: 'KUBE-LOAD-BALANCER', type: 'hash:ip,port', comment: 'Kubernetes service lb portal' },
+  { name: 'KUBE-LOAD-BALANCER-FW', type: 'hash:ip,port', comment: 'Kubernetes service load balancer ip + port for load balancer with sourceRange' },
+  { name: 'KUBE-LOAD-BALANCER-LOCAL', type: 'hash:ip,port', comment: 'Kubernetes service load balancer ip + port with externalTrafficPolicy=local' },
+  { name: 'KUBE-LOAD-BALANCER-SOURCE-IP', type: 'hash:ip,port,ip', comment: 'Kubernetes service load balancer ip + port + source IP for packet filter purpose' },
+  { name: 'KUBE-LOAD-BALANCER-SOURCE-CIDR', type: 'hash:ip,port,net', comment: 'Kubernetes service load balancer ip + port + source cidr for packet filter purpose' },
+  { name: 'KUBE-NODE-PORT-TCP', type: 'bitmap:port', comment: 'Kubernetes nodeport TCP port for masquerade purpose' },
+  { name: 'KUBE-NODE-PORT-LOCAL-TCP', type: 'bitmap:port', comment: 'Kubernetes nodeport TCP port with externalTrafficPolicy=local' },
+  { name: 'KUBE-NODE-PORT-UDP', type: 'bitmap:port', comment: 'Kubernetes nodeport UDP port for masquerade purpose' },
+  { name: 'KUBE-NODE-PORT-LOCAL-UDP', type: 'bitmap:port', comment: 'Kubernetes nodeport UDP port with externalTrafficPolicy=local' },
+  { name: 'KUBE-NODE-PORT-SCTP-HASH', type: 'hash:ip,port', comment: "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'" },
+  { name: 'KUBE-NODE-PORT-LOCAL-SCTP-HASH', type: 'hash:ip,port', comment: "Kubernetes nodeport SCTP port with externalTrafficPolicy=local with type 'hash ip:port'" },
+  { name: 'KUBE-HEALTH-CHECK-NODE-PORT', type: 'bitmap:port', comment: 'Kubernetes health check node port' },
+  { name: 'KUBE-IPVS-IPS', type: 'hash:ip', comment: 'Addresses on the ipvs interface' },
+];
+
+export const SET = {
+  loopBack: 'KUBE-LOOP-BACK',
+  clusterIP: 'KUBE-CLUSTER-IP',
+  externalIP: 'KUBE-EXTERNAL-IP',
+  externalIPLocal: 'KUBE-EXTERNAL-IP-LOCAL',
+  loadBalancer: 'KUBE-LOAD-BALANCER',
+  loadBalancerFW: 'KUBE-LOAD-BALANCER-FW',
+  loadBalancerLocal: 'KUBE-LOAD-BALANCER-LOCAL',
+  loadBalancerSourceIP: 'KUBE-LOAD-BALANCER-SOURCE-IP',
+  loadBalancerSourceCIDR: 'KUBE-LOAD-BALANCER-SOURCE-CIDR',
+  nodePortTCP: 'KUBE-NODE-PORT-TCP',
+  nodePortLocalTCP: 'KUBE-NODE-PORT-LOCAL-TCP',
+  nodePortUDP: 'KUBE-NODE-PORT-UDP',
+  nodePortLocalUDP: 'KUBE-NODE-PORT-LOCAL-UDP',
+  nodePortSCTP: 'KUBE-NODE-PORT-SCTP-HASH',
+  nodePortLocalSCTP: 'KUBE-NODE-PORT-LOCAL-SCTP-HASH',
+  healthCheckNodePort: 'KUBE-HEALTH-CHECK-NODE-PORT',
+  ipvsIPs: 'KUBE-IPVS-IPS',
+} as const;
+
+const HASH_SIZE = 1024;
+const MAX_ELEM = 65536;
+/** AHASH_MAX_SIZE (6 * AHASH_INIT_SIZE): entries one bucket holds before the table is doubled. */
+const BUCKET_SIZE = 12;
+
+const PROTO_BY_NAME: Record<string, number> = { tcp: PROTO_NUM.TCP, udp: PROTO_NUM.UDP, sctp: PROTO_NUM.SCTP };
+
+function rol32(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** jhash2() of include/linux/jhash.h over 32-bit words. */
+export function jhash2(k: readonly number[], initval: number): number {
+  let length = k.length;
+  let a = (0xdeadbeef + (length << 2) + initval) >>> 0;
+  let b = a;
+  let c = a;
+  let i = 0;
+  while (length > 3) {
+    a = (a + k[i]!) >>> 0;
+    b = (b + k[i + 1]!) >>> 0;
+    c = (c + k[i + 2]!) >>> 0;
+    // __jhash_mix
+    a = (a - c) >>> 0; a = (a ^ rol32(c, 4)) >>> 0; c = (c + b) >>> 0;
+    b = (b - a) >>> 0; b = (b ^ rol32(a, 6)) >>> 0; a = (a + c) >>> 0;
+    c = (c - b) >>> 0; c = (c ^ rol32(b, 8)) >>> 0; b = (b + a) >>> 0;
+    a = (a - c) >>> 0; a = (a ^ rol32(c, 16)) >>> 0; c = (c + b) >>> 0;
+    b = (b - a) >>> 0; b = (b ^ rol32(a, 19)) >>> 0; a = (a + c) >>> 0;
+    c = (c - b) >>> 0; c = (c ^ rol32(b, 4)) >>> 0; b = (b + a) >>> 0;
+    length -= 3;
+    i += 3;
+  }
+  if (length === 0) return c;
+  if (length === 3) c = (c + k[i + 2]!) >>> 0;
+  if (length >= 2) b = (b + k[i + 1]!) >>> 0;
+  a = (a + k[i]!) >>> 0;
+  // __jhash_final
+  c = (c ^ b) >>> 0; c = (c - rol32(b, 14)) >>> 0;
+  a = (a ^ c) >>> 0; a = (a - rol32(c, 11)) >>> 0;
+  b = (b ^ a) >>> 0; b = (b - rol32(a, 25)) >>> 0;
+  c = (c ^ b) >>> 0; c = (c - rol32(b, 16)) >>> 0;
+  a = (a ^ c) >>> 0; a = (a - rol32(c, 4)) >>> 0;
+  b = (b ^ a) >>> 0; b = (b - rol32(a, 14)) >>> 0;
+  c = (c ^ b) >>> 0; c = (c - rol32(b, 24)) >>> 0;
+  return c;
+}
+
+function bswap32(x: number): number {
+  return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+}
+
+/** The `__be16 port; u8 proto; u8 padding` word of the element structs, read little-endian as jhash2 does on x86. */
+function portProtoWord(port: number, proto: number, last = 0): number {
+  return ((port >>> 8) | ((port & 0xff) << 8) | (proto << 16) | (last << 24)) >>> 0;
+}
+
+function prefixMask(bits: number): number {
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+/** A parsed entry: what the kernel stores, what `-sorted` orders by, and the words it hashes. */
+interface Parsed {
+  ip: number;
+  proto: number;
+  port: number;
+  ip2: number;
+  cidr: number;
+  /** The entry as `ipset save` prints it. */
+  text: string;
+}
+
+function parseEntry(type: IpsetType, entry: string): Parsed {
+  if (type === 'bitmap:port') {
+    const port = Number(entry);
+    return { ip: 0, proto: 0, port, ip2: 0, cidr: 0, text: String(port) };
+  }
+  if (type === 'hash:ip') {
+    const ip = ipv4ToInt(entry);
+    return { ip, proto: 0, port: 0, ip2: 0, cidr: 0, text: entry };
+  }
+  const [ipS, pp, third] = entry.split(',');
+  const [protoS, portS] = pp!.split(':');
+  const ip = ipv4ToInt(ipS!);
+  const proto = PROTO_BY_NAME[protoS!]!;
+  const port = Number(portS);
+  let ip2 = 0;
+  let cidr = 32;
+  let thirdText = '';
+  if (type === 'hash:ip,port,ip') {
+    ip2 = ipv4ToInt(third!);
+    thirdText = `,${third}`;
+  } else if (type === 'hash:ip,port,net') {
+    const [netS, bitsS] = third!.split('/');
+    cidr = bitsS === undefined ? 32 : Number(bitsS);
+    ip2 = (ipv4ToInt(netS!) & prefixMask(cidr)) >>> 0;
+    const a = `${ip2 >>> 24}.${(ip2 >>> 16) & 255}.${(ip2 >>> 8) & 255}.${ip2 & 255}`;
+    thirdText = cidr === 32 ? `,${a}` : `,${a}/${cidr}`;
+  }
+  return { ip, proto, port, ip2, cidr, text: `${ipS},${protoS}:${port}${thirdText}` };
+}
+
+/** The words the kernel hashes (struct hash_*4_elem). */
+function elemWords(type: IpsetType, p: Parsed): number[] {
+  switch (type) {
+    case 'hash:ip':
+      return [bswap32(p.ip)];
+    case 'hash:ip,port':
+      return [bswap32(p.ip), portProtoWord(p.port, p.proto)];
+    case 'hash:ip,port,ip':
+      return [bswap32(p.ip), bswap32(p.ip2), portProtoWord(p.port, p.proto)];
+    case 'hash:ip,port,net':
+      // struct hash_ipportnet4_elem { ip; ip2; port; u8 cidr:7 (stored as cidr - 1); u8 nomatch:1; u8 proto; }
+      return [bswap32(p.ip), bswap32(p.ip2), ((p.port >>> 8) | ((p.port & 0xff) << 8) | ((p.cidr - 1) << 16) | (p.proto << 24)) >>> 0];
+    case 'bitmap:port':
+      return [];
+  }
+}
+
+function comparePorts(a: Parsed, b: Parsed): number {
+  return a.ip - b.ip || a.proto - b.proto || a.port - b.port || a.ip2 - b.ip2 || a.cidr - b.cidr;
+}
+
+/** One ipset with kube-proxy's reference counting of entries (several services may want the same entry). */
+export class Ipset {
+  readonly initval: number;
+  /** entry -> number of service ports that want it */
+  private readonly refs = new Map<string, number>();
+  /** Membership for exact-match types (the entries themselves). */
+  private readonly members = new Set<string>();
+  /** hash:ip,port,net: "ip,proto:port" -> networks [base, bits]. */
+  private readonly nets = new Map<string, [number, number][]>();
+  /** bitmap:port membership. */
+  private readonly bitmap: Uint8Array | null;
+  /** Hash-table emulation: jhash2 of each entry, and entries per bucket. */
+  private readonly hashes = new Map<string, number>();
+  private htableBits = 10;
+  private bucketCounts: Uint16Array | null;
+
+  constructor(
+    readonly info: IpsetInfo,
+    initval?: number,
+  ) {
+    this.initval = initval ?? createHash('sha256').update(info.name).digest().readUInt32BE(0);
+    this.bitmap = info.type === 'bitmap:port' ? new Uint8Array(65536) : null;
+    this.bucketCounts = info.type === 'bitmap:port' ? null : new Uint16Array(1 << this.htableBits);
+  }
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  isEmpty(): boolean {
+    return this.members.size === 0;
+  }
+
+  /** Current hash size (1 << htable_bits), as `ipset list` / `save` print it. */
+  get hashsize(): number {
+    return 1 << this.htableBits;
+  }
+
+  /** Takes a reference on an entry; returns true when the entry had to be added to the kernel set. */
+  ref(entry: string): boolean {
+    const n = this.refs.get(entry) ?? 0;
+    this.refs.set(entry, n + 1);
+    if (n > 0) return false;
+    this.kernelAdd(entry);
+    return true;
+  }
+
+  /** Drops a reference; returns true when the entry had to be deleted from the kernel set. */
+  unref(entry: string): boolean {
+    const n = this.refs.get(entry);
+    if (n === undefined) return false;
+    if (n > 1) {
+      this.refs.set(entry, n - 1);
+      return false;
+    }
+    this.refs.delete(entry);
+    this.kernelDel(entry);
+    return true;
+  }
+
+  has(entry: string): boolean {
+    return this.members.has(entry);
+  }
+
+  private kernelAdd(entry: string): void {
+    if (this.members.has(entry)) return;
+    if (this.members.size >= MAX_ELEM && this.bitmap === null) throw new Error(`ipset ${this.name}: Hash is full, cannot add more elements`);
+    this.members.add(entry);
+    const t = this.info.type;
+    if (this.bitmap !== null) {
+      this.bitmap[Number(entry)] = 1;
+      return;
+    }
+    const p = parseEntry(t, entry);
+    if (t === 'hash:ip,port,net') {
+      const k = `${entry.slice(0, entry.lastIndexOf(','))}`;
+      let l = this.nets.get(k);
+      if (l === undefined) this.nets.set(k, (l = []));
+      l.push([p.ip2, p.cidr]);
+    }
+    const h = jhash2(elemWords(t, p), this.initval);
+    this.emulateAdd(h);
+    this.hashes.set(entry, h);
+  }
+
+  private kernelDel(entry: string): void {
+    if (!this.members.delete(entry)) return;
+    if (this.bitmap !== null) {
+      this.bitmap[Number(entry)] = 0;
+      return;
+    }
+    if (this.info.type === 'hash:ip,port,net') {
+      const p = parseEntry(this.info.type, entry);
+      const k = entry.slice(0, entry.lastIndexOf(','));
+      const l = this.nets.get(k);
+      if (l !== undefined) {
+        const i = l.findIndex(([b, c]) => b === p.ip2 && c === p.cidr);
+        if (i >= 0) l.splice(i, 1);
+        if (l.length === 0) this.nets.delete(k);
+      }
+    }
+    const h = this.hashes.get(entry)!;
+    this.hashes.delete(entry);
+    this.bucketCounts![h & ((1 << this.htableBits) - 1)]!--;
+  }
+
+  /** mtype_add: a full bucket (12 entries) makes the kernel double the table (and again while any bucket overflows). */
+  private emulateAdd(h: number): void {
+    for (;;) {
+      const counts = this.bucketCounts!;
+      const b = h & ((1 << this.htableBits) - 1);
+      if (counts[b]! < BUCKET_SIZE) {
+        counts[b]!++;
+        return;
+      }
+      // resize: rehash every other entry into a table twice as large, retrying while a bucket overflows
+      for (;;) {
+        this.htableBits++;
+        const next = new Uint16Array(1 << this.htableBits);
+        const mask = (1 << this.htableBits) - 1;
+        let ok = true;
+        for (const eh of this.hashes.values()) {
+          const nb = eh & mask;
+          if (next[nb]! >= BUCKET_SIZE) {
+            ok = false;
+            break;
+          }
+          next[nb]!++;
+        }
+        if (ok) {
+          this.bucketCounts = next;
+          break;
+        }
+      }
+    }
+  }
+
+  /** Entries in `ipset save -sorted` order, as printed. */
+  sortedEntries(): string[] {
+    const t = this.info.type;
+    if (this.bitmap !== null) return [...this.members].map(Number).sort((a, b) => a - b).map(String);
+    return [...this.members].map((e) => parseEntry(t, e)).sort(comparePorts).map((p) => p.text);
+  }
+
+  /** The set's lines in `ipset save` output. */
+  save(): string {
+    const t = this.info.type;
+    let create = `create ${this.name} ${t}`;
+    if (t === 'bitmap:port') create += ' range 0-65535';
+    else create += ` family inet hashsize ${this.hashsize} maxelem ${MAX_ELEM} bucketsize ${BUCKET_SIZE} initval 0x${this.initval.toString(16).padStart(8, '0')}`;
+    const lines = [create];
+    for (const e of this.sortedEntries()) lines.push(`add ${this.name} ${e}`);
+    return lines.join('\n') + '\n';
+  }
+
+  // ---- membership tests, as the iptables set match does them ----
+
+  /** `dst` on bitmap:port */
+  testPort(port: number): boolean {
+    return this.bitmap !== null && this.bitmap[port] === 1;
+  }
+
+  /** `dst` on hash:ip */
+  testIp(ip: string): boolean {
+    return this.members.has(ip);
+  }
+
+  /** `dst,dst` on hash:ip,port */
+  testIpPort(ip: string, proto: Protocol, port: number): boolean {
+    return this.members.has(`${ip},${proto.toLowerCase()}:${port}`);
+  }
+
+  /** `dst,dst,src` on hash:ip,port,ip */
+  testIpPortIp(ip: string, proto: Protocol, port: number, ip2: string): boolean {
+    return this.members.has(`${ip},${proto.toLowerCase()}:${port},${ip2}`);
+  }
+
+  /** `dst,dst,src` on hash:ip,port,net */
+  testIpPortNet(ip: string, proto: Protocol, port: number, src: string): boolean {
+    const l = this.nets.get(`${ip},${proto.toLowerCase()}:${port}`);
+    if (l === undefined) return false;
+    const s = ipv4ToInt(src);
+    for (const [base, bits] of l) if (((s & prefixMask(bits)) >>> 0) === base) return true;
+    return false;
+  }
+}
+
+/** All kube-proxy ipsets, in ipsetInfo order. */
+export class IpsetStore {
+  readonly sets = new Map<string, Ipset>();
+  constructor() {
+    for (const info of IPSET_INFO) this.sets.set(info.name, new Ipset(info));
+  }
+  get(name: string): Ipset {
+    const s = this.sets.get(name);
+    if (s === undefined) throw new Error(`no ipset ${name}`);
+    return s;
+  }
+  totalEntries(): number {
+    let n = 0;
+    for (const s of this.sets.values()) n += s.size;
+    return n;
+  }
+  /** `ipset save` (sets in creation order, entries sorted). */
+  save(): string {
+    let out = '';
+    for (const s of this.sets.values()) out += s.save();
+    return out;
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * A model of the kernel's IPVS state (net/netfilter/ipvs): the virtual-service hash table, each service's
+ * destination list and scheduler, connection counters, persistence templates, and `ipvsadm -S -n` output.
+ *
+ * Service table. Kernels up to and including the 7.0 series keep the services in a fixed table of 256 buckets
+ * (IP_VS_SVC_TAB_BITS 8 in include/net/ip_vs.h), hashed by ip_vs_svc_hashkey():
+ *     (proto ^ ntohl(addr) ^ (port >> 8) ^ port) & 255      (the netns pointer XOR only permutes buckets)
+ * and ip_vs_svc_hash() inserts at the bucket HEAD (hlist_add_head_rcu). ip_vs_service_find() walks the bucket
+ * comparing af/addr/port/protocol, so a lookup compares as many entries as the service's position in its chain:
+ * with S services, about S/256 on average. Julian Anastasov's "resizable hash table for services" (2026, bit range
+ * 4..20, load kept near 1/8, jhash) removes that: `svcTable: 'resizable'` models it as one probe per lookup.
+ */
+import type { IpvsScheduler, Protocol } from '../../types.js';
+import { createScheduler, type SchedulerState } from './schedulers.js';
+
+export const PROTO_NUM: Readonly<Record<Protocol, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
+
+/** IP_VS_SVC_F_PERSISTENT */
+export const FLAG_PERSISTENT = 0x1;
+
+export type SvcTableMode = 'fixed256' | 'resizable';
+
+export function ipv4ToInt(ip: string): number {
+  let n = 0;
+  let part = 0;
+  let dots = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      n = n * 256 + part;
+      part = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      if (part > 255) throw new RangeError(`not an IPv4 address: ${ip}`);
+    } else {
+      throw new RangeError(`not an IPv4 address: ${ip}`);
+    }
+  }
+  if (dots !== 3) throw new RangeError(`not an IPv4 address: ${ip}`);
+  return n * 256 + part;
+}
+
+/** A real server (ip_vs_dest). */
+export interface RealServer {
+  readonly ip: string;
+  readonly ipInt: number;
+  readonly port: number;
+  weight: number;
+  activeConns: number;
+  inactiveConns: number;
+  /** Expiry times of inactive (closed, in FIN_WAIT/TIME_WAIT, or UDP) connections, oldest first. */
+  inactiveExpiry: number[];
+  /** Inactive connections that are still open (UDP connections are never counted active by IPVS). */
+  inactiveOpen: number;
+}
+
+interface Template {
+  dest: RealServer;
+  expires: number;
+}
+
+/** A virtual service (ip_vs_service). */
+export interface VirtualService {
+  readonly key: string;
+  readonly protocol: Protocol;
+  readonly protoNum: number;
+  readonly ip: string;
+  readonly ipInt: number;
+  readonly port: number;
+  scheduler: IpvsScheduler;
+  flags: number;
+  /** Persistence timeout in seconds (0 when not persistent). */
+  timeout: number;
+  /** svc->destinations, head first. */
+  dests: RealServer[];
+  destByKey: Map<string, RealServer>;
+  sched: SchedulerState<RealServer>;
+  /** Persistence templates by client address (netmask 255.255.255.255). */
+  templates: Map<number, Template>;
+  /** Bucket in the fixed 256-bucket table. */
+  readonly bucket: number;
+}
+
+export function vsKey(protocol: Protocol, ip: string, port: number): string {
+  return `${protocol}|${ip}|${port}`;
+}
+
+export function destKey(ip: string, port: number): string {
+  return `${ip}:${port}`;
+}
+
+/** ip_vs_svc_hashkey() for IPv4, netns term dropped. */
+export function svcHashKey(protoNum: number, ipInt: number, port: number): number {
+  return (protoNum ^ ipInt ^ (port >>> 8) ^ port) & 0xff;
+}
+
+export interface ServiceLookup {
+  vs: VirtualService | null;
+  /** Service-table entries read: the chain position of a hit, the chain length of a miss; at least 1. */
+  probes: number;
+}
+
+export interface Timeouts {
+  /** Seconds a closed TCP/SCTP connection stays (inactive) in the table: FIN_WAIT / TIME_WAIT, 2 min by default. */
+  tcpClosed: number;
+  /** Seconds a UDP connection stays after its last packet: 5 min by default. */
+  udp: number;
+}
+
+/** Default IPVS protocol timeouts: ip_vs_proto_tcp.c (TIME_WAIT 2*60 s), ip_vs_proto_udp.c (NORMAL 5*60 s). */
+export const DEFAULT_TIMEOUTS: Timeouts = { tcpClosed: 120, udp: 300 };
+
+export class IpvsKernel {
+  readonly services = new Map<string, VirtualService>();
+  /** The fixed table: bucket -> chain, head first (only kept in 'fixed256' mode). */
+  private readonly buckets: VirtualService[][] = [];
+  realServerCount = 0;
+
+  constructor(
+    readonly svcTable: SvcTableMode = 'fixed256',
+    readonly timeouts: Timeouts = DEFAULT_TIMEOUTS,
+  ) {
+    for (let i = 0; i < 256; i++) this.buckets.push([]);
+  }
+
+  addService(protocol: Protocol, ip: string, port: number, scheduler: IpvsScheduler, flags: number, timeout: number): VirtualService {
+    const key = vsKey(protocol, ip, port);
+    if (this.services.has(key)) throw new Error(`IPVS service ${key} exists`);
+    const protoNum = PROTO_NUM[protocol];
+    const ipInt = ipv4ToInt(ip);
+    const dests: RealServer[] = [];
+    const vs: VirtualService = {
+      key,
+      protocol,
+      protoNum,
+      ip,
+      ipInt,
+      port,
+      scheduler,
+      flags,
+      timeout,
+      dests,
+      destByKey: new Map(),
+      sched: createScheduler<RealServer>(scheduler, dests),
+      templates: new Map(),
+      bucket: svcHashKey(protoNum, ipInt, port),
+    };
+    this.services.set(key, vs);
+    if (this.svcTable === 'fixed256') this.buckets[vs.bucket]!.unshift(vs);
+    return vs;
+  }
+
+  /** IPVS_CMD_SET_SERVICE: scheduler, flags, timeout. A new scheduler starts from fresh state (ip_vs_edit_service). */
+  updateService(vs: VirtualService, scheduler: IpvsScheduler, flags: number, timeout: number): void {
+    if (vs.scheduler !== scheduler) {
+      vs.scheduler = scheduler;
+      vs.sched = createScheduler<RealServer>(scheduler, vs.dests);
+    }
+    if ((vs.flags & FLAG_PERSISTENT) !== 0 && (flags & FLAG_PERSISTENT) === 0) vs.templates.clear();
+    vs.flags = flags;
+    vs.timeout = timeout;
+  }
+
+  /** IPVS_CMD_DEL_SERVICE: the service and every destination in it go. */
+  deleteService(vs: VirtualService): void {
+    if (!this.services.delete(vs.key)) return;
+    this.realServerCount -= vs.dests.length;
+    if (this.svcTable === 'fixed256') {
+      const chain = this.buckets[vs.bucket]!;
+      const i = chain.indexOf(vs);
+      if (i >= 0) chain.splice(i, 1);
+    }
+  }
+
+  /**
+   * ip_vs_service_find(): in the fixed table, walks the bucket chain from the head comparing each entry; in the
+   * resizable table, one probe.
+   */
+  findService(protocol: Protocol, ip: string, port: number): ServiceLookup {
+    if (this.svcTable === 'resizable') return { vs: this.services.get(vsKey(protocol, ip, port)) ?? null, probes: 1 };
+    const protoNum = PROTO_NUM[protocol];
+    const ipInt = ipv4ToInt(ip);
+    const chain = this.buckets[svcHashKey(protoNum, ipInt, port)]!;
+    for (let i = 0; i < chain.length; i++) {
+      const vs = chain[i]!;
+      if (vs.ipInt === ipInt && vs.port === port && vs.protoNum === protoNum) return { vs, probes: i + 1 };
+    }
+    return { vs: null, probes: Math.max(1, chain.length) };
+  }
+
+  /** Position (1 = head) of a service in its bucket chain, for tests and reports. */
+  chainPosition(vs: VirtualService): number {
+    if (this.svcTable === 'resizable') return 1;
+    return this.buckets[vs.bucket]!.indexOf(vs) + 1;
+  }
+
+  /** IPVS_CMD_NEW_DEST: added at the head of the destination list. */
+  addDest(vs: VirtualService, ip: string, port: number, weight: number, reuse?: RealServer): RealServer {
+    const key = destKey(ip, port);
+    if (vs.destByKey.has(key)) throw new Error(`IPVS dest ${key} exists in ${vs.key}`);
+    // A destination deleted while it still had connections waits in the kernel's dest trash and is taken back,
+    // counters included, when the same destination is added again (ip_vs_trash_get_dest).
+    const d: RealServer = reuse ?? {
+      ip,
+      ipInt: ipv4ToInt(ip),
+      port,
+      weight,
+      activeConns: 0,
+      inactiveConns: 0,
+      inactiveExpiry: [],
+      inactiveOpen: 0,
+    };
+    d.weight = weight;
+    vs.dests.unshift(d);
+    vs.destByKey.set(key, d);
+    vs.sched.added(vs.dests);
+    this.realServerCount++;
+    return d;
+  }
+
+  /** IPVS_CMD_SET_DEST */
+  updateDest(vs: VirtualService, d: RealServer, weight: number): void {
+    d.weight = weight;
+    vs.sched.updated(vs.dests);
+  }
+
+  /** IPVS_CMD_DEL_DEST */
+  deleteDest(vs: VirtualService, d: RealServer): void {
+    const idx = vs.dests.indexOf(d);
+    if (idx < 0) return;
+    vs.dests.splice(idx, 1);
+    vs.destByKey.delete(destKey(d.ip, d.port));
+    vs.sched.removed(vs.dests, idx);
+    this.realServerCount--;
+  }
+
+  /** Drops inactive connections whose timer ran out. */
+  expire(d: RealServer, now: number): void {
+    const q = d.inactiveExpiry;
+    let k = 0;
+    while (k < q.length && q[k]! <= now) k++;
+    if (k > 0) {
+      q.splice(0, k);
+      d.inactiveConns -= k;
+    }
+  }
+
+  /**
+   * Picks the destination of a new connection, honouring persistence (ip_vs_sched_persist): a valid template for the
+   * client sends it to the same destination; a template whose destination has weight 0 is invalid because kube-proxy
+   * sets net.ipv4.vs.expire_quiescent_template=1. Returns the template probes made (0 or 1).
+   */
+  schedule(vs: VirtualService, srcIpInt: number, dstIpInt: number, now: number): { dest: RealServer | null; templateProbes: number } {
+    for (const d of vs.dests) if (d.inactiveExpiry.length > 0) this.expire(d, now);
+    if ((vs.flags & FLAG_PERSISTENT) === 0) {
+      return { dest: vs.sched.schedule(vs.dests, { srcIpInt, dstIpInt }), templateProbes: 0 };
+    }
+    const t = vs.templates.get(srcIpInt);
+    if (t !== undefined && t.expires > now && t.dest.weight > 0 && vs.destByKey.get(destKey(t.dest.ip, t.dest.port)) === t.dest) {
+      t.expires = now + vs.timeout;
+      return { dest: t.dest, templateProbes: 1 };
+    }
+    const dest = vs.sched.schedule(vs.dests, { srcIpInt, dstIpInt });
+    if (dest === null) {
+      if (t !== undefined) vs.templates.delete(srcIpInt);
+      return { dest: null, templateProbes: 1 };
+    }
+    vs.templates.set(srcIpInt, { dest, expires: now + vs.timeout });
+    return { dest, templateProbes: 1 };
+  }
+
+  /** A new connection bound to `d`: TCP/SCTP counted active (handshake assumed done), UDP inactive (as IPVS does). */
+  connOpened(vs: VirtualService, d: RealServer): void {
+    if (vs.protocol === 'UDP') {
+      d.inactiveConns++;
+      d.inactiveOpen++;
+    } else {
+      d.activeConns++;
+    }
+  }
+
+  /** The connection ended at `now`: it stays counted inactive until its protocol timeout runs out. */
+  connClosed(vs: VirtualService, d: RealServer, now: number): void {
+    if (vs.protocol === 'UDP') {
+      if (d.inactiveOpen <= 0) return;
+      d.inactiveOpen--;
+      this.pushInactive(d, now + this.timeouts.udp, false);
+    } else {
+      if (d.activeConns <= 0) return;
+      d.activeConns--;
+      this.pushInactive(d, now + this.timeouts.tcpClosed, true);
+    }
+  }
+
+  private pushInactive(d: RealServer, expires: number, countNew: boolean): void {
+    const q = d.inactiveExpiry;
+    // keep the queue sorted (times are normally non-decreasing)
+    let i = q.length;
+    while (i > 0 && q[i - 1]! > expires) i--;
+    q.splice(i, 0, expires);
+    if (countNew) d.inactiveConns++;
+  }
+
+  /** `ipvsadm -S -n`: services sorted by <protocol, address, port>, destinations by <address, port> (ipvsadm --sort, the default). */
+  renderSave(): string {
+    const svcs = [...this.services.values()].sort(
+      (a, b) => a.protoNum - b.protoNum || signed32(a.ipInt - b.ipInt) || a.port - b.port,
+    );
+    const out: string[] = [];
+    for (const vs of svcs) {
+      const svcName = `${protoSwitch(vs.protocol)} ${vs.ip}:${vs.port}`;
+      let line = `-A ${svcName} -s ${vs.scheduler}`;
+      if ((vs.flags & FLAG_PERSISTENT) !== 0) line += ` -p ${vs.timeout}`;
+      out.push(line);
+      const dests = [...vs.dests].sort((a, b) => signed32(a.ipInt - b.ipInt) || a.port - b.port);
+      for (const d of dests) out.push(`-a ${svcName} -r ${d.ip}:${d.port} -m -w ${d.weight}`);
+    }
+    return out.length === 0 ? '' : out.join('\n') + '\n';
+  }
+}
+
+/** ipvsadm compares addresses as `ntohl(a) - ntohl(b)` in an int. */
+function signed32(x: number): number {
+  return x | 0;
+}
+
+/** ipvsadm's service switch in save format. */
+function protoSwitch(p: Protocol): string {
+  return p === 'TCP' ? '-t' : p === 'UDP' ? '-u' : '--sctp-service';
+}
+
+export function intToIpv4(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}

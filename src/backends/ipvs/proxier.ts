@@ -1,0 +1,602 @@
+/**
+ * kube-proxy's IPVS proxier (pkg/proxy/ipvs/proxier.go, graceful_termination.go) driving the kernel model.
+ *
+ * A sync computes the desired state of each changed service port (all of them on the first sync), diffs it against
+ * what was programmed for that service port, and applies only the difference: IPVS virtual/real server adds,
+ * updates and deletes (one netlink request each), ipset entry adds and deletes (one `ipset` command each),
+ * kube-ipvs0 address adds and deletes (one netlink request each). The fixed iptables rules are restored on every
+ * sync, as kube-proxy does. Real kube-proxy walks every service on every sync, but for an unchanged service it only
+ * reads (GetVirtualServer/GetRealServers) and writes nothing, so diffing the changed keys gives the same writes.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  Backend,
+  BackendOptions,
+  IpvsScheduler,
+  LookupResult,
+  Packet,
+  Protocol,
+  ProxySnapshot,
+  RenderedRuleset,
+  RulesetSize,
+  Rng,
+  Seconds,
+  SyncRequest,
+  SyncResult,
+} from '../../types.js';
+import { DEFAULT_TIMEOUTS, destKey, IpvsKernel, ipv4ToInt, type RealServer, type SvcTableMode, type Timeouts, type VirtualService } from './kernel.js';
+import { IpsetStore, SET, type IpsetType } from './ipset.js';
+import { buildRules, KUBE_CHAINS, restoreInput, RuleSet, walkChain, type WalkCounts, type WalkEnv, type WalkPacket } from './iptables.js';
+import { cidrContainsIp, desiredService, isLoopback, isProgrammable, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
+
+export interface IpvsBackendOptions extends BackendOptions {
+  /**
+   * The kernel's virtual-service table: 'fixed256' (default: every released kernel through 7.0, 256 buckets, a
+   * lookup walks its bucket chain) or 'resizable' (the 2026 resizable table: one probe per lookup).
+   */
+  svcTable?: SvcTableMode;
+  /** IPVS protocol timeouts that keep closed connections counted as inactive. */
+  timeouts?: Partial<Timeouts>;
+  /** Interface index printed by `ip addr show kube-ipvs0` [3: lo, the node NIC, then kube-ipvs0]. */
+  ifindex?: number;
+}
+
+/** The counted work of a sync in detail. Every field is a count (or bytes). */
+export interface IpvsSyncDetail {
+  virtualServersAdded: number;
+  virtualServersUpdated: number;
+  virtualServersDeleted: number;
+  realServersAdded: number;
+  realServersUpdated: number;
+  realServersDeleted: number;
+  ipsetEntriesAdded: number;
+  ipsetEntriesDeleted: number;
+  addressesAdded: number;
+  addressesDeleted: number;
+  /** Bytes of the iptables-restore input. */
+  restoreBytes: number;
+  /** Estimated bytes of the IPVS and rtnetlink requests (see `netlinkBytes`). */
+  netlinkBytes: number;
+  /** Estimated bytes of the ipset (nfnetlink) requests. */
+  ipsetBytes: number;
+  /** Rules kube-proxy inserted into built-in chains with `iptables -I` (first sync only). */
+  jumpRulesInserted: number;
+  /**
+   * Netlink reads kube-proxy makes although nothing changed: GetVirtualServer twice and GetRealServers once for
+   * every virtual server, plus the service dump and two address dumps. O(services) on every sync.
+   */
+  netlinkReads: number;
+  /** `ipset list` calls (one per set, every sync) and the entries they return. */
+  ipsetListCalls: number;
+  ipsetEntriesListed: number;
+  /** Real servers waiting in the graceful-termination list after the sync. */
+  gracefulPending: number;
+}
+
+export type IpvsSyncResult = SyncResult & { detail: IpvsSyncDetail };
+
+// ---------------------------------------------------------------------------------------------
+// Request size estimates
+// ---------------------------------------------------------------------------------------------
+
+const NLMSG_HDR = 16;
+const GENL_HDR = 4;
+const align4 = (n: number): number => (n + 3) & ~3;
+/** One netlink attribute with a payload of `len` bytes. */
+const attr = (len: number): number => align4(4 + len);
+
+/**
+ * IPVS_CMD_ATTR_SERVICE as moby/ipvs (used by kube-proxy) fills it: af(u16), protocol(u16), addr(4), port(2),
+ * sched name (NUL-terminated), flags(8), timeout(u32), netmask(u32): 72 bytes for "rr".
+ */
+export function serviceAttrBytes(scheduler: IpvsScheduler): number {
+  return 4 + attr(2) + attr(2) + attr(4) + attr(2) + attr(scheduler.length + 1) + attr(8) + attr(4) + attr(4);
+}
+
+/** IPVS_CMD_ATTR_DEST: addr(4), port(2), forwarding method(u32), weight(u32), upper and lower threshold(u32): 52 bytes. */
+export const DEST_ATTR_BYTES = 4 + attr(4) + attr(2) + attr(4) + attr(4) + attr(4) + attr(4);
+
+/** NEW/SET/DEL_SERVICE: 92 bytes for "rr". */
+export function serviceMsgBytes(scheduler: IpvsScheduler): number {
+  return NLMSG_HDR + GENL_HDR + serviceAttrBytes(scheduler);
+}
+
+/** NEW/SET/DEL_DEST carry the service attribute and the destination attribute: 144 bytes for "rr". */
+export function destMsgBytes(scheduler: IpvsScheduler): number {
+  return NLMSG_HDR + GENL_HDR + serviceAttrBytes(scheduler) + DEST_ATTR_BYTES;
+}
+
+/** RTM_NEWADDR / RTM_DELADDR of a /32: nlmsghdr, ifaddrmsg (8), IFA_LOCAL and IFA_ADDRESS: 40 bytes. */
+export const ADDRESS_MSG_BYTES = NLMSG_HDR + 8 + attr(4) + attr(4);
+
+/**
+ * IPSET_CMD_ADD / IPSET_CMD_DEL as the ipset tool sends it: nlmsghdr, nfgenmsg (4), protocol (u8), set name,
+ * and the data nest (nested IPv4 addresses of 12 bytes, port 8, protocol 8, cidr 8).
+ */
+export function ipsetMsgBytes(setName: string, type: IpsetType): number {
+  const ip = 4 + attr(4);
+  let data = 4;
+  switch (type) {
+    case 'hash:ip':
+      data += ip;
+      break;
+    case 'hash:ip,port':
+      data += ip + attr(2) + attr(1);
+      break;
+    case 'hash:ip,port,ip':
+      data += ip + attr(2) + attr(1) + ip;
+      break;
+    case 'hash:ip,port,net':
+      data += ip + attr(2) + attr(1) + ip + attr(1);
+      break;
+    case 'bitmap:port':
+      data += attr(2);
+      break;
+  }
+  return NLMSG_HDR + 4 + attr(1) + attr(setName.length + 1) + data;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface OpenConn {
+  vs: VirtualService;
+  dest: RealServer;
+}
+
+function emptyDetail(): IpvsSyncDetail {
+  return {
+    virtualServersAdded: 0,
+    virtualServersUpdated: 0,
+    virtualServersDeleted: 0,
+    realServersAdded: 0,
+    realServersUpdated: 0,
+    realServersDeleted: 0,
+    ipsetEntriesAdded: 0,
+    ipsetEntriesDeleted: 0,
+    addressesAdded: 0,
+    addressesDeleted: 0,
+    restoreBytes: 0,
+    netlinkBytes: 0,
+    ipsetBytes: 0,
+    jumpRulesInserted: 0,
+    netlinkReads: 0,
+    ipsetListCalls: 0,
+    ipsetEntriesListed: 0,
+    gracefulPending: 0,
+  };
+}
+
+function splitHostPort(ep: string): [string, number] {
+  const i = ep.lastIndexOf(':');
+  return [ep.slice(0, i), Number(ep.slice(i + 1))];
+}
+
+export class IpvsProxier implements Backend {
+  readonly kind = 'ipvs' as const;
+  readonly kernel: IpvsKernel;
+  readonly sets = new IpsetStore();
+  readonly scheduler: IpvsScheduler;
+  /** kube-ipvs0 addresses (insertion order = kernel order) with the number of virtual servers binding each. */
+  private readonly addrs = new Map<string, number>();
+  private readonly desired = new Map<string, DesiredService>();
+  /** Service ports that program each virtual server. */
+  private readonly vsOwners = new Map<string, string[]>();
+  /** GracefulTerminationManager's list: "vsKey/IP:port" -> real server waiting for its connections to end. */
+  private readonly graceful = new Map<string, OpenConn>();
+  private readonly open = new Map<string, OpenConn[]>();
+  private readonly lbNoNodeAccess = new Map<string, DesiredService['lbNoNodeAccess']>();
+  private readonly ctx: DesiredContext;
+  private readonly nodeIPSet: ReadonlySet<string>;
+  private ruleSet: RuleSet;
+  private restoreText = '';
+  private clock: Seconds = 0;
+  private synced = false;
+  private readonly ifindex: number;
+
+  constructor(readonly opts: IpvsBackendOptions) {
+    this.scheduler = opts.ipvsScheduler ?? 'rr';
+    this.kernel = new IpvsKernel(opts.svcTable ?? 'fixed256', { ...DEFAULT_TIMEOUTS, ...opts.timeouts });
+    this.nodeIPSet = new Set(opts.node.nodeIPs);
+    this.ctx = {
+      node: opts.node,
+      scheduler: this.scheduler,
+      nodePortIPs: nodePortIPs(opts.node),
+      nodeAddresses: this.nodeIPSet,
+    };
+    this.ifindex = opts.ifindex ?? 3;
+    this.ruleSet = this.rebuildRules();
+  }
+
+  private rebuildRules(): RuleSet {
+    const lb: DesiredService['lbNoNodeAccess'] = [];
+    for (const k of [...this.lbNoNodeAccess.keys()].sort()) lb.push(...this.lbNoNodeAccess.get(k)!);
+    const rules = buildRules(this.opts.node, { sets: this.sets, lbNoNodeAccess: lb });
+    this.restoreText = restoreInput(rules);
+    this.ruleSet = new RuleSet(rules);
+    return this.ruleSet;
+  }
+
+  // ---- sync ----
+
+  sync(req: SyncRequest): IpvsSyncResult {
+    if (req.now > this.clock) this.clock = req.now;
+    const d = emptyDetail();
+    const full = !this.synced;
+    let keys: string[];
+    if (full) {
+      const all = new Set<string>(req.snapshot.services.keys());
+      for (const k of this.desired.keys()) all.add(k);
+      keys = [...all].sort();
+      d.jumpRulesInserted = 9;
+    } else {
+      keys = [...req.changed].sort();
+    }
+    for (const k of keys) this.syncKey(k, req.snapshot, d);
+    this.synced = true;
+
+    this.rebuildRules();
+    d.restoreBytes = Buffer.byteLength(this.restoreText);
+    d.netlinkReads = 3 * this.kernel.services.size + 3;
+    d.ipsetListCalls = this.sets.sets.size;
+    d.ipsetEntriesListed = this.sets.totalEntries();
+    d.gracefulPending = this.graceful.size;
+    const rulesWritten = this.ruleSet.rules.length;
+    return {
+      mode: full ? 'full' : 'partial',
+      rulesWritten,
+      chainsWritten: KUBE_CHAINS.length,
+      bytesWritten: d.restoreBytes + d.netlinkBytes + d.ipsetBytes,
+      rulesInKernel: this.ruleSet.ruleCount,
+      iptablesRestored: true,
+      ipvsOps:
+        d.virtualServersAdded + d.virtualServersUpdated + d.virtualServersDeleted + d.realServersAdded + d.realServersUpdated + d.realServersDeleted,
+      ipsetOps: d.ipsetEntriesAdded + d.ipsetEntriesDeleted,
+      addressOps: d.addressesAdded + d.addressesDeleted,
+      detail: d,
+    };
+  }
+
+  private syncKey(key: string, snap: ProxySnapshot, d: IpvsSyncDetail): void {
+    const old = this.desired.get(key);
+    const svc = snap.services.get(key);
+    const neu = svc !== undefined && isProgrammable(svc) ? desiredService(this.ctx, svc, snap.endpoints.get(key) ?? []) : undefined;
+
+    // ipset entries: take the new references before dropping the old ones, so an entry wanted before and after
+    // costs nothing
+    if (neu) {
+      for (const [name, e] of neu.entries) {
+        const set = this.sets.get(name);
+        if (set.ref(e)) {
+          d.ipsetEntriesAdded++;
+          d.ipsetBytes += ipsetMsgBytes(name, set.info.type);
+        }
+      }
+    }
+    if (old) {
+      for (const [name, e] of old.entries) {
+        const set = this.sets.get(name);
+        if (set.unref(e)) {
+          d.ipsetEntriesDeleted++;
+          d.ipsetBytes += ipsetMsgBytes(name, set.info.type);
+        }
+      }
+    }
+
+    // virtual servers, addresses, real servers
+    const oldKeys = new Set(old?.virtualServers.map((v) => v.key));
+    const newKeys = new Set<string>();
+    if (neu) {
+      for (const v of neu.virtualServers) {
+        newKeys.add(v.key);
+        if (!oldKeys.has(v.key)) {
+          const owners = this.vsOwners.get(v.key);
+          if (owners === undefined) this.vsOwners.set(v.key, [key]);
+          else if (!owners.includes(key)) owners.push(key);
+        }
+        let kv = this.kernel.services.get(v.key);
+        if (kv === undefined) {
+          kv = this.kernel.addService(v.protocol, v.ip, v.port, neu.scheduler, neu.flags, neu.timeout);
+          d.virtualServersAdded++;
+          d.netlinkBytes += serviceMsgBytes(neu.scheduler);
+        } else if (kv.scheduler !== neu.scheduler || kv.flags !== neu.flags || kv.timeout !== neu.timeout) {
+          this.kernel.updateService(kv, neu.scheduler, neu.flags, neu.timeout);
+          d.virtualServersUpdated++;
+          d.netlinkBytes += serviceMsgBytes(neu.scheduler);
+        }
+        if (v.bind) this.addrRef(v.ip, d);
+        this.syncDests(kv, v.dests, d);
+      }
+    }
+    if (old) {
+      for (const v of old.virtualServers) {
+        if (v.bind) this.addrUnref(v.ip, d);
+        if (newKeys.has(v.key)) continue;
+        const owners = this.vsOwners.get(v.key);
+        if (owners !== undefined) {
+          const i = owners.indexOf(key);
+          if (i >= 0) owners.splice(i, 1);
+          if (owners.length > 0) continue;
+          this.vsOwners.delete(v.key);
+        }
+        const kv = this.kernel.services.get(v.key);
+        if (kv === undefined) continue;
+        // cleanLegacyService: the service goes, with every real server in it
+        this.kernel.deleteService(kv);
+        d.virtualServersDeleted++;
+        d.netlinkBytes += serviceMsgBytes(kv.scheduler);
+        for (const dest of kv.dests) this.graceful.delete(`${kv.key}/${destKey(dest.ip, dest.port)}`);
+      }
+    }
+
+    if (neu) this.desired.set(key, neu);
+    else this.desired.delete(key);
+    if (neu && neu.lbNoNodeAccess.length > 0) this.lbNoNodeAccess.set(key, neu.lbNoNodeAccess);
+    else this.lbNoNodeAccess.delete(key);
+  }
+
+  private addrRef(ip: string, d: IpvsSyncDetail): void {
+    const n = this.addrs.get(ip) ?? 0;
+    this.addrs.set(ip, n + 1);
+    if (n === 0) {
+      d.addressesAdded++;
+      d.netlinkBytes += ADDRESS_MSG_BYTES;
+    }
+  }
+
+  private addrUnref(ip: string, d: IpvsSyncDetail): void {
+    const n = this.addrs.get(ip);
+    if (n === undefined) return;
+    if (n > 1) {
+      this.addrs.set(ip, n - 1);
+      return;
+    }
+    this.addrs.delete(ip);
+    d.addressesDeleted++;
+    d.netlinkBytes += ADDRESS_MSG_BYTES;
+  }
+
+  /** syncEndpoint: add the wanted real servers, gracefully delete the others. */
+  private syncDests(kv: VirtualService, dests: readonly string[], d: IpvsSyncDetail): void {
+    const msg = destMsgBytes(kv.scheduler);
+    for (const ep of dests) {
+      const cur = kv.destByKey.get(ep);
+      if (cur !== undefined) {
+        const gk = `${kv.key}/${ep}`;
+        if (!this.graceful.has(gk)) continue;
+        // back while still terminating: MoveRSOutofGracefulDeleteList deletes it, then it is added again with
+        // weight 1 (the kernel takes the same destination, counters and all, out of its trash)
+        this.graceful.delete(gk);
+        this.kernel.deleteDest(kv, cur);
+        d.realServersDeleted++;
+        this.kernel.addDest(kv, cur.ip, cur.port, 1, cur);
+        d.realServersAdded++;
+        d.netlinkBytes += 2 * msg;
+        continue;
+      }
+      const [ip, port] = splitHostPort(ep);
+      this.kernel.addDest(kv, ip, port, 1);
+      d.realServersAdded++;
+      d.netlinkBytes += msg;
+    }
+    // every wanted destination is there now; nothing else is when the counts agree
+    if (kv.dests.length === dests.length) return;
+    const want = new Set(dests);
+    const gone = kv.dests.filter((x) => !want.has(destKey(x.ip, x.port))).sort((a, b) => (destKey(a.ip, a.port) < destKey(b.ip, b.port) ? -1 : 1));
+    for (const dest of gone) {
+      const gk = `${kv.key}/${destKey(dest.ip, dest.port)}`;
+      if (this.graceful.has(gk)) continue;
+      // GracefulDeleteRS: delete at once when nothing is connected (or the service is UDP), else weight 0 and wait
+      this.kernel.expire(dest, this.clock);
+      if (kv.protocol === 'UDP' || dest.activeConns + dest.inactiveConns === 0) {
+        this.kernel.deleteDest(kv, dest);
+        d.realServersDeleted++;
+      } else {
+        this.kernel.updateDest(kv, dest, 0);
+        d.realServersUpdated++;
+        this.graceful.set(gk, { vs: kv, dest });
+      }
+      d.netlinkBytes += msg;
+    }
+  }
+
+  /** The graceful-termination manager's periodic pass (kube-proxy: every minute). */
+  housekeeping(now: Seconds): IpvsSyncResult | null {
+    if (now > this.clock) this.clock = now;
+    if (this.graceful.size === 0) return null;
+    const d = emptyDetail();
+    for (const [gk, { vs, dest }] of [...this.graceful]) {
+      if (this.kernel.services.get(vs.key) !== vs || vs.destByKey.get(destKey(dest.ip, dest.port)) !== dest) {
+        this.graceful.delete(gk);
+        continue;
+      }
+      d.netlinkReads++;
+      this.kernel.expire(dest, this.clock);
+      if (vs.protocol === 'UDP' || dest.activeConns + dest.inactiveConns === 0) {
+        this.kernel.deleteDest(vs, dest);
+        this.graceful.delete(gk);
+        d.realServersDeleted++;
+        d.netlinkBytes += destMsgBytes(vs.scheduler);
+      }
+    }
+    d.gracefulPending = this.graceful.size;
+    if (d.realServersDeleted === 0) return null;
+    return {
+      mode: 'partial',
+      rulesWritten: 0,
+      chainsWritten: 0,
+      bytesWritten: d.netlinkBytes,
+      rulesInKernel: this.ruleSet.ruleCount,
+      iptablesRestored: false,
+      ipvsOps: d.realServersDeleted,
+      ipsetOps: 0,
+      addressOps: 0,
+      detail: d,
+    };
+  }
+
+  /** Real servers waiting in the graceful-termination list. */
+  gracefulPending(): number {
+    return this.graceful.size;
+  }
+
+  // ---- connections ----
+
+  private connKey(serviceKey: string, ip: string, port: number, protocol: Protocol): string {
+    return `${serviceKey}|${ip}:${port}|${protocol}`;
+  }
+
+  connectionClosed(endpoint: { ip: string; port: number }, serviceKey: string, protocol: Protocol): void {
+    const k = this.connKey(serviceKey, endpoint.ip, endpoint.port, protocol);
+    const stack = this.open.get(k);
+    if (stack === undefined) return;
+    const c = stack.pop()!;
+    if (stack.length === 0) this.open.delete(k);
+    if (this.kernel.services.get(c.vs.key) !== c.vs) return;
+    if (c.vs.destByKey.get(destKey(c.dest.ip, c.dest.port)) !== c.dest) return;
+    this.kernel.connClosed(c.vs, c.dest, this.clock);
+  }
+
+  // ---- lookup ----
+
+  private isLocal = (ip: string): boolean => this.nodeIPSet.has(ip) || this.addrs.has(ip) || isLoopback(ip);
+
+  private walkEnv(): WalkEnv {
+    return { sets: this.sets, isLocal: this.isLocal, cidrContains: cidrContainsIp };
+  }
+
+  /**
+   * The first packet of a connection, through the netfilter hooks in order:
+   * - from a pod or the network: nat PREROUTING; if the destination is local (a node IP or a kube-ipvs0 address)
+   *   filter INPUT, then IPVS at LOCAL_IN (ip_vs_out_hook: one connection-table probe; ip_vs_in_hook: one
+   *   connection-table probe, the service-table lookup, a persistence-template probe for ClientIP affinity);
+   *   otherwise IPVS's FORWARD hook (one probe) and filter FORWARD;
+   * - from a local process: nat OUTPUT, IPVS at LOCAL_OUT (same probes);
+   * - a packet IPVS NATs leaves through filter OUTPUT (KUBE-IPVS-OUT-FILTER) and nat POSTROUTING (masquerade).
+   * Verdicts: DNAT to the scheduled real server; REJECT when the virtual server has no usable real server (IPVS
+   * ip_vs_leave() answers ICMP port unreachable and drops) or when KUBE-IPVS-FILTER rejects a kube-ipvs0 address on
+   * a port that is no service; DROP from KUBE-SOURCE-RANGES-FIREWALL / KUBE-IPVS-OUT-FILTER; PASS otherwise.
+   */
+  lookup(pkt: Packet, _rng: Rng, now: Seconds): LookupResult {
+    if (now > this.clock) this.clock = now;
+    const env = this.walkEnv();
+    const rs = this.ruleSet;
+    const n: WalkCounts = { rules: 0, sets: 0 };
+    let probes = 0;
+    // A local process connecting to an address on kube-ipvs0 gets that address as its source: the local route
+    // (`local VIP dev kube-ipvs0 ... src VIP`) selects it. This is why kube-proxy masquerades "src,dst" traffic
+    // without a local detector, and why KUBE-IPVS-OUT-FILTER matches `-s LB-IP`.
+    const src = pkt.local && this.addrs.has(pkt.dstIP) ? pkt.dstIP : pkt.srcIP;
+    const p: WalkPacket = { src, dst: pkt.dstIP, proto: pkt.protocol, dport: pkt.dstPort, mark: 0, ipvs: null };
+    const result = (verdict: LookupResult['verdict'], serviceKey = '', endpoint: LookupResult['endpoint'] = null, masquerade = false): LookupResult => ({
+      verdict,
+      endpoint,
+      serviceKey,
+      masquerade,
+      rulesEvaluated: n.rules,
+      hashProbes: probes,
+      setLookups: n.sets,
+    });
+    const postrouting = (): boolean => {
+      const v = walkChain(rs, 'nat', 'POSTROUTING', p, env, n);
+      return v === 'MASQUERADE';
+    };
+
+    if (!pkt.local) {
+      walkChain(rs, 'nat', 'PREROUTING', p, env, n);
+      if (!this.isLocal(pkt.dstIP)) {
+        probes += 1; // ip_vs_out_hook at FORWARD
+        const fv = walkChain(rs, 'filter', 'FORWARD', p, env, n);
+        if (fv === 'DROP' || fv === 'REJECT') return result(fv);
+        return result('PASS', '', null, postrouting());
+      }
+      const iv = walkChain(rs, 'filter', 'INPUT', p, env, n);
+      if (iv === 'DROP' || iv === 'REJECT') return result(iv);
+    } else {
+      walkChain(rs, 'nat', 'OUTPUT', p, env, n);
+    }
+
+    probes += 2; // ip_vs_out_hook and ip_vs_in_hook look the connection up (a miss for a first packet)
+    const found = this.kernel.findService(pkt.protocol, pkt.dstIP, pkt.dstPort);
+    probes += found.probes;
+    const vs = found.vs;
+    if (vs === null) {
+      if (pkt.local) {
+        const ov = walkChain(rs, 'filter', 'OUTPUT', p, env, n);
+        if (ov === 'DROP' || ov === 'REJECT') return result(ov);
+        const masq = postrouting();
+        if (this.isLocal(pkt.dstIP)) {
+          // delivered over lo: filter INPUT sees it
+          const iv = walkChain(rs, 'filter', 'INPUT', p, env, n);
+          if (iv === 'DROP' || iv === 'REJECT') return result(iv);
+        }
+        return result('PASS', '', null, masq);
+      }
+      return result('PASS');
+    }
+    const serviceKey = this.vsOwners.get(vs.key)?.[0] ?? '';
+    const sch = this.kernel.schedule(vs, ipv4ToInt(src), vs.ipInt, this.clock);
+    probes += sch.templateProbes;
+    const dest = sch.dest;
+    if (dest === null) return result('REJECT', serviceKey);
+
+    p.dst = dest.ip;
+    p.dport = dest.port;
+    p.ipvs = { vaddr: vs.ip, vport: vs.port, vproto: vs.protocol };
+    const ov = walkChain(rs, 'filter', 'OUTPUT', p, env, n);
+    if (ov === 'DROP' || ov === 'REJECT') return result(ov, serviceKey);
+    const masq = postrouting();
+    this.kernel.connOpened(vs, dest);
+    const ck = this.connKey(serviceKey, dest.ip, dest.port, vs.protocol);
+    const stack = this.open.get(ck);
+    if (stack === undefined) this.open.set(ck, [{ vs, dest }]);
+    else stack.push({ vs, dest });
+    return result('DNAT', serviceKey, { ip: dest.ip, port: dest.port }, masq);
+  }
+
+  // ---- inspection ----
+
+  render(): RenderedRuleset {
+    return {
+      'ipvsadm -S -n': this.kernel.renderSave(),
+      'ipset save': this.sets.save(),
+      'iptables-save': this.ruleSet.save(),
+      'ip addr show kube-ipvs0': this.renderInterface(),
+    };
+  }
+
+  /** The iptables-restore input of the last sync (what kube-proxy pipes to `iptables-restore --noflush --counters`). */
+  lastRestoreInput(): string {
+    return this.restoreText;
+  }
+
+  /** kube-ipvs0, a dummy device that is never brought up, as iproute2 prints it. */
+  private renderInterface(): string {
+    const h = createHash('sha256').update(`kube-ipvs0/${this.opts.node.nodeName}`).digest();
+    const mac = [(h[0]! & 0xfe) | 0x02, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!].map((b) => b.toString(16).padStart(2, '0')).join(':');
+    const lines = [
+      `${this.ifindex}: kube-ipvs0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default qlen 1000`,
+      `    link/ether ${mac} brd ff:ff:ff:ff:ff:ff`,
+    ];
+    for (const ip of this.addrs.keys()) {
+      lines.push(`    inet ${ip}/32 scope global kube-ipvs0`, '       valid_lft forever preferred_lft forever');
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  /** Addresses on kube-ipvs0, in kernel order. */
+  addresses(): string[] {
+    return [...this.addrs.keys()];
+  }
+
+  size(): RulesetSize {
+    return {
+      iptablesRules: this.ruleSet.ruleCount,
+      iptablesChains: KUBE_CHAINS.length,
+      ipvsVirtualServers: this.kernel.services.size,
+      ipvsRealServers: this.kernel.realServerCount,
+      ipsetEntries: this.sets.totalEntries(),
+    };
+  }
+}
+
+export { SET };
