@@ -4,6 +4,7 @@ import { register as registerInspect } from './inspect.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerBaseline } from './baseline.js';
+import { registerRender } from './render.js';
 
 /** Every command module exports `register(program)`; this is the one list of them. */
 export function registerCommands(program: Command): void {
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerCompare(program);
   registerMerge(program);
   registerBaseline(program);
+  registerRender(program);
 }

@@ -118,7 +118,11 @@ export function effectiveSlices(m: Pick<LoadedManifests, 'services' | 'slices' |
   if (wanting.length === 0 || pods.length === 0) return [...m.slices];
   const cluster = new Cluster();
   const ctrl = new EndpointsController(cluster);
-  for (const n of m.nodes) cluster.nodes.set(n.name, n);
+  for (const n of m.nodes) {
+    if (cluster.nodes.has(n.name)) continue;
+    cluster.addNode(n.name, n.ips[0], n.podCIDR === '' ? undefined : n.podCIDR).zone = n.zone;
+  }
+  for (const p of pods) if (p.nodeName !== '' && !cluster.nodes.has(p.nodeName)) cluster.addNode(p.nodeName);
   for (const s of wanting) cluster.addService({ ...s });
   for (const p of pods) cluster.addPod({ ...p });
   const out = [...m.slices];
