@@ -19,7 +19,7 @@ export type Match =
   | { kind: 'addrtype'; dir: 'src' | 'dst'; invert: boolean }
   | { kind: 'physdev-not-in' }
   | { kind: 'mark'; invert: boolean; value: number }
-  | { kind: 'conntrack'; states: string }
+  | { kind: 'conntrack'; states: string; matchesNew: boolean }
   | { kind: 'ipvs'; vaddr: string; vproto: Protocol; vport: number };
 
 export type Target =
@@ -71,6 +71,8 @@ export const JUMPS: readonly { table: Table; from: string; to: string; comment: 
   { table: 'filter', from: 'INPUT', to: 'KUBE-IPVS-FILTER', comment: 'kubernetes ipvs access filter' },
   { table: 'filter', from: 'OUTPUT', to: 'KUBE-IPVS-OUT-FILTER', comment: 'kubernetes ipvs access filter' },
 ];
+
+const NO_RULES: readonly Rule[] = [];
 
 const BUILTIN: Record<Table, readonly string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
@@ -214,7 +216,7 @@ export function buildRules(node: ProxyNodeConfig, inp: RuleInputs): Rule[] {
   }
 
   push({ table: 'filter', chain: 'KUBE-FORWARD', matches: [{ kind: 'comment', text: 'kubernetes forwarding rules' }, { kind: 'mark', invert: false, value: mark }], target: { kind: 'ACCEPT' }, restore: `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${markS}/${markS} -j ACCEPT` });
-  push({ table: 'filter', chain: 'KUBE-FORWARD', matches: [{ kind: 'comment', text: 'kubernetes forwarding conntrack rule' }, { kind: 'conntrack', states: 'RELATED,ESTABLISHED' }], target: { kind: 'ACCEPT' }, restore: '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT' });
+  push({ table: 'filter', chain: 'KUBE-FORWARD', matches: [{ kind: 'comment', text: 'kubernetes forwarding conntrack rule' }, { kind: 'conntrack', states: 'RELATED,ESTABLISHED', matchesNew: false }], target: { kind: 'ACCEPT' }, restore: '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT' });
   const hc = set(SET.healthCheckNodePort);
   push({ table: 'filter', chain: 'KUBE-NODE-PORT', matches: [{ kind: 'comment', text: hc.info.comment }, { kind: 'set', name: SET.healthCheckNodePort, flags: 'dst' }], target: { kind: 'ACCEPT' }, restore: `-A KUBE-NODE-PORT -m comment --comment ${q(hc.info.comment)} -m set --match-set ${SET.healthCheckNodePort} dst -j ACCEPT` });
 
@@ -227,7 +229,7 @@ export function buildRules(node: ProxyNodeConfig, inp: RuleInputs): Rule[] {
   ] as const) {
     push({ table: 'filter', chain: 'KUBE-IPVS-FILTER', matches: [{ kind: 'set', name, flags }], target: { kind: 'RETURN' }, restore: `-A KUBE-IPVS-FILTER -m set --match-set ${name} ${flags} -j RETURN` });
   }
-  push({ table: 'filter', chain: 'KUBE-IPVS-FILTER', matches: [{ kind: 'conntrack', states: 'NEW' }, { kind: 'set', name: SET.ipvsIPs, flags: 'dst' }], target: { kind: 'REJECT' }, restore: `-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set ${SET.ipvsIPs} dst -j REJECT` });
+  push({ table: 'filter', chain: 'KUBE-IPVS-FILTER', matches: [{ kind: 'conntrack', states: 'NEW', matchesNew: true }, { kind: 'set', name: SET.ipvsIPs, flags: 'dst' }], target: { kind: 'REJECT' }, restore: `-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set ${SET.ipvsIPs} dst -j REJECT` });
 
   push({ table: 'nat', chain: 'KUBE-POSTROUTING', matches: [{ kind: 'mark', invert: true, value: mark }], target: { kind: 'RETURN' }, restore: `-A KUBE-POSTROUTING -m mark ! --mark ${markS}/${markS} -j RETURN` });
   push({ table: 'nat', chain: 'KUBE-POSTROUTING', matches: [], target: { kind: 'MARK-xor', value: mark }, restore: `-A KUBE-POSTROUTING -j MARK --xor-mark ${markS}` });
@@ -259,24 +261,24 @@ export function restoreInput(rules: readonly Rule[]): string {
 
 /** Rules per (table, chain) in kernel order: the built-in jumps, then the restored chains. */
 export class RuleSet {
-  readonly chains = new Map<string, Rule[]>();
+  private readonly tables: Record<Table, Map<string, Rule[]>> = { nat: new Map(), filter: new Map() };
   readonly ruleCount: number;
   constructor(readonly rules: readonly Rule[]) {
     for (const r of jumpRules()) this.add(r);
-    for (const c of KUBE_CHAINS) if (!this.chains.has(`${c.table}|${c.chain}`)) this.chains.set(`${c.table}|${c.chain}`, []);
+    for (const c of KUBE_CHAINS) if (!this.tables[c.table].has(c.chain)) this.tables[c.table].set(c.chain, []);
     for (const r of rules) this.add(r);
     let n = 0;
-    for (const l of this.chains.values()) n += l.length;
+    for (const t of Object.values(this.tables)) for (const l of t.values()) n += l.length;
     this.ruleCount = n;
   }
   private add(r: Rule): void {
-    const k = `${r.table}|${r.chain}`;
-    let l = this.chains.get(k);
-    if (l === undefined) this.chains.set(k, (l = []));
+    const t = this.tables[r.table];
+    let l = t.get(r.chain);
+    if (l === undefined) t.set(r.chain, (l = []));
     l.push(r);
   }
   chain(table: Table, chain: string): readonly Rule[] {
-    return this.chains.get(`${table}|${chain}`) ?? [];
+    return this.tables[table].get(chain) ?? NO_RULES;
   }
 
   /** `iptables-save` of the filter and nat tables (without the time-stamped "# Generated by" / "# Completed on" lines). */
@@ -442,7 +444,7 @@ export function walkChain(rs: RuleSet, table: Table, chain: string, p: WalkPacke
           ok = ((p.mark & m.value) === m.value) !== m.invert;
           break;
         case 'conntrack':
-          ok = m.states.split(',').includes('NEW');
+          ok = m.matchesNew;
           break;
         case 'ipvs':
           ok = p.ipvs !== null && p.ipvs.vaddr === m.vaddr && p.ipvs.vport === m.vport && p.ipvs.vproto === m.vproto;

@@ -183,7 +183,6 @@ export class IpvsProxier implements Backend {
   private readonly vsOwners = new Map<string, string[]>();
   /** GracefulTerminationManager's list: "vsKey/IP:port" -> real server waiting for its connections to end. */
   private readonly graceful = new Map<string, OpenConn>();
-  private readonly open = new Map<string, OpenConn[]>();
   private readonly lbNoNodeAccess = new Map<string, DesiredService['lbNoNodeAccess']>();
   private readonly ctx: DesiredContext;
   private readonly nodeIPSet: ReadonlySet<string>;
@@ -441,28 +440,34 @@ export class IpvsProxier implements Backend {
 
   // ---- connections ----
 
-  private connKey(serviceKey: string, ip: string, port: number, protocol: Protocol): string {
-    return `${serviceKey}|${ip}:${port}|${protocol}`;
-  }
-
+  /**
+   * A connection the harness opened through lookup() ended. The conntrack entry names the service port and the
+   * endpoint, not the virtual server, so the first virtual server of the service port (cluster IP, external IPs,
+   * load-balancer IPs, node ports) whose real server for that endpoint still has a connection of that kind open
+   * is credited. The kernel then keeps the connection as inactive until its protocol timeout (TCP/SCTP
+   * FIN_WAIT/TIME_WAIT 120 s, UDP 300 s).
+   */
   connectionClosed(endpoint: { ip: string; port: number }, serviceKey: string, protocol: Protocol): void {
-    const k = this.connKey(serviceKey, endpoint.ip, endpoint.port, protocol);
-    const stack = this.open.get(k);
-    if (stack === undefined) return;
-    const c = stack.pop()!;
-    if (stack.length === 0) this.open.delete(k);
-    if (this.kernel.services.get(c.vs.key) !== c.vs) return;
-    if (c.vs.destByKey.get(destKey(c.dest.ip, c.dest.port)) !== c.dest) return;
-    this.kernel.connClosed(c.vs, c.dest, this.clock);
+    const want = this.desired.get(serviceKey);
+    if (want === undefined) return;
+    const ek = destKey(endpoint.ip, endpoint.port);
+    for (const v of want.virtualServers) {
+      if (v.protocol !== protocol) continue;
+      const kv = this.kernel.services.get(v.key);
+      const d = kv?.destByKey.get(ek);
+      if (kv === undefined || d === undefined) continue;
+      if (protocol === 'UDP' ? d.inactiveOpen > 0 : d.activeConns > 0) {
+        this.kernel.connClosed(kv, d, this.clock);
+        return;
+      }
+    }
   }
 
   // ---- lookup ----
 
   private isLocal = (ip: string): boolean => this.nodeIPSet.has(ip) || this.addrs.has(ip) || isLoopback(ip);
 
-  private walkEnv(): WalkEnv {
-    return { sets: this.sets, isLocal: this.isLocal, cidrContains: cidrContainsIp };
-  }
+  private readonly env: WalkEnv = { sets: this.sets, isLocal: this.isLocal, cidrContains: cidrContainsIp };
 
   /**
    * The first packet of a connection, through the netfilter hooks in order:
@@ -478,7 +483,7 @@ export class IpvsProxier implements Backend {
    */
   lookup(pkt: Packet, _rng: Rng, now: Seconds): LookupResult {
     if (now > this.clock) this.clock = now;
-    const env = this.walkEnv();
+    const env = this.env;
     const rs = this.ruleSet;
     const n: WalkCounts = { rules: 0, sets: 0 };
     let probes = 0;
@@ -546,10 +551,6 @@ export class IpvsProxier implements Backend {
     if (ov === 'DROP' || ov === 'REJECT') return result(ov, serviceKey);
     const masq = postrouting();
     this.kernel.connOpened(vs, dest);
-    const ck = this.connKey(serviceKey, dest.ip, dest.port, vs.protocol);
-    const stack = this.open.get(ck);
-    if (stack === undefined) this.open.set(ck, [{ vs, dest }]);
-    else stack.push({ vs, dest });
     return result('DNAT', serviceKey, { ip: dest.ip, port: dest.port }, masq);
   }
 
