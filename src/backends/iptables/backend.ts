@@ -9,6 +9,7 @@ import type {
   Packet,
   ProxySnapshot,
   RenderedRuleset,
+  ServicePortInfo,
   Rng,
   RulesetSize,
   Seconds,
@@ -23,43 +24,40 @@ import {
   FixedChains,
   isProxiable,
   LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
+  writeOrder,
   type FixedRules,
   type ProxierConfig,
   type ServiceEntry,
 } from './proxier.js';
-import {
-  Chain,
-  chainLine,
-  CT_DNAT,
-  CT_NEW,
-  F_CTSTATE,
-  F_CTSTATE_NEG,
-  F_DPORT,
-  F_DST,
-  F_DST_LOCAL,
-  F_DST_NEG,
-  F_MARK,
-  F_MARK_NEG,
-  F_PROTO,
-  F_RECENT,
-  F_SRC,
-  F_SRC_LOCAL,
-  F_SRC_NEG,
-  F_STATISTIC,
-  PROTO_NUM,
-  Rule,
-  saveLine,
-  T_ACCEPT,
-  T_DNAT,
-  T_DROP,
-  T_GOTO,
-  T_JUMP,
-  T_MARK,
-  T_MASQUERADE,
-  T_REJECT,
-  T_RETURN,
-  type TableName,
-} from './ruleset.js';
+import * as RS from './ruleset.js';
+import { Chain, chainLine, PROTO_NUM, Rule, saveLine, type TableName } from './ruleset.js';
+
+// Local copies: imported bindings may be compiled to getter calls, which the per-rule walk cannot afford.
+const F_SRC = RS.F_SRC;
+const F_SRC_NEG = RS.F_SRC_NEG;
+const F_DST = RS.F_DST;
+const F_DST_NEG = RS.F_DST_NEG;
+const F_PROTO = RS.F_PROTO;
+const F_DPORT = RS.F_DPORT;
+const F_SRC_LOCAL = RS.F_SRC_LOCAL;
+const F_DST_LOCAL = RS.F_DST_LOCAL;
+const F_MARK = RS.F_MARK;
+const F_MARK_NEG = RS.F_MARK_NEG;
+const F_CTSTATE = RS.F_CTSTATE;
+const F_CTSTATE_NEG = RS.F_CTSTATE_NEG;
+const F_STATISTIC = RS.F_STATISTIC;
+const F_RECENT = RS.F_RECENT;
+const T_JUMP = RS.T_JUMP;
+const T_GOTO = RS.T_GOTO;
+const T_RETURN = RS.T_RETURN;
+const T_ACCEPT = RS.T_ACCEPT;
+const T_DROP = RS.T_DROP;
+const T_REJECT = RS.T_REJECT;
+const T_MARK = RS.T_MARK;
+const T_MASQUERADE = RS.T_MASQUERADE;
+const T_DNAT = RS.T_DNAT;
+const CT_NEW = RS.CT_NEW;
+const CT_DNAT = RS.CT_DNAT;
 
 /** kube-proxy's proxyutil.FullSyncPeriod: a partial-restore proxier still rewrites everything this often. */
 export const FULL_SYNC_PERIOD: Seconds = 3600;
@@ -215,11 +213,18 @@ export class IptablesBackend implements Backend {
     const snap: ProxySnapshot = req.snapshot;
     const doFull = this.restoreMode === 'full' || this.needFullSync || now - this.lastFullSync > FULL_SYNC_PERIOD;
 
-    // large-cluster mode: all endpoints (any condition) of all proxied service ports
+    // Proxied service ports (IPv4 cluster IP, not headless / ExternalName), and the endpoint total that decides
+    // large-cluster mode: all endpoints (any condition) of all proxied service ports.
+    const present: Array<[string, ServicePortInfo]> = [];
     let totalEndpoints = 0;
-    for (const [k, info] of snap.services) {
-      if (!isProxiable(info)) continue;
-      totalEndpoints += snap.endpoints.get(k)?.length ?? 0;
+    for (const kv of snap.services) {
+      const info = kv[1];
+      const prev = this.entries.get(kv[0]);
+      // an unchanged entry already proved the service proxiable
+      if ((prev !== undefined && prev.info === info) || isProxiable(info)) {
+        present.push(kv);
+        totalEndpoints += snap.endpoints.get(kv[0])?.length ?? 0;
+      }
     }
     const large = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
     this.largeMode = large;
@@ -234,28 +239,32 @@ export class IptablesBackend implements Backend {
     const next = new Map<string, ServiceEntry>();
     const written = new Set<ServiceEntry>();
     const added: string[] = [];
-    for (const [k, info] of snap.services) {
-      if (!isProxiable(info)) continue;
+    for (const [k, info] of present) {
       const prev = this.entries.get(k);
-      const eps = snap.endpoints.get(k) ?? [];
+      let rebuild: boolean;
+      if (prev === undefined) rebuild = true;
+      else if (changedNs.size > 0 && changedNs.has(prev.info === info ? prev.nsName : `${info.namespace}/${info.name}`)) rebuild = true;
+      else rebuild = doFull && prev.large !== large;
       let e: ServiceEntry;
-      if (prev === undefined || changedNs.has(`${info.namespace}/${info.name}`) || (doFull && prev.large !== large)) {
-        e = buildServiceEntry(info, eps, this.config, this.fx, large, prev);
+      if (rebuild) {
+        e = buildServiceEntry(info, snap.endpoints.get(k) ?? [], this.config, this.fx, large, prev);
         written.add(e);
         if (prev === undefined) added.push(k);
         else this.retire(prev, e);
-        for (const c of e.chains) this.stale.delete(c.name);
+        if (this.stale.size > 0) for (const c of e.chains) this.stale.delete(c.name);
       } else {
-        e = prev;
+        e = prev!;
         if (doFull) written.add(e);
       }
       next.set(k, e);
     }
     const removed: string[] = [];
-    for (const [k, prev] of this.entries) {
-      if (!next.has(k)) {
-        removed.push(k);
-        this.retire(prev, null);
+    if (next.size !== this.entries.size || added.length > 0) {
+      for (const [k, prev] of this.entries) {
+        if (!next.has(k)) {
+          removed.push(k);
+          this.retire(prev, null);
+        }
       }
     }
     this.entries = next;
@@ -308,10 +317,10 @@ export class IptablesBackend implements Backend {
     for (const e of this.order) {
       rules += e.natTop.length + e.filterTop.length;
       bytes += e.natTopBytes + e.filterTopBytes;
-      kernelServiceRules += e.chainOrder.length;
+      kernelServiceRules += e.chainRuleCount;
       kernelServiceChains += e.chains.length;
       if (written.has(e)) {
-        rules += e.chainOrder.length;
+        rules += e.chainRuleCount;
         chains += e.chains.length;
         bytes += e.chainBytes;
       }
@@ -412,7 +421,7 @@ export class IptablesBackend implements Backend {
     for (const r of p.fixed.natHead) out.push(r.text);
     for (const e of p.order) {
       for (const r of e.natTop) out.push(r.text);
-      if (p.written.has(e)) for (const r of e.chainOrder) out.push(r.text);
+      if (p.written.has(e)) for (const r of writeOrder(e)) out.push(r.text);
     }
     for (const name of p.deleted) out.push(`-X ${name}`);
     for (const r of p.fixed.natTail) out.push(r.text);
@@ -585,15 +594,15 @@ export class IptablesBackend implements Backend {
     if ((f & F_SRC) !== 0 && ((this.pSrc & r.srcMask) === r.src) === ((f & F_SRC_NEG) !== 0)) return false;
     if ((f & F_SRC_LOCAL) !== 0 && !this.isLocal(this.pSrc)) return false;
     if ((f & F_DST_LOCAL) !== 0 && !this.isLocal(this.pDst)) return false;
-    if ((f & F_MARK) !== 0 && ((this.pMark & r.markMask) === r.markValue) === ((f & F_MARK_NEG) !== 0)) return false;
-    if ((f & F_CTSTATE) !== 0 && ((this.pCt & r.ctMask) !== 0) === ((f & F_CTSTATE_NEG) !== 0)) return false;
+    if ((f & F_MARK) !== 0 && ((this.pMark & r.rare!.markMask) === r.rare!.markValue) === ((f & F_MARK_NEG) !== 0)) return false;
+    if ((f & F_CTSTATE) !== 0 && ((this.pCt & r.rare!.ctMask) !== 0) === ((f & F_CTSTATE_NEG) !== 0)) return false;
     if ((f & F_STATISTIC) !== 0 && !(this.pRng.next() * 0x80000000 < r.prob)) return false;
     if ((f & F_RECENT) !== 0 && !this.recentMatch(r)) return false;
     return true;
   }
 
   private recentMatch(r: Rule): boolean {
-    const rc = r.recent!;
+    const rc = r.rare!.recent!;
     let list = this.recent.get(rc.name);
     if (rc.set) {
       if (list === undefined) this.recent.set(rc.name, (list = new Map()));

@@ -28,10 +28,29 @@ export function base32(buf: Uint8Array, bytes = buf.length): string {
   return out;
 }
 
+const nameCodes: number[] = [];
+
+/**
+ * `prefix` + the first 16 base32 characters of SHA-256(s), built as one flat string (appending characters one by
+ * one would leave a rope behind every chain name).
+ */
+export function hashedName(prefix: string, s: string): string {
+  const d = createHash('sha256').update(s, 'utf8').digest();
+  nameCodes.length = 0;
+  for (let i = 0; i < prefix.length; i++) nameCodes.push(prefix.charCodeAt(i));
+  // 10 bytes = 80 bits = 16 base32 characters, 5 bytes (40 bits) at a time
+  for (let g = 0; g < 10; g += 5) {
+    const hi = (d[g]! << 8) | d[g + 1]!; // 16 bits
+    const lo = ((d[g + 2]! << 16) | (d[g + 3]! << 8) | d[g + 4]!) >>> 0; // 24 bits
+    const v = hi * 0x1000000 + lo; // 40 bits, exact in a double
+    for (let k = 7; k >= 0; k--) nameCodes.push(B32.charCodeAt(Math.floor(v / 2 ** (5 * k)) & 31));
+  }
+  return String.fromCharCode.apply(null, nameCodes);
+}
+
 /** First 16 base32 characters of SHA-256(s): the hash part of every KUBE-* per-service chain name. */
 export function hash16(s: string): string {
-  const digest = createHash('sha256').update(s, 'utf8').digest();
-  return base32(digest, 10);
+  return hashedName('', s);
 }
 
 export const SVC_PREFIX = 'KUBE-SVC-';
@@ -55,7 +74,7 @@ export function serviceChainName(servicePortName: string, protocol: string): str
 
 /** KUBE-SEP-: the endpoint "IP:port" (net.JoinHostPort) is appended to the hashed string. */
 export function endpointChainName(servicePortName: string, protocol: string, endpoint: string): string {
-  return SEP_PREFIX + hash16(servicePortName + protocol.toLowerCase() + endpoint);
+  return hashedName(SEP_PREFIX, servicePortName + protocol.toLowerCase() + endpoint);
 }
 
 /** True for the chain prefixes kube-proxy owns per service (isServiceChainName). */

@@ -6,7 +6,7 @@
 import type { EndpointInfo, ServicePortInfo } from '../../types.js';
 import { cidrContains, formatIPv4, parseCidr4, parseIPv4, type Cidr4 } from './ipv4.js';
 import { computeProbability, endpointChainName, EXT_PREFIX, FW_PREFIX, portProtoHash, SVC_PREFIX, SVL_PREFIX } from './names.js';
-import { Chain, Rule, RuleBuilder, chainLine } from './ruleset.js';
+import { Chain, Rule, RuleBuilder, chainLine, T_DNAT } from './ruleset.js';
 
 /** Upstream's largeClusterEndpointsThreshold: above this many endpoints, per-endpoint comments are dropped. */
 export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
@@ -219,12 +219,32 @@ export interface ServiceEntry {
   readonly filterTop: Rule[];
   /** The service's own nat chains in the order kube-proxy declares them (EXT, FW, SVC, SVL, SEP...). */
   readonly chains: Chain[];
-  /** Rules of the own chains in the order kube-proxy writes them. */
-  readonly chainOrder: Rule[];
+  /** The chain whose first rule is the cluster-IP masquerade rule, which kube-proxy writes before the others. */
+  readonly masqChain: Chain | null;
+  /** Rules in the own chains. */
+  readonly chainRuleCount: number;
   readonly natTopBytes: number;
   readonly filterTopBytes: number;
   /** Bytes of the own chains' ":CHAIN" lines plus their rule lines (newlines included). */
   readonly chainBytes: number;
+}
+
+/** a + b as one flat string (a plain + of long strings makes a rope node). */
+function flat(a: string, b: string): string {
+  return [a, b].join('');
+}
+
+const EMPTY_RULES: Rule[] = Object.freeze([]) as unknown as Rule[];
+const T_DNAT_ = T_DNAT;
+
+/** The own-chain rules of an entry in the order kube-proxy writes them to the restore input. */
+export function* writeOrder(e: ServiceEntry): Generator<Rule> {
+  const m = e.masqChain;
+  if (m !== null) yield m.rules[0]!;
+  for (const c of e.chains) {
+    const rules = c.rules;
+    for (let i = c === m ? 1 : 0; i < rules.length; i++) yield rules[i]!;
+  }
 }
 
 function lineBytes(rules: readonly Rule[]): number {
@@ -297,7 +317,8 @@ function ipv4List(ips: readonly string[]): string[] {
 export function isProxiable(info: ServicePortInfo): boolean {
   if (info.type === 'ExternalName') return false;
   if (info.clusterIP === '' || info.clusterIP === 'None') return false;
-  return parseIPv4(info.clusterIP) !== null && info.protocol in { TCP: 1, UDP: 1, SCTP: 1 };
+  const p = info.protocol;
+  return (p === 'TCP' || p === 'UDP' || p === 'SCTP') && parseIPv4(info.clusterIP) !== null;
 }
 
 /**
@@ -343,19 +364,24 @@ export function buildServiceEntry(
   const usesFWChain = hasEndpoints && lbIPs.length > 0 && sourceRanges.length > 0;
 
   // Chain objects first, so that rules can point at them.
-  const svcChain = usesClusterPolicyChain ? new Chain(SVC_PREFIX + hash, 'nat', false, [], key) : null;
-  const svlChain = usesLocalPolicyChain ? new Chain(SVL_PREFIX + hash, 'nat', false, [], key) : null;
-  const extChain = usesExternalTrafficChain ? new Chain(EXT_PREFIX + hash, 'nat', false, [], key) : null;
-  const fwChain = usesFWChain ? new Chain(FW_PREFIX + hash, 'nat', false, [], key) : null;
+  const svcChain = usesClusterPolicyChain ? new Chain(flat(SVC_PREFIX, hash), 'nat', false, [], key) : null;
+  const svlChain = usesLocalPolicyChain ? new Chain(flat(SVL_PREFIX, hash), 'nat', false, [], key) : null;
+  const extChain = usesExternalTrafficChain ? new Chain(flat(EXT_PREFIX, hash), 'nat', false, [], key) : null;
+  const fwChain = usesFWChain ? new Chain(flat(FW_PREFIX, hash), 'nat', false, [], key) : null;
+  // endpoint chain names of the previous build, to avoid hashing again (the DNAT rule says which endpoint)
   const prevSep = new Map<string, string>();
-  if (prev !== undefined && prev.protocol === protocol) for (const c of prev.chains) if (c.epKey !== '') prevSep.set(c.epKey, c.name);
+  if (prev !== undefined && prev.protocol === protocol) {
+    for (const c of prev.chains) {
+      const d = c.rules[c.rules.length - 1];
+      if (d !== undefined && d.target === T_DNAT_) prevSep.set(`${formatIPv4(d.arg1)}:${d.arg2}`, c.name);
+    }
+  }
   const sepChains: Chain[] = [];
   const sepByEp = new Map<string, Chain>();
   for (const e of all) {
     const ep = `${e.ip}:${e.port}`;
     const name = prevSep.get(ep) ?? endpointChainName(key, protocol, ep);
-    const c = new Chain(name, 'nat', false, [], key);
-    c.epKey = ep;
+    const c = new Chain(name, 'nat', false, EMPTY_RULES, key);
     sepChains.push(c);
     sepByEp.set(ep, c);
   }
@@ -384,7 +410,7 @@ export function buildServiceEntry(
 
   const natTop: Rule[] = [];
   const filterTop: Rule[] = [];
-  const rb = (chain: string): RuleBuilder => new RuleBuilder(chain, key);
+  const rb = (chain: string): RuleBuilder => RuleBuilder.start(chain, key);
 
   // Capture the clusterIP.
   if (hasInternalEndpoints) {
@@ -436,13 +462,17 @@ export function buildServiceEntry(
     filterTop.push(rb('KUBE-NODEPORTS').comment(`${key} health check node port`).proto('tcp').dport(info.healthCheckNodePort).verdict('ACCEPT'));
   }
 
-  const chainOrder: Rule[] = [];
+  let chainBytes = 0;
+  let chainRuleCount = 0;
   const add = (chain: Chain, r: Rule): void => {
     chain.rules.push(r);
-    chainOrder.push(r);
+    chainBytes += Buffer.byteLength(r.text) + 1;
+    chainRuleCount++;
   };
 
   // Internal traffic handling: masquerade off-cluster traffic to the cluster IP.
+  let masqChain: Chain | null = null;
+  if (hasInternalEndpoints && (cfg.masqueradeAll || cfg.localCIDR !== null)) masqChain = internalTrafficChain;
   if (hasInternalEndpoints) {
     const ch = internalTrafficChain!;
     if (cfg.masqueradeAll) {
@@ -510,13 +540,18 @@ export function buildServiceEntry(
     const sep = sepChains[i]!;
     const hairpin = rb(sep.name);
     if (!large) hairpin.comment(key);
-    add(sep, hairpin.src(e.ip).jump(fx.markMasq));
+    const r1 = hairpin.src(e.ip).jump(fx.markMasq);
     const dnat = rb(sep.name);
     if (!large) dnat.comment(key);
     if (info.stickyMaxAgeSeconds > 0) dnat.recentSet(sep.name);
-    add(sep, dnat.proto(protocol).dnatTo(e.ip, e.port));
+    const r2 = dnat.proto(protocol).dnatTo(e.ip, e.port);
+    sep.rules = [r1, r2];
+    chainBytes += Buffer.byteLength(r1.text) + Buffer.byteLength(r2.text) + 2;
+    chainRuleCount += 2;
   }
 
+  // right-size the rule arrays that grew by push (they live as long as the service is unchanged)
+  for (const c of [extChain, fwChain, svcChain, svlChain]) if (c !== null) c.rules = c.rules.slice();
   const chains: Chain[] = [];
   if (extChain !== null) chains.push(extChain);
   if (fwChain !== null) chains.push(fwChain);
@@ -524,7 +559,6 @@ export function buildServiceEntry(
   if (svlChain !== null) chains.push(svlChain);
   for (const c of sepChains) chains.push(c);
 
-  let chainBytes = lineBytes(chainOrder);
   for (const c of chains) chainBytes += Buffer.byteLength(chainLine(c.name)) + 1;
 
   return {
@@ -536,10 +570,11 @@ export function buildServiceEntry(
     hash,
     large,
     endpointCount: epsIn.length,
-    natTop,
-    filterTop,
+    natTop: natTop.length === 0 ? EMPTY_RULES : natTop.slice(),
+    filterTop: filterTop.length === 0 ? EMPTY_RULES : filterTop.slice(),
     chains,
-    chainOrder,
+    masqChain,
+    chainRuleCount,
     natTopBytes: lineBytes(natTop),
     filterTopBytes: lineBytes(filterTop),
     chainBytes,

@@ -65,8 +65,6 @@ export interface RecentMatch {
 }
 
 export class Chain {
-  /** For KUBE-SEP chains: the endpoint "IP:port" (reused to avoid re-hashing when a service is rebuilt). */
-  epKey = '';
   constructor(
     readonly name: string,
     readonly table: TableName,
@@ -76,6 +74,14 @@ export class Chain {
     /** Service-port key of the service that owns the chain, '' for kube-proxy's fixed chains. */
     readonly owner = '',
   ) {}
+}
+
+/** The matches kube-proxy uses only in a few fixed or affinity rules, kept out of the common rule object. */
+export class RareMatches {
+  markValue = 0;
+  markMask = 0;
+  ctMask = 0;
+  recent: RecentMatch | null = null;
 }
 
 export class Rule {
@@ -88,19 +94,15 @@ export class Rule {
   dstMask = 0;
   proto = 0;
   dport = 0;
-  markValue = 0;
-  markMask = 0;
-  ctMask = 0;
   /** statistic: kernel probability (xt_statistic's u32, out of 2^31). */
   prob = 0;
-  recent: RecentMatch | null = null;
+  /** mark, conntrack and recent matches (null when the rule has none). */
+  rare: RareMatches | null = null;
   target = T_NONE;
   jumpTo: Chain | null = null;
   /** MARK: value / mask (new = (old & ~mask) ^ value). DNAT: address (int32) / port. */
   arg1 = 0;
   arg2 = 0;
-  /** DNAT "IP:port". */
-  dnat = '';
   constructor(
     readonly chain: string,
     /** Service-port key of the service this rule belongs to, '' for kube-proxy's fixed rules. */
@@ -113,22 +115,41 @@ export function restoreComment(c: string): string {
   return c.includes(' ') ? `"${c}"` : c;
 }
 
+/** Scratch argument list shared by builders (a rule is always finished before the next one starts). */
+const scratch: string[] = [];
+let scratchOwner: RuleBuilder | null = null;
+
 /**
- * Builds one rule: appends kube-proxy's arguments in order while filling in the compiled matches.
+ * Builds one rule: appends kube-proxy's arguments in order while filling in the compiled matches. The arguments
+ * go to a shared scratch list and are joined once, so a rule costs one flat string and no ropes.
  */
 export class RuleBuilder {
-  private readonly r: Rule;
-  private s: string;
+  private r: Rule;
   constructor(chain: string, owner = '') {
     this.r = new Rule(chain, owner);
-    this.s = `-A ${chain}`;
+    this.begin(chain);
   }
-  raw(args: string): this {
-    this.s += ` ${args}`;
-    return this;
+  private static shared: RuleBuilder | null = null;
+  /** A builder for the next rule, reusing one object (for the per-service hot path). */
+  static start(chain: string, owner: string): RuleBuilder {
+    const b = RuleBuilder.shared;
+    if (b === null) return (RuleBuilder.shared = new RuleBuilder(chain, owner));
+    b.r = new Rule(chain, owner);
+    b.begin(chain);
+    return b;
+  }
+  private begin(chain: string): void {
+    if (scratchOwner !== null) throw new Error('RuleBuilder: a rule was started before the previous one was finished');
+    scratchOwner = this;
+    scratch.length = 0;
+    scratch.push('-A', chain);
+  }
+  private rare(): RareMatches {
+    if (this.r.rare === null) this.r.rare = new RareMatches();
+    return this.r.rare;
   }
   comment(c: string): this {
-    this.s += ` -m comment --comment ${restoreComment(c)}`;
+    scratch.push('-m', 'comment', '--comment', restoreComment(c));
     return this;
   }
   /** `-m tcp -p tcp` (kube-proxy always loads the protocol match explicitly). */
@@ -137,7 +158,7 @@ export class RuleBuilder {
     if (n === undefined) throw new RangeError(`unsupported protocol ${p}`);
     this.r.flags |= F_PROTO;
     this.r.proto = n;
-    this.s += ` -m ${p} -p ${p}`;
+    scratch.push('-m', p, '-p', p);
     return this;
   }
   dst(addr: string, neg = false): this {
@@ -146,7 +167,8 @@ export class RuleBuilder {
     this.r.flags |= F_DST | (neg ? F_DST_NEG : 0);
     this.r.dst = c.addr;
     this.r.dstMask = c.mask;
-    this.s += neg ? ` ! -d ${addr}` : ` -d ${addr}`;
+    if (neg) scratch.push('!');
+    scratch.push('-d', addr);
     return this;
   }
   src(addr: string, neg = false): this {
@@ -155,26 +177,29 @@ export class RuleBuilder {
     this.r.flags |= F_SRC | (neg ? F_SRC_NEG : 0);
     this.r.src = c.addr;
     this.r.srcMask = c.mask;
-    this.s += neg ? ` ! -s ${addr}` : ` -s ${addr}`;
+    if (neg) scratch.push('!');
+    scratch.push('-s', addr);
     return this;
   }
   dport(port: number): this {
     this.r.flags |= F_DPORT;
     this.r.dport = port;
-    this.s += ` --dport ${port}`;
+    scratch.push('--dport', String(port));
     return this;
   }
   addrtype(which: 'src' | 'dst'): this {
     this.r.flags |= which === 'src' ? F_SRC_LOCAL : F_DST_LOCAL;
-    this.s += ` -m addrtype --${which}-type LOCAL`;
+    scratch.push('-m', 'addrtype', which === 'src' ? '--src-type' : '--dst-type', 'LOCAL');
     return this;
   }
   mark(markStr: string, neg = false): this {
     const v = Number(markStr) | 0;
     this.r.flags |= F_MARK | (neg ? F_MARK_NEG : 0);
-    this.r.markValue = v;
-    this.r.markMask = v;
-    this.s += ` -m mark${neg ? ' !' : ''} --mark ${markStr}/${markStr}`;
+    this.rare().markValue = v;
+    this.rare().markMask = v;
+    scratch.push('-m', 'mark');
+    if (neg) scratch.push('!');
+    scratch.push('--mark', `${markStr}/${markStr}`);
     return this;
   }
   ctstate(states: string, neg = false): this {
@@ -185,42 +210,44 @@ export class RuleBuilder {
       m |= e[1];
     }
     this.r.flags |= F_CTSTATE | (neg ? F_CTSTATE_NEG : 0);
-    this.r.ctMask = m;
-    this.s += ` -m conntrack${neg ? ' !' : ''} --ctstate ${states}`;
+    this.rare().ctMask = m;
+    scratch.push('-m', 'conntrack');
+    if (neg) scratch.push('!');
+    scratch.push('--ctstate', states);
     return this;
   }
   statistic(probability: string): this {
     this.r.flags |= F_STATISTIC;
     this.r.prob = kernelProbability(probability);
-    this.s += ` -m statistic --mode random --probability ${probability}`;
+    scratch.push('-m', 'statistic', '--mode', 'random', '--probability', probability);
     return this;
   }
   recentCheck(name: string, seconds: number): this {
     this.r.flags |= F_RECENT;
-    this.r.recent = { name, set: false, seconds, reap: true };
-    this.s += ` -m recent --name ${name} --rcheck --seconds ${seconds} --reap`;
+    this.rare().recent = { name, set: false, seconds, reap: true };
+    scratch.push('-m', 'recent', '--name', name, '--rcheck', '--seconds', String(seconds), '--reap');
     return this;
   }
   recentSet(name: string): this {
     this.r.flags |= F_RECENT;
-    this.r.recent = { name, set: true, seconds: 0, reap: false };
-    this.s += ` -m recent --name ${name} --set`;
+    this.rare().recent = { name, set: true, seconds: 0, reap: false };
+    scratch.push('-m', 'recent', '--name', name, '--set');
     return this;
   }
   nfacct(name: string): this {
     // accounting only: always matches
-    this.s += ` -m nfacct --nfacct-name ${name}`;
+    scratch.push('-m', 'nfacct', '--nfacct-name', name);
     return this;
   }
   jump(chain: Chain): Rule {
     this.r.target = T_JUMP;
     this.r.jumpTo = chain;
-    this.s += ` -j ${chain.name}`;
+    scratch.push('-j', chain.name);
     return this.done();
   }
   verdict(t: 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN'): Rule {
     this.r.target = t === 'ACCEPT' ? T_ACCEPT : t === 'DROP' ? T_DROP : t === 'REJECT' ? T_REJECT : T_RETURN;
-    this.s += ` -j ${t}`;
+    scratch.push('-j', t);
     return this.done();
   }
   /** `-j MARK --or-mark M` / `--xor-mark M`. */
@@ -229,12 +256,13 @@ export class RuleBuilder {
     this.r.target = T_MARK;
     this.r.arg1 = v;
     this.r.arg2 = op === 'or' ? v : 0;
-    this.s += ` -j MARK --${op}-mark ${markStr}`;
+    scratch.push('-j', 'MARK', op === 'or' ? '--or-mark' : '--xor-mark', markStr);
     return this.done();
   }
   masquerade(randomFully: boolean): Rule {
     this.r.target = T_MASQUERADE;
-    this.s += randomFully ? ' -j MASQUERADE --random-fully' : ' -j MASQUERADE';
+    scratch.push('-j', 'MASQUERADE');
+    if (randomFully) scratch.push('--random-fully');
     return this.done();
   }
   dnatTo(ip: string, port: number): Rule {
@@ -243,17 +271,19 @@ export class RuleBuilder {
     this.r.target = T_DNAT;
     this.r.arg1 = a;
     this.r.arg2 = port;
-    this.r.dnat = `${ip}:${port}`;
-    this.s += ` -j DNAT --to-destination ${ip}:${port}`;
+    scratch.push('-j', 'DNAT', '--to-destination', `${ip}:${port}`);
     return this.done();
   }
   /** A rule with no target (kube-proxy's trailing KUBE-FW comment rule): only counts packets. */
   noTarget(): Rule {
     return this.done();
   }
-  done(): Rule {
-    this.r.text = this.s;
-    return this.r;
+  private done(): Rule {
+    const r = this.r;
+    r.text = scratch.join(' ');
+    scratch.length = 0;
+    scratchOwner = null;
+    return r;
   }
 }
 
