@@ -300,8 +300,9 @@ function saveAddr(cidr: string): string {
   return cidr.includes('/') ? cidr : `${cidr}/32`;
 }
 
+/** xtables_save_string(): bare when only [_-0-9A-Za-z], else double-quoted with `"`, `\` and `'` backslash-escaped. */
 function saveString(s: string): string {
-  return /^[^\s"'\\]+$/.test(s) ? s : `"${s}"`;
+  return /^[-_0-9A-Za-z]+$/.test(s) ? s : `"${s.replace(/["'\\]/g, (c) => `\\${c}`)}"`;
 }
 
 const PROTO_NUMBER: Record<Protocol, number> = { TCP: 6, UDP: 17, SCTP: 132 };
