@@ -60,18 +60,18 @@ function lognormal(seed: string, n: number, med: number, sigma: number): number[
 
 const POINT = { scenario: 'scaling', backend: 'iptables', services: 1000, endpoints_per_service: 10 };
 
-/** A run's rows (p50, p99, rme, samples) and sample set for wall_lookup_time from `samples`. */
+/** A run's rows (p50, p99, rme, samples) and sample set for wall_lookup_time_rel from `samples`. */
 function measuredRun(samples: number[]): { rows: MetricRow[]; sets: SampleSet[] } {
   const sorted = [...samples].sort((x, y) => x - y);
   const rows: MetricRow[] = [
-    { ...POINT, metric: 'wall_lookup_time', statistic: 'p50', value: median(samples), unit: 's' },
-    { ...POINT, metric: 'wall_lookup_time', statistic: 'p99', value: sorted[Math.floor(0.99 * (sorted.length - 1))]!, unit: 's' },
-    { ...POINT, metric: 'wall_lookup_time', statistic: 'rme', value: 1.5, unit: '%' },
-    { ...POINT, metric: 'wall_lookup_time', statistic: 'samples', value: samples.length, unit: 'samples' },
+    { ...POINT, metric: 'wall_lookup_time_rel', statistic: 'p50', value: median(samples), unit: 's' },
+    { ...POINT, metric: 'wall_lookup_time_rel', statistic: 'p99', value: sorted[Math.floor(0.99 * (sorted.length - 1))]!, unit: 's' },
+    { ...POINT, metric: 'wall_lookup_time_rel', statistic: 'rme', value: 1.5, unit: '%' },
+    { ...POINT, metric: 'wall_lookup_time_rel', statistic: 'samples', value: samples.length, unit: 'samples' },
     // a counted row alongside, identical in both runs
     { ...POINT, metric: 'first_packet_rules_evaluated', statistic: 'mean', value: 3012, unit: 'rules' },
   ];
-  return { rows, sets: [{ ...POINT, metric: 'wall_lookup_time', unit: 's', samples }] };
+  return { rows, sets: [{ ...POINT, metric: 'wall_lookup_time_rel', unit: 's', samples }] };
 }
 
 function writeRun(dir: string, run: { rows: MetricRow[]; sets: SampleSet[] }, withSamples = true): string {
@@ -97,7 +97,7 @@ function sameDistribution(factor: number): number[] {
 
 test('a measured metric 2x slower, with samples in both runs: regressed (exit 1), p50 only gated', async () => {
   const res = compareRuns(baseRun, slowRun);
-  const p50 = res.rows.find((r) => r.metric === 'wall_lookup_time' && r.statistic === 'p50')!;
+  const p50 = res.rows.find((r) => r.metric === 'wall_lookup_time_rel' && r.statistic === 'p50')!;
   assert.equal(p50.verdict, 'regressed');
   assert.equal(p50.gated, true);
   assert.deepEqual(p50.sampleCounts, [200, 200]);
@@ -113,7 +113,7 @@ test('a measured metric 2x slower, with samples in both runs: regressed (exit 1)
 
   const cli = await kpbench('compare', baseRun, slowRun);
   assert.equal(cli.code, 1);
-  assert.match(cli.stdout, /^REGRESSED\s+scaling\s+iptables\s+1000\s+10\s+wall_lookup_time\s+p50\s.*p=\d/m);
+  assert.match(cli.stdout, /^REGRESSED\s+scaling\s+iptables\s+1000\s+10\s+wall_lookup_time_rel\s+p50\s.*p=\d/m);
   // and the other way round it is an improvement
   assert.equal(compareRuns(slowRun, baseRun).rows.find((r) => r.statistic === 'p50')!.verdict, 'improved');
 });
@@ -134,7 +134,7 @@ test('the same distribution with a 3% median difference: unchanged', () => {
 });
 
 test('a per-metric tolerance overrides the measured threshold', () => {
-  const res = compareRuns(baseRun, slowRun, { tolerances: { wall_lookup_time: 150 } });
+  const res = compareRuns(baseRun, slowRun, { tolerances: { wall_lookup_time_rel: 150 } });
   assert.equal(res.rows.find((r) => r.statistic === 'p50')!.verdict, 'unchanged');
 });
 
@@ -154,8 +154,8 @@ test('measured rows without samples are reported but never fail', async () => {
 });
 
 test('a measured metric with a mean row and no p50 is gated on the mean', () => {
-  const rows = (v: number): MetricRow[] => [{ ...POINT, metric: 'wall_sync_time', statistic: 'mean', value: v, unit: 's' }];
-  const sets = (xs: number[]): SampleSet[] => [{ ...POINT, metric: 'wall_sync_time', unit: 's', samples: xs }];
+  const rows = (v: number): MetricRow[] => [{ ...POINT, metric: 'wall_sync_time_rel', statistic: 'mean', value: v, unit: 's' }];
+  const sets = (xs: number[]): SampleSet[] => [{ ...POINT, metric: 'wall_sync_time_rel', unit: 's', samples: xs }];
   const res = compareRows(rows(1), rows(2), sets([1, 1.1, 0.9, 1, 1.05, 0.95, 1, 1.02]), sets([2, 2.1, 1.9, 2, 2.05, 1.95, 2, 2.02]));
   const r = res.rows[0]!;
   assert.equal(r.gated, true);
@@ -183,6 +183,6 @@ test('measured rows are not gated across machines, nor with measured: report', a
   // --measured report: never gated
   const rep = await kpbench('compare', a, b, '--measured', 'report');
   assert.equal(rep.code, 0);
-  assert.match(rep.stdout, /^changed\s+scaling\s+iptables\s+1000\s+10\s+wall_lookup_time\s+p50\s.*measured rows not gated \(--measured report\)$/m);
+  assert.match(rep.stdout, /^changed\s+scaling\s+iptables\s+1000\s+10\s+wall_lookup_time_rel\s+p50\s.*measured rows not gated \(--measured report\)$/m);
   assert.ok(rep.stdout.includes('measured not gated)'));
 });

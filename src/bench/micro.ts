@@ -3,6 +3,7 @@ import type { EndpointInfo, Packet, ProxySnapshot, Seconds } from '../types.js';
 import type { KubeProxyNode } from '../proxy/kubeproxy.js';
 import type { RngStreams } from '../sim/rng.js';
 import type { BenchSpec } from '../scenario/schema.js';
+import * as ss from 'simple-statistics';
 import { canonical, type MetricRow } from '../metrics/stats.js';
 
 /** Retained samples of one measured metric, in seconds per operation. */
@@ -31,8 +32,10 @@ interface Target {
  *   services drawn uniformly; the sample is the call's time over the batch);
  * - wall_sync_time: one sync after a one-endpoint change (alternately removing and restoring an endpoint of a
  *   service drawn once).
- * Reported: p50, p99 and the relative margin of error (percent) of the mean; samples are retained for the
- * statistical comparison of runs.
+ * Tasks run in `spec.rounds` interleaved rounds with a calibration task. Reported per metric: p50, p99 and the
+ * relative margin of error (percent) of the mean over all samples, and `<metric>_rel`, the median over rounds of
+ * the task's p50 divided by the calibration's p50 in the same round (machine noise between runs mostly cancels);
+ * samples of both are retained for the statistical comparison of runs.
  */
 export async function microBenchmarks(
   node: KubeProxyNode,
@@ -42,7 +45,7 @@ export async function microBenchmarks(
   now: Seconds,
 ): Promise<{ rows: Array<Partial2<MetricRow>>; samples: Array<Partial2<SampleSet>> }> {
   const backend = node.backend;
-  const bench = new Bench({ time: spec.timeMs, iterations: 16, warmupTime: Math.min(100, spec.timeMs), warmupIterations: 4, retainSamples: true });
+  const tasks = new Map<string, () => void>();
   const batch = spec.lookupBatch;
   const brng = rng.stream('bench.packets');
   const lookupRng = rng.stream('bench.lookup');
@@ -55,7 +58,7 @@ export async function microBenchmarks(
       packets.push({ srcIP: '10.128.0.250', srcPort: 40000 + i, dstIP: t.ip, dstPort: t.port, protocol: t.protocol, local: false });
     }
     let i = 0;
-    bench.add('lookup', () => {
+    tasks.set('lookup', () => {
       for (let k = 0; k < batch; k++) {
         backend.lookup(packets[i]!, lookupRng, now);
         i = (i + 1) % packets.length;
@@ -73,7 +76,7 @@ export async function microBenchmarks(
       const states: ProxySnapshot[] = [withEndpoints(base, key, without), withEndpoints(base, key, eps)];
       const changed = new Set([key]);
       let flip = 0;
-      bench.add('sync', () => {
+      tasks.set('sync', () => {
         backend.sync({ snapshot: states[flip]!, changed, now });
         flip ^= 1;
       });
@@ -81,22 +84,73 @@ export async function microBenchmarks(
     }
   }
 
-  await bench.run();
+  // The plan runs in interleaved rounds with a calibration task (a fixed CPU-bound loop): within a round the
+  // machine's state (load, frequency, caches) is about the same for every task, so the ratio of a task's time to
+  // the calibration's cancels most of what differs between two runs of the same code.
+  const calibration = makeCalibration();
+  const rounds = spec.rounds;
+  const pooled = new Map<string, number[]>();
+  const ratios = new Map<string, number[]>();
+  for (let round = 0; round < rounds; round++) {
+    const b = new Bench({ time: Math.max(5, spec.timeMs / rounds), iterations: 8, warmup: round === 0, warmupTime: Math.min(100, spec.timeMs), warmupIterations: 4, retainSamples: true });
+    b.add('calibration', calibration);
+    for (const p of plan) b.add(p.name, tasks.get(p.name)!);
+    await b.run();
+    const calib = b.getTask('calibration')?.result;
+    const calibP50 = calib !== undefined && 'latency' in calib ? calib.latency.p50 : NaN;
+    for (const p of plan) {
+      const r = b.getTask(p.name)?.result;
+      if (r === undefined || !('latency' in r)) continue;
+      const list = pooled.get(p.metric) ?? [];
+      for (const v of r.latency.samples ?? []) list.push(v / 1000 / p.per);
+      pooled.set(p.metric, list);
+      if (calibP50 > 0) {
+        const rl = ratios.get(p.metric) ?? [];
+        rl.push(r.latency.p50 / p.per / calibP50);
+        ratios.set(p.metric, rl);
+      }
+    }
+  }
   const rows: Array<Partial2<MetricRow>> = [];
   const samples: Array<Partial2<SampleSet>> = [];
   for (const p of plan) {
-    const task = bench.getTask(p.name);
-    const r = task?.result;
-    if (r === undefined || !('latency' in r)) continue;
-    const lat = r.latency;
-    const toSec = (ms: number): number => canonical(ms / 1000 / p.per);
-    rows.push({ metric: p.metric, statistic: 'p50', value: toSec(lat.p50), unit: 's' });
-    rows.push({ metric: p.metric, statistic: 'p99', value: toSec(lat.p99), unit: 's' });
-    rows.push({ metric: p.metric, statistic: 'rme', value: canonical(lat.rme), unit: '%' });
-    rows.push({ metric: p.metric, statistic: 'samples', value: lat.samplesCount, unit: 'samples' });
-    samples.push({ metric: p.metric, unit: 's', samples: (lat.samples ?? []).map(toSec) });
+    const xs = pooled.get(p.metric);
+    if (xs === undefined || xs.length === 0) continue;
+    const sorted = [...xs].sort((x, y) => x - y);
+    const mean = ss.mean(sorted);
+    // relative margin of error of the mean, 95%, in percent (as tinybench reports it)
+    const rme = sorted.length > 1 ? (100 * 1.96 * ss.sampleStandardDeviation(sorted)) / Math.sqrt(sorted.length) / mean : 0;
+    rows.push({ metric: p.metric, statistic: 'p50', value: canonical(ss.quantileSorted(sorted, 0.5)), unit: 's' });
+    rows.push({ metric: p.metric, statistic: 'p99', value: canonical(ss.quantileSorted(sorted, 0.99)), unit: 's' });
+    rows.push({ metric: p.metric, statistic: 'rme', value: canonical(rme), unit: '%' });
+    rows.push({ metric: p.metric, statistic: 'samples', value: sorted.length, unit: 'samples' });
+    samples.push({ metric: p.metric, unit: 's', samples: xs.map(canonical) });
+    const rel = ratios.get(p.metric);
+    if (rel !== undefined && rel.length > 0) {
+      const relName = `${p.metric}_rel`;
+      rows.push({ metric: relName, statistic: 'p50', value: canonical(ss.median(rel)), unit: 'calibrations' });
+      rows.push({ metric: relName, statistic: 'samples', value: rel.length, unit: 'samples' });
+      samples.push({ metric: relName, unit: 'calibrations', samples: rel.map(canonical) });
+    }
   }
   return { rows, samples };
+}
+
+/** A fixed, allocation-free CPU-bound task (about a microsecond): the yardstick measured times are divided by. */
+function makeCalibration(): () => void {
+  const data = new Float64Array(1024);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) % 1000;
+  let sink = 0;
+  return () => {
+    let acc = 0;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v > 500) acc += v;
+      else acc -= v * 0.5;
+    }
+    sink = (sink + acc) % 1e9;
+    if (sink === -1) throw new Error('unreachable');
+  };
 }
 
 function withEndpoints(base: ProxySnapshot, key: string, eps: readonly EndpointInfo[]): ProxySnapshot {

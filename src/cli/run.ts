@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import type { BackendKind } from '../types.js';
 import { InputError } from './errors.js';
 import { parseShard } from '../report/shard.js';
-import { compareWithBaseline, printComparison } from '../report/compare.js';
+import { compareWithBaseline, parsePercent, printComparison } from '../report/compare.js';
 import { writeExports } from '../report/export.js';
 
 function parseSeed(v: string): number {
@@ -20,16 +20,17 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for every random choice (default: the scenario\'s)', parseSeed)
     .option('--shard <K/N>', 'run only shard K of N of the case list (merge shards with `kpbench merge`)')
     .option('--ci', 'compare with the committed baseline (results/baseline) and exit 1 on a regression', false)
+    .option('--threshold <pct>', 'with --ci: a measured metric regresses only beyond this change (and significant)', '50')
     .option('--no-wall', 'skip the measured (tinybench) wall-clock metrics')
     .addOption(new Option('--backend <name...>', 'only these backends').choices(['iptables', 'ipvs']))
-    .action(async (scenarios: string[], o: { quick: boolean; out: string; seed?: number; shard?: string; ci: boolean; wall: boolean; backend?: BackendKind[] }) => {
+    .action(async (scenarios: string[], o: { quick: boolean; out: string; seed?: number; shard?: string; ci: boolean; threshold: string; wall: boolean; backend?: BackendKind[] }) => {
       const shard = o.shard === undefined ? undefined : parseShard(o.shard);
       const { runSuite } = await import('../bench/run.js');
       const res = await runSuite({ scenarios, quick: o.quick, seed: o.seed, outDir: o.out, shard, noWall: !o.wall, backends: o.backend });
       writeExports(res.outDir);
       if (res.checks.some((c) => !c.ok)) process.exitCode = 1;
       if (o.ci) {
-        const cmp = compareWithBaseline(res.outDir);
+        const cmp = compareWithBaseline(res.outDir, { threshold: parsePercent('--threshold', o.threshold) });
         printComparison(cmp, 'table');
       }
     });

@@ -203,7 +203,7 @@ export function compareRows(
     const def = metricDef(id.metric);
     const pk = pointKey(id);
     const measured = def.kind === 'measured';
-    const directional = def.better !== 'none' && id.statistic !== 'samples' && id.statistic !== 'rme';
+    const directional = def.better !== 'none' && def.gate !== false && id.statistic !== 'samples' && id.statistic !== 'rme';
     const gated = measured ? gatedStat.get(pk) === id.statistic && directional : directional;
     const allowedPct = o.tolerances[id.metric] ?? (measured ? o.threshold : o.countedTolerance);
     const row: CompareRow = {
@@ -257,7 +257,7 @@ export function compareRows(
     const worse = def.better === 'higher' ? !increased : increased;
     if (!directional) {
       row.verdict = 'changed';
-      row.note = def.better === 'none' ? 'metric has no better direction' : `${id.statistic} is informational`;
+      row.note = def.better === 'none' ? 'metric has no better direction' : def.gate === false ? 'reported only (its _rel form is gated)' : `${id.statistic} is informational`;
       continue;
     }
     if (!measured) {

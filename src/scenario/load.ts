@@ -69,7 +69,7 @@ export function loadScenario(file: string, opts: { quick: boolean; seed?: number
   if (!existsSync(file) || !statSync(file).isFile()) throw new InputError(file, 'no such scenario file');
   let raw: unknown;
   try {
-    const doc = YAML.parseDocument(readFileSync(file, 'utf8'), { prettyErrors: false });
+    const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
     if (doc.errors.length > 0) {
       const e = doc.errors[0]!;
       const line = e.linePos?.[0]?.line;

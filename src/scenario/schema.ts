@@ -104,6 +104,7 @@ export const BenchSpec = z.strictObject({
   sync: z.boolean().default(true),
   timeMs: z.number().int().min(10).default(250).describe('tinybench time budget per task'),
   lookupBatch: z.number().int().min(1).default(64).describe('lookups per timed call (per-lookup time = call / batch)'),
+  rounds: z.number().int().min(2).default(12).describe('interleaved rounds of the tasks with the calibration task'),
 });
 
 export const Reference = z.strictObject({
