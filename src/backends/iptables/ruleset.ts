@@ -405,7 +405,8 @@ function saveModule(mod: Module): string {
       return s;
     }
     case 'nfacct':
-      return ` --nfacct-name ${val('--nfacct-name')}`;
+      // libxt_nfacct prints " --nfacct-name " and then xtables_save_string's own leading space
+      return ` --nfacct-name  ${xtSaveString(val('--nfacct-name'))}`;
     default:
       return mod.opts.map((t) => ` ${t}`).join('');
   }
