@@ -122,7 +122,8 @@ export function effectiveSlices(m: Pick<LoadedManifests, 'services' | 'slices' |
     if (cluster.nodes.has(n.name)) continue;
     cluster.addNode(n.name, n.ips[0], n.podCIDR === '' ? undefined : n.podCIDR).zone = n.zone;
   }
-  for (const p of pods) if (p.nodeName !== '' && !cluster.nodes.has(p.nodeName)) cluster.addNode(p.nodeName);
+  // nodes named by pods but not given: any pod CIDR will do (the pods have their addresses), so no /24 runs out
+  for (const p of pods) if (p.nodeName !== '' && !cluster.nodes.has(p.nodeName)) cluster.addNode(p.nodeName, undefined, `${p.ip}/32`);
   for (const s of wanting) cluster.addService({ ...s });
   for (const p of pods) cluster.addPod({ ...p });
   const out = [...m.slices];
