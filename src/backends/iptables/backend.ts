@@ -471,6 +471,14 @@ export class IptablesBackend implements Backend {
     };
   }
 
+  /**
+   * Makes the next sync a full one, as kube-proxy's forceSyncProxyRules does (iptables canary chain flushed,
+   * node labels changed, or a failed partial restore).
+   */
+  requestFullSync(): void {
+    this.needFullSync = true;
+  }
+
   /** Whether the last sync ran in large-cluster mode (more than 1000 endpoints: no per-endpoint comments). */
   isLargeClusterMode(): boolean {
     return this.largeMode;
