@@ -102,7 +102,7 @@ test('graceful termination: weight 0 while connections last, deleted by housekee
   assert.deepEqual(counts(r), { mode: 'partial', ipvsOps: 1, ipsetOps: 0, addressOps: 0, ...BASE });
   assert.equal(r.detail.realServersUpdated, 1, 'weight set to 0, not deleted');
   assert.equal(r.detail.gracefulPending, 1);
-  assert.match(b.render()['ipvsadm -S -n'], /-a -t 10\.96\.0\.20:80 -r 10\.244\.2\.2:8080 -m -w 0\n/);
+  assert.match(b.render()['ipvsadm -S -n']!, /-a -t 10\.96\.0\.20:80 -r 10\.244\.2\.2:8080 -m -w 0\n/);
   assert.equal(b.size().ipvsRealServers, 2);
   // a quiesced server gets no new connection
   for (let i = 0; i < 4; i++) assert.deepEqual(b.lookup({ ...pkt, srcPort: 40001 + i }, RNG, 11).endpoint, { ip: '10.244.2.1', port: 8080 });
@@ -116,7 +116,7 @@ test('graceful termination: weight 0 while connections last, deleted by housekee
   assert.deepEqual(counts(h), { mode: 'partial', ipvsOps: 1, ipsetOps: 0, addressOps: 0, rulesWritten: 0, chainsWritten: 0, rulesInKernel: 28, iptablesRestored: false });
   assert.equal(h.bytesWritten, destMsgBytes('rr'));
   assert.equal(b.size().ipvsRealServers, 1);
-  assert.doesNotMatch(b.render()['ipvsadm -S -n'], /10\.244\.2\.2/);
+  assert.doesNotMatch(b.render()['ipvsadm -S -n']!, /10\.244\.2\.2/);
 });
 
 test('graceful termination: a UDP real server is deleted at once, an SCTP one waits like TCP', () => {
@@ -148,7 +148,7 @@ test('an endpoint that comes back while terminating is deleted and added again w
   c.setEndpoints('a/web:http', [ep('10.244.2.1', 8080), ep('10.244.2.2', 8080)]);
   const r = b.sync(c.request(20));
   assert.deepEqual([r.ipvsOps, r.detail.realServersDeleted, r.detail.realServersAdded, r.detail.gracefulPending], [2, 1, 1, 0]);
-  assert.match(b.render()['ipvsadm -S -n'], /-r 10\.244\.2\.2:8080 -m -w 1\n/);
+  assert.match(b.render()['ipvsadm -S -n']!, /-r 10\.244\.2\.2:8080 -m -w 1\n/);
   // the kernel took the destination back from its trash: its connection still counts
   assert.equal(b.kernel.services.get('TCP|10.96.0.20|80')!.destByKey.get('10.244.2.2:8080')!.activeConns, 1);
 });
@@ -183,8 +183,8 @@ test('ports sharing a cluster IP share its kube-ipvs0 address and KUBE-IPVS-IPS 
   assert.deepEqual([r.ipvsOps, r.detail.virtualServersDeleted, r.ipsetOps, r.addressOps], [1, 1, 2, 0]);
   assert.ok(b.addresses().includes('10.96.0.10'));
   // KUBE-CLUSTER-IP loses 10.96.0.10,tcp:53 and KUBE-LOOP-BACK loses 10.244.1.2,tcp:53,10.244.1.2
-  assert.doesNotMatch(b.render()['ipset save'], /tcp:53/);
-  assert.match(b.render()['ipset save'], /add KUBE-IPVS-IPS 10\.96\.0\.10\n/);
+  assert.doesNotMatch(b.render()['ipset save']!, /tcp:53/);
+  assert.match(b.render()['ipset save']!, /add KUBE-IPVS-IPS 10\.96\.0\.10\n/);
 });
 
 test('the work of a one-endpoint change does not depend on the number of services (10 vs 1,000)', () => {
@@ -210,14 +210,14 @@ test('a service port that changes its session affinity updates its virtual serve
   c.set({ ...s, stickyMaxAgeSeconds: 10800 }, c.endpoints.get('ns0/svc0:http')!);
   const r = b.sync(c.request(5));
   assert.deepEqual([r.ipvsOps, r.detail.virtualServersUpdated, r.ipsetOps, r.addressOps], [1, 1, 0, 0]);
-  assert.match(b.render()['ipvsadm -S -n'], /-A -t 10\.96\.0\.1:80 -s rr -p 10800\n/);
+  assert.match(b.render()['ipvsadm -S -n']!, /-A -t 10\.96\.0\.1:80 -s rr -p 10800\n/);
 });
 
 test('externalTrafficPolicy Local: external virtual servers use the local endpoints only', () => {
   const c = smallCluster();
   const b = new IpvsProxier({ node: NODE });
   b.sync(c.request(0));
-  const save = b.render()['ipvsadm -S -n'];
+  const save = b.render()['ipvsadm -S -n']!;
   const block = (vs: string) => save.split('\n').filter((l) => l.includes(` ${vs} `)).join('\n');
   // cluster IP: every ready endpoint (the terminating one is left out)
   assert.equal(block('-t 10.96.10.30:443').split('\n').length, 3);

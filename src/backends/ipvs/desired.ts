@@ -51,8 +51,15 @@ export function normalizeCidr(cidr: string): { text: string; base: number; bits:
   return { text: `${base >>> 24}.${(base >>> 16) & 255}.${(base >>> 8) & 255}.${base & 255}/${bits}`, base, bits };
 }
 
+const cidrCache = new Map<string, ReturnType<typeof normalizeCidr>>();
+
 export function cidrContainsIp(cidr: string, ip: string): boolean {
-  const c = normalizeCidr(cidr);
+  let c = cidrCache.get(cidr);
+  if (c === undefined) {
+    c = normalizeCidr(cidr);
+    if (cidrCache.size > 4096) cidrCache.clear();
+    cidrCache.set(cidr, c);
+  }
   if (c === null) return false;
   return ((ipv4ToInt(ip) & prefixMask(c.bits)) >>> 0) === c.base;
 }

@@ -73,6 +73,13 @@ const MAX_ELEM = 65536;
 const BUCKET_SIZE = 12;
 
 const PROTO_BY_NAME: Record<string, number> = { tcp: PROTO_NUM.TCP, udp: PROTO_NUM.UDP, sctp: PROTO_NUM.SCTP };
+const PROTO_IDX_BY_NUM: Record<number, number> = { 6: 0, 17: 1, 132: 2 };
+const PROTO_IDX: Record<Protocol, number> = { TCP: 0, UDP: 1, SCTP: 2 };
+
+/** Exact numeric key of (address, protocol, port): addr * 2^18 + protocol index * 2^16 + port < 2^50. */
+function ippKey(ipInt: number, protoIdx: number, port: number): number {
+  return ipInt * 262144 + protoIdx * 65536 + port;
+}
 
 function rol32(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
@@ -196,8 +203,12 @@ export class Ipset {
   private readonly refs = new Map<string, number>();
   /** Membership for exact-match types (the entries themselves). */
   private readonly members = new Set<string>();
-  /** hash:ip,port,net: "ip,proto:port" -> networks [base, bits]. */
-  private readonly nets = new Map<string, [number, number][]>();
+  /** Numeric membership: hash:ip (address) and hash:ip,port (ippKey). */
+  private readonly num = new Set<number>();
+  /** hash:ip,port,ip: ippKey -> second addresses. */
+  private readonly second = new Map<number, Set<number>>();
+  /** hash:ip,port,net: ippKey -> networks [base, bits]. */
+  private readonly nets = new Map<number, [number, number][]>();
   /** bitmap:port membership. */
   private readonly bitmap: Uint8Array | null;
   /** Hash-table emulation: jhash2 of each entry, and entries per bucket. */
@@ -267,12 +278,7 @@ export class Ipset {
       return;
     }
     const p = parseEntry(t, entry);
-    if (t === 'hash:ip,port,net') {
-      const k = `${entry.slice(0, entry.lastIndexOf(','))}`;
-      let l = this.nets.get(k);
-      if (l === undefined) this.nets.set(k, (l = []));
-      l.push([p.ip2, p.cidr]);
-    }
+    this.indexAdd(p);
     const h = jhash2(elemWords(t, p), this.initval);
     this.emulateAdd(h);
     this.hashes.set(entry, h);
@@ -284,9 +290,44 @@ export class Ipset {
       this.bitmap[Number(entry)] = 0;
       return;
     }
-    if (this.info.type === 'hash:ip,port,net') {
-      const p = parseEntry(this.info.type, entry);
-      const k = entry.slice(0, entry.lastIndexOf(','));
+    this.indexDel(parseEntry(this.info.type, entry));
+    const h = this.hashes.get(entry)!;
+    this.hashes.delete(entry);
+    this.bucketCounts![h & ((1 << this.htableBits) - 1)]!--;
+  }
+
+  private indexAdd(p: Parsed): void {
+    const t = this.info.type;
+    if (t === 'hash:ip') {
+      this.num.add(p.ip);
+      return;
+    }
+    const k = ippKey(p.ip, PROTO_IDX_BY_NUM[p.proto]!, p.port);
+    if (t === 'hash:ip,port') this.num.add(k);
+    else if (t === 'hash:ip,port,ip') {
+      let s2 = this.second.get(k);
+      if (s2 === undefined) this.second.set(k, (s2 = new Set()));
+      s2.add(p.ip2);
+    } else {
+      let l = this.nets.get(k);
+      if (l === undefined) this.nets.set(k, (l = []));
+      l.push([p.ip2, p.cidr]);
+    }
+  }
+
+  private indexDel(p: Parsed): void {
+    const t = this.info.type;
+    if (t === 'hash:ip') {
+      this.num.delete(p.ip);
+      return;
+    }
+    const k = ippKey(p.ip, PROTO_IDX_BY_NUM[p.proto]!, p.port);
+    if (t === 'hash:ip,port') this.num.delete(k);
+    else if (t === 'hash:ip,port,ip') {
+      const s2 = this.second.get(k);
+      s2?.delete(p.ip2);
+      if (s2 !== undefined && s2.size === 0) this.second.delete(k);
+    } else {
       const l = this.nets.get(k);
       if (l !== undefined) {
         const i = l.findIndex(([b, c]) => b === p.ip2 && c === p.cidr);
@@ -294,9 +335,6 @@ export class Ipset {
         if (l.length === 0) this.nets.delete(k);
       }
     }
-    const h = this.hashes.get(entry)!;
-    this.hashes.delete(entry);
-    this.bucketCounts![h & ((1 << this.htableBits) - 1)]!--;
   }
 
   /** mtype_add: a full bucket (12 entries) makes the kernel double the table (and again while any bucket overflows). */
@@ -355,27 +393,26 @@ export class Ipset {
     return this.bitmap !== null && this.bitmap[port] === 1;
   }
 
-  /** `dst` on hash:ip */
-  testIp(ip: string): boolean {
-    return this.members.has(ip);
+  /** `dst` (or `src`) on hash:ip */
+  testIp(ipInt: number): boolean {
+    return this.num.has(ipInt);
   }
 
   /** `dst,dst` on hash:ip,port */
-  testIpPort(ip: string, proto: Protocol, port: number): boolean {
-    return this.members.has(`${ip},${proto.toLowerCase()}:${port}`);
+  testIpPort(ipInt: number, proto: Protocol, port: number): boolean {
+    return this.num.has(ippKey(ipInt, PROTO_IDX[proto], port));
   }
 
   /** `dst,dst,src` on hash:ip,port,ip */
-  testIpPortIp(ip: string, proto: Protocol, port: number, ip2: string): boolean {
-    return this.members.has(`${ip},${proto.toLowerCase()}:${port},${ip2}`);
+  testIpPortIp(ipInt: number, proto: Protocol, port: number, ip2Int: number): boolean {
+    return this.second.get(ippKey(ipInt, PROTO_IDX[proto], port))?.has(ip2Int) ?? false;
   }
 
   /** `dst,dst,src` on hash:ip,port,net */
-  testIpPortNet(ip: string, proto: Protocol, port: number, src: string): boolean {
-    const l = this.nets.get(`${ip},${proto.toLowerCase()}:${port}`);
+  testIpPortNet(ipInt: number, proto: Protocol, port: number, srcInt: number): boolean {
+    const l = this.nets.get(ippKey(ipInt, PROTO_IDX[proto], port));
     if (l === undefined) return false;
-    const s = ipv4ToInt(src);
-    for (const [base, bits] of l) if (((s & prefixMask(bits)) >>> 0) === base) return true;
+    for (const [base, bits] of l) if (((srcInt & prefixMask(bits)) >>> 0) === base) return true;
     return false;
   }
 }

@@ -10,6 +10,7 @@
  */
 import type { ProxyNodeConfig, Protocol } from '../../types.js';
 import { SET, type IpsetStore } from './ipset.js';
+import { ipv4ToInt } from './kernel.js';
 
 export type Table = 'nat' | 'filter';
 
@@ -366,37 +367,57 @@ export function saveRule(r: Rule): string {
 
 /** The packet as the rules see it at one hook. */
 export interface WalkPacket {
-  src: string;
-  dst: string;
+  src: number;
+  dst: number;
   proto: Protocol;
   dport: number;
   /** The skb mark (KUBE-MARK-MASQ sets the masquerade bit). */
   mark: number;
   /** Set by IPVS on packets it transmits (the ipvs match); vaddr/vport are the virtual service's. */
-  ipvs: { vaddr: string; vport: number; vproto: Protocol } | null;
+  ipvs: { vaddr: number; vport: number; vproto: Protocol } | null;
 }
 
 export interface WalkEnv {
   sets: IpsetStore;
-  isLocal(ip: string): boolean;
-  cidrContains(cidr: string, ip: string): boolean;
+  /** addrtype LOCAL: a node address, a kube-ipvs0 address or loopback. */
+  isLocal(ipInt: number): boolean;
 }
 
 export interface WalkCounts {
   rules: number;
   sets: number;
+  /** Hash-table probes (IPVS); the walker does not touch it. */
+  probes: number;
 }
 
 export type WalkVerdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'MASQUERADE' | 'CONTINUE';
 
-function ipMatch(r: Rule, p: WalkPacket, env: WalkEnv): boolean {
+/** `-s` operands parsed once: [network, mask]. */
+const srcCache = new Map<string, [number, number]>();
+
+function parseSrc(cidr: string): [number, number] {
+  let c = srcCache.get(cidr);
+  if (c === undefined) {
+    const [a, b] = cidr.split('/');
+    const bits = b === undefined ? 32 : Number(b);
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    c = [(ipv4ToInt(a!) & mask) >>> 0, mask];
+    srcCache.set(cidr, c);
+  }
+  return c;
+}
+
+function ipMatch(r: Rule, p: WalkPacket): boolean {
   if (r.src) {
-    const inside = r.src.cidr.includes('/') ? env.cidrContains(r.src.cidr, p.src) : r.src.cidr === p.src;
+    const [net, mask] = parseSrc(r.src.cidr);
+    const inside = ((p.src & mask) >>> 0) === net;
     if (inside === r.src.invert) return false;
   }
-  if (r.proto && r.proto !== p.proto.toLowerCase()) return false;
+  if (r.proto && r.proto !== LC[p.proto]) return false;
   return true;
 }
+
+const LC: Record<Protocol, 'tcp' | 'udp' | 'sctp'> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 
 function setMatch(m: Extract<Match, { kind: 'set' }>, p: WalkPacket, env: WalkEnv): boolean {
   const s = env.sets.get(m.name);
@@ -422,7 +443,7 @@ function setMatch(m: Extract<Match, { kind: 'set' }>, p: WalkPacket, env: WalkEn
 export function walkChain(rs: RuleSet, table: Table, chain: string, p: WalkPacket, env: WalkEnv, n: WalkCounts): WalkVerdict {
   for (const r of rs.chain(table, chain)) {
     n.rules++;
-    if (!ipMatch(r, p, env)) continue;
+    if (!ipMatch(r, p)) continue;
     let ok = true;
     for (const m of r.matches) {
       switch (m.kind) {
@@ -448,7 +469,7 @@ export function walkChain(rs: RuleSet, table: Table, chain: string, p: WalkPacke
           ok = m.matchesNew;
           break;
         case 'ipvs':
-          ok = p.ipvs !== null && p.ipvs.vaddr === m.vaddr && p.ipvs.vport === m.vport && p.ipvs.vproto === m.vproto;
+          ok = p.ipvs !== null && p.ipvs.vaddr === parseSrc(m.vaddr)[0] && p.ipvs.vport === m.vport && p.ipvs.vproto === m.vproto;
           break;
       }
       if (!ok) break;

@@ -75,6 +75,8 @@ export interface VirtualService {
   /** svc->destinations, head first. */
   dests: RealServer[];
   destByKey: Map<string, RealServer>;
+  /** The same destinations by addrPortKey (for lookups on the packet path). */
+  destByNum: Map<number, RealServer>;
   sched: SchedulerState<RealServer>;
   /** Persistence templates by client address (netmask 255.255.255.255). */
   templates: Map<number, Template>;
@@ -89,6 +91,13 @@ export function vsKey(protocol: Protocol, ip: string, port: number): string {
 export function destKey(ip: string, port: number): string {
   return `${ip}:${port}`;
 }
+
+/** An exact numeric key for (IPv4 address, port): addr * 65536 + port < 2^48. */
+export function addrPortKey(ipInt: number, port: number): number {
+  return ipInt * 65536 + port;
+}
+
+const PROTO_INDEX: Readonly<Record<Protocol, number>> = { TCP: 0, UDP: 1, SCTP: 2 };
 
 /** ip_vs_svc_hashkey() for IPv4, netns term dropped. */
 export function svcHashKey(protoNum: number, ipInt: number, port: number): number {
@@ -113,6 +122,8 @@ export const DEFAULT_TIMEOUTS: Timeouts = { tcpClosed: 120, udp: 300 };
 
 export class IpvsKernel {
   readonly services = new Map<string, VirtualService>();
+  /** Per protocol: addrPortKey -> service (the resizable table's one-probe lookup). */
+  private readonly byNum: Map<number, VirtualService>[] = [new Map(), new Map(), new Map()];
   /** The fixed table: bucket -> chain, head first (only kept in 'fixed256' mode). */
   private readonly buckets: VirtualService[][] = [];
   realServerCount = 0;
@@ -142,11 +153,13 @@ export class IpvsKernel {
       timeout,
       dests,
       destByKey: new Map(),
+      destByNum: new Map(),
       sched: createScheduler<RealServer>(scheduler, dests),
       templates: new Map(),
       bucket: svcHashKey(protoNum, ipInt, port),
     };
     this.services.set(key, vs);
+    this.byNum[PROTO_INDEX[protocol]]!.set(addrPortKey(ipInt, port), vs);
     if (this.svcTable === 'fixed256') this.buckets[vs.bucket]!.unshift(vs);
     return vs;
   }
@@ -165,6 +178,7 @@ export class IpvsKernel {
   /** IPVS_CMD_DEL_SERVICE: the service and every destination in it go. */
   deleteService(vs: VirtualService): void {
     if (!this.services.delete(vs.key)) return;
+    this.byNum[PROTO_INDEX[vs.protocol]]!.delete(addrPortKey(vs.ipInt, vs.port));
     this.realServerCount -= vs.dests.length;
     if (this.svcTable === 'fixed256') {
       const chain = this.buckets[vs.bucket]!;
@@ -177,10 +191,9 @@ export class IpvsKernel {
    * ip_vs_service_find(): in the fixed table, walks the bucket chain from the head comparing each entry; in the
    * resizable table, one probe.
    */
-  findService(protocol: Protocol, ip: string, port: number): ServiceLookup {
-    if (this.svcTable === 'resizable') return { vs: this.services.get(vsKey(protocol, ip, port)) ?? null, probes: 1 };
+  findService(protocol: Protocol, ipInt: number, port: number): ServiceLookup {
+    if (this.svcTable === 'resizable') return { vs: this.byNum[PROTO_INDEX[protocol]]!.get(addrPortKey(ipInt, port)) ?? null, probes: 1 };
     const protoNum = PROTO_NUM[protocol];
-    const ipInt = ipv4ToInt(ip);
     const chain = this.buckets[svcHashKey(protoNum, ipInt, port)]!;
     for (let i = 0; i < chain.length; i++) {
       const vs = chain[i]!;
@@ -214,6 +227,7 @@ export class IpvsKernel {
     d.weight = weight;
     vs.dests.unshift(d);
     vs.destByKey.set(key, d);
+    vs.destByNum.set(addrPortKey(d.ipInt, port), d);
     vs.sched.added(vs.dests);
     this.realServerCount++;
     return d;
@@ -231,6 +245,7 @@ export class IpvsKernel {
     if (idx < 0) return;
     vs.dests.splice(idx, 1);
     vs.destByKey.delete(destKey(d.ip, d.port));
+    vs.destByNum.delete(addrPortKey(d.ipInt, d.port));
     vs.sched.removed(vs.dests, idx);
     this.realServerCount--;
   }
@@ -252,12 +267,12 @@ export class IpvsKernel {
    * sets net.ipv4.vs.expire_quiescent_template=1. Returns the template probes made (0 or 1).
    */
   schedule(vs: VirtualService, srcIpInt: number, dstIpInt: number, now: number): { dest: RealServer | null; templateProbes: number } {
-    for (const d of vs.dests) if (d.inactiveExpiry.length > 0) this.expire(d, now);
+    for (const d of vs.dests) if (d.inactiveExpiry.length > 0 && d.inactiveExpiry[0]! <= now) this.expire(d, now);
     if ((vs.flags & FLAG_PERSISTENT) === 0) {
       return { dest: vs.sched.schedule(vs.dests, { srcIpInt, dstIpInt }), templateProbes: 0 };
     }
     const t = vs.templates.get(srcIpInt);
-    if (t !== undefined && t.expires > now && t.dest.weight > 0 && vs.destByKey.get(destKey(t.dest.ip, t.dest.port)) === t.dest) {
+    if (t !== undefined && t.expires > now && t.dest.weight > 0 && vs.destByNum.get(addrPortKey(t.dest.ipInt, t.dest.port)) === t.dest) {
       t.expires = now + vs.timeout;
       return { dest: t.dest, templateProbes: 1 };
     }
@@ -296,9 +311,12 @@ export class IpvsKernel {
   private pushInactive(d: RealServer, expires: number, countNew: boolean): void {
     const q = d.inactiveExpiry;
     // keep the queue sorted (times are normally non-decreasing)
-    let i = q.length;
-    while (i > 0 && q[i - 1]! > expires) i--;
-    q.splice(i, 0, expires);
+    if (q.length === 0 || q[q.length - 1]! <= expires) q.push(expires);
+    else {
+      let i = q.length;
+      while (i > 0 && q[i - 1]! > expires) i--;
+      q.splice(i, 0, expires);
+    }
     if (countNew) d.inactiveConns++;
   }
 

@@ -24,7 +24,7 @@ import type {
   SyncRequest,
   SyncResult,
 } from '../../types.js';
-import { DEFAULT_TIMEOUTS, destKey, IpvsKernel, ipv4ToInt, type RealServer, type SvcTableMode, type Timeouts, type VirtualService } from './kernel.js';
+import { addrPortKey, DEFAULT_TIMEOUTS, destKey, IpvsKernel, ipv4ToInt, type RealServer, type SvcTableMode, type Timeouts, type VirtualService } from './kernel.js';
 import { IpsetStore, SET, type IpsetType } from './ipset.js';
 import { buildRules, KUBE_CHAINS, restoreInput, RuleSet, walkChain, type WalkCounts, type WalkEnv, type WalkPacket } from './iptables.js';
 import { cidrContainsIp, desiredService, isLoopback, isProgrammable, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
@@ -138,6 +138,16 @@ export function ipsetMsgBytes(setName: string, type: IpsetType): number {
 
 // ---------------------------------------------------------------------------------------------
 
+function lookupResult(
+  verdict: LookupResult['verdict'],
+  serviceKey: string,
+  endpoint: LookupResult['endpoint'],
+  masquerade: boolean,
+  n: WalkCounts,
+): LookupResult {
+  return { verdict, endpoint, serviceKey, masquerade, rulesEvaluated: n.rules, hashProbes: n.probes, setLookups: n.sets };
+}
+
 interface OpenConn {
   vs: VirtualService;
   dest: RealServer;
@@ -178,6 +188,7 @@ export class IpvsProxier implements Backend {
   readonly scheduler: IpvsScheduler;
   /** kube-ipvs0 addresses (insertion order = kernel order) with the number of virtual servers binding each. */
   private readonly addrs = new Map<string, number>();
+  private readonly addrInts = new Set<number>();
   private readonly desired = new Map<string, DesiredService>();
   /** Service ports that program each virtual server. */
   private readonly vsOwners = new Map<string, string[]>();
@@ -186,6 +197,7 @@ export class IpvsProxier implements Backend {
   private readonly lbNoNodeAccess = new Map<string, DesiredService['lbNoNodeAccess']>();
   private readonly ctx: DesiredContext;
   private readonly nodeIPSet: ReadonlySet<string>;
+  private readonly nodeIPInts: ReadonlySet<number>;
   private ruleSet: RuleSet;
   private restoreText = '';
   private clock: Seconds = 0;
@@ -196,6 +208,7 @@ export class IpvsProxier implements Backend {
     this.scheduler = opts.ipvsScheduler ?? 'rr';
     this.kernel = new IpvsKernel(opts.svcTable ?? 'fixed256', { ...DEFAULT_TIMEOUTS, ...opts.timeouts });
     this.nodeIPSet = new Set(opts.node.nodeIPs);
+    this.nodeIPInts = new Set(opts.node.nodeIPs.map(ipv4ToInt));
     this.ctx = {
       node: opts.node,
       scheduler: this.scheduler,
@@ -337,6 +350,7 @@ export class IpvsProxier implements Backend {
     const n = this.addrs.get(ip) ?? 0;
     this.addrs.set(ip, n + 1);
     if (n === 0) {
+      this.addrInts.add(ipv4ToInt(ip));
       d.addressesAdded++;
       d.netlinkBytes += ADDRESS_MSG_BYTES;
     }
@@ -350,6 +364,7 @@ export class IpvsProxier implements Backend {
       return;
     }
     this.addrs.delete(ip);
+    this.addrInts.delete(ipv4ToInt(ip));
     d.addressesDeleted++;
     d.netlinkBytes += ADDRESS_MSG_BYTES;
   }
@@ -450,11 +465,11 @@ export class IpvsProxier implements Backend {
   connectionClosed(endpoint: { ip: string; port: number }, serviceKey: string, protocol: Protocol): void {
     const want = this.desired.get(serviceKey);
     if (want === undefined) return;
-    const ek = destKey(endpoint.ip, endpoint.port);
+    const ek = addrPortKey(ipv4ToInt(endpoint.ip), endpoint.port);
     for (const v of want.virtualServers) {
       if (v.protocol !== protocol) continue;
       const kv = this.kernel.services.get(v.key);
-      const d = kv?.destByKey.get(ek);
+      const d = kv?.destByNum.get(ek);
       if (kv === undefined || d === undefined) continue;
       if (protocol === 'UDP' ? d.inactiveOpen > 0 : d.activeConns > 0) {
         this.kernel.connClosed(kv, d, this.clock);
@@ -465,9 +480,9 @@ export class IpvsProxier implements Backend {
 
   // ---- lookup ----
 
-  private isLocal = (ip: string): boolean => this.nodeIPSet.has(ip) || this.addrs.has(ip) || isLoopback(ip);
+  private isLocal = (ipInt: number): boolean => this.nodeIPInts.has(ipInt) || this.addrInts.has(ipInt) || ipInt >>> 24 === 127;
 
-  private readonly env: WalkEnv = { sets: this.sets, isLocal: this.isLocal, cidrContains: cidrContainsIp };
+  private readonly env: WalkEnv = { sets: this.sets, isLocal: this.isLocal };
 
   /**
    * The first packet of a connection, through the netfilter hooks in order:
@@ -485,73 +500,58 @@ export class IpvsProxier implements Backend {
     if (now > this.clock) this.clock = now;
     const env = this.env;
     const rs = this.ruleSet;
-    const n: WalkCounts = { rules: 0, sets: 0 };
-    let probes = 0;
+    const n: WalkCounts = { rules: 0, sets: 0, probes: 0 };
     // A local process connecting to an address on kube-ipvs0 gets that address as its source: the local route
     // (`local VIP dev kube-ipvs0 ... src VIP`) selects it. This is why kube-proxy masquerades "src,dst" traffic
     // without a local detector, and why KUBE-IPVS-OUT-FILTER matches `-s LB-IP`.
-    const src = pkt.local && this.addrs.has(pkt.dstIP) ? pkt.dstIP : pkt.srcIP;
-    const p: WalkPacket = { src, dst: pkt.dstIP, proto: pkt.protocol, dport: pkt.dstPort, mark: 0, ipvs: null };
-    const result = (verdict: LookupResult['verdict'], serviceKey = '', endpoint: LookupResult['endpoint'] = null, masquerade = false): LookupResult => ({
-      verdict,
-      endpoint,
-      serviceKey,
-      masquerade,
-      rulesEvaluated: n.rules,
-      hashProbes: probes,
-      setLookups: n.sets,
-    });
-    const postrouting = (): boolean => {
-      const v = walkChain(rs, 'nat', 'POSTROUTING', p, env, n);
-      return v === 'MASQUERADE';
-    };
+    const dstInt = ipv4ToInt(pkt.dstIP);
+    const srcInt = pkt.local && this.addrInts.has(dstInt) ? dstInt : ipv4ToInt(pkt.srcIP);
+    const p: WalkPacket = { src: srcInt, dst: dstInt, proto: pkt.protocol, dport: pkt.dstPort, mark: 0, ipvs: null };
 
     if (!pkt.local) {
       walkChain(rs, 'nat', 'PREROUTING', p, env, n);
-      if (!this.isLocal(pkt.dstIP)) {
-        probes += 1; // ip_vs_out_hook at FORWARD
+      if (!this.isLocal(dstInt)) {
+        n.probes += 1; // ip_vs_out_hook at FORWARD
         const fv = walkChain(rs, 'filter', 'FORWARD', p, env, n);
-        if (fv === 'DROP' || fv === 'REJECT') return result(fv);
-        return result('PASS', '', null, postrouting());
+        if (fv === 'DROP' || fv === 'REJECT') return lookupResult(fv, '', null, false, n);
+        return lookupResult('PASS', '', null, walkChain(rs, 'nat', 'POSTROUTING', p, env, n) === 'MASQUERADE', n);
       }
       const iv = walkChain(rs, 'filter', 'INPUT', p, env, n);
-      if (iv === 'DROP' || iv === 'REJECT') return result(iv);
+      if (iv === 'DROP' || iv === 'REJECT') return lookupResult(iv, '', null, false, n);
     } else {
       walkChain(rs, 'nat', 'OUTPUT', p, env, n);
     }
 
-    probes += 2; // ip_vs_out_hook and ip_vs_in_hook look the connection up (a miss for a first packet)
-    const found = this.kernel.findService(pkt.protocol, pkt.dstIP, pkt.dstPort);
-    probes += found.probes;
+    n.probes += 2; // ip_vs_out_hook and ip_vs_in_hook look the connection up (a miss for a first packet)
+    const found = this.kernel.findService(pkt.protocol, dstInt, pkt.dstPort);
+    n.probes += found.probes;
     const vs = found.vs;
     if (vs === null) {
-      if (pkt.local) {
-        const ov = walkChain(rs, 'filter', 'OUTPUT', p, env, n);
-        if (ov === 'DROP' || ov === 'REJECT') return result(ov);
-        const masq = postrouting();
-        if (this.isLocal(pkt.dstIP)) {
-          // delivered over lo: filter INPUT sees it
-          const iv = walkChain(rs, 'filter', 'INPUT', p, env, n);
-          if (iv === 'DROP' || iv === 'REJECT') return result(iv);
-        }
-        return result('PASS', '', null, masq);
+      if (!pkt.local) return lookupResult('PASS', '', null, false, n);
+      const ov = walkChain(rs, 'filter', 'OUTPUT', p, env, n);
+      if (ov === 'DROP' || ov === 'REJECT') return lookupResult(ov, '', null, false, n);
+      const masq = walkChain(rs, 'nat', 'POSTROUTING', p, env, n) === 'MASQUERADE';
+      if (this.isLocal(dstInt)) {
+        // delivered over lo: filter INPUT sees it
+        const iv = walkChain(rs, 'filter', 'INPUT', p, env, n);
+        if (iv === 'DROP' || iv === 'REJECT') return lookupResult(iv, '', null, false, n);
       }
-      return result('PASS');
+      return lookupResult('PASS', '', null, masq, n);
     }
     const serviceKey = this.vsOwners.get(vs.key)?.[0] ?? '';
-    const sch = this.kernel.schedule(vs, ipv4ToInt(src), vs.ipInt, this.clock);
-    probes += sch.templateProbes;
+    const sch = this.kernel.schedule(vs, srcInt, vs.ipInt, this.clock);
+    n.probes += sch.templateProbes;
     const dest = sch.dest;
-    if (dest === null) return result('REJECT', serviceKey);
+    if (dest === null) return lookupResult('REJECT', serviceKey, null, false, n);
 
-    p.dst = dest.ip;
+    p.dst = dest.ipInt;
     p.dport = dest.port;
-    p.ipvs = { vaddr: vs.ip, vport: vs.port, vproto: vs.protocol };
+    p.ipvs = { vaddr: vs.ipInt, vport: vs.port, vproto: vs.protocol };
     const ov = walkChain(rs, 'filter', 'OUTPUT', p, env, n);
-    if (ov === 'DROP' || ov === 'REJECT') return result(ov, serviceKey);
-    const masq = postrouting();
+    if (ov === 'DROP' || ov === 'REJECT') return lookupResult(ov, serviceKey, null, false, n);
+    const masq = walkChain(rs, 'nat', 'POSTROUTING', p, env, n) === 'MASQUERADE';
     this.kernel.connOpened(vs, dest);
-    return result('DNAT', serviceKey, { ip: dest.ip, port: dest.port }, masq);
+    return lookupResult('DNAT', serviceKey, { ip: dest.ip, port: dest.port }, masq, n);
   }
 
   // ---- inspection ----
