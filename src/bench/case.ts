@@ -133,21 +133,22 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
     }
   }
   // churn: Poisson processes of rollouts, scaling, crashes, flaps, drains, service creation and deletion
+  const k = churn.perServices > 0 ? sc.cluster.services / churn.perServices : 1;
   const counters = startChurn(
     { cluster, sched, deployments, rng, services: withPods.map((s) => ({ namespace: s.namespace, name: s.name, deployment: s.deployment! })) },
     {
-      rollingUpdatesPerMinute: churn.rollingUpdatesPerMinute,
+      rollingUpdatesPerMinute: churn.rollingUpdatesPerMinute * k,
       maxSurge: churn.maxSurge,
       maxUnavailable: churn.maxUnavailable,
-      scaleEventsPerMinute: churn.scaleEventsPerMinute,
+      scaleEventsPerMinute: churn.scaleEventsPerMinute * k,
       scaleStep: churn.scaleStep,
-      crashesPerMinute: churn.crashesPerMinute,
+      crashesPerMinute: churn.crashesPerMinute * k,
       crashLoop: churn.crashLoop,
-      readinessFlapsPerMinute: churn.readinessFlapsPerMinute,
+      readinessFlapsPerMinute: churn.readinessFlapsPerMinute * k,
       flapSeconds: churn.flapSeconds,
-      nodeDrainsPerHour: churn.nodeDrainsPerHour,
-      serviceCreatesPerMinute: churn.serviceCreatesPerMinute,
-      serviceDeletesPerMinute: churn.serviceDeletesPerMinute,
+      nodeDrainsPerHour: churn.nodeDrainsPerHour * k,
+      serviceCreatesPerMinute: churn.serviceCreatesPerMinute * k,
+      serviceDeletesPerMinute: churn.serviceDeletesPerMinute * k,
       endpointsPerService: Math.max(1, Math.round(distributionMean(sc.cluster.endpointsPerService))),
     },
     end,
@@ -155,7 +156,8 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
 
   // load: Poisson arrivals of new connections, clients on every simulated node
   const load = sc.load;
-  if (load.connectionsPerSecond > 0 && targets.length > 0) {
+  const rate = load.perServices > 0 ? (load.connectionsPerSecond * sc.cluster.services) / load.perServices : load.connectionsPerSecond;
+  if (rate > 0 && targets.length > 0) {
     const arrivals = rng.stream('load.arrivals');
     const pick = rng.stream('load.popularity');
     const clients = rng.stream('load.clients');
@@ -210,10 +212,10 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
         if (at === sched.now) check();
         else sched.at(at, check, 'request');
       }
-      const next = sched.now + arrivals.exponential(load.connectionsPerSecond);
+      const next = sched.now + arrivals.exponential(rate);
       if (next < end) sched.at(next, arrive, 'arrival');
     };
-    sched.at(t0 + arrivals.exponential(load.connectionsPerSecond), arrive, 'arrival');
+    sched.at(t0 + arrivals.exponential(rate), arrive, 'arrival');
   }
 
   sched.runUntil(end);

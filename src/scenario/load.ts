@@ -122,6 +122,14 @@ export function loadScenario(file: string, opts: { quick: boolean; seed?: number
     return { id: variant === '' ? base.name : `${base.name}@${variant}`, scenario: r.data, point, file };
   });
   for (const c of cases) {
+    const cl = c.scenario.cluster;
+    const d = cl.endpointsPerService;
+    const maxEps = typeof d === 'number' ? d : 'uniform' in d ? d.uniform[1] : 'choice' in d ? Math.max(...d.choice) : d.zipf.max;
+    const capacity = cl.nodes * 253; // every node gets a /24 of the pod network
+    if (cl.services * maxEps > capacity) {
+      const where = 'cluster.nodes' in c.point || 'cluster.services' in c.point ? `sweep point ${JSON.stringify(c.point)}: cluster.nodes` : 'cluster.nodes';
+      throw new InputError(`${file}: ${where}`, `${cl.nodes} nodes hold at most ${capacity} pods (a /24 each), but ${cl.services} services may need ${cl.services * maxEps}`);
+    }
     const t = c.scenario.cluster.serviceTypes;
     const sum = t.ClusterIP + t.NodePort + t.LoadBalancer + t.headless + t.ExternalName;
     if (Math.abs(sum - 1) > 1e-9) throw new InputError(`${file}: cluster.serviceTypes`, `fractions must sum to 1, got ${sum}`);

@@ -67,6 +67,7 @@ export const ChurnSpec = z.strictObject({
       spreadSeconds: nonneg.default(0),
     })
     .optional(),
+  perServices: count.default(0).describe('0: rates are cluster-wide; N: every rate is per N services (scales with the cluster)'),
   rollingUpdatesPerMinute: nonneg.default(0),
   maxSurge: z.union([count, z.string().regex(/^\d+%$/)]).default('25%'),
   maxUnavailable: z.union([count, z.string().regex(/^\d+%$/)]).default('25%'),
@@ -86,6 +87,7 @@ export const ChurnSpec = z.strictObject({
 
 export const LoadSpec = z.strictObject({
   connectionsPerSecond: nonneg.default(100).describe('new connections per second, cluster-wide (Poisson)'),
+  perServices: count.default(0).describe('0: connectionsPerSecond is cluster-wide; N: it is per N services (traffic grows with the cluster)'),
   requestsPerConnection: z.number().int().min(1).default(1).describe('keep-alive: requests carried by one connection'),
   requestIntervalSeconds: nonneg.default(0.05),
   zipf: nonneg.default(0).describe('service popularity skew: 0 uniform, 1 classic Zipf'),
