@@ -57,6 +57,7 @@ const T_MARK = RS.T_MARK;
 const T_MASQUERADE = RS.T_MASQUERADE;
 const T_DNAT = RS.T_DNAT;
 const CT_NEW = RS.CT_NEW;
+const F_SERVICE_RULE = RS.F_DST | RS.F_PROTO | RS.F_DPORT;
 const CT_DNAT = RS.CT_DNAT;
 
 /** kube-proxy's proxyutil.FullSyncPeriod: a partial-restore proxier still rewrites everything this often. */
@@ -557,42 +558,54 @@ export class IptablesBackend implements Backend {
   private walk(chain: Chain): number {
     const rules = chain.rules;
     const n = rules.length;
-    for (let i = 0; i < n; i++) {
+    // a walk never changes the destination (DNAT ends the nat walk), so it can be read once
+    const dst = this.pDst;
+    const proto = this.pProto;
+    const dport = this.pDport;
+    let i = 0;
+    let v = V_CONTINUE;
+    for (; i < n; i++) {
       const r = rules[i]!;
-      this.pCount++;
       const f = r.flags;
-      if (f !== 0 && !this.matches(r, f)) continue;
+      if (f === F_SERVICE_RULE) {
+        // KUBE-SERVICES' cluster IP / external IP / load-balancer rules: -d, -p, --dport only
+        if ((dst & r.dstMask) !== r.dst || r.proto !== proto || r.dport !== dport) continue;
+      } else if (f !== 0 && !this.matches(r, f)) continue;
       const t = r.target;
       if (t === 0) continue;
       if (this.pSvc === '' && r.owner !== '') this.pSvc = r.owner;
-      switch (t) {
-        case T_JUMP: {
-          const v = this.walk(r.jumpTo!);
-          if (v !== V_CONTINUE) return v;
+      if (t === T_JUMP) {
+        const sub = this.walk(r.jumpTo!);
+        if (sub !== V_CONTINUE) {
+          v = sub;
           break;
         }
-        case T_GOTO:
-          return this.walk(r.jumpTo!);
-        case T_RETURN:
-          return V_CONTINUE;
-        case T_ACCEPT:
-          return V_ACCEPT;
-        case T_DROP:
-          return V_DROP;
-        case T_REJECT:
-          return V_REJECT;
-        case T_MARK:
-          this.pMark = (this.pMark & ~r.arg2) ^ r.arg1;
-          break;
-        case T_MASQUERADE:
-          this.pMasq = true;
-          return V_ACCEPT;
-        case T_DNAT:
-          this.pDnat = r;
-          return V_ACCEPT;
+        continue;
       }
+      if (t === T_MARK) {
+        this.pMark = (this.pMark & ~r.arg2) ^ r.arg1;
+        continue;
+      }
+      if (t === T_GOTO) {
+        v = this.walk(r.jumpTo!);
+        break;
+      }
+      if (t === T_RETURN) v = V_CONTINUE;
+      else if (t === T_ACCEPT) v = V_ACCEPT;
+      else if (t === T_DROP) v = V_DROP;
+      else if (t === T_REJECT) v = V_REJECT;
+      else if (t === T_MASQUERADE) {
+        this.pMasq = true;
+        v = V_ACCEPT;
+      } else if (t === T_DNAT) {
+        this.pDnat = r;
+        v = V_ACCEPT;
+      }
+      break;
     }
-    return V_CONTINUE;
+    // rules evaluated in this chain: all of them, or up to and including the one that ended the walk
+    this.pCount += i < n ? i + 1 : n;
+    return v;
   }
 
   private matches(r: Rule, f: number): boolean {
