@@ -234,3 +234,20 @@ test('the real iptables-save agrees with render(), after full and partial restor
     assert.equal(realSave(ipt, [first, b.lastRestoreInput()]), b.render()['iptables-save'], `after a partial restore (${ipt})`);
   }
 });
+
+test('saveLine: iptables-save order and formats for single rules', async () => {
+  const { saveLine, splitArgs } = await import('../src/backends/iptables/index.js');
+  assert.deepEqual(splitArgs('-A X -m comment --comment "a \\"b\\" c" -j Y'), ['-A', 'X', '-m', 'comment', '--comment', 'a "b" c', '-j', 'Y']);
+  assert.equal(
+    saveLine('-A KUBE-SVC-X -m comment --comment "ns/s:p cluster IP" -m tcp -p tcp -d 10.96.0.1 --dport 443 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ'),
+    '-A KUBE-SVC-X ! -s 10.244.0.0/16 -d 10.96.0.1/32 -p tcp -m comment --comment "ns/s:p cluster IP" -m tcp --dport 443 -j KUBE-MARK-MASQ',
+  );
+  assert.equal(saveLine('-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000'), '-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000');
+  assert.equal(saveLine('-A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000'), '-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0');
+  assert.equal(saveLine('-A C -m comment --comment plain_name-1 -j ACCEPT'), '-A C -m comment --comment plain_name-1 -j ACCEPT');
+  assert.equal(saveLine(`-A C -m comment --comment "it's" -j DROP`), `-A C -m comment --comment "it\\'s" -j DROP`);
+  assert.equal(
+    saveLine('-A S -m comment --comment "ns/s:p -> 10.0.0.1:80" -m statistic --mode random --probability 0.2000000000 -j SEP'),
+    '-A S -m comment --comment "ns/s:p -> 10.0.0.1:80" -m statistic --mode random --probability 0.20000000019 -j SEP',
+  );
+});

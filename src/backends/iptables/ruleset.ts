@@ -294,29 +294,34 @@ export class RuleBuilder {
 /** Splits an iptables-restore line into arguments, honouring double quotes as iptables-restore does. */
 export function splitArgs(line: string): string[] {
   const out: string[] = [];
-  let cur = '';
-  let inQuote = false;
-  let have = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (inQuote) {
-      if (c === '\\' && i + 1 < line.length && (line[i + 1] === '"' || line[i + 1] === '\\')) {
-        cur += line[++i];
-      } else if (c === '"') inQuote = false;
-      else cur += c;
-    } else if (c === '"') {
-      inQuote = true;
-      have = true;
-    } else if (c === ' ' || c === '\t') {
-      if (have) out.push(cur);
-      cur = '';
-      have = false;
+  const n = line.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+    if (i >= n) break;
+    if (line.charCodeAt(i) === 34) {
+      // quoted: up to the closing quote, with \" and \\ escapes
+      let j = i + 1;
+      let tok = '';
+      let from = j;
+      while (j < n && line.charCodeAt(j) !== 34) {
+        if (line.charCodeAt(j) === 92 && j + 1 < n && (line.charCodeAt(j + 1) === 34 || line.charCodeAt(j + 1) === 92)) {
+          tok += line.slice(from, j);
+          from = j + 1;
+          j += 2;
+          continue;
+        }
+        j++;
+      }
+      out.push(tok + line.slice(from, j));
+      i = j + 1;
     } else {
-      cur += c;
-      have = true;
+      let j = i;
+      while (j < n && line.charCodeAt(j) !== 32 && line.charCodeAt(j) !== 9) j++;
+      out.push(line.slice(i, j));
+      i = j;
     }
   }
-  if (have) out.push(cur);
   return out;
 }
 
@@ -342,9 +347,16 @@ interface Module {
   opts: string[];
 }
 
-/** Groups option tokens: an option ("--x") takes the following tokens that are not options themselves. */
-function optionMap(opts: string[]): Map<string, { neg: boolean; values: string[] }> {
-  const m = new Map<string, { neg: boolean; values: string[] }>();
+/** One parsed option: "--name [value]", possibly inverted. */
+interface Opt {
+  key: string;
+  neg: boolean;
+  value: string;
+}
+
+/** Groups option tokens: an option ("--x") takes the following token unless that is an option or "!". */
+function parseOpts(opts: readonly string[]): Opt[] {
+  const out: Opt[] = [];
   let neg = false;
   for (let i = 0; i < opts.length; i++) {
     const t = opts[i]!;
@@ -352,84 +364,100 @@ function optionMap(opts: string[]): Map<string, { neg: boolean; values: string[]
       neg = true;
       continue;
     }
-    const values: string[] = [];
-    if (t === '--comment') values.push(opts[++i] ?? '');
-    else while (i + 1 < opts.length && !opts[i + 1]!.startsWith('-') && opts[i + 1] !== '!') values.push(opts[++i]!);
-    m.set(t, { neg, values });
+    let value = '';
+    if (t === '--comment') value = opts[++i] ?? '';
+    else if (i + 1 < opts.length && !opts[i + 1]!.startsWith('-') && opts[i + 1] !== '!') value = opts[++i]!;
+    out.push({ key: t, neg, value });
     neg = false;
   }
-  return m;
+  return out;
+}
+
+function findOpt(o: readonly Opt[], key: string): Opt | undefined {
+  for (const x of o) if (x.key === key) return x;
+  return undefined;
+}
+
+function negOf(o: readonly Opt[], key: string): string {
+  return findOpt(o, key)?.neg === true ? ' !' : '';
+}
+
+function valOf(o: readonly Opt[], key: string): string {
+  return findOpt(o, key)?.value ?? '';
+}
+
+function ctStateText(states: string): string {
+  let mask = 0;
+  for (const st of states.split(',')) {
+    for (const [n, b] of CT_NAMES) if (n === st) mask |= b;
+  }
+  let s = '';
+  for (const [n, b] of CT_NAMES) if ((mask & b) !== 0) s += s === '' ? n : `,${n}`;
+  return s;
 }
 
 function saveModule(mod: Module): string {
-  const o = optionMap(mod.opts);
-  const neg = (k: string): string => (o.get(k)?.neg ? ' !' : '');
-  const val = (k: string): string => o.get(k)?.values[0] ?? '';
+  const o = parseOpts(mod.opts);
   switch (mod.name) {
     case 'comment':
-      return ` --comment ${xtSaveString(val('--comment'))}`;
+      return ` --comment ${xtSaveString(valOf(o, '--comment'))}`;
     case 'tcp':
     case 'udp':
     case 'sctp': {
       let s = '';
-      if (o.has('--sport')) s += `${neg('--sport')} --sport ${val('--sport')}`;
-      if (o.has('--dport')) s += `${neg('--dport')} --dport ${val('--dport')}`;
+      if (findOpt(o, '--sport') !== undefined) s += `${negOf(o, '--sport')} --sport ${valOf(o, '--sport')}`;
+      if (findOpt(o, '--dport') !== undefined) s += `${negOf(o, '--dport')} --dport ${valOf(o, '--dport')}`;
       return s;
     }
     case 'statistic':
-      return ` --mode random${neg('--probability')} --probability ${saveProbability(kernelProbability(val('--probability')))}`;
+      return ` --mode random${negOf(o, '--probability')} --probability ${saveProbability(kernelProbability(valOf(o, '--probability')))}`;
     case 'recent': {
       let s = '';
-      if (o.has('--set')) s += ' --set';
-      if (o.has('--rcheck')) s += ' --rcheck';
-      if (o.has('--seconds')) s += ` --seconds ${val('--seconds')}`;
-      if (o.has('--reap')) s += ' --reap';
-      return `${s} --name ${val('--name')} --mask 255.255.255.255 --rsource`;
+      if (findOpt(o, '--set') !== undefined) s += ' --set';
+      if (findOpt(o, '--rcheck') !== undefined) s += ' --rcheck';
+      if (findOpt(o, '--seconds') !== undefined) s += ` --seconds ${valOf(o, '--seconds')}`;
+      if (findOpt(o, '--reap') !== undefined) s += ' --reap';
+      return `${s} --name ${valOf(o, '--name')} --mask 255.255.255.255 --rsource`;
     }
     case 'mark': {
-      const [v, m] = val('--mark').split('/');
+      const [v, m] = valOf(o, '--mark').split('/');
       const mask = m === undefined ? 0xffffffff : Number(m) >>> 0;
       const text = mask === 0xffffffff ? hexMark(v!) : `${hexMark(v!)}/${hexMark(m!)}`;
-      return `${neg('--mark')} --mark ${text}`;
+      return `${negOf(o, '--mark')} --mark ${text}`;
     }
-    case 'conntrack': {
-      let mask = 0;
-      for (const st of val('--ctstate').split(',')) mask |= CT_NAMES.find(([n]) => n === st)?.[1] ?? 0;
-      const names = CT_NAMES.filter(([, b]) => (mask & b) !== 0).map(([n]) => n);
-      return `${neg('--ctstate')} --ctstate ${names.join(',')}`;
-    }
+    case 'conntrack':
+      return `${negOf(o, '--ctstate')} --ctstate ${ctStateText(valOf(o, '--ctstate'))}`;
     case 'addrtype': {
       let s = '';
-      if (o.has('--src-type')) s += `${neg('--src-type')} --src-type ${val('--src-type')}`;
-      if (o.has('--dst-type')) s += `${neg('--dst-type')} --dst-type ${val('--dst-type')}`;
+      if (findOpt(o, '--src-type') !== undefined) s += `${negOf(o, '--src-type')} --src-type ${valOf(o, '--src-type')}`;
+      if (findOpt(o, '--dst-type') !== undefined) s += `${negOf(o, '--dst-type')} --dst-type ${valOf(o, '--dst-type')}`;
       return s;
     }
     case 'nfacct':
       // libxt_nfacct prints " --nfacct-name " and then xtables_save_string's own leading space
-      return ` --nfacct-name  ${xtSaveString(val('--nfacct-name'))}`;
+      return ` --nfacct-name  ${xtSaveString(valOf(o, '--nfacct-name'))}`;
     default:
       return mod.opts.map((t) => ` ${t}`).join('');
   }
 }
 
 function saveTarget(name: string, opts: string[]): string {
-  const o = optionMap(opts);
-  const val = (k: string): string => o.get(k)?.values[0] ?? '';
+  const o = parseOpts(opts);
   switch (name) {
     case 'MARK': {
-      if (o.has('--or-mark')) {
-        const v = hexMark(val('--or-mark'));
+      if (findOpt(o, '--or-mark') !== undefined) {
+        const v = hexMark(valOf(o, '--or-mark'));
         return ` --set-xmark ${v}/${v}`;
       }
-      if (o.has('--xor-mark')) return ` --set-xmark ${hexMark(val('--xor-mark'))}/0x0`;
+      if (findOpt(o, '--xor-mark') !== undefined) return ` --set-xmark ${hexMark(valOf(o, '--xor-mark'))}/0x0`;
       return opts.map((t) => ` ${t}`).join('');
     }
     case 'MASQUERADE':
-      return o.has('--random-fully') ? ' --random-fully' : '';
+      return findOpt(o, '--random-fully') !== undefined ? ' --random-fully' : '';
     case 'REJECT':
-      return ` --reject-with ${o.has('--reject-with') ? val('--reject-with') : 'icmp-port-unreachable'}`;
+      return ` --reject-with ${findOpt(o, '--reject-with') !== undefined ? valOf(o, '--reject-with') : 'icmp-port-unreachable'}`;
     case 'DNAT':
-      return ` --to-destination ${val('--to-destination')}`;
+      return ` --to-destination ${valOf(o, '--to-destination')}`;
     default:
       return opts.map((t) => ` ${t}`).join('');
   }
