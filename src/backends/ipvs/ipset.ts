@@ -67,7 +67,6 @@ export const SET = {
   ipvsIPs: 'KUBE-IPVS-IPS',
 } as const;
 
-const HASH_SIZE = 1024;
 const MAX_ELEM = 65536;
 /** AHASH_MAX_SIZE (6 * AHASH_INIT_SIZE): entries one bucket holds before the table is doubled. */
 const BUCKET_SIZE = 12;
@@ -213,6 +212,7 @@ export class Ipset {
   private readonly bitmap: Uint8Array | null;
   /** Hash-table emulation: jhash2 of each entry, and entries per bucket. */
   private readonly hashes = new Map<string, number>();
+  /** hashsize 1024 at creation (kube-proxy's default) = 2^10 buckets. */
   private htableBits = 10;
   private bucketCounts: Uint16Array | null;
 

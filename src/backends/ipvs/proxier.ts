@@ -27,7 +27,7 @@ import type {
 import { addrPortKey, DEFAULT_TIMEOUTS, destKey, IpvsKernel, ipv4ToInt, type RealServer, type SvcTableMode, type Timeouts, type VirtualService } from './kernel.js';
 import { IpsetStore, SET, type IpsetType } from './ipset.js';
 import { buildRules, KUBE_CHAINS, restoreInput, RuleSet, walkChain, type WalkCounts, type WalkEnv, type WalkPacket } from './iptables.js';
-import { cidrContainsIp, desiredService, isLoopback, isProgrammable, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
+import { desiredService, isProgrammable, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
 
 export interface IpvsBackendOptions extends BackendOptions {
   /**
