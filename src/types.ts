@@ -252,6 +252,10 @@ export interface SyncResult {
   ipsetOps: number;
   /** Address adds and deletes on kube-ipvs0. */
   addressOps: number;
+  /** Netlink messages read back from the kernel (IPVS mode re-reads every virtual server each sync); 0 when absent. */
+  netlinkReads?: number;
+  /** `ipset list` commands run (IPVS mode lists each of its sets every sync); 0 when absent. */
+  ipsetLists?: number;
 }
 
 /** The first packet of a new connection, as the node's netfilter hooks see it. */

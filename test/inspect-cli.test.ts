@@ -1,26 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { main } from '../src/cli/main.js';
+import { execFile } from 'node:child_process';
 
 const M = 'scenarios/manifests/svc-test.yaml';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  let out = '';
-  let err = '';
-  process.stdout.write = ((s: string | Uint8Array) => ((out += String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
-  const saved = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-    process.exitCode = saved;
-  }
+/** Runs the CLI in a child process (the test reporter owns this process's stdout). */
+function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], (e, out, err) => {
+      resolve({ code: e === null ? 0 : typeof e.code === 'number' ? e.code : 99, out, err });
+    });
+  });
 }
 
 const aRecords = (out: string): string[] => out.split('\n').filter((l) => l.includes('\tA\t')).map((l) => l.split('\t').pop()!);

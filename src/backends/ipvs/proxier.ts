@@ -264,6 +264,8 @@ export class IpvsProxier implements Backend {
         d.virtualServersAdded + d.virtualServersUpdated + d.virtualServersDeleted + d.realServersAdded + d.realServersUpdated + d.realServersDeleted,
       ipsetOps: d.ipsetEntriesAdded + d.ipsetEntriesDeleted,
       addressOps: d.addressesAdded + d.addressesDeleted,
+      netlinkReads: d.netlinkReads,
+      ipsetLists: d.ipsetListCalls,
       detail: d,
     };
   }
@@ -444,6 +446,7 @@ export class IpvsProxier implements Backend {
       ipvsOps: d.realServersDeleted,
       ipsetOps: 0,
       addressOps: 0,
+      netlinkReads: d.netlinkReads,
       detail: d,
     };
   }
