@@ -327,3 +327,50 @@ export interface BackendOptions {
 }
 
 export type IpvsScheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sh' | 'dh' | 'sed' | 'nq';
+
+// ---------------------------------------------------------------------------------------------
+// Results: the rows of a run directory
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The statistics a metrics.csv row may carry, in their canonical order (the order rows are sorted in).
+ * rme is the relative margin of error in percent (measured metrics); samples is a count of observations.
+ */
+export const STATISTICS = ['value', 'mean', 'p50', 'p90', 'p99', 'min', 'max', 'total', 'rme', 'samples'] as const;
+export type Statistic = (typeof STATISTICS)[number];
+
+/** One row of metrics.csv: one measurement. Its identity is everything but value and unit (see rowKey). */
+export interface MetricRow {
+  scenario: string;
+  backend: string;
+  services: number;
+  endpoints_per_service: number;
+  metric: string;
+  statistic: Statistic;
+  value: number;
+  unit: string;
+}
+
+/** One row of scaling.csv: the log-log slope of a metric against the number of services. */
+export interface ScalingRow {
+  scenario: string;
+  backend: string;
+  metric: string;
+  /** Slope of log(metric) against log(services): 1 is linear growth, 0 flat. */
+  exponent: number;
+  /** Coefficient of determination of that fit. */
+  r2: number;
+}
+
+/** The retained samples of one measured metric at one point (samples.json holds an array of these). */
+export interface SampleSet {
+  scenario: string;
+  backend: string;
+  services: number;
+  endpoints_per_service: number;
+  metric: string;
+  unit: string;
+  /** Sample values, in the unit (seconds, or calibrations for *_rel metrics). */
+  samples: number[];
+}
+

@@ -1,21 +1,12 @@
 import { Bench } from 'tinybench';
-import type { EndpointInfo, Packet, ProxySnapshot, Seconds } from '../types.js';
+import type { EndpointInfo, Packet, ProxySnapshot, SampleSet, Seconds } from '../types.js';
 import type { KubeProxyNode } from '../proxy/kubeproxy.js';
 import type { RngStreams } from '../sim/rng.js';
 import type { BenchSpec } from '../scenario/schema.js';
 import * as ss from 'simple-statistics';
 import { canonical, type MetricRow } from '../metrics/stats.js';
 
-/** Retained samples of one measured metric, in seconds per operation. */
-export interface SampleSet {
-  scenario: string;
-  backend: string;
-  services: number;
-  endpoints_per_service: number;
-  metric: string;
-  unit: string;
-  samples: number[];
-}
+export type { SampleSet } from '../types.js';
 
 type Partial2<T> = Omit<T, 'scenario' | 'backend' | 'services' | 'endpoints_per_service'>;
 

@@ -1,7 +1,9 @@
 import type { RulesetSize, Seconds } from '../types.js';
 import type { ConnectionRecord, KubeProxyNode, SyncRecord } from '../proxy/kubeproxy.js';
 import { METRICS, type MetricName } from '../metrics/catalogue.js';
-import { canonical, summarize, type MetricRow, type Statistic } from '../metrics/stats.js';
+import { canonical, summarize } from '../metrics/stats.js';
+import type { MetricRow, Statistic } from '../types.js';
+import type { Statistic as Summary } from '../metrics/stats.js';
 
 type RowKey = Pick<MetricRow, 'scenario' | 'backend' | 'services' | 'endpoints_per_service'>;
 
@@ -94,11 +96,11 @@ export class Recorder {
 
   rows(key: RowKey, ctx: { requestsPerConnection: number; duration: Seconds }): MetricRow[] {
     const out: MetricRow[] = [];
-    const add = (metric: MetricName | string, statistic: string, value: number, unit?: string): void => {
+    const add = (metric: MetricName | string, statistic: Statistic, value: number, unit?: string): void => {
       const def = (METRICS as Record<string, { unit: string }>)[metric];
       out.push({ ...key, metric, statistic, value: canonical(value), unit: unit ?? def?.unit ?? '' });
     };
-    const dist = (metric: MetricName, values: number[], stats: Statistic[]): void => {
+    const dist = (metric: MetricName, values: number[], stats: Summary[]): void => {
       for (const [s, v] of summarize(values, stats)) add(metric, s, v);
     };
     if (this.size !== null) {

@@ -1,17 +1,8 @@
 import * as ss from 'simple-statistics';
-import type { MetricRow } from './stats.js';
+import type { MetricRow, ScalingRow } from '../types.js';
 import { metricDef } from './catalogue.js';
 
-/** One row of scaling.csv: how a metric grows with the number of services. */
-export interface ScalingRow {
-  scenario: string;
-  backend: string;
-  metric: string;
-  /** Slope of log(metric) against log(services): 1 is linear growth, 0 flat. */
-  exponent: number;
-  /** Coefficient of determination of that fit. */
-  r2: number;
-}
+export type { ScalingRow } from '../types.js';
 
 /** The statistic a metric is fitted on: p50 for measured metrics, else mean, else the single value. */
 export function fittedStatistic(metric: string, available: ReadonlySet<string>): string | null {

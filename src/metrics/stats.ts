@@ -1,18 +1,9 @@
 import * as ss from 'simple-statistics';
 
-/** A tidy measurement: one row of metrics.csv. */
-export interface MetricRow {
-  scenario: string;
-  backend: string;
-  services: number;
-  endpoints_per_service: number;
-  metric: string;
-  statistic: string;
-  value: number;
-  unit: string;
-}
+export type { MetricRow } from '../types.js';
 
-export type Statistic = 'mean' | 'p50' | 'p90' | 'p99' | 'max' | 'min' | 'total';
+/** The statistics summarize() computes (a subset of the metrics.csv statistics). */
+export type Statistic = Extract<import('../types.js').Statistic, 'mean' | 'p50' | 'p90' | 'p99' | 'max' | 'min' | 'total'>;
 
 /** Summary statistics of a sample (quantiles as simple-statistics computes them); empty samples give no rows. */
 export function summarize(values: readonly number[], stats: readonly Statistic[]): Array<[Statistic, number]> {

@@ -34,46 +34,10 @@ export const RUN_FILES = {
 export const METRICS_HEADER = ['scenario', 'backend', 'services', 'endpoints_per_service', 'metric', 'statistic', 'value', 'unit'] as const;
 export const SCALING_HEADER = ['scenario', 'backend', 'metric', 'exponent', 'r2'] as const;
 
-/**
- * The statistics a metrics.csv row may carry, in their canonical order (the order rows are sorted in).
- * rme is the relative margin of error in percent (measured metrics); samples is a count of observations.
- */
-export const STATISTICS = ['value', 'mean', 'p50', 'p90', 'p99', 'min', 'max', 'total', 'rme', 'samples'] as const;
-export type Statistic = (typeof STATISTICS)[number];
-
-/** One row of metrics.csv: one measurement. Its identity is everything but value and unit (see rowKey). */
-export interface MetricRow {
-  scenario: string;
-  backend: string;
-  services: number;
-  endpoints_per_service: number;
-  metric: string;
-  statistic: Statistic;
-  value: number;
-  unit: string;
-}
-
-/** One row of scaling.csv: the log-log slope of a metric against the number of services. */
-export interface ScalingRow {
-  scenario: string;
-  backend: string;
-  metric: string;
-  /** NaN when the fit is undefined (fewer than two sizes, or a non-positive value). */
-  exponent: number;
-  r2: number;
-}
-
-/** The retained tinybench samples of one measured metric at one point (samples.json holds an array of these). */
-export interface SampleSet {
-  scenario: string;
-  backend: string;
-  services: number;
-  endpoints_per_service: number;
-  metric: string;
-  unit: string;
-  /** Sample values, in seconds. */
-  samples: number[];
-}
+export { STATISTICS } from '../types.js';
+export type { Statistic, MetricRow, ScalingRow, SampleSet } from '../types.js';
+import type { MetricRow, SampleSet, ScalingRow, Statistic } from '../types.js';
+import { STATISTICS } from '../types.js';
 
 /** meta.json: where and how a run was made. Unknown fields are kept. */
 export interface RunMeta {

@@ -20,5 +20,5 @@ export {
   saveProbability,
   serviceChainName,
 } from './names.js';
-export { LARGE_CLUSTER_ENDPOINTS_THRESHOLD, categorizeEndpoints } from './proxier.js';
+export { LARGE_CLUSTER_ENDPOINTS_THRESHOLD } from './proxier.js';
 export { Chain, Rule, saveLine, splitArgs, xtSaveString } from './ruleset.js';

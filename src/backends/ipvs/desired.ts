@@ -3,6 +3,7 @@
  * syncProxyRules, pkg/proxy/ipvs/proxier.go), computed independently of every other service so that a sync can
  * diff only the service ports that changed.
  */
+import { categorizeEndpoints, usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/topology.js';
 import type { EndpointInfo, IpvsScheduler, ProxyNodeConfig, Protocol, ServicePortInfo } from '../../types.js';
 import { FLAG_PERSISTENT, ipv4ToInt, vsKey } from './kernel.js';
 import { SET } from './ipset.js';
@@ -77,35 +78,6 @@ export function nodePortIPs(node: ProxyNodeConfig): string[] {
   );
 }
 
-function externallyAccessible(s: ServicePortInfo): boolean {
-  return s.nodePort !== 0 || s.loadBalancerIPs.length > 0 || s.externalIPs.length > 0;
-}
-
-/**
- * proxy.CategorizeEndpoints (pkg/proxy/topology.go) without topology hints: cluster endpoints are the ready ones
- * (falling back to serving+terminating when none is ready); local endpoints are the local ready ones (falling back
- * to local serving+terminating).
- */
-export function categorizeEndpoints(
-  eps: readonly EndpointInfo[],
-  s: ServicePortInfo,
-): { cluster: EndpointInfo[]; local: EndpointInfo[] } {
-  const ext = externallyAccessible(s);
-  const usesCluster = !s.internalPolicyLocal || (ext && !s.externalPolicyLocal);
-  const usesLocal = s.internalPolicyLocal || (ext && s.externalPolicyLocal);
-  let cluster: EndpointInfo[] = [];
-  if (usesCluster) {
-    cluster = eps.filter((e) => e.ready);
-    if (cluster.length === 0) cluster = eps.filter((e) => e.serving && e.terminating);
-  }
-  let local: EndpointInfo[] = [];
-  if (usesLocal) {
-    local = eps.filter((e) => e.isLocal && e.ready);
-    if (local.length === 0) local = eps.filter((e) => e.isLocal && e.serving && e.terminating);
-  }
-  return { cluster, local };
-}
-
 function destList(eps: readonly EndpointInfo[]): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
@@ -155,7 +127,7 @@ export function desiredService(ctx: DesiredContext, s: ServicePortInfo, eps: rea
     entries.push([SET.loopBack, `${e.ip},${p}:${e.port},${e.ip}`]);
   }
 
-  const { cluster, local } = categorizeEndpoints(eps, s);
+  const { cluster, local } = categorizeEndpoints(eps, usesClusterEndpoints(s), usesLocalEndpoints(s));
   const pick = (onlyLocal: boolean): string[] => destList(onlyLocal ? (local.length > 0 ? local : cluster) : cluster);
   const internalDests = pick(s.internalPolicyLocal);
   const externalDests = pick(s.externalPolicyLocal);

@@ -23,7 +23,7 @@ export { Ipset, IpsetStore, IPSET_INFO, SET, jhash2 } from './ipset.js';
 export type { IpsetInfo, IpsetType } from './ipset.js';
 export { buildRules, restoreInput, RuleSet, saveRule, KUBE_CHAINS, JUMPS } from './iptables.js';
 export type { Rule } from './iptables.js';
-export { categorizeEndpoints, desiredService, nodePortIPs } from './desired.js';
+export { desiredService, nodePortIPs } from './desired.js';
 export type { DesiredService, DesiredVirtualServer } from './desired.js';
 
 /** kube-proxy in IPVS mode on one node; `opts.ipvsScheduler` defaults to 'rr'. */
