@@ -293,6 +293,7 @@ export function compareRows(
     }
   }
 
+  confirmAcrossSweep(rows);
   rows.sort((x, y) => VERDICT_ORDER.indexOf(x.verdict) - VERDICT_ORDER.indexOf(y.verdict) || compareMetricRows(x, y));
   const counts = Object.fromEntries(VERDICT_ORDER.map((v) => [v, 0])) as Record<Verdict, number>;
   for (const r of rows) counts[r.verdict]++;
@@ -303,6 +304,42 @@ export function compareRows(
     if (!metricsSeen.has(m)) warnings.push(`--tolerance ${m}: no row has metric "${m}"`);
   }
   return { baseline: names.baseline, current: names.current, options: o, rows, counts, failures, failed: failures > 0, warnings };
+}
+
+/** Fewest points of a sweep for the family rule of confirmAcrossSweep to apply. */
+export const FAMILY_MIN_POINTS = 3;
+
+/**
+ * A measured regression must show across the sweep. Wall-clock times of JIT-compiled code move between processes
+ * at single points (by up to ~1.8x at sub-microsecond lookups on this 2-core machine, calibration or not), while a
+ * real slowdown of the code moves every point. So, for a family of gated measured rows (one scenario, backend,
+ * metric and statistic at FAMILY_MIN_POINTS or more numbers of services), a row stays regressed (improved) only
+ * when the median ratio of the family is beyond the threshold in the same direction; otherwise it is reported as
+ * changed. Families with fewer points keep the verdicts of their rows.
+ */
+function confirmAcrossSweep(rows: CompareRow[]): void {
+  const families = new Map<string, CompareRow[]>();
+  for (const r of rows) {
+    if (r.kind !== 'measured' || !r.gated || r.ratio === null) continue;
+    const k = JSON.stringify([r.scenario, r.backend, r.endpoints_per_service, r.metric, r.statistic]);
+    let f = families.get(k);
+    if (f === undefined) families.set(k, (f = []));
+    f.push(r);
+  }
+  for (const f of families.values()) {
+    if (f.length < FAMILY_MIN_POINTS) continue;
+    const ratios = f.map((r) => r.ratio!).sort((a, b) => a - b);
+    const mid = ratios.length >> 1;
+    const median = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+    for (const r of f) {
+      if (r.verdict !== 'regressed' && r.verdict !== 'improved') continue;
+      const up = r.ratio! > 1;
+      const familyAgrees = up ? median - 1 > r.allowed + EPS : 1 - median > r.allowed + EPS;
+      if (familyAgrees) continue;
+      r.note = `${r.verdict} here only: the median ratio over the ${f.length} sizes is ${median.toFixed(3)}, within the threshold (p=${formatP(r.pValue ?? 1)})`;
+      r.verdict = 'changed';
+    }
+  }
 }
 
 function indexRows(rows: readonly MetricRow[], name: string): Map<string, MetricRow> {
