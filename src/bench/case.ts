@@ -81,11 +81,20 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
     });
     proxies.push(kp);
   }
+  // watch delivery: at once while the cluster is built; during the measured phase each node sees a change after
+  // its own random delay (in order), so nodes sync on their own schedules
+  const delivered = new Map<string, number>();
+  const deliver = (p: KubeProxyNode, fn: () => void): void => {
+    if (!measuring || sc.proxy.watchDelaySeconds === 0) return fn();
+    const at = Math.max(delivered.get(p.name) ?? 0, sched.now + rng.stream(`watch.${p.name}`).exponential(1 / sc.proxy.watchDelaySeconds));
+    delivered.set(p.name, at);
+    sched.at(at, fn, 'watch');
+  };
   cluster.subscribe((ev) => {
-    if (ev.kind === 'service') for (const p of proxies) p.onService(ev.service, ev.op, ev.time);
+    if (ev.kind === 'service') for (const p of proxies) deliver(p, () => p.onService(ev.service, ev.op, ev.time));
   });
   endpoints.subscribe((ch) => {
-    for (const p of proxies) p.onSlices(ch.serviceKey, ch.slices, ch.triggerTime);
+    for (const p of proxies) deliver(p, () => p.onSlices(ch.serviceKey, ch.slices, ch.triggerTime));
   });
 
   const churn = sc.churn;

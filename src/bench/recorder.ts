@@ -25,7 +25,7 @@ export class Recorder {
   private requestsFailed = 0;
   /** service key -> endpoint "ip:port" -> connections */
   private readonly hits = new Map<string, Map<string, number>>();
-  private readonly perNode: Array<{ syncsPerMinute: number; cpuPerHour: number; conntrackPeak: number }> = [];
+  private readonly perNode: Array<{ syncsPerMinute: number; cpuPerHour: number; conntrackPeak: number; latencyP99: number | null }> = [];
 
   initial(size: RulesetSize): void {
     this.size = size;
@@ -70,7 +70,8 @@ export class Recorder {
   node(p: KubeProxyNode, duration: Seconds): void {
     const mine = this.syncs.filter((s) => s.node === p.name);
     const cpu = mine.reduce((a, s) => a + s.duration, 0);
-    this.perNode.push({ syncsPerMinute: (mine.length * 60) / duration, cpuPerHour: (cpu * 3600) / duration, conntrackPeak: p.conntrack.peak });
+    const lat = summarize(mine.flatMap((s) => s.latencies), ['p99'])[0];
+    this.perNode.push({ syncsPerMinute: (mine.length * 60) / duration, cpuPerHour: (cpu * 3600) / duration, conntrackPeak: p.conntrack.peak, latencyP99: lat === undefined ? null : lat[1] });
   }
 
   /** Load balance: chi-square of connections per endpoint against uniform, over services with >= 5 expected hits per endpoint. */
@@ -124,6 +125,8 @@ export class Recorder {
     dist('full_sync_time', this.syncs.filter((s) => s.result.mode === 'full').map((s) => s.duration), ['mean', 'max']);
     dist('pending_changes', this.syncs.map((s) => s.changed), ['mean', 'max']);
     dist('network_programming_latency', this.latencies, ['p50', 'p90', 'p99', 'max']);
+    // per node: the p99 of each node's own latencies, best and worst node
+    dist('node_network_programming_latency_p99', this.perNode.flatMap((n) => (n.latencyP99 === null ? [] : [n.latencyP99])), ['min', 'max']);
     add('connections', 'total', this.rulesEvaluated.length);
     dist('first_packet_rules_evaluated', this.rulesEvaluated, ['mean', 'p50', 'p99', 'max']);
     dist('first_packet_hash_probes', this.hashProbes, ['mean', 'max']);

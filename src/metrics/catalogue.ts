@@ -43,6 +43,7 @@ export const METRICS = {
   connections: { kind: 'counted', unit: 'connections', better: 'none', description: 'new connections classified' },
   // control loop outcomes
   network_programming_latency: { kind: 'modelled', unit: 's', better: 'lower', description: 'time from an endpoint change to its rules being in place' },
+  node_network_programming_latency_p99: { kind: 'modelled', unit: 's', better: 'lower', description: 'p99 network programming latency of one node (min: the best node, max: the worst)' },
   failed_requests: { kind: 'counted', unit: 'requests', better: 'lower', description: 'requests sent to an endpoint that was no longer a ready pod' },
   partial_sync_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled duration of a partial (minimized or incremental) sync' },
   full_sync_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled duration of a full sync after the initial one' },

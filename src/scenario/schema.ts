@@ -56,6 +56,7 @@ export const ProxySpec = z.strictObject({
   ipvsScheduler: z.enum(['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq']).default('rr'),
   masqueradeAll: z.boolean().default(false),
   clusterCIDR: z.string().default('10.128.0.0/9').describe('the pod network (--cluster-cidr); each node gets a /24 of it'),
+  watchDelaySeconds: nonneg.default(0.05).describe('mean delay (exponential, per node, order kept) before a kube-proxy sees a Service or EndpointSlice change'),
   detectLocalMode: z.enum(['ClusterCIDR', 'NodeCIDR', 'None']).default('ClusterCIDR'),
 });
 
