@@ -324,6 +324,11 @@ export interface BackendOptions {
   restoreMode?: 'full' | 'minimized';
   /** ipvs only: the scheduler, default 'rr'. */
   ipvsScheduler?: IpvsScheduler;
+  /**
+   * ipvs only: the kernel's virtual-service table: 'fixed256' (every released kernel: 256 chained buckets, probes
+   * grow as services / 512) or 'resizable' (newer kernels: one probe). Default 'fixed256'.
+   */
+  ipvsServiceTable?: 'fixed256' | 'resizable';
 }
 
 export type IpvsScheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sh' | 'dh' | 'sed' | 'nq';

@@ -69,7 +69,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
       masqueradeBit: 14,
       nodePortAddresses: [],
     };
-    const backend = createBackend(kind, { node: nodeCfg, restoreMode: sc.proxy.restoreMode, ipvsScheduler: sc.proxy.ipvsScheduler });
+    const backend = createBackend(kind, { node: nodeCfg, restoreMode: sc.proxy.restoreMode, ipvsScheduler: sc.proxy.ipvsScheduler, ipvsServiceTable: sc.proxy.ipvsServiceTable });
     const kp = new KubeProxyNode({
       nodeName: node.name,
       backend,

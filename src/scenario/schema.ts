@@ -54,6 +54,7 @@ export const ProxySpec = z.strictObject({
   burstSyncs: z.number().int().min(1).default(2),
   restoreMode: z.enum(['minimized', 'full']).default('minimized').describe('iptables: MinimizeIPTablesRestore (v1.28+) or a full restore every sync'),
   ipvsScheduler: z.enum(['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq']).default('rr'),
+  ipvsServiceTable: z.enum(['fixed256', 'resizable']).default('fixed256').describe("the kernel's IPVS service table: 256 chained buckets (released kernels) or resizable (newer)"),
   masqueradeAll: z.boolean().default(false),
   clusterCIDR: z.string().default('10.128.0.0/9').describe('the pod network (--cluster-cidr); each node gets a /24 of it'),
   watchDelaySeconds: nonneg.default(0.05).describe('mean delay (exponential, per node, order kept) before a kube-proxy sees a Service or EndpointSlice change'),

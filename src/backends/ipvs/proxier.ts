@@ -206,7 +206,7 @@ export class IpvsProxier implements Backend {
 
   constructor(readonly opts: IpvsBackendOptions) {
     this.scheduler = opts.ipvsScheduler ?? 'rr';
-    this.kernel = new IpvsKernel(opts.svcTable ?? 'fixed256', { ...DEFAULT_TIMEOUTS, ...opts.timeouts });
+    this.kernel = new IpvsKernel(opts.svcTable ?? opts.ipvsServiceTable ?? 'fixed256', { ...DEFAULT_TIMEOUTS, ...opts.timeouts });
     this.nodeIPSet = new Set(opts.node.nodeIPs);
     this.nodeIPInts = new Set(opts.node.nodeIPs.map(ipv4ToInt));
     this.ctx = {
