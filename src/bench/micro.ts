@@ -3,6 +3,8 @@ import type { EndpointInfo, Packet, ProxySnapshot, SampleSet, Seconds } from '..
 import type { KubeProxyNode } from '../proxy/kubeproxy.js';
 import type { RngStreams } from '../sim/rng.js';
 import type { BenchSpec } from '../scenario/schema.js';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import * as ss from 'simple-statistics';
 import { canonical, type MetricRow } from '../metrics/stats.js';
 
@@ -83,6 +85,9 @@ export async function microBenchmarks(
   const pooled = new Map<string, number[]>();
   const ratios = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
+    // every round starts from a collected heap, so garbage left by the simulation (or by the previous round) is not
+    // collected in the middle of one task's samples and not another's
+    collectGarbage();
     const b = new Bench({ time: Math.max(5, spec.timeMs / rounds), iterations: 8, warmup: round === 0, warmupTime: Math.min(100, spec.timeMs), warmupIterations: 4, retainSamples: true });
     b.add('calibration', calibration);
     for (const p of plan) b.add(p.name, tasks.get(p.name)!);
@@ -126,6 +131,13 @@ export async function microBenchmarks(
   }
   return { rows, samples };
 }
+
+/** A full garbage collection, through V8's gc() exposed at run time. */
+const collectGarbage: () => void = (() => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as (() => void) | undefined;
+  return typeof gc === 'function' ? gc : () => {};
+})();
 
 /** A fixed, allocation-free CPU-bound task (about a microsecond): the yardstick measured times are divided by. */
 function makeCalibration(): () => void {
