@@ -7,7 +7,8 @@ import seedrandom from 'seedrandom';
 import { kpbench } from './fixtures/compare/cli.js';
 import { compareRows, compareRuns } from '../src/report/compare.js';
 import { formatMetricsCsv, formatSamplesJson, type MetricRow, type SampleSet } from '../src/report/csvio.js';
-import { mannWhitneyU, median } from '../src/report/stats.js';
+import { median } from 'simple-statistics';
+import { mannWhitneyU } from '../src/metrics/stats.js';
 
 // ---------------------------------------------------------------------------------------------
 // The test itself, pinned against scipy.stats.mannwhitneyu(a, b, method="asymptotic", use_continuity=True)

@@ -35,7 +35,8 @@ import { stringify } from 'csv-stringify/sync';
 import { InputError } from '../cli/errors.js';
 import { metricDef, type MetricKind } from '../metrics/catalogue.js';
 import { compareMetricRows, pointKey, readRun, rowKey, RUN_FILES, type MetricRow, type RunData, type SampleSet, type Statistic } from './csvio.js';
-import { mannWhitneyU } from './stats.js';
+import { mannWhitneyU } from '../metrics/stats.js';
+import { median } from 'simple-statistics';
 
 /** Where the committed baseline lives, relative to the working directory. */
 export const BASELINE_DIR = 'results/baseline';
@@ -328,15 +329,13 @@ function confirmAcrossSweep(rows: CompareRow[]): void {
   }
   for (const f of families.values()) {
     if (f.length < FAMILY_MIN_POINTS) continue;
-    const ratios = f.map((r) => r.ratio!).sort((a, b) => a - b);
-    const mid = ratios.length >> 1;
-    const median = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+    const mid = median(f.map((r) => r.ratio!));
     for (const r of f) {
       if (r.verdict !== 'regressed' && r.verdict !== 'improved') continue;
       const up = r.ratio! > 1;
-      const familyAgrees = up ? median - 1 > r.allowed + EPS : 1 - median > r.allowed + EPS;
+      const familyAgrees = up ? mid - 1 > r.allowed + EPS : 1 - mid > r.allowed + EPS;
       if (familyAgrees) continue;
-      r.note = `${r.verdict} here only: the median ratio over the ${f.length} sizes is ${median.toFixed(3)}, within the threshold (p=${formatP(r.pValue ?? 1)})`;
+      r.note = `${r.verdict} here only: the median ratio over the ${f.length} sizes is ${mid.toFixed(3)}, within the threshold (p=${formatP(r.pValue ?? 1)})`;
       r.verdict = 'changed';
     }
   }
