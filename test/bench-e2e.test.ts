@@ -4,10 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
+import { mkTmp } from './fixtures/tmp.js';
 import { scenarioFiles, loadScenario } from '../src/scenario/load.js';
 
 const TINY = 'test/fixtures/scenarios/tiny.yaml';
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kpbench-e2e-'));
+const tmp = mkTmp(path.join(os.tmpdir(), 'kpbench-e2e-'));
 
 /** Runs the CLI in a child process (the test reporter owns this process's stdout); returns the exit code. */
 function quiet(args: string[]): Promise<number> {

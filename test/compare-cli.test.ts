@@ -1,4 +1,5 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { mkTmp } from './fixtures/tmp.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,15 +7,6 @@ import path from 'node:path';
 import { kpbench } from './fixtures/compare/cli.js';
 import { compareRuns } from '../src/report/compare.js';
 
-const tmpDirs: string[] = [];
-function mkTmp(prefix: string): string {
-  const d = fs.mkdtempSync(prefix);
-  tmpDirs.push(d);
-  return d;
-}
-after(() => {
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
 
 
 const FIX = 'test/fixtures/compare';

@@ -1,4 +1,5 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { mkTmp } from './fixtures/tmp.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,15 +20,6 @@ import {
   type MetricRow,
 } from '../src/report/csvio.js';
 
-const tmpDirs: string[] = [];
-function mkTmp(prefix: string): string {
-  const d = fs.mkdtempSync(prefix);
-  tmpDirs.push(d);
-  return d;
-}
-after(() => {
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
 
 
 const HEADER = 'scenario,backend,services,endpoints_per_service,metric,statistic,value,unit';

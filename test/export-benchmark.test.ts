@@ -1,4 +1,5 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { mkTmp } from './fixtures/tmp.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,15 +7,6 @@ import path from 'node:path';
 import { buildMeta, exportBenchmarkJson, writeExports, writeMeta, type BenchmarkEntry } from '../src/report/export.js';
 import { formatMetricsCsv, readMeta, type MetricRow, type RunMeta } from '../src/report/csvio.js';
 
-const tmpDirs: string[] = [];
-function mkTmp(prefix: string): string {
-  const d = fs.mkdtempSync(prefix);
-  tmpDirs.push(d);
-  return d;
-}
-after(() => {
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
 
 
 const P = { scenario: 'scaling', backend: 'iptables', services: 1000, endpoints_per_service: 10 };

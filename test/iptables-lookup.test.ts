@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
 import type { EndpointInfo, LookupResult, Packet, Protocol, ProxySnapshot, Rng, ServicePortInfo } from '../src/types.js';
 import { createIptablesBackend, RECENT_LIST_MAX, type IptablesBackend } from '../src/backends/iptables/index.js';
-import { ep, REAL_NODE, scripted, snapshot, svc, upstreamBackend } from '../src/backends/iptables/testing.js';
+import { ep, REAL_NODE, scripted, snapshot, svc, upstreamBackend } from './fixtures/iptables.js';
 
 const NEVER: Rng = { next: () => 0.9999999 };
 

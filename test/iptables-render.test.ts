@@ -8,12 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EndpointInfo, ServicePortInfo } from '../src/types.js';
 import { createIptablesBackend, type IptablesBackend } from '../src/backends/iptables/index.js';
-import { ep, REAL_NODE, snapshot, svc } from '../src/backends/iptables/testing.js';
+import { ep, REAL_NODE, snapshot, svc } from './fixtures/iptables.js';
 
 const FIXTURES = new URL('./fixtures/iptables/', import.meta.url);
 const UPDATE = process.env.UPDATE_FIXTURES === '1';
@@ -200,6 +200,7 @@ function realSave(ipt: string, inputs: string[]): string {
     `${ipt}-save -t filter; ${ipt}-save -t nat`,
   ].join('\n');
   const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
+  rmSync(dir, { recursive: true, force: true });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout
     .split('\n')

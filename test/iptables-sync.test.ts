@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointInfo, ServicePortInfo, SyncResult } from '../src/types.js';
 import { createIptablesBackend, serviceChainName, type IptablesBackend } from '../src/backends/iptables/index.js';
-import { ep, REAL_NODE, snapshot, svc } from '../src/backends/iptables/testing.js';
+import { ep, REAL_NODE, snapshot, svc } from './fixtures/iptables.js';
 
 function restoreCounts(b: IptablesBackend): { rules: number; chains: number; bytes: number; deletes: number } {
   const t = b.lastRestoreInput();

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { EndpointInfo, ProxySnapshot, ServicePortInfo, SyncResult } from '../src/types.js';
 import type { IptablesBackend } from '../src/backends/iptables/index.js';
-import { ep, snapshot, sortIPTablesRules, svc, upstreamBackend, UPSTREAM_NODE } from '../src/backends/iptables/testing.js';
+import { ep, snapshot, sortIPTablesRules, svc, upstreamBackend, UPSTREAM_NODE } from './fixtures/iptables.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/iptables/${name}`, import.meta.url), 'utf8');
 

@@ -1,32 +1,16 @@
-/** IPv4 helpers. */
+import { formatIPv4, ipv4ToUint, parseCidr4, parseIPv4 } from '../net/ipv4.js';
 
-export function ipToInt(ip: string): number {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new RangeError(`not an IPv4 address: ${ip}`);
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) throw new RangeError(`not an IPv4 address: ${ip}`);
-    const v = Number(p);
-    if (v > 255) throw new RangeError(`not an IPv4 address: ${ip}`);
-    n = n * 256 + v;
-  }
-  return n;
-}
+/** IPv4 helpers of the cluster model (unsigned addresses), on top of src/net/ipv4.ts. */
 
-export function intToIp(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
+export const ipToInt = ipv4ToUint;
+export const intToIp = formatIPv4;
 
 export function isIPv4(s: string): boolean {
-  try {
-    ipToInt(s);
-    return true;
-  } catch {
-    return false;
-  }
+  return parseIPv4(s) !== null;
 }
 
 export interface Cidr {
+  /** Unsigned network address. */
   base: number;
   bits: number;
   /** Number of addresses. */
@@ -34,13 +18,9 @@ export interface Cidr {
 }
 
 export function parseCidr(cidr: string): Cidr {
-  const m = /^([\d.]+)\/(\d{1,2})$/.exec(cidr);
-  if (!m) throw new RangeError(`not an IPv4 CIDR: ${cidr}`);
-  const bits = Number(m[2]);
-  if (bits > 32) throw new RangeError(`not an IPv4 CIDR: ${cidr}`);
-  const size = 2 ** (32 - bits);
-  const base = ipToInt(m[1]!) - (ipToInt(m[1]!) % size);
-  return { base, bits, size };
+  const c = parseCidr4(cidr);
+  if (c === null) throw new RangeError(`not an IPv4 CIDR: ${cidr}`);
+  return { base: c.addr >>> 0, bits: c.prefix, size: 2 ** (32 - c.prefix) };
 }
 
 export function cidrContains(cidr: string | Cidr, ip: string): boolean {

@@ -16,7 +16,7 @@ import type {
   SyncRequest,
   SyncResult,
 } from '../../types.js';
-import { formatIPv4, parseCidr4, parseIPv4 } from './ipv4.js';
+import { formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
 import { goHex08 } from './names.js';
 import {
   buildFixedRules,

@@ -5,7 +5,7 @@
  */
 import { categorizeEndpoints } from '../../proxy/topology.js';
 import type { EndpointInfo, ServicePortInfo } from '../../types.js';
-import { cidrContains, formatIPv4, parseCidr4, parseIPv4, type Cidr4 } from './ipv4.js';
+import { cidrContains, formatIPv4, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
 import { computeProbability, endpointChainName, EXT_PREFIX, FW_PREFIX, portProtoHash, SVC_PREFIX, SVL_PREFIX } from './names.js';
 import { Chain, Rule, RuleBuilder, chainLine, T_DNAT } from './ruleset.js';
 

@@ -3,7 +3,7 @@
  * iptables-restore (`text`, kube-proxy's argument order) and its matches and target precompiled to numbers for the
  * packet walk. `saveLine()` turns the restore text into what `iptables-save` prints for the same kernel rule.
  */
-import { formatIPv4, parseAddrOrCidr, parseIPv4 } from './ipv4.js';
+import { formatIPv4, parseAddrOrCidr, parseIPv4 } from '../../net/ipv4.js';
 import { kernelProbability, saveProbability } from './names.js';
 
 export type TableName = 'filter' | 'nat';

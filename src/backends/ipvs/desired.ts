@@ -4,6 +4,7 @@
  * diff only the service ports that changed.
  */
 import { categorizeEndpoints, usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/topology.js';
+import { cidrContains, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
 import type { EndpointInfo, IpvsScheduler, ProxyNodeConfig, Protocol, ServicePortInfo } from '../../types.js';
 import { FLAG_PERSISTENT, ipv4ToInt, vsKey } from './kernel.js';
 import { SET } from './ipset.js';
@@ -32,37 +33,18 @@ export interface DesiredService {
   lbNoNodeAccess: { ip: string; protocol: Protocol; port: number }[];
 }
 
-function prefixMask(bits: number): number {
-  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-}
+const cidrCache = new Map<string, Cidr4 | null>();
 
-/** Go's net.ParseCIDR(...).String(): the network address and prefix; null when not an IPv4 CIDR. */
-export function normalizeCidr(cidr: string): { text: string; base: number; bits: number } | null {
-  const m = /^\s*([\d.]+)\/(\d{1,2})\s*$/.exec(cidr);
-  if (!m) return null;
-  const bits = Number(m[2]);
-  if (bits > 32) return null;
-  let ip: number;
-  try {
-    ip = ipv4ToInt(m[1]!);
-  } catch {
-    return null;
-  }
-  const base = (ip & prefixMask(bits)) >>> 0;
-  return { text: `${base >>> 24}.${(base >>> 16) & 255}.${(base >>> 8) & 255}.${base & 255}/${bits}`, base, bits };
-}
-
-const cidrCache = new Map<string, ReturnType<typeof normalizeCidr>>();
-
+/** Whether `ip` is in `cidr` (Go's net.ParseCIDR semantics; a malformed CIDR contains nothing). */
 export function cidrContainsIp(cidr: string, ip: string): boolean {
   let c = cidrCache.get(cidr);
   if (c === undefined) {
-    c = normalizeCidr(cidr);
+    c = parseCidr4(cidr);
     if (cidrCache.size > 4096) cidrCache.clear();
     cidrCache.set(cidr, c);
   }
-  if (c === null) return false;
-  return ((ipv4ToInt(ip) & prefixMask(c.bits)) >>> 0) === c.base;
+  const n = parseIPv4(ip);
+  return c !== null && n !== null && cidrContains(c, n);
 }
 
 export function isLoopback(ip: string): boolean {
@@ -145,13 +127,14 @@ export function desiredService(ctx: DesiredContext, s: ServicePortInfo, eps: rea
     const entry = `${ip},${p}:${s.port}`;
     entries.push([SET.loadBalancer, entry]);
     if (s.externalPolicyLocal) entries.push([SET.loadBalancerLocal, entry]);
-    const ranges = s.loadBalancerSourceRanges.map(normalizeCidr).filter((c): c is NonNullable<typeof c> => c !== null);
+    const ranges = s.loadBalancerSourceRanges.map(parseCidr4).filter((c): c is Cidr4 => c !== null);
     if (ranges.length > 0) {
       entries.push([SET.loadBalancerFW, entry]);
       let allowFromNode = false;
       for (const c of ranges) {
         entries.push([SET.loadBalancerSourceCIDR, `${ip},${p}:${s.port},${c.text}`]);
-        if (nodeIP !== '' && ((ipv4ToInt(nodeIP) & prefixMask(c.bits)) >>> 0) === c.base) allowFromNode = true;
+        const node = parseIPv4(nodeIP);
+        if (node !== null && cidrContains(c, node)) allowFromNode = true;
       }
       if (allowFromNode) entries.push([SET.loadBalancerSourceIP, `${ip},${p}:${s.port},${ip}`]);
       else lbNoNodeAccess.push({ ip, protocol: proto, port: s.port });

@@ -15,6 +15,7 @@
  *   second address / network), measured with ipset v7.17.
  */
 import { createHash } from 'node:crypto';
+import { maskOf } from '../../net/ipv4.js';
 import type { Protocol } from '../../types.js';
 import { ipv4ToInt, PROTO_NUM } from './kernel.js';
 
@@ -129,9 +130,6 @@ function portProtoWord(port: number, proto: number, last = 0): number {
   return ((port >>> 8) | ((port & 0xff) << 8) | (proto << 16) | (last << 24)) >>> 0;
 }
 
-function prefixMask(bits: number): number {
-  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-}
 
 /** A parsed entry: what the kernel stores, what `-sorted` orders by, and the words it hashes. */
 interface Parsed {
@@ -167,7 +165,7 @@ function parseEntry(type: IpsetType, entry: string): Parsed {
   } else if (type === 'hash:ip,port,net') {
     const [netS, bitsS] = third!.split('/');
     cidr = bitsS === undefined ? 32 : Number(bitsS);
-    ip2 = (ipv4ToInt(netS!) & prefixMask(cidr)) >>> 0;
+    ip2 = (ipv4ToInt(netS!) & maskOf(cidr)) >>> 0;
     const a = `${ip2 >>> 24}.${(ip2 >>> 16) & 255}.${(ip2 >>> 8) & 255}.${ip2 & 255}`;
     thirdText = cidr === 32 ? `,${a}` : `,${a}/${cidr}`;
   }
@@ -412,7 +410,7 @@ export class Ipset {
   testIpPortNet(ipInt: number, proto: Protocol, port: number, srcInt: number): boolean {
     const l = this.nets.get(ippKey(ipInt, PROTO_IDX[proto], port));
     if (l === undefined) return false;
-    for (const [base, bits] of l) if (((srcInt & prefixMask(bits)) >>> 0) === base) return true;
+    for (const [base, bits] of l) if (((srcInt & maskOf(bits)) >>> 0) === base) return true;
     return false;
   }
 }

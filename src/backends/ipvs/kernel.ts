@@ -11,6 +11,7 @@
  * 4..20, load kept near 1/8, jhash) removes that: `svcTable: 'resizable'` models it as one probe per lookup.
  */
 import type { IpvsScheduler, Protocol } from '../../types.js';
+import { ipv4ToUint } from '../../net/ipv4.js';
 import { createScheduler, type SchedulerState } from './schedulers.js';
 
 export const PROTO_NUM: Readonly<Record<Protocol, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
@@ -20,26 +21,8 @@ export const FLAG_PERSISTENT = 0x1;
 
 export type SvcTableMode = 'fixed256' | 'resizable';
 
-export function ipv4ToInt(ip: string): number {
-  let n = 0;
-  let part = 0;
-  let dots = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46) {
-      n = n * 256 + part;
-      part = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      part = part * 10 + (c - 48);
-      if (part > 255) throw new RangeError(`not an IPv4 address: ${ip}`);
-    } else {
-      throw new RangeError(`not an IPv4 address: ${ip}`);
-    }
-  }
-  if (dots !== 3) throw new RangeError(`not an IPv4 address: ${ip}`);
-  return n * 256 + part;
-}
+/** Unsigned value of a dotted quad (the order ipvsadm sorts by); throws on anything else. */
+export const ipv4ToInt = ipv4ToUint;
 
 /** A real server (ip_vs_dest). */
 export interface RealServer {
@@ -348,6 +331,3 @@ function protoSwitch(p: Protocol): string {
   return p === 'TCP' ? '-t' : p === 'UDP' ? '-u' : '--sctp-service';
 }
 
-export function intToIpv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}

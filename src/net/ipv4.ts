@@ -1,6 +1,7 @@
 /**
- * IPv4 numbers for the rule matcher. Addresses are kept as signed 32-bit integers (`x | 0`) so that masks and
- * comparisons are plain int32 operations in the hot path.
+ * IPv4 addresses as numbers, for the cluster model and every data plane. Addresses are signed 32-bit integers
+ * (`x | 0`) so that masks and comparisons are plain int32 operations in the hot path; `>>> 0` gives the unsigned
+ * value where an order or a key needs it.
  */
 
 /** Parses a dotted quad; returns null when it is not a valid IPv4 address. */
@@ -70,4 +71,11 @@ export function parseAddrOrCidr(s: string): Cidr4 | null {
 
 export function cidrContains(c: Cidr4, ip: number): boolean {
   return (ip & c.mask) === c.addr;
+}
+
+/** Parses a dotted quad to its unsigned value; throws a RangeError when it is not a valid IPv4 address. */
+export function ipv4ToUint(s: string): number {
+  const n = parseIPv4(s);
+  if (n === null) throw new RangeError(`not an IPv4 address: ${s}`);
+  return n >>> 0;
 }
