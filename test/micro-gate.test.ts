@@ -26,7 +26,7 @@ function node(S: number): { kp: KubeProxyNode; targets: Array<{ key: string; ip:
     node: { nodeName: n1.name, nodeIPs: n1.ips, clusterCIDR: '10.128.0.0/9', podCIDR: n1.podCIDR, localDetector: 'ClusterCIDR', masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [] },
   });
   const kp = new KubeProxyNode({ nodeName: n1.name, backend, sched, cost: new CostModel(), runner: { minSyncPeriod: 1, syncPeriod: 30, burst: 2 }, rng: rng.stream('dp') });
-  cluster.subscribe((ev) => ev.kind === 'service' && kp.onService(ev.service, ev.op, ev.time));
+  cluster.subscribe((ev) => ev.kind === 'service' && kp.onService(ev.service, ev.op));
   ec.subscribe((ch) => kp.onSlices(ch.serviceKey, ch.slices, ch.triggerTime));
   const deployments = new Deployments(cluster, sched, rng.stream('p'), { startupSeconds: 1, readinessDelaySeconds: 1, terminationGraceSeconds: 1 });
   const svcs = buildSyntheticCluster(cluster, ClusterSpec.parse({ nodes: 40, services: S, endpointsPerService: 5 }), rng, deployments);

@@ -88,7 +88,7 @@ test('snapshot: headless and ExternalName services are not proxied', () => {
 
 test('tracker: coalesces changes until a sync takes them, with trigger times', () => {
   const t = new ChangeTracker('node-a');
-  t.onService(svc, 'add', 0);
+  t.onService(svc, 'add');
   t.onSlices('ns1/svc1', [slice('s1', ['10.0.0.1'])], 1.5);
   t.onSlices('ns1/svc1', [slice('s1', ['10.0.0.1', '10.0.0.2'])], 2.5);
   const taken = t.take();
@@ -98,7 +98,7 @@ test('tracker: coalesces changes until a sync takes them, with trigger times', (
   // the same slices again change nothing
   t.onSlices('ns1/svc1', [slice('s1', ['10.0.0.1', '10.0.0.2'])], 3);
   assert.equal(t.pendingCount, 0);
-  t.onService(svc, 'delete', 4);
+  t.onService(svc, 'delete');
   assert.equal(t.snapshot().services.size, 0);
   assert.equal(t.take().changed.size, 2);
 });

@@ -84,14 +84,15 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   // watch delivery: at once while the cluster is built; during the measured phase each node sees a change after
   // its own random delay (in order), so nodes sync on their own schedules
   const delivered = new Map<string, number>();
+  const watchRng = new Map(proxies.map((p) => [p.name, rng.stream(`watch.${p.name}`)]));
   const deliver = (p: KubeProxyNode, fn: () => void): void => {
     if (!measuring || sc.proxy.watchDelaySeconds === 0) return fn();
-    const at = Math.max(delivered.get(p.name) ?? 0, sched.now + rng.stream(`watch.${p.name}`).exponential(1 / sc.proxy.watchDelaySeconds));
+    const at = Math.max(delivered.get(p.name) ?? 0, sched.now + watchRng.get(p.name)!.exponential(1 / sc.proxy.watchDelaySeconds));
     delivered.set(p.name, at);
     sched.at(at, fn, 'watch');
   };
   cluster.subscribe((ev) => {
-    if (ev.kind === 'service') for (const p of proxies) deliver(p, () => p.onService(ev.service, ev.op, ev.time));
+    if (ev.kind === 'service') for (const p of proxies) deliver(p, () => p.onService(ev.service, ev.op));
   });
   endpoints.subscribe((ch) => {
     for (const p of proxies) deliver(p, () => p.onSlices(ch.serviceKey, ch.slices, ch.triggerTime));
@@ -172,6 +173,8 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
     const clients = rng.stream('load.clients');
     const zipf = new ZipfSampler(targets.length, load.zipf);
     const ingressRng = rng.stream('load.ingress');
+    // client pods on each node: the last addresses of the node's /24 ("10.128.3." + 243..250)
+    const clientPrefix = new Map(proxies.map((p) => [p.name, cluster.nodes.get(p.name)!.podCIDR.replace(/\d+\/\d+$/, '')]));
     let srcPort = 0;
     const readyPod = (ep: { ip: string } | null): boolean => {
       const pod = ep === null ? undefined : cluster.podWithIP(ep.ip);
@@ -202,8 +205,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
         } else routed = false;
       } else {
         const node = proxies[clients.int(proxies.length)]!;
-        const base = cluster.nodes.get(node.name)!.podCIDR.split('/')[0]!.split('.').map(Number);
-        const pkt: Packet = { srcIP: `${base[0]}.${base[1]}.${base[2]}.${250 - (srcPort % 8)}`, srcPort: port, dstIP: t.ip, dstPort: t.port, protocol: load.protocol, local: false };
+        const pkt: Packet = { srcIP: `${clientPrefix.get(node.name)!}${250 - (srcPort % 8)}`, srcPort: port, dstIP: t.ip, dstPort: t.port, protocol: load.protocol, local: false };
         const conn = node.connect(pkt);
         rec.connection(conn, t.key);
         hops.push([node, pkt, conn]);

@@ -46,13 +46,6 @@ export class EndpointsController {
     return this.current.get(serviceKey)?.slices ?? [];
   }
 
-  /** Every slice the controller keeps, and the external ones. */
-  allSlices(): EndpointSlice[] {
-    const out: EndpointSlice[] = [];
-    for (const v of this.current.values()) out.push(...v.slices);
-    return out;
-  }
-
   private onEvent(ev: ClusterEvent): void {
     switch (ev.kind) {
       case 'pod': {

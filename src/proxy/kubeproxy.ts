@@ -84,10 +84,10 @@ export class KubeProxyNode {
     }
   }
 
-  onService(svc: Service, op: 'add' | 'update' | 'delete', time: Seconds): void {
-    const before = this.tracker.pendingCount;
-    this.tracker.onService(svc, op, time);
-    if (this.tracker.pendingCount !== before || op !== 'update') this.runner.request();
+  /** As kube-proxy's OnService*: a sync is requested when the tracker holds changes. */
+  onService(svc: Service, op: 'add' | 'update' | 'delete'): void {
+    this.tracker.onService(svc, op);
+    if (this.tracker.pendingCount > 0) this.runner.request();
   }
 
   onSlices(serviceKey: string, slices: readonly EndpointSlice[], triggerTime: Seconds): void {

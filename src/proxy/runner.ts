@@ -10,7 +10,6 @@ export interface RunnerConfig {
   burst: number;
 }
 
-export const DEFAULT_RUNNER: RunnerConfig = { minSyncPeriod: 1, syncPeriod: 30, burst: 2 };
 
 /**
  * kube-proxy's BoundedFrequencyRunner in virtual time: runs are serialized (a request during a run waits for it

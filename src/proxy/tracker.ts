@@ -26,13 +26,12 @@ export class ChangeTracker {
 
   constructor(readonly nodeName: string) {}
 
-  /** A Service was added, updated or deleted. */
-  onService(svc: Service, op: 'add' | 'update' | 'delete', time: Seconds): void {
+  /** A Service was added, updated or deleted (service changes carry no trigger time: latency is measured from endpoints). */
+  onService(svc: Service, op: 'add' | 'update' | 'delete'): void {
     const key = objectKey(svc.namespace, svc.name);
     if (op === 'delete') this.svcObjects.delete(key);
     else this.svcObjects.set(key, svc);
     this.recompute(key);
-    void time;
   }
 
   /** The slices of a service changed. */
