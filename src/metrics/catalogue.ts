@@ -4,10 +4,12 @@
  * - counted:  exact work counts, deterministic for a seed (rules written, rules walked, operations).
  * - modelled: virtual time from the cost model, deterministic for a seed.
  * - measured: wall-clock time of the harness's own code (tinybench), noisy; metric names start with "wall_".
+ * - kernel:   wall-clock time of the real kernel and tools loading the same rulesets in a private network namespace
+ *             (`kpbench kernel`), noisy and machine-specific; metric names start with "kernel_"; never gated.
  *
  * All metrics are "smaller is better" unless `better` says otherwise.
  */
-export type MetricKind = 'counted' | 'modelled' | 'measured';
+export type MetricKind = 'counted' | 'modelled' | 'measured' | 'kernel';
 
 export interface MetricDef {
   kind: MetricKind;
@@ -67,6 +69,21 @@ export const METRICS = {
   wall_sync_time: { kind: 'measured', unit: 's', better: 'lower', gate: false, description: 'wall-clock time of one backend sync after a one-endpoint change (tinybench); reported, its _rel form is gated' },
   wall_lookup_time_rel: { kind: 'measured', unit: 'calibrations', better: 'lower', description: 'wall_lookup_time over the calibration task\'s time in the same round (median over rounds)' },
   wall_sync_time_rel: { kind: 'measured', unit: 'calibrations', better: 'lower', description: 'wall_sync_time over the calibration task\'s time in the same round (median over rounds)' },
+  // the real kernel (kpbench kernel): backend column names the flavour (iptables-legacy, iptables-nft, nftables, ipvs)
+  kernel_sync_time: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'real tool loading the full ruleset of the initial sync into an empty data plane (p50/p99 over repetitions)' },
+  kernel_partial_sync_time: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: "real tool applying kube-proxy's exact input for one endpoint change (p50/p99 over repetitions)" },
+  kernel_first_packet_time: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'time the loaded rules add to a new TCP connection to the median service: connect() time through the rules minus the same without rules' },
+  kernel_first_packet_time_first: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'as kernel_first_packet_time, first service in rule order' },
+  kernel_first_packet_time_median: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'as kernel_first_packet_time, median service in rule order' },
+  kernel_first_packet_time_last: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'as kernel_first_packet_time, last service in rule order' },
+  kernel_connect_time_first: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'TCP connect() (SYN to SYN-ACK) to the first service in rule order, through the loaded rules' },
+  kernel_connect_time_median: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'TCP connect() to the median service in rule order, through the loaded rules' },
+  kernel_connect_time_last: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'TCP connect() to the last service in rule order, through the loaded rules' },
+  kernel_connect_time_norules: { kind: 'kernel', unit: 's', better: 'none', gate: false, description: 'TCP connect() straight to an endpoint before any rule is loaded (the baseline)' },
+  kernel_first_packet_slope: { kind: 'kernel', unit: 'ns/rule', better: 'lower', gate: false, description: 'least-squares slope of first-packet time over rules walked (first, median, last service)' },
+  first_packet_rules_evaluated_first: { kind: 'counted', unit: 'rules', better: 'lower', description: 'rules evaluated by the first packet to the first service in rule order' },
+  first_packet_rules_evaluated_median: { kind: 'counted', unit: 'rules', better: 'lower', description: 'rules evaluated by the first packet to the median service in rule order' },
+  first_packet_rules_evaluated_last: { kind: 'counted', unit: 'rules', better: 'lower', description: 'rules evaluated by the first packet to the last service in rule order' },
 } as const satisfies Record<string, MetricDef>;
 
 export type MetricName = keyof typeof METRICS;
@@ -76,5 +93,6 @@ export function metricDef(name: string): MetricDef {
   const d = (METRICS as Record<string, MetricDef>)[name];
   if (d !== undefined) return d;
   if (name.startsWith('wall_')) return { kind: 'measured', unit: '', better: 'lower', description: '' };
+  if (name.startsWith('kernel_')) return { kind: 'kernel', unit: '', better: 'lower', gate: false, description: '' };
   return { kind: 'counted', unit: '', better: 'lower', description: '' };
 }

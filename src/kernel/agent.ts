@@ -1,0 +1,79 @@
+/**
+ * The processes that run inside the namespaces (started by probe.ts with `nsenter --net=...`):
+ * - `responder PORT...`: in the node namespace, TCP listeners on 0.0.0.0 at each port; the endpoint addresses are
+ *   local there (`ip route add local CIDR dev lo`), so a DNATed SYN is answered by the kernel's SYN-ACK. Accepted
+ *   connections are closed at once. Prints "ready" when listening; runs until killed (or 10 minutes at most).
+ * - `prober JSON`: in the client namespace, new TCP connections to each target in turn, each from its own source
+ *   port (a new conntrack entry, so its SYN walks the nat table), timing connect() to the SYN-ACK; bounded by a
+ *   sample count and a time budget. Prints `{ "label": [seconds, ...], ... }`.
+ */
+import net from 'node:net';
+
+export interface ProberInput {
+  targets: Array<{ label: string; ip: string; port: number }>;
+  samples: number;
+  localAddress: string;
+  firstPort: number;
+  budgetMs: number;
+  timeoutMs: number;
+}
+
+function connectOnce(t: { ip: string; port: number }, localAddress: string, localPort: number, timeoutMs: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const s = net.connect({ host: t.ip, port: t.port, localAddress, localPort });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(null);
+    }, timeoutMs);
+    s.once('connect', () => {
+      const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+      clearTimeout(timer);
+      s.resetAndDestroy();
+      resolve(dt);
+    });
+    s.once('error', () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(null);
+    });
+  });
+}
+
+async function prober(input: ProberInput): Promise<void> {
+  const out: Record<string, number[]> = {};
+  const failed: Record<string, number> = {};
+  for (const t of input.targets) {
+    out[t.label] = [];
+    failed[t.label] = 0;
+  }
+  let port = input.firstPort;
+  const start = Date.now();
+  // warm-up: ARP/neighbour entries and the listener's first accept
+  for (const t of input.targets) await connectOnce(t, input.localAddress, port++, input.timeoutMs);
+  for (let i = 0; i < input.samples && Date.now() - start < input.budgetMs && port < 65535; i++) {
+    for (const t of input.targets) {
+      const dt = await connectOnce(t, input.localAddress, port++, input.timeoutMs);
+      if (dt === null) failed[t.label]!++;
+      else out[t.label]!.push(dt);
+    }
+  }
+  process.stdout.write(`${JSON.stringify({ samples: out, failed })}\n`);
+}
+
+function responder(ports: number[]): void {
+  let listening = 0;
+  for (const p of ports) {
+    const srv = net.createServer((s) => s.resetAndDestroy());
+    srv.listen({ host: '0.0.0.0', port: p, backlog: 4096 }, () => {
+      if (++listening === ports.length) process.stdout.write('ready\n');
+    });
+  }
+  setTimeout(() => process.exit(0), 600_000).unref();
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
+
+const [mode, arg, ...rest] = process.argv.slice(2);
+if (mode === 'prober') await prober(JSON.parse(arg!) as ProberInput);
+else if (mode === 'responder') responder([arg!, ...rest].map(Number));

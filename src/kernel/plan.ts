@@ -1,0 +1,72 @@
+/**
+ * What a kernel run loads, per data plane: a generic description, so each data plane only says which tool gets
+ * which input. A data plane gives:
+ * - `setup`: once per namespace, untimed (objects the ruleset refers to: nfacct counters);
+ * - `reset` then `prepare`: untimed, before each full load (empty the data plane; what kube-proxy sets up outside
+ *   the restore: its chains and the jump rules in the built-in chains);
+ * - `full`: timed, the whole ruleset of the initial sync, as the tool gets it from kube-proxy;
+ * - `partials`: timed, the exact input of a sync after one endpoint change, applied in turn after a full load
+ *   (the list is a cycle: each input applies to the state the previous one left, so they can repeat);
+ * - the counted work of those syncs (the backend's own counts, the features the calibration fits on);
+ * - `lookup`: the backend's counted first-packet work for a packet the prober sends.
+ * nftables plugs in with its transaction texts (`nft -f -`), IPVS with `ipset restore` / `ipvsadm -R`.
+ */
+import type { Packet } from '../types.js';
+
+/** One process: `tool args...` with `stdin` as its input. */
+export interface LoadStep {
+  tool: string;
+  args: string[];
+  stdin?: string;
+}
+
+export type Counts = Record<string, number>;
+
+export interface PartialSync {
+  steps: LoadStep[];
+  counts: Counts;
+}
+
+/** A service the prober connects to: its VIP and port, and its endpoints (the responder listens on them). */
+export interface ProbeTarget {
+  /** 'first' | 'median' | 'last' in the data plane's service order. */
+  position: string;
+  /** 0-based index in that order. */
+  index: number;
+  key: string;
+  vip: string;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  endpoints: Array<{ ip: string; port: number }>;
+}
+
+export interface DataPlanePlan {
+  /** The backend column of the kernel rows: 'iptables-legacy', 'iptables-nft', 'nftables', 'ipvs'. */
+  flavour: string;
+  /** The model's backend kind these rows calibrate ('iptables', 'nftables', 'ipvs'). */
+  model: string;
+  /** Tools the plan runs. */
+  tools: string[];
+  setup: LoadStep[];
+  reset: LoadStep[];
+  prepare: LoadStep[];
+  full: LoadStep[];
+  fullCounts: Counts;
+  partials: PartialSync[];
+  /** Services to probe (none: the data plane does not forward here, e.g. ipsets alone). */
+  probes: ProbeTarget[];
+  /** Counted first-packet work of a packet, from the backend's own walk. */
+  lookup?: (pkt: Packet) => Counts;
+  /** A line saying why part of this data plane does not run here (printed, then the run goes on). */
+  note?: string;
+}
+
+/** Numeric fields of an object, as counts (SyncResult, LookupResult). */
+export function numericCounts(o: object): Counts {
+  const out: Counts = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'number') out[k] = v;
+    else if (typeof v === 'boolean') out[k] = v ? 1 : 0;
+  }
+  return out;
+}
