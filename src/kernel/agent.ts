@@ -2,7 +2,7 @@
  * The processes that run inside the namespaces (started by probe.ts with `nsenter --net=...`):
  * - `responder PORT...`: in the node namespace, TCP listeners on 0.0.0.0 at each port; the endpoint addresses are
  *   local there (`ip route add local CIDR dev lo`), so a DNATed SYN is answered by the kernel's SYN-ACK. Accepted
- *   connections are closed at once. Prints "ready" when listening; runs until killed (or 10 minutes at most).
+ *   connections are kept until the client resets them (5 s at most). Prints "ready" when listening; runs until killed (or 10 minutes at most).
  * - `prober JSON`: in the client namespace, new TCP connections to each target in turn, each from its own source
  *   port (a new conntrack entry, so its SYN walks the nat table), timing connect() to the SYN-ACK; bounded by a
  *   sample count and a time budget. Prints `{ "label": [seconds, ...], ... }`.
@@ -18,11 +18,14 @@ export interface ProberInput {
   timeoutMs: number;
 }
 
+const errors: Record<string, number> = {};
+
 function connectOnce(t: { ip: string; port: number }, localAddress: string, localPort: number, timeoutMs: number): Promise<number | null> {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     const s = net.connect({ host: t.ip, port: t.port, localAddress, localPort });
     const timer = setTimeout(() => {
+      errors.timeout = (errors.timeout ?? 0) + 1;
       s.destroy();
       resolve(null);
     }, timeoutMs);
@@ -32,7 +35,8 @@ function connectOnce(t: { ip: string; port: number }, localAddress: string, loca
       s.resetAndDestroy();
       resolve(dt);
     });
-    s.once('error', () => {
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      errors[e.code ?? 'error'] = (errors[e.code ?? 'error'] ?? 0) + 1;
       clearTimeout(timer);
       s.destroy();
       resolve(null);
@@ -58,13 +62,19 @@ async function prober(input: ProberInput): Promise<void> {
       else out[t.label]!.push(dt);
     }
   }
-  process.stdout.write(`${JSON.stringify({ samples: out, failed })}\n`);
+  process.stdout.write(`${JSON.stringify({ samples: out, failed, errors })}\n`);
 }
 
 function responder(ports: number[]): void {
   let listening = 0;
   for (const p of ports) {
-    const srv = net.createServer((s) => s.resetAndDestroy());
+    // the client resets the connection once it is established; closing from this side first could race the
+    // client's connect() completion with a RST
+    const srv = net.createServer((s) => {
+      s.on('error', () => s.destroy());
+      s.on('end', () => s.destroy());
+      s.setTimeout(5000, () => s.destroy());
+    });
     srv.listen({ host: '0.0.0.0', port: p, backlog: 4096 }, () => {
       if (++listening === ports.length) process.stdout.write('ready\n');
     });

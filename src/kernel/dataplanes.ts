@@ -150,7 +150,6 @@ export function ipvsPlan(cc: CaseCluster, hasIpvs: boolean): DataPlanePlan {
   const r0 = backend.sync({ snapshot: cc.snapshot, changed: all, now: 0 });
   const r = backend.render();
   const sets0 = r['ipset save'] ?? '';
-  const names = [...sets0.matchAll(/^create (\S+)/gm)].map((m) => m[1]!);
   const order = [...cc.snapshot.services.keys()].sort();
   const partials: PartialSync[] = [];
   const key = changedServiceKey(cc.snapshot, order);
@@ -162,7 +161,7 @@ export function ipvsPlan(cc: CaseCluster, hasIpvs: boolean): DataPlanePlan {
       const steps: LoadStep[] = [];
       for (const l of prev) if (!cur.has(l)) steps.push({ tool: 'ipset', args: ['del', ...l.split(' ').slice(1, 3)] });
       for (const l of cur) if (!prev.has(l)) steps.push({ tool: 'ipset', args: l.split(' ') });
-      partials.push({ steps, counts: numericCounts(res) });
+      partials.push({ steps, counts: { ...numericCounts(res), fixed: 0, ipset_entries: 0, ipset_processes: steps.length } });
       prev = cur;
     }
   }
@@ -176,8 +175,9 @@ export function ipvsPlan(cc: CaseCluster, hasIpvs: boolean): DataPlanePlan {
     reset: [...(hasIpvs ? [{ tool: 'ipvsadm', args: ['-C'] }] : []), { tool: 'ipset', args: ['destroy'] }],
     prepare: [],
     full,
-    fullCounts: numericCounts(r0),
-    partials,
+    fullCounts: { ...numericCounts(r0), fixed: 1, ipset_entries: ipsetAdds(sets0).length, ipset_processes: 0 },
+    // an endpoint on another node is in no set (KUBE-LOOP-BACK holds this node's endpoints): nothing to time then
+    partials: partials.some((p) => p.steps.length > 0) ? partials : [],
     probes: [],
     note: hasIpvs ? undefined : 'ipvs: this kernel has no IPVS (ip_vs): only its ipsets are loaded (ipset restore), no ipvsadm -R and no first packets',
     // membership in the sets is what a packet costs in IPVS mode's iptables rules; no forwarding without IPVS

@@ -61,12 +61,17 @@ export interface DataPlanePlan {
   note?: string;
 }
 
-/** Numeric fields of an object, as counts (SyncResult, LookupResult). */
+/** rulesInKernel → rules_in_kernel (count names are metric-name parts). */
+export function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** Numeric fields of an object, as counts named in snake case (SyncResult, LookupResult). */
 export function numericCounts(o: object): Counts {
   const out: Counts = {};
   for (const [k, v] of Object.entries(o)) {
-    if (typeof v === 'number') out[k] = v;
-    else if (typeof v === 'boolean') out[k] = v ? 1 : 0;
+    if (typeof v === 'number') out[snake(k)] = v;
+    else if (typeof v === 'boolean') out[snake(k)] = v ? 1 : 0;
   }
   return out;
 }

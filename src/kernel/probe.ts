@@ -63,6 +63,8 @@ export function stopProcess(child: ChildProcess): void {
 export interface ProbeResult {
   samples: Record<string, number[]>;
   failed: Record<string, number>;
+  /** Failure causes (error codes, 'timeout') and their counts. */
+  errors: Record<string, number>;
 }
 
 /** Runs the prober in `ns` to completion (bounded by its budget plus a margin). */

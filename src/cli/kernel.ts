@@ -1,0 +1,56 @@
+import { type Command, Option } from 'commander';
+import { InputError } from './errors.js';
+
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    if (!/^[1-9]\d*$/.test(v)) throw new InputError(flag, `must be a positive integer, got '${v}'`);
+    return Number(v);
+  };
+}
+
+/** `kpbench kernel`: each data plane in the real kernel (src/kernel/). */
+export function register(program: Command): void {
+  program
+    .command('kernel')
+    .description('Measure each data plane in the real kernel (private network namespaces; needs root and the tools)')
+    .argument('[scenario...]', 'scenario files or names in scenarios/ (default: the default suite)')
+    .option('--quick', 'the small sweep (each scenario with its quick overrides)', false)
+    .option('--out <dir>', 'run directory to write', 'results/kernel')
+    .option('--seed <n>', 'seed for every random choice (default: the scenario\'s)', positiveInt('--seed'))
+    .option('--reps <n>', 'repetitions of each load (default 3)', positiveInt('--reps'))
+    .option('--samples <n>', 'new connections per probed service (default 100 with --quick, else 300)', positiveInt('--samples'))
+    .option('--calibration <file>', 'model the same syncs with this calibration (default: the committed coefficients)')
+    .addOption(new Option('--backend <flavour...>', 'only these data planes').choices(['iptables-legacy', 'iptables-nft', 'nftables', 'ipvs']))
+    .action(async (scenarios: string[], o: { quick: boolean; out: string; seed?: number; reps?: number; samples?: number; calibration?: string; backend?: string[] }) => {
+      const { runKernel } = await import('../kernel/run.js');
+      const { PrerequisiteError } = await import('../kernel/tools.js');
+      const { readCalibration } = await import('../kernel/calibrate.js');
+      const calibration = o.calibration === undefined ? undefined : readCalibration(o.calibration);
+      try {
+        await runKernel({ scenarios, quick: o.quick, outDir: o.out, seed: o.seed, reps: o.reps, samples: o.samples, calibration, flavours: o.backend as never });
+      } catch (e) {
+        if (e instanceof PrerequisiteError) throw new InputError('', e.message);
+        throw e;
+      }
+    });
+}
+
+/** `kpbench calibrate`: fit the cost model from a kernel run. */
+export function registerCalibrate(program: Command): void {
+  program
+    .command('calibrate')
+    .description('Fit the cost model\'s coefficients (least squares) from a `kpbench kernel` run; write them with the machine, kernel and tool versions')
+    .option('--from <dir>', 'kernel run directory', 'results/kernel')
+    .option('--out <file>', 'calibration file to write', 'calibration.json')
+    .action(async (o: { from: string; out: string }) => {
+      const { readKernelRows } = await import('../kernel/run.js');
+      const { calibrate, writeCalibration } = await import('../kernel/calibrate.js');
+      const cal = calibrate(readKernelRows(o.from), o.from);
+      writeCalibration(o.out, cal);
+      for (const [f, d] of Object.entries(cal.dataplanes)) {
+        const co = (c: Record<string, number>): string => Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v.toPrecision(3)}`).join(' ');
+        process.stdout.write(`${f}: sync ${co(d.sync)} (max error ${(d.fit.sync.maxRelError * 100).toFixed(0)}%); first packet ${co(d.firstPacket) || '–'}${d.fit.firstPacket ? ` (max error ${(d.fit.firstPacket.maxRelError * 100).toFixed(0)}%)` : ''}\n`);
+      }
+      process.stdout.write(`Calibration written to ${o.out}\n`);
+    });
+}
