@@ -4,9 +4,9 @@
  *
  * Features are named after the counts (SyncResult / LookupResult fields) plus derived terms:
  * - `fixed`: 1 per restore / per first packet (process start and table read; conntrack entry and NAT set-up);
- * - `rules_in_kernel_log`: rules_in_kernel · log2(rules_in_kernel) / 16 — legacy iptables-restore's full load grows faster
- *   than linearly (libiptc builds the blob, resolves jumps by chain lookups); the /16 keeps the coefficient close to
- *   a per-rule cost at ~65,000 rules;
+ * - `rules_written_sq`, `rules_in_kernel_sq`: the count squared / 10^6 — full loads grow faster than linearly
+ *   (legacy: ~10 µs per rule at 31,000 rules, 14 µs at 310,000, which a linear term plus a quadratic one fits and
+ *   rules · log(rules) does not; iptables-nft's full load more so); the coefficient is seconds per (10^3 rules)²;
  * - IPVS mode's ipsets: `ipset_entries` entries loaded by one `ipset restore`, `ipset_processes` one-entry processes.
  */
 import type { Counts } from './plan.js';
@@ -20,7 +20,7 @@ export interface FlavourModel {
 }
 
 export const SYNC_FEATURES: Record<string, string[]> = {
-  iptables: ['fixed', 'rules_written', 'rules_in_kernel', 'rules_in_kernel_log'],
+  iptables: ['fixed', 'rules_written', 'rules_in_kernel', 'rules_written_sq', 'rules_in_kernel_sq'],
   ipvs: ['fixed', 'ipset_entries', 'ipset_processes'],
   nftables: ['fixed', 'rules_written', 'chains_written', 'elements_written', 'bytes_written'],
 };
@@ -33,7 +33,8 @@ export const LOOKUP_FEATURES: Record<string, string[]> = {
 /** Sync features of a sync's counts. */
 export function syncFeatures(counts: Counts): Counts {
   const k = counts.rules_in_kernel ?? 0;
-  return { ...counts, fixed: counts.fixed ?? 1, rules_in_kernel_log: k > 1 ? (k * Math.log2(k)) / 16 : 0 };
+  const w = counts.rules_written ?? 0;
+  return { ...counts, fixed: counts.fixed ?? 1, rules_written_sq: (w * w) / 1e6, rules_in_kernel_sq: (k * k) / 1e6 };
 }
 
 /** First-packet features of a lookup's counts. */
