@@ -92,7 +92,7 @@ test('bad flags and bad manifests: exit 2 with one line', async () => {
     [[...base, '--backend', 'iptables', '--scheduler', 'wrr'], "kpbench: --scheduler: the iptables backend has no option 'scheduler' (its options: restoreMode, localhostNodePorts, nfacct, randomFully, conntrackTCPLiberal)"],
     [[...base, '--backend', 'ipvs', '--scheduler', 'nope'], 'kpbench: --scheduler scheduler: Invalid option: expected one of "rr"|"wrr"|"lc"|"wlc"|"sh"|"dh"|"sed"|"nq" (an option of the ipvs backend)'],
     [[...base, '--backend', 'ipvs', '--set', 'oops'], "kpbench: --set: expected key=value, got 'oops'"],
-    [[...base, '--backend', 'iptables', '--output', 'ipvsadm'], 'kpbench: --output: the iptables backend prints no ipvsadm output (it prints: iptables-save)'],
+    [[...base, '--backend', 'iptables', '--output', 'ipvsadm'], 'kpbench: --output: the iptables backend prints no ipvsadm output (it prints: iptables-save, iptables-restore, all)'],
     [[...base, '--backend', 'iptables', '--detect-local-mode', 'Bridge'], "kpbench: option '--detect-local-mode <mode>' argument 'Bridge' is invalid. Allowed choices are ClusterCIDR, NodeCIDR, None."],
     [['render', '--backend', 'iptables', '--manifests', 'no/such.yaml'], 'kpbench: no/such.yaml: no such file'],
     [
