@@ -6,6 +6,7 @@ import { register as registerMerge } from './merge.js';
 import { register as registerBaseline } from './baseline.js';
 import { registerRender } from './render.js';
 import { register as registerKernel, registerCalibrate } from './kernel.js';
+import { register as registerBackends } from './backends.js';
 
 /** Every command module exports `register(program)`; this is the one list of them. */
 export function registerCommands(program: Command): void {
@@ -17,4 +18,5 @@ export function registerCommands(program: Command): void {
   registerRender(program);
   registerKernel(program);
   registerCalibrate(program);
+  registerBackends(program);
 }

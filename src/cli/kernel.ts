@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -47,9 +47,11 @@ export function registerCalibrate(program: Command): void {
       const { calibrate, writeCalibration } = await import('../kernel/calibrate.js');
       const cal = calibrate(readKernelRows(o.from), o.from);
       writeCalibration(o.out, cal);
-      for (const [f, d] of Object.entries(cal.dataplanes)) {
-        const co = (c: Record<string, number>): string => Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v.toPrecision(3)}`).join(' ');
-        process.stdout.write(`${f}: sync ${co(d.sync)} (max error ${(d.fit.sync.maxRelError * 100).toFixed(0)}%); first packet ${co(d.firstPacket) || '–'}${d.fit.firstPacket ? ` (max error ${(d.fit.firstPacket.maxRelError * 100).toFixed(0)}%)` : ''}\n`);
+      for (const [v, fit] of Object.entries(cal.fits)) {
+        const co = cal.coefficients[v]!;
+        const part = (f: { fitted: string[]; maxRelError: number } | null, what: string): string =>
+          f === null ? `${what}: not fitted` : `${what}: ${f.fitted.map((k) => `${k}=${co[k]!.toPrecision(3)}`).join(' ')} (largest error ${(f.maxRelError * 100).toFixed(0)}%)`;
+        process.stdout.write(`${v}: ${part(fit.sync, 'sync')}; ${part(fit.firstPacket, 'first packet')}\n`);
       }
       process.stdout.write(`Calibration written to ${o.out}\n`);
     });

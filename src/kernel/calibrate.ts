@@ -1,28 +1,29 @@
 /**
- * `kpbench calibrate`: fits the cost model's coefficients per data plane from a kernel run's rows (fit.ts), and
- * reads/writes the calibration file.
+ * `kpbench calibrate`: fits each variant's cost-model coefficients from a kernel run's rows (fit.ts), and reads and
+ * writes the calibration file (`kpbench run --calibration FILE` passes its coefficients to the backends' models).
  *
- * Observations per flavour and size: the full load (initial_sync_<count> → kernel_sync_time p50), the partial
- * sync (partial_sync_<count> → kernel_partial_sync_time p50), and each probed position
- * (first_packet_<count>_<position> → kernel_first_packet_time_<position> p50).
+ * Observations per variant and size: the full load (initial_sync_<count> → kernel_sync_time p50), the partial sync
+ * (partial_sync_<count> → kernel_partial_sync_time p50) and each probed position (first_packet_<count>_<position>
+ * → kernel_first_packet_time_<position> p50). Features come from the backend's own model (model.ts), so the fit
+ * sets exactly the coefficients the model uses; a coefficient no observation exercises keeps its default.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import type { MetricRow } from '../types.js';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../report/csvio.js';
 import { fitCoefficients, type Observation } from './fit.js';
-import { LOOKUP_FEATURES, SYNC_FEATURES, lookupFeatures, syncFeatures, type Calibration } from './model.js';
+import { KERNEL_VARIANTS } from './dataplanes.js';
+import { coefficientNames, lookupFeatures, syncFeatures, variantModel, type Calibration, type Coefficients, type FitSummary, type Variant } from './model.js';
 import { toolVersions } from './tools.js';
 
-const MODEL_OF: Record<string, string> = { 'iptables-legacy': 'iptables', 'iptables-nft': 'iptables', nftables: 'nftables', ipvs: 'ipvs' };
 const POSITIONS = ['first', 'median', 'last'];
 
-/** The observations of one flavour, from its rows. */
-export function observations(rows: readonly MetricRow[], flavour: string): { sync: Observation[]; firstPacket: Observation[] } {
+/** The observations of one variant, from its rows. */
+export function observations(rows: readonly MetricRow[], v: Variant): { sync: Observation[]; firstPacket: Observation[] } {
   const pts = new Map<string, MetricRow[]>();
   for (const r of rows) {
-    if (r.backend !== flavour) continue;
+    if (r.backend !== v.name) continue;
     const k = `${r.scenario}\u0000${r.services}\u0000${r.endpoints_per_service}`;
     pts.set(k, [...(pts.get(k) ?? []), r]);
   }
@@ -40,22 +41,28 @@ export function observations(rows: readonly MetricRow[], flavour: string): { syn
       return out;
     };
     const kf = val('kernel_sync_time', 'p50');
-    if (kf !== undefined) sync.push({ x: syncFeatures(counts('initial_sync_')), y: kf });
+    if (kf !== undefined) sync.push({ x: syncFeatures(v, counts('initial_sync_'), 'full'), y: kf });
     const kp = val('kernel_partial_sync_time', 'p50');
-    if (kp !== undefined) sync.push({ x: syncFeatures(counts('partial_sync_')), y: kp });
+    if (kp !== undefined) sync.push({ x: syncFeatures(v, counts('partial_sync_'), 'partial'), y: kp });
     for (const pos of POSITIONS) {
       const kt = val(`kernel_first_packet_time_${pos}`, 'p50');
       const c = counts('first_packet_', `_${pos}`);
-      if (kt !== undefined && Object.keys(c).length > 0) firstPacket.push({ x: lookupFeatures(c), y: kt });
+      if (kt !== undefined && Object.keys(c).length > 0) firstPacket.push({ x: lookupFeatures(v, c), y: kt });
     }
   }
   return { sync, firstPacket };
 }
 
-/** Fits every flavour found in the rows. */
+/** Coefficients some observation exercises (a non-zero feature). */
+function exercised(obs: readonly Observation[], names: readonly string[]): string[] {
+  return names.filter((n) => obs.some((o) => (o.x[n] ?? 0) !== 0));
+}
+
+/** Fits every calibratable variant found in the rows. */
 export function calibrate(rows: readonly MetricRow[], source: string, date = new Date()): Calibration {
-  const flavours = [...new Set(rows.filter((r) => r.metric === 'kernel_sync_time').map((r) => r.backend))].sort();
-  if (flavours.length === 0) throw new InputError(source, 'no kernel_sync_time rows: not a `kpbench kernel` run');
+  const present = new Set(rows.filter((r) => r.metric === 'kernel_sync_time').map((r) => r.backend));
+  const variants = KERNEL_VARIANTS.filter((v) => present.has(v.name) && v.build !== 'ipvs');
+  if (variants.length === 0) throw new InputError(source, 'no kernel_sync_time rows of a calibratable data plane: not a `kpbench kernel` run');
   const cal: Calibration = {
     kind: 'kpbench-calibration',
     version: 1,
@@ -64,25 +71,25 @@ export function calibrate(rows: readonly MetricRow[], source: string, date = new
     kernel: os.release(),
     tools: toolVersions(),
     source,
-    dataplanes: {},
+    coefficients: {},
+    fits: {},
   };
-  for (const f of flavours) {
-    const model = MODEL_OF[f] ?? f;
-    const obs = observations(rows, f);
-    const s = fitCoefficients(obs.sync, SYNC_FEATURES[model] ?? ['fixed']);
-    // a first packet's fixed part (conntrack entry, NAT set-up) can be slightly negative after the no-rules
-    // baseline is taken off; the fit keeps it at 0 then
-    const fp = obs.firstPacket.filter((o) => o.y > 0);
-    const l = fp.length > 0 ? fitCoefficients(fp, LOOKUP_FEATURES[model] ?? ['fixed']) : null;
-    cal.dataplanes[f] = {
-      model,
-      sync: s.coefficients,
-      firstPacket: l?.coefficients ?? {},
-      fit: {
-        sync: { n: s.n, maxRelError: s.maxRelError, rmsRelError: s.rmsRelError },
-        firstPacket: l === null ? null : { n: l.n, maxRelError: l.maxRelError, rmsRelError: l.rmsRelError },
-      },
+  for (const v of variants) {
+    const names = coefficientNames(v);
+    const obs = observations(rows, v);
+    const defaults = variantModel(v).coefficients;
+    const coefficients: Coefficients = { ...defaults };
+    const summary = (o: Observation[], skip: ReadonlySet<string>): FitSummary | null => {
+      const feats = exercised(o, names).filter((n) => !skip.has(n));
+      if (o.length === 0 || feats.length === 0) return null;
+      const f = fitCoefficients(o, feats);
+      for (const n of feats) coefficients[n] = f.coefficients[n]!;
+      return { n: f.n, maxRelError: f.maxRelError, rmsRelError: f.rmsRelError, fitted: feats };
     };
+    const s = summary(obs.sync, new Set());
+    const l = summary(obs.firstPacket, new Set(s?.fitted ?? []));
+    cal.coefficients[v.name] = coefficients;
+    cal.fits[v.name] = { sync: s, firstPacket: l };
   }
   return cal;
 }
@@ -103,13 +110,10 @@ export function readCalibration(file: string): Calibration {
   const c = j as Partial<Calibration>;
   if (c.kind !== 'kpbench-calibration') throw new InputError(`${file}: kind`, "must be 'kpbench-calibration'");
   if (c.version !== 1) throw new InputError(`${file}: version`, 'must be 1');
-  if (typeof c.dataplanes !== 'object' || c.dataplanes === null) throw new InputError(`${file}: dataplanes`, 'must be an object');
-  for (const [f, d] of Object.entries(c.dataplanes)) {
-    for (const part of ['sync', 'firstPacket'] as const) {
-      const co = (d as unknown as Record<string, unknown>)[part];
-      if (typeof co !== 'object' || co === null) throw new InputError(`${file}: dataplanes.${f}.${part}`, 'must be an object of coefficients');
-      for (const [k, v] of Object.entries(co)) if (typeof v !== 'number' || !(v >= 0)) throw new InputError(`${file}: dataplanes.${f}.${part}.${k}`, 'must be a non-negative number');
-    }
+  if (typeof c.coefficients !== 'object' || c.coefficients === null) throw new InputError(`${file}: coefficients`, 'must be an object');
+  for (const [v, co] of Object.entries(c.coefficients)) {
+    if (typeof co !== 'object' || co === null) throw new InputError(`${file}: coefficients.${v}`, 'must be an object of coefficients');
+    for (const [k, x] of Object.entries(co)) if (typeof x !== 'number' || !(x >= 0)) throw new InputError(`${file}: coefficients.${v}.${k}`, 'must be a non-negative number');
   }
   return c as Calibration;
 }

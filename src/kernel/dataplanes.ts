@@ -8,11 +8,11 @@
  *   (kube-proxy's ipset util runs one per entry). `ipvsadm -R` only where the kernel has IPVS.
  * nftables gives its transaction texts through `transactionPlan` (the nft backend lives on its own branch).
  */
-import type { EndpointInfo, Packet, ProxyNodeConfig, ProxySnapshot, Rng } from '../types.js';
-import { createIptablesBackend, type IptablesBackend } from '../backends/iptables/index.js';
-import { createIpvsBackend } from '../backends/ipvs/index.js';
+import type { Backend, EndpointInfo, Packet, ProxySnapshot, Rng } from '../types.js';
+import { createBackend, isBackendKind } from '../backends/registry.js';
 import type { CaseCluster } from './cluster.js';
-import { numericCounts, type Counts, type DataPlanePlan, type LoadStep, type PartialSync, type ProbeTarget } from './plan.js';
+import { variantOptions, type Variant } from './model.js';
+import type { Counts, DataPlanePlan, LoadStep, PartialSync, ProbeTarget } from './plan.js';
 
 /** The address a replaced endpoint gets (TEST-NET-2 style benchmarking range, never a real pod's). */
 export const REPLACEMENT_IP = '198.19.255.254';
@@ -80,62 +80,51 @@ export function nfacctNames(text: string): string[] {
 
 const EMPTY_TABLES = '*filter\nCOMMIT\n*nat\nCOMMIT\n';
 
-export interface IptablesPlanOptions {
-  restoreMode?: 'full' | 'minimized';
+/** The non-interface extras of the iptables backend kernel mode uses. */
+interface IptablesExtras extends Backend {
+  lastRestoreInput(): string;
+  serviceOrder(): readonly string[];
 }
 
-/** The synced iptables backend of a case, with its initial-sync and partial-sync inputs and counts. */
-interface IptablesSyncs {
-  backend: IptablesBackend;
-  rendered: string;
-  fullCounts: Counts;
-  partials: Array<{ input: string; counts: Counts }>;
-  probes: ProbeTarget[];
+/** Every service port of the snapshot, as changed (the initial sync). */
+function allKeys(s: ProxySnapshot): Set<string> {
+  return new Set(s.services.keys());
 }
 
-function iptablesSyncs(cc: CaseCluster, o: IptablesPlanOptions): IptablesSyncs {
-  const backend = createIptablesBackend({ node: cc.node, restoreMode: o.restoreMode ?? 'minimized' });
-  const all = new Set(cc.snapshot.services.keys());
-  const r0 = backend.sync({ snapshot: cc.snapshot, changed: all, now: 0 });
+/** The iptables plan of one flavour: the ruleset the iptables backend writes for the case, and its partial syncs. */
+export function iptablesPlan(cc: CaseCluster, v: Variant, scenarioOptions: unknown): DataPlanePlan {
+  const options = variantOptions(v, scenarioOptions) as { flavor: 'legacy' | 'nft' };
+  const backend = createBackend('iptables', cc.node, options) as IptablesExtras;
+  const r0 = backend.sync({ snapshot: cc.snapshot, changed: allKeys(cc.snapshot), now: 0 });
   const rendered = backend.render()['iptables-save']!;
   const order = backend.serviceOrder();
   const probes = probeTargets(cc.snapshot, order);
-  const partials: Array<{ input: string; counts: Counts }> = [];
+  const restore = `iptables-${options.flavor}-restore`;
+  const step = (stdin: string, noflush = true): LoadStep => ({ tool: restore, args: noflush ? ['--noflush', '--counters'] : [], stdin });
+  const partials: PartialSync[] = [];
   const key = changedServiceKey(cc.snapshot, order);
   if (key !== null) {
-    const changed = replaceOneEndpoint(cc.snapshot, key);
-    const r1 = backend.sync({ snapshot: changed, changed: new Set([key]), now: 1 });
-    partials.push({ input: backend.lastRestoreInput(), counts: numericCounts(r1) });
+    const r1 = backend.sync({ snapshot: replaceOneEndpoint(cc.snapshot, key), changed: new Set([key]), now: 1 });
+    partials.push({ steps: [step(backend.lastRestoreInput())], counts: { ...r1.counts }, mode: r1.mode });
     const r2 = backend.sync({ snapshot: cc.snapshot, changed: new Set([key]), now: 2 });
-    partials.push({ input: backend.lastRestoreInput(), counts: numericCounts(r2) });
+    partials.push({ steps: [step(backend.lastRestoreInput())], counts: { ...r2.counts }, mode: r2.mode });
   }
-  return { backend, rendered, fullCounts: numericCounts(r0), partials, probes };
-}
-
-/** The two iptables flavours' plans (the same ruleset; only the tool differs). */
-export function iptablesPlans(cc: CaseCluster, o: IptablesPlanOptions = {}): DataPlanePlan[] {
-  const s = iptablesSyncs(cc, o);
-  const lookup = (pkt: Packet): Counts => numericCounts(s.backend.lookup(pkt, ZERO_RNG, 3));
-  return (['legacy', 'nft'] as const).map((flavor) => {
-    const restore = `iptables-${flavor}-restore`;
-    const step = (stdin: string, noflush = true): LoadStep => ({ tool: restore, args: noflush ? ['--noflush', '--counters'] : [], stdin });
-    return {
-      flavour: `iptables-${flavor}`,
-      model: 'iptables',
-      tools: [restore, 'nfacct'],
-      setup: nfacctNames(s.rendered).map((n) => ({ tool: 'nfacct', args: ['add', n] })),
-      reset: [step(EMPTY_TABLES, false)],
-      prepare: [],
-      // the whole ruleset in one flush-mode restore: with --noflush, iptables-nft 1.8.9 checks every declared chain
-      // against the kernel one by one (10 s for 11,000 new chains here, against 0.6 s flushed), which would make the
-      // full load of the nft flavour a measure of that path alone
-      full: [step(s.rendered, false)],
-      fullCounts: s.fullCounts,
-      partials: s.partials.map((p): PartialSync => ({ steps: [step(p.input)], counts: p.counts })),
-      probes: s.probes,
-      lookup,
-    };
-  });
+  return {
+    flavour: v.name,
+    variant: v,
+    tools: [restore, 'nfacct'],
+    setup: nfacctNames(rendered).map((n) => ({ tool: 'nfacct', args: ['add', n] })),
+    reset: [step(EMPTY_TABLES, false)],
+    prepare: [],
+    // the whole ruleset in one flush-mode restore: with --noflush, iptables-nft 1.8.9 checks every declared chain
+    // against the kernel one by one (10 s for 11,000 new chains here, against 0.6 s flushed), which would make the
+    // full load of the nft flavour a measure of that path alone
+    full: [step(rendered, false)],
+    fullCounts: { ...r0.counts },
+    partials,
+    probes,
+    lookup: (pkt: Packet): Counts => ({ ...backend.lookup(pkt, ZERO_RNG, 3).counts }),
+  };
 }
 
 /** `ipset save` text → its `add` lines. */
@@ -143,11 +132,13 @@ function ipsetAdds(text: string): string[] {
   return text.split('\n').filter((l) => l.startsWith('add '));
 }
 
-/** IPVS mode's ipsets: `ipset restore` of every set, and per-entry `ipset add`/`del` for one endpoint change. */
-export function ipvsPlan(cc: CaseCluster, hasIpvs: boolean): DataPlanePlan {
-  const backend = createIpvsBackend({ node: cc.node });
-  const all = new Set(cc.snapshot.services.keys());
-  const r0 = backend.sync({ snapshot: cc.snapshot, changed: all, now: 0 });
+/**
+ * IPVS mode's ipsets: `ipset restore` of every set, and per-entry `ipset add`/`del` for one endpoint change.
+ * Informational (`calibrates: false`): without IPVS in the kernel this is not what the IPVS model times.
+ */
+export function ipvsPlan(cc: CaseCluster, v: Variant, scenarioOptions: unknown, hasIpvs: boolean): DataPlanePlan {
+  const backend = createBackend('ipvs', cc.node, variantOptions(v, scenarioOptions));
+  const r0 = backend.sync({ snapshot: cc.snapshot, changed: allKeys(cc.snapshot), now: 0 });
   const r = backend.render();
   const sets0 = r['ipset save'] ?? '';
   const order = [...cc.snapshot.services.keys()].sort();
@@ -161,57 +152,78 @@ export function ipvsPlan(cc: CaseCluster, hasIpvs: boolean): DataPlanePlan {
       const steps: LoadStep[] = [];
       for (const l of prev) if (!cur.has(l)) steps.push({ tool: 'ipset', args: ['del', ...l.split(' ').slice(1, 3)] });
       for (const l of cur) if (!prev.has(l)) steps.push({ tool: 'ipset', args: l.split(' ') });
-      partials.push({ steps, counts: { ...numericCounts(res), fixed: 0, ipset_entries: 0, ipset_processes: steps.length } });
+      partials.push({ steps, counts: { ...res.counts, ipset_processes: steps.length }, mode: res.mode });
       prev = cur;
     }
   }
   const full: LoadStep[] = [{ tool: 'ipset', args: ['restore'], stdin: sets0 }];
   if (hasIpvs && r['ipvsadm -S -n'] !== undefined) full.push({ tool: 'ipvsadm', args: ['-R'], stdin: r['ipvsadm -S -n'] });
   return {
-    flavour: 'ipvs',
-    model: 'ipvs',
+    flavour: v.name,
+    variant: v,
+    calibrates: false,
     tools: hasIpvs ? ['ipset', 'ipvsadm'] : ['ipset'],
     setup: [],
     reset: [...(hasIpvs ? [{ tool: 'ipvsadm', args: ['-C'] }] : []), { tool: 'ipset', args: ['destroy'] }],
     prepare: [],
     full,
-    fullCounts: { ...numericCounts(r0), fixed: 1, ipset_entries: ipsetAdds(sets0).length, ipset_processes: 0 },
+    fullCounts: { ...r0.counts, ipset_entries: ipsetAdds(sets0).length },
     // an endpoint on another node is in no set (KUBE-LOOP-BACK holds this node's endpoints): nothing to time then
     partials: partials.some((p) => p.steps.length > 0) ? partials : [],
     probes: [],
-    note: hasIpvs ? undefined : 'ipvs: this kernel has no IPVS (ip_vs): only its ipsets are loaded (ipset restore), no ipvsadm -R and no first packets',
-    // membership in the sets is what a packet costs in IPVS mode's iptables rules; no forwarding without IPVS
-  } satisfies DataPlanePlan & { note?: string };
-}
-
-/**
- * A data plane that loads by transactions (nftables: `nft -f -`): a full transaction and the partial ones of a
- * one-endpoint change and its reversal, with their counts.
- */
-export function transactionPlan(p: {
-  flavour: string;
-  model: string;
-  reset: string;
-  full: string;
-  fullCounts: Counts;
-  partials: Array<{ text: string; counts: Counts }>;
-  probes: ProbeTarget[];
-  lookup?: (pkt: Packet) => Counts;
-}): DataPlanePlan {
-  const nft = (stdin: string): LoadStep => ({ tool: 'nft', args: ['-f', '-'], stdin });
-  return {
-    flavour: p.flavour,
-    model: p.model,
-    tools: ['nft'],
-    setup: [],
-    reset: [nft(p.reset)],
-    prepare: [],
-    full: [nft(p.full)],
-    fullCounts: p.fullCounts,
-    partials: p.partials.map((x) => ({ steps: [nft(x.text)], counts: x.counts })),
-    probes: p.probes,
-    lookup: p.lookup,
   };
 }
 
-export type { ProxyNodeConfig };
+/** The non-interface extra of the nftables backend kernel mode uses. */
+interface NftablesExtras extends Backend {
+  lastTransaction(): string;
+}
+
+/**
+ * nftables mode: the transactions kube-proxy gives `nft -f` — the initial one (the whole table) and those of one
+ * endpoint change and its reversal — against the nftables backend's own output.
+ */
+export function nftablesPlan(cc: CaseCluster, v: Variant, scenarioOptions: unknown): DataPlanePlan {
+  const backend = createBackend(v.kind, cc.node, variantOptions(v, scenarioOptions)) as NftablesExtras;
+  if (typeof backend.lastTransaction !== 'function') throw new Error(`backend ${v.kind} has no lastTransaction()`);
+  const r0 = backend.sync({ snapshot: cc.snapshot, changed: allKeys(cc.snapshot), now: 0 });
+  const full = backend.lastTransaction();
+  // service order: nftables has none that matters (one verdict-map lookup); the probes use the key order
+  const order = [...cc.snapshot.services.keys()].sort();
+  const nft = (stdin: string): LoadStep => ({ tool: 'nft', args: ['-f', '-'], stdin });
+  const partials: PartialSync[] = [];
+  const key = changedServiceKey(cc.snapshot, order);
+  if (key !== null) {
+    const r1 = backend.sync({ snapshot: replaceOneEndpoint(cc.snapshot, key), changed: new Set([key]), now: 1 });
+    partials.push({ steps: [nft(backend.lastTransaction())], counts: { ...r1.counts }, mode: r1.mode });
+    const r2 = backend.sync({ snapshot: cc.snapshot, changed: new Set([key]), now: 2 });
+    partials.push({ steps: [nft(backend.lastTransaction())], counts: { ...r2.counts }, mode: r2.mode });
+  }
+  return {
+    flavour: v.name,
+    variant: v,
+    tools: ['nft'],
+    setup: [],
+    reset: [nft('flush ruleset\n')],
+    prepare: [],
+    full: [nft(full)],
+    fullCounts: { ...r0.counts },
+    partials,
+    probes: probeTargets(cc.snapshot, order),
+    lookup: (pkt: Packet): Counts => ({ ...backend.lookup(pkt, ZERO_RNG, 3).counts }),
+  };
+}
+
+/** The variants kernel mode knows, with their loaders (only those whose backend is registered in this build). */
+export interface KernelVariant extends Variant {
+  tools: string[];
+  build: 'iptables' | 'nftables' | 'ipvs';
+}
+
+const ALL_VARIANTS: KernelVariant[] = [
+  { name: 'iptables-legacy', kind: 'iptables', options: { flavor: 'legacy' }, tools: ['iptables-legacy-restore', 'nfacct'], build: 'iptables' },
+  { name: 'iptables-nft', kind: 'iptables', options: { flavor: 'nft' }, tools: ['iptables-nft-restore', 'nfacct'], build: 'iptables' },
+  { name: 'nftables', kind: 'nftables', options: {}, tools: ['nft'], build: 'nftables' },
+  { name: 'ipvs', kind: 'ipvs', options: {}, tools: ['ipset'], build: 'ipvs' },
+];
+export const KERNEL_VARIANTS: readonly KernelVariant[] = ALL_VARIANTS.filter((v) => isBackendKind(v.kind));

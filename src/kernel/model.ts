@@ -1,58 +1,78 @@
 /**
- * The cost model's terms as the kernel rows see them: which counted features each data plane's sync and first
- * packet cost are fitted on, the committed default coefficients in those terms, and the calibration file.
+ * The cost model as kernel mode uses it: each data plane's own model from the backend registry
+ * (`definition.cost(options, calibration)`), for the variant a kernel row measures (iptables-legacy, ...).
  *
- * Features are named after the counts (SyncResult / LookupResult fields) plus derived terms:
- * - `fixed`: 1 per restore / per first packet (process start and table read; conntrack entry and NAT set-up);
- * - `rules_written_sq`, `rules_in_kernel_sq`: the count squared / 10^6 — full loads grow faster than linearly
- *   (legacy: ~10 µs per rule at 31,000 rules, 14 µs at 310,000, which a linear term plus a quadratic one fits and
- *   rules · log(rules) does not; iptables-nft's full load more so); the coefficient is seconds per (10^3 rules)²;
- * - IPVS mode's ipsets: `ipset_entries` entries loaded by one `ipset restore`, `ipset_processes` one-entry processes.
+ * The fit needs the model as a sum of coefficient × feature. Every registered cost model is linear in its
+ * coefficients, so the feature of coefficient k for a sync (or a first packet) is the model's time with k = 1 and
+ * every other coefficient 0: no data plane's terms are restated here.
  */
+import type { BackendKind, LookupResult, SyncResult } from '../types.js';
+import { backendDefinition } from '../backends/registry.js';
 import type { Counts } from './plan.js';
-import { DEFAULT_COSTS } from '../proxy/cost.js';
+
+/** A data plane as kernel mode runs it: a registered kind with the options that select one variant. */
+export interface Variant {
+  /** The backend column of the kernel rows and the calibration key. */
+  name: string;
+  kind: BackendKind;
+  options: Record<string, unknown>;
+}
 
 export type Coefficients = Record<string, number>;
 
-export interface FlavourModel {
-  sync: Coefficients;
-  firstPacket: Coefficients;
+/** The parsed options of a variant, on top of the scenario's `proxy.<kind>` options. */
+export function variantOptions(v: Variant, scenarioOptions: unknown = {}): unknown {
+  return backendDefinition(v.kind).optionsSchema.parse({ ...(scenarioOptions as object), ...v.options });
 }
 
-export const SYNC_FEATURES: Record<string, string[]> = {
-  iptables: ['fixed', 'rules_written', 'rules_in_kernel', 'rules_written_sq', 'rules_in_kernel_sq'],
-  ipvs: ['fixed', 'ipset_entries', 'ipset_processes'],
-  nftables: ['fixed', 'rules_written', 'chains_written', 'elements_written', 'bytes_written'],
-};
-export const LOOKUP_FEATURES: Record<string, string[]> = {
-  iptables: ['fixed', 'rules_evaluated'],
-  ipvs: ['fixed', 'hash_probes', 'set_lookups'],
-  nftables: ['fixed', 'rules_evaluated', 'hash_probes'],
-};
-
-/** Sync features of a sync's counts. */
-export function syncFeatures(counts: Counts): Counts {
-  const k = counts.rules_in_kernel ?? 0;
-  const w = counts.rules_written ?? 0;
-  return { ...counts, fixed: counts.fixed ?? 1, rules_written_sq: (w * w) / 1e6, rules_in_kernel_sq: (k * k) / 1e6 };
+/** The variant's model: seconds of a sync (its counts) and of a first packet (its counts). */
+export interface VariantModel {
+  coefficients: Coefficients;
+  syncSeconds(counts: Counts, mode?: 'full' | 'partial'): number;
+  lookupSeconds(counts: Counts): number;
 }
 
-/** First-packet features of a lookup's counts. */
-export function lookupFeatures(counts: Counts): Counts {
-  return { ...counts, fixed: 1 };
+function lookupOf(counts: Counts): LookupResult {
+  return { verdict: 'DNAT', endpoint: null, serviceKey: '', masquerade: false, counts };
 }
 
-/** The committed defaults (src/proxy/cost.ts) in these terms, per model kind. */
-export function defaultModel(model: string): FlavourModel {
-  const c = DEFAULT_COSTS;
-  if (model === 'iptables') {
-    return { sync: { fixed: c.restoreFixed, rules_written: c.perRuleWritten, rules_in_kernel: c.perRuleInKernel }, firstPacket: { rules_evaluated: c.perRuleEvaluated } };
-  }
-  if (model === 'ipvs') return { sync: { ipset_processes: c.perIpsetOp }, firstPacket: { hash_probes: c.perHashProbe, set_lookups: c.perSetLookup } };
-  return { sync: {}, firstPacket: {} };
+export function variantModel(v: Variant, calibration?: Coefficients, scenarioOptions?: unknown): VariantModel {
+  const def = backendDefinition(v.kind);
+  const cm = def.cost(variantOptions(v, scenarioOptions), calibration);
+  return {
+    coefficients: { ...cm.coefficients },
+    syncSeconds: (counts, mode = 'full') => cm.syncSeconds({ mode, counts } as SyncResult),
+    lookupSeconds: (counts) => cm.lookupSeconds(lookupOf(counts)),
+  };
 }
 
-/** A calibration file (`kpbench calibrate`). */
+/** Coefficient names of the variant's model. */
+export function coefficientNames(v: Variant): string[] {
+  return Object.keys(backendDefinition(v.kind).coefficients(variantOptions(v)));
+}
+
+/** The feature of each coefficient for a sync's counts (the model's time with that coefficient alone at 1). */
+export function syncFeatures(v: Variant, counts: Counts, mode: 'full' | 'partial' = 'full'): Counts {
+  const names = coefficientNames(v);
+  const out: Counts = {};
+  for (const k of names) out[k] = variantModel(v, unit(names, k)).syncSeconds(counts, mode);
+  return out;
+}
+
+export function lookupFeatures(v: Variant, counts: Counts): Counts {
+  const names = coefficientNames(v);
+  const out: Counts = {};
+  for (const k of names) out[k] = variantModel(v, unit(names, k)).lookupSeconds(counts);
+  return out;
+}
+
+function unit(names: readonly string[], k: string): Coefficients {
+  const c: Coefficients = {};
+  for (const n of names) c[n] = n === k ? 1 : 0;
+  return c;
+}
+
+/** A calibration file (`kpbench calibrate`): coefficients per variant, with where and how they were measured. */
 export interface Calibration {
   kind: 'kpbench-calibration';
   version: 1;
@@ -62,19 +82,16 @@ export interface Calibration {
   tools: Record<string, string>;
   /** The kernel run it was fitted from. */
   source: string;
-  /** Coefficients per flavour (backend column of the kernel rows: iptables-legacy, iptables-nft, nftables, ipvs). */
-  dataplanes: Record<string, FlavourModel & { model: string; fit: { sync: FitSummary; firstPacket: FitSummary | null } }>;
+  /** Coefficient values by variant (iptables-legacy, iptables-nft, nftables) and name. */
+  coefficients: Record<string, Coefficients>;
+  /** How well each variant's fit matches its kernel rows. */
+  fits: Record<string, { sync: FitSummary | null; firstPacket: FitSummary | null }>;
 }
 
 export interface FitSummary {
   n: number;
   maxRelError: number;
   rmsRelError: number;
-}
-
-/** Σ coefficient · feature. */
-export function evaluate(c: Coefficients, x: Counts): number {
-  let s = 0;
-  for (const [k, v] of Object.entries(c)) s += v * (x[k] ?? 0);
-  return s;
+  /** The coefficients this fit set (the others keep their defaults). */
+  fitted: string[];
 }

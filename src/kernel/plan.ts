@@ -12,6 +12,7 @@
  * nftables plugs in with its transaction texts (`nft -f -`), IPVS with `ipset restore` / `ipvsadm -R`.
  */
 import type { Packet } from '../types.js';
+import type { Variant } from './model.js';
 
 /** One process: `tool args...` with `stdin` as its input. */
 export interface LoadStep {
@@ -25,6 +26,7 @@ export type Counts = Record<string, number>;
 export interface PartialSync {
   steps: LoadStep[];
   counts: Counts;
+  mode: 'full' | 'partial';
 }
 
 /** A service the prober connects to: its VIP and port, and its endpoints (the responder listens on them). */
@@ -43,8 +45,10 @@ export interface ProbeTarget {
 export interface DataPlanePlan {
   /** The backend column of the kernel rows: 'iptables-legacy', 'iptables-nft', 'nftables', 'ipvs'. */
   flavour: string;
-  /** The model's backend kind these rows calibrate ('iptables', 'nftables', 'ipvs'). */
-  model: string;
+  /** The registered backend and options the rows model. */
+  variant: Variant;
+  /** false: what is loaded is not what the model times (IPVS without IPVS in the kernel): no fit, no model rows. */
+  calibrates?: boolean;
   /** Tools the plan runs. */
   tools: string[];
   setup: LoadStep[];
@@ -61,17 +65,3 @@ export interface DataPlanePlan {
   note?: string;
 }
 
-/** rulesInKernel → rules_in_kernel (count names are metric-name parts). */
-export function snake(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-/** Numeric fields of an object, as counts named in snake case (SyncResult, LookupResult). */
-export function numericCounts(o: object): Counts {
-  const out: Counts = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (typeof v === 'number') out[snake(k)] = v;
-    else if (typeof v === 'boolean') out[snake(k)] = v ? 1 : 0;
-  }
-  return out;
-}

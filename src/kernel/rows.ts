@@ -17,7 +17,7 @@ import type { MetricRow, Statistic } from '../types.js';
 import { canonical, summarize } from '../metrics/stats.js';
 import { metricDef } from '../metrics/catalogue.js';
 import type { Measurement } from './measure.js';
-import { evaluate, lookupFeatures, syncFeatures, type FlavourModel } from './model.js';
+import type { VariantModel } from './model.js';
 
 type RowKey = Pick<MetricRow, 'scenario' | 'backend' | 'services' | 'endpoints_per_service'>;
 
@@ -25,7 +25,8 @@ function median(v: readonly number[]): number {
   return v.length === 0 ? NaN : ss.median([...v]);
 }
 
-export function measurementRows(key: RowKey, m: Measurement, model: FlavourModel): MetricRow[] {
+/** `model`: the variant's cost model (null: no modelled rows, e.g. IPVS without IPVS in the kernel). */
+export function measurementRows(key: RowKey, m: Measurement, model: VariantModel | null): MetricRow[] {
   const out: MetricRow[] = [];
   const add = (metric: string, statistic: Statistic, value: number, unit?: string): void => {
     if (!Number.isFinite(value)) return;
@@ -40,11 +41,11 @@ export function measurementRows(key: RowKey, m: Measurement, model: FlavourModel
   dist('kernel_partial_sync_time', loads.partial.map((p) => p.seconds), ['p50', 'p99', 'min']);
   const fc = plan.fullCounts;
   for (const [name, v] of Object.entries(fc)) add(`initial_sync_${name}`, 'value', v);
-  add('initial_sync_time', 'value', evaluate(model.sync, syncFeatures(fc)));
+  if (model !== null) add('initial_sync_time', 'value', model.syncSeconds(fc, 'full'));
   if (plan.partials.length > 0) {
     const pc = plan.partials.map((p) => p.counts);
     for (const name of Object.keys(pc[0]!)) add(`partial_sync_${name}`, 'mean', pc.reduce((a, c) => a + (c[name] ?? 0), 0) / pc.length);
-    add('partial_sync_time', 'mean', pc.reduce((a, c) => a + evaluate(model.sync, syncFeatures(c)), 0) / pc.length);
+    if (model !== null) add('partial_sync_time', 'mean', plan.partials.reduce((a, p) => a + model.syncSeconds(p.counts, p.mode), 0) / pc.length);
   }
   // first packets: connect() round trips through the rules, as the published first-packet figures are
   if (m.positions.length > 0) {
@@ -55,7 +56,7 @@ export function measurementRows(key: RowKey, m: Measurement, model: FlavourModel
       dist(`kernel_first_packet_time_${p.position}`, p.connect, ['p50', 'p99']);
       if (p.position === 'median') {
         dist('kernel_first_packet_time', p.connect, ['p50', 'p99']);
-        add('first_packet_time', 'mean', evaluate(model.firstPacket, lookupFeatures(p.counts)));
+        if (model !== null) add('first_packet_time', 'mean', model.lookupSeconds(p.counts));
       }
       for (const [name, v] of Object.entries(p.counts)) add(`first_packet_${name}_${p.position}`, 'value', v);
       if (p.connect.length === 0) continue;

@@ -14,35 +14,27 @@ import { computeScaling } from '../metrics/scaling.js';
 import type { MetricRow, SampleSet } from '../types.js';
 import { installRunDir, writeFileAtomic, writeMetricsCsv, writeSamplesJson, writeScalingCsv, readMetricsCsv } from '../report/csvio.js';
 import { buildMeta } from '../report/export.js';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../errors.js';
 import { buildCaseCluster } from './cluster.js';
-import { iptablesPlans, ipvsPlan } from './dataplanes.js';
+import { iptablesPlan, ipvsPlan, nftablesPlan, KERNEL_VARIANTS, type KernelVariant } from './dataplanes.js';
 import { hasTool, run } from './exec.js';
 import { measurePlan, type Measurement } from './measure.js';
 import { Namespaces, installSignalHandlers, sweepStaleNamespaces } from './netns.js';
 import type { DataPlanePlan } from './plan.js';
 import { measurementRows } from './rows.js';
 import { checkPrerequisites, toolVersions } from './tools.js';
-import { defaultModel, type Calibration, type FlavourModel } from './model.js';
+import { variantModel, type Calibration } from './model.js';
 import { kernelSummary } from './summary.js';
-import { nftablesPlan, NFTABLES_AVAILABLE } from './nftables.js';
 
-/** The flavours kernel mode knows, and the model backend each calibrates. */
-export const FLAVOURS = ['iptables-legacy', 'iptables-nft', 'nftables', 'ipvs'] as const;
-export type Flavour = (typeof FLAVOURS)[number];
-const FLAVOUR_MODEL: Record<Flavour, string> = { 'iptables-legacy': 'iptables', 'iptables-nft': 'iptables', nftables: 'nftables', ipvs: 'ipvs' };
-const FLAVOUR_TOOLS: Record<Flavour, string[]> = {
-  'iptables-legacy': ['iptables-legacy-restore', 'nfacct'],
-  'iptables-nft': ['iptables-nft-restore', 'nfacct'],
-  nftables: ['nft'],
-  ipvs: ['ipset'],
-};
+/** The variants (backend column) kernel mode can run in this build. */
+export const FLAVOURS: readonly string[] = KERNEL_VARIANTS.map((v) => v.name);
 
 export interface KernelOptions {
   scenarios?: string[];
   quick: boolean;
   outDir: string;
-  flavours?: Flavour[];
+  /** Only these variants (iptables-legacy, iptables-nft, nftables, ipvs). */
+  flavours?: string[];
   seed?: number;
   /** Repetitions of each load (default 3; at least 2 when a case's time budget runs out). */
   reps?: number;
@@ -69,43 +61,34 @@ function kernelHasIpvs(nss: Namespaces): boolean {
   }
 }
 
-/** Flavours of a scenario's backends (iptables runs as both flavours). */
-function flavoursOf(backends: readonly string[]): Flavour[] {
-  const out: Flavour[] = [];
-  for (const b of backends) {
-    if (b === 'iptables') out.push('iptables-legacy', 'iptables-nft');
-    else if (b === 'nftables') out.push('nftables');
-    else if (b === 'ipvs') out.push('ipvs');
-  }
-  return out;
+/** Variants of a scenario's backends (iptables runs as both flavours). */
+function variantsOf(backends: readonly string[]): KernelVariant[] {
+  return KERNEL_VARIANTS.filter((v) => backends.includes(v.kind));
 }
 
 /** Rough seconds a case takes, for the estimate printed before a run (from this project's machine, 2 cores). */
-function estimateSeconds(services: number, eps: number, flavour: Flavour, reps: number): number {
+function estimateSeconds(services: number, eps: number, flavour: string, reps: number): number {
   const rules = services * (3 + 3 * eps);
-  const perRule: Record<Flavour, number> = { 'iptables-legacy': 12e-6, 'iptables-nft': 30e-6, nftables: 20e-6, ipvs: 2e-6 };
+  const perRule: Record<string, number> = { 'iptables-legacy': 12e-6, 'iptables-nft': 30e-6, nftables: 20e-6, ipvs: 2e-6 };
   const partial = flavour === 'iptables-legacy' ? rules * 4e-6 : flavour === 'iptables-nft' ? services * 30e-6 : 0.01;
-  return 3 + services * 5e-4 + reps * (2 * rules * perRule[flavour] + 2 * partial);
+  return 3 + services * 5e-4 + reps * (2 * rules * (perRule[flavour] ?? 20e-6) + 2 * partial);
 }
 
 export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
   const files = resolveScenarios(opts.scenarios, opts.quick);
   const loaded = files.map((f) => loadScenario(f, { quick: opts.quick, seed: opts.seed }));
   const cases: ScenarioCase[] = loaded.flatMap((l) => l.cases);
-  const wanted = (f: Flavour): boolean => opts.flavours === undefined || opts.flavours.includes(f);
+  const wanted = (v: KernelVariant): boolean => opts.flavours === undefined || opts.flavours.includes(v.name);
   const notes: string[] = [];
   const say = (line: string): void => {
     notes.push(line);
     process.stderr.write(`kpbench kernel: ${line}\n`);
   };
-  let jobs = cases.flatMap((c) => flavoursOf(c.scenario.backends).filter(wanted).map((f) => ({ c, f })));
-  if (jobs.some((j) => j.f === 'nftables') && !NFTABLES_AVAILABLE) {
-    say('nftables: no nftables backend in this build: skipped');
-    jobs = jobs.filter((j) => j.f !== 'nftables');
-  }
+  for (const f of opts.flavours ?? []) if (!FLAVOURS.includes(f)) say(`${f}: no such data plane in this build (known: ${FLAVOURS.join(', ')}): skipped`);
+  const jobs = cases.flatMap((c) => variantsOf(c.scenario.backends).filter(wanted).map((v) => ({ c, f: v })));
   if (jobs.length === 0) throw new InputError('--backend', 'no data plane of the scenarios selected');
 
-  const tools = ['ip', 'nsenter', ...new Set(jobs.flatMap((j) => FLAVOUR_TOOLS[j.f]))];
+  const tools = ['ip', 'nsenter', ...new Set(jobs.flatMap((j) => j.f.tools))];
   checkPrerequisites(tools);
 
   const nss = new Namespaces();
@@ -120,27 +103,29 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
   try {
     const swept = sweepStaleNamespaces();
     if (swept.length > 0) say(`removed ${swept.length} namespace(s) left by a killed run: ${swept.join(' ')}`);
-    const hasIpvs = jobs.some((j) => j.f === 'ipvs') ? kernelHasIpvs(nss) : false;
-    if (jobs.some((j) => j.f === 'ipvs') && !hasIpvs) say('ipvs: this kernel has no IPVS (ip_vs): only its ipsets are loaded (ipset restore), no ipvsadm -R, no first packets');
-    const expected = jobs.reduce((s, j) => s + estimateSeconds(j.c.scenario.cluster.services, Number(j.c.scenario.cluster.endpointsPerService) || 10, j.f, reps), 0);
+    const anyIpvs = jobs.some((j) => j.f.build === 'ipvs');
+    const hasIpvs = anyIpvs ? kernelHasIpvs(nss) : false;
+    if (anyIpvs && !hasIpvs) say('ipvs: this kernel has no IPVS (ip_vs): only its ipsets are loaded (ipset restore), no ipvsadm -R, no first packets');
+    const expected = jobs.reduce((s, j) => s + estimateSeconds(j.c.scenario.cluster.services, Number(j.c.scenario.cluster.endpointsPerService) || 10, j.f.name, reps), 0);
     process.stderr.write(`kpbench kernel: ${jobs.length} data-plane cases, expected about ${expected < 90 ? `${Math.ceil(expected)} s` : `${Math.ceil(expected / 60)} min`} on a 2-core machine\n`);
 
     const tty = process.stderr.isTTY === true && process.env.CI !== 'true';
     const bar = tty ? new SingleBar({ format: 'kernel {bar} {value}/{total} {job} | {step}', hideCursor: true }, Presets.shades_classic) : null;
     bar?.start(jobs.length, 0, { job: '', step: '' });
     // one cluster build per case, shared by its flavours
-    const byCase = new Map<ScenarioCase, Flavour[]>();
+    const byCase = new Map<ScenarioCase, KernelVariant[]>();
     for (const j of jobs) byCase.set(j.c, [...(byCase.get(j.c) ?? []), j.f]);
     let done = 0;
     for (const [c, flavours] of byCase) {
       const label = `${c.id} ${c.scenario.cluster.services} services`;
       bar?.update(done, { job: label, step: 'building the cluster' });
       const cc = buildCaseCluster(c);
-      const plans: DataPlanePlan[] = [];
-      if (flavours.some((f) => f.startsWith('iptables-'))) plans.push(...iptablesPlans(cc, { restoreMode: c.scenario.proxy.restoreMode }).filter((p) => flavours.includes(p.flavour as Flavour)));
-      if (flavours.includes('nftables')) plans.push(nftablesPlan(cc));
-      if (flavours.includes('ipvs')) plans.push(ipvsPlan(cc, hasIpvs));
-      for (const plan of plans) {
+      const proxy = c.scenario.proxy as Record<string, unknown>;
+      for (const v of flavours) {
+        bar?.update(done, { job: `${label} ${v.name}`, step: 'rendering' });
+        const scenarioOptions = proxy[v.kind] ?? {};
+        const plan: DataPlanePlan =
+          v.build === 'iptables' ? iptablesPlan(cc, v, scenarioOptions) : v.build === 'nftables' ? nftablesPlan(cc, v, scenarioOptions) : ipvsPlan(cc, v, scenarioOptions, hasIpvs);
         const started = Date.now();
         const budget = opts.quick ? 8 : 120;
         const m: Measurement = await measurePlan(nss, plan, {
@@ -154,7 +139,7 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
           onStep: (step) => bar?.update(done, { job: `${label} ${plan.flavour}`, step }),
         });
         const key = { scenario: c.id, backend: plan.flavour, services: cc.services, endpoints_per_service: cc.endpointsPerService };
-        const model: FlavourModel = opts.calibration?.dataplanes[plan.flavour] ?? defaultModel(FLAVOUR_MODEL[plan.flavour as Flavour]);
+        const model = plan.calibrates === false ? null : variantModel(v, opts.calibration?.coefficients[v.name], scenarioOptions);
         rows.push(...measurementRows(key, m, model));
         samples.push({ ...key, metric: 'kernel_sync_time', unit: 's', samples: m.loads.full });
         if (m.loads.partial.length > 0) samples.push({ ...key, metric: 'kernel_partial_sync_time', unit: 's', samples: m.loads.partial.map((p) => p.seconds) });
