@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { InputError } from '../errors.js';
+import { AGREEMENT_LIMIT } from '../kernel/summary.js';
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -42,10 +43,13 @@ export function registerCalibrate(program: Command): void {
     .description('Fit the cost model\'s coefficients (least squares) from a `kpbench kernel` run; write them with the machine, kernel and tool versions')
     .option('--from <dir>', 'kernel run directory', 'results/kernel')
     .option('--out <file>', 'calibration file to write', 'calibration.json')
-    .action(async (o: { from: string; out: string }) => {
+    .option('--check [dir]', `then compare the calibrated model with a kernel run's rows (default: --from's) and exit 1 beyond ${AGREEMENT_LIMIT * 100}%`)
+    .action(async (o: { from: string; out: string; check?: string | boolean }) => {
       const { readKernelRows } = await import('../kernel/run.js');
-      const { calibrate, writeCalibration } = await import('../kernel/calibrate.js');
-      const cal = calibrate(readKernelRows(o.from), o.from);
+      const { calibrate, writeCalibration, agreementWithCalibration } = await import('../kernel/calibrate.js');
+      const { agreementVerdicts } = await import('../kernel/summary.js');
+      const rows = readKernelRows(o.from);
+      const cal = calibrate(rows, o.from);
       writeCalibration(o.out, cal);
       for (const [v, fit] of Object.entries(cal.fits)) {
         const co = cal.coefficients[v]!;
@@ -54,5 +58,13 @@ export function registerCalibrate(program: Command): void {
         process.stdout.write(`${v}: ${part(fit.sync, 'sync')}; ${part(fit.firstPacket, 'first packet')}\n`);
       }
       process.stdout.write(`Calibration written to ${o.out}\n`);
+      if (o.check !== undefined && o.check !== false) {
+        const dir = typeof o.check === 'string' ? o.check : o.from;
+        const points = agreementWithCalibration(dir === o.from ? rows : readKernelRows(dir), cal);
+        for (const p of points) process.stdout.write(`  ${p.backend} ${p.quantity} at ${p.services} services: kernel ${p.kernel.toPrecision(3)} s, model ${p.model.toPrecision(3)} s (${((p.ratio - 1) * 100).toFixed(0)}%)\n`);
+        const verdicts = agreementVerdicts(points);
+        for (const v of verdicts) process.stdout.write(`${v.backend} ${v.quantity}: worst ${(v.worst * 100).toFixed(0)}% over ${v.n} sizes: ${v.ok ? 'agrees' : 'does not agree'} within ${AGREEMENT_LIMIT * 100}%\n`);
+        if (verdicts.some((v) => !v.ok)) process.exitCode = 1;
+      }
     });
 }

@@ -16,6 +16,7 @@ import { fitCoefficients, type Observation } from './fit.js';
 import { KERNEL_VARIANTS } from './dataplanes.js';
 import { coefficientNames, lookupFeatures, syncFeatures, variantModel, type Calibration, type Coefficients, type FitSummary, type Variant } from './model.js';
 import { toolVersions } from './tools.js';
+import type { AgreementPoint } from './summary.js';
 
 const POSITIONS = ['first', 'median', 'last'];
 
@@ -116,4 +117,44 @@ export function readCalibration(file: string): Calibration {
     for (const [k, x] of Object.entries(co)) if (typeof x !== 'number' || !(x >= 0)) throw new InputError(`${file}: coefficients.${v}.${k}`, 'must be a non-negative number');
   }
   return c as Calibration;
+}
+
+/**
+ * The calibrated model against the kernel rows it should reproduce: for each calibrated variant and size, the
+ * model's full sync, partial sync and first packet (median service) on the very counts of the kernel run, next to
+ * the kernel's p50.
+ */
+export function agreementWithCalibration(rows: readonly MetricRow[], cal: Calibration): AgreementPoint[] {
+  const out: AgreementPoint[] = [];
+  for (const v of KERNEL_VARIANTS) {
+    const co = cal.coefficients[v.name];
+    if (co === undefined) continue;
+    const model = variantModel(v, co);
+    const pts = new Map<string, MetricRow[]>();
+    for (const r of rows) {
+      if (r.backend !== v.name) continue;
+      const k = `${r.scenario}\u0000${r.services}`;
+      pts.set(k, [...(pts.get(k) ?? []), r]);
+    }
+    for (const g of pts.values()) {
+      const { scenario, services } = g[0]!;
+      const val = (metric: string, stat: string): number | undefined => g.find((r) => r.metric === metric && r.statistic === stat)?.value;
+      const counts = (prefix: string, suffix = ''): Record<string, number> => {
+        const c: Record<string, number> = {};
+        for (const r of g) {
+          if (!r.metric.startsWith(prefix) || !r.metric.endsWith(suffix) || r.metric.endsWith('_time')) continue;
+          if (r.statistic === 'value' || r.statistic === 'mean') c[r.metric.slice(prefix.length, r.metric.length - suffix.length)] = r.value;
+        }
+        return c;
+      };
+      const push = (quantity: string, kernel: number | undefined, m: number): void => {
+        if (kernel !== undefined && kernel > 0) out.push({ scenario, backend: v.name, services, quantity, kernel, model: m, ratio: m / kernel });
+      };
+      push('full sync', val('kernel_sync_time', 'p50'), model.syncSeconds(counts('initial_sync_'), 'full'));
+      push('partial sync', val('kernel_partial_sync_time', 'p50'), model.syncSeconds(counts('partial_sync_'), 'partial'));
+      const fp = counts('first_packet_', '_median');
+      if (Object.keys(fp).length > 0) push('first packet', val('kernel_first_packet_time', 'p50'), model.lookupSeconds(fp));
+    }
+  }
+  return out;
 }
