@@ -1,7 +1,7 @@
 /**
  * First packets through the loaded ruleset: a veth pair between a client namespace and the node namespace
  * (created inside them: the pair never exists in the host's namespace), the endpoint range made local in the node
- * namespace, a responder listening there and a prober in the client namespace (agent.ts).
+ * namespace, a responder listening there and a prober in the client namespace (agent.mjs).
  *
  *   client ns  kpbc0 198.18.0.2/30 --veth-- kpbn0 198.18.0.1/30  node ns (ruleset; `local CIDR dev lo`)
  *
@@ -11,9 +11,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { inNamespace, mustRunIn, run } from './exec.js';
 import { CLIENT_IP } from './dataplanes.js';
-import type { ProberInput } from './agent.js';
+/** What the prober (agent.mjs) is asked to do. */
+export interface ProberInput {
+  targets: Array<{ label: string; ip: string; port: number }>;
+  samples: number;
+  localAddress: string;
+  firstPort: number;
+  budgetMs: number;
+  timeoutMs: number;
+}
 
-const AGENT = fileURLToPath(new URL('./agent.ts', import.meta.url));
+const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 const NODE_SIDE_IP = '198.18.0.1';
 
 /** Wires client namespace `client` to node namespace `node`; `localCIDR` becomes local in the node namespace. */
@@ -28,7 +36,7 @@ export function wire(client: string, node: string, localCIDR: string): void {
 }
 
 function agentCommand(ns: string, args: string[]): string[] {
-  return inNamespace(ns, [process.execPath, '--import', 'tsx', AGENT, ...args]);
+  return inNamespace(ns, [process.execPath, AGENT, ...args]);
 }
 
 /** A responder process in `ns` listening on `ports`; resolves once it listens. */

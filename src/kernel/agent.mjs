@@ -1,26 +1,28 @@
+// @ts-check
 /**
- * The processes that run inside the namespaces (started by probe.ts with `nsenter --net=...`):
+ * The processes that run inside the namespaces (started by probe.ts with `nsenter --net=...`). Plain JavaScript,
+ * so node starts it directly (no TypeScript loader: a kernel run starts three of these per data plane and case).
  * - `responder PORT...`: in the node namespace, TCP listeners on 0.0.0.0 at each port; the endpoint addresses are
  *   local there (`ip route add local CIDR dev lo`), so a DNATed SYN is answered by the kernel's SYN-ACK. Accepted
- *   connections are kept until the client resets them (5 s at most). Prints "ready" when listening; runs until killed (or 10 minutes at most).
- * - `prober JSON`: in the client namespace, new TCP connections to each target in turn, each from its own source
- *   port (a new conntrack entry, so its SYN walks the nat table), timing connect() to the SYN-ACK; bounded by a
- *   sample count and a time budget. Prints `{ "label": [seconds, ...], ... }`.
+ *   connections are kept until the client resets them (5 s at most). Prints "ready" when listening; runs until
+ *   killed, its stdin closes, or 10 minutes at most.
+ * - `prober JSON` (ProberInput in probe.ts): in the client namespace, new TCP connections to each target in turn,
+ *   each from its own source port (a new conntrack entry, so its SYN walks the nat table), timing connect() to the
+ *   SYN-ACK; bounded by a sample count and a time budget. Prints `{ samples: { label: [seconds...] }, failed, errors }`.
  */
 import net from 'node:net';
 
-export interface ProberInput {
-  targets: Array<{ label: string; ip: string; port: number }>;
-  samples: number;
-  localAddress: string;
-  firstPort: number;
-  budgetMs: number;
-  timeoutMs: number;
-}
+/** @type {Record<string, number>} */
+const errors = {};
 
-const errors: Record<string, number> = {};
-
-function connectOnce(t: { ip: string; port: number }, localAddress: string, localPort: number, timeoutMs: number): Promise<number | null> {
+/**
+ * @param {{ ip: string; port: number }} t
+ * @param {string} localAddress
+ * @param {number} localPort
+ * @param {number} timeoutMs
+ * @returns {Promise<number | null>}
+ */
+function connectOnce(t, localAddress, localPort, timeoutMs) {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     const s = net.connect({ host: t.ip, port: t.port, localAddress, localPort });
@@ -35,8 +37,9 @@ function connectOnce(t: { ip: string; port: number }, localAddress: string, loca
       s.resetAndDestroy();
       resolve(dt);
     });
-    s.once('error', (e: NodeJS.ErrnoException) => {
-      errors[e.code ?? 'error'] = (errors[e.code ?? 'error'] ?? 0) + 1;
+    s.once('error', (/** @type {NodeJS.ErrnoException} */ e) => {
+      const code = e.code ?? 'error';
+      errors[code] = (errors[code] ?? 0) + 1;
       clearTimeout(timer);
       s.destroy();
       resolve(null);
@@ -44,28 +47,32 @@ function connectOnce(t: { ip: string; port: number }, localAddress: string, loca
   });
 }
 
-async function prober(input: ProberInput): Promise<void> {
-  const out: Record<string, number[]> = {};
-  const failed: Record<string, number> = {};
+/** @param {{ targets: Array<{ label: string; ip: string; port: number }>; samples: number; localAddress: string; firstPort: number; budgetMs: number; timeoutMs: number }} input */
+async function prober(input) {
+  /** @type {Record<string, number[]>} */
+  const out = {};
+  /** @type {Record<string, number>} */
+  const failed = {};
   for (const t of input.targets) {
     out[t.label] = [];
     failed[t.label] = 0;
   }
   let port = input.firstPort;
   const start = Date.now();
-  // warm-up: ARP/neighbour entries and the listener's first accept
+  // warm-up: neighbour entries and the listener's first accept
   for (const t of input.targets) await connectOnce(t, input.localAddress, port++, input.timeoutMs);
   for (let i = 0; i < input.samples && Date.now() - start < input.budgetMs && port < 65535; i++) {
     for (const t of input.targets) {
       const dt = await connectOnce(t, input.localAddress, port++, input.timeoutMs);
-      if (dt === null) failed[t.label]!++;
-      else out[t.label]!.push(dt);
+      if (dt === null) failed[t.label] = (failed[t.label] ?? 0) + 1;
+      else out[t.label]?.push(dt);
     }
   }
   process.stdout.write(`${JSON.stringify({ samples: out, failed, errors })}\n`);
 }
 
-function responder(ports: number[]): void {
+/** @param {number[]} ports */
+function responder(ports) {
   let listening = 0;
   for (const p of ports) {
     // the client resets the connection once it is established; closing from this side first could race the
@@ -85,5 +92,5 @@ function responder(ports: number[]): void {
 }
 
 const [mode, arg, ...rest] = process.argv.slice(2);
-if (mode === 'prober') await prober(JSON.parse(arg!) as ProberInput);
-else if (mode === 'responder') responder([arg!, ...rest].map(Number));
+if (mode === 'prober') await prober(JSON.parse(arg ?? '{}'));
+else if (mode === 'responder') responder([arg ?? '', ...rest].map(Number));
