@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { BackendKind } from '../types.js';
 import { InputError } from '../errors.js';
+import { backendDefinition } from '../backends/registry.js';
 import { loadScenario, scenarioFiles, type LoadedScenario, type ScenarioCase } from '../scenario/load.js';
 import { runCase } from './case.js';
 import type { MetricRow } from '../metrics/stats.js';
@@ -153,7 +154,12 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
   const reports: ScenarioReport[] = [];
   for (const l of loaded) {
     for (const id of new Set(cases.filter((c) => c.file === l.file).map((c) => c.id))) {
-      reports.push({ id, name: l.scenario.name, description: l.scenario.description, references: l.scenario.reference });
+      const proxy = l.scenario.proxy as Record<string, unknown>;
+      const variants = l.scenario.backends.map((b) => {
+        const d = backendDefinition(b);
+        return d.variant?.(d.optionsSchema.parse(proxy[b] ?? {})) ?? b;
+      });
+      reports.push({ id, name: l.scenario.name, description: l.scenario.description, references: l.scenario.reference, variants });
     }
   }
 

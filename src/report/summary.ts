@@ -20,6 +20,8 @@ export interface ScenarioReport {
   name: string;
   description: string;
   references: ReferenceSpec[];
+  /** The data-plane variant of each backend the scenario ran (e.g. iptables-legacy, ipvs), when known. */
+  variants?: string[];
 }
 
 type Column = [metric: string, statistic: string, header: string, fmt: (v: number) => string];
@@ -167,6 +169,7 @@ export function summaryMarkdown(
     if (!rows.some((r) => r.scenario === s.id)) continue;
     parts.push(`## ${s.id}`, '');
     if (s.description) parts.push(s.description.trim(), '');
+    if (s.variants !== undefined && s.variants.length > 0) parts.push(`Data planes: ${s.variants.join(', ')}.`, '');
     const v = verdictLines(s.id, scaling);
     if (v.length > 0) parts.push(...v.map((l) => `- ${l}`), '');
     parts.push(scenarioTable(s.id, rows, true), '');
