@@ -167,7 +167,9 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
     calibration: opts.calibration === undefined ? null : opts.calibration.date,
     notes,
   };
-  const summary = kernelSummary(rows, scaling, { date: meta.date, quick: opts.quick, notes, machine: `${meta.cpu} (${meta.cpus} cores), Linux ${meta.kernel}` });
+  const summary = kernelSummary(rows, scaling, { date: meta.date, quick: opts.quick, notes, machine: `${meta.cpu} (${meta.cpus} cores), Linux ${meta.kernel}`,
+    model: opts.calibration === undefined ? 'the committed coefficients (calibrate with `kpbench calibrate`)' : `calibration of ${opts.calibration.date} (${opts.calibration.machine.cpu}, Linux ${opts.calibration.kernel}, from ${opts.calibration.source})`,
+  });
   const staging = `${opts.outDir.replace(/[\\/]+$/, '')}.staging-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   try {

@@ -74,12 +74,17 @@ function fmtRatio(m: number | undefined, k: number | undefined): string {
   return m === undefined || k === undefined || !(k > 0) ? '–' : `${(m / k).toFixed(2)}×`;
 }
 
-export function kernelSummary(rows: readonly MetricRow[], scaling: readonly ScalingRow[], meta: { date: string; quick: boolean; notes: readonly string[]; machine: string }): string {
+export function kernelSummary(
+  rows: readonly MetricRow[],
+  scaling: readonly ScalingRow[],
+  meta: { date: string; quick: boolean; notes: readonly string[]; machine: string; model: string },
+): string {
   const out: string[] = [`# kpbench kernel${meta.quick ? ' (quick)' : ''}`, '', `${meta.date} · ${meta.machine}`, ''];
   out.push(
     'Kernel figures are wall-clock times of the real tools and kernel in a private network namespace (p50 over repetitions;',
     'noisy: a shared machine). Modelled figures are the cost model for the very same syncs and packets (counted work',
     '× coefficients). First packet: the round trip of a new TCP connection\'s SYN through the rules (connect()).',
+    `Model: ${meta.model}.`,
     '',
   );
   for (const n of meta.notes) out.push(`- ${n}`);
