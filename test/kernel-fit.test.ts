@@ -61,7 +61,7 @@ function syntheticRows(variant: typeof legacy, coefficients: Record<string, numb
     const full = { rules_written: 32 * s + 9, chains_written: 11 * s + 10, bytes_written: 3240 * s, rules_in_kernel: 32 * s + 23 };
     const partial = { rules_written: s + 40, chains_written: 21, bytes_written: 140 * s, rules_in_kernel: 32 * s + 25 };
     for (const [k, v] of Object.entries(full)) add(`initial_sync_${k}`, 'value', v);
-    for (const [k, v] of Object.entries(partial)) add(`partial_sync_${k}`, 'mean', v);
+    for (const [k, v] of Object.entries(partial)) add(`sync_${k}`, 'mean', v);
     add('kernel_sync_time', 'p50', model.syncSeconds(full, 'full'));
     add('kernel_partial_sync_time', 'p50', model.syncSeconds(partial, 'partial'));
     const walked: Record<string, number> = { first: 14, median: Math.round(s / 2) + 14, last: s + 14 };

@@ -3,7 +3,7 @@
  * writes the calibration file (`kpbench run --calibration FILE` passes its coefficients to the backends' models).
  *
  * Observations per variant and size: the full load (initial_sync_<count> → kernel_sync_time p50), the partial sync
- * (partial_sync_<count> → kernel_partial_sync_time p50) and each probed position (first_packet_<count>_<position>
+ * (sync_<count> → kernel_partial_sync_time p50) and each probed position (first_packet_<count>_<position>
  * → kernel_first_packet_time_<position> p50). Features come from the backend's own model (model.ts), so the fit
  * sets exactly the coefficients the model uses; a coefficient no observation exercises keeps its default.
  */
@@ -44,7 +44,7 @@ export function observations(rows: readonly MetricRow[], v: Variant): { sync: Ob
     const kf = val('kernel_sync_time', 'p50');
     if (kf !== undefined) sync.push({ x: syncFeatures(v, counts('initial_sync_'), 'full'), y: kf });
     const kp = val('kernel_partial_sync_time', 'p50');
-    if (kp !== undefined) sync.push({ x: syncFeatures(v, counts('partial_sync_'), 'partial'), y: kp });
+    if (kp !== undefined) sync.push({ x: syncFeatures(v, counts('sync_'), 'partial'), y: kp });
     for (const pos of POSITIONS) {
       const kt = val(`kernel_first_packet_time_${pos}`, 'p50');
       const c = counts('first_packet_', `_${pos}`);
@@ -151,7 +151,7 @@ export function agreementWithCalibration(rows: readonly MetricRow[], cal: Calibr
         if (kernel !== undefined && kernel > 0) out.push({ scenario, backend: v.name, services, quantity, kernel, model: m, ratio: m / kernel });
       };
       push('full sync', val('kernel_sync_time', 'p50'), model.syncSeconds(counts('initial_sync_'), 'full'));
-      push('partial sync', val('kernel_partial_sync_time', 'p50'), model.syncSeconds(counts('partial_sync_'), 'partial'));
+      push('partial sync', val('kernel_partial_sync_time', 'p50'), model.syncSeconds(counts('sync_'), 'partial'));
       const fp = counts('first_packet_', '_median');
       if (Object.keys(fp).length > 0) push('first packet', val('kernel_first_packet_time', 'p50'), model.lookupSeconds(fp));
     }

@@ -7,7 +7,7 @@
  *             kernel_first_packet_slope_per_service (ns per service position: also defined where rules walked do not
  *             change with the position, as with nftables' verdict map);
  * - counted:  every count of the syncs and packets (the fit's features): initial_sync_<count> (the full load),
- *             partial_sync_<count> (mean of the partial inputs), first_packet_<count>_<position>;
+ *             sync_<count> (mean of the partial inputs, as kpbench run names a sync after the initial one), first_packet_<count>_<position>;
  * - modelled: initial_sync_time, partial_sync_time, first_packet_time (median position) from the cost model's
  *             coefficients (the committed defaults or a calibration).
  * The backend column is the flavour (iptables-legacy, iptables-nft, nftables, ipvs).
@@ -44,7 +44,7 @@ export function measurementRows(key: RowKey, m: Measurement, model: VariantModel
   if (model !== null) add('initial_sync_time', 'value', model.syncSeconds(fc, 'full'));
   if (plan.partials.length > 0) {
     const pc = plan.partials.map((p) => p.counts);
-    for (const name of Object.keys(pc[0]!)) add(`partial_sync_${name}`, 'mean', pc.reduce((a, c) => a + (c[name] ?? 0), 0) / pc.length);
+    for (const name of Object.keys(pc[0]!)) add(`sync_${name}`, 'mean', pc.reduce((a, c) => a + (c[name] ?? 0), 0) / pc.length);
     if (model !== null) add('partial_sync_time', 'mean', plan.partials.reduce((a, p) => a + model.syncSeconds(p.counts, p.mode), 0) / pc.length);
   }
   // first packets: connect() round trips through the rules, as the published first-packet figures are

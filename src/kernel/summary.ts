@@ -111,7 +111,7 @@ export function kernelSummary(
         const slope = v('kernel_first_packet_slope', 'value');
         const slopeSvc = v('kernel_first_packet_slope_per_service', 'value');
         out.push(
-          `| ${fmtNum(s)} | ${fmtNum(v('initial_sync_rules_written', 'value'))} / ${fmtNum(v('partial_sync_rules_written', 'mean'))} | ${fmtTime(kf)} | ${fmtTime(mf)} | ${fmtRatio(mf, kf)} | ${fmtTime(kp)} | ${fmtTime(mp)} | ${fmtRatio(mp, kp)} | ${fmtNum(v('first_packet_rules_evaluated_median', 'value'))} | ${fmtTime(kfp)} | ${fmtTime(mfp)} | ${fmtRatio(mfp, kfp)} | ${slope !== undefined ? `${slope.toFixed(1)} ns/rule` : slopeSvc !== undefined ? `${slopeSvc.toFixed(2)} ns/svc` : '–'} |`,
+          `| ${fmtNum(s)} | ${fmtNum(v('initial_sync_rules_written', 'value'))} / ${fmtNum(v('sync_rules_written', 'mean'))} | ${fmtTime(kf)} | ${fmtTime(mf)} | ${fmtRatio(mf, kf)} | ${fmtTime(kp)} | ${fmtTime(mp)} | ${fmtRatio(mp, kp)} | ${fmtNum(v('first_packet_rules_evaluated_median', 'value'))} | ${fmtTime(kfp)} | ${fmtTime(mfp)} | ${fmtRatio(mfp, kfp)} | ${slope !== undefined ? `${slope.toFixed(1)} ns/rule` : slopeSvc !== undefined ? `${slopeSvc.toFixed(2)} ns/svc` : '–'} |`,
         );
       }
       const exps = scaling.filter((x) => x.scenario === sc && x.backend === b && x.metric.startsWith('kernel_') && /sync_time$|first_packet_time$/.test(x.metric));
