@@ -69,3 +69,34 @@ export function measurementRows(key: RowKey, m: Measurement, model: VariantModel
   }
   return out;
 }
+
+/**
+ * The first-packet slope pooled over a sweep: least squares of every position's p50 against its rules walked, all
+ * sizes together, per scenario and variant (at one size the three positions of a small cluster differ by less than
+ * the noise of a round trip). Written at services = 0, the sweep's row (scaling fits skip it).
+ */
+export function pooledSlopeRows(rows: readonly MetricRow[]): MetricRow[] {
+  const groups = new Map<string, { key: RowKey; pts: Array<[number, number]> }>();
+  const byPoint = new Map<string, MetricRow[]>();
+  for (const r of rows) {
+    const k = `${r.scenario}\u0000${r.backend}\u0000${r.services}`;
+    byPoint.set(k, [...(byPoint.get(k) ?? []), r]);
+  }
+  for (const g of byPoint.values()) {
+    const { scenario, backend, endpoints_per_service } = g[0]!;
+    const gk = `${scenario}\u0000${backend}`;
+    let grp = groups.get(gk);
+    if (grp === undefined) groups.set(gk, (grp = { key: { scenario, backend, services: 0, endpoints_per_service }, pts: [] }));
+    for (const pos of ['first', 'median', 'last']) {
+      const w = g.find((r) => r.metric === `first_packet_rules_evaluated_${pos}`)?.value;
+      const t = g.find((r) => r.metric === `kernel_first_packet_time_${pos}` && r.statistic === 'p50')?.value;
+      if (w !== undefined && t !== undefined) grp.pts.push([w, t]);
+    }
+  }
+  const out: MetricRow[] = [];
+  for (const { key, pts } of groups.values()) {
+    if (new Set(pts.map((p) => p[0])).size < 2) continue;
+    out.push({ ...key, metric: 'kernel_first_packet_slope', statistic: 'mean', value: canonical(ss.linearRegression(pts).m * 1e9), unit: 'ns/rule' });
+  }
+  return out;
+}

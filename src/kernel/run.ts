@@ -21,7 +21,7 @@ import { hasTool, run } from './exec.js';
 import { measurePlan, type Measurement } from './measure.js';
 import { Namespaces, installSignalHandlers, sweepStaleNamespaces } from './netns.js';
 import type { DataPlanePlan } from './plan.js';
-import { measurementRows } from './rows.js';
+import { measurementRows, pooledSlopeRows } from './rows.js';
 import { checkPrerequisites, toolVersions } from './tools.js';
 import { variantModel, type Calibration } from './model.js';
 import { kernelSummary } from './summary.js';
@@ -158,6 +158,7 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
     uninstall();
   }
 
+  rows.push(...pooledSlopeRows(rows));
   const scaling = computeScaling(rows);
   const meta = {
     ...buildMeta({ seed: opts.seed ?? loaded[0]?.scenario.seed ?? 1, quick: opts.quick, scenarios: files.map((f) => path.relative(process.cwd(), f)) }),

@@ -99,7 +99,7 @@ export function kernelSummary(
       out.push(`### ${b}`, '');
       out.push('| services | rules written (full / partial) | full sync: kernel | model | ratio | partial sync: kernel | model | ratio | rules walked (median svc) | first packet: kernel | model | ratio | slope |');
       out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-      const sizes = [...new Set(rows.filter((r) => r.scenario === sc && r.backend === b).map((r) => r.services))].sort((x, y) => x - y);
+      const sizes = [...new Set(rows.filter((r) => r.scenario === sc && r.backend === b && r.services > 0).map((r) => r.services))].sort((x, y) => x - y);
       for (const s of sizes) {
         const v = (m: string, st: string): number | undefined => get.get(`${sc}\u0000${b}\u0000${s}\u0000${m}\u0000${st}`);
         const kf = v('kernel_sync_time', 'p50');
@@ -116,6 +116,8 @@ export function kernelSummary(
       }
       const exps = scaling.filter((x) => x.scenario === sc && x.backend === b && x.metric.startsWith('kernel_') && /sync_time$|first_packet_time$/.test(x.metric));
       if (exps.length > 0) out.push('', `Log-log slopes against services: ${exps.map((x) => `${x.metric} ${x.exponent.toFixed(2)}`).join(', ')}.`);
+      const pooled = get.get(`${sc}\u0000${b}\u00000\u0000kernel_first_packet_slope\u0000mean`);
+      if (pooled !== undefined) out.push('', `First-packet slope pooled over the sweep: ${pooled.toFixed(1)} ns per rule walked.`);
       out.push('');
     }
   }

@@ -119,7 +119,7 @@ export const METRICS = {
   kernel_first_packet_time_median: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'as kernel_first_packet_time, median service in rule order' },
   kernel_first_packet_time_last: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'as kernel_first_packet_time, last service in rule order' },
   kernel_connect_time_norules: { kind: 'kernel', unit: 's', better: 'none', gate: false, description: 'TCP connect() straight to an endpoint before any rule is loaded (the baseline)' },
-  kernel_first_packet_slope: { kind: 'kernel', unit: 'ns/rule', better: 'lower', gate: false, description: 'least-squares slope of first-packet time over rules walked (first, median, last service)' },
+  kernel_first_packet_slope: { kind: 'kernel', unit: 'ns/rule', better: 'lower', gate: false, description: 'least-squares slope of first-packet time over rules walked (first, median, last service; statistic mean at services 0: pooled over the sweep)' },
   kernel_first_packet_slope_per_service: { kind: 'kernel', unit: 'ns/service', better: 'lower', gate: false, description: 'least-squares slope of first-packet time over the service position in rule order (first, median, last)' },
   first_packet_rules_evaluated_first: { kind: 'counted', unit: 'rules', better: 'lower', description: 'rules evaluated by the first packet to the first service in rule order' },
   first_packet_rules_evaluated_median: { kind: 'counted', unit: 'rules', better: 'lower', description: 'rules evaluated by the first packet to the median service in rule order' },
