@@ -9,7 +9,7 @@ import type { Namespaces } from './netns.js';
 import { CLIENT_IP } from './dataplanes.js';
 import { setUp, timeLoads, type LoadTimings } from './load.js';
 import type { Counts, DataPlanePlan } from './plan.js';
-import { runProber, startResponder, stopProcess, wire } from './probe.js';
+import { runProber, startResponder, stopAndWait, stopProcess, wire, type ProberInput, type ProbeResult } from './probe.js';
 
 export interface MeasureOptions {
   reps: number;
@@ -48,28 +48,38 @@ const FIRST_PORT = 20000;
 export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: MeasureOptions): Promise<Measurement> {
   const node = nss.create();
   let client: string | null = null;
-  let responder: ChildProcess | null = null;
+  let responder = null as ChildProcess | null;
   try {
     setUp(node, plan);
     const probing = plan.probes.length > 0;
     let baseline: number[] = [];
     const positions: PositionSamples[] = [];
+    const ports = [...new Set(plan.probes.map((p) => p.endpoints[0]!.port))];
+    // the responder runs only while probing (a large case's loads can take many minutes on a loaded machine)
+    const probe = async (step: string, input: ProberInput): Promise<ProbeResult> => {
+      o.onStep?.(step);
+      responder = await startResponder(node, ports);
+      o.children?.add(responder);
+      const r = responder;
+      try {
+        return runProber(client!, input);
+      } finally {
+        await stopAndWait(r);
+        o.children?.delete(r);
+        responder = null;
+      }
+    };
     if (probing) {
       client = nss.create();
       wire(client, node, o.localCIDR);
-      o.onStep?.('responder');
-      responder = await startResponder(node, [...new Set(plan.probes.map((p) => p.endpoints[0]!.port))]);
-      o.children?.add(responder);
-      o.onStep?.('first packets, no rules');
       const direct = plan.probes.map((p) => ({ label: p.position, ip: p.endpoints[0]!.ip, port: p.endpoints[0]!.port }));
-      const b = runProber(client, { targets: direct, samples: Math.ceil(o.samples / 2), localAddress: CLIENT_IP, firstPort: FIRST_PORT, budgetMs: o.probeBudgetMs, timeoutMs: 2000 });
+      const b = await probe('first packets, no rules', { targets: direct, samples: Math.ceil(o.samples / 2), localAddress: CLIENT_IP, firstPort: FIRST_PORT, budgetMs: o.probeBudgetMs, timeoutMs: 2000 });
       baseline = Object.values(b.samples).flat();
     }
     const loads = timeLoads(node, plan, { reps: o.reps, minReps: o.minReps, budgetSeconds: o.budgetSeconds, onStep: o.onStep });
-    if (probing && client !== null) {
-      o.onStep?.('first packets');
+    if (probing) {
       const targets = plan.probes.map((p) => ({ label: p.position, ip: p.vip, port: p.port }));
-      const r = runProber(client, { targets, samples: o.samples, localAddress: CLIENT_IP, firstPort: FIRST_PORT + 3 * o.samples + 100, budgetMs: o.probeBudgetMs, timeoutMs: 2000 });
+      const r = await probe('first packets', { targets, samples: o.samples, localAddress: CLIENT_IP, firstPort: FIRST_PORT + 3 * o.samples + 100, budgetMs: o.probeBudgetMs, timeoutMs: 2000 });
       for (const p of plan.probes) {
         const pkt: Packet = { srcIP: CLIENT_IP, srcPort: 40000, dstIP: p.vip, dstPort: p.port, protocol: p.protocol, local: false };
         positions.push({ position: p.position, index: p.index, connect: r.samples[p.position] ?? [], failed: r.failed[p.position] ?? 0, counts: plan.lookup?.(pkt) ?? {} });
