@@ -6,14 +6,16 @@
  * finally block, also on failure or Ctrl-C), loads a kube-proxy-shaped nat table with `iptables-legacy-restore`
  * (v1.6-era layout, the Huawei table's 8 rules per service at the default 2 endpoints: per service two KUBE-SERVICES rules, the KUBE-MARK-MASQ one and the jump, a KUBE-SVC chain with
  * E probability rules, E KUBE-SEP chains with a hairpin masquerade and a DNAT rule: 2 + 3E rules, 1 + E chains),
- * then times N single appends (wall time, and the CPU time of the process from bash's `times`) `iptables-legacy -w -t nat -A KUBE-SERVICES ...` (each a new process that reads the
- * whole table from the kernel, appends one rule and writes the whole table back, as libiptc does), and reports
- * the medians. Finally it fits seconds = fixed + perRule * rulesInTable by least squares, and prints a power-law
- * exponent (log-log slope) as a check on linearity.
+ * then times N single appends `iptables-legacy -w -t nat -A KUBE-SERVICES ...` (each a new process that reads
+ * the whole table from the kernel, appends one rule and writes the whole table back, as libiptc does): wall time,
+ * and the CPU time of the process (user + system) from bash's `times`, which a shared machine inflates far less
+ * than the wall time. It reports the medians. Finally it fits seconds = fixed + perRule * rulesInTable by least squares, also anchored at the
+ * smallest table (fixed = its median, perRule through it), and prints a power-law exponent (log-log slope) as a
+ * check on linearity.
  *
  * Needs root, iproute2 and Debian's iptables (iptables-legacy, iptables-legacy-restore). Never touches the
  * machine's own namespace. Usage:
- *   npx tsx scripts/measure-iptables-insert.ts [--services 100,1000,5000] [--endpoints 3] [--inserts 5] [--json FILE]
+ *   npx tsx scripts/measure-iptables-insert.ts [--services 1,500,1000,2500,5000,10000,20000] [--endpoints 2] [--inserts 5] [--json FILE]
  * The machine may be shared: run it on a quiet machine, and repeat it; the medians of a busy machine are noisy.
  */
 import { spawnSync } from 'node:child_process';
@@ -235,7 +237,7 @@ function main(): void {
         `wall median ${(p.insertWallMedian * 1e3).toFixed(1)} ms (netns exec ${(p.netnsExecSeconds * 1e3).toFixed(1)} ms subtracted)\n`,
     );
   }
-  const fits: Record<string, { fixed: number; perRule: number; logLogSlope: number }> = {};
+  const fits: Record<string, { fixed: number; perRule: number; logLogSlope: number; anchored: { fixed: number; perRule: number } }> = {};
   for (const [name, pick] of [
     ['cpu', (p: Point) => p.insertCpuMedian],
     ['wall', (p: Point) => p.insertWallMedian],
@@ -243,9 +245,16 @@ function main(): void {
     const fit = fitLine(points.map((p) => p.rules), points.map(pick));
     const big = points.filter((p) => p.rules >= 10_000 && pick(p) > 0);
     const slope = big.length >= 2 ? fitLine(big.map((p) => Math.log(p.rules)), big.map((p) => Math.log(pick(p)))).perRule : Number.NaN;
-    fits[name] = { ...fit, logLogSlope: slope };
+    // anchored: the fixed part is the smallest table's median (a least-squares intercept can go negative when the
+    // per-rule cost rises with the table), the per-rule part a least-squares line through it
+    const small = points.reduce((a, b) => (b.rules < a.rules ? b : a));
+    const rest = points.filter((p) => p !== small);
+    const f0 = pick(small);
+    const perRule0 = rest.reduce((a, p) => a + p.rules * (pick(p) - f0), 0) / rest.reduce((a, p) => a + p.rules * p.rules, 0);
+    fits[name] = { ...fit, logLogSlope: slope, anchored: { fixed: f0, perRule: perRule0 } };
     process.stdout.write(
       `fit (${name}): insert = ${(fit.fixed * 1e3).toFixed(2)} ms + ${(fit.perRule * 1e6).toFixed(3)} us x rules in table; ` +
+        `anchored at the smallest table: ${(f0 * 1e3).toFixed(2)} ms + ${(perRule0 * 1e6).toFixed(3)} us x rules; ` +
         `log-log slope (tables >= 10k rules) ${slope.toFixed(2)}\n`,
     );
   }
