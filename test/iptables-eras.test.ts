@@ -10,6 +10,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { EndpointInfo, ProxySnapshot, ServicePortInfo } from '../src/types.js';
 import { createIptablesBackend, iptablesDefinition, IptablesOptions, type IptablesBackend } from '../src/backends/iptables/index.js';
 import { eraProbability } from '../src/backends/iptables/eras.js';
@@ -212,4 +215,81 @@ test('Tigera 2019: rules walked per new connection at 10,000 services x 10 pods 
   const s = snap.services.get(keys[keys.length - 1]!)!;
   const rc = cur.lookup({ srcIP: '10.244.1.5', srcPort: 40000, dstIP: s.clusterIP, dstPort: 80, protocol: 'TCP', local: false }, { next: () => 0.99 }, 0);
   assert.ok(rc.counts.rules_evaluated! < last * 0.55, `current layout: ${rc.counts.rules_evaluated}`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The old layouts load into the real iptables-legacy and read back as rendered
+// ---------------------------------------------------------------------------------------------
+
+const REQUIRE = process.env['KPBENCH_REQUIRE_NETFILTER'] === '1';
+
+function run(cmd: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { input, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, XTABLES_LOCKFILE: LOCKFILE } });
+  return { code: r.status ?? 127, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+}
+
+// our namespaces are private: a lock file of our own (the default /run/xtables.lock is shared by the machine)
+const LOCKFILE = `/tmp/kpbench-eras-${process.pid}.lock`;
+const live = new Set<string>();
+function deleteNs(ns: string): void {
+  spawnSync('ip', ['netns', 'del', ns]);
+  live.delete(ns);
+}
+process.on('exit', () => {
+  for (const ns of [...live]) deleteNs(ns);
+  rmSync(LOCKFILE, { force: true });
+});
+
+function unavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces)';
+  for (const tool of ['ip', 'iptables-legacy-restore', 'iptables-legacy-save']) {
+    if (run(['sh', '-c', `command -v ${tool}`]).code !== 0) return `${tool} not found (Debian package iptables / iproute2)`;
+  }
+  return null;
+}
+
+/** The rules and chains of each table, without comments and counters ("# ..." lines, "[n:m]"). */
+function byTable(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let cur = '';
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line === '') continue;
+    if (line.startsWith('*')) cur = line.slice(1);
+    out.set(cur, `${out.get(cur) ?? ''}${line.replace(/\[\d+:\d+\]$/, '[0:0]')}\n`);
+  }
+  return out;
+}
+
+test('v1.6 and v1.14 renderings load into iptables-legacy and iptables-save prints them back', (t) => {
+  const why = unavailable();
+  if (why !== null) {
+    if (REQUIRE) assert.fail(`KPBENCH_REQUIRE_NETFILTER=1 but ${why}`);
+    t.skip(why);
+    return;
+  }
+  const np = svc({ namespace: 'ns2', name: 'np', portName: 'p', clusterIP: '172.30.0.43', port: 8080, type: 'NodePort', nodePort: 30080, protocol: 'UDP' });
+  const lb = svc({ namespace: 'ns3', name: 'lb', portName: 'p', clusterIP: '172.30.0.44', port: 443, type: 'LoadBalancer', nodePort: 30443, loadBalancerIPs: ['203.0.113.7'], loadBalancerSourceRanges: ['198.51.100.0/24'], externalIPs: ['192.0.2.10'] });
+  const sticky = svc({ namespace: 'ns4', name: 'sticky', portName: 'p', clusterIP: '172.30.0.45', port: 80, stickyMaxAgeSeconds: 10800 });
+  const none = svc({ namespace: 'ns5', name: 'none', portName: 'p', clusterIP: '172.30.0.46', port: 80, type: 'NodePort', nodePort: 30001, externalIPs: ['192.0.2.11'] });
+  const three = [...TWO, ep('10.180.0.3', 80)];
+  const snap = snapshot([[SVC1, three], [np, TWO], [lb, TWO], [sticky, TWO], [none, []]]);
+  for (const profile of ['v1.6', 'v1.14'] as const) {
+    const b = createIptablesBackend({ node: REAL_NODE, profile });
+    b.sync({ snapshot: snap, changed: new Set(snap.services.keys()), now: 0 });
+    const rendered = b.render()['iptables-save']!;
+    const ns = `kpb-${randomBytes(4).toString('hex')}`;
+    assert.equal(run(['ip', 'netns', 'add', ns]).code, 0);
+    live.add(ns);
+    try {
+      const r = run(['ip', 'netns', 'exec', ns, 'iptables-legacy-restore', '-w'], rendered);
+      assert.equal(r.code, 0, `${profile}: iptables-legacy-restore: ${r.stderr}`);
+      const saved = run(['ip', 'netns', 'exec', ns, 'iptables-legacy-save']);
+      assert.equal(saved.code, 0, saved.stderr);
+      const want = byTable(rendered);
+      const got = byTable(saved.stdout);
+      for (const table of ['filter', 'nat']) assert.equal(got.get(table), want.get(table), `${profile} ${table}`);
+    } finally {
+      deleteNs(ns);
+    }
+  }
 });
