@@ -70,13 +70,12 @@ export const RECENT_LIST_MAX = 200;
 /** Options of the iptables backend (kube-proxy flags and host facts; defaults in brackets). */
 export interface IptablesBackendOptions {
   node: ProxyNodeConfig;
-  /** 'minimized' (MinimizeIPTablesRestore, v1.28+) [minimized] or 'full' (every sync rewrites everything, before v1.26). */
-  restoreMode?: 'full' | 'minimized';
   /**
-   * How the rules reach the kernel; takes precedence over restoreMode when set. 'restore-minimized' and
-   * 'restore-full' are the two restoreModes; 'cli-per-rule' runs one `iptables` process per chain or rule change
-   * (each reads the whole table and writes it back with legacy iptables): counted as `cli_processes` and
-   * `cli_table_rules`.
+   * How the rules reach the kernel [restore-minimized]: 'restore-minimized' (MinimizeIPTablesRestore, v1.28+: only
+   * changed services' chains), 'restore-full' (every sync rewrites everything, before v1.26), or 'cli-per-rule'
+   * (one `iptables` process per chain or rule change, each reading the whole table and writing it back with legacy
+   * iptables; the kernel ends the same as with restore-full, and the work is counted as `cli_processes` and
+   * `cli_table_rules`).
    */
   writeMethod?: WriteMethod;
   /** The kube-proxy release whose rule layout is written ['current']; older ones never restore partially. */
@@ -186,7 +185,7 @@ export class IptablesBackend implements Backend {
     const profile = opts.profile ?? 'current';
     this.facts = profileFacts(profile);
     this.fx = new FixedChains(profile);
-    this.writeMethod = opts.writeMethod ?? (opts.restoreMode === 'full' ? 'restore-full' : 'restore-minimized');
+    this.writeMethod = opts.writeMethod ?? 'restore-minimized';
     // only MinimizeIPTablesRestore restores partially; a per-rule writer changes what changed, counted separately
     this.restoreMode = this.writeMethod === 'restore-minimized' && this.facts.partialRestores ? 'minimized' : 'full';
     this.syncPeriod = opts.syncPeriod ?? 30;
