@@ -63,7 +63,12 @@ const LOCKFILE = `/tmp/kpb-xtables-${process.pid}.lock`;
 
 function run(cmd: string[], input?: string): Run {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { input, encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, XTABLES_LOCKFILE: LOCKFILE } });
+  const r = spawnSync(cmd[0]!, cmd.slice(1), {
+    input,
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    env: { ...process.env, XTABLES_LOCKFILE: LOCKFILE },
+  });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return { code: r.status ?? 127, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : ''), seconds };
 }
@@ -114,7 +119,9 @@ function natTable(services: number, endpoints: number): { text: string; rules: n
   body.push('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
   body.push('-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
   body.push('-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING');
-  body.push('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -m mark --mark 0x4000/0x4000 -j MASQUERADE');
+  body.push(
+    '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -m mark --mark 0x4000/0x4000 -j MASQUERADE',
+  );
   body.push('-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000');
   let chains = 4;
   for (let s = 0; s < services; s++) {
@@ -123,7 +130,9 @@ function natTable(services: number, endpoints: number): { text: string; rules: n
     const svc = chainName('KUBE-SVC-', s);
     decl.push(`:${svc} - [0:0]`);
     chains++;
-    body.push(`-A KUBE-SERVICES ! -s 10.0.0.0/8 -d ${vip}/32 -p tcp -m comment --comment "${key} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`);
+    body.push(
+      `-A KUBE-SERVICES ! -s 10.0.0.0/8 -d ${vip}/32 -p tcp -m comment --comment "${key} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`,
+    );
     body.push(`-A KUBE-SERVICES -d ${vip}/32 -p tcp -m comment --comment "${key} cluster IP" -m tcp --dport 80 -j ${svc}`);
     for (let e = 0; e < endpoints; e++) {
       const sep = chainName('KUBE-SEP-', s * endpoints + e);
@@ -137,7 +146,9 @@ function natTable(services: number, endpoints: number): { text: string; rules: n
       body.push(`-A ${sep} -p tcp -m comment --comment "${key}" -m tcp -j DNAT --to-destination ${ip}:8080`);
     }
   }
-  body.push('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS');
+  body.push(
+    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+  );
   const rules = body.length;
   return { text: [...decl, ...body, 'COMMIT', ''].join('\n'), rules, chains };
 }
@@ -177,7 +188,9 @@ function measure(services: number, endpoints: number, inserts: number): Point {
   return withNs((ns) => {
     const ex = (cmd: string[], input?: string): Run => must(['ip', 'netns', 'exec', ns, ...cmd], input);
     const restore = ex(['iptables-legacy-restore', '-w'], t.text);
-    const counted = ex(['iptables-legacy-save', '-t', 'nat']).stdout.split('\n').filter((l) => l.startsWith('-A ')).length;
+    const counted = ex(['iptables-legacy-save', '-t', 'nat'])
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('-A ')).length;
     if (counted !== t.rules) throw new Error(`loaded ${counted} rules, expected ${t.rules}`);
     const base: number[] = [];
     for (let i = 0; i < inserts; i++) base.push(ex(['true']).seconds);
@@ -242,9 +255,18 @@ function main(): void {
     ['cpu', (p: Point) => p.insertCpuMedian],
     ['wall', (p: Point) => p.insertWallMedian],
   ] as const) {
-    const fit = fitLine(points.map((p) => p.rules), points.map(pick));
+    const fit = fitLine(
+      points.map((p) => p.rules),
+      points.map(pick),
+    );
     const big = points.filter((p) => p.rules >= 10_000 && pick(p) > 0);
-    const slope = big.length >= 2 ? fitLine(big.map((p) => Math.log(p.rules)), big.map((p) => Math.log(pick(p)))).perRule : Number.NaN;
+    const slope =
+      big.length >= 2
+        ? fitLine(
+            big.map((p) => Math.log(p.rules)),
+            big.map((p) => Math.log(pick(p))),
+          ).perRule
+        : Number.NaN;
     // anchored: the fixed part is the smallest table's median (a least-squares intercept can go negative when the
     // per-rule cost rises with the table), the per-rule part a least-squares line through it
     const small = points.reduce((a, b) => (b.rules < a.rules ? b : a));

@@ -53,12 +53,11 @@ test('v1.14 layout: two KUBE-SERVICES rules per service port (masquerade, then t
     '',
   ]);
   // iptables-save's form of the masquerade rule, as public dumps of clusters of that time show it
+  const saved = b.render()['iptables-save']!;
   assert.ok(
-    b
-      .render()
-      ['iptables-save']!.includes(
-        '-A KUBE-SERVICES ! -s 10.0.0.0/8 -d 172.30.0.41/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ',
-      ),
+    saved.includes(
+      '-A KUBE-SERVICES ! -s 10.0.0.0/8 -d 172.30.0.41/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ',
+    ),
   );
   // filter: v1.14 declares KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-FORWARD (no INVALID drop before v1.15)
   const filter = b.lastRestoreInput().split('*nat')[0]!;
@@ -84,10 +83,24 @@ test('v1.6 layout: probabilities with 5 decimals, filter KUBE-SERVICES only, no-
   const three = [...TWO, ep('10.180.0.3', 80)];
   const empty = svc({ namespace: 'ns2', name: 'svc2', portName: 'p80', clusterIP: '172.30.0.42', port: 80 });
   const b = createIptablesBackend({ node: UPSTREAM_NODE, profile: 'v1.6', masqueradeMark: '0x4000' });
-  b.sync({ snapshot: snapshot([[SVC1, three], [empty, []]]), changed: new Set([SVC1.key, empty.key]), now: 0 });
+  b.sync({
+    snapshot: snapshot([
+      [SVC1, three],
+      [empty, []],
+    ]),
+    changed: new Set([SVC1.key, empty.key]),
+    now: 0,
+  });
   const t = b.lastRestoreInput();
-  assert.ok(t.startsWith('*filter\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -m comment --comment "ns2/svc2:p80 has no endpoints" -m tcp -p tcp -d 172.30.0.42/32 --dport 80 -j REJECT\nCOMMIT\n'));
-  const probs = t.split('\n').filter((l) => l.includes('--probability')).map((l) => l.split('--probability ')[1]!.split(' ')[0]);
+  assert.ok(
+    t.startsWith(
+      '*filter\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -m comment --comment "ns2/svc2:p80 has no endpoints" -m tcp -p tcp -d 172.30.0.42/32 --dport 80 -j REJECT\nCOMMIT\n',
+    ),
+  );
+  const probs = t
+    .split('\n')
+    .filter((l) => l.includes('--probability'))
+    .map((l) => l.split('--probability ')[1]!.split(' ')[0]);
   assert.deepEqual(probs, ['0.33333', '0.50000']);
   // kernel: 2 + 3E nat rules per service port as in the current layout, but KUBE-SERVICES holds 2 per port
   const save = b.render()['iptables-save']!;
@@ -128,7 +141,10 @@ test('cli-per-rule counts every iptables process and the rules each one reads an
   // rules -A: jumps nat 3 + filter 1, KUBE-POSTROUTING 1, KUBE-MARK-MASQ 1, KUBE-SERVICES -> KUBE-NODEPORTS 1 (7);
   // the service: 3 chains, 6 rules in them, 2 in KUBE-SERVICES.
   // rules in the table: 5 x 0, 0..6 (21), 3 x 7 (21), 7..12 (57), 13 + 14 (27)
-  assert.deepEqual({ processes: r.counts.cli_processes, table: r.counts.cli_table_rules, kernel: r.counts.rules_in_kernel }, { processes: 23, table: 126, kernel: 15 });
+  assert.deepEqual(
+    { processes: r.counts.cli_processes, table: r.counts.cli_table_rules, kernel: r.counts.rules_in_kernel },
+    { processes: 23, table: 126, kernel: 15 },
+  );
   // one endpoint replaced: the service's 8 rules deleted (15 .. 8 in the table), its 3 chains deleted (7),
   // then 3 chains created (7) and 8 rules added (7 .. 14)
   const snap2 = snapshot([[SVC1, [ep('10.180.0.1', 80), ep('10.180.0.9', 80)]]]);
@@ -144,7 +160,13 @@ test('cli-per-rule counts every iptables process and the rules each one reads an
 function cluster(n: number, e: number): ProxySnapshot {
   const entries: Array<[ServicePortInfo, EndpointInfo[]]> = [];
   for (let i = 0; i < n; i++) {
-    const s = svc({ namespace: 'bench', name: `s${String(i).padStart(5, '0')}`, portName: 'http', clusterIP: `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, port: 80 });
+    const s = svc({
+      namespace: 'bench',
+      name: `s${String(i).padStart(5, '0')}`,
+      portName: 'http',
+      clusterIP: `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
+      port: 80,
+    });
     const eps: EndpointInfo[] = [];
     for (let j = 0; j < e; j++) {
       const k = i * e + j;
@@ -163,7 +185,12 @@ function huaweiSeconds(services: number): { seconds: number; processes: number; 
   const snap = cluster(services, 2);
   const r = b.sync({ snapshot: snap, changed: new Set(snap.services.keys()), now: 0 });
   const cost = iptablesDefinition.cost(o);
-  return { seconds: cost.syncSeconds(r), processes: r.counts.cli_processes!, table: r.counts.cli_table_rules!, rules: r.counts.rules_in_kernel! };
+  return {
+    seconds: cost.syncSeconds(r),
+    processes: r.counts.cli_processes!,
+    table: r.counts.cli_table_rules!,
+    rules: r.counts.rules_in_kernel!,
+  };
 }
 
 test('Huawei 2017: adding the rules of 5,000 and 20,000 services one at a time (v1.6, cli-per-rule)', () => {
@@ -183,7 +210,9 @@ test('Huawei 2017: adding the rules of 5,000 and 20,000 services one at a time (
   // Checked here: the same order of magnitude (within 20x), not the issue's 5x, which these coefficients miss.
   const ratio5 = p5.seconds / 660;
   const ratio20 = p20.seconds / 18000;
-  process.stdout.write(`# huawei-2017 modelled: 5,000 services ${p5.seconds.toFixed(0)} s (x${ratio5.toFixed(1)} of 660 s), 20,000 services ${p20.seconds.toFixed(0)} s (x${ratio20.toFixed(1)} of 18,000 s)\n`);
+  process.stdout.write(
+    `# huawei-2017 modelled: 5,000 services ${p5.seconds.toFixed(0)} s (x${ratio5.toFixed(1)} of 660 s), 20,000 services ${p20.seconds.toFixed(0)} s (x${ratio20.toFixed(1)} of 18,000 s)\n`,
+  );
   for (const r of [ratio5, ratio20]) assert.ok(r > 1 / 20 && r < 20, `ratio ${r}`);
   // quadratic in the services: x4 services gives x16 rules-in-table work, less the linear per-process part
   assert.ok(p20.table / p5.table >= 4 ** 1.99, `table work x${(p20.table / p5.table).toFixed(2)}`);
@@ -197,7 +226,11 @@ test('Tigera 2019: rules walked per new connection at 10,000 services x 10 pods 
   const keys = [...snap.services.keys()].sort();
   const walk = (key: string): number => {
     const s = snap.services.get(key)!;
-    const r = b.lookup({ srcIP: '10.244.1.5', srcPort: 40000, dstIP: s.clusterIP, dstPort: 80, protocol: 'TCP', local: false }, { next: () => 0.99 }, 0);
+    const r = b.lookup(
+      { srcIP: '10.244.1.5', srcPort: 40000, dstIP: s.clusterIP, dstPort: 80, protocol: 'TCP', local: false },
+      { next: () => 0.99 },
+      0,
+    );
     assert.equal(r.verdict, 'DNAT');
     return r.counts.rules_evaluated!;
   };
@@ -213,7 +246,11 @@ test('Tigera 2019: rules walked per new connection at 10,000 services x 10 pods 
   const cur = createIptablesBackend({ node: REAL_NODE });
   cur.sync({ snapshot: snap, changed: new Set(snap.services.keys()), now: 0 });
   const s = snap.services.get(keys[keys.length - 1]!)!;
-  const rc = cur.lookup({ srcIP: '10.244.1.5', srcPort: 40000, dstIP: s.clusterIP, dstPort: 80, protocol: 'TCP', local: false }, { next: () => 0.99 }, 0);
+  const rc = cur.lookup(
+    { srcIP: '10.244.1.5', srcPort: 40000, dstIP: s.clusterIP, dstPort: 80, protocol: 'TCP', local: false },
+    { next: () => 0.99 },
+    0,
+  );
   assert.ok(rc.counts.rules_evaluated! < last * 0.55, `current layout: ${rc.counts.rules_evaluated}`);
 });
 
@@ -224,7 +261,12 @@ test('Tigera 2019: rules walked per new connection at 10,000 services x 10 pods 
 const REQUIRE = process.env['KPBENCH_REQUIRE_NETFILTER'] === '1';
 
 function run(cmd: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { input, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, XTABLES_LOCKFILE: LOCKFILE } });
+  const r = spawnSync(cmd[0]!, cmd.slice(1), {
+    input,
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    env: { ...process.env, XTABLES_LOCKFILE: LOCKFILE },
+  });
   return { code: r.status ?? 127, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
 }
 
@@ -267,12 +309,47 @@ test('v1.6 and v1.14 renderings load into iptables-legacy and iptables-save prin
     t.skip(why);
     return;
   }
-  const np = svc({ namespace: 'ns2', name: 'np', portName: 'p', clusterIP: '172.30.0.43', port: 8080, type: 'NodePort', nodePort: 30080, protocol: 'UDP' });
-  const lb = svc({ namespace: 'ns3', name: 'lb', portName: 'p', clusterIP: '172.30.0.44', port: 443, type: 'LoadBalancer', nodePort: 30443, loadBalancerIPs: ['203.0.113.7'], loadBalancerSourceRanges: ['198.51.100.0/24'], externalIPs: ['192.0.2.10'] });
+  const np = svc({
+    namespace: 'ns2',
+    name: 'np',
+    portName: 'p',
+    clusterIP: '172.30.0.43',
+    port: 8080,
+    type: 'NodePort',
+    nodePort: 30080,
+    protocol: 'UDP',
+  });
+  const lb = svc({
+    namespace: 'ns3',
+    name: 'lb',
+    portName: 'p',
+    clusterIP: '172.30.0.44',
+    port: 443,
+    type: 'LoadBalancer',
+    nodePort: 30443,
+    loadBalancerIPs: ['203.0.113.7'],
+    loadBalancerSourceRanges: ['198.51.100.0/24'],
+    externalIPs: ['192.0.2.10'],
+  });
   const sticky = svc({ namespace: 'ns4', name: 'sticky', portName: 'p', clusterIP: '172.30.0.45', port: 80, stickyMaxAgeSeconds: 10800 });
-  const none = svc({ namespace: 'ns5', name: 'none', portName: 'p', clusterIP: '172.30.0.46', port: 80, type: 'NodePort', nodePort: 30001, externalIPs: ['192.0.2.11'] });
+  const none = svc({
+    namespace: 'ns5',
+    name: 'none',
+    portName: 'p',
+    clusterIP: '172.30.0.46',
+    port: 80,
+    type: 'NodePort',
+    nodePort: 30001,
+    externalIPs: ['192.0.2.11'],
+  });
   const three = [...TWO, ep('10.180.0.3', 80)];
-  const snap = snapshot([[SVC1, three], [np, TWO], [lb, TWO], [sticky, TWO], [none, []]]);
+  const snap = snapshot([
+    [SVC1, three],
+    [np, TWO],
+    [lb, TWO],
+    [sticky, TWO],
+    [none, []],
+  ]);
   for (const profile of ['v1.6', 'v1.14'] as const) {
     const b = createIptablesBackend({ node: REAL_NODE, profile });
     b.sync({ snapshot: snap, changed: new Set(snap.services.keys()), now: 0 });

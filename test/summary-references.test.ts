@@ -27,10 +27,35 @@ const rows = [
   row('initial_sync_time', 'value', 50, 's'),
 ];
 const refs = [
-  Reference.parse({ source: 'A', label: 'walk, worst', backend: 'iptables', services: 100, metric: 'first_packet_rules_evaluated', statistic: 'max', value: 200, unit: 'rules' }),
-  Reference.parse({ source: 'A', label: 'walk, mean', backend: 'iptables', services: 100, metric: 'first_packet_rules_evaluated', value: 400, unit: 'rules', note: 'half way on average' }),
+  Reference.parse({
+    source: 'A',
+    label: 'walk, worst',
+    backend: 'iptables',
+    services: 100,
+    metric: 'first_packet_rules_evaluated',
+    statistic: 'max',
+    value: 200,
+    unit: 'rules',
+  }),
+  Reference.parse({
+    source: 'A',
+    label: 'walk, mean',
+    backend: 'iptables',
+    services: 100,
+    metric: 'first_packet_rules_evaluated',
+    value: 400,
+    unit: 'rules',
+    note: 'half way on average',
+  }),
   Reference.parse({ source: 'B', label: 'time', backend: 'iptables', services: 100, metric: 'initial_sync_time', value: 5, unit: 's' }),
-  Reference.parse({ source: 'C', label: 'other case', services: 100, metric: 'initial_sync_time', value: 1, variant: 'writeMethod=restore-minimized' }),
+  Reference.parse({
+    source: 'C',
+    label: 'other case',
+    services: 100,
+    metric: 'initial_sync_time',
+    value: 1,
+    variant: 'writeMethod=restore-minimized',
+  }),
 ];
 
 test('published vs modelled: the named statistic, the ratio, and a reason only outside 0.33-3', () => {
@@ -56,7 +81,16 @@ test('published vs modelled: the named statistic, the ratio, and a reason only o
 });
 
 test('a reference bound to a sweep variant applies to that case only', () => {
-  assert.deepEqual(referencesFor('x@writeMethod=restore-full', refs).map((r) => r.source), ['A', 'A', 'B']);
-  assert.deepEqual(referencesFor('x@writeMethod=restore-minimized,requestsPerConnection=1', refs).map((r) => r.source), ['A', 'A', 'B', 'C']);
-  assert.deepEqual(referencesFor('x', refs).map((r) => r.source), ['A', 'A', 'B']);
+  assert.deepEqual(
+    referencesFor('x@writeMethod=restore-full', refs).map((r) => r.source),
+    ['A', 'A', 'B'],
+  );
+  assert.deepEqual(
+    referencesFor('x@writeMethod=restore-minimized,requestsPerConnection=1', refs).map((r) => r.source),
+    ['A', 'A', 'B', 'C'],
+  );
+  assert.deepEqual(
+    referencesFor('x', refs).map((r) => r.source),
+    ['A', 'A', 'B'],
+  );
 });

@@ -12,7 +12,7 @@
 import type { EndpointInfo, ServicePortInfo } from '../../types.js';
 import { formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
 import { endpointChainName, formatFixed, FW_PREFIX, portProtoHash, SVC_PREFIX } from './names.js';
-import { Chain, chainLine, Rule, RuleBuilder, T_DNAT } from './ruleset.js';
+import { Chain, chainLine, RuleBuilder, T_DNAT, type Rule } from './ruleset.js';
 import { profileFacts } from './profiles.js';
 import type { FixedChains, ProxierConfig, ServiceEntry } from './proxier.js';
 
