@@ -7,7 +7,8 @@ import { categorizeEndpoints } from '../../proxy/topology.js';
 import type { EndpointInfo, ServicePortInfo } from '../../types.js';
 import { cidrContains, formatIPv4, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
 import { computeProbability, endpointChainName, EXT_PREFIX, FW_PREFIX, portProtoHash, SVC_PREFIX, SVL_PREFIX } from './names.js';
-import { Chain, Rule, RuleBuilder, chainLine, T_DNAT } from './ruleset.js';
+import { Chain, Rule, RuleBuilder, T_DNAT } from '../../netfilter/rule.js';
+import { chainLine } from '../../netfilter/save.js';
 
 /** Upstream's largeClusterEndpointsThreshold: above this many endpoints, per-endpoint comments are dropped. */
 export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
