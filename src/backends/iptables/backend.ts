@@ -16,13 +16,13 @@ import type {
   SyncResult,
 } from '../../types.js';
 import { formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
+import { shouldSkipService } from '../../proxy/serviceport.js';
 import type { IptablesLookupCounts, IptablesSizeCounts, IptablesSyncCounts } from './metrics.js';
 import { goHex08 } from './names.js';
 import {
   buildFixedRules,
   buildServiceEntry,
   FixedChains,
-  isProxiable,
   LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
   writeOrder,
   type FixedRules,
@@ -179,8 +179,8 @@ export class IptablesBackend implements Backend {
     for (const kv of snap.services) {
       const info = kv[1];
       const prev = this.entries.get(kv[0]);
-      // an unchanged entry already proved the service proxiable
-      if ((prev !== undefined && prev.info === info) || isProxiable(info)) {
+      // an unchanged entry was already checked
+      if ((prev !== undefined && prev.info === info) || !shouldSkipService(info)) {
         present.push(kv);
         totalEndpoints += snap.endpoints.get(kv[0])?.length ?? 0;
       }

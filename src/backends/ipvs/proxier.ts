@@ -30,7 +30,8 @@ import type { Table } from '../../netfilter/table.js';
 import { buildRules, ipsetMatcher, KUBE_CHAINS, type IpvsRules } from './iptables.js';
 import type { IpvsLookupCounts, IpvsSizeCounts, IpvsSyncCounts } from './metrics.js';
 import type { IpvsScheduler } from './options.js';
-import { desiredService, isProgrammable, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
+import { shouldSkipService } from '../../proxy/serviceport.js';
+import { desiredService, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
 
 export interface IpvsBackendOptions {
   node: ProxyNodeConfig;
@@ -303,7 +304,7 @@ export class IpvsProxier implements Backend {
   private syncKey(key: string, snap: ProxySnapshot, d: IpvsSyncDetail): void {
     const old = this.desired.get(key);
     const svc = snap.services.get(key);
-    const neu = svc !== undefined && isProgrammable(svc) ? desiredService(this.ctx, svc, snap.endpoints.get(key) ?? []) : undefined;
+    const neu = svc !== undefined && !shouldSkipService(svc) ? desiredService(this.ctx, svc, snap.endpoints.get(key) ?? []) : undefined;
 
     // ipset entries: take the new references before dropping the old ones, so an entry wanted before and after
     // costs nothing
