@@ -22,7 +22,7 @@ import type {
   SyncRequest,
   SyncResult,
 } from '../../types.js';
-import { addrPortKey, DEFAULT_TIMEOUTS, destKey, IpvsKernel, ipv4ToInt, type RealServer, type SvcTableMode, type Timeouts, type VirtualService } from './kernel.js';
+import { addrPortKey, DEFAULT_TIMEOUTS, destKey, IpvsKernel, type RealServer, type SvcTableMode, type Timeouts, type VirtualService } from './kernel.js';
 import { IpsetStore, SET, type IpsetType } from './ipset.js';
 import { PROTO_NUM } from '../../netfilter/rule.js';
 import { PacketWalker, V_DROP, V_REJECT } from '../../netfilter/walk.js';
@@ -32,6 +32,7 @@ import type { IpvsLookupCounts, IpvsSizeCounts, IpvsSyncCounts } from './metrics
 import type { IpvsScheduler } from './options.js';
 import { shouldSkipService } from '../../proxy/serviceport.js';
 import { desiredService, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
+import { ipv4ToUint } from '../../net/ipv4.js';
 
 export interface IpvsBackendOptions {
   node: ProxyNodeConfig;
@@ -255,7 +256,7 @@ export class IpvsProxier implements Backend {
     this.scheduler = opts.scheduler ?? 'rr';
     this.kernel = new IpvsKernel(opts.svcTable ?? 'fixed256', { ...DEFAULT_TIMEOUTS, ...opts.timeouts });
     this.nodeIPSet = new Set(opts.node.nodeIPs);
-    this.nodeIPInts = new Set(opts.node.nodeIPs.map(ipv4ToInt));
+    this.nodeIPInts = new Set(opts.node.nodeIPs.map(ipv4ToUint));
     this.ctx = {
       node: opts.node,
       scheduler: this.scheduler,
@@ -383,7 +384,7 @@ export class IpvsProxier implements Backend {
     const n = this.addrs.get(ip) ?? 0;
     this.addrs.set(ip, n + 1);
     if (n === 0) {
-      this.addrInts.add(ipv4ToInt(ip));
+      this.addrInts.add(ipv4ToUint(ip));
       d.addressesAdded++;
       d.netlinkBytes += ADDRESS_MSG_BYTES;
     }
@@ -397,7 +398,7 @@ export class IpvsProxier implements Backend {
       return;
     }
     this.addrs.delete(ip);
-    this.addrInts.delete(ipv4ToInt(ip));
+    this.addrInts.delete(ipv4ToUint(ip));
     d.addressesDeleted++;
     d.netlinkBytes += ADDRESS_MSG_BYTES;
   }
@@ -487,7 +488,7 @@ export class IpvsProxier implements Backend {
   connectionClosed(endpoint: { ip: string; port: number }, serviceKey: string, protocol: Protocol): void {
     const want = this.desired.get(serviceKey);
     if (want === undefined) return;
-    const ek = addrPortKey(ipv4ToInt(endpoint.ip), endpoint.port);
+    const ek = addrPortKey(ipv4ToUint(endpoint.ip), endpoint.port);
     for (const v of want.virtualServers) {
       if (v.protocol !== protocol) continue;
       const kv = this.kernel.services.get(v.key);
@@ -538,8 +539,8 @@ export class IpvsProxier implements Backend {
     // A local process connecting to an address on kube-ipvs0 gets that address as its source: the local route
     // (`local VIP dev kube-ipvs0 ... src VIP`) selects it. This is why kube-proxy masquerades "src,dst" traffic
     // without a local detector, and why KUBE-IPVS-OUT-FILTER matches `-s LB-IP`.
-    const dstInt = ipv4ToInt(pkt.dstIP);
-    const srcInt = pkt.local && this.addrInts.has(dstInt) ? dstInt : ipv4ToInt(pkt.srcIP);
+    const dstInt = ipv4ToUint(pkt.dstIP);
+    const srcInt = pkt.local && this.addrInts.has(dstInt) ? dstInt : ipv4ToUint(pkt.srcIP);
     w.begin(srcInt, dstInt, PROTO_NUM[pkt.protocol.toLowerCase()] ?? 0, pkt.dstPort, rng, now);
 
     if (!pkt.local) {
