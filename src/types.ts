@@ -403,6 +403,8 @@ export interface BackendDefinition<O = unknown> {
    * mode (`kpbench kernel`) writes it in the backend column.
    */
   variant?(options: O): string;
+  /** How `kpbench kernel` loads this data plane into the real kernel (src/kernel/plan.ts), when it can. */
+  readonly kernel?: import('./kernel/plan.js').KernelSupport<O>;
   /** Named printouts; the first is the default of `kpbench render`. */
   readonly renderOutputs: Readonly<Record<string, RenderOutput>>;
 }

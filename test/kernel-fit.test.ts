@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { MetricRow } from '../src/types.js';
 import { fitCoefficients, nnls } from '../src/kernel/fit.js';
 import { calibrate, agreementWithCalibration, readCalibration, writeCalibration } from '../src/kernel/calibrate.js';
-import { KERNEL_VARIANTS } from '../src/kernel/dataplanes.js';
+import { kernelVariants } from '../src/kernel/dataplanes.js';
 import { variantModel } from '../src/kernel/model.js';
 import { agreementVerdicts } from '../src/kernel/summary.js';
 import fs from 'node:fs';
@@ -48,8 +48,8 @@ test('fitCoefficients recovers known coefficients from exact data, with zero rel
   assert.equal(f.n, 8);
 });
 
-const legacy = KERNEL_VARIANTS.find((v) => v.name === 'iptables-legacy')!;
-const nft = KERNEL_VARIANTS.find((v) => v.name === 'iptables-nft')!;
+const legacy = kernelVariants().find((v) => v.name === 'iptables-legacy')!;
+const nft = kernelVariants().find((v) => v.name === 'iptables-nft')!;
 
 /** Kernel-run rows for a variant whose kernel times are exactly `coefficients`' model of the counts. */
 function syntheticRows(variant: typeof legacy, coefficients: Record<string, number>): MetricRow[] {

@@ -15,15 +15,24 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Namespaces, listNamespaces, sweepStaleNamespaces } from '../src/kernel/netns.js';
 import { run, runIn, hasTool } from '../src/kernel/exec.js';
-import { whyUnavailable, checkPrerequisites, PrerequisiteError, TOOL_PACKAGES } from '../src/kernel/tools.js';
+import { whyUnavailable, checkPrerequisites, PrerequisiteError } from '../src/kernel/tools.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { buildCaseCluster } from '../src/kernel/cluster.js';
-import { iptablesPlan, KERNEL_VARIANTS } from '../src/kernel/dataplanes.js';
+import { kernelVariants } from '../src/kernel/dataplanes.js';
+import { iptablesPlan } from '../src/backends/iptables/kernel-mode.js';
 import { loadFull, setUp, timeLoads } from '../src/kernel/load.js';
 import { runKernel } from '../src/kernel/run.js';
 
 const REQUIRE = process.env['KPBENCH_REQUIRE_NETFILTER'] === '1';
-const UNAVAILABLE = whyUnavailable(['ip', 'nsenter', 'iptables-legacy-restore', 'iptables-legacy-save', 'iptables-nft-restore', 'iptables-nft-save', 'nfacct']);
+const UNAVAILABLE = whyUnavailable({
+  ip: 'iproute2',
+  nsenter: 'util-linux',
+  'iptables-legacy-restore': 'iptables',
+  'iptables-legacy-save': 'iptables',
+  'iptables-nft-restore': 'iptables',
+  'iptables-nft-save': 'iptables',
+  nfacct: 'nfacct',
+});
 
 function ready(t: TestContext): boolean {
   if (UNAVAILABLE === null) return true;
@@ -55,12 +64,10 @@ function withTinyScenario<T>(fn: (file: string) => Promise<T>): Promise<T> {
 
 test('a missing tool is one line naming its Debian package', (t) => {
   if (!ready(t)) return;
-  TOOL_PACKAGES['kpb-no-such-tool'] = 'kpb-some-package';
-  try {
-    assert.throws(() => checkPrerequisites(['ip', 'kpb-no-such-tool']), (e: unknown) => e instanceof PrerequisiteError && /install the Debian package 'kpb-some-package'/.test(e.message) && !e.message.includes('\n'));
-  } finally {
-    delete TOOL_PACKAGES['kpb-no-such-tool'];
-  }
+  assert.throws(
+    () => checkPrerequisites({ ip: 'iproute2', 'kpb-no-such-tool': 'kpb-some-package' }),
+    (e: unknown) => e instanceof PrerequisiteError && /install the Debian package 'kpb-some-package'/.test(e.message) && !e.message.includes('\n'),
+  );
 });
 
 test('namespaces: created with a kpb-<pid>-<hex> name, removed after an error, stale ones swept', async (t) => {
@@ -129,10 +136,10 @@ function ruleLines(text: string): string[] {
 for (const name of ['iptables-legacy', 'iptables-nft']) {
   test(`${name} loader: the full load holds every rule the backend counts; the partial syncs change one endpoint and back`, async (t) => {
     if (!ready(t)) return;
-    const v = KERNEL_VARIANTS.find((x) => x.name === name)!;
+    const v = kernelVariants().find((x) => x.name === name)!;
     await withTinyScenario(async (file) => {
       const c = loadScenario(file, { quick: false }).cases[0]!;
-      const plan = iptablesPlan(buildCaseCluster(c), v, {});
+      const plan = { ...iptablesPlan(buildCaseCluster(c), v.options as { flavor: 'legacy' | 'nft' }), flavour: v.name, variant: v };
       assert.equal(plan.partials.length, 2);
       const save = name === 'iptables-legacy' ? 'iptables-legacy-save' : 'iptables-nft-save';
       await new Namespaces().with((ns) => {

@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { AGREEMENT_LIMIT } from '../kernel/summary.js';
 
@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('--reps <n>', 'repetitions of each load (default 3)', positiveInt('--reps'))
     .option('--samples <n>', 'new connections per probed service (default 100 with --quick, else 300)', positiveInt('--samples'))
     .option('--calibration <file>', 'model the same syncs with this calibration (default: the committed coefficients)')
-    .addOption(new Option('--backend <flavour...>', 'only these data planes').choices(['iptables-legacy', 'iptables-nft', 'nftables', 'ipvs']))
+    .option('--backend <variant...>', 'only these data planes (variants: iptables-legacy, iptables-nft, ...; `kpbench backends` lists the kinds)')
     .action(async (scenarios: string[], o: { quick: boolean; out: string; seed?: number; reps?: number; samples?: number; calibration?: string; backend?: string[] }) => {
       const { runKernel } = await import('../kernel/run.js');
       const { PrerequisiteError } = await import('../kernel/tools.js');

@@ -13,7 +13,7 @@ import type { MetricRow } from '../types.js';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../report/csvio.js';
 import { fitCoefficients, type Observation } from './fit.js';
-import { KERNEL_VARIANTS } from './dataplanes.js';
+import { kernelVariants } from './dataplanes.js';
 import { coefficientNames, lookupFeatures, syncFeatures, variantModel, type Calibration, type Coefficients, type FitSummary, type Variant } from './model.js';
 import { toolVersions } from './tools.js';
 import type { AgreementPoint } from './summary.js';
@@ -62,7 +62,7 @@ function exercised(obs: readonly Observation[], names: readonly string[]): strin
 /** Fits every calibratable variant found in the rows. */
 export function calibrate(rows: readonly MetricRow[], source: string, date = new Date()): Calibration {
   const present = new Set(rows.filter((r) => r.metric === 'kernel_sync_time').map((r) => r.backend));
-  const variants = KERNEL_VARIANTS.filter((v) => present.has(v.name) && v.build !== 'ipvs');
+  const variants = kernelVariants().filter((v) => present.has(v.name) && v.calibrates);
   if (variants.length === 0) throw new InputError(source, 'no kernel_sync_time rows of a calibratable data plane: not a `kpbench kernel` run');
   const cal: Calibration = {
     kind: 'kpbench-calibration',
@@ -126,7 +126,7 @@ export function readCalibration(file: string): Calibration {
  */
 export function agreementWithCalibration(rows: readonly MetricRow[], cal: Calibration): AgreementPoint[] {
   const out: AgreementPoint[] = [];
-  for (const v of KERNEL_VARIANTS) {
+  for (const v of kernelVariants()) {
     const co = cal.coefficients[v.name];
     if (co === undefined) continue;
     const model = variantModel(v, co);

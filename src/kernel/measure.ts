@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Packet } from '../types.js';
 import type { Namespaces } from './netns.js';
-import { CLIENT_IP } from './dataplanes.js';
+import { CLIENT_IP } from './helpers.js';
 import { setUp, timeLoads, type LoadTimings } from './load.js';
 import type { Counts, DataPlanePlan } from './plan.js';
 import { runProber, startResponder, stopAndWait, stopProcess, wire, type ProberInput, type ProbeResult } from './probe.js';

@@ -9,10 +9,12 @@
  *   (the list is a cycle: each input applies to the state the previous one left, so they can repeat);
  * - the counted work of those syncs (the backend's own counts, the features the calibration fits on);
  * - `lookup`: the backend's counted first-packet work for a packet the prober sends.
- * nftables plugs in with its transaction texts (`nft -f -`), IPVS with `ipset restore` / `ipvsadm -R`.
+ * Each backend declares its kernel support in its definition (`kernel`: KernelSupport below, in its folder's
+ * kernel-mode.ts); transaction-loaded data planes (nftables' `nft -f -`) can use `transactionSupport`.
  */
 import type { Packet } from '../types.js';
 import type { Variant } from './model.js';
+import type { CaseCluster } from './cluster.js';
 
 /** One process: `tool args...` with `stdin` as its input. */
 export interface LoadStep {
@@ -43,7 +45,7 @@ export interface ProbeTarget {
 }
 
 export interface DataPlanePlan {
-  /** The backend column of the kernel rows: 'iptables-legacy', 'iptables-nft', 'nftables', 'ipvs'. */
+  /** The backend column of the kernel rows: the variant's name (iptables-legacy, iptables-nft, ...). */
   flavour: string;
   /** The registered backend and options the rows model. */
   variant: Variant;
@@ -65,3 +67,27 @@ export interface DataPlanePlan {
   note?: string;
 }
 
+
+/** What a backend's plan builder returns: the plan without the variant, which the runner adds. */
+export type PlanParts = Omit<DataPlanePlan, 'flavour' | 'variant'>;
+
+/** One variant kernel mode runs: its name (backend column, calibration key) and the options that select it. */
+export interface KernelVariantSpec<O> {
+  name: string;
+  options: Partial<O>;
+  /** Tools it runs → the Debian package that ships each (checked before anything is touched). */
+  tools: Record<string, string>;
+  /** false: what can be loaded is not what the model times here (no fit, no modelled rows). */
+  calibrates?: boolean;
+}
+
+/** How `kpbench kernel` loads a data plane into the real kernel (BackendDefinition.kernel). */
+export interface KernelSupport<O> {
+  variants: ReadonlyArray<KernelVariantSpec<O>>;
+  /** Optional kernel features: a command each, run in a scratch namespace (exit 0: present). */
+  features?: Readonly<Record<string, readonly string[]>>;
+  /** A line per missing feature that limits what runs (printed once, then the run goes on). */
+  featureNotes?(features: Readonly<Record<string, boolean>>): string[];
+  /** The plan of one case for these options (the variant's options applied). */
+  plan(cc: CaseCluster, options: O, features: Readonly<Record<string, boolean>>): PlanParts;
+}

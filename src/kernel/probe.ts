@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { inNamespace, mustRunIn, run } from './exec.js';
-import { CLIENT_IP } from './dataplanes.js';
+import { CLIENT_IP } from './helpers.js';
 /** What the prober (agent.mjs) is asked to do. */
 export interface ProberInput {
   targets: Array<{ label: string; ip: string; port: number }>;

@@ -16,18 +16,21 @@ import { installRunDir, writeFileAtomic, writeMetricsCsv, writeSamplesJson, writ
 import { buildMeta } from '../report/export.js';
 import { InputError } from '../errors.js';
 import { buildCaseCluster } from './cluster.js';
-import { iptablesPlan, ipvsPlan, nftablesPlan, KERNEL_VARIANTS, type KernelVariant } from './dataplanes.js';
+import { kernelVariants, type KernelVariant } from './dataplanes.js';
+import { backendDefinition } from '../backends/registry.js';
 import { hasTool, run } from './exec.js';
 import { measurePlan, type Measurement } from './measure.js';
 import { Namespaces, installSignalHandlers, sweepStaleNamespaces } from './netns.js';
 import type { DataPlanePlan } from './plan.js';
 import { measurementRows, pooledSlopeRows } from './rows.js';
-import { checkPrerequisites, toolVersions } from './tools.js';
-import { variantModel, type Calibration } from './model.js';
+import { BASE_TOOLS, checkPrerequisites, toolVersions } from './tools.js';
+import { variantModel, variantOptions, type Calibration } from './model.js';
 import { kernelSummary } from './summary.js';
 
 /** The variants (backend column) kernel mode can run in this build. */
-export const FLAVOURS: readonly string[] = KERNEL_VARIANTS.map((v) => v.name);
+export function flavours(): string[] {
+  return kernelVariants().map((v) => v.name);
+}
 
 export interface KernelOptions {
   scenarios?: string[];
@@ -50,20 +53,22 @@ export interface KernelResult {
   notes: string[];
 }
 
-/** Whether this kernel has IPVS (a fresh namespace answers `ipvsadm -L -n`, or /proc/net/ip_vs exists). */
-function kernelHasIpvs(nss: Namespaces): boolean {
-  if (!hasTool('ipvsadm')) return fs.existsSync('/proc/net/ip_vs');
+/** Each optional kernel feature the selected data planes ask about: its command run in a scratch namespace. */
+function probeFeatures(nss: Namespaces, commands: ReadonlyMap<string, readonly string[]>): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  if (commands.size === 0) return out;
   const ns = nss.create();
   try {
-    return run(['nsenter', `--net=/run/netns/${ns}`, '--', 'ipvsadm', '-L', '-n']).code === 0;
+    for (const [name, cmd] of commands) out[name] = hasTool(cmd[0]!) && run(['nsenter', `--net=/run/netns/${ns}`, '--', ...cmd]).code === 0;
   } finally {
     nss.remove(ns);
   }
+  return out;
 }
 
-/** Variants of a scenario's backends (iptables runs as both flavours). */
+/** Variants of a scenario's backends (a backend may run as several, e.g. both iptables flavours). */
 function variantsOf(backends: readonly string[]): KernelVariant[] {
-  return KERNEL_VARIANTS.filter((v) => backends.includes(v.kind));
+  return kernelVariants().filter((v) => backends.includes(v.kind));
 }
 
 /** Rough seconds a case takes, for the estimate printed before a run (from this project's machine, 2 cores). */
@@ -84,11 +89,13 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
     notes.push(line);
     process.stderr.write(`kpbench kernel: ${line}\n`);
   };
-  for (const f of opts.flavours ?? []) if (!FLAVOURS.includes(f)) say(`${f}: no such data plane in this build (known: ${FLAVOURS.join(', ')}): skipped`);
+  const known = flavours();
+  for (const f of opts.flavours ?? []) if (!known.includes(f)) say(`${f}: no such data plane in this build (known: ${known.join(', ')}): skipped`);
   const jobs = cases.flatMap((c) => variantsOf(c.scenario.backends).filter(wanted).map((v) => ({ c, f: v })));
   if (jobs.length === 0) throw new InputError('--backend', 'no data plane of the scenarios selected');
 
-  const tools = ['ip', 'nsenter', ...new Set(jobs.flatMap((j) => j.f.tools))];
+  const tools: Record<string, string> = { ...BASE_TOOLS };
+  for (const j of jobs) Object.assign(tools, j.f.tools);
   checkPrerequisites(tools);
 
   const nss = new Namespaces();
@@ -103,9 +110,11 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
   try {
     const swept = sweepStaleNamespaces();
     if (swept.length > 0) say(`removed ${swept.length} namespace(s) left by a killed run: ${swept.join(' ')}`);
-    const anyIpvs = jobs.some((j) => j.f.build === 'ipvs');
-    const hasIpvs = anyIpvs ? kernelHasIpvs(nss) : false;
-    if (anyIpvs && !hasIpvs) say('ipvs: this kernel has no IPVS (ip_vs): only its ipsets are loaded (ipset restore), no ipvsadm -R, no first packets');
+    const kinds = [...new Set(jobs.map((j) => j.f.kind))];
+    const featureCommands = new Map<string, readonly string[]>();
+    for (const k of kinds) for (const [n, cmd] of Object.entries(backendDefinition(k).kernel?.features ?? {})) featureCommands.set(n, cmd);
+    const features = probeFeatures(nss, featureCommands);
+    for (const k of kinds) for (const line of backendDefinition(k).kernel?.featureNotes?.(features) ?? []) say(line);
     const expected = jobs.reduce((s, j) => s + estimateSeconds(j.c.scenario.cluster.services, Number(j.c.scenario.cluster.endpointsPerService) || 10, j.f.name, reps), 0);
     process.stderr.write(`kpbench kernel: ${jobs.length} data-plane cases, expected about ${expected < 90 ? `${Math.ceil(expected)} s` : `${Math.ceil(expected / 60)} min`} on a 2-core machine\n`);
 
@@ -124,8 +133,8 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
       for (const v of flavours) {
         bar?.update(done, { job: `${label} ${v.name}`, step: 'rendering' });
         const scenarioOptions = proxy[v.kind] ?? {};
-        const plan: DataPlanePlan =
-          v.build === 'iptables' ? iptablesPlan(cc, v, scenarioOptions) : v.build === 'nftables' ? nftablesPlan(cc, v, scenarioOptions) : ipvsPlan(cc, v, scenarioOptions, hasIpvs);
+        const def = backendDefinition(v.kind);
+        const plan: DataPlanePlan = { ...def.kernel!.plan(cc, variantOptions(v, scenarioOptions), features), flavour: v.name, variant: v };
         const started = Date.now();
         const budget = opts.quick ? 8 : 120;
         const m: Measurement = await measurePlan(nss, plan, {

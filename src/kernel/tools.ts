@@ -5,36 +5,25 @@
  */
 import { hasTool, run } from './exec.js';
 
-/** Tool → Debian package. */
-export const TOOL_PACKAGES: Record<string, string> = {
-  ip: 'iproute2',
-  nsenter: 'util-linux',
-  'iptables-legacy-restore': 'iptables',
-  'iptables-nft-restore': 'iptables',
-  'iptables-legacy-save': 'iptables',
-  'iptables-nft-save': 'iptables',
-  nft: 'nftables',
-  ipset: 'ipset',
-  nfacct: 'nfacct',
-  ipvsadm: 'ipvsadm',
-};
+/** What every kernel run needs (tool → Debian package); each data plane adds its own (its kernel support's tools). */
+export const BASE_TOOLS: Readonly<Record<string, string>> = { ip: 'iproute2', nsenter: 'util-linux' };
 
 /** A prerequisite is missing: the message names the package or the privilege. */
 export class PrerequisiteError extends Error {
   override readonly name = 'PrerequisiteError';
 }
 
-/** Throws a PrerequisiteError naming the first missing privilege or package, for the given tools. */
-export function checkPrerequisites(tools: readonly string[]): void {
+/** Throws a PrerequisiteError naming the first missing privilege or package, for the given tools (→ packages). */
+export function checkPrerequisites(tools: Readonly<Record<string, string>>): void {
   if (process.platform !== 'linux') throw new PrerequisiteError('kernel mode needs Linux network namespaces');
   if (process.getuid?.() !== 0) throw new PrerequisiteError('kernel mode needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN, to create network namespaces)');
-  for (const t of tools) {
-    if (!hasTool(t)) throw new PrerequisiteError(`${t} is missing: install the Debian package '${TOOL_PACKAGES[t] ?? t}' (apt-get install ${TOOL_PACKAGES[t] ?? t})`);
+  for (const [t, pkg] of Object.entries(tools)) {
+    if (!hasTool(t)) throw new PrerequisiteError(`${t} is missing: install the Debian package '${pkg}' (apt-get install ${pkg})`);
   }
 }
 
 /** Why real-tool work cannot run here (for tests and CI), or null. */
-export function whyUnavailable(tools: readonly string[]): string | null {
+export function whyUnavailable(tools: Readonly<Record<string, string>>): string | null {
   try {
     checkPrerequisites(tools);
     return null;

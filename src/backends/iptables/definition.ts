@@ -4,6 +4,7 @@ import { coefficientValues, count } from '../../proxy/cost.js';
 import { iptablesCoefficients } from './cost.js';
 import { IptablesBackend } from './backend.js';
 import { IPTABLES_METRICS } from './metrics.js';
+import { iptablesKernelSupport } from './kernel-mode.js';
 import { IPTABLES_CLI_COEFFICIENTS } from './cli-cost.js';
 import { KUBE_PROXY_PROFILES } from './profiles.js';
 
@@ -76,6 +77,7 @@ export const iptablesDefinition: BackendDefinition<IptablesOptions> = {
   coefficients: (o) => coefficientsFor(o),
   cost: (o, calibration) => iptablesCost(o, calibration),
   variant: (o) => `iptables-${o.flavor}`,
+  kernel: iptablesKernelSupport<IptablesOptions>(),
   renderOutputs: {
     'iptables-save': { description: 'the nat and filter tables as iptables-save prints them', render: (b) => b.render()['iptables-save'] ?? '' },
     'iptables-restore': {
