@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--quick', 'the small sweep (each scenario with its quick overrides)', false)
     .option('--out <dir>', 'run directory to write', 'results/kernel')
     .option('--seed <n>', 'seed for every random choice (default: the scenario\'s)', positiveInt('--seed'))
-    .option('--reps <n>', 'repetitions of each load (default 3)', positiveInt('--reps'))
+    .option('--reps <n>', 'repetitions of each full load (default 5 with --quick, else 3; fewer past a time budget, at least 2); partial syncs 4x as many', positiveInt('--reps'))
     .option('--samples <n>', 'new connections per probed service (default 100 with --quick, else 300)', positiveInt('--samples'))
     .option('--calibration <file>', 'model the same syncs with this calibration (default: the committed coefficients)')
     .option('--backend <variant...>', 'only these data planes (variants: iptables-legacy, iptables-nft, ...; `kpbench backends` lists the kinds)')

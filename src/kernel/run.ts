@@ -39,7 +39,7 @@ export interface KernelOptions {
   /** Only these variants (iptables-legacy, iptables-nft, nftables, ipvs). */
   flavours?: string[];
   seed?: number;
-  /** Repetitions of each load (default 3; at least 2 when a case's time budget runs out). */
+  /** Repetitions of each full load (default 5 with quick, else 3; at least 2 when a case's time budget runs out); partial syncs 4× as many. */
   reps?: number;
   /** Connections per probed service. */
   samples?: number;
@@ -105,7 +105,7 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
   });
   const rows: MetricRow[] = [];
   const samples: SampleSet[] = [];
-  const reps = opts.reps ?? 3;
+  const reps = opts.reps ?? (opts.quick ? 5 : 3);
   const perProbe = opts.samples ?? (opts.quick ? 100 : 300);
   try {
     const swept = sweepStaleNamespaces();
