@@ -123,3 +123,21 @@ test('the iptables flavours have their own default cost models; legacy keeps the
   assert.notEqual(n.syncSeconds(counts), l.syncSeconds(counts));
   close(n.lookupSeconds({ rules_evaluated: 1000 }), 12e-6, 'nft lookup');
 });
+
+test('the minimax refinement never raises the largest relative error, and keeps exact data exact', () => {
+  // a line through noisy points: least squares leaves one point far off, minimax spreads the error
+  const obs = [
+    { x: { fixed: 1, n: 100 }, y: 1.0 },
+    { x: { fixed: 1, n: 200 }, y: 2.6 },
+    { x: { fixed: 1, n: 400 }, y: 3.8 },
+    { x: { fixed: 1, n: 800 }, y: 8.5 },
+    { x: { fixed: 1, n: 1600 }, y: 15.2 },
+  ];
+  const ls = fitCoefficients(obs, ['fixed', 'n']);
+  const mm = fitCoefficients(obs, ['fixed', 'n'], { minimax: true });
+  assert.ok(mm.maxRelError <= ls.maxRelError, `${mm.maxRelError} > ${ls.maxRelError}`);
+  const exact = [1, 2, 3].map((k) => ({ x: { fixed: 1, n: k * 100 }, y: 0.5 + 0.01 * k * 100 }));
+  const e = fitCoefficients(exact, ['fixed', 'n'], { minimax: true });
+  close(e.coefficients.fixed!, 0.5, 'fixed');
+  close(e.coefficients.n!, 0.01, 'n');
+});

@@ -83,7 +83,7 @@ export function calibrate(rows: readonly MetricRow[], source: string, date = new
     const summary = (o: Observation[], skip: ReadonlySet<string>): FitSummary | null => {
       const feats = exercised(o, names).filter((n) => !skip.has(n));
       if (o.length === 0 || feats.length === 0) return null;
-      const f = fitCoefficients(o, feats);
+      const f = fitCoefficients(o, feats, { minimax: true });
       for (const n of feats) coefficients[n] = f.coefficients[n]!;
       return { n: f.n, maxRelError: f.maxRelError, rmsRelError: f.rmsRelError, fitted: feats };
     };

@@ -93,11 +93,35 @@ export function nnls(A: number[][], y: number[], maxIter = 100): number[] {
   return c;
 }
 
-/** Fits non-negative coefficients for `features` on `obs`, weighting each observation by 1/y. */
-export function fitCoefficients(obs: readonly Observation[], features: readonly string[]): FitResult {
+/**
+ * Fits non-negative coefficients for `features` on `obs`, weighting each observation by 1/y. With `minimax`, then
+ * lowers the largest relative error (what "within 20% at every size" judges) by Lawson's iteratively reweighted
+ * least squares (C. L. Lawson, 1961: weights multiplied by each residual's size converge to the Chebyshev fit),
+ * keeping the iterate with the smallest largest error; exact data stops at the first fit.
+ */
+export function fitCoefficients(obs: readonly Observation[], features: readonly string[], o: { minimax?: boolean; iterations?: number } = {}): FitResult {
+  let best = weightedFit(obs, features, null);
+  if (o.minimax !== true) return best;
+  const usable = obs.filter((x) => x.y > 0 && Number.isFinite(x.y));
+  let w = usable.map(() => 1 / usable.length);
+  for (let it = 0; it < (o.iterations ?? 200) && best.maxRelError > 1e-12; it++) {
+    const cur = it === 0 ? best : weightedFit(usable, features, w);
+    if (cur.maxRelError < best.maxRelError) best = cur;
+    const r = usable.map((x) => Math.abs(predict(cur.coefficients, x.x) / x.y - 1));
+    const next = w.map((wi, i) => wi * r[i]!);
+    const sum = next.reduce((a, b) => a + b, 0);
+    if (!(sum > 0)) break;
+    w = next.map((v) => v / sum);
+  }
+  return best;
+}
+
+/** Non-negative least squares on relative errors, each observation weighted by `weights[i]` (null: equally). */
+function weightedFit(obs: readonly Observation[], features: readonly string[], weights: readonly number[] | null): FitResult {
   const usable = obs.filter((o) => o.y > 0 && Number.isFinite(o.y));
-  const A = usable.map((o) => features.map((f) => (o.x[f] ?? 0) / o.y));
-  const y = usable.map(() => 1);
+  const sw = usable.map((_, i) => Math.sqrt(weights?.[i] ?? 1));
+  const A = usable.map((o, i) => features.map((f) => ((o.x[f] ?? 0) / o.y) * sw[i]!));
+  const y = usable.map((_, i) => sw[i]!);
   // scale columns to unit norm for conditioning
   const norms = features.map((_, j) => Math.sqrt(A.reduce((s, row) => s + row[j]! * row[j]!, 0)) || 1);
   const As = A.map((row) => row.map((v, j) => v / norms[j]!));
