@@ -71,12 +71,14 @@ export function measurementRows(key: RowKey, m: Measurement, model: VariantModel
 }
 
 /**
- * The first-packet slope pooled over a sweep: least squares of every position's p50 against its rules walked, all
- * sizes together, per scenario and variant (at one size the three positions of a small cluster differ by less than
- * the noise of a round trip). Written at services = 0, the sweep's row (scaling fits skip it).
+ * The first-packet slope pooled over a sweep: least squares of every position's p50 against its rules walked, with
+ * an intercept per size (a within-size fit: the round trip's fixed part grows with the table too, which a single
+ * intercept would credit to the rules walked), per scenario and variant. At one size the three positions of a
+ * small cluster differ by less than the noise of a round trip; pooled, the sizes add up. Written at services = 0,
+ * the sweep's row (scaling fits skip it).
  */
 export function pooledSlopeRows(rows: readonly MetricRow[]): MetricRow[] {
-  const groups = new Map<string, { key: RowKey; pts: Array<[number, number]> }>();
+  const groups = new Map<string, { key: RowKey; sizes: Array<Array<[number, number]>> }>();
   const byPoint = new Map<string, MetricRow[]>();
   for (const r of rows) {
     const k = `${r.scenario}\u0000${r.backend}\u0000${r.services}`;
@@ -86,17 +88,28 @@ export function pooledSlopeRows(rows: readonly MetricRow[]): MetricRow[] {
     const { scenario, backend, endpoints_per_service } = g[0]!;
     const gk = `${scenario}\u0000${backend}`;
     let grp = groups.get(gk);
-    if (grp === undefined) groups.set(gk, (grp = { key: { scenario, backend, services: 0, endpoints_per_service }, pts: [] }));
+    if (grp === undefined) groups.set(gk, (grp = { key: { scenario, backend, services: 0, endpoints_per_service }, sizes: [] }));
+    const pts: Array<[number, number]> = [];
     for (const pos of ['first', 'median', 'last']) {
       const w = g.find((r) => r.metric === `first_packet_rules_evaluated_${pos}`)?.value;
       const t = g.find((r) => r.metric === `kernel_first_packet_time_${pos}` && r.statistic === 'p50')?.value;
-      if (w !== undefined && t !== undefined) grp.pts.push([w, t]);
+      if (w !== undefined && t !== undefined) pts.push([w, t]);
     }
+    if (pts.length >= 2) grp.sizes.push(pts);
   }
   const out: MetricRow[] = [];
-  for (const { key, pts } of groups.values()) {
-    if (new Set(pts.map((p) => p[0])).size < 2) continue;
-    out.push({ ...key, metric: 'kernel_first_packet_slope', statistic: 'mean', value: canonical(ss.linearRegression(pts).m * 1e9), unit: 'ns/rule' });
+  for (const { key, sizes } of groups.values()) {
+    let sxy = 0;
+    let sxx = 0;
+    for (const pts of sizes) {
+      const mx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
+      const my = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+      for (const [x, y] of pts) {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+      }
+    }
+    if (sxx > 0) out.push({ ...key, metric: 'kernel_first_packet_slope', statistic: 'mean', value: canonical((sxy / sxx) * 1e9), unit: 'ns/rule' });
   }
   return out;
 }
