@@ -83,7 +83,7 @@ function main(): void {
   const helper = join(dirname(fileURLToPath(import.meta.url)), 'bpf-map-helper.py');
   if (!existsSync(helper)) throw new Error(`missing ${helper}`);
   const pinH = createMap('h');
-  const h = JSON.parse(run('python3', [helper, JSON.stringify({ pin: pinH, sizes, k, rounds, maglev_m: 16381 })]).out);
+  const h = JSON.parse(run('python3', [helper, JSON.stringify({ pin: pinH, sizes, k, rounds, maglev_m: [251, 1021, 16381, 65521, 131071] })]).out);
 
   // 2. bpftool
   const start = median(Array.from({ length: 10 }, () => run('bpftool', ['version']).ms)) / 1e3;
@@ -121,7 +121,8 @@ function main(): void {
   console.log(`bpf(2) from ctypes, per element (µs); ctypes syscall floor (getppid) ${us(h.ctypes_syscall_s)} µs`);
   console.log('size\tupdate(existing)\tinsert\tdelete\tbatch insert\tbatch delete');
   for (const s of h.sizes) console.log(`${s.size}\t${us(s.update_existing)}\t${us(s.insert)}\t${us(s.delete)}\t${us(s.insert_batch)}\t${us(s.delete_batch)}`);
-  console.log(`Maglev table write (create inner array map of ${h.maglev_m} x u32, write it, close): ${us(h.maglev_table_write_s)} µs`);
+  console.log('Maglev table write (create an inner array map of one M x u32 element, write it, close it):');
+  for (const g of h.maglev as { m: number; table_write_s: number }[]) console.log(`M=${g.m}\t${us(g.table_write_s)} µs`);
   console.log(`bpftool: process start (bpftool version) ${(start * 1e3).toFixed(2)} ms; empty batch ${(emptyBatch * 1e3).toFixed(2)} ms`);
   console.log('size\tbatch update/elem (µs)\tbatch delete/elem (µs)\tfill/elem (µs)\tone update per process (ms)');
   for (const t of tool) console.log(`${t.size}\t${us(t.batch_update_s)}\t${us(t.batch_delete_s)}\t${Number.isNaN(t.fill_s_per_elem) ? '-' : us(t.fill_s_per_elem)}\t${(t.process_update_s * 1e3).toFixed(2)}`);

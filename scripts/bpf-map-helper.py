@@ -2,7 +2,7 @@
 
 A tiny helper with no native build: Python's ctypes calls syscall(SYS_bpf, ...) directly, so no process start and
 no command parsing is included (unlike bpftool). Prints one JSON object. Arguments: JSON on argv[1]:
-  {"pin": "/sys/fs/bpf/kpb-...", "sizes": [1000, ...], "k": 2000, "rounds": 3, "maglev_m": 16381}
+  {"pin": "/sys/fs/bpf/kpb-...", "sizes": [1000, ...], "k": 2000, "rounds": 3, "maglev_m": [251, 16381, 131071]}
 The map at `pin` must be an empty hash map with 12-byte keys and values (created by bpftool, BPF_F_NO_PREALLOC as
 Cilium's LB maps). The helper fills it up to each size, times the operations at that size, and leaves it full;
 the caller deletes the pin.
@@ -127,18 +127,18 @@ def main():
         out["sizes"].append({key: (median(v) if isinstance(v, list) else v) for key, v in r.items()})
     # Maglev: Cilium writes each table into a new inner array map (one element of M x u32), then points the outer
     # map at it. Time: create the inner map, write its element, close it.
-    m = cfg["maglev_m"]
-    table = ctypes.create_string_buffer(4 * m)
-    zero = ctypes.create_string_buffer(4)
+    out["maglev"] = []
+    for m in cfg["maglev_m"]:
+        table = ctypes.create_string_buffer(4 * m)
+        zero = ctypes.create_string_buffer(4)
 
-    def maglev_once():
-        ifd = bpf(BPF_MAP_CREATE, ("=IIIII", BPF_MAP_TYPE_ARRAY, 4, 4 * m, 1, 0))
-        bpf(BPF_MAP_UPDATE_ELEM, ("=IIQQQ", ifd, 0, ctypes.addressof(zero), ctypes.addressof(table), 0))
-        os.close(ifd)
+        def maglev_once():
+            ifd = bpf(BPF_MAP_CREATE, ("=IIIII", BPF_MAP_TYPE_ARRAY, 4, 4 * m, 1, 0))
+            bpf(BPF_MAP_UPDATE_ELEM, ("=IIQQQ", ifd, 0, ctypes.addressof(zero), ctypes.addressof(table), 0))
+            os.close(ifd)
 
-    reps = 50
-    out["maglev_m"] = m
-    out["maglev_table_write_s"] = median([per_op(lambda: [maglev_once() for _ in range(reps)], reps) for _ in range(rounds)])
+        reps = 50
+        out["maglev"].append({"m": m, "table_write_s": median([per_op(lambda: [maglev_once() for _ in range(reps)], reps) for _ in range(rounds)])})
     os.close(fd)
     print(json.dumps(out))
 
