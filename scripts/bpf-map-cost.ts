@@ -9,6 +9,9 @@
  *    start): BPF_MAP_UPDATE_ELEM on existing keys (what the agent does to service slots), inserts and deletes of
  *    new keys, BPF_MAP_UPDATE_BATCH / BPF_MAP_DELETE_BATCH, the ctypes-syscall floor (getppid), and a Maglev table
  *    write as Cilium does it (create an inner array map of one M x u32 element, write it, close it).
+ *    Datapath lookups: a hand-assembled XDP program (64 bpf_map_lookup_elem calls on one key) loaded with
+ *    BPF_PROG_LOAD and run with BPF_PROG_TEST_RUN (kernel-timed average), minus the same program without lookups:
+ *    a hit and a miss at each map size (cache-hot: one key, so a best case for a real packet).
  * 2. bpftool: process start (`bpftool version`), one `bpftool map update` per process, and `bpftool batch file`
  *    of K updates (per element, minus an empty batch) at each map size.
  * Maps are hash maps with Cilium's service-map shape (12-byte keys and values, BPF_F_NO_PREALLOC), pinned under
@@ -123,6 +126,11 @@ function main(): void {
   for (const s of h.sizes) console.log(`${s.size}\t${us(s.update_existing)}\t${us(s.insert)}\t${us(s.delete)}\t${us(s.insert_batch)}\t${us(s.delete_batch)}`);
   console.log('Maglev table write (create an inner array map of one M x u32 element, write it, close it):');
   for (const g of h.maglev as { m: number; table_write_s: number }[]) console.log(`M=${g.m}\t${us(g.table_write_s)} µs`);
+  console.log('Datapath lookups (BPF_PROG_TEST_RUN, XDP program with 64 bpf_map_lookup_elem calls on one key, cache-hot), per lookup:');
+  console.log('size\thit (ns)\tmiss (ns)\tprogram run without lookups (ns)');
+  for (const l of h.lookup as { size: number; hit_ns: number; miss_ns: number; prog_run_ns: number }[]) {
+    console.log(`${l.size}\t${l.hit_ns.toFixed(1)}\t${l.miss_ns.toFixed(1)}\t${l.prog_run_ns}`);
+  }
   console.log(`bpftool: process start (bpftool version) ${(start * 1e3).toFixed(2)} ms; empty batch ${(emptyBatch * 1e3).toFixed(2)} ms`);
   console.log('size\tbatch update/elem (µs)\tbatch delete/elem (µs)\tfill/elem (µs)\tone update per process (ms)');
   for (const t of tool) console.log(`${t.size}\t${us(t.batch_update_s)}\t${us(t.batch_delete_s)}\t${Number.isNaN(t.fill_s_per_elem) ? '-' : us(t.fill_s_per_elem)}\t${(t.process_update_s * 1e3).toFixed(2)}`);

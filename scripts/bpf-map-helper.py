@@ -140,7 +140,66 @@ def main():
         reps = 50
         out["maglev"].append({"m": m, "table_write_s": median([per_op(lambda: [maglev_once() for _ in range(reps)], reps) for _ in range(rounds)])})
     os.close(fd)
+    out["lookup"] = lookup_costs(cfg["sizes"], rounds)
     print(json.dumps(out))
+
+
+# --- datapath lookups: BPF_PROG_TEST_RUN of a hand-assembled XDP program doing 64 bpf_map_lookup_elem() calls ----
+BPF_PROG_LOAD, BPF_PROG_TEST_RUN, BPF_MAP_TYPE_HASH, BPF_PROG_TYPE_XDP = 5, 10, 1, 6
+
+
+def insn(op, dst=0, src=0, off=0, imm=0):
+    return struct.pack("<BBhi", op, (src << 4) | dst, off, imm)
+
+
+def lookup_prog(map_fd, nlookups, key):
+    """Stores the 12-byte key on the stack, then nlookups x (r1 = map; r2 = fp - 16; call map_lookup_elem); XDP_PASS."""
+    k = struct.unpack("<3i", key)
+    p = insn(0x62, 10, 0, -16, k[0]) + insn(0x62, 10, 0, -12, k[1]) + insn(0x62, 10, 0, -8, k[2])
+    for _ in range(nlookups):
+        p += insn(0x18, 1, 1, 0, map_fd) + insn(0) + insn(0xBF, 2, 10) + insn(0x07, 2, 0, 0, -16) + insn(0x85, 0, 0, 0, 1)
+    p += insn(0xB7, 0, 0, 0, 2) + insn(0x95)
+    code = ctypes.create_string_buffer(p, len(p))
+    lic = ctypes.create_string_buffer(b"GPL")
+    a = ctypes.create_string_buffer(128)
+    struct.pack_into("=IIQQ", a, 0, BPF_PROG_TYPE_XDP, len(p) // 8, ctypes.addressof(code), ctypes.addressof(lic))
+    return libc_bpf(BPF_PROG_LOAD, a)
+
+
+def libc_bpf(cmd, a):
+    r = libc.syscall(SYS_BPF, cmd, a, 128)
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return r
+
+
+def test_run_ns(prog_fd, repeat):
+    data = ctypes.create_string_buffer(64)
+    a = ctypes.create_string_buffer(128)
+    struct.pack_into("=IIIIQQII", a, 0, prog_fd, 0, 64, 0, ctypes.addressof(data), 0, repeat, 0)
+    libc_bpf(BPF_PROG_TEST_RUN, a)
+    return struct.unpack_from("=I", a, 36)[0]  # average ns per run
+
+
+def lookup_costs(sizes, rounds):
+    out = []
+    for size in sizes:
+        mfd = bpf(BPF_MAP_CREATE, ("=IIIII", BPF_MAP_TYPE_HASH, 12, 12, size + 16, 1))
+        buf = keys_buf(0, size)
+        vals = ctypes.create_string_buffer(bytes(VAL.raw) * size, 12 * size)
+        update_batch(mfd, buf, size, vals)
+        hit, miss = key_bytes(size // 2), key_bytes(1 << 22)
+        progs = [lookup_prog(mfd, 0, hit), lookup_prog(mfd, 64, hit), lookup_prog(mfd, 64, miss)]
+        runs = [[test_run_ns(p, 200000) for p in progs] for _ in range(rounds)]
+        base = median([r[0] for r in runs])
+        out.append({"size": size, "prog_run_ns": base,
+                    "hit_ns": (median([r[1] for r in runs]) - base) / 64,
+                    "miss_ns": (median([r[2] for r in runs]) - base) / 64})
+        for p in progs:
+            os.close(p)
+        os.close(mfd)
+    return out
 
 
 main()
