@@ -3,7 +3,7 @@
  * (reconciler.ts), the datapath classifying first packets (datapath.ts), the map listings (render.ts). Counts are
  * plain records keyed by the metric names of this backend's catalogue (definition.ts).
  */
-import type { Packet, ProxyNodeConfig, ProxySnapshot, Rng, Seconds } from '../../types.js';
+import type { Backend, Counts, LookupResult, Packet, ProxyNodeConfig, Rng, Seconds, SyncRequest, SyncResult } from '../../types.js';
 import { type AffinityTable, type DatapathOptions, type DatapathResult, lookupPacket } from './datapath.js';
 import { BACKEND_KEY_BYTES, BACKEND_VALUE_BYTES, REVNAT_KEY_BYTES, REVNAT_VALUE_BYTES, SERVICE_KEY_BYTES, SERVICE_VALUE_BYTES } from './lbmaps.js';
 import { DEFAULT_MAGLEV_SEED, DEFAULT_MAGLEV_TABLE_SIZE, parseMaglevSeed } from './maglev.js';
@@ -34,31 +34,24 @@ export const DEFAULT_EBPF_OPTIONS: EbpfOptions = {
   externalClusterIP: false,
 };
 
-export type Counts = Record<string, number>;
-
-export interface EbpfSyncResult {
-  mode: 'full' | 'partial';
-  counts: Counts;
+export interface EbpfSyncResult extends SyncResult {
   detail: AgentSyncCounts;
 }
 
-export interface EbpfLookupResult {
-  verdict: DatapathResult['verdict'];
-  endpoint: DatapathResult['endpoint'];
-  serviceKey: string;
-  masquerade: boolean;
+export interface EbpfLookupResult extends LookupResult {
   path: DatapathResult['path'];
-  counts: Counts;
 }
 
 /** Sync counts as catalogue rows: per-map element operations, Maglev entries apart, and per endpoint change. */
 export function syncCounts(c: AgentSyncCounts): Counts {
   const out: Counts = {
     elements_written: c.elements_written,
+    element_updates: c.svc_updates + c.backend_updates + c.revnat_updates + c.maglev_table_writes,
+    element_deletes: c.svc_deletes + c.backend_deletes + c.revnat_deletes + c.maglev_deletes,
     svc_elements_written: c.svc_updates + c.svc_deletes,
     backend_elements_written: c.backend_updates + c.backend_deletes,
     revnat_elements_written: c.revnat_updates + c.revnat_deletes,
-    maglev_tables_written: c.maglev_table_writes + c.maglev_deletes,
+    maglev_tables_written: c.maglev_table_writes,
     maglev_entries_written: c.maglev_entries_written,
     frontends_reconciled: c.frontends_reconciled,
     endpoint_changes: c.endpoint_changes,
@@ -70,7 +63,7 @@ export function syncCounts(c: AgentSyncCounts): Counts {
   return out;
 }
 
-export class EbpfDataplane {
+export class EbpfDataplane implements Backend {
   readonly kind = 'ebpf';
   readonly lb: CiliumLb;
   private readonly dp: DatapathOptions;
@@ -88,16 +81,17 @@ export class EbpfDataplane {
   }
 
   /** The first sync reconciles everything; later ones only the changed service ports. */
-  sync(snapshot: ProxySnapshot, changed: ReadonlySet<string>): EbpfSyncResult {
+  sync(req: SyncRequest): EbpfSyncResult {
     const full = !this.synced;
     this.synced = true;
-    const detail = this.lb.sync(snapshot, full ? null : changed);
+    const detail = this.lb.sync(req.snapshot, full ? null : req.changed);
     return { mode: full ? 'full' : 'partial', counts: syncCounts(detail), detail };
   }
 
   lookup(pkt: Packet, rng: Rng, now: Seconds): EbpfLookupResult {
     const r = lookupPacket(this.lb, this.node, this.dp, this.affinity, pkt, rng, now);
-    return { verdict: r.verdict, endpoint: r.endpoint, serviceKey: r.serviceKey, masquerade: r.masquerade, path: r.path, counts: { ...r.counts } };
+    const counts: Counts = { ...r.counts, tc_path: r.path === 'tc' ? 1 : 0, xdp_path: r.path === 'xdp' ? 1 : 0 };
+    return { verdict: r.verdict, endpoint: r.endpoint, serviceKey: r.serviceKey, masquerade: r.masquerade, path: r.path, counts };
   }
 
   render(): Record<string, string> {

@@ -3,7 +3,7 @@
  * See README.md in this folder for sources, choices and cost notes.
  */
 export { EbpfDataplane, DEFAULT_EBPF_OPTIONS, syncCounts } from './backend.js';
-export type { EbpfOptions, EbpfSyncResult, EbpfLookupResult, Counts } from './backend.js';
+export type { EbpfOptions, EbpfSyncResult, EbpfLookupResult } from './backend.js';
 export {
   maglevTable,
   backendHashString,
@@ -24,6 +24,8 @@ export type { DatapathOptions, DatapathResult, DatapathCounts, DatapathPath } fr
 export { renderLbList, renderBackendList, renderRevNatList, renderCiliumLbList, renderRaw, tablePrinter, hexBytes } from './render.js';
 export { desiredFrontends, serviceBackends, nodePortAddresses } from './frontends.js';
 export type { DesiredFrontend, DesiredBackend } from './frontends.js';
-export { DEFAULT_EBPF_COEFFICIENTS, syncSeconds, lookupSeconds } from './cost.js';
-export type { EbpfCoefficients } from './cost.js';
+export { EBPF_COEFFICIENTS, ebpfCost } from './cost.js';
+export { EBPF_METRICS } from './metrics.js';
+export { EbpfOptionsSchema } from './options.js';
+export { ebpfDefinition } from './definition.js';
 export * as lbmaps from './lbmaps.js';
