@@ -16,7 +16,7 @@
  * Lookup counts depend only on the path and the service's flags: never on the number of services or backends.
  */
 import type { Packet, ProxyNodeConfig, Rng } from '../../types.js';
-import { cidrContains, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
+import { type Cidr4, cidrContains, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
 import { PROTO_NUMBER, SCOPE_EXTERNAL, SCOPE_INTERNAL, serviceKeyId, SVC_FLAG } from './lbmaps.js';
 import type { CiliumLb, ServiceEntry } from './reconciler.js';
 
@@ -97,9 +97,11 @@ export function maglevTupleHash(srcIP: number, srcPort: number, dstPort: number,
   return jhash3words(bswap32(srcIP >>> 0), ((bswap16(dstPort) << 16) | bswap16(srcPort)) >>> 0, proto, seed);
 }
 
+const cidrCache = new Map<string, Cidr4 | null>();
 function inCidr(cidr: string, ip: number): boolean {
   if (cidr === '') return false;
-  const c = parseCidr4(cidr);
+  let c = cidrCache.get(cidr);
+  if (c === undefined) cidrCache.set(cidr, (c = parseCidr4(cidr)));
   return c !== null && cidrContains(c, ip);
 }
 
