@@ -4,6 +4,8 @@ import {
   backendHashString,
   DEFAULT_MAGLEV_TABLE_SIZE,
   maglevTable,
+  maglevTableForAddresses,
+  maglevTableFromNames,
   parseMaglevSeed,
   runLengthEncode,
   type MaglevBackend,
@@ -111,4 +113,19 @@ test('table size must be a prime; no backends give an empty table', () => {
   assert.throws(() => maglevTable([mk(1, 1, 1)], 1000), /prime/);
   assert.equal(maglevTable([], 251).length, 0);
   assert.deepEqual([...counts(maglevTable([mk(9, 1, 5)], 7))], [[5, 7]]);
+});
+
+test('convenience forms: by name (hashed as given) and by address give the same tables', () => {
+  const names = ['[0.0.0.1:1/TCP,State:active]', '[0.0.0.3:3/TCP,State:active]', '[0.0.0.4:4/TCP,State:active]', '[0.0.0.5:5/TCP,State:active]'];
+  const byName = maglevTableFromNames(names, 251, 'JLfvgnHc2kaSUFaI', [0, 1, 2, 3], [2, 13, 111, 10]);
+  assert.ok(runLengthEncode(byName).startsWith('2(5),3(1),2(3),1(1),2(2),0(1)'));
+  const byAddr = maglevTableForAddresses(
+    [1, 3, 4, 5].map((i, k) => ({ ip: `0.0.0.${i}`, port: i, id: k, weight: [2, 13, 111, 10][k] })),
+    251,
+  );
+  assert.deepEqual(byAddr, byName);
+  // default IDs are the names' positions; order of the input does not change which name owns which bucket
+  const a = maglevTableFromNames(['one', 'two', 'three'], 1021, 0x24b7ef82);
+  const b = maglevTableFromNames(['three', 'one', 'two'], 1021, 'JLfvgnHc2kaSUFaI', [2, 0, 1]);
+  assert.deepEqual(a, b);
 });

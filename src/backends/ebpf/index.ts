@@ -6,6 +6,8 @@ export { EbpfDataplane, DEFAULT_EBPF_OPTIONS, syncCounts } from './backend.js';
 export type { EbpfOptions, EbpfSyncResult, EbpfLookupResult } from './backend.js';
 export {
   maglevTable,
+  maglevTableFromNames,
+  maglevTableForAddresses,
   backendHashString,
   parseMaglevSeed,
   runLengthEncode,

@@ -71,8 +71,8 @@ export function backendHashString(ip: string, port: number, protocol: string, in
   return `[${host}:${port}/${protocol}${internalScope ? '/i' : ''},State:active]`;
 }
 
-function offsetAndSkip(s: string, m: number, seed: number): [number, number] {
-  const [h1, h2] = murmur3Hash128(new TextEncoder().encode(s), seed);
+function offsetAndSkip(bytes: Uint8Array, m: number, seed: number): [number, number] {
+  const [h1, h2] = murmur3Hash128(bytes, seed);
   const bm = BigInt(m);
   return [Number(h1 % bm), Number(h2 % (bm - 1n)) + 1];
 }
@@ -93,11 +93,14 @@ export function maglevTable(backends: readonly MaglevBackend[], m: number, seed:
   if (l === 0) return new Uint32Array(0);
   entry.fill(SENTINEL);
 
-  // Sort by hash string, code-unit order (Go compares bytes; the strings are ASCII).
-  const bes = [...backends].sort((a, b) => (a.hashString < b.hashString ? -1 : a.hashString > b.hashString ? 1 : 0));
+  // Sort by hash string as Go compares strings: by their UTF-8 bytes.
+  const enc = new TextEncoder();
+  const keyed = backends.map((b) => ({ b, bytes: enc.encode(b.hashString) }));
+  keyed.sort((x, y) => Buffer.compare(x.bytes, y.bytes));
+  const bes = keyed.map((k) => k.b);
   const offset = new Float64Array(l);
   const skip = new Float64Array(l);
-  for (let i = 0; i < l; i++) [offset[i], skip[i]] = offsetAndSkip(bes[i]!.hashString, m, murmurSeed);
+  for (let i = 0; i < l; i++) [offset[i], skip[i]] = offsetAndSkip(keyed[i]!.bytes, m, murmurSeed);
   // next[i]: how far backend i has walked its permutation; pos[i]: the permutation's current element.
   const next = new Float64Array(l);
   const pos = new Float64Array(l);
@@ -131,6 +134,34 @@ export function maglevTable(backends: readonly MaglevBackend[], m: number, seed:
     }
   }
   return entry;
+}
+
+/**
+ * The table for backends given by name: each name is hashed and sorted exactly as given (for current Cilium agents a
+ * backend's name is its hash string, `backendHashString`; older agents hashed whatever name they were handed).
+ * `ids[i]` is what the table holds for `names[i]` (default: i, the name's position); `weights[i]` default 100.
+ */
+export function maglevTableFromNames(
+  names: readonly string[],
+  m: number,
+  seed: string | number = DEFAULT_MAGLEV_SEED,
+  ids?: readonly number[],
+  weights?: readonly number[],
+): Uint32Array {
+  return maglevTable(names.map((n, i) => ({ hashString: n, id: ids?.[i] ?? i, weight: weights?.[i] ?? DEFAULT_BACKEND_WEIGHT })), m, seed);
+}
+
+/** The table for Kubernetes-style backends by address: hash strings built as Cilium builds them. */
+export function maglevTableForAddresses(
+  backends: readonly { ip: string; port: number; protocol?: string; id: number; weight?: number; internalScope?: boolean }[],
+  m: number,
+  seed: string | number = DEFAULT_MAGLEV_SEED,
+): Uint32Array {
+  return maglevTable(
+    backends.map((b) => ({ id: b.id, weight: b.weight, hashString: backendHashString(b.ip, b.port, b.protocol ?? 'TCP', b.internalScope ?? false) })),
+    m,
+    seed,
+  );
 }
 
 /** Run-length encoding "<id>(<count>),..." as Cilium's maglev_test.go prints tables. */
