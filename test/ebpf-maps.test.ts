@@ -171,3 +171,50 @@ test('Maglev: each changed externally reachable frontend rewrites its whole tabl
   assert.equal(e.maglev_deletes, 2);
   assert.equal(lb.maglev.size, 0);
 });
+
+test('frontends: externalIPs, NodePort only on --nodeport-addresses, nothing for headless and ExternalName services', async () => {
+  const { desiredFrontends } = await import('../src/backends/ebpf/frontends.js');
+  const { flagsString } = await import('../src/backends/ebpf/lbmaps.js');
+  const node: ProxyNodeConfig = { ...NODE, nodeIPs: ['192.168.0.2', '10.0.0.2'], nodePortAddresses: ['primary'] };
+  const s = servicePort({ namespace: 'ns', name: 'x', clusterIP: '10.96.0.9', port: 80, type: 'NodePort', nodePort: 30009, externalIPs: ['198.51.100.4'] });
+  const fes = desiredFrontends(s, [endpoint('10.244.5.5', 80)], node, { externalClusterIP: false });
+  assert.deepEqual(
+    fes.map((f) => `${f.key} ${flagsString(f.flags)} ${f.count}`),
+    [
+      '0.0.0.0:30009/TCP NodePort, non-routable 1',
+      '10.96.0.9:80/TCP ClusterIP, non-routable 1',
+      '192.168.0.2:30009/TCP NodePort 1',
+      '198.51.100.4:80/TCP ExternalIPs 1',
+    ],
+  );
+  const headless = servicePort({ namespace: 'ns', name: 'h', clusterIP: 'None', port: 80 });
+  assert.deepEqual(desiredFrontends(headless, [endpoint('10.244.5.5', 80)], node, { externalClusterIP: false }), []);
+  const ext = servicePort({ namespace: 'ns', name: 'e', clusterIP: '', port: 80, type: 'ExternalName' });
+  assert.deepEqual(desiredFrontends(ext, [], node, { externalClusterIP: false }), []);
+});
+
+test('deterministic IDs: the same snapshots give the same maps; a deleted service frees its entries and counts its endpoints', () => {
+  const mk = () => {
+    const lb = new CiliumLb(NODE, RANDOM);
+    const a = servicePort({ namespace: 'ns', name: 'a', clusterIP: '10.96.1.1', port: 80 });
+    const b = servicePort({ namespace: 'ns', name: 'b', clusterIP: '10.96.1.2', port: 80 });
+    lb.sync(snapshot([[a, [endpoint('10.244.9.1', 80), endpoint('10.244.9.2', 80)]], [b, [endpoint('10.244.9.3', 80)]]]), null);
+    const d = lb.sync(snapshot([[b, [endpoint('10.244.9.3', 80)]]]), new Set([a.key]));
+    return { lb, d };
+  };
+  const x = mk();
+  const y = mk();
+  assert.equal(lbMapsDump(x.lb), lbMapsDump(y.lb));
+  assert.deepEqual(
+    { svc: x.d.svc_deletes, be: x.d.backend_deletes, rn: x.d.revnat_deletes, changes: x.d.endpoint_changes },
+    { svc: 3, be: 2, rn: 1, changes: 2 },
+  );
+  assert.equal(
+    lbMapsDump(x.lb),
+    `BE: ID=3 ADDR=10.244.9.3:80/TCP STATE=active
+REV: ID=2 ADDR=10.96.1.2:80
+SVC: ID=2 ADDR=10.96.1.2:80/TCP SLOT=0 LBALG=undef AFFTimeout=0 COUNT=1 QCOUNT=0 FLAGS=ClusterIP+non-routable
+SVC: ID=2 ADDR=10.96.1.2:80/TCP SLOT=1 BEID=3 COUNT=0 QCOUNT=0 FLAGS=ClusterIP+non-routable
+`,
+  );
+});
