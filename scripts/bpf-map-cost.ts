@@ -57,7 +57,23 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 function createMap(tag: string): string {
   const pin = `/sys/fs/bpf/kpb-${process.pid}-${tag}`;
   pins.push(pin);
-  run('bpftool', ['map', 'create', pin, 'type', 'hash', 'key', '12', 'value', '12', 'entries', String(maxSize + 4 * k + 16), 'name', `kpb_${tag}`, 'flags', '1']);
+  run('bpftool', [
+    'map',
+    'create',
+    pin,
+    'type',
+    'hash',
+    'key',
+    '12',
+    'value',
+    '12',
+    'entries',
+    String(maxSize + 4 * k + 16),
+    'name',
+    `kpb_${tag}`,
+    'flags',
+    '1',
+  ]);
   return pin;
 }
 
@@ -72,7 +88,9 @@ function batchFile(pin: string, lines: number, from: number, op: 'update' | 'del
   const f = join(tmp, `batch-${op}-${from}-${lines}.txt`);
   const out: string[] = [];
   for (let i = from; i < from + lines; i++) {
-    out.push(op === 'update' ? `map update pinned ${pin} key hex ${key(i)} value hex ${VALUE}` : `map delete pinned ${pin} key hex ${key(i)}`);
+    out.push(
+      op === 'update' ? `map update pinned ${pin} key hex ${key(i)} value hex ${VALUE}` : `map delete pinned ${pin} key hex ${key(i)}`,
+    );
   }
   writeFileSync(f, out.join('\n') + '\n');
   return f;
@@ -86,7 +104,9 @@ function main(): void {
   const helper = join(dirname(fileURLToPath(import.meta.url)), 'bpf-map-helper.py');
   if (!existsSync(helper)) throw new Error(`missing ${helper}`);
   const pinH = createMap('h');
-  const h = JSON.parse(run('python3', [helper, JSON.stringify({ pin: pinH, sizes, k, rounds, maglev_m: [251, 1021, 16381, 65521, 131071] })]).out);
+  const h = JSON.parse(
+    run('python3', [helper, JSON.stringify({ pin: pinH, sizes, k, rounds, maglev_m: [251, 1021, 16381, 65521, 131071] })]).out,
+  );
 
   // 2. bpftool
   const start = median(Array.from({ length: 10 }, () => run('bpftool', ['version']).ms)) / 1e3;
@@ -112,18 +132,29 @@ function main(): void {
       u.push((run('bpftool', ['batch', 'file', up]).ms / 1e3 - emptyBatch) / k);
       d.push((run('bpftool', ['batch', 'file', del]).ms / 1e3 - emptyBatch) / k);
     }
-    const single = median(
-      Array.from({ length: 10 }, (_, i) => run('bpftool', ['map', 'update', 'pinned', pinB, 'key', 'hex', ...key(i).split(' '), 'value', 'hex', ...VALUE.split(' ')]).ms),
-    ) / 1e3;
+    const single =
+      median(
+        Array.from(
+          { length: 10 },
+          (_, i) =>
+            run('bpftool', ['map', 'update', 'pinned', pinB, 'key', 'hex', ...key(i).split(' '), 'value', 'hex', ...VALUE.split(' ')]).ms,
+        ),
+      ) / 1e3;
     tool.push({ size, fill_s_per_elem: fillPer, batch_update_s: median(u), batch_delete_s: median(d), process_update_s: single });
   }
 
-  const result = { kernel: run('uname', ['-r']).out.trim(), load: run('cat', ['/proc/loadavg']).out.trim(), helper: h, bpftool: { process_start_s: start, empty_batch_s: emptyBatch, sizes: tool } };
+  const result = {
+    kernel: run('uname', ['-r']).out.trim(),
+    load: run('cat', ['/proc/loadavg']).out.trim(),
+    helper: h,
+    bpftool: { process_start_s: start, empty_batch_s: emptyBatch, sizes: tool },
+  };
   const us = (s: number) => (s * 1e6).toFixed(2);
   console.log(`kernel ${result.kernel}; load ${result.load}; k=${k}, rounds=${rounds} (medians)`);
   console.log(`bpf(2) from ctypes, per element (µs); ctypes syscall floor (getppid) ${us(h.ctypes_syscall_s)} µs`);
   console.log('size\tupdate(existing)\tinsert\tdelete\tbatch insert\tbatch delete');
-  for (const s of h.sizes) console.log(`${s.size}\t${us(s.update_existing)}\t${us(s.insert)}\t${us(s.delete)}\t${us(s.insert_batch)}\t${us(s.delete_batch)}`);
+  for (const s of h.sizes)
+    console.log(`${s.size}\t${us(s.update_existing)}\t${us(s.insert)}\t${us(s.delete)}\t${us(s.insert_batch)}\t${us(s.delete_batch)}`);
   console.log('Maglev table write (create an inner array map of one M x u32 element, write it, close it):');
   for (const g of h.maglev as { m: number; table_write_s: number }[]) console.log(`M=${g.m}\t${us(g.table_write_s)} µs`);
   console.log('Datapath lookups (BPF_PROG_TEST_RUN, XDP program with 64 bpf_map_lookup_elem calls on one key, cache-hot), per lookup:');
@@ -133,7 +164,10 @@ function main(): void {
   }
   console.log(`bpftool: process start (bpftool version) ${(start * 1e3).toFixed(2)} ms; empty batch ${(emptyBatch * 1e3).toFixed(2)} ms`);
   console.log('size\tbatch update/elem (µs)\tbatch delete/elem (µs)\tfill/elem (µs)\tone update per process (ms)');
-  for (const t of tool) console.log(`${t.size}\t${us(t.batch_update_s)}\t${us(t.batch_delete_s)}\t${Number.isNaN(t.fill_s_per_elem) ? '-' : us(t.fill_s_per_elem)}\t${(t.process_update_s * 1e3).toFixed(2)}`);
+  for (const t of tool)
+    console.log(
+      `${t.size}\t${us(t.batch_update_s)}\t${us(t.batch_delete_s)}\t${Number.isNaN(t.fill_s_per_elem) ? '-' : us(t.fill_s_per_elem)}\t${(t.process_update_s * 1e3).toFixed(2)}`,
+    );
   if (jsonOut !== '') writeFileSync(jsonOut, JSON.stringify(result, null, 2) + '\n');
 }
 

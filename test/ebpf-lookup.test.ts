@@ -24,7 +24,15 @@ const DP: DatapathOptions = { socketLB: true, mode: 'tc', jhashSeed: parseMaglev
 function build(n: number, eps: number, agent: AgentOptions = AGENT, o: Partial<ServicePortInfo> = {}): CiliumLb {
   const lb = new CiliumLb(NODE, agent);
   const entries: [ServicePortInfo, EndpointInfo[]][] = Array.from({ length: n }, (_, i) => [
-    servicePort({ namespace: 'ns', name: `s${i}`, clusterIP: `10.96.${i >> 8}.${i & 255}`, port: 80, type: 'NodePort', nodePort: 30000 + i, ...o }),
+    servicePort({
+      namespace: 'ns',
+      name: `s${i}`,
+      clusterIP: `10.96.${i >> 8}.${i & 255}`,
+      port: 80,
+      type: 'NodePort',
+      nodePort: 30000 + i,
+      ...o,
+    }),
     Array.from({ length: eps }, (_, j) => endpoint(`10.245.${i & 255}.${j + 1}`, 8080)),
   ]);
   lb.sync(snapshot(entries), null);
@@ -42,8 +50,15 @@ test('socket LB: an in-node client is translated at connect() with 3 map lookups
   // slot = floor(0.5 * 2^32) % 3 + 1 = 2147483648 % 3 + 1 = 3: the third backend in address order
   assert.deepEqual(r.endpoint, { ip: '10.245.0.3', port: 8080 });
   assert.deepEqual(r.counts, {
-    map_lookups: 3, svc_lookups: 1, ct_lookups: 0, slot_lookups: 1, maglev_lookups: 0, backend_lookups: 1,
-    affinity_lookups: 0, map_updates: 0, socket_translations: 1,
+    map_lookups: 3,
+    svc_lookups: 1,
+    ct_lookups: 0,
+    slot_lookups: 1,
+    maglev_lookups: 0,
+    backend_lookups: 1,
+    affinity_lookups: 0,
+    map_updates: 0,
+    socket_translations: 1,
   });
   assert.equal(r.masquerade, false);
   assert.equal(r.serviceKey, 'ns/s0');
@@ -67,7 +82,11 @@ test('tc path from outside: service, conntrack, slot and backend lookups (4); Ma
 test('first-packet map lookups are flat in the number of services and endpoints', () => {
   for (const algorithm of ['random', 'maglev'] as const) {
     const seen = new Set<string>();
-    for (const [n, e] of [[2, 2], [50, 2], [200, 30]] as const) {
+    for (const [n, e] of [
+      [2, 2],
+      [50, 2],
+      [200, 30],
+    ] as const) {
       const lb = build(n, e, { ...AGENT, algorithm, maglevTableSize: 1021 });
       const a = lookupPacket(lb, NODE, DP, new Map(), pod, scripted([0.3]), 0).counts.map_lookups;
       const b = lookupPacket(lb, NODE, DP, new Map(), outside, scripted([0.3]), 0).counts.map_lookups;
@@ -92,7 +111,16 @@ test('Maglev picks table[jhash(tuple) % M]: the same client tuple always reaches
 
 test('two-scopes services switch in-cluster clients to the internal-scope entry (one more service lookup)', () => {
   const lb = new CiliumLb(NODE, AGENT);
-  const s = servicePort({ namespace: 'ns', name: 'web', clusterIP: '10.96.9.9', port: 80, type: 'LoadBalancer', nodePort: 31111, loadBalancerIPs: ['203.0.113.5'], externalPolicyLocal: true });
+  const s = servicePort({
+    namespace: 'ns',
+    name: 'web',
+    clusterIP: '10.96.9.9',
+    port: 80,
+    type: 'LoadBalancer',
+    nodePort: 31111,
+    loadBalancerIPs: ['203.0.113.5'],
+    externalPolicyLocal: true,
+  });
   lb.sync(snapshot([[s, [endpoint('10.244.1.20', 8080, { isLocal: true }), endpoint('10.244.2.20', 8080)]]]), null);
   const inside = lookupPacket(lb, NODE, DP, new Map(), { ...pod, dstIP: '203.0.113.5' }, scripted([0.99]), 0);
   assert.equal(inside.counts.svc_lookups, 2);
@@ -107,7 +135,13 @@ test('no backends: REJECT; a ClusterIP from outside the cluster: not a service (
   const lb = new CiliumLb(NODE, AGENT);
   const s = servicePort({ namespace: 'ns', name: 'empty', clusterIP: '10.96.0.1', port: 80 });
   const t = servicePort({ namespace: 'ns', name: 'full', clusterIP: '10.96.0.2', port: 80 });
-  lb.sync(snapshot([[s, []], [t, [endpoint('10.244.2.2', 80)]]]), null);
+  lb.sync(
+    snapshot([
+      [s, []],
+      [t, [endpoint('10.244.2.2', 80)]],
+    ]),
+    null,
+  );
   assert.equal(lookupPacket(lb, NODE, DP, new Map(), { ...pod, dstIP: '10.96.0.1' }, scripted([0]), 0).verdict, 'REJECT');
   assert.equal(lookupPacket(lb, NODE, DP, new Map(), { ...outside, dstIP: '10.96.0.2', dstPort: 80 }, scripted([0]), 0).verdict, 'PASS');
   assert.equal(lookupPacket(lb, NODE, DP, new Map(), { ...pod, dstIP: '10.99.0.1' }, scripted([0]), 0).verdict, 'PASS');
@@ -120,7 +154,10 @@ test('no backends: REJECT; a ClusterIP from outside the cluster: not a service (
 test('terminating backends keep their slot but are never picked for new connections while an active one exists', () => {
   const lb = new CiliumLb(NODE, AGENT);
   const s = servicePort({ namespace: 'ns', name: 'g', clusterIP: '10.96.0.3', port: 80 });
-  lb.sync(snapshot([[s, [endpoint('10.244.2.1', 80, { ready: false, serving: true, terminating: true }), endpoint('10.244.2.2', 80)]]]), null);
+  lb.sync(
+    snapshot([[s, [endpoint('10.244.2.1', 80, { ready: false, serving: true, terminating: true }), endpoint('10.244.2.2', 80)]]]),
+    null,
+  );
   for (const u of [0, 0.25, 0.5, 0.75, 0.9999]) {
     assert.equal(lookupPacket(lb, NODE, DP, new Map(), { ...pod, dstIP: '10.96.0.3' }, scripted([u]), 0).endpoint!.ip, '10.244.2.2');
   }
@@ -143,7 +180,12 @@ test('session affinity: the second connection of a client reuses the backend, un
 test("jhash_3words equals the kernel's jhash2 over the same three words (the IPVS backend's tested jhash2)", async () => {
   const { jhash3words } = await import('../src/backends/ebpf/datapath.js');
   const { jhash2 } = await import('../src/backends/ipvs/index.js');
-  for (const [a, b, c, iv] of [[0, 0, 0, 0], [1, 2, 3, 4], [0xc0a80002, 0x1f9c0050, 6, 0x9c8e0f0a], [0xffffffff, 0x80000000, 17, 0xdeadbeef]]) {
+  for (const [a, b, c, iv] of [
+    [0, 0, 0, 0],
+    [1, 2, 3, 4],
+    [0xc0a80002, 0x1f9c0050, 6, 0x9c8e0f0a],
+    [0xffffffff, 0x80000000, 17, 0xdeadbeef],
+  ]) {
     assert.equal(jhash3words(a!, b!, c!, iv!), jhash2([a!, b!, c!], iv!) >>> 0);
   }
 });

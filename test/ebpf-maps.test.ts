@@ -23,7 +23,12 @@ const RANDOM: AgentOptions = { algorithm: 'random', maglevTableSize: 16381, magl
 test("Cilium's trafficpolicy.txtar: Local/Local keeps only this node's backend; mixed policies add an internal-scope frontend", () => {
   const lb = new CiliumLb(NODE, RANDOM);
   const base = {
-    namespace: 'test', name: 'echo', portName: 'http', clusterIP: '10.96.50.104', port: 80, type: 'LoadBalancer' as const,
+    namespace: 'test',
+    name: 'echo',
+    portName: 'http',
+    clusterIP: '10.96.50.104',
+    port: 80,
+    type: 'LoadBalancer' as const,
     loadBalancerIPs: ['1.1.1.1'],
   };
   const eps = [endpoint('10.244.1.1', 80, { nodeName: 'testnode', isLocal: true }), endpoint('10.244.2.1', 80, { nodeName: 'othernode' })];
@@ -63,11 +68,34 @@ SVC: ID=3 ADDR=1.1.1.1:80/TCP/i SLOT=1 BEID=1 COUNT=0 QCOUNT=0 FLAGS=LoadBalance
 
 test("Cilium's nodeport-maglev.txtar (M=1021): surrogate and per-node-address NodePort entries, Maglev only where reachable from outside", () => {
   const lb = new CiliumLb(NODE, { ...RANDOM, algorithm: 'maglev', maglevTableSize: 1021 });
-  const eps = (n: number) => [1, 2, 3, 4].map((i) => endpoint(`10.244.${n}.${i}`, 80, { nodeName: i <= 2 ? 'nodeport-worker' : 'nodeport-worker2' }));
-  const echo = servicePort({ namespace: 'test', name: 'echo', portName: 'http', clusterIP: '10.96.50.104', port: 80, type: 'NodePort', nodePort: 30781 });
-  const echo2 = servicePort({ namespace: 'test', name: 'echo2', portName: 'http2', clusterIP: '10.96.50.105', port: 80, type: 'NodePort', nodePort: 30782 });
+  const eps = (n: number) =>
+    [1, 2, 3, 4].map((i) => endpoint(`10.244.${n}.${i}`, 80, { nodeName: i <= 2 ? 'nodeport-worker' : 'nodeport-worker2' }));
+  const echo = servicePort({
+    namespace: 'test',
+    name: 'echo',
+    portName: 'http',
+    clusterIP: '10.96.50.104',
+    port: 80,
+    type: 'NodePort',
+    nodePort: 30781,
+  });
+  const echo2 = servicePort({
+    namespace: 'test',
+    name: 'echo2',
+    portName: 'http2',
+    clusterIP: '10.96.50.105',
+    port: 80,
+    type: 'NodePort',
+    nodePort: 30782,
+  });
   lb.sync(snapshot([[echo, eps(1)]]), null);
-  lb.sync(snapshot([[echo, eps(1)], [echo2, eps(2)]]), new Set([echo2.key]));
+  lb.sync(
+    snapshot([
+      [echo, eps(1)],
+      [echo2, eps(2)],
+    ]),
+    new Set([echo2.key]),
+  );
   const slots = (id: number, addr: string, flags: string, first: number) =>
     [1, 2, 3, 4].map((s) => `SVC: ID=${id} ADDR=${addr} SLOT=${s} BEID=${first + s - 1} COUNT=0 QCOUNT=0 FLAGS=${flags}`).join('\n');
   // Cilium's expected dump, without the "10.96.50.10x:0/ANY" ClusterIP wildcard entries of newer agents (not modelled)
@@ -126,7 +154,14 @@ SVC: ID=1 ADDR=10.96.116.33:8081/TCP SLOT=2 BEID=1 COUNT=0 QCOUNT=0 FLAGS=Cluste
   );
   // the agent's writes for that change: one backend entry (new state), both slots, rev-NAT, master
   assert.deepEqual(
-    { be: c.backend_updates, svc: c.svc_updates, revnat: c.revnat_updates, del: c.svc_deletes + c.backend_deletes, total: c.elements_written, changes: c.endpoint_changes },
+    {
+      be: c.backend_updates,
+      svc: c.svc_updates,
+      revnat: c.revnat_updates,
+      del: c.svc_deletes + c.backend_deletes,
+      total: c.elements_written,
+      changes: c.endpoint_changes,
+    },
     { be: 1, svc: 3, revnat: 1, del: 0, total: 5, changes: 1 },
   );
   // all terminating: they become selectable again (count 2, qcount 0)
@@ -141,7 +176,14 @@ test('sync counts: an endpoint change rewrites every slot of each frontend of th
   const per = (services: number) => {
     const lb = new CiliumLb(NODE, RANDOM);
     const entries = Array.from({ length: services }, (_, i) => {
-      const s = servicePort({ namespace: 'ns', name: `s${i}`, clusterIP: `10.96.${i >> 8}.${i & 255}`, port: 80, type: 'NodePort', nodePort: 30000 + i });
+      const s = servicePort({
+        namespace: 'ns',
+        name: `s${i}`,
+        clusterIP: `10.96.${i >> 8}.${i & 255}`,
+        port: 80,
+        type: 'NodePort',
+        nodePort: 30000 + i,
+      });
       return [s, [1, 2, 3].map((j) => endpoint(`10.245.${i & 255}.${j}`, 8080))] as [typeof s, ReturnType<typeof endpoint>[]];
     });
     lb.sync(snapshot(entries), null);
@@ -160,7 +202,15 @@ test('sync counts: an endpoint change rewrites every slot of each frontend of th
 
 test('Maglev: each changed externally reachable frontend rewrites its whole table (M entries, counted apart)', () => {
   const lb = new CiliumLb(NODE, { ...RANDOM, algorithm: 'maglev' });
-  const s = servicePort({ namespace: 'ns', name: 'lb', clusterIP: '10.96.0.5', port: 80, type: 'LoadBalancer', nodePort: 31000, loadBalancerIPs: ['203.0.113.7'] });
+  const s = servicePort({
+    namespace: 'ns',
+    name: 'lb',
+    clusterIP: '10.96.0.5',
+    port: 80,
+    type: 'LoadBalancer',
+    nodePort: 31000,
+    loadBalancerIPs: ['203.0.113.7'],
+  });
   lb.sync(snapshot([[s, [endpoint('10.245.0.1', 8080)]]]), null);
   const c = lb.sync(snapshot([[s, [endpoint('10.245.0.1', 8080), endpoint('10.245.0.2', 8080)]]]), new Set([s.key]));
   // 1.1.1.1:31000 and 203.0.113.7:80 have tables; the ClusterIP and the 0.0.0.0 surrogate do not
@@ -176,7 +226,15 @@ test('frontends: externalIPs, NodePort only on --nodeport-addresses, nothing for
   const { desiredFrontends } = await import('../src/backends/ebpf/frontends.js');
   const { flagsString } = await import('../src/backends/ebpf/lbmaps.js');
   const node: ProxyNodeConfig = { ...NODE, nodeIPs: ['192.168.0.2', '10.0.0.2'], nodePortAddresses: ['primary'] };
-  const s = servicePort({ namespace: 'ns', name: 'x', clusterIP: '10.96.0.9', port: 80, type: 'NodePort', nodePort: 30009, externalIPs: ['198.51.100.4'] });
+  const s = servicePort({
+    namespace: 'ns',
+    name: 'x',
+    clusterIP: '10.96.0.9',
+    port: 80,
+    type: 'NodePort',
+    nodePort: 30009,
+    externalIPs: ['198.51.100.4'],
+  });
   const fes = desiredFrontends(s, [endpoint('10.244.5.5', 80)], node, { externalClusterIP: false });
   assert.deepEqual(
     fes.map((f) => `${f.key} ${flagsString(f.flags)} ${f.count}`),
@@ -198,7 +256,13 @@ test('deterministic IDs: the same snapshots give the same maps; a deleted servic
     const lb = new CiliumLb(NODE, RANDOM);
     const a = servicePort({ namespace: 'ns', name: 'a', clusterIP: '10.96.1.1', port: 80 });
     const b = servicePort({ namespace: 'ns', name: 'b', clusterIP: '10.96.1.2', port: 80 });
-    lb.sync(snapshot([[a, [endpoint('10.244.9.1', 80), endpoint('10.244.9.2', 80)]], [b, [endpoint('10.244.9.3', 80)]]]), null);
+    lb.sync(
+      snapshot([
+        [a, [endpoint('10.244.9.1', 80), endpoint('10.244.9.2', 80)]],
+        [b, [endpoint('10.244.9.3', 80)]],
+      ]),
+      null,
+    );
     const d = lb.sync(snapshot([[b, [endpoint('10.244.9.3', 80)]]]), new Set([a.key]));
     return { lb, d };
   };

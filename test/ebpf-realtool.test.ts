@@ -15,7 +15,12 @@ import { CiliumLb } from '../src/backends/ebpf/reconciler.js';
 import { DEFAULT_MAGLEV_SEED } from '../src/backends/ebpf/maglev.js';
 import { renderRaw, hexBytes } from '../src/backends/ebpf/render.js';
 import {
-  encodeBackendKey, encodeBackendValue, encodeRevNatKey, encodeRevNatValue, encodeServiceKey, encodeServiceValue,
+  encodeBackendKey,
+  encodeBackendValue,
+  encodeRevNatKey,
+  encodeRevNatValue,
+  encodeServiceKey,
+  encodeServiceValue,
 } from '../src/backends/ebpf/lbmaps.js';
 import type { ProxyNodeConfig } from '../src/types.js';
 import { endpoint, servicePort } from './fixtures/proxy.js';
@@ -38,7 +43,23 @@ function run(cmd: string, args: string[]): { code: number; out: string; err: str
 function createMap(tag: string, key: number, value: number, entries: number): string {
   const pin = `/sys/fs/bpf/kpb-${process.pid}-${tag}`;
   pins.add(pin);
-  const r = run('bpftool', ['map', 'create', pin, 'type', 'hash', 'key', String(key), 'value', String(value), 'entries', String(entries), 'name', `kpb_${tag}`, 'flags', '1']);
+  const r = run('bpftool', [
+    'map',
+    'create',
+    pin,
+    'type',
+    'hash',
+    'key',
+    String(key),
+    'value',
+    String(value),
+    'entries',
+    String(entries),
+    'name',
+    `kpb_${tag}`,
+    'flags',
+    '1',
+  ]);
   if (r.code !== 0) throw new Error(`bpftool map create: ${r.err.trim()}`);
   return pin;
 }
@@ -59,8 +80,14 @@ function whyUnavailable(): string | null {
 
 const UNAVAILABLE = whyUnavailable();
 const NODE: ProxyNodeConfig = {
-  nodeName: 'node-1', nodeIPs: ['192.168.0.2'], clusterCIDR: '10.244.0.0/16', podCIDR: '10.244.1.0/24',
-  localDetector: 'ClusterCIDR', masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [],
+  nodeName: 'node-1',
+  nodeIPs: ['192.168.0.2'],
+  clusterCIDR: '10.244.0.0/16',
+  podCIDR: '10.244.1.0/24',
+  localDetector: 'ClusterCIDR',
+  masqueradeAll: false,
+  masqueradeBit: 14,
+  nodePortAddresses: [],
 };
 
 test('raw render equals bpftool map dump of the same entries written into kernel hash maps', (t) => {
@@ -70,15 +97,39 @@ test('raw render equals bpftool map dump of the same entries written into kernel
     return;
   }
   const lb = new CiliumLb(NODE, { algorithm: 'random', maglevTableSize: 251, maglevSeed: DEFAULT_MAGLEV_SEED, externalClusterIP: false });
-  const dns = servicePort({ namespace: 'kube-system', name: 'kube-dns', portName: 'dns', clusterIP: '10.96.0.10', port: 53, protocol: 'UDP' });
-  const web = servicePort({
-    namespace: 'web', name: 'front', clusterIP: '10.96.7.1', port: 443, type: 'LoadBalancer', nodePort: 31443,
-    loadBalancerIPs: ['203.0.113.9'], externalPolicyLocal: true, stickyMaxAgeSeconds: 10800,
+  const dns = servicePort({
+    namespace: 'kube-system',
+    name: 'kube-dns',
+    portName: 'dns',
+    clusterIP: '10.96.0.10',
+    port: 53,
+    protocol: 'UDP',
   });
-  lb.sync(snapshot([
-    [dns, [endpoint('10.244.0.104', 53), endpoint('10.244.0.191', 53)]],
-    [web, [endpoint('10.244.1.5', 8443, { isLocal: true }), endpoint('10.244.3.9', 8443), endpoint('10.244.3.10', 8443, { ready: false, serving: true, terminating: true })]],
-  ]), null);
+  const web = servicePort({
+    namespace: 'web',
+    name: 'front',
+    clusterIP: '10.96.7.1',
+    port: 443,
+    type: 'LoadBalancer',
+    nodePort: 31443,
+    loadBalancerIPs: ['203.0.113.9'],
+    externalPolicyLocal: true,
+    stickyMaxAgeSeconds: 10800,
+  });
+  lb.sync(
+    snapshot([
+      [dns, [endpoint('10.244.0.104', 53), endpoint('10.244.0.191', 53)]],
+      [
+        web,
+        [
+          endpoint('10.244.1.5', 8443, { isLocal: true }),
+          endpoint('10.244.3.9', 8443),
+          endpoint('10.244.3.10', 8443, { ready: false, serving: true, terminating: true }),
+        ],
+      ],
+    ]),
+    null,
+  );
 
   const tmp = mkdtempSync(join(tmpdir(), 'kpb-ebpf-'));
   try {
@@ -86,9 +137,16 @@ test('raw render equals bpftool map dump of the same entries written into kernel
     const be = createMap('be', 4, 12, 1024);
     const rn = createMap('rn', 2, 6, 1024);
     const lines: string[] = [];
-    for (const e of lb.services.values()) lines.push(`map update pinned ${svc} key hex ${hexBytes(encodeServiceKey(e.key)).replace(/  /g, ' ')} value hex ${hexBytes(encodeServiceValue(e.value)).replace(/  /g, ' ')}`);
-    for (const [id, v] of lb.backends) lines.push(`map update pinned ${be} key hex ${hexBytes(encodeBackendKey(id))} value hex ${hexBytes(encodeBackendValue(v)).replace(/  /g, ' ')}`);
-    for (const [id, v] of lb.revNat) lines.push(`map update pinned ${rn} key hex ${hexBytes(encodeRevNatKey(id))} value hex ${hexBytes(encodeRevNatValue(v))}`);
+    for (const e of lb.services.values())
+      lines.push(
+        `map update pinned ${svc} key hex ${hexBytes(encodeServiceKey(e.key)).replace(/ {2}/g, ' ')} value hex ${hexBytes(encodeServiceValue(e.value)).replace(/ {2}/g, ' ')}`,
+      );
+    for (const [id, v] of lb.backends)
+      lines.push(
+        `map update pinned ${be} key hex ${hexBytes(encodeBackendKey(id))} value hex ${hexBytes(encodeBackendValue(v)).replace(/ {2}/g, ' ')}`,
+      );
+    for (const [id, v] of lb.revNat)
+      lines.push(`map update pinned ${rn} key hex ${hexBytes(encodeRevNatKey(id))} value hex ${hexBytes(encodeRevNatValue(v))}`);
     const f = join(tmp, 'batch.txt');
     writeFileSync(f, lines.join('\n') + '\n');
     const b = run('bpftool', ['batch', 'file', f]);
@@ -102,7 +160,13 @@ test('raw render equals bpftool map dump of the same entries written into kernel
       return [...ls.filter((l) => l.startsWith('key:')).sort(), ...found].join('\n');
     };
     const sections = renderRaw(lb).split('# bpftool map dump pinned /sys/fs/bpf/tc/globals/').slice(1);
-    const body = (name: string) => sections.find((s) => s.startsWith(name))!.split('\n').slice(1).filter((l) => l !== '').join('\n');
+    const body = (name: string) =>
+      sections
+        .find((s) => s.startsWith(name))!
+        .split('\n')
+        .slice(1)
+        .filter((l) => l !== '')
+        .join('\n');
     assert.equal(dump(svc), body('cilium_lb4_services_v2'));
     assert.equal(dump(be), body('cilium_lb4_backends_v3'));
     assert.equal(dump(rn), body('cilium_lb4_reverse_nat'));

@@ -8,19 +8,38 @@ import { endpoint, servicePort } from './fixtures/proxy.js';
 import { snapshot } from './fixtures/iptables.js';
 
 const NODE: ProxyNodeConfig = {
-  nodeName: 'node-1', nodeIPs: ['192.168.0.2'], clusterCIDR: '10.244.0.0/16', podCIDR: '10.244.1.0/24',
-  localDetector: 'ClusterCIDR', masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [],
+  nodeName: 'node-1',
+  nodeIPs: ['192.168.0.2'],
+  clusterCIDR: '10.244.0.0/16',
+  podCIDR: '10.244.1.0/24',
+  localDetector: 'ClusterCIDR',
+  masqueradeAll: false,
+  masqueradeBit: 14,
+  nodePortAddresses: [],
 };
 
 function dns(): CiliumLb {
   const lb = new CiliumLb(NODE, { algorithm: 'random', maglevTableSize: 251, maglevSeed: DEFAULT_MAGLEV_SEED, externalClusterIP: false });
-  const s = servicePort({ namespace: 'kube-system', name: 'kube-dns', portName: 'dns', clusterIP: '10.96.0.10', port: 53, protocol: 'UDP' });
+  const s = servicePort({
+    namespace: 'kube-system',
+    name: 'kube-dns',
+    portName: 'dns',
+    clusterIP: '10.96.0.10',
+    port: 53,
+    protocol: 'UDP',
+  });
   lb.sync(snapshot([[s, [endpoint('10.244.0.191', 53), endpoint('10.244.0.104', 53)]]]), null);
   return lb;
 }
 
 test("Go tabwriter as Cilium's TablePrinter sets it: min width 5, padding 3, every cell padded", () => {
-  assert.equal(tablePrinter('ID', 'X', [['1', 'ab'], ['22', 'c']]), 'ID   X    \n1    ab   \n22   c    \n');
+  assert.equal(
+    tablePrinter('ID', 'X', [
+      ['1', 'ab'],
+      ['22', 'c'],
+    ]),
+    'ID   X    \n1    ab   \n22   c    \n',
+  );
 });
 
 test('cilium-dbg bpf lb list: one row per service-map entry, master first, backends by slot', () => {
@@ -41,9 +60,17 @@ test('cilium-dbg bpf lb list --backends and --revnat', () => {
   const lb = dns();
   assert.equal(
     renderBackendList(lb),
-    ['ID   BACKEND ADDRESS (REVNAT_ID) (SLOT)   ', '1    UDP://10.244.0.104                   ', '2    UDP://10.244.0.191                   ', ''].join('\n'),
+    [
+      'ID   BACKEND ADDRESS (REVNAT_ID) (SLOT)   ',
+      '1    UDP://10.244.0.104                   ',
+      '2    UDP://10.244.0.191                   ',
+      '',
+    ].join('\n'),
   );
-  assert.equal(renderRevNatList(lb), ['ID   BACKEND ADDRESS (REVNAT_ID) (SLOT)   ', '1    10.96.0.10:53                        ', ''].join('\n'));
+  assert.equal(
+    renderRevNatList(lb),
+    ['ID   BACKEND ADDRESS (REVNAT_ID) (SLOT)   ', '1    10.96.0.10:53                        ', ''].join('\n'),
+  );
 });
 
 test('raw: bpftool map dump hex of the struct layouts (keys in network order where the struct says __be)', () => {

@@ -61,7 +61,15 @@ test("Cilium's TestReproducible vector (M=251, weights 2/13/111/10, default seed
 test("Cilium's TestWeightedBackendWithRemoval counts (M=1021) and < 1% disruption for the others", () => {
   const bes = [mk(1, 2, 1), mk(2, 13, 2), mk(3, 111, 3), mk(4, 10, 4)];
   const before = maglevTable(bes, 1021);
-  assert.deepEqual([...counts(before)].sort((a, b) => a[0] - b[0]), [[1, 16], [2, 98], [3, 832], [4, 75]]);
+  assert.deepEqual(
+    [...counts(before)].sort((a, b) => a[0] - b[0]),
+    [
+      [1, 16],
+      [2, 98],
+      [3, 832],
+      [4, 75],
+    ],
+  );
   const after = maglevTable(bes.slice(1), 1021);
   let changed = 0;
   for (let j = 0; j < 1021; j++) {
@@ -84,14 +92,21 @@ test("Cilium's TestBackendRemoval: removing one of 3 backends moves < 1% of the 
 });
 
 test('equal weights (100, as Kubernetes backends get) give the same table as weight 1', () => {
-  const a = Array.from({ length: 7 }, (_, i) => ({ id: i + 1, weight: 1, hashString: backendHashString(`10.244.0.${i + 1}`, 8080, 'TCP') }));
+  const a = Array.from({ length: 7 }, (_, i) => ({
+    id: i + 1,
+    weight: 1,
+    hashString: backendHashString(`10.244.0.${i + 1}`, 8080, 'TCP'),
+  }));
   const b = a.map((x) => ({ ...x, weight: 100 }));
   assert.deepEqual(maglevTable(a, 1021), maglevTable(b, 1021));
 });
 
 test('Maglev paper properties at the default M=16381: every share within 1% of 1/N; a removal keeps the others almost in place', () => {
   const n = 100;
-  const bes = Array.from({ length: n }, (_, i) => ({ id: i + 1, hashString: backendHashString(`10.244.${i >> 8}.${i & 255}`, 8080, 'TCP') }));
+  const bes = Array.from({ length: n }, (_, i) => ({
+    id: i + 1,
+    hashString: backendHashString(`10.244.${i >> 8}.${i & 255}`, 8080, 'TCP'),
+  }));
   const t = maglevTable(bes, DEFAULT_MAGLEV_TABLE_SIZE);
   assert.equal(t.length, 16381);
   const c = counts(t);
@@ -102,7 +117,10 @@ test('Maglev paper properties at the default M=16381: every share within 1% of 1
   const ten = bes.slice(0, 10);
   const t10 = maglevTable(ten, DEFAULT_MAGLEV_TABLE_SIZE);
   for (const gone of [1, 5, 10]) {
-    const after = maglevTable(ten.filter((b) => b.id !== gone), DEFAULT_MAGLEV_TABLE_SIZE);
+    const after = maglevTable(
+      ten.filter((b) => b.id !== gone),
+      DEFAULT_MAGLEV_TABLE_SIZE,
+    );
     let moved = 0;
     for (let j = 0; j < t10.length; j++) if (t10[j] !== gone && after[j] !== t10[j]) moved++;
     assert.ok(moved / 16381 < 0.01, `moved ${moved}`);
@@ -116,7 +134,12 @@ test('table size must be a prime; no backends give an empty table', () => {
 });
 
 test('convenience forms: by name (hashed as given) and by address give the same tables', () => {
-  const names = ['[0.0.0.1:1/TCP,State:active]', '[0.0.0.3:3/TCP,State:active]', '[0.0.0.4:4/TCP,State:active]', '[0.0.0.5:5/TCP,State:active]'];
+  const names = [
+    '[0.0.0.1:1/TCP,State:active]',
+    '[0.0.0.3:3/TCP,State:active]',
+    '[0.0.0.4:4/TCP,State:active]',
+    '[0.0.0.5:5/TCP,State:active]',
+  ];
   const byName = maglevTableFromNames(names, 251, 'JLfvgnHc2kaSUFaI', [0, 1, 2, 3], [2, 13, 111, 10]);
   assert.ok(runLengthEncode(byName).startsWith('2(5),3(1),2(3),1(1),2(2),0(1)'));
   const byAddr = maglevTableForAddresses(

@@ -5,7 +5,14 @@
  */
 import type { Backend, Counts, LookupResult, Packet, ProxyNodeConfig, Rng, Seconds, SyncRequest, SyncResult } from '../../types.js';
 import { type AffinityTable, type DatapathOptions, type DatapathResult, lookupPacket } from './datapath.js';
-import { BACKEND_KEY_BYTES, BACKEND_VALUE_BYTES, REVNAT_KEY_BYTES, REVNAT_VALUE_BYTES, SERVICE_KEY_BYTES, SERVICE_VALUE_BYTES } from './lbmaps.js';
+import {
+  BACKEND_KEY_BYTES,
+  BACKEND_VALUE_BYTES,
+  REVNAT_KEY_BYTES,
+  REVNAT_VALUE_BYTES,
+  SERVICE_KEY_BYTES,
+  SERVICE_VALUE_BYTES,
+} from './lbmaps.js';
 import { DEFAULT_MAGLEV_SEED, DEFAULT_MAGLEV_TABLE_SIZE, parseMaglevSeed } from './maglev.js';
 import { CiliumLb, type AgentSyncCounts, type LbAlgorithm } from './reconciler.js';
 import { renderCiliumLbList, renderBackendList, renderLbList, renderRaw, renderRevNatList } from './render.js';
@@ -70,7 +77,10 @@ export class EbpfDataplane implements Backend {
   private readonly affinity: AffinityTable = new Map();
   private synced = false;
 
-  constructor(readonly node: ProxyNodeConfig, readonly options: EbpfOptions = DEFAULT_EBPF_OPTIONS) {
+  constructor(
+    readonly node: ProxyNodeConfig,
+    readonly options: EbpfOptions = DEFAULT_EBPF_OPTIONS,
+  ) {
     this.lb = new CiliumLb(node, {
       algorithm: options.algorithm,
       maglevTableSize: options.maglevTableSize,
@@ -125,8 +135,10 @@ export class EbpfDataplane implements Backend {
       maglev_tables: tables,
       maglev_entries: maglevEntries,
       map_bytes:
-        svc * (SERVICE_KEY_BYTES + SERVICE_VALUE_BYTES) + be * (BACKEND_KEY_BYTES + BACKEND_VALUE_BYTES) +
-        rn * (REVNAT_KEY_BYTES + REVNAT_VALUE_BYTES) + maglevEntries * 4,
+        svc * (SERVICE_KEY_BYTES + SERVICE_VALUE_BYTES) +
+        be * (BACKEND_KEY_BYTES + BACKEND_VALUE_BYTES) +
+        rn * (REVNAT_KEY_BYTES + REVNAT_VALUE_BYTES) +
+        maglevEntries * 4,
     };
   }
 }

@@ -23,12 +23,24 @@ import { coefficientValues, count } from '../../proxy/cost.js';
 const RUN = 'measured: `npx tsx scripts/bpf-map-cost.ts`, kernel 6.18, bpf(2) from Python ctypes, medians over map sizes 1k-250k';
 
 export const EBPF_COEFFICIENTS: CoefficientSet = {
-  perElementUpdate: { value: 1.0e-6, unit: 's/element', source: `${RUN}: 0.85-1.4 us per update of an existing key, 1.3-1.9 us for a new key (quiet runs)` },
+  perElementUpdate: {
+    value: 1.0e-6,
+    unit: 's/element',
+    source: `${RUN}: 0.85-1.4 us per update of an existing key, 1.3-1.9 us for a new key (quiet runs)`,
+  },
   perElementDelete: { value: 1.4e-6, unit: 's/element', source: `${RUN}: 1.3-1.5 us per delete (quiet runs)` },
   maglevTableFixed: { value: 9e-6, unit: 's/table', source: `${RUN}: inner array map create + write + close, 6-9 us at M=251` },
   perMaglevEntry: { value: 0.9e-9, unit: 's/entry', source: `${RUN}: (44 us at M=65521 - 9 us) / 65521 entries, 23 us at M=16381` },
-  perMapLookup: { value: 9.5e-9, unit: 's/lookup', source: 'measured: BPF_PROG_TEST_RUN of an XDP program making 64 hash lookups, 9.0-9.5 ns per hit (cache-hot best case)' },
-  perDatapathUpdate: { value: 50e-9, unit: 's/element', source: 'assumed: a conntrack (or socket rev-NAT, affinity) entry written by the datapath' },
+  perMapLookup: {
+    value: 9.5e-9,
+    unit: 's/lookup',
+    source: 'measured: BPF_PROG_TEST_RUN of an XDP program making 64 hash lookups, 9.0-9.5 ns per hit (cache-hot best case)',
+  },
+  perDatapathUpdate: {
+    value: 50e-9,
+    unit: 's/element',
+    source: 'assumed: a conntrack (or socket rev-NAT, affinity) entry written by the datapath',
+  },
   hookTc: { value: 150e-9, unit: 's/packet', source: 'assumed: fixed cost of the tc program on the first packet' },
   hookXdp: { value: 60e-9, unit: 's/packet', source: 'assumed: fixed cost of the XDP program on the first packet' },
   hookSocket: { value: 100e-9, unit: 's/connection', source: 'assumed: fixed cost of the cgroup connect hook (once per connection)' },
@@ -42,15 +54,20 @@ export function ebpfCost(calibration?: Readonly<Record<string, number>>): CostMo
     syncSeconds: (r: SyncResult) => {
       const n = r.counts;
       return (
-        count(n, 'element_updates') * c.perElementUpdate! + count(n, 'element_deletes') * c.perElementDelete! +
-        count(n, 'maglev_tables_written') * c.maglevTableFixed! + count(n, 'maglev_entries_written') * c.perMaglevEntry!
+        count(n, 'element_updates') * c.perElementUpdate! +
+        count(n, 'element_deletes') * c.perElementDelete! +
+        count(n, 'maglev_tables_written') * c.maglevTableFixed! +
+        count(n, 'maglev_entries_written') * c.perMaglevEntry!
       );
     },
     lookupSeconds: (l: LookupResult) => {
       const n = l.counts;
       return (
-        count(n, 'socket_translations') * c.hookSocket! + count(n, 'tc_path') * c.hookTc! + count(n, 'xdp_path') * c.hookXdp! +
-        count(n, 'map_lookups') * c.perMapLookup! + count(n, 'map_updates') * c.perDatapathUpdate!
+        count(n, 'socket_translations') * c.hookSocket! +
+        count(n, 'tc_path') * c.hookTc! +
+        count(n, 'xdp_path') * c.hookXdp! +
+        count(n, 'map_lookups') * c.perMapLookup! +
+        count(n, 'map_updates') * c.perDatapathUpdate!
       );
     },
   };

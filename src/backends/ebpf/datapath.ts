@@ -57,8 +57,15 @@ export interface DatapathResult {
 
 function emptyCounts(): DatapathCounts {
   return {
-    map_lookups: 0, svc_lookups: 0, ct_lookups: 0, slot_lookups: 0, maglev_lookups: 0, backend_lookups: 0,
-    affinity_lookups: 0, map_updates: 0, socket_translations: 0,
+    map_lookups: 0,
+    svc_lookups: 0,
+    ct_lookups: 0,
+    slot_lookups: 0,
+    maglev_lookups: 0,
+    backend_lookups: 0,
+    affinity_lookups: 0,
+    map_updates: 0,
+    socket_translations: 0,
   };
 }
 
@@ -72,13 +79,20 @@ export function jhash3words(a: number, b: number, c: number, initval: number): n
   a = (a + iv) >>> 0;
   b = (b + iv) >>> 0;
   c = (c + iv) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol32(b, 14)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rol32(c, 11)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rol32(a, 25)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol32(b, 16)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rol32(c, 4)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rol32(a, 14)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol32(b, 24)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 14)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rol32(c, 11)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rol32(a, 25)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 16)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rol32(c, 4)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rol32(a, 14)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 24)) >>> 0;
   return c;
 }
 
@@ -126,9 +140,19 @@ export function lookupPacket(
   const inNode = pkt.local || (src !== null && inCidr(node.podCIDR, src)) || node.nodeIPs.includes(pkt.srcIP);
   const inCluster = inNode || (src !== null && inCidr(node.clusterCIDR, src));
   const path: DatapathPath = opts.socketLB && inNode ? 'socket' : inCluster ? 'tc' : opts.mode;
-  const res = (verdict: DatapathResult['verdict'], serviceKey = '', endpoint: DatapathResult['endpoint'] = null, masquerade = false): DatapathResult => {
+  const res = (
+    verdict: DatapathResult['verdict'],
+    serviceKey = '',
+    endpoint: DatapathResult['endpoint'] = null,
+    masquerade = false,
+  ): DatapathResult => {
     counts.map_lookups =
-      counts.svc_lookups + counts.ct_lookups + counts.slot_lookups + counts.maglev_lookups + counts.backend_lookups + counts.affinity_lookups;
+      counts.svc_lookups +
+      counts.ct_lookups +
+      counts.slot_lookups +
+      counts.maglev_lookups +
+      counts.backend_lookups +
+      counts.affinity_lookups;
     return { verdict, endpoint, serviceKey, masquerade, path, counts };
   };
   if (dst === null) return res('PASS');
@@ -176,7 +200,7 @@ export function lookupPacket(
       const h = maglevTupleHash(srcU, pkt.srcPort, pkt.dstPort, proto, opts.jhashSeed);
       backendId = tableOf[h % tableOf.length]!;
     } else {
-      const slot = Math.floor(rng.next() * 0x100000000) % master.value.count + 1;
+      const slot = (Math.floor(rng.next() * 0x100000000) % master.value.count) + 1;
       counts.slot_lookups++;
       const be = lb.services.get(serviceKeyId(master.key, slot));
       if (be === undefined) return res('DROP', serviceKey);

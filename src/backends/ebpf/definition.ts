@@ -8,7 +8,7 @@ export const ebpfDefinition: BackendDefinition<EbpfOptions> = {
   kind: 'ebpf',
   title: "eBPF (Cilium's kube-proxy replacement)",
   description:
-    'BPF hash maps keyed by (VIP, port, protocol, scope, slot) with a master slot, random slot or Maglev selection, socket-level balancing at connect() for in-node clients and tc/XDP for the rest. First packet O(1) map lookups; an endpoint change rewrites the service\'s slots (and M-entry Maglev tables).',
+    "BPF hash maps keyed by (VIP, port, protocol, scope, slot) with a master slot, random slot or Maglev selection, socket-level balancing at connect() for in-node clients and tc/XDP for the rest. First packet O(1) map lookups; an endpoint change rewrites the service's slots (and M-entry Maglev tables).",
   optionsSchema: EbpfOptionsSchema,
   create: (node, o) => new EbpfDataplane(node, o),
   metrics: EBPF_METRICS,

@@ -147,8 +147,19 @@ export function desiredFrontends(
     });
     const key = `${ip}:${port}/${svc.protocol}${scope === SCOPE_INTERNAL ? '/i' : ''}`;
     out.push({
-      serviceKey: svc.key, type, ip, address: address >>> 0, port, proto, scope, key, flags,
-      backends: bes, ...masterCounts(bes), affinityTimeout: affinity, surrogate,
+      serviceKey: svc.key,
+      type,
+      ip,
+      address: address >>> 0,
+      port,
+      proto,
+      scope,
+      key,
+      flags,
+      backends: bes,
+      ...masterCounts(bes),
+      affinityTimeout: affinity,
+      surrogate,
     });
   };
 

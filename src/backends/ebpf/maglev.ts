@@ -148,7 +148,11 @@ export function maglevTableFromNames(
   ids?: readonly number[],
   weights?: readonly number[],
 ): Uint32Array {
-  return maglevTable(names.map((n, i) => ({ hashString: n, id: ids?.[i] ?? i, weight: weights?.[i] ?? DEFAULT_BACKEND_WEIGHT })), m, seed);
+  return maglevTable(
+    names.map((n, i) => ({ hashString: n, id: ids?.[i] ?? i, weight: weights?.[i] ?? DEFAULT_BACKEND_WEIGHT })),
+    m,
+    seed,
+  );
 }
 
 /** The table for Kubernetes-style backends by address: hash strings built as Cilium builds them. */
@@ -158,7 +162,11 @@ export function maglevTableForAddresses(
   seed: string | number = DEFAULT_MAGLEV_SEED,
 ): Uint32Array {
   return maglevTable(
-    backends.map((b) => ({ id: b.id, weight: b.weight, hashString: backendHashString(b.ip, b.port, b.protocol ?? 'TCP', b.internalScope ?? false) })),
+    backends.map((b) => ({
+      id: b.id,
+      weight: b.weight,
+      hashString: backendHashString(b.ip, b.port, b.protocol ?? 'TCP', b.internalScope ?? false),
+    })),
     m,
     seed,
   );

@@ -17,13 +17,7 @@
  */
 import type { EndpointInfo, ProxyNodeConfig, ProxySnapshot, ServicePortInfo } from '../../types.js';
 import { desiredFrontends, type DesiredBackend, type DesiredFrontend } from './frontends.js';
-import {
-  type BackendValue,
-  type RevNatValue,
-  type ServiceKey,
-  type ServiceValue,
-  serviceKeyId,
-} from './lbmaps.js';
+import { type BackendValue, type RevNatValue, type ServiceKey, type ServiceValue, serviceKeyId } from './lbmaps.js';
 import { backendHashString, DEFAULT_BACKEND_WEIGHT, maglevTable, type MaglevBackend } from './maglev.js';
 
 export type LbAlgorithm = 'random' | 'maglev';
@@ -58,9 +52,18 @@ export interface AgentSyncCounts {
 
 export function emptyCounts(): AgentSyncCounts {
   return {
-    svc_updates: 0, svc_deletes: 0, backend_updates: 0, backend_deletes: 0, revnat_updates: 0, revnat_deletes: 0,
-    maglev_table_writes: 0, maglev_deletes: 0, maglev_entries_written: 0, elements_written: 0,
-    frontends_reconciled: 0, endpoint_changes: 0,
+    svc_updates: 0,
+    svc_deletes: 0,
+    backend_updates: 0,
+    backend_deletes: 0,
+    revnat_updates: 0,
+    revnat_deletes: 0,
+    maglev_table_writes: 0,
+    maglev_deletes: 0,
+    maglev_entries_written: 0,
+    elements_written: 0,
+    frontends_reconciled: 0,
+    endpoint_changes: 0,
   };
 }
 
@@ -94,7 +97,10 @@ class IdAllocator {
   private next: number;
   private readonly byKey = new Map<string, number>();
   private readonly used = new Set<number>();
-  constructor(private readonly first: number, private readonly max: number) {
+  constructor(
+    private readonly first: number,
+    private readonly max: number,
+  ) {
     this.next = first;
   }
   lookup(key: string): number | undefined {
@@ -153,7 +159,10 @@ export class CiliumLb {
   /** Backend key -> state, per service port: for counting endpoint changes. */
   private readonly lastBackends = new Map<string, Map<string, string>>();
 
-  constructor(readonly node: ProxyNodeConfig, readonly opts: AgentOptions) {}
+  constructor(
+    readonly node: ProxyNodeConfig,
+    readonly opts: AgentOptions,
+  ) {}
 
   /** Reconciles the changed service ports (every port when `changed` is null). */
   sync(snapshot: ProxySnapshot, changed: ReadonlySet<string> | null): AgentSyncCounts {
@@ -165,8 +174,14 @@ export class CiliumLb {
       this.syncServicePort(key, svc, eps, c);
     }
     c.elements_written =
-      c.svc_updates + c.svc_deletes + c.backend_updates + c.backend_deletes + c.revnat_updates + c.revnat_deletes +
-      c.maglev_table_writes + c.maglev_deletes;
+      c.svc_updates +
+      c.svc_deletes +
+      c.backend_updates +
+      c.backend_deletes +
+      c.revnat_updates +
+      c.revnat_deletes +
+      c.maglev_table_writes +
+      c.maglev_deletes;
     return c;
   }
 
@@ -191,7 +206,11 @@ export class CiliumLb {
       if (prev !== undefined && prev.signature === signature(fe)) continue;
       this.updateFrontend(fe, c);
     }
-    if (desired.length > 0) this.byService.set(key, desired.map((f) => f.key));
+    if (desired.length > 0)
+      this.byService.set(
+        key,
+        desired.map((f) => f.key),
+      );
     else this.byService.delete(key);
   }
 

@@ -59,9 +59,10 @@ export function renderLbList(lb: CiliumLb): string {
     if (key.slot === 0) entry = `0.0.0.0:0 (${value.revNat}) (0) [${flagsString(value.flags)}] `;
     else {
       const be = lb.backends.get(value.backendId);
-      entry = be === undefined
-        ? `backend ${value.backendId} not found`
-        : `${formatIPv4(be.address)}:${be.port}/${protoName(be.proto)} (${value.revNat}) (${key.slot})`;
+      entry =
+        be === undefined
+          ? `backend ${value.backendId} not found`
+          : `${formatIPv4(be.address)}:${be.port}/${protoName(be.proto)} (${value.revNat}) (${key.slot})`;
     }
     return [serviceKeyString(key), entry];
   });
