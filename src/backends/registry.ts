@@ -10,7 +10,11 @@ import { ipvsDefinition } from './ipvs/definition.js';
 import { ebpfDefinition } from './ebpf/definition.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each definition has its own options type
-export const BACKEND_DEFINITIONS: readonly BackendDefinition<any>[] = [iptablesDefinition, ipvsDefinition, ebpfDefinition];
+export const BACKEND_DEFINITIONS: readonly BackendDefinition<any>[] = [
+  iptablesDefinition,
+  ipvsDefinition,
+  ebpfDefinition,
+];
 
 /** Every registered kind, in registry order. */
 export const BACKEND_KINDS: readonly BackendKind[] = BACKEND_DEFINITIONS.map((d) => d.kind);

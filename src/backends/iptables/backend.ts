@@ -29,6 +29,8 @@ import {
   type ProxierConfig,
   type ServiceEntry,
 } from './proxier.js';
+import { buildEraServiceEntry } from './eras.js';
+import { profileFacts, type KubeProxyProfile, type ProfileFacts } from './profiles.js';
 import * as RS from './ruleset.js';
 import { Chain, chainLine, PROTO_NUM, Rule, saveLine, type TableName } from './ruleset.js';
 
@@ -68,8 +70,16 @@ export const RECENT_LIST_MAX = 200;
 /** Options of the iptables backend (kube-proxy flags and host facts; defaults in brackets). */
 export interface IptablesBackendOptions {
   node: ProxyNodeConfig;
-  /** 'minimized' (MinimizeIPTablesRestore, v1.28+) [minimized] or 'full' (every sync rewrites everything, before v1.26). */
-  restoreMode?: 'full' | 'minimized';
+  /**
+   * How the rules reach the kernel [restore-minimized]: 'restore-minimized' (MinimizeIPTablesRestore, v1.28+: only
+   * changed services' chains), 'restore-full' (every sync rewrites everything, before v1.26), or 'cli-per-rule'
+   * (one `iptables` process per chain or rule change, each reading the whole table and writing it back with legacy
+   * iptables; the kernel ends the same as with restore-full, and the work is counted as `cli_processes` and
+   * `cli_table_rules`).
+   */
+  writeMethod?: WriteMethod;
+  /** The kube-proxy release whose rule layout is written ['current']; older ones never restore partially. */
+  profile?: KubeProxyProfile;
   /** --iptables-localhost-nodeports [true]; forced off when --nodeport-addresses excludes 127.0.0.1. */
   localhostNodePorts?: boolean;
   /** The host has nfacct (kube-proxy then counts INVALID drops and localhost NodePorts) [true]. */
@@ -86,6 +96,8 @@ export interface IptablesBackendOptions {
    */
   masqueradeMark?: string;
 }
+
+export type WriteMethod = 'restore-minimized' | 'restore-full' | 'cli-per-rule';
 
 const V_CONTINUE = 0;
 const V_ACCEPT = 1;
@@ -129,9 +141,11 @@ function binarySearch(keys: readonly string[], k: string): number {
 export class IptablesBackend implements Backend {
   readonly kind = 'iptables' as const;
   readonly config: ProxierConfig;
-  private readonly fx = new FixedChains();
+  private readonly fx: FixedChains;
   private readonly fixed: FixedRules;
   private readonly restoreMode: 'full' | 'minimized';
+  private readonly writeMethod: WriteMethod;
+  private readonly facts: ProfileFacts;
   private readonly syncPeriod: Seconds;
   private readonly localIPs = new Set<number>();
 
@@ -168,7 +182,12 @@ export class IptablesBackend implements Backend {
 
   constructor(opts: IptablesBackendOptions) {
     const node = opts.node;
-    this.restoreMode = opts.restoreMode ?? 'minimized';
+    const profile = opts.profile ?? 'current';
+    this.facts = profileFacts(profile);
+    this.fx = new FixedChains(profile);
+    this.writeMethod = opts.writeMethod ?? 'restore-minimized';
+    // only MinimizeIPTablesRestore restores partially; a per-rule writer changes what changed, counted separately
+    this.restoreMode = this.writeMethod === 'restore-minimized' && this.facts.partialRestores ? 'minimized' : 'full';
     this.syncPeriod = opts.syncPeriod ?? 30;
     const nodeIPv4 = node.nodeIPs.map((s) => parseIPv4(s)).filter((n): n is number => n !== null);
     for (const n of nodeIPv4) this.localIPs.add(n);
@@ -204,6 +223,7 @@ export class IptablesBackend implements Backend {
       conntrackTCPLiberal: opts.conntrackTCPLiberal ?? false,
       nodePortMatchAll: matchAll,
       nodePortIPs,
+      profile,
     };
     this.fixed = buildFixedRules(this.config, this.fx);
   }
@@ -230,7 +250,7 @@ export class IptablesBackend implements Backend {
         totalEndpoints += snap.endpoints.get(kv[0])?.length ?? 0;
       }
     }
-    const large = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+    const large = this.facts.largeClusterMode && totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
     this.largeMode = large;
 
     // kube-proxy rewrites the chains of every port of a Service whose Service or endpoints changed
@@ -242,6 +262,8 @@ export class IptablesBackend implements Backend {
 
     const next = new Map<string, ServiceEntry>();
     const written = new Set<ServiceEntry>();
+    /** (previous, new) entries of the service ports rebuilt, added (previous null) or removed (new null). */
+    const cliChanged: Array<[ServiceEntry | null, ServiceEntry | null]> = [];
     const added: string[] = [];
     for (const [k, info] of present) {
       const prev = this.entries.get(k);
@@ -251,7 +273,13 @@ export class IptablesBackend implements Backend {
       else rebuild = doFull && prev.large !== large;
       let e: ServiceEntry;
       if (rebuild) {
-        e = buildServiceEntry(info, snap.endpoints.get(k) ?? [], this.config, this.fx, large, prev);
+        const eps = snap.endpoints.get(k) ?? [];
+        e =
+          this.config.profile === 'current'
+            ? buildServiceEntry(info, eps, this.config, this.fx, large, prev)
+            : buildEraServiceEntry(info, eps, this.config, this.fx, prev);
+        if (prev !== undefined) cliChanged.push([prev, e]);
+        else cliChanged.push([null, e]);
         written.add(e);
         if (prev === undefined) added.push(k);
         else this.retire(prev, e);
@@ -267,6 +295,7 @@ export class IptablesBackend implements Backend {
       for (const [k, prev] of this.entries) {
         if (!next.has(k)) {
           removed.push(k);
+          cliChanged.push([prev, null]);
           this.retire(prev, null);
         }
       }
@@ -294,6 +323,8 @@ export class IptablesBackend implements Backend {
       this.lastCleanup = now;
     }
 
+    const rulesBefore = this.synced ? this.kernelRules : 0;
+    const firstSync = !this.synced;
     this.assembleFixedChains();
     if (!this.synced || doFull) this.fx.installJumps();
     this.synced = true;
@@ -301,7 +332,7 @@ export class IptablesBackend implements Backend {
     // What the iptables-restore --noflush input holds.
     const fixed = this.fixed;
     let rules = fixed.filterHead.length + fixed.filterTail.length + fixed.natHead.length + fixed.natTail.length;
-    let chains = 4 + 5 + (fixed.declaresFirewall ? 1 : 0) + deleted.length;
+    let chains = fixed.natDeclared.length + fixed.filterDeclared.length + (fixed.declaresFirewall ? 1 : 0) + deleted.length;
     let bytes =
       '*filter\n'.length +
       'COMMIT\n'.length * 2 +
@@ -310,11 +341,9 @@ export class IptablesBackend implements Backend {
       rulesBytes(fixed.filterTail) +
       rulesBytes(fixed.natHead) +
       rulesBytes(fixed.natTail);
-    for (const name of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']) {
-      bytes += chainLineBytes(name);
-    }
+    for (const name of fixed.filterDeclared) bytes += chainLineBytes(name);
     if (fixed.declaresFirewall) bytes += chainLineBytes('KUBE-FIREWALL');
-    for (const name of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']) bytes += chainLineBytes(name);
+    for (const name of fixed.natDeclared) bytes += chainLineBytes(name);
     for (const name of deleted) bytes += chainLineBytes(name) + Buffer.byteLength(`-X ${name}\n`);
     let kernelServiceRules = 0;
     let kernelServiceChains = 0;
@@ -344,10 +373,13 @@ export class IptablesBackend implements Backend {
     this.needFullSync = false;
     if (doFull) this.lastFullSync = now;
 
-    return {
-      mode: doFull ? 'full' : 'partial',
-      counts: { rules_written: rules, chains_written: chains, bytes_written: bytes, rules_in_kernel: this.kernelRules } satisfies IptablesSyncCounts,
-    };
+    const counts: IptablesSyncCounts = { rules_written: rules, chains_written: chains, bytes_written: bytes, rules_in_kernel: this.kernelRules };
+    if (this.writeMethod === 'cli-per-rule') {
+      const cli = firstSync ? cliFirstSync(fixedChains, this.order, fixed) : cliChanges(rulesBefore, cliChanged);
+      counts.cli_processes = cli.processes;
+      counts.cli_table_rules = cli.tableRules;
+    }
+    return { mode: doFull ? 'full' : 'partial', counts };
   }
 
   /** The chains of `prev` that `next` no longer has stay in the kernel until the stale-chain cleanup. */
@@ -404,15 +436,13 @@ export class IptablesBackend implements Backend {
     const p = this.plan;
     if (p === null) return '';
     const out: string[] = ['*filter'];
-    for (const name of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']) {
-      out.push(chainLine(name));
-    }
+    for (const name of p.fixed.filterDeclared) out.push(chainLine(name));
     if (p.fixed.declaresFirewall) out.push(chainLine('KUBE-FIREWALL'));
     for (const r of p.fixed.filterHead) out.push(r.text);
     for (const e of p.order) for (const r of e.filterTop) out.push(r.text);
     for (const r of p.fixed.filterTail) out.push(r.text);
     out.push('COMMIT', '*nat');
-    for (const name of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']) out.push(chainLine(name));
+    for (const name of p.fixed.natDeclared) out.push(chainLine(name));
     for (const e of p.order) if (p.written.has(e)) for (const c of e.chains) out.push(chainLine(c.name));
     for (const name of p.deleted) out.push(chainLine(name));
     for (const r of p.fixed.natHead) out.push(r.text);
@@ -629,6 +659,70 @@ export class IptablesBackend implements Backend {
     }
     return true;
   }
+}
+
+/**
+ * The work of writing a whole ruleset into empty tables one `iptables` process at a time (legacy iptables: each
+ * process reads the whole table from the kernel, changes it and writes it back). kube-proxy's own chains are
+ * created first (`-N`), its jump rules and fixed rules added (`-A`), then service by service: its chains
+ * created, the rules of its own chains added, then its KUBE-SERVICES / KUBE-NODEPORTS / filter rules. Each
+ * process sees the rules added before it: the sum over processes grows with the square of the rules.
+ */
+function cliFirstSync(fixedChains: readonly Chain[], order: readonly ServiceEntry[], fixed: FixedRules): { processes: number; tableRules: number } {
+  let processes = 0;
+  let tableRules = 0;
+  let inTable = 0;
+  const addRules = (n: number): void => {
+    // processes seeing inTable, inTable + 1, ..., inTable + n - 1 rules
+    processes += n;
+    tableRules += n * inTable + (n * (n - 1)) / 2;
+    inTable += n;
+  };
+  const createChains = (n: number): void => {
+    processes += n;
+    tableRules += n * inTable;
+  };
+  createChains(fixedChains.filter((c) => !c.builtin).length);
+  let jumps = 0;
+  for (const c of fixedChains) if (c.builtin) jumps += c.rules.length;
+  addRules(jumps + fixed.filterHead.length + fixed.filterTail.length + fixed.natHead.length + fixed.natTail.length);
+  for (const e of order) {
+    createChains(e.chains.length);
+    addRules(e.chainRuleCount);
+    addRules(e.natTop.length + e.filterTop.length);
+  }
+  return { processes, tableRules };
+}
+
+/**
+ * The per-rule work of a later sync: for each service port rebuilt or removed, its old rules deleted one `-D`
+ * each and its chains deleted (`-X`), then for each rebuilt or added one, its chains created and rules added, one
+ * process each. Unchanged services cost nothing (a per-rule writer keeps them).
+ */
+function cliChanges(rulesBefore: number, changed: ReadonlyArray<[ServiceEntry | null, ServiceEntry | null]>): { processes: number; tableRules: number } {
+  let processes = 0;
+  let tableRules = 0;
+  let inTable = rulesBefore;
+  for (const [prev, next] of changed) {
+    if (prev !== null) {
+      const n = prev.chainRuleCount + prev.natTop.length + prev.filterTop.length;
+      // processes seeing inTable, inTable - 1, ..., inTable - n + 1 rules
+      processes += n;
+      tableRules += n * inTable - (n * (n - 1)) / 2;
+      inTable -= n;
+      processes += prev.chains.length;
+      tableRules += prev.chains.length * inTable;
+    }
+    if (next !== null) {
+      processes += next.chains.length;
+      tableRules += next.chains.length * inTable;
+      const n = next.chainRuleCount + next.natTop.length + next.filterTop.length;
+      processes += n;
+      tableRules += n * inTable + (n * (n - 1)) / 2;
+      inTable += n;
+    }
+  }
+  return { processes, tableRules };
 }
 
 export function createIptablesBackend(opts: IptablesBackendOptions): IptablesBackend {

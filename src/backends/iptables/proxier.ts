@@ -8,6 +8,7 @@ import type { EndpointInfo, ServicePortInfo } from '../../types.js';
 import { cidrContains, formatIPv4, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
 import { computeProbability, endpointChainName, EXT_PREFIX, FW_PREFIX, portProtoHash, SVC_PREFIX, SVL_PREFIX } from './names.js';
 import { Chain, Rule, RuleBuilder, chainLine, T_DNAT } from './ruleset.js';
+import { profileFacts, type KubeProxyProfile } from './profiles.js';
 
 /** Upstream's largeClusterEndpointsThreshold: above this many endpoints, per-endpoint comments are dropped. */
 export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
@@ -34,10 +35,15 @@ export interface ProxierConfig {
   /** --nodeport-addresses unset: one "addrtype LOCAL" jump to KUBE-NODEPORTS; else one jump per node IP. */
   nodePortMatchAll: boolean;
   nodePortIPs: string[];
+  /** The kube-proxy release whose rule layout is written (profiles.ts) ['current']. */
+  profile: KubeProxyProfile;
 }
 
 /** kube-proxy's fixed chains, one object each for the life of the backend (their rules are replaced on sync). */
 export class FixedChains {
+  /** The release whose fixed chains these are: older ones had fewer (no canaries, no firewall chains). */
+  constructor(readonly profile: KubeProxyProfile = 'current') {}
+
   readonly natPrerouting = new Chain('PREROUTING', 'nat', true);
   readonly natInput = new Chain('INPUT', 'nat', true);
   readonly natOutput = new Chain('OUTPUT', 'nat', true);
@@ -76,6 +82,9 @@ export class FixedChains {
 
   /** Built-in and canary chains first, then kube-proxy's own, per table. */
   natChains(): Chain[] {
+    if (this.profile !== 'current') {
+      return [this.natPrerouting, this.natInput, this.natOutput, this.natPostrouting, this.natServices, this.natNodePorts, this.natKubePostrouting, this.markMasq];
+    }
     return [
       this.natPrerouting,
       this.natInput,
@@ -89,6 +98,10 @@ export class FixedChains {
     ];
   }
   filterChains(): Chain[] {
+    if (this.profile === 'v1.6') return [this.filterInput, this.filterForward, this.filterOutput, this.filterServices];
+    if (this.profile === 'v1.14') {
+      return [this.filterInput, this.filterForward, this.filterOutput, this.filterServices, this.filterExternal, this.filterForwardKube];
+    }
     return [
       this.filterInput,
       this.filterForward,
@@ -117,6 +130,19 @@ export class FixedChains {
     const jNew = (chain: Chain, comment: string, to: Chain): Rule =>
       new RuleBuilder(chain.name).ctstate('NEW').comment(comment).jump(to);
     const j = (chain: Chain, comment: string, to: Chain): Rule => new RuleBuilder(chain.name).comment(comment).jump(to);
+    if (this.profile === 'v1.6') {
+      // v1.6: filter OUTPUT -> KUBE-SERVICES only (kubelet's KUBE-FIREWALL jumps are not modelled for old releases)
+      this.filterInput.rules = [];
+      this.filterForward.rules = [];
+      this.filterOutput.rules = [j(this.filterOutput, 'kubernetes service portals', this.filterServices)];
+      return;
+    }
+    if (this.profile === 'v1.14') {
+      this.filterInput.rules = [jNew(this.filterInput, 'kubernetes externally-visible service portals', this.filterExternal)];
+      this.filterForward.rules = [j(this.filterForward, 'kubernetes forwarding rules', this.filterForwardKube)];
+      this.filterOutput.rules = [jNew(this.filterOutput, 'kubernetes service portals', this.filterServices)];
+      return;
+    }
     const fw = (chain: Chain): Rule => new RuleBuilder(chain.name).jump(this.filterFirewall);
     const lbfw = 'kubernetes load balancer firewall';
     const ext = 'kubernetes externally-visible service portals';
@@ -153,9 +179,13 @@ export interface FixedRules {
   natTail: Rule[];
   /** Whether the restore declares KUBE-FIREWALL. */
   declaresFirewall: boolean;
+  /** filter and nat chains the restore input declares, in order (KUBE-FIREWALL aside). */
+  filterDeclared: readonly string[];
+  natDeclared: readonly string[];
 }
 
 export function buildFixedRules(cfg: ProxierConfig, fx: FixedChains): FixedRules {
+  if (cfg.profile !== 'current') return buildEraFixedRules(cfg, fx);
   const m = cfg.mark;
   const natHead = [
     new RuleBuilder('KUBE-POSTROUTING').mark(m, true).verdict('RETURN'),
@@ -197,7 +227,58 @@ export function buildFixedRules(cfg: ProxierConfig, fx: FixedChains): FixedRules
       .ctstate('RELATED,ESTABLISHED')
       .verdict('ACCEPT'),
   );
-  return { filterHead, filterTail, natHead, natTail, declaresFirewall: cfg.localhostNodePorts };
+  const facts = profileFacts(cfg.profile);
+  return {
+    filterHead,
+    filterTail,
+    natHead,
+    natTail,
+    declaresFirewall: cfg.localhostNodePorts,
+    filterDeclared: facts.filterDeclared,
+    natDeclared: facts.natDeclared,
+  };
+}
+
+/**
+ * The fixed rules of the v1.6 and v1.14 proxiers: one MASQUERADE rule in KUBE-POSTROUTING (the mark test in the
+ * rule itself), KUBE-MARK-MASQ, the KUBE-NODEPORTS jump last in KUBE-SERVICES and, from v1.9 on, KUBE-FORWARD's
+ * accept rules (no INVALID drop before v1.15). KUBE-MARK-MASQ is written `--or-mark M` here where those releases
+ * wrote `--set-xmark M/M`: the same kernel rule, which iptables-save prints as `--set-xmark 0x4000/0x4000` either way.
+ */
+function buildEraFixedRules(cfg: ProxierConfig, fx: FixedChains): FixedRules {
+  const m = cfg.mark;
+  const facts = profileFacts(cfg.profile);
+  const natHead = [
+    new RuleBuilder('KUBE-POSTROUTING').comment('kubernetes service traffic requiring SNAT').mark(m).masquerade(false),
+    new RuleBuilder('KUBE-MARK-MASQ').markTarget('or', m),
+  ];
+  const natTail: Rule[] = [];
+  if (cfg.nodePortMatchAll) {
+    natTail.push(new RuleBuilder('KUBE-SERVICES').comment(NODEPORTS_LAST_COMMENT).addrtype('dst').jump(fx.natNodePorts));
+  } else {
+    for (const ip of cfg.nodePortIPs) natTail.push(new RuleBuilder('KUBE-SERVICES').comment(NODEPORTS_LAST_COMMENT).dst(`${ip}/32`).jump(fx.natNodePorts));
+  }
+  const filterTail: Rule[] = [];
+  if (facts.filterDeclared.includes('KUBE-FORWARD')) {
+    filterTail.push(new RuleBuilder('KUBE-FORWARD').comment('kubernetes forwarding rules').mark(m).verdict('ACCEPT'));
+    if (cfg.localCIDR !== null) {
+      filterTail.push(
+        new RuleBuilder('KUBE-FORWARD')
+          .src(cfg.localCIDR)
+          .comment('kubernetes forwarding conntrack pod source rule')
+          .ctstate('RELATED,ESTABLISHED')
+          .verdict('ACCEPT'),
+      );
+      filterTail.push(
+        new RuleBuilder('KUBE-FORWARD')
+          .comment('kubernetes forwarding conntrack pod destination rule')
+          .dst(cfg.localCIDR)
+          .ctstate('RELATED,ESTABLISHED')
+          .verdict('ACCEPT'),
+      );
+    }
+  }
+  return { filterHead: [], filterTail, natHead, natTail, declaresFirewall: false, filterDeclared: facts.filterDeclared, natDeclared: facts.natDeclared };
 }
 
 /** Everything one service port contributes, cached between syncs (immutable once built). */
