@@ -59,8 +59,8 @@ export const METRICS = {
   rejected_connections: { kind: 'counted', unit: 'connections', better: 'lower', description: 'connections with no endpoint (REJECT/DROP)' },
   requests: { kind: 'counted', unit: 'requests', better: 'none', description: 'requests sent' },
   failed_request_ratio: { kind: 'counted', unit: 'ratio', better: 'lower', description: 'failed requests over requests' },
-  lb_chi2_per_dof: { kind: 'counted', unit: '', better: 'none', description: 'chi-square of connections per endpoint against uniform, per degree of freedom (about 1 when uniform)' },
-  lb_spread: { kind: 'counted', unit: '', better: 'lower', description: '(max - min) connections per endpoint over the expected count, averaged over services' },
+  lb_chi2_per_dof: { kind: 'counted', unit: '1', better: 'none', description: 'chi-square of connections per endpoint against uniform, per degree of freedom (about 1 when uniform)' },
+  lb_spread: { kind: 'counted', unit: 'ratio', better: 'lower', description: '(max - min) connections per endpoint over the expected count, averaged over services' },
   conntrack_entries: { kind: 'counted', unit: 'entries', better: 'none', description: 'peak conntrack entries on a node' },
   // measured wall clock of the harness's own code
   wall_lookup_time: { kind: 'measured', unit: 's', better: 'lower', gate: false, description: 'wall-clock time of one backend lookup (tinybench); reported, its _rel form is gated' },
