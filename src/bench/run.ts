@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { SingleBar, Presets } from 'cli-progress';
 import type { BackendKind } from '../types.js';
 import { InputError } from '../cli/errors.js';
-import { loadScenario, scenarioFiles, type LoadedScenario, type ScenarioCase } from '../scenario/load.js';
+import { loadScenario, scenarioFiles } from '../scenario/load.js';
 import { runCase } from './case.js';
 import type { MetricRow } from '../metrics/stats.js';
 import { computeScaling, type ScalingRow } from '../metrics/scaling.js';
@@ -20,7 +20,10 @@ import {
   type RunMeta,
   type MetricRow as CsvMetricRow,
 } from '../report/csvio.js';
-import { summaryMarkdown, terminalSummary, type CheckResult, type ScenarioReport } from '../report/summary.js';
+import { terminalSummary, type CheckResult } from '../report/summary.js';
+import { checkExpectations, scenarioInfos } from '../report/scenarios.js';
+import { buildRunReport, writeReport } from '../report/report.js';
+import { writeExports } from '../report/export.js';
 
 export const SCENARIO_DIR = 'scenarios';
 
@@ -75,22 +78,17 @@ function gitCommit(): string | null {
   }
 }
 
-/** Checks the scenarios' expectations on scaling exponents. */
-function checkExpectations(loaded: readonly LoadedScenario[], cases: readonly ScenarioCase[], scaling: readonly ScalingRow[]): CheckResult[] {
-  const out: CheckResult[] = [];
-  for (const l of loaded) {
-    const ids = [...new Set(cases.filter((c) => c.file === l.file).map((c) => c.id))];
-    for (const id of ids) {
-      for (const e of l.scenario.expect) {
-        if (!l.scenario.backends.includes(e.backend)) continue;
-        const s = scaling.find((x) => x.scenario === id && x.backend === e.backend && x.metric === e.metric);
-        const exponent = s === undefined || !Number.isFinite(s.exponent) ? null : s.exponent;
-        const ok = exponent !== null && (e.exponent.min === undefined || exponent >= e.exponent.min) && (e.exponent.max === undefined || exponent <= e.exponent.max);
-        out.push({ scenario: id, backend: e.backend, metric: e.metric, exponent, min: e.exponent.min, max: e.exponent.max, ok });
-      }
-    }
-  }
-  return out;
+/** Relative cost of a case for the progress estimate: proportional to services, plus the micro-benchmarks' fixed time. */
+export function caseWeight(services: number, wall: boolean): number {
+  return services + (wall ? 2000 : 200);
+}
+
+/** A duration in seconds for the ETA: "45s", "3m 20s", "1h 05m". */
+export function formatEta(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /**
@@ -109,24 +107,35 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
   const rows: MetricRow[] = [];
   const samples: SampleSet[] = [];
   const tty = process.stderr.isTTY === true && process.env.CI !== 'true';
-  const bar = tty ? new SingleBar({ format: 'kpbench {bar} {value}/{total} {job}', hideCursor: true }, Presets.shades_classic) : null;
-  bar?.start(jobs.length, 0, { job: '' });
+  // progress: the bar advances by estimated work (a case's cost grows with its number of services), so its ETA
+  // means something when a sweep's large cases come last
+  const weights = jobs.map(({ c }) => caseWeight(c.scenario.cluster.services, opts.noWall !== true));
+  const totalWeight = weights.reduce((a, b) => a + b, 0);
+  const bar = tty
+    ? new SingleBar({ format: 'kpbench {bar} {percentage}% | {done}/{cases} cases | ETA {eta_text} | {job}', hideCursor: true, etaBuffer: 1e6 }, Presets.shades_classic)
+    : null;
+  const t0 = Date.now();
+  let doneWeight = 0;
+  const eta = (): string => (doneWeight === 0 ? 'estimating' : formatEta(((Date.now() - t0) / doneWeight) * (totalWeight - doneWeight)));
+  bar?.start(totalWeight, 0, { job: '', done: 0, cases: jobs.length, eta_text: 'estimating' });
   let done = 0;
-  for (const { c, b } of jobs) {
+  for (const [i, { c, b }] of jobs.entries()) {
     const label = `${c.id} ${b} ${c.scenario.cluster.services} services`;
-    bar?.update(done, { job: label });
+    bar?.update(doneWeight, { job: label, done, eta_text: eta() });
     const started = Date.now();
     const out = await runCase(c, b, { bench: opts.noWall !== true });
     rows.push(...out.rows);
     samples.push(...out.samples);
     done++;
-    if (bar === null) process.stderr.write(`kpbench: [${done}/${jobs.length}] ${label} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    doneWeight += weights[i]!;
+    if (bar === null) process.stderr.write(`kpbench: [${done}/${jobs.length}] ${label} (${((Date.now() - started) / 1000).toFixed(1)} s${done < jobs.length ? `, ETA ${eta()}` : ''})\n`);
   }
-  bar?.update(done, { job: 'done' });
+  bar?.update(doneWeight, { job: 'writing the report', done, eta_text: '0s' });
   bar?.stop();
 
   const scaling = computeScaling(rows);
-  const checks = opts.shard === undefined ? checkExpectations(loaded, cases, scaling) : [];
+  const infos = scenarioInfos(loaded);
+  const checks = opts.shard === undefined ? checkExpectations(infos, scaling) : [];
   const seed = opts.seed ?? loaded[0]?.scenario.seed ?? 1;
   const meta: RunMeta = {
     seed,
@@ -140,13 +149,10 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
     quick: opts.quick,
     shard: opts.shard === undefined ? null : `${opts.shard.k}/${opts.shard.n}`,
     scenarios: files.map((f) => path.relative(process.cwd(), f)),
+    // what the report needs of the scenario files (descriptions, published figures, expectations), so a report
+    // can be rebuilt from the run directory alone (kpbench report, kpbench merge)
+    scenarioReports: infos,
   };
-  const reports: ScenarioReport[] = [];
-  for (const l of loaded) {
-    for (const id of new Set(cases.filter((c) => c.file === l.file).map((c) => c.id))) {
-      reports.push({ id, name: l.scenario.name, description: l.scenario.description, references: l.scenario.reference });
-    }
-  }
 
   // write everything into a fresh directory, then put it in place in one step
   const staging = `${opts.outDir.replace(/[\\/]+$/, '')}.staging-${process.pid}`;
@@ -156,11 +162,16 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
     writeScalingCsv(path.join(staging, 'scaling.csv'), scaling);
     writeSamplesJson(path.join(staging, 'samples.json'), samples);
     writeFileAtomic(path.join(staging, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
-    writeFileAtomic(path.join(staging, 'summary.md'), summaryMarkdown(reports, rows, scaling, checks, { seed, date: meta.date, quick: opts.quick, gitCommit: meta.gitCommit }));
+    writeReport(staging, buildRunReport({ rows, scaling, meta, scenarios: infos, checks }));
+    writeExports(staging);
     installRunDir(staging, opts.outDir);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
-  if (opts.print !== false) process.stdout.write(`${terminalSummary(reports, rows, scaling, checks)}\nRun written to ${opts.outDir}/\n`);
+  if (opts.print !== false) {
+    process.stdout.write(
+      `${terminalSummary(infos, rows, scaling, checks)}\nRun written to ${opts.outDir}/\nReport: ${path.join(opts.outDir, 'report.html')} (charts in ${path.join(opts.outDir, 'charts')}/, summary in ${path.join(opts.outDir, 'summary.md')})\n`,
+    );
+  }
   return { rows, scaling, checks, outDir: opts.outDir };
 }

@@ -3,7 +3,6 @@ import type { BackendKind } from '../types.js';
 import { InputError } from './errors.js';
 import { parseShard } from '../report/shard.js';
 import { compareWithBaseline, parsePercent, printComparison } from '../report/compare.js';
-import { writeExports } from '../report/export.js';
 
 function parseSeed(v: string): number {
   if (!/^\d+$/.test(v)) throw new InputError('--seed', `must be a non-negative integer, got '${v}'`);
@@ -27,7 +26,6 @@ export function register(program: Command): void {
       const shard = o.shard === undefined ? undefined : parseShard(o.shard);
       const { runSuite } = await import('../bench/run.js');
       const res = await runSuite({ scenarios, quick: o.quick, seed: o.seed, outDir: o.out, shard, noWall: !o.wall, backends: o.backend });
-      writeExports(res.outDir);
       if (res.checks.some((c) => !c.ok)) process.exitCode = 1;
       if (o.ci) {
         const cmp = compareWithBaseline(res.outDir, { threshold: parsePercent('--threshold', o.threshold) });

@@ -30,6 +30,10 @@ export const RUN_FILES = {
   summary: 'summary.md',
   /** github-action-benchmark input, derived from metrics.csv and meta.json (see export.ts). */
   benchmark: 'benchmark.json',
+  /** The self-contained HTML report (report.ts). */
+  report: 'report.html',
+  /** One SVG file per chart (a directory). */
+  charts: 'charts',
 } as const;
 
 export const METRICS_HEADER = ['scenario', 'backend', 'services', 'endpoints_per_service', 'metric', 'statistic', 'value', 'unit'] as const;
@@ -153,7 +157,8 @@ export function installRunDir(from: string, to: string): string[] {
     for (const name of Object.values(RUN_FILES)) {
       const src = path.join(from, name);
       if (!fs.existsSync(src)) continue;
-      fs.copyFileSync(src, path.join(tmp, name));
+      if (fs.statSync(src).isDirectory()) fs.cpSync(src, path.join(tmp, name), { recursive: true });
+      else fs.copyFileSync(src, path.join(tmp, name));
       copied.push(name);
     }
     if (fs.existsSync(to)) {

@@ -1,6 +1,20 @@
+/**
+ * The words and tables of a run's report, as data first (tables of strings, verdict sentences, notes) and then
+ * as Markdown (summary.md) or plain text (the terminal); html.ts renders the same data as HTML.
+ *
+ * Words match the numbers:
+ * - a verdict gives the values at the smallest and largest size and their max/min ratio besides the fitted
+ *   exponent, and calls a metric flat only when both say so (a metric can have a small exponent and still grow
+ *   several-fold over a wide sweep: IPVS's modelled sync time, 35 ms to 335 ms over 100 to 20,000 services);
+ * - the published-figures table puts the published value and this run's in one unit, with their ratio;
+ * - rows a reader would stop at (most requests failing at 1 service) are explained where they appear, from the
+ *   run's own counters.
+ */
 import type { MetricRow } from '../metrics/stats.js';
 import type { ScalingRow } from '../metrics/scaling.js';
 import type { ReferenceSpec } from '../scenario/schema.js';
+import { fittedStatistic } from '../metrics/scaling.js';
+import { formatRatio, formatSeconds, formatValue, unitFactor } from './charts/units.js';
 
 /** An expectation on a scaling exponent and whether the run met it. */
 export interface CheckResult {
@@ -13,11 +27,30 @@ export interface CheckResult {
   ok: boolean;
 }
 
+/** What a report says of a scenario besides its rows (recorded in meta.json as `scenarioReports`). */
 export interface ScenarioReport {
   id: string;
   name: string;
   description: string;
   references: ReferenceSpec[];
+}
+
+/** A chart as the Markdown summary links it. */
+export interface ChartLink {
+  /** The scenario id it belongs under. */
+  scenario: string;
+  /** Path relative to the run directory, e.g. charts/scaling--sync_time.svg. */
+  file: string;
+  title: string;
+}
+
+/** A table of text cells with the notes that explain some of them (cells carry a note's marker). */
+export interface TextTable {
+  header: string[];
+  body: string[][];
+  /** Columns aligned right in plain text and HTML (numbers). */
+  numeric: boolean[];
+  notes: string[];
 }
 
 /** Columns of the short per-size table: metric, statistic, header, formatter. */
@@ -42,48 +75,112 @@ export function num(v: number): string {
 }
 /** Seconds in a readable unit. */
 export function secs(v: number): string {
-  const a = Math.abs(v);
-  if (a === 0) return '0';
-  if (a < 1e-6) return `${Number((v * 1e9).toPrecision(3))} ns`;
-  if (a < 1e-3) return `${Number((v * 1e6).toPrecision(3))} µs`;
-  if (a < 1) return `${Number((v * 1e3).toPrecision(3))} ms`;
-  return `${Number(v.toPrecision(3))} s`;
+  return formatSeconds(v);
 }
 
-function lookup(rows: readonly MetricRow[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const r of rows) m.set(`${r.scenario}|${r.backend}|${r.services}|${r.metric}|${r.statistic}`, r.value);
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function lookup(rows: readonly MetricRow[]): Map<string, MetricRow> {
+  const m = new Map<string, MetricRow>();
+  for (const r of rows) m.set(`${r.scenario}|${r.backend}|${r.services}|${r.metric}|${r.statistic}`, r);
   return m;
 }
 
-/** A markdown (or plain) table of rows × columns. */
-function table(header: string[], body: string[][], markdown: boolean): string {
+/** A table as Markdown or aligned plain text; notes follow as numbered lines. */
+export function renderTable(t: TextTable, markdown: boolean): string {
+  const out: string[] = [];
   if (markdown) {
-    return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+    const esc = (c: string): string => c.replace(/\|/g, '\\|');
+    out.push(`| ${t.header.map(esc).join(' | ')} |`, `|${t.header.map((_, i) => (t.numeric[i] ? '---:' : '---')).join('|')}|`, ...t.body.map((r) => `| ${r.map(esc).join(' | ')} |`));
+  } else {
+    const w = t.header.map((h, i) => Math.max(h.length, ...t.body.map((r) => (r[i] ?? '').length)));
+    const line = (r: string[]): string => r.map((c, i) => (t.numeric[i] ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd();
+    out.push(line(t.header), ...t.body.map(line));
   }
-  const w = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  return [line(header), ...body.map(line)].join('\n');
+  if (t.notes.length > 0) {
+    out.push('');
+    t.notes.forEach((n, i) => out.push(`${markdown ? '' : '  '}${noteMark(i)} ${n}${markdown ? '  ' : ''}`));
+  }
+  return out.join('\n');
 }
 
-/** The per-size table of one scenario. */
-export function scenarioTable(id: string, rows: readonly MetricRow[], markdown: boolean): string {
+/** The marker of note i: ¹ ² ³ ... */
+export function noteMark(i: number): string {
+  const sup = ['¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+  return sup[i] ?? `[${i + 1}]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Surprising rows, explained from the run's own counters
+// ---------------------------------------------------------------------------------------------
+
+/** Failed requests at a point where a large share of the requests failed: why, from the point's counters. */
+export function failedRequestsNote(rows: readonly MetricRow[], id: string, backend: string, services: number): string | null {
+  const at = (metric: string, stat: string): number | undefined =>
+    rows.find((r) => r.scenario === id && r.backend === backend && r.services === services && r.metric === metric && r.statistic === stat)?.value;
+  const failed = at('failed_requests', 'total');
+  const requests = at('requests', 'total');
+  if (failed === undefined || requests === undefined || requests === 0 || failed / requests < 0.05) return null;
+  const eps = rows.find((r) => r.scenario === id && r.backend === backend && r.services === services)?.endpoints_per_service ?? 0;
+  const rejected = at('rejected_connections', 'total') ?? 0;
+  const stale = at('stale_connections', 'total') ?? 0;
+  const pct = `${Math.round((failed / requests) * 100)}%`;
+  const parts = [`${backend} at ${int(services)} service${services === 1 ? '' : 's'}: ${int(failed)} of ${int(requests)} requests failed (${pct}).`];
+  if (rejected > 0) {
+    parts.push(
+      `${int(rejected)} connection${rejected === 1 ? ' was' : 's were'} rejected: the service had no ready endpoint${eps <= 1 ? ' while its only pod was replaced (a new pod is not ready at once)' : ''}.`,
+    );
+  }
+  if (stale > 0) parts.push(`${int(stale)} connection${stale === 1 ? ' was' : 's were'} sent by rules that were being replaced (stale).`);
+  if (services <= 10) {
+    parts.push(`With ${services === 1 ? 'one service' : `${int(services)} services`}, ${services === 1 ? 'every request goes to the service' : 'much of the traffic goes to a service'} whose endpoints change; in a larger cluster the same change touches a small share of the traffic.`);
+  }
+  return parts.join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The per-size table
+// ---------------------------------------------------------------------------------------------
+
+/** The per-size table of one scenario, with notes on surprising cells. */
+export function scenarioTableData(id: string, rows: readonly MetricRow[]): TextTable {
   const mine = rows.filter((r) => r.scenario === id);
   const m = lookup(mine);
   const cols = TABLE.filter(([metric, stat]) => mine.some((r) => r.metric === metric && r.statistic === stat));
   const points = [...new Set(mine.map((r) => `${r.backend}|${r.services}`))]
     .map((k) => k.split('|') as [string, string])
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : Number(a[1]) - Number(b[1])));
+    .sort((a, b) => cmp(a[0], b[0]) || Number(a[1]) - Number(b[1]));
+  const notes: string[] = [];
   const body = points.map(([b, s]) => [
     b,
     int(Number(s)),
     ...cols.map(([metric, stat, , fmt]) => {
-      const v = m.get(`${id}|${b}|${s}|${metric}|${stat}`);
-      return v === undefined ? '' : fmt(v);
+      const r = m.get(`${id}|${b}|${s}|${metric}|${stat}`);
+      if (r === undefined) return '';
+      let cell = fmt(r.value);
+      if (metric === 'failed_requests') {
+        const note = failedRequestsNote(mine, id, b, Number(s));
+        if (note !== null) {
+          cell = `${cell} ${noteMark(notes.length)}`;
+          notes.push(note);
+        }
+      }
+      return cell;
     }),
   ]);
-  return table(['backend', 'services', ...cols.map((c) => c[2])], body, markdown);
+  return { header: ['backend', 'services', ...cols.map((c) => c[2])], body, numeric: [false, true, ...cols.map(() => true)], notes };
 }
+
+/** The per-size table of one scenario as Markdown or plain text. */
+export function scenarioTable(id: string, rows: readonly MetricRow[], markdown: boolean): string {
+  return renderTable(scenarioTableData(id, rows), markdown);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdicts
+// ---------------------------------------------------------------------------------------------
 
 const VERDICT_METRICS: Array<[string, string]> = [
   ['sync_rules_written', 'rules written per sync'],
@@ -94,71 +191,166 @@ const VERDICT_METRICS: Array<[string, string]> = [
   ['wall_lookup_time', 'measured lookup time'],
 ];
 
-/** One sentence per backend: how its costs grow with the number of services. */
-export function verdictLines(id: string, scaling: readonly ScalingRow[]): string[] {
-  const out: string[] = [];
-  const backends = [...new Set(scaling.filter((s) => s.scenario === id).map((s) => s.backend))].sort();
+/** Below this max/min ratio over the sweep (and with a small exponent), a metric is called flat. */
+export const FLAT_RATIO = 1.3;
+
+/**
+ * The shape of a metric over the sweep, from its fitted exponent and its max/min ratio:
+ * "stays flat" needs |exponent| <= 0.1 and a ratio below FLAT_RATIO; a small exponent with a larger ratio
+ * "grows slowly"; 0.7 and above "grows ~linearly".
+ */
+export function shapeWords(exponent: number, ratio: number): string {
+  if (exponent >= 1.3) return 'grows faster than linearly';
+  if (exponent >= 0.7) return 'grows ~linearly';
+  if (exponent <= -0.2) return 'shrinks';
+  if (ratio < FLAT_RATIO && Math.abs(exponent) <= 0.1) return 'stays flat';
+  if (ratio < FLAT_RATIO) return 'stays nearly flat';
+  if (exponent < 0.2) return 'grows slowly';
+  return 'grows sub-linearly';
+}
+
+/** The fitted statistic's value at each size, ascending by services (as computeScaling fits it). */
+export function sweepValues(id: string, backend: string, metric: string, rows: readonly MetricRow[]): Array<[number, number]> {
+  const g = rows.filter((r) => r.scenario === id && r.backend === backend && r.metric === metric);
+  const stat = fittedStatistic(metric, new Set(g.map((r) => r.statistic)));
+  if (stat === null) return [];
+  const by = new Map<number, number>();
+  for (const r of g) if (r.statistic === stat && r.services > 0) by.set(r.services, r.value);
+  return [...by.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+/** One sentence per backend: how its costs grow with the number of services, in values and exponents. */
+export function verdictLines(id: string, scaling: readonly ScalingRow[], rows: readonly MetricRow[] = []): string[] {
+  return verdicts(id, scaling, rows).map((v) => `${v.backend}: ${v.parts.join('; ')}.`);
+}
+
+/** Per backend, one clause per verdict metric: how it grows with the number of services. */
+export function verdicts(id: string, scaling: readonly ScalingRow[], rows: readonly MetricRow[] = []): Array<{ backend: string; parts: string[] }> {
+  const out: Array<{ backend: string; parts: string[] }> = [];
+  const backends = [...new Set(scaling.filter((s) => s.scenario === id).map((s) => s.backend))].sort(cmp);
   for (const b of backends) {
     const parts: string[] = [];
     for (const [metric, label] of VERDICT_METRICS) {
       const s = scaling.find((x) => x.scenario === id && x.backend === b && x.metric === metric);
-      if (s === undefined) continue;
-      const shape = s.exponent >= 0.7 ? 'grows ~linearly' : s.exponent <= 0.2 ? 'stays flat' : 'grows sub-linearly';
-      parts.push(`${label} ${shape} (exponent ${s.exponent.toFixed(2)}, r² ${s.r2.toFixed(2)})`);
+      if (s === undefined || !Number.isFinite(s.exponent)) continue;
+      const pts = sweepValues(id, b, metric, rows);
+      const unit = rows.find((r) => r.scenario === id && r.backend === b && r.metric === metric)?.unit ?? '';
+      const fit = `exponent ${s.exponent.toFixed(2)}, r² ${Number.isFinite(s.r2) ? s.r2.toFixed(2) : 'n/a'}`;
+      if (pts.length < 2) {
+        parts.push(`${label}: exponent ${s.exponent.toFixed(2)} (${fit})`);
+        continue;
+      }
+      const vals = pts.map(([, v]) => v);
+      const lo = Math.min(...vals);
+      const hi = Math.max(...vals);
+      if (hi === 0) {
+        parts.push(`${label} is 0 at every size`);
+        continue;
+      }
+      const ratio = lo > 0 ? hi / lo : Number.POSITIVE_INFINITY;
+      const [s0, v0] = pts[0]!;
+      const [s1, v1] = pts[pts.length - 1]!;
+      const range = `${formatValue(v0, unit)} at ${int(s0)} → ${formatValue(v1, unit)} at ${int(s1)} services`;
+      parts.push(`${label} ${shapeWords(s.exponent, ratio)}: ${range} (max/min ${formatRatio(ratio)}, ${fit})`);
     }
-    if (parts.length > 0) out.push(`${b}: ${parts.join('; ')}.`);
+    if (parts.length > 0) out.push({ backend: b, parts });
   }
   return out;
 }
 
-/** Published figures next to this run's numbers at the same size. */
-function referenceTable(id: string, refs: readonly ReferenceSpec[], rows: readonly MetricRow[]): string {
-  if (refs.length === 0) return '';
-  const body = refs.map((r) => {
-    let ours = '';
-    if (r.metric !== undefined && r.backend !== undefined && r.services !== undefined) {
-      const stat = ['mean', 'value', 'p50', 'total'];
-      for (const s of stat) {
-        const row = rows.find((x) => x.scenario === id && x.backend === r.backend && x.services === r.services && x.metric === r.metric && x.statistic === s);
-        if (row !== undefined) {
-          ours = `${row.unit === 's' ? secs(row.value) : num(row.value)} ${row.unit === 's' ? '' : row.unit} (${r.metric} ${s})`.replace(/\s+/g, ' ');
-          break;
-        }
-      }
-    }
-    const theirs = r.value === undefined ? '' : r.unit === 's' ? secs(r.value) : `${num(r.value)} ${r.unit}`;
-    return [r.source, r.label, theirs, ours || '—'];
-  });
-  return table(['source', 'published', 'value', 'this run'], body, true);
+// ---------------------------------------------------------------------------------------------
+// Published figures
+// ---------------------------------------------------------------------------------------------
+
+/** This run's value for a published figure: the metric's mean (else value, p50, total) at the figure's size. */
+function runValueFor(id: string, ref: ReferenceSpec, rows: readonly MetricRow[]): MetricRow | null {
+  for (const stat of ['mean', 'value', 'p50', 'total']) {
+    const row = rows.find((x) => x.scenario === id && x.backend === ref.backend && x.services === ref.services && x.metric === ref.metric && x.statistic === stat);
+    if (row !== undefined) return row;
+  }
+  return null;
 }
 
-/** summary.md: per scenario the verdict, the table and the published figures side by side; then the checks. */
+/**
+ * Published figures beside this run's value at the same size, both in one unit (the run's), with the ratio
+ * this run / published; figures that name no metric, no value or a size this run did not reach say so.
+ */
+export function referenceTableData(id: string, refs: readonly ReferenceSpec[], rows: readonly MetricRow[]): TextTable | null {
+  if (refs.length === 0) return null;
+  const notes: string[] = [];
+  const body = refs.map((r) => {
+    const published = r.value === undefined ? '— (qualitative)' : formatValue(r.value, r.unit);
+    let ours = '';
+    let ratio = '';
+    if (r.metric === undefined || r.services === undefined) {
+      ours = 'no matching metric';
+    } else {
+      const row = r.backend === undefined ? null : runValueFor(id, r, rows);
+      if (row === null) {
+        const sizes = [...new Set(rows.filter((x) => x.scenario === id && x.metric === r.metric).map((x) => x.services))].sort((a, b) => a - b);
+        ours = sizes.length === 0 ? 'not measured in this run' : `not run at ${int(r.services)} services (sizes ${sizes.map(int).join(', ')})`;
+      } else {
+        const f = r.value === undefined ? null : unitFactor(r.unit, row.unit);
+        ours = `${formatValue(row.value, row.unit)} (${row.metric} ${row.statistic})`;
+        if (r.value !== undefined && f !== null) {
+          const pub = r.value * f;
+          return [r.source, r.label, `${formatValue(pub, row.unit)}${r.unit !== row.unit ? ` (${published})` : ''}`, ours, pub > 0 ? formatRatio(row.value / pub) : '—'];
+        }
+        if (r.value !== undefined) ratio = `units differ (${r.unit} vs ${row.unit})`;
+      }
+    }
+    return [r.source, r.label, published, ours, ratio || '—'];
+  });
+  notes.push('Published figures come from other machines, kernels and versions; the ratio shows how far this run is from them, not an error.');
+  return { header: ['source', 'published figure', 'published', 'this run', 'this run ÷ published'], body, numeric: [false, false, true, true, true], notes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// summary.md and the terminal
+// ---------------------------------------------------------------------------------------------
+
+export interface SummaryMeta {
+  seed: number | string;
+  date: string;
+  quick: boolean;
+  gitCommit: string | null;
+}
+
+function checkLine(c: CheckResult): string {
+  const range = `${c.min ?? '-∞'} ≤ exponent ≤ ${c.max ?? '∞'}`;
+  return `${c.ok ? 'PASS' : 'FAIL'} ${c.scenario} ${c.backend} ${c.metric}: exponent ${c.exponent === null ? 'n/a' : c.exponent.toFixed(3)} (${range})`;
+}
+
+/**
+ * summary.md: per scenario the verdict, the charts (SVG files beside it, linked relatively so the run directory
+ * reads on GitHub), the table and the published figures side by side; then the checks.
+ */
 export function summaryMarkdown(
   scenarios: readonly ScenarioReport[],
   rows: readonly MetricRow[],
   scaling: readonly ScalingRow[],
   checks: readonly CheckResult[],
-  meta: { seed: number | string; date: string; quick: boolean; gitCommit: string | null },
+  meta: SummaryMeta,
+  charts: readonly ChartLink[] = [],
 ): string {
   const parts: string[] = ['# kube-proxy-bench run', ''];
   parts.push(`Seed ${meta.seed}${meta.quick ? ', quick suite' : ''}, ${meta.date}${meta.gitCommit ? `, commit ${meta.gitCommit.slice(0, 12)}` : ''}.`);
-  parts.push('Counted and modelled figures are deterministic for the seed; "wall" figures are measured and noisy.', '');
+  parts.push('Counted and modelled figures are deterministic for the seed; "wall" figures are measured and noisy. `report.html` has the same report in one file.', '');
   for (const s of scenarios) {
     if (!rows.some((r) => r.scenario === s.id)) continue;
     parts.push(`## ${s.id}`, '');
     if (s.description) parts.push(s.description.trim(), '');
-    const v = verdictLines(s.id, scaling);
+    const v = verdictLines(s.id, scaling, rows);
     if (v.length > 0) parts.push(...v.map((l) => `- ${l}`), '');
+    const mine = charts.filter((c) => c.scenario === s.id);
+    if (mine.length > 0) parts.push(...mine.map((c) => `![${c.title}](${c.file.split('/').map(encodeURIComponent).join('/')})`), '');
     parts.push(scenarioTable(s.id, rows, true), '');
-    const ref = referenceTable(s.id, s.references, rows);
-    if (ref) parts.push('Published figures beside this run:', '', ref, '');
+    const ref = referenceTableData(s.id, s.references, rows);
+    if (ref !== null) parts.push('Published figures beside this run:', '', renderTable(ref, true), '');
   }
   if (checks.length > 0) {
     parts.push('## Checks', '');
-    for (const c of checks) {
-      const range = `${c.min ?? '-∞'} ≤ exponent ≤ ${c.max ?? '∞'}`;
-      parts.push(`- ${c.ok ? 'PASS' : 'FAIL'} ${c.scenario} ${c.backend} ${c.metric}: exponent ${c.exponent === null ? 'n/a' : c.exponent.toFixed(3)} (${range})`);
-    }
+    for (const c of checks) parts.push(`- ${checkLine(c)}`);
     parts.push('');
   }
   return parts.join('\n');
@@ -169,7 +361,7 @@ export function terminalSummary(scenarios: readonly ScenarioReport[], rows: read
   const parts: string[] = [];
   for (const s of scenarios) {
     if (!rows.some((r) => r.scenario === s.id)) continue;
-    parts.push(`== ${s.id}`, scenarioTable(s.id, rows, false), ...verdictLines(s.id, scaling), '');
+    parts.push(`== ${s.id}`, scenarioTable(s.id, rows, false), ...verdictLines(s.id, scaling, rows), '');
   }
   const failed = checks.filter((c) => !c.ok);
   if (checks.length > 0) parts.push(failed.length === 0 ? `All ${checks.length} scaling checks passed.` : `${failed.length} of ${checks.length} scaling checks FAILED:`);
