@@ -376,6 +376,24 @@ export function groupedChart(ctx: ChartContext, family: string, metric: string):
 }
 
 /**
+ * Metrics a grouped chart shows besides the headline ones (and those a published figure names), when the swept
+ * field changes them: what keep-alive does per request, what minSyncPeriod does to the sync rate.
+ */
+export const GROUPED_EXTRA: readonly string[] = ['request_classification_time', 'syncs_per_minute'];
+
+/** Whether a grouped chart's bars differ between sweep points at some size and backend. */
+function variesByVariant(g: GroupedChartSpec): boolean {
+  for (const b of new Set(g.series.map((s) => s.backend))) {
+    const mine = g.series.filter((s) => s.backend === b);
+    for (let i = 0; i < g.categories.length; i++) {
+      const vals = mine.map((s) => s.values[i]).filter((v): v is number => v !== null && v !== undefined);
+      if (vals.length > 1 && Math.max(...vals) !== Math.min(...vals)) return true;
+    }
+  }
+  return false;
+}
+
+/**
  * Every chart of a run: per scenario id, the scaling chart of each headline metric it has, of each metric a
  * published figure names, and of each kernel-measured metric no other chart carries; then the grouped charts of
  * scenario files swept over more than services. Scenario order: `scenarios` first, then any other id in the rows.
@@ -403,9 +421,15 @@ export function runCharts(rows: readonly MetricRow[], scaling: readonly ScalingR
   }
   const families = [...new Set(ids.map(scenarioFamily))];
   for (const fam of families) {
-    for (const h of HEADLINE_METRICS) {
-      const g = groupedChart(ctx, fam, h.metric);
-      if (g !== null) out.push(g);
+    const famIds = ids.filter((id) => scenarioFamily(id) === fam);
+    const referenced = famIds.flatMap((id) => referencesOf(ctx, id).flatMap((r) => (r.metric === undefined ? [] : [r.metric])));
+    const extra = [...referenced, ...GROUPED_EXTRA].filter((m, i, a) => a.indexOf(m) === i && !HEADLINE_METRICS.some((h) => h.metric === m));
+    for (const metric of [...HEADLINE_METRICS.map((h) => h.metric), ...extra]) {
+      const g = groupedChart(ctx, fam, metric);
+      if (g === null) continue;
+      // a non-headline metric is worth a grouped chart only where the swept field changes it
+      if (!HEADLINE_METRICS.some((h) => h.metric === metric) && !variesByVariant(g)) continue;
+      out.push(g);
     }
   }
   return out;
