@@ -107,10 +107,21 @@ export function scalingOption(spec: ScalingChartSpec): Option {
         name: s.name,
         color: s.color,
         data: s.points.map((p) => [p.x, p.y]),
-        symbol: 'circle',
+        symbol: s.dashed === true ? 'emptyCircle' : 'circle',
         symbolSize: 9,
-        lineStyle: { width: 3 },
+        lineStyle: { width: s.dashed === true ? 2.2 : 3, type: s.dashed === true ? 'dashed' : 'solid' },
         z: 3,
+      });
+    } else if (s.role === 'regression') {
+      series.push({
+        type: 'scatter',
+        name: s.name,
+        color: s.color,
+        data: s.points.map((p) => [p.x, p.y]),
+        symbol: 'circle',
+        symbolSize: 24,
+        itemStyle: { color: 'rgba(0,0,0,0)', borderColor: s.color, borderWidth: 3 },
+        z: 6,
       });
     } else if (s.role === 'kernel') {
       series.push({
@@ -137,7 +148,7 @@ export function scalingOption(spec: ScalingChartSpec): Option {
         z: 5,
       });
     }
-    const bars = s.role === 'reference' ? null : errorBars(s);
+    const bars = s.role === 'reference' || s.role === 'regression' ? null : errorBars(s);
     if (bars !== null) series.push(bars);
   }
   return {

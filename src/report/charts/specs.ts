@@ -82,7 +82,7 @@ export interface ChartPoint {
   label?: string;
 }
 
-export type SeriesRole = 'backend' | 'kernel' | 'reference';
+export type SeriesRole = 'backend' | 'kernel' | 'reference' | 'regression';
 
 export interface SeriesSpec {
   /** The legend text: "iptables (exponent 0.94)", "iptables (kernel)", "published figures". */
@@ -95,6 +95,8 @@ export interface SeriesSpec {
   /** The fitted exponent of a backend line (scaling.csv), when there is one. */
   exponent?: number;
   r2?: number;
+  /** Drawn dashed with hollow symbols (the baseline of a comparison). */
+  dashed?: boolean;
 }
 
 export interface ScalingChartSpec {
@@ -433,4 +435,56 @@ export function runCharts(rows: readonly MetricRow[], scaling: readonly ScalingR
     }
   }
   return out;
+}
+
+/** The points of one run, for a comparison chart. */
+export interface CompareRunInput {
+  label: string;
+  rows: readonly MetricRow[];
+  scaling: readonly ScalingRow[];
+}
+
+/**
+ * A comparison chart of `metric` in scenario `id`: for every backend a dashed line for the baseline and a solid
+ * one for the current run (same colour, exponents in the legend), and the points that regressed ringed in red.
+ * `regressed` holds "backend|services" of the points whose plotted statistic regressed. Null when neither run
+ * has the metric there.
+ */
+export function compareChart(id: string, metric: string, baseline: CompareRunInput, current: CompareRunInput, regressed: ReadonlySet<string>, colors: Map<string, string>): ScalingChartSpec | null {
+  const sides = [
+    { run: baseline, dashed: true },
+    { run: current, dashed: false },
+  ];
+  const specs = sides.map(({ run }) => scalingChart(chartContext(run.rows, run.scaling, []), id, metric));
+  if (specs.every((s) => s === null)) return null;
+  const first = (specs[1] ?? specs[0])!;
+  const series: SeriesSpec[] = [];
+  const backends = [...new Set(specs.flatMap((s) => (s === null ? [] : s.series.filter((x) => x.role === 'backend').map((x) => x.backend!))))].sort(cmp);
+  for (const b of backends) {
+    sides.forEach(({ run, dashed }, i) => {
+      const line = specs[i]?.series.find((x) => x.role === 'backend' && x.backend === b);
+      if (line === undefined) return;
+      const exp = line.exponent === undefined ? '' : `, exponent ${line.exponent.toFixed(2)}`;
+      series.push({ ...line, name: `${b} (${run.label}${exp})`, color: colors.get(b) ?? REFERENCE_COLOR, dashed });
+    });
+  }
+  const cur = specs[1];
+  const ringed: ChartPoint[] = [];
+  for (const line of cur?.series.filter((x) => x.role === 'backend') ?? []) {
+    for (const p of line.points) if (regressed.has(`${line.backend}|${p.x}`)) ringed.push({ x: p.x, y: p.y, label: 'regressed' });
+  }
+  if (ringed.length > 0) series.push({ name: 'regressed', role: 'regression', color: '#b3261e', points: ringed });
+  const words = metricTitle(metric);
+  const yValues = series.flatMap((s) => s.points.flatMap((p) => [p.y, ...(p.low === undefined ? [] : [p.low]), ...(p.high === undefined ? [] : [p.high])]));
+  const positive = yValues.length > 0 && yValues.every((v) => v > 0);
+  const yLog = positive && Math.max(...yValues) / Math.min(...yValues) >= MIN_LOG_SPREAD;
+  return {
+    ...first,
+    id: slug(`${id}--${metric}`),
+    title: `${id}: ${words.title}, ${baseline.label} vs ${current.label}`,
+    subtitle: `dashed: ${baseline.label}; solid: ${current.label}; lines: ${first.statistic}${first.bars === null ? '' : `, bars: ${first.bars}`}${yLog ? '' : ' · linear value axis'}`,
+    y: { name: first.y.name.replace(/, log scale$/, '') + (yLog ? ', log scale' : ''), log: yLog },
+    series,
+    unplaced: [],
+  };
 }
