@@ -14,7 +14,7 @@ import { formatTick, formatValue } from './units.js';
 
 export const CHART_WIDTH = 900;
 export const CHART_HEIGHT = 580;
-export const FONT_FAMILY = "'DejaVu Sans', 'Liberation Sans', Arial, Helvetica, sans-serif";
+export const FONT_FAMILY = "'Liberation Sans', Arial, Helvetica, 'DejaVu Sans', sans-serif";
 
 type Option = Record<string, unknown>;
 
@@ -47,8 +47,8 @@ function common(spec: ChartSpec, legend: string[]): Option {
       textStyle: { fontSize: 21, fontWeight: 'bold', color: '#111' },
       subtextStyle: { fontSize: 13.5, color: '#555' },
     },
-    legend: { data: legend, bottom: 12, left: 'center', itemGap: 28, itemWidth: 26, itemHeight: 12, textStyle: { fontSize: 15 } },
-    grid: { left: 104, right: 44, top: 96, bottom: 74 + rows * 26 },
+    legend: { data: legend, bottom: 10, left: 'center', itemGap: 28, itemWidth: 26, itemHeight: 12, textStyle: { fontSize: 15 } },
+    grid: { left: 104, right: 44, top: 96, bottom: 84 + rows * 30 },
   };
 }
 
@@ -153,7 +153,7 @@ export function scalingOption(spec: ScalingChartSpec): Option {
   }
   return {
     ...common(spec, legend),
-    xAxis: axis(spec.x.name, 'log', '', { logBase: 10, nameGap: 34, minorTick: { show: true }, minorSplitLine: { show: true, lineStyle: { color: '#f3f3f3' } } }),
+    xAxis: axis(spec.x.name, 'log', '', { logBase: 10, nameGap: 36, minorTick: { show: true }, minorSplitLine: { show: true, lineStyle: { color: '#f3f3f3' } } }),
     yAxis: axis(spec.y.name, spec.y.log ? 'log' : 'value', spec.unit, spec.y.log ? { logBase: 10, nameGap: 78, minorTick: { show: true }, minorSplitLine: { show: true, lineStyle: { color: '#f3f3f3' } } } : { nameGap: 78, min: 0 }),
     series,
   };
@@ -162,11 +162,14 @@ export function scalingOption(spec: ScalingChartSpec): Option {
 /** The ECharts option of a grouped chart. */
 export function groupedOption(spec: GroupedChartSpec): Option {
   const legend = spec.series.map((s) => s.name);
+  // bars on a log axis start from the power of ten below the smallest value (not from 0, which a log axis lacks)
+  const positive = spec.series.flatMap((s) => s.values.filter((v): v is number => v !== null && v > 0));
+  const start = spec.y.log && positive.length > 0 ? 10 ** Math.floor(Math.log10(Math.min(...positive))) : undefined;
   return {
     ...common(spec, legend),
     tooltip: { show: false },
-    xAxis: axis('services', 'category', null, { data: spec.categories.map((c) => formatValue(c, '')), nameGap: 34, splitLine: { show: false } }),
-    yAxis: axis(spec.y.name, spec.y.log ? 'log' : 'value', spec.unit, { nameGap: 78, ...(spec.y.log ? { logBase: 10 } : {}) }),
+    xAxis: axis('services', 'category', null, { data: spec.categories.map((c) => formatValue(c, '')), nameGap: 36, splitLine: { show: false } }),
+    yAxis: axis(spec.y.name, spec.y.log ? 'log' : 'value', spec.unit, { nameGap: 78, ...(spec.y.log ? { logBase: 10, min: start, startValue: start } : {}) }),
     series: spec.series.map((s) => ({
       type: 'bar',
       name: s.name,
