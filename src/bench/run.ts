@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { SingleBar, Presets } from 'cli-progress';
 import type { BackendKind } from '../types.js';
-import { InputError } from '../cli/errors.js';
-import { loadScenario, scenarioFiles } from '../scenario/load.js';
+import { InputError } from '../errors.js';
+import { loadScenario, scenarioFiles, type LoadedScenario, type ScenarioCase } from '../scenario/load.js';
 import { runCase } from './case.js';
 import type { MetricRow } from '../metrics/stats.js';
 import { computeScaling, type ScalingRow } from '../metrics/scaling.js';
+import { requireMetricDef } from '../metrics/catalogue.js';
 import type { SampleSet } from './micro.js';
 import { shardOf } from '../report/shard.js';
 import {
@@ -17,13 +17,14 @@ import {
   writeScalingCsv,
   writeSamplesJson,
   writeFileAtomic,
+  sortMetricRows,
   type RunMeta,
   type MetricRow as CsvMetricRow,
 } from '../report/csvio.js';
-import { terminalSummary, type CheckResult } from '../report/summary.js';
+import type { CheckResult, ScenarioReport } from '../report/summary.js';
 import { checkExpectations, scenarioInfos } from '../report/scenarios.js';
 import { buildRunReport, writeReport } from '../report/report.js';
-import { writeExports } from '../report/export.js';
+import { exportBenchmarkJson, formatBenchmarkJson } from '../report/export.js';
 
 export const SCENARIO_DIR = 'scenarios';
 
@@ -38,14 +39,24 @@ export interface SuiteOptions {
   noWall?: boolean;
   /** Only these backends. */
   backends?: BackendKind[];
-  /** Print the summary to stdout [true]. */
-  print?: boolean;
+  /** Cost-model coefficients by backend kind and name, overriding the defaults (`--calibration FILE`). */
+  calibration?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
+
+/** What the suite runner reports while it works; the caller decides how to show it (the CLI draws a bar). */
+export type SuiteEvent =
+  | { type: 'start'; jobs: number; work: number }
+  | { type: 'case-start'; index: number; jobs: number; label: string }
+  /** `work`: estimated work done so far, out of the start event's (caseWeight: a case's cost grows with its services). */
+  | { type: 'case-end'; index: number; jobs: number; label: string; seconds: number; work: number }
+  | { type: 'writing'; outDir: string }
+  | { type: 'done'; outDir: string };
 
 export interface SuiteResult {
   rows: MetricRow[];
   scaling: ScalingRow[];
   checks: CheckResult[];
+  reports: ScenarioReport[];
   outDir: string;
 }
 
@@ -83,19 +94,12 @@ export function caseWeight(services: number, wall: boolean): number {
   return services + (wall ? 2000 : 200);
 }
 
-/** A duration in seconds for the ETA: "45s", "3m 20s", "1h 05m". */
-export function formatEta(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
 /**
  * Runs scenarios: every case of every scenario on every backend (or one shard of that list), then writes the run
- * directory (metrics.csv, scaling.csv, samples.json, meta.json, summary.md) in one atomic step.
+ * directory (metrics.csv, scaling.csv, samples.json, meta.json, benchmark.json, and the report: summary.md,
+ * report.html, charts/*.svg) in one atomic step.
  */
-export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
+export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => void): Promise<SuiteResult> {
   const files = resolveScenarios(opts.scenarios, opts.quick);
   const loaded = files.map((f) => loadScenario(f, { quick: opts.quick, seed: opts.seed }));
   const cases = loaded.flatMap((l) => l.cases);
@@ -106,32 +110,23 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
 
   const rows: MetricRow[] = [];
   const samples: SampleSet[] = [];
-  const tty = process.stderr.isTTY === true && process.env.CI !== 'true';
-  // progress: the bar advances by estimated work (a case's cost grows with its number of services), so its ETA
-  // means something when a sweep's large cases come last
+  const emit = onEvent ?? ((): void => {});
   const weights = jobs.map(({ c }) => caseWeight(c.scenario.cluster.services, opts.noWall !== true));
-  const totalWeight = weights.reduce((a, b) => a + b, 0);
-  const bar = tty
-    ? new SingleBar({ format: 'kpbench {bar} {percentage}% | {done}/{cases} cases | ETA {eta_text} | {job}', hideCursor: true, etaBuffer: 1e6 }, Presets.shades_classic)
-    : null;
-  const t0 = Date.now();
-  let doneWeight = 0;
-  const eta = (): string => (doneWeight === 0 ? 'estimating' : formatEta(((Date.now() - t0) / doneWeight) * (totalWeight - doneWeight)));
-  bar?.start(totalWeight, 0, { job: '', done: 0, cases: jobs.length, eta_text: 'estimating' });
-  let done = 0;
-  for (const [i, { c, b }] of jobs.entries()) {
+  emit({ type: 'start', jobs: jobs.length, work: weights.reduce((a, b) => a + b, 0) });
+  let index = 0;
+  let work = 0;
+  for (const { c, b } of jobs) {
     const label = `${c.id} ${b} ${c.scenario.cluster.services} services`;
-    bar?.update(doneWeight, { job: label, done, eta_text: eta() });
+    emit({ type: 'case-start', index, jobs: jobs.length, label });
     const started = Date.now();
-    const out = await runCase(c, b, { bench: opts.noWall !== true });
+    const out = await runCase(c, b, { bench: opts.noWall !== true, calibration: opts.calibration });
+    for (const r of out.rows) requireMetricDef(r.metric); // a row no catalogue defines is a bug: fail loudly
     rows.push(...out.rows);
     samples.push(...out.samples);
-    done++;
-    doneWeight += weights[i]!;
-    if (bar === null) process.stderr.write(`kpbench: [${done}/${jobs.length}] ${label} (${((Date.now() - started) / 1000).toFixed(1)} s${done < jobs.length ? `, ETA ${eta()}` : ''})\n`);
+    work += weights[index]!;
+    emit({ type: 'case-end', index, jobs: jobs.length, label, seconds: (Date.now() - started) / 1000, work });
+    index++;
   }
-  bar?.update(doneWeight, { job: 'writing the report', done, eta_text: '0s' });
-  bar?.stop();
 
   const scaling = computeScaling(rows);
   const infos = scenarioInfos(loaded);
@@ -153,8 +148,10 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
     // can be rebuilt from the run directory alone (kpbench report, kpbench merge)
     scenarioReports: infos,
   };
+  const reports: ScenarioReport[] = infos;
 
-  // write everything into a fresh directory, then put it in place in one step
+  // write everything into a fresh directory (benchmark.json included), then put it in place in one step
+  onEvent?.({ type: 'writing', outDir: opts.outDir });
   const staging = `${opts.outDir.replace(/[\\/]+$/, '')}.staging-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   try {
@@ -163,15 +160,11 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
     writeSamplesJson(path.join(staging, 'samples.json'), samples);
     writeFileAtomic(path.join(staging, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
     writeReport(staging, buildRunReport({ rows, scaling, meta, scenarios: infos, checks }));
-    writeExports(staging);
+    writeFileAtomic(path.join(staging, 'benchmark.json'), formatBenchmarkJson(exportBenchmarkJson(sortMetricRows(rows as CsvMetricRow[]), meta)));
     installRunDir(staging, opts.outDir);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
-  if (opts.print !== false) {
-    process.stdout.write(
-      `${terminalSummary(infos, rows, scaling, checks)}\nRun written to ${opts.outDir}/\nReport: ${path.join(opts.outDir, 'report.html')} (charts in ${path.join(opts.outDir, 'charts')}/, summary in ${path.join(opts.outDir, 'summary.md')})\n`,
-    );
-  }
-  return { rows, scaling, checks, outDir: opts.outDir };
+  onEvent?.({ type: 'done', outDir: opts.outDir });
+  return { rows, scaling, checks, reports, outDir: opts.outDir };
 }

@@ -5,6 +5,7 @@ import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerBaseline } from './baseline.js';
 import { registerRender } from './render.js';
+import { register as registerBackends } from './backends.js';
 import { register as registerReport } from './report.js';
 
 /** Every command module exports `register(program)`; this is the one list of them. */
@@ -15,5 +16,6 @@ export function registerCommands(program: Command): void {
   registerMerge(program);
   registerBaseline(program);
   registerRender(program);
+  registerBackends(program);
   registerReport(program);
 }

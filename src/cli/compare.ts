@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { compareRuns, parsePercent, parseTolerances, printComparison, type CompareFormat } from '../report/compare.js';
 import path from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 import { writeCompareReport } from '../report/compare-report.js';
 
 function collect(value: string, previous: string[]): string[] {

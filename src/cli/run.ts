@@ -1,9 +1,14 @@
 import { type Command, Option } from 'commander';
 import type { BackendKind } from '../types.js';
-import { InputError } from './errors.js';
+import { BACKEND_KINDS } from '../backends/registry.js';
+import { InputError } from '../errors.js';
 import { parseShard } from '../report/shard.js';
+import path from 'node:path';
 import { BASELINE_DIR, compareWithBaseline, parsePercent, printComparison } from '../report/compare.js';
 import { writeCompareReport } from '../report/compare-report.js';
+import { SingleBar, Presets } from 'cli-progress';
+import { terminalSummary } from '../report/summary.js';
+import type { SuiteEvent } from '../bench/run.js';
 
 function parseSeed(v: string): number {
   if (!/^\d+$/.test(v)) throw new InputError('--seed', `must be a non-negative integer, got '${v}'`);
@@ -23,19 +28,68 @@ export function register(program: Command): void {
     .option('--threshold <pct>', 'with --ci: a measured metric regresses only beyond this change (and significant)', '50')
     .option('--compare-report <dir>', 'with --ci: also write a report of the comparison with the baseline into this directory')
     .option('--no-wall', 'skip the measured (tinybench) wall-clock metrics')
-    .addOption(new Option('--backend <name...>', 'only these backends').choices(['iptables', 'ipvs']))
+    .addOption(new Option('--backend <name...>', 'only these backends').choices([...BACKEND_KINDS]))
     .action(async (scenarios: string[], o: { quick: boolean; out: string; seed?: number; shard?: string; ci: boolean; threshold: string; wall: boolean; backend?: BackendKind[]; compareReport?: string }) => {
       const shard = o.shard === undefined ? undefined : parseShard(o.shard);
       const { runSuite } = await import('../bench/run.js');
-      const res = await runSuite({ scenarios, quick: o.quick, seed: o.seed, outDir: o.out, shard, noWall: !o.wall, backends: o.backend });
+      const res = await runSuite({ scenarios, quick: o.quick, seed: o.seed, outDir: o.out, shard, noWall: !o.wall, backends: o.backend }, progress());
+      process.stdout.write(
+        `${terminalSummary(res.reports, res.rows, res.scaling, res.checks)}\nRun written to ${res.outDir}/\n` +
+          `Report: ${path.join(res.outDir, 'report.html')} (charts in ${path.join(res.outDir, 'charts')}/, summary in ${path.join(res.outDir, 'summary.md')})\n`,
+      );
       if (res.checks.some((c) => !c.ok)) process.exitCode = 1;
       if (o.ci) {
         const cmp = compareWithBaseline(res.outDir, { threshold: parsePercent('--threshold', o.threshold) });
         if (o.compareReport !== undefined) {
           writeCompareReport(o.compareReport, cmp, BASELINE_DIR, res.outDir);
-          process.stderr.write(`kpbench: comparison report: ${o.compareReport}/report.html\n`);
+          process.stderr.write(`kpbench: comparison report: ${path.join(o.compareReport, 'report.html')}\n`);
         }
         printComparison(cmp, 'table');
       }
     });
+}
+
+/** A duration for the ETA: "45s", "3m 20s", "1h 05m". */
+export function formatEta(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * Draws the suite's progress: a bar with an ETA on a terminal, one line per case with the ETA otherwise (CI logs).
+ * The ETA extrapolates the time per unit of estimated work done so far (the suite weighs a case by its number of
+ * services), so a sweep whose large cases come last is not promised an early end.
+ */
+function progress(): (e: SuiteEvent) => void {
+  const tty = process.stderr.isTTY === true && process.env.CI !== 'true';
+  const bar = tty ? new SingleBar({ format: 'kpbench {bar} {done}/{total_cases} cases | ETA {eta_text} | {job}', hideCursor: true }, Presets.shades_classic) : null;
+  let t0 = Date.now();
+  let total = 0;
+  let work = 0;
+  const eta = (): string => (work === 0 ? 'estimating' : formatEta(((Date.now() - t0) / work) * (total - work)));
+  return (e) => {
+    switch (e.type) {
+      case 'start':
+        t0 = Date.now();
+        total = e.work;
+        bar?.start(e.work, 0, { job: '', done: 0, total_cases: e.jobs, eta_text: 'estimating' });
+        break;
+      case 'case-start':
+        bar?.update(work, { job: e.label, done: e.index, eta_text: eta() });
+        break;
+      case 'case-end':
+        work = e.work;
+        if (bar === null) process.stderr.write(`kpbench: [${e.index + 1}/${e.jobs}] ${e.label} (${e.seconds.toFixed(1)} s${e.index + 1 < e.jobs ? `, ETA ${eta()}` : ''})\n`);
+        else bar.update(work, { job: e.label, done: e.index + 1, eta_text: eta() });
+        break;
+      case 'writing':
+        bar?.update({ job: 'writing the run directory and its report', eta_text: '0s' });
+        bar?.stop();
+        break;
+      case 'done':
+        break;
+    }
+  };
 }

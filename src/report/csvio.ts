@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../errors.js';
 import { metricKind, rowKind, sweepColumn, sweepColumns, sweepPoint, type KindedRow } from './columns.js';
 
 // ---------------------------------------------------------------------------------------------

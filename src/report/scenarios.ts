@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../errors.js';
 import type { ScalingRow } from '../types.js';
 import { loadScenario, type LoadedScenario } from '../scenario/load.js';
 import type { RunMeta } from './csvio.js';

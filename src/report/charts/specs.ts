@@ -317,7 +317,18 @@ export function scalingChart(ctx: ChartContext, id: string, metric: string): Sca
 
 function rowKindWord(metric: string): string {
   const k = metric.startsWith('kernel_') ? 'kernel' : metricDef(metric).kind;
-  return k === 'counted' ? 'counted (exact for the seed)' : k === 'modelled' ? 'modelled (cost model, exact for the seed)' : k === 'measured' ? 'measured wall clock (noisy)' : 'real kernel (noisy)';
+  switch (k) {
+    case 'counted':
+      return 'counted (exact for the seed)';
+    case 'modelled':
+      return 'modelled (cost model, exact for the seed)';
+    case 'measured':
+      return 'measured wall clock (noisy)';
+    case 'kernel':
+      return 'real kernel (noisy)';
+    default:
+      return `${k} (exact for the seed)`;
+  }
 }
 
 /**
