@@ -7,6 +7,7 @@ import { objectKey } from '../cluster/selector.js';
 import { KubeProxyNode, type ConnectionRecord, type SyncRecord } from '../proxy/kubeproxy.js';
 import { loadManifests } from '../cluster/manifests.js';
 import { setUpIngress } from './ingress.js';
+import { HopRecorder } from './hops.js';
 import { backendDefinition } from '../backends/registry.js';
 import type { ScenarioCase } from '../scenario/load.js';
 import { buildSyntheticCluster, distributionMean, loadManifestCluster, type SyntheticService } from './build.js';
@@ -55,6 +56,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   const backendOptions: unknown = def.optionsSchema.parse((sc.proxy as Record<string, unknown>)[kind] ?? {});
   const cost = def.cost(backendOptions, opts.calibration?.[kind]);
   const rec = new Recorder(def.metrics);
+  const hopRec = new HopRecorder();
 
   // nodes first, so kube-proxies exist before objects and see every object as an event
   for (let i = 0; i < sc.cluster.nodes; i++) cluster.addNode(`node-${i + 1}`);
@@ -195,6 +197,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
         const first: Packet = { srcIP: '198.51.100.7', srcPort: port, dstIP: cluster.nodes.get(entry.name)!.ips[0]!, dstPort: ingress.nodePort, protocol: 'TCP', local: false };
         const c1 = entry.connect(first);
         rec.connection(c1, ingress.serviceKey);
+        hopRec.hop('nodeport', c1);
         hops.push([entry, first, c1]);
         const ingressPod = c1.endpoint === null ? undefined : cluster.podWithIP(c1.endpoint.ip);
         const podNode = ingressPod === undefined ? undefined : proxies.find((p) => p.name === ingressPod.nodeName);
@@ -204,6 +207,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
           const second: Packet = { srcIP: ingressPod.ip, srcPort: port, dstIP: route.service.clusterIP, dstPort: route.port.port, protocol: route.port.protocol === 'UDP' ? 'UDP' : 'TCP', local: false };
           const c2 = podNode.connect(second);
           rec.connection(c2, objectKey(route.service.namespace, route.service.name));
+          hopRec.hop('service', c2);
           hops.push([podNode, second, c2]);
         } else routed = false;
       } else {
@@ -239,6 +243,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   const epsMean = distributionMean(sc.cluster.endpointsPerService);
   const key = { scenario: c.id, backend: kind, services: sc.cluster.services, endpoints_per_service: epsMean };
   const rows = rec.rows(key, { requestsPerConnection: load.requestsPerConnection, duration: sc.duration as Seconds });
+  rows.push(...hopRec.rows(key));
   for (const [name, v] of Object.entries(counters)) rows.push({ ...key, metric: `churn_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, statistic: 'total', value: v, unit: 'events' });
   let samples: SampleSet[] = [];
   if (opts.bench) {

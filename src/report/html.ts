@@ -65,7 +65,8 @@ export function htmlTable(t: TextTable, rowClass?: (row: string[], i: number) =>
       return `<tr${cls ? ` class="${esc(cls)}"` : ''}>${r.map((c, j) => `<td${t.numeric[j] ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`;
     })
     .join('\n');
-  const notes = t.notes.length === 0 ? '' : `<ul class="notes">${t.notes.map((n, i) => `<li>${noteMark(i)} ${esc(n)}</li>`).join('')}</ul>`;
+  const items = [...t.notes.map((n, i) => `<li>${noteMark(i)} ${esc(n)}</li>`), ...(t.remarks ?? []).map((r) => `<li>${esc(r)}</li>`)];
+  const notes = items.length === 0 ? '' : `<ul class="notes">${items.join('')}</ul>`;
   return `<table><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>${notes}`;
 }
 

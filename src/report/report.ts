@@ -19,7 +19,7 @@ import { renderChartSvg } from './charts/echarts.js';
 import { scenarioFamily } from './columns.js';
 import { esc, htmlFigure, htmlMeta, htmlPage, htmlTable } from './html.js';
 import { checkExpectations, resolveScenarioInfos, type ScenarioInfo } from './scenarios.js';
-import { referenceTableData, scenarioTableData, summaryMarkdown, verdicts, type ChartLink, type CheckResult } from './summary.js';
+import { hopTableData, referenceTableData, scenarioTableData, summaryMarkdown, verdicts, type ChartLink, type CheckResult } from './summary.js';
 
 /** Everything a run's report is made from. */
 export interface ReportInput {
@@ -84,7 +84,7 @@ function checksHtml(checks: readonly CheckResult[]): string {
 }
 
 const KINDS_HTML = `<p class="muted">Four kinds of number, never mixed: <b>counted</b> work (rules written, rules walked, operations; exact for
-the seed), <b>modelled</b> time (counted work through the cost model of <code>src/proxy/cost.ts</code>; exact for the seed),
+the seed), <b>modelled</b> time (counted work through the cost model each backend declares, <code>src/backends/*/definition.ts</code>; exact for the seed),
 <b>measured</b> wall-clock time of the harness's own code (<code>wall_*</code>; noisy) and <b>kernel</b> measurements on a real
 kernel where a run has them (noisy). Charts plot value against the number of services on log-log axes: a slope of 1
 is linear growth, 0 is flat; the legend gives each backend's fitted exponent (<code>scaling.csv</code>).</p>`;
@@ -116,6 +116,8 @@ export function runReportHtml(input: ReportInput, charts: readonly RenderedChart
     const mine = charts.filter((c) => c.section === id);
     if (mine.length > 0) parts.push(`<div class="charts">${mine.map((c) => htmlFigure({ id: c.spec.id, file: c.file, title: c.spec.title, svg: c.svg, series: seriesNames(c.spec) })).join('\n')}</div>`);
     parts.push('<h3>Per size</h3>', htmlTable(scenarioTableData(id, input.rows)));
+    const hops = hopTableData(id, input.rows);
+    if (hops !== null) parts.push('<h3>Per ingress hop</h3>', htmlTable(hops));
     const ref = info === undefined ? null : referenceTableData(id, info.references, input.rows);
     if (ref !== null) parts.push('<h3>Published figures beside this run</h3>', htmlTable(ref));
     const checks = input.checks.filter((c) => c.scenario === id);

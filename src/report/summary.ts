@@ -52,7 +52,10 @@ export interface TextTable {
   body: string[][];
   /** Columns aligned right in plain text and HTML (numbers). */
   numeric: boolean[];
+  /** Numbered notes; a cell refers to note i with noteMark(i). */
   notes: string[];
+  /** Unnumbered remarks on the whole table. */
+  remarks?: string[];
 }
 
 type Column = [metric: string, statistic: string, header: string, fmt: (v: number) => string];
@@ -117,10 +120,9 @@ export function renderTable(t: TextTable, markdown: boolean): string {
     const line = (r: string[]): string => r.map((c, i) => (t.numeric[i] ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd();
     out.push(line(t.header), ...t.body.map(line));
   }
-  if (t.notes.length > 0) {
-    out.push('');
-    t.notes.forEach((n, i) => out.push(`${markdown ? '' : '  '}${noteMark(i)} ${n}${markdown ? '  ' : ''}`));
-  }
+  if (t.notes.length > 0 || (t.remarks ?? []).length > 0) out.push('');
+  t.notes.forEach((n, i) => out.push(`${markdown ? '' : '  '}${noteMark(i)} ${n}${markdown ? '  ' : ''}`));
+  for (const r of t.remarks ?? []) out.push(`${markdown ? '' : '  '}${r}${markdown ? '  ' : ''}`);
   return out.join('\n');
 }
 
@@ -194,6 +196,50 @@ export function scenarioTableData(id: string, rows: readonly MetricRow[]): TextT
 /** The per-size table of one scenario as Markdown or plain text. */
 export function scenarioTable(id: string, rows: readonly MetricRow[], markdown: boolean): string {
   return renderTable(scenarioTableData(id, rows), markdown);
+}
+
+/** The ingress hops a run may hold rows of (src/bench/hops.ts), with the words the table uses. */
+const HOPS: Array<[hop: string, words: string]> = [
+  ['nodeport', 'client → NodePort (picks an ingress pod)'],
+  ['service', 'ingress pod → service (picks an application pod)'],
+];
+
+/**
+ * Per ingress hop, how each first packet was classified by the backend of the node it passed: connections,
+ * sent to a pod (DNAT), refused (REJECT/DROP), decided by rules being replaced, and the modelled time. Null
+ * when the scenario has no ingress rows.
+ */
+export function hopTableData(id: string, rows: readonly MetricRow[]): TextTable | null {
+  const mine = rows.filter((r) => r.scenario === id && r.metric.startsWith('ingress_') && r.metric.includes('_hop_'));
+  if (mine.length === 0) return null;
+  const m = lookup(mine);
+  const points = [...new Set(mine.map((r) => `${r.backend}|${r.services}`))]
+    .map((k) => k.split('|') as [string, string])
+    .sort((a, b) => cmp(a[0], b[0]) || Number(a[1]) - Number(b[1]));
+  const body: string[][] = [];
+  for (const [b, s] of points) {
+    for (const [hop, words] of HOPS) {
+      const v = (name: string, stat: string): MetricRow | undefined => m.get(`${id}|${b}|${s}|ingress_${hop}_hop_${name}|${stat}`);
+      const conns = v('connections', 'total');
+      if (conns === undefined) continue;
+      const cell = (name: string): string => {
+        const r = v(name, 'total');
+        return r === undefined ? '' : conns.value > 0 && r.value > 0 ? `${int(r.value)} (${Number(((r.value / conns.value) * 100).toPrecision(2))}%)` : int(r.value);
+      };
+      const t = (stat: string): string => {
+        const r = v('time', stat);
+        return r === undefined ? '' : secs(r.value);
+      };
+      body.push([b, int(Number(s)), words, int(conns.value), cell('dnat'), cell('refused'), cell('stale'), t('mean'), t('p99')]);
+    }
+  }
+  return {
+    header: ['backend', 'services', 'hop', 'connections', 'sent to a pod', 'refused', 'stale rules', '1st pkt (model)', '1st pkt p99'],
+    body,
+    numeric: [false, true, false, true, true, true, true, true, true],
+    notes: [],
+    remarks: ['Each hop is classified by the kube-proxy rules of the node it passes: the NodePort hop on the node the client reached, the service hop on the node the ingress pod runs on.'],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,8 +367,8 @@ export function referenceTableData(id: string, refs: readonly ReferenceSpec[], r
     }
     return [r.source, r.label, published, ours, ratio || '—'];
   });
-  notes.push('Published figures come from other machines, kernels and versions; the ratio shows how far this run is from them, not an error.');
-  return { header: ['source', 'published figure', 'published', 'this run', 'this run ÷ published'], body, numeric: [false, false, true, true, true], notes };
+  const remarks = ['Published figures come from other machines, kernels and versions; the ratio shows how far this run is from them, not an error.'];
+  return { header: ['source', 'published figure', 'published', 'this run', 'this run ÷ published'], body, numeric: [false, false, true, true, true], notes, remarks };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,6 +411,8 @@ export function summaryMarkdown(
     const mine = charts.filter((c) => c.scenario === s.id);
     if (mine.length > 0) parts.push(...mine.map((c) => `![${c.title}](${c.file.split('/').map(encodeURIComponent).join('/')})`), '');
     parts.push(scenarioTable(s.id, rows, true), '');
+    const hops = hopTableData(s.id, rows);
+    if (hops !== null) parts.push('Per ingress hop:', '', renderTable(hops, true), '');
     const ref = referenceTableData(s.id, s.references, rows);
     if (ref !== null) parts.push('Published figures beside this run:', '', renderTable(ref, true), '');
   }
@@ -381,7 +429,10 @@ export function terminalSummary(scenarios: readonly ScenarioReport[], rows: read
   const parts: string[] = [];
   for (const s of scenarios) {
     if (!rows.some((r) => r.scenario === s.id)) continue;
-    parts.push(`== ${s.id}`, scenarioTable(s.id, rows, false), ...verdictLines(s.id, scaling, rows), '');
+    parts.push(`== ${s.id}`, scenarioTable(s.id, rows, false));
+    const hops = hopTableData(s.id, rows);
+    if (hops !== null) parts.push('', renderTable(hops, false));
+    parts.push(...verdictLines(s.id, scaling, rows), '');
   }
   const failed = checks.filter((c) => !c.ok);
   if (checks.length > 0) parts.push(failed.length === 0 ? `All ${checks.length} scaling checks passed.` : `${failed.length} of ${checks.length} scaling checks FAILED:`);
