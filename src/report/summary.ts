@@ -16,7 +16,7 @@ import type { ReferenceSpec } from '../scenario/schema.js';
 import { fittedStatistic } from '../metrics/scaling.js';
 import { BACKEND_DEFINITIONS } from '../backends/registry.js';
 import { COUNT_PREFIX } from '../metrics/catalogue.js';
-import { formatRatio, formatSeconds, formatValue, unitFactor } from './charts/units.js';
+import { formatPairInOneUnit, formatRatio, formatSeconds, formatValue, unitFactor } from './charts/units.js';
 
 /** An expectation on a scaling exponent and whether the run met it. */
 export interface CheckResult {
@@ -360,7 +360,8 @@ export function referenceTableData(id: string, refs: readonly ReferenceSpec[], r
         ours = `${formatValue(row.value, row.unit)} (${row.metric} ${row.statistic})`;
         if (r.value !== undefined && f !== null) {
           const pub = r.value * f;
-          return [r.source, r.label, `${formatValue(pub, row.unit)}${r.unit !== row.unit ? ` (${published})` : ''}`, ours, pub > 0 ? formatRatio(row.value / pub) : '—'];
+          const [p, o] = formatPairInOneUnit(pub, row.value, row.unit);
+          return [r.source, r.label, `${p}${r.unit !== row.unit ? ` (${published})` : ''}`, `${o} (${row.metric} ${row.statistic})`, pub > 0 ? formatRatio(row.value / pub) : '—'];
         }
         if (r.value !== undefined) ratio = `units differ (${r.unit} vs ${row.unit})`;
       }

@@ -63,3 +63,15 @@ export function formatRatio(r: number): string {
   if (!Number.isFinite(r)) return '—';
   return `×${r >= 10 ? Math.round(r).toLocaleString('en-US') : sig(r, 2)}`;
 }
+
+/**
+ * Two values of one unit printed in the same scale, so they can be read against each other: seconds in the
+ * scale of the larger value (ns, µs, ms or s; never minutes), anything else as formatValue.
+ */
+export function formatPairInOneUnit(a: number, b: number, unit: string): [string, string] {
+  if (!isSeconds(unit)) return [formatValue(a, unit), formatValue(b, unit)];
+  const m = Math.max(Math.abs(a), Math.abs(b));
+  const [scale, suffix] = m >= 1 ? [1, 's'] : m >= 1e-3 ? [1e3, 'ms'] : m >= 1e-6 ? [1e6, 'µs'] : [1e9, 'ns'];
+  const f = (v: number): string => (v === 0 ? `0 ${suffix}` : `${formatCount(v * scale)} ${suffix}`);
+  return [f(a), f(b)];
+}
