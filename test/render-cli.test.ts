@@ -89,7 +89,7 @@ test('bad flags and bad manifests: exit 2 with one line', async () => {
     [[...base, '--backend', 'iptables', '--cluster-cidr', '10.0.0.0/40'], "kpbench: --cluster-cidr: must be an IPv4 CIDR such as 10.244.0.0/16, got '10.0.0.0/40'"],
     [[...base, '--backend', 'iptables', '--pod-cidr', 'ten'], "kpbench: --pod-cidr: must be an IPv4 CIDR such as 10.244.0.0/16, got 'ten'"],
     [[...base, '--backend', 'iptables', '--node-name', ' '], 'kpbench: --node-name: must not be empty'],
-    [[...base, '--backend', 'iptables', '--scheduler', 'wrr'], "kpbench: --scheduler: the iptables backend has no option 'scheduler' (its options: restoreMode, localhostNodePorts, nfacct, randomFully, conntrackTCPLiberal)"],
+    [[...base, '--backend', 'iptables', '--scheduler', 'wrr'], "kpbench: --scheduler: the iptables backend has no option 'scheduler' (its options: writeMethod, profile, localhostNodePorts, nfacct, randomFully, conntrackTCPLiberal)"],
     [[...base, '--backend', 'ipvs', '--scheduler', 'nope'], 'kpbench: --scheduler scheduler: Invalid option: expected one of "rr"|"wrr"|"lc"|"wlc"|"sh"|"dh"|"sed"|"nq" (an option of the ipvs backend)'],
     [[...base, '--backend', 'ipvs', '--set', 'oops'], "kpbench: --set: expected key=value, got 'oops'"],
     [[...base, '--backend', 'iptables', '--output', 'ipvsadm'], 'kpbench: --output: the iptables backend prints no ipvsadm output (it prints: iptables-save, iptables-restore, all)'],

@@ -39,11 +39,12 @@ test('published figures: both values in one unit, with their ratio; unplaceable 
     ],
     rows,
   )!;
+  assert.deepEqual(t.header, ['source', 'published', 'value', 'this run', 'ratio', 'why outside 0.33–3']);
   assert.deepEqual(t.body, [
-    ['Huawei', 'add one rule, 5,000 services', '660 s (11 min)', '1.2 s (sync_time mean)', '×0.0018'],
-    ['Tigera', 'rules walked', '20,000 rules', '5,055 rules (first_packet_rules_evaluated mean)', '×0.25'],
-    ['Huawei', 'at 20,000', '5 h', 'not run at 20,000 services (sizes 5,000)', '—'],
-    ['here', 'no metric', '720 ms', 'no matching metric', '—'],
+    ['Huawei', 'add one rule, 5,000 services', '660 s (11 min)', '1.2 s (sync_time mean)', '×0.0018', 'no reason stated (add a note to the reference)'],
+    ['Tigera', 'rules walked', '20,000 rules', '5,055 rules (first_packet_rules_evaluated mean)', '×0.25', 'no reason stated (add a note to the reference)'],
+    ['Huawei', 'at 20,000', '5 h', 'not run at 20,000 services (sizes 5,000)', '', ''],
+    ['here', 'no metric', '720 ms', 'no matching metric', '', ''],
   ]);
   assert.deepEqual(formatPairInOneUnit(0.0128, 2e-4, 's'), ['12.8 ms', '0.2 ms']);
 });

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import type { BackendKind } from '../types.js';
 import { InputError } from '../errors.js';
 import { loadScenario, scenarioFiles, type LoadedScenario, type ScenarioCase } from '../scenario/load.js';
+import type { ReferenceSpec } from '../scenario/schema.js';
 import { runCase } from './case.js';
 import type { MetricRow } from '../metrics/stats.js';
 import { computeScaling, type ScalingRow } from '../metrics/scaling.js';
@@ -129,7 +130,8 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
   }
 
   const scaling = computeScaling(rows);
-  const infos = scenarioInfos(loaded);
+  // each scenario id keeps the published figures of its sweep point (a figure's `variant`)
+  const infos = scenarioInfos(loaded).map((i) => ({ ...i, references: referencesFor(i.id, i.references) }));
   const checks = opts.shard === undefined ? checkExpectations(infos, scaling) : [];
   const seed = opts.seed ?? loaded[0]?.scenario.seed ?? 1;
   const meta: RunMeta = {
@@ -167,4 +169,11 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
   }
   onEvent?.({ type: 'done', outDir: opts.outDir });
   return { rows, scaling, checks, reports, outDir: opts.outDir };
+}
+
+/** The references that apply to one case: those without a variant, and those whose variant pairs the case's id has. */
+export function referencesFor(id: string, refs: readonly ReferenceSpec[]): ReferenceSpec[] {
+  const at = id.indexOf('@');
+  const pairs = new Set(at < 0 ? [] : id.slice(at + 1).split(','));
+  return refs.filter((r) => r.variant === undefined || r.variant.split(',').every((p) => pairs.has(p.trim())));
 }

@@ -78,7 +78,7 @@ export function registerRender(program: Command): void {
     .option('--masquerade-bit <n>', `the fwmark bit marking packets to SNAT, 0-31 (default: ${DEFAULT_MASQUERADE_BIT})`)
     .option('--nodeport-addresses <cidr...>', 'node addresses NodePorts accept on (default: all local addresses)')
     .option('--scheduler <name>', 'the backend\'s scheduler option, for backends that have one (IPVS: --ipvs-scheduler, default rr)')
-    .option('--set <key=value...>', 'a backend option, as in a scenario\'s proxy.<backend>.* (e.g. restoreMode=full); see kpbench backends')
+    .option('--set <key=value...>', 'a backend option, as in a scenario\'s proxy.<backend>.* (e.g. writeMethod=restore-full); see kpbench backends')
     .option('--after <file...>', 'manifests of the state after a change: sync the first state, then the change, and print the state after it (with --output iptables-restore: the partial restore input kube-proxy writes for the change)')
     .addOption(new Option('--output <what>', 'which printout (each backend prints some of these)').choices(outputChoices()).default('all'))
     .addHelpText(

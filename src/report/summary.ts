@@ -303,7 +303,7 @@ export function verdicts(id: string, scaling: readonly ScalingRow[], rows: reado
       const unit = rows.find((r) => r.scenario === id && r.backend === b && r.metric === metric)?.unit ?? '';
       const fit = `exponent ${s.exponent.toFixed(2)}, r² ${Number.isFinite(s.r2) ? s.r2.toFixed(2) : 'n/a'}`;
       if (pts.length < 2) {
-        parts.push(`${label}: exponent ${s.exponent.toFixed(2)} (${fit})`);
+        parts.push(`${label}: ${fit}`);
         continue;
       }
       const vals = pts.map(([, v]) => v);
@@ -328,48 +328,69 @@ export function verdicts(id: string, scaling: readonly ScalingRow[], rows: reado
 // Published figures
 // ---------------------------------------------------------------------------------------------
 
-/** This run's value for a published figure: the metric's mean (else value, p50, total) at the figure's size. */
-function runValueFor(id: string, ref: ReferenceSpec, rows: readonly MetricRow[]): MetricRow | null {
-  for (const stat of ['mean', 'value', 'p50', 'total']) {
-    const row = rows.find((x) => x.scenario === id && x.backend === ref.backend && x.services === ref.services && x.metric === ref.metric && x.statistic === stat);
-    if (row !== undefined) return row;
-  }
-  return null;
+/** Ratios of modelled to published values outside this band need a stated reason. */
+export const REFERENCE_RATIO_BAND = [0.33, 3] as const;
+
+/** One published figure beside this run's value at the same size. */
+export interface ReferenceComparison {
+  ref: ReferenceSpec;
+  /** The row compared (null when the run has no such row). */
+  row: MetricRow | null;
+  statistic: string | null;
+  /** this run / published, both in the row's unit; null without both (or when the units are not convertible). */
+  ratio: number | null;
+  /** The stated reason when the ratio is outside REFERENCE_RATIO_BAND, '' inside it. */
+  reason: string;
+}
+
+/** Published figures matched to this run's rows: the statistic the reference names, else the first present. */
+export function compareReferences(id: string, refs: readonly ReferenceSpec[], rows: readonly MetricRow[]): ReferenceComparison[] {
+  return refs.map((r) => {
+    let row: MetricRow | null = null;
+    let statistic: string | null = null;
+    if (r.metric !== undefined && r.backend !== undefined && r.services !== undefined) {
+      const stats = r.statistic !== undefined ? [r.statistic] : ['mean', 'value', 'p50', 'total'];
+      for (const s of stats) {
+        const found = rows.find((x) => x.scenario === id && x.backend === r.backend && x.services === r.services && x.metric === r.metric && x.statistic === s);
+        if (found !== undefined) {
+          row = found;
+          statistic = s;
+          break;
+        }
+      }
+    }
+    const f = row === null ? null : unitFactor(r.unit || row.unit, row.unit);
+    const ratio = row !== null && f !== null && r.value !== undefined && r.value !== 0 ? row.value / (r.value * f) : null;
+    const outside = ratio !== null && (ratio < REFERENCE_RATIO_BAND[0] || ratio > REFERENCE_RATIO_BAND[1]);
+    const reason = outside ? (r.note ?? 'no reason stated (add a note to the reference)') : '';
+    return { ref: r, row, statistic, ratio, reason };
+  });
 }
 
 /**
- * Published figures beside this run's value at the same size, both in one unit (the run's), with the ratio
- * this run / published; figures that name no metric, no value or a size this run did not reach say so.
+ * Published figures beside this run's value at the same size, both in one unit (the run's) and one scale, with
+ * their ratio (this run / published) and, where the ratio is outside 0.33-3, the reference's one-line reason;
+ * figures that name no metric or a size this run did not reach say so.
  */
 export function referenceTableData(id: string, refs: readonly ReferenceSpec[], rows: readonly MetricRow[]): TextTable | null {
   if (refs.length === 0) return null;
-  const notes: string[] = [];
-  const body = refs.map((r) => {
+  const body = compareReferences(id, refs, rows).map(({ ref: r, row, statistic, ratio, reason }) => {
     const published = r.value === undefined ? '— (qualitative)' : formatValue(r.value, r.unit);
-    let ours = '';
-    let ratio = '';
-    if (r.metric === undefined || r.services === undefined) {
-      ours = 'no matching metric';
-    } else {
-      const row = r.backend === undefined ? null : runValueFor(id, r, rows);
-      if (row === null) {
-        const sizes = [...new Set(rows.filter((x) => x.scenario === id && x.metric === r.metric).map((x) => x.services))].sort((a, b) => a - b);
-        ours = sizes.length === 0 ? 'not measured in this run' : `not run at ${int(r.services)} services (sizes ${sizes.map(int).join(', ')})`;
-      } else {
-        const f = r.value === undefined ? null : unitFactor(r.unit, row.unit);
-        ours = `${formatValue(row.value, row.unit)} (${row.metric} ${row.statistic})`;
-        if (r.value !== undefined && f !== null) {
-          const pub = r.value * f;
-          const [p, o] = formatPairInOneUnit(pub, row.value, row.unit);
-          return [r.source, r.label, `${p}${r.unit !== row.unit ? ` (${published})` : ''}`, `${o} (${row.metric} ${row.statistic})`, pub > 0 ? formatRatio(row.value / pub) : '—'];
-        }
-        if (r.value !== undefined) ratio = `units differ (${r.unit} vs ${row.unit})`;
-      }
+    if (r.metric === undefined || r.services === undefined) return [r.source, r.label, published, 'no matching metric', '', reason];
+    if (row === null) {
+      const sizes = [...new Set(rows.filter((x) => x.scenario === id && x.metric === r.metric).map((x) => x.services))].sort((a, b) => a - b);
+      const ours = sizes.length === 0 ? 'not measured in this run' : sizes.includes(r.services) ? `no ${r.statistic ?? 'matching'} statistic of ${r.metric}` : `not run at ${int(r.services)} services (sizes ${sizes.map(int).join(', ')})`;
+      return [r.source, r.label, published, ours, '', reason];
     }
-    return [r.source, r.label, published, ours, ratio || '—'];
+    const f = r.value === undefined ? null : unitFactor(r.unit || row.unit, row.unit);
+    if (r.value === undefined || f === null) {
+      return [r.source, r.label, published, `${formatValue(row.value, row.unit)} (${row.metric} ${statistic})`, r.value === undefined ? '' : `units differ (${r.unit} vs ${row.unit})`, reason];
+    }
+    const [p, o] = formatPairInOneUnit(r.value * f, row.value, row.unit);
+    return [r.source, r.label, `${p}${(r.unit || row.unit) !== row.unit ? ` (${published})` : ''}`, `${o} (${row.metric} ${statistic})`, ratio === null ? '' : formatRatio(ratio), reason];
   });
-  const remarks = ['Published figures come from other machines, kernels and versions; the ratio shows how far this run is from them, not an error.'];
-  return { header: ['source', 'published figure', 'published', 'this run', 'this run ÷ published'], body, numeric: [false, false, true, true, true], notes, remarks };
+  const remarks = ['ratio: this run ÷ published, both in the unit shown. Published figures come from other machines, kernels and versions; the ratio shows how far this run is from them, not an error.'];
+  return { header: ['source', 'published', 'value', 'this run', 'ratio', 'why outside 0.33–3'], body, numeric: [false, false, true, true, true, false], notes: [], remarks };
 }
 
 // ---------------------------------------------------------------------------------------------
