@@ -111,10 +111,10 @@ export function runReportHtml(input: ReportInput, charts: readonly RenderedChart
     const info = input.scenarios.find((s) => s.id === id);
     parts.push(`<section id="s-${esc(id)}"><h2>${esc(id)}</h2>`);
     if (info?.description) parts.push(`<p>${esc(info.description.trim())}</p>`);
-    const v = verdicts(id, input.scaling, input.rows);
-    if (v.length > 0) parts.push(`<ul class="verdicts">${v.map((x) => `<li><b>${esc(x.backend)}</b><ul>${x.parts.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></li>`).join('')}</ul>`);
     const mine = charts.filter((c) => c.section === id);
     if (mine.length > 0) parts.push(`<div class="charts">${mine.map((c) => htmlFigure({ id: c.spec.id, file: c.file, title: c.spec.title, svg: c.svg, series: seriesNames(c.spec) })).join('\n')}</div>`);
+    const v = verdicts(id, input.scaling, input.rows);
+    if (v.length > 0) parts.push(`<h3>Verdicts</h3><ul class="verdicts">${v.map((x) => `<li><b>${esc(x.backend)}</b><ul>${x.parts.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></li>`).join('')}</ul>`);
     parts.push('<h3>Per size</h3>', htmlTable(scenarioTableData(id, input.rows)));
     const hops = hopTableData(id, input.rows);
     if (hops !== null) parts.push('<h3>Per ingress hop</h3>', htmlTable(hops));

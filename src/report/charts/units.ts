@@ -61,7 +61,7 @@ export function formatTick(v: number, unit: string): string {
 /** A ratio: ×9.6, ×1.0, ×0.004. */
 export function formatRatio(r: number): string {
   if (!Number.isFinite(r)) return '—';
-  return `×${r >= 10 ? Math.round(r).toLocaleString('en-US') : sig(r, 2)}`;
+  return `×${r >= 10 ? Math.round(r).toLocaleString('en-US') : r >= 1 ? r.toFixed(1) : sig(r, 2)}`;
 }
 
 /**
