@@ -99,6 +99,7 @@ function errorBars(s: SeriesSpec): Option | null {
 /** The ECharts option of a scaling chart. */
 export function scalingOption(spec: ScalingChartSpec): Option {
   const legend = spec.series.map((s) => s.name);
+  const minX = Math.min(...spec.series.flatMap((s) => s.points.map((p) => p.x)));
   const series: Option[] = [];
   for (const s of spec.series) {
     if (s.role === 'backend') {
@@ -139,7 +140,8 @@ export function scalingOption(spec: ScalingChartSpec): Option {
         type: 'scatter',
         name: s.name,
         color: s.color,
-        data: s.points.map((p) => ({ value: [p.x, p.y], name: p.label ?? '' })),
+        // labels sit left of their marker, except at the left edge of the chart, where they would be cut off
+        data: s.points.map((p) => ({ value: [p.x, p.y], name: p.label ?? '', ...(p.x <= minX * 1.5 ? { label: { position: 'right' } } : {}) })),
         symbol: 'triangle',
         symbolSize: 15,
         itemStyle: { color: '#ffffff', borderColor: s.color, borderWidth: 2.2 },
