@@ -23,7 +23,9 @@ import {
   type RunMeta,
   type MetricRow as CsvMetricRow,
 } from '../report/csvio.js';
-import { summaryMarkdown, type CheckResult, type ScenarioReport } from '../report/summary.js';
+import type { CheckResult, ScenarioReport } from '../report/summary.js';
+import { checkExpectations, scenarioInfos } from '../report/scenarios.js';
+import { buildRunReport, writeReport } from '../report/report.js';
 import { exportBenchmarkJson, formatBenchmarkJson } from '../report/export.js';
 
 export const SCENARIO_DIR = 'scenarios';
@@ -45,9 +47,10 @@ export interface SuiteOptions {
 
 /** What the suite runner reports while it works; the caller decides how to show it (the CLI draws a bar). */
 export type SuiteEvent =
-  | { type: 'start'; jobs: number }
+  | { type: 'start'; jobs: number; work: number }
   | { type: 'case-start'; index: number; jobs: number; label: string }
-  | { type: 'case-end'; index: number; jobs: number; label: string; seconds: number }
+  /** `work`: estimated work done so far, out of the start event's (caseWeight: a case's cost grows with its services). */
+  | { type: 'case-end'; index: number; jobs: number; label: string; seconds: number; work: number }
   | { type: 'writing'; outDir: string }
   | { type: 'done'; outDir: string };
 
@@ -88,27 +91,15 @@ function gitCommit(): string | null {
   }
 }
 
-/** Checks the scenarios' expectations on scaling exponents. */
-function checkExpectations(loaded: readonly LoadedScenario[], cases: readonly ScenarioCase[], scaling: readonly ScalingRow[]): CheckResult[] {
-  const out: CheckResult[] = [];
-  for (const l of loaded) {
-    const ids = [...new Set(cases.filter((c) => c.file === l.file).map((c) => c.id))];
-    for (const id of ids) {
-      for (const e of l.scenario.expect) {
-        if (!l.scenario.backends.includes(e.backend)) continue;
-        const s = scaling.find((x) => x.scenario === id && x.backend === e.backend && x.metric === e.metric);
-        const exponent = s === undefined || !Number.isFinite(s.exponent) ? null : s.exponent;
-        const ok = exponent !== null && (e.exponent.min === undefined || exponent >= e.exponent.min) && (e.exponent.max === undefined || exponent <= e.exponent.max);
-        out.push({ scenario: id, backend: e.backend, metric: e.metric, exponent, min: e.exponent.min, max: e.exponent.max, ok });
-      }
-    }
-  }
-  return out;
+/** Relative cost of a case for the progress estimate: proportional to services, plus the micro-benchmarks' fixed time. */
+export function caseWeight(services: number, wall: boolean): number {
+  return services + (wall ? 2000 : 200);
 }
 
 /**
  * Runs scenarios: every case of every scenario on every backend (or one shard of that list), then writes the run
- * directory (metrics.csv, scaling.csv, samples.json, meta.json, summary.md) in one atomic step.
+ * directory (metrics.csv, scaling.csv, samples.json, meta.json, benchmark.json, and the report: summary.md,
+ * report.html, charts/*.svg) in one atomic step.
  */
 export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => void): Promise<SuiteResult> {
   const files = resolveScenarios(opts.scenarios, opts.quick);
@@ -122,8 +113,10 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
   const rows: MetricRow[] = [];
   const samples: SampleSet[] = [];
   const emit = onEvent ?? ((): void => {});
-  emit({ type: 'start', jobs: jobs.length });
+  const weights = jobs.map(({ c }) => caseWeight(c.scenario.cluster.services, opts.noWall !== true));
+  emit({ type: 'start', jobs: jobs.length, work: weights.reduce((a, b) => a + b, 0) });
   let index = 0;
+  let work = 0;
   for (const { c, b } of jobs) {
     const label = `${c.id} ${b} ${c.scenario.cluster.services} services`;
     emit({ type: 'case-start', index, jobs: jobs.length, label });
@@ -132,12 +125,15 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
     for (const r of out.rows) requireMetricDef(r.metric); // a row no catalogue defines is a bug: fail loudly
     rows.push(...out.rows);
     samples.push(...out.samples);
-    emit({ type: 'case-end', index, jobs: jobs.length, label, seconds: (Date.now() - started) / 1000 });
+    work += weights[index]!;
+    emit({ type: 'case-end', index, jobs: jobs.length, label, seconds: (Date.now() - started) / 1000, work });
     index++;
   }
 
   const scaling = computeScaling(rows);
-  const checks = opts.shard === undefined ? checkExpectations(loaded, cases, scaling) : [];
+  // each scenario id keeps the published figures of its sweep point (a figure's `variant`)
+  const infos = scenarioInfos(loaded).map((i) => ({ ...i, references: referencesFor(i.id, i.references) }));
+  const checks = opts.shard === undefined ? checkExpectations(infos, scaling) : [];
   const seed = opts.seed ?? loaded[0]?.scenario.seed ?? 1;
   const meta: RunMeta = {
     seed,
@@ -151,18 +147,11 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
     quick: opts.quick,
     shard: opts.shard === undefined ? null : `${opts.shard.k}/${opts.shard.n}`,
     scenarios: files.map((f) => path.relative(process.cwd(), f)),
+    // what the report needs of the scenario files (descriptions, published figures, expectations), so a report
+    // can be rebuilt from the run directory alone (kpbench report, kpbench merge)
+    scenarioReports: infos,
   };
-  const reports: ScenarioReport[] = [];
-  for (const l of loaded) {
-    for (const id of new Set(cases.filter((c) => c.file === l.file).map((c) => c.id))) {
-      const proxy = l.scenario.proxy as Record<string, unknown>;
-      const variants = l.scenario.backends.map((b) => {
-        const d = backendDefinition(b);
-        return d.variant?.(d.optionsSchema.parse(proxy[b] ?? {})) ?? b;
-      });
-      reports.push({ id, name: l.scenario.name, description: l.scenario.description, references: referencesFor(id, l.scenario.reference), variants });
-    }
-  }
+  const reports: ScenarioReport[] = infos;
 
   // write everything into a fresh directory (benchmark.json included), then put it in place in one step
   onEvent?.({ type: 'writing', outDir: opts.outDir });
@@ -173,7 +162,7 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
     writeScalingCsv(path.join(staging, 'scaling.csv'), scaling);
     writeSamplesJson(path.join(staging, 'samples.json'), samples);
     writeFileAtomic(path.join(staging, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
-    writeFileAtomic(path.join(staging, 'summary.md'), summaryMarkdown(reports, rows, scaling, checks, { seed, date: meta.date, quick: opts.quick, gitCommit: meta.gitCommit }));
+    writeReport(staging, buildRunReport({ rows, scaling, meta, scenarios: infos, checks }));
     writeFileAtomic(path.join(staging, 'benchmark.json'), formatBenchmarkJson(exportBenchmarkJson(sortMetricRows(rows as CsvMetricRow[]), meta)));
     installRunDir(staging, opts.outDir);
   } finally {

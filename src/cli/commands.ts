@@ -7,6 +7,7 @@ import { register as registerBaseline } from './baseline.js';
 import { registerRender } from './render.js';
 import { register as registerKernel, registerCalibrate } from './kernel.js';
 import { register as registerBackends } from './backends.js';
+import { register as registerReport } from './report.js';
 
 /** Every command module exports `register(program)`; this is the one list of them. */
 export function registerCommands(program: Command): void {
@@ -19,4 +20,5 @@ export function registerCommands(program: Command): void {
   registerKernel(program);
   registerCalibrate(program);
   registerBackends(program);
+  registerReport(program);
 }

@@ -441,7 +441,8 @@ function trimNum(s: string): string {
   return s.includes('e') ? s : s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }
 
-function formatChange(r: CompareRow): string {
+/** The relative change of a row for people: +12.50%, -3.00%, 0%, 'from 0'. */
+export function formatChange(r: CompareRow): string {
   if (r.baseline === null || r.current === null) return '';
   if (r.change === null) return r.current === 0 ? '0' : 'from 0';
   const pct = r.change * 100;

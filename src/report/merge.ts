@@ -32,7 +32,8 @@ import {
 } from './csvio.js';
 import { writeExports, writeMeta } from './export.js';
 import { parseShard, unshard } from './shard.js';
-import { summaryMarkdown, type ScenarioReport } from './summary.js';
+import { buildRunReport, writeReport, type ReportInput } from './report.js';
+import { checkExpectations, resolveScenarioInfos } from './scenarios.js';
 
 /** One run to merge: where it came from (for messages) and what it holds. */
 export interface MergeInput {
@@ -220,32 +221,23 @@ export function writeMergedRun(outDir: string, result: MergeResult): void {
   writeScalingCsv(path.join(outDir, RUN_FILES.scaling), result.scaling);
   if (result.samples !== null) writeSamplesJson(path.join(outDir, RUN_FILES.samples), result.samples);
   if (result.meta !== null) writeMeta(outDir, result.meta);
-  writeFileAtomic(path.join(outDir, RUN_FILES.summary), mergeSummary(result));
+  writeReport(outDir, buildRunReport(mergedReportInput(result)));
   writeMetricsCsv(path.join(outDir, RUN_FILES.metrics), result.rows);
   writeExports(outDir);
 }
 
 /**
- * summary.md of a merged run: an account of the merge, then the run summary (summary.ts) of the merged rows
- * and recomputed scaling. Scenario descriptions, published figures and scaling checks need the scenario files
- * and are not repeated here; the shards' own summary.md files have them.
+ * The report input of a merged run: the scenarios' words, published figures and expectations come from the shards'
+ * meta.json (every shard records all of them), so the merged report has what an unsharded run's has, checks
+ * included; the merge itself is accounted for in the notes.
  */
-export function mergeSummary(result: MergeResult): string {
-  const m = result.meta;
+export function mergedReportInput(result: MergeResult): ReportInput {
   const ids = [...new Set(result.rows.map((r) => r.scenario))];
-  const reports: ScenarioReport[] = ids.map((id) => ({ id, name: id, description: '', references: [] }));
-  const body = summaryMarkdown(reports, result.rows, result.scaling, [], {
-    seed: m?.seed ?? 'unknown',
-    date: m?.date ?? 'unknown date',
-    quick: m?.quick ?? false,
-    gitCommit: m?.gitCommit ?? null,
-  });
+  const scenarios = resolveScenarioInfos(result.meta, ids);
   const n = result.inputs.length;
-  const account = [
-    `Merged by \`kpbench merge\` from ${n} run director${n === 1 ? 'y' : 'ies'}: ${result.inputs.map((i) => `\`${i}\``).join(', ')}.`,
-    ...result.warnings.map((w) => `**Warning:** ${w}.`),
-    '',
-  ].join('\n');
-  const nl = body.indexOf('\n\n');
-  return nl < 0 ? `${body}\n\n${account}` : `${body.slice(0, nl + 2)}${account}\n${body.slice(nl + 2)}`;
+  const notes = [
+    `Merged by kpbench merge from ${n} run director${n === 1 ? 'y' : 'ies'}: ${result.inputs.join(', ')}.`,
+    ...result.warnings.map((w) => `Warning: ${w}.`),
+  ];
+  return { rows: result.rows, scaling: result.scaling, meta: result.meta, scenarios, checks: checkExpectations(scenarios, result.scaling), notes };
 }

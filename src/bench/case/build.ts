@@ -16,6 +16,7 @@ import type { ScenarioCase } from '../../scenario/load.js';
 import { buildSyntheticCluster, loadManifestCluster, type SyntheticService } from '../build.js';
 import { Deployments } from '../../workload/deployments.js';
 import { Recorder } from '../recorder.js';
+import { HopRecorder } from '../hops.js';
 
 export interface CaseOptions {
   /** Run the tinybench micro-benchmarks (measured wall-clock metrics). */
@@ -35,6 +36,8 @@ export interface CaseWorld {
   readonly def: BackendDefinition<unknown>;
   readonly cost: CostModel;
   readonly rec: Recorder;
+  /** Per-hop classification of ingress traffic (src/bench/hops.ts). */
+  readonly hops: HopRecorder;
   /** The kube-proxies, one per proxied node (the first `proxyNodes` nodes). */
   readonly proxies: KubeProxyNode[];
   readonly deployments: Deployments;
@@ -135,6 +138,7 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
     def,
     cost,
     rec,
+    hops: new HopRecorder(),
     proxies,
     deployments,
     synthetic,

@@ -22,6 +22,7 @@ export async function collectCase(w: CaseWorld, counters: ChurnCounters, targets
   const epsMean = distributionMean(sc.cluster.endpointsPerService);
   const key = { scenario: w.c.id, backend: w.kind, services: sc.cluster.services, endpoints_per_service: epsMean };
   const rows = rec.rows(key, { requestsPerConnection: sc.load.requestsPerConnection, duration: sc.duration as Seconds });
+  rows.push(...w.hops.rows(key));
   for (const [name, v] of Object.entries(counters)) rows.push({ ...key, metric: `churn_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, statistic: 'total', value: v, unit: 'events' });
   let samples: SampleSet[] = [];
   if (opts.bench) {
