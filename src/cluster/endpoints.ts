@@ -30,6 +30,8 @@ export class EndpointsController {
   private readonly podIndex = new Map<string, Map<string, Set<string>>>();
   /** ns -> "k=v" -> service keys */
   private readonly svcIndex = new Map<string, Map<string, Set<string>>>();
+  /** service key -> the "k=v" index keys it was indexed under (so unindexing touches only those, not the namespace) */
+  private readonly svcIndexKeys = new Map<string, string[]>();
   private readonly current = new Map<string, { sig: string; slices: EndpointSlice[] }>();
   private readonly external = new Map<string, Map<string, EndpointSlice>>();
 
@@ -102,18 +104,30 @@ export class EndpointsController {
   private indexService(key: string, svc: Service): void {
     let byLabel = this.svcIndex.get(svc.namespace);
     if (byLabel === undefined) this.svcIndex.set(svc.namespace, (byLabel = new Map()));
+    const keys: string[] = [];
     for (const [k, v] of Object.entries(svc.selector ?? {})) {
       const lk = `${k}=${v}`;
       let set = byLabel.get(lk);
       if (set === undefined) byLabel.set(lk, (set = new Set()));
       set.add(key);
+      keys.push(lk);
     }
+    this.svcIndexKeys.set(key, keys);
   }
 
+  /** Removes a service from the label index: only the keys it was indexed under (linear in its selector). */
   private unindexService(key: string, ns: string): void {
+    const keys = this.svcIndexKeys.get(key);
+    if (keys === undefined) return;
+    this.svcIndexKeys.delete(key);
     const byLabel = this.svcIndex.get(ns);
     if (byLabel === undefined) return;
-    for (const set of byLabel.values()) set.delete(key);
+    for (const lk of keys) {
+      const set = byLabel.get(lk);
+      if (set === undefined) continue;
+      set.delete(key);
+      if (set.size === 0) byLabel.delete(lk);
+    }
   }
 
   private servicesSelecting(pod: Pod, out: Set<string>): void {
