@@ -27,7 +27,13 @@ export interface CaseOptions {
   bench: boolean;
   /** Cost-model coefficients by backend kind and name, overriding the defaults (`kpbench run --calibration`). */
   calibration?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Called as each phase of the case begins (`kpbench profile` times them); 'done' when the case is over. */
+  onPhase?: (phase: CasePhase) => void;
 }
+
+/** The phases of a case, in order. */
+export const CASE_PHASES = ['build', 'initial_sync', 'measured', 'collect', 'wall', 'done'] as const;
+export type CasePhase = (typeof CASE_PHASES)[number];
 
 /** A service the load can reach: its VIP and port, and where its pods are. */
 interface Target {
@@ -47,6 +53,8 @@ interface Target {
  */
 export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOptions): Promise<CaseOutput> {
   const sc = c.scenario;
+  const phase = opts.onPhase ?? ((): void => {});
+  phase('build');
   const sched = new Scheduler();
   const rng = new RngStreams(sc.seed);
   const cluster = new Cluster({ clock: () => sched.now, clusterCIDR: sc.proxy.clusterCIDR });
@@ -112,6 +120,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   const ingress = sc.ingress.enabled ? setUpIngress(cluster, synthetic, sc.ingress, proxies.map((p) => p.name)) : null;
 
   // initial sync on every node at t = 0
+  phase('initial_sync');
   for (const p of proxies) p.start();
   sched.runUntil(0);
   const first = proxies[0]!;
@@ -119,6 +128,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   const t0 = Math.max(...proxies.map((p) => p.readyAt));
   sched.runUntil(t0);
   measuring = true;
+  phase('measured');
   const end = t0 + sc.duration;
 
   // targets of the load: proxied services, by popularity rank (the rank order is a seeded shuffle)
@@ -234,6 +244,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
 
   sched.runUntil(end);
   measuring = false;
+  phase('collect');
   for (const p of proxies) rec.node(p, sc.duration);
 
   const epsMean = distributionMean(sc.cluster.endpointsPerService);
@@ -242,9 +253,11 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   for (const [name, v] of Object.entries(counters)) rows.push({ ...key, metric: `churn_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, statistic: 'total', value: v, unit: 'events' });
   let samples: SampleSet[] = [];
   if (opts.bench) {
+    phase('wall');
     const micro = await microBenchmarks(first, targets, sc.bench, rng, sched.now);
     rows.push(...micro.rows.map((r) => ({ ...key, ...r })));
     samples = micro.samples.map((s) => ({ ...key, ...s }));
   }
+  phase('done');
   return { rows, samples };
 }

@@ -6,6 +6,7 @@ import { register as registerMerge } from './merge.js';
 import { register as registerBaseline } from './baseline.js';
 import { registerRender } from './render.js';
 import { register as registerBackends } from './backends.js';
+import { register as registerProfile } from './profile.js';
 
 /** Every command module exports `register(program)`; this is the one list of them. */
 export function registerCommands(program: Command): void {
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerBaseline(program);
   registerRender(program);
   registerBackends(program);
+  registerProfile(program);
 }
