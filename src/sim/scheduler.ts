@@ -168,17 +168,40 @@ export class Scheduler {
     for (;;) {
       const first = 4 * i + 1;
       if (first >= n) break;
-      // the earliest of up to four children
+      // the earliest of up to four children (unrolled: all four exist except at the heap's last parent)
       let c = first;
       let ct = t[first]!;
       let cs = s[first]!;
-      const last = first + 4 < n ? first + 4 : n;
-      for (let j = first + 1; j < last; j++) {
-        const jt = t[j]!;
+      if (first + 3 < n) {
+        let j = first + 1;
+        let jt = t[j]!;
         if (jt < ct || (jt === ct && s[j]! < cs)) {
           c = j;
           ct = jt;
           cs = s[j]!;
+        }
+        j++;
+        jt = t[j]!;
+        if (jt < ct || (jt === ct && s[j]! < cs)) {
+          c = j;
+          ct = jt;
+          cs = s[j]!;
+        }
+        j++;
+        jt = t[j]!;
+        if (jt < ct || (jt === ct && s[j]! < cs)) {
+          c = j;
+          ct = jt;
+          cs = s[j]!;
+        }
+      } else {
+        for (let j = first + 1; j < n; j++) {
+          const jt = t[j]!;
+          if (jt < ct || (jt === ct && s[j]! < cs)) {
+            c = j;
+            ct = jt;
+            cs = s[j]!;
+          }
         }
       }
       if (time < ct || (time === ct && seq < cs)) break;
