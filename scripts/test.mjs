@@ -14,6 +14,7 @@ const SERIAL = new Set([
   'test/micro-gate.test.ts',
   'test/realtool-iptables.test.ts',
   'test/ipvs-realtool.test.ts',
+  'test/iptables-eras.test.ts',
 ]);
 
 const all = process.argv.length > 2 ? process.argv.slice(2) : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/${f}`);
