@@ -8,6 +8,7 @@ import { registerRender } from './render.js';
 import { register as registerKernel, registerCalibrate } from './kernel.js';
 import { register as registerBackends } from './backends.js';
 import { register as registerReport } from './report.js';
+import { register as registerProfile } from './profile.js';
 
 /** Every command module exports `register(program)`; this is the one list of them. */
 export function registerCommands(program: Command): void {
@@ -21,4 +22,5 @@ export function registerCommands(program: Command): void {
   registerCalibrate(program);
   registerBackends(program);
   registerReport(program);
+  registerProfile(program);
 }

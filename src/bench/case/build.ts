@@ -23,7 +23,13 @@ export interface CaseOptions {
   bench: boolean;
   /** Cost-model coefficients by backend kind and name, overriding the defaults (`kpbench run --calibration`). */
   calibration?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Called as each phase of the case begins (`kpbench profile` times them); 'done' when the case is over. */
+  onPhase?: (phase: CasePhase) => void;
 }
+
+/** The phases of a case, in order. */
+export const CASE_PHASES = ['build', 'initial_sync', 'measured', 'collect', 'wall', 'done'] as const;
+export type CasePhase = (typeof CASE_PHASES)[number];
 
 /** Everything a case's steps share. */
 export interface CaseWorld {
@@ -54,8 +60,9 @@ export interface CaseWorld {
 }
 
 /** Builds a case's cluster and kube-proxies and runs the initial sync on every node (up to `t0`). */
-export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOptions, 'calibration'>): CaseWorld {
+export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOptions, 'calibration' | 'onPhase'>): CaseWorld {
   const sc = c.scenario;
+  opts.onPhase?.('build');
   const sched = new Scheduler();
   const rng = new RngStreams(sc.seed);
   const cluster = new Cluster({ clock: () => sched.now, clusterCIDR: sc.proxy.clusterCIDR });
@@ -122,6 +129,7 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
   const ingress = sc.ingress.enabled ? setUpIngress(cluster, synthetic, sc.ingress, proxies.map((p) => p.name)) : null;
 
   // initial sync on every node at t = 0
+  opts.onPhase?.('initial_sync');
   for (const p of proxies) p.start();
   sched.runUntil(0);
   rec.initial(proxies[0]!.backend.size());
