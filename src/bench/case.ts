@@ -116,7 +116,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   sched.runUntil(0);
   const first = proxies[0]!;
   rec.initial(first.backend.size());
-  const t0 = Math.max(...proxies.map((p) => p.readyAt));
+  const t0 = proxies.reduce((m, p) => Math.max(m, p.readyAt), -Infinity);
   sched.runUntil(t0);
   measuring = true;
   const end = t0 + sc.duration;
@@ -243,7 +243,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   let samples: SampleSet[] = [];
   if (opts.bench) {
     const micro = await microBenchmarks(first, targets, sc.bench, rng, sched.now);
-    rows.push(...micro.rows.map((r) => ({ ...key, ...r })));
+    for (const r of micro.rows) rows.push({ ...key, ...r });
     samples = micro.samples.map((s) => ({ ...key, ...s }));
   }
   return { rows, samples };

@@ -3,14 +3,20 @@ import type { BackendKind } from '../types.js';
 import { BACKEND_KINDS } from '../backends/registry.js';
 import { InputError } from '../errors.js';
 import { parseShard } from '../report/shard.js';
-import { compareWithBaseline, parsePercent, printComparison } from '../report/compare.js';
+import { BASELINE_DIR, compareWithBaseline, parsePercent, printComparison } from '../report/compare.js';
+import { checkBaselineBeforeRun } from '../report/gate.js';
+import { packagePath } from '../io/paths.js';
 import { SingleBar, Presets } from 'cli-progress';
 import { terminalSummary } from '../report/summary.js';
 import type { SuiteEvent } from '../bench/run.js';
 
-function parseSeed(v: string): number {
-  if (!/^\d+$/.test(v)) throw new InputError('--seed', `must be a non-negative integer, got '${v}'`);
-  return Number(v);
+/** A seed: a non-negative integer of at most 2^53 - 1 (every seed a double holds exactly). */
+export function parseSeed(v: string, flag = '--seed'): number {
+  const shown = v.length > 40 ? `${v.slice(0, 40)}... (${v.length} characters)` : v;
+  if (!/^\d+$/.test(v)) throw new InputError(flag, `must be a non-negative integer, got '${shown}'`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new InputError(flag, `must be at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1), got '${shown}'`);
+  return n;
 }
 
 export function register(program: Command): void {
@@ -20,20 +26,40 @@ export function register(program: Command): void {
     .argument('[scenario...]', 'scenario files or names in scenarios/ (default: every scenario of the default suite)')
     .option('--quick', 'the small suite (each scenario with its quick overrides), used in CI', false)
     .option('--out <dir>', 'run directory to write', 'results/latest')
-    .option('--seed <n>', 'seed for every random choice (default: the scenario\'s)', parseSeed)
+    .option('--seed <n>', 'seed for every random choice (default: the scenario\'s)', (v: string) => parseSeed(v))
     .option('--shard <K/N>', 'run only shard K of N of the case list (merge shards with `kpbench merge`)')
     .option('--ci', 'compare with the committed baseline (results/baseline) and exit 1 on a regression', false)
     .option('--threshold <pct>', 'with --ci: a measured metric regresses only beyond this change (and significant)', '50')
+    .option('--baseline <dir>', `with --ci: the baseline run directory (default: the package's ${BASELINE_DIR})`)
+    .option('--force', 'run even beyond the work and case limits (see the README, Limits)', false)
     .option('--no-wall', 'skip the measured (tinybench) wall-clock metrics')
     .addOption(new Option('--backend <name...>', 'only these backends').choices([...BACKEND_KINDS]))
-    .action(async (scenarios: string[], o: { quick: boolean; out: string; seed?: number; shard?: string; ci: boolean; threshold: string; wall: boolean; backend?: BackendKind[] }) => {
+    .action(async (scenarios: string[], o: { quick: boolean; out: string; seed?: number; shard?: string; ci: boolean; threshold: string; baseline?: string; force: boolean; wall: boolean; backend?: BackendKind[] }) => {
+      // every flag is checked before the run, the baseline of --ci too
       const shard = o.shard === undefined ? undefined : parseShard(o.shard);
+      const threshold = parsePercent('--threshold', o.threshold);
+      if (o.baseline !== undefined && !o.ci) throw new InputError('--baseline', 'only applies with --ci');
+      const baselineDir = o.baseline ?? packagePath(BASELINE_DIR);
       const { runSuite } = await import('../bench/run.js');
-      const res = await runSuite({ scenarios, quick: o.quick, seed: o.seed, outDir: o.out, shard, noWall: !o.wall, backends: o.backend }, progress());
+      const res = await runSuite(
+        {
+          scenarios,
+          quick: o.quick,
+          seed: o.seed,
+          outDir: o.out,
+          shard,
+          noWall: !o.wall,
+          backends: o.backend,
+          force: o.force,
+          forbiddenOut: o.ci ? [baselineDir] : [],
+          beforeRun: o.ci ? () => checkBaselineBeforeRun(baselineDir, o.quick) : undefined,
+        },
+        progress(),
+      );
       process.stdout.write(`${terminalSummary(res.reports, res.rows, res.scaling, res.checks)}\nRun written to ${res.outDir}/\n`);
       if (res.checks.some((c) => !c.ok)) process.exitCode = 1;
       if (o.ci) {
-        const cmp = compareWithBaseline(res.outDir, { threshold: parsePercent('--threshold', o.threshold) });
+        const cmp = compareWithBaseline(res.outDir, { threshold, baselineDir });
         printComparison(cmp, 'table');
       }
     });

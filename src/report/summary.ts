@@ -79,7 +79,7 @@ function table(header: string[], body: string[][], markdown: boolean): string {
   if (markdown) {
     return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
   }
-  const w = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const w = header.map((h, i) => body.reduce((m, r) => Math.max(m, (r[i] ?? '').length), h.length));
   const line = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
   return [line(header), ...body.map(line)].join('\n');
 }
@@ -168,7 +168,10 @@ export function summaryMarkdown(
     parts.push(`## ${s.id}`, '');
     if (s.description) parts.push(s.description.trim(), '');
     const v = verdictLines(s.id, scaling);
-    if (v.length > 0) parts.push(...v.map((l) => `- ${l}`), '');
+    if (v.length > 0) {
+      for (const l of v) parts.push(`- ${l}`);
+      parts.push('');
+    }
     parts.push(scenarioTable(s.id, rows, true), '');
     const ref = referenceTable(s.id, s.references, rows);
     if (ref) parts.push('Published figures beside this run:', '', ref, '');

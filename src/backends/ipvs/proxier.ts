@@ -263,7 +263,7 @@ export class IpvsProxier implements Backend {
 
   private rebuildRules(): RuleSet {
     const lb: DesiredService['lbNoNodeAccess'] = [];
-    for (const k of [...this.lbNoNodeAccess.keys()].sort()) lb.push(...this.lbNoNodeAccess.get(k)!);
+    for (const k of [...this.lbNoNodeAccess.keys()].sort()) for (const e of this.lbNoNodeAccess.get(k)!) lb.push(e);
     const rules = buildRules(this.opts.node, { sets: this.sets, lbNoNodeAccess: lb });
     this.restoreText = restoreInput(rules);
     this.ruleSet = new RuleSet(rules);
