@@ -38,9 +38,9 @@ export function updateBaseline(from: string, to: string = packagePath(BASELINE_D
   const run = readRun(from);
   // the baseline gates CI: it must be a whole run of the CI suite (kpbench run --quick), with rows
   requireWholeRun(from, run);
-  if (run.meta === null) throw new InputError(path.join(from, RUN_FILES.meta), 'missing: cannot tell which suite the run is');
+  if (run.meta === null) throw new InputError(`${from}: ${RUN_FILES.meta}`, 'missing: cannot tell which suite the run is');
   if (run.meta.quick !== true && opts.force !== true) {
-    throw new InputError(`${path.join(from, RUN_FILES.meta)}: quick`, 'the run is not of the CI suite (kpbench run --quick), which is what run --ci compares with; use --force to make it the baseline anyway');
+    throw new InputError(`${from}: ${RUN_FILES.meta}: quick`, 'the run is not of the CI suite (kpbench run --quick), which is what run --ci compares with; use --force to make it the baseline anyway');
   }
   sweepStale(to);
   return installRunDir(from, to);

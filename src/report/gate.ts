@@ -23,9 +23,9 @@ export function requireWholeRun(arg: string, run: RunData): void {
   } catch {
     isDir = false;
   }
-  if (isDir && run.meta === null) throw new InputError(path.join(arg, RUN_FILES.meta), 'missing: not a whole run (a shard, or a run that was cut off?)');
+  if (isDir && run.meta === null) throw new InputError(`${arg}: ${RUN_FILES.meta}`, 'missing: not a whole run (a shard, or a run that was cut off?)');
   if (run.meta !== null && run.meta.shard !== null && run.meta.shard !== undefined) {
-    throw new InputError(`${path.join(path.dirname(run.metricsFile), RUN_FILES.meta)}: shard`, `the run is shard ${run.meta.shard} only; merge the shards first (kpbench merge)`);
+    throw new InputError(`${path.dirname(run.metricsFile)}: ${RUN_FILES.meta}`, `the run is shard ${run.meta.shard} only; merge the shards first (kpbench merge)`);
   }
 }
 
@@ -35,7 +35,7 @@ export function requireComparable(baselineArg: string, b: RunData, currentArg: s
   requireWholeRun(currentArg, c);
   if (b.meta !== null && c.meta !== null && b.meta.quick !== c.meta.quick) {
     throw new InputError(
-      `${path.join(path.dirname(c.metricsFile), RUN_FILES.meta)}: quick`,
+      `${path.dirname(c.metricsFile)}: ${RUN_FILES.meta}: quick`,
       `the current run is ${c.meta.quick ? '' : 'not '}--quick but the baseline ${path.dirname(b.metricsFile)} is ${b.meta.quick ? '' : 'not '}--quick: their rows are not comparable`,
     );
   }
@@ -49,6 +49,6 @@ export function checkBaselineBeforeRun(dir: string, quick: boolean): void {
   const run = readRun(dir);
   requireWholeRun(dir, run);
   if (run.meta !== null && run.meta.quick !== quick) {
-    throw new InputError(`${path.join(dir, RUN_FILES.meta)}: quick`, `the baseline is ${run.meta.quick ? '' : 'not '}--quick but this run is ${quick ? '' : 'not '}--quick: their rows are not comparable`);
+    throw new InputError(`${dir}: ${RUN_FILES.meta}: quick`, `the baseline is ${run.meta.quick ? '' : 'not '}--quick but this run is ${quick ? '' : 'not '}--quick: their rows are not comparable`);
   }
 }
