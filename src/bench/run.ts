@@ -127,6 +127,11 @@ export function checkRunSize(cases: readonly ScenarioCase[], force: boolean): vo
       const at = Object.keys(c.point).length === 0 ? '' : ` (sweep point ${JSON.stringify(c.point)})`;
       throw new InputError(`${c.file}: ${field}`, `about ${fmtCount(e.events)} simulated events in one case${at}, beyond the limit of ${fmtCount(maxEvents)}; use --force or ${LIMIT_DEFS.caseEvents.env}`);
     }
+    const maxState = limit('stateUnits');
+    if (e.state > maxState) {
+      const at = Object.keys(c.point).length === 0 ? '' : ` (sweep point ${JSON.stringify(c.point)})`;
+      throw new InputError(`${c.file}: cluster.proxyNodes x cluster.services x cluster.endpointsPerService`, `${fmtCount(e.state)} objects held over all simulated kube-proxies in one case${at}, beyond the limit of ${fmtCount(maxState)}; use --force or ${LIMIT_DEFS.stateUnits.env}`);
+    }
     work += e.work;
   }
   if (work > maxWork) {

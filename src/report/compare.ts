@@ -494,7 +494,8 @@ export function formatCompareTable(result: CompareResult, opts: { all?: boolean 
         .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
         .join('  ')
         .trimEnd();
-    lines.push('', fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...body.map(fmt));
+    lines.push('', fmt(header), fmt(widths.map((w) => '-'.repeat(w))));
+    for (const row of body) lines.push(fmt(row));
   } else {
     lines.push('', 'no differences');
   }

@@ -49,6 +49,8 @@ export interface CaseEstimate {
   events: number;
   /** Work units: objects x proxies x syncs + first packets x rules walked + events x proxies. */
   work: number;
+  /** State held: simulated proxies x objects (services and endpoints), a proxy for memory. */
+  state: number;
 }
 
 export function estimateCase(s: ScenarioFile): CaseEstimate {
@@ -67,7 +69,7 @@ export function estimateCase(s: ScenarioFile): CaseEstimate {
   const syncs = 1 + Math.min(churn + 1, s.duration / Math.max(s.proxy.minSyncPeriod, 0.01)) + s.duration / s.proxy.syncPeriod;
   const events = requests + churn;
   const work = proxies * (objects * syncs + connections * (c.services + eps) + events);
-  return { events, work };
+  return { events, work, state: proxies * objects };
 }
 
 /** Checks one case (a scenario with its sweep point applied). */
