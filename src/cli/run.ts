@@ -39,6 +39,7 @@ export function register(program: Command): void {
       const shard = o.shard === undefined ? undefined : parseShard(o.shard);
       const threshold = parsePercent('--threshold', o.threshold);
       if (o.baseline !== undefined && !o.ci) throw new InputError('--baseline', 'only applies with --ci');
+      if (o.ci && shard !== undefined) throw new InputError('--shard', 'cannot be combined with --ci: a shard has only part of the rows; merge the shards, then compare');
       const baselineDir = o.baseline ?? packagePath(BASELINE_DIR);
       const { runSuite } = await import('../bench/run.js');
       const res = await runSuite(
@@ -72,6 +73,7 @@ function progress(): (e: SuiteEvent) => void {
   return (e) => {
     switch (e.type) {
       case 'start':
+        if (e.jobs >= 100) process.stderr.write(`kpbench: ${e.jobs} cases to run\n`);
         bar?.start(e.jobs, 0, { job: '' });
         break;
       case 'case-start':

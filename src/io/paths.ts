@@ -91,6 +91,13 @@ export function checkOutDir(flag: string, dir: string, opts: OutDirOptions = {})
     if (within(ai, abs) && ai !== abs) throw new InputError(flag, `'${dir}' holds the input ${i}`);
     if (ai === abs) throw new InputError(flag, `'${dir}' is an input of this command; choose another directory`);
   }
+  if (exists) {
+    // an existing directory is replaced whole (its other files carried over): it must be a run directory or empty
+    const names = fs.readdirSync(abs);
+    if (names.length > 0 && !names.includes('metrics.csv') && !names.includes('meta.json')) {
+      throw new InputError(flag, `'${dir}' is a directory that is not a run directory (no metrics.csv or meta.json): choose a new or empty directory`);
+    }
+  }
   const parent = exists ? path.dirname(abs) : existing;
   try {
     fs.accessSync(parent, fs.constants.W_OK);
