@@ -58,7 +58,10 @@ export function register(program: Command): void {
     .option('--path <path>', 'the request path', '/')
     .option('--ingress-class <name>', 'serve only Ingresses of this class')
     .action((o: { manifests: string[]; host: string; path: string; ingressClass?: string }) => {
-      checkDnsName('--host', o.host);
+      // a Host header: a DNS name or an IPv4 address, with an optional :port (an IPv6 literal in brackets never matches a rule)
+      const hp = /^(.*?)(?::(\d{1,5}))?$/.exec(o.host)!;
+      if (hp[2] !== undefined && (Number(hp[2]) < 1 || Number(hp[2]) > 65535)) throw new InputError('--host', `port ${hp[2]} is not from 1 to 65535`);
+      if (!/^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/.test(o.host)) checkDnsName('--host', hp[1]!);
       if (!o.path.startsWith('/') || /[\s\x00-\x1f]/.test(o.path)) throw new InputError('--path', `must start with '/' and hold no blanks, got '${show(o.path)}'`);
       if (o.ingressClass !== undefined && o.ingressClass.trim() === '') throw new InputError('--ingress-class', 'must not be empty');
       const { cluster } = clusterFrom(o.manifests);

@@ -24,6 +24,9 @@ export function requireWholeRun(arg: string, run: RunData): void {
     isDir = false;
   }
   if (isDir && run.meta === null) throw new InputError(`${arg}: ${RUN_FILES.meta}`, 'missing: not a whole run (a shard, or a run that was cut off?)');
+  if (!isDir && path.basename(arg) === RUN_FILES.metrics && run.meta === null) {
+    throw new InputError(`${path.dirname(arg)}: ${RUN_FILES.meta}`, `missing beside ${arg}: not a whole run (a shard, or a run that was cut off?); another file name compares the CSV alone`);
+  }
   if (run.meta !== null && run.meta.shard !== null && run.meta.shard !== undefined) {
     throw new InputError(`${path.dirname(run.metricsFile)}: ${RUN_FILES.meta}`, `the run is shard ${run.meta.shard} only; merge the shards first (kpbench merge)`);
   }

@@ -137,7 +137,12 @@ function expand(file: string, effective: Record<string, unknown>, prefix: string
     if (c.scenario.cluster.manifests.length > 0) manifestLists.add(JSON.stringify(c.scenario.cluster.manifests));
   }
   // manifests are read and checked now, not when the case runs
-  for (const l of manifestLists) loadManifests(JSON.parse(l) as string[]);
+  for (const l of manifestLists) {
+    const m = loadManifests(JSON.parse(l) as string[]);
+    const objects = m.services.length + m.pods.length + m.slices.reduce((n, sl) => n + sl.endpoints.length, 0);
+    const max = limit('endpoints');
+    if (objects > max) throw new InputError(`${file}: cluster.manifests`, `${fmtCount(objects)} services, pods and endpoints, beyond the limit of ${fmtCount(max)} (${LIMIT_DEFS.endpoints.env})`);
+  }
   return { base, cases };
 }
 
