@@ -199,6 +199,8 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
   emit({ type: 'start', jobs: jobs.length });
   let index = 0;
   for (const { c, b } of jobs) {
+    // a turn of the event loop between cases, so a SIGINT/SIGTERM is handled here rather than after the run
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const label = `${c.id} ${b} ${c.scenario.cluster.services} services`;
     emit({ type: 'case-start', index, jobs: jobs.length, label });
     const started = Date.now();
@@ -233,7 +235,9 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
     }
   }
 
+  await new Promise<void>((resolve) => setImmediate(resolve));
   // write everything into a fresh directory (benchmark.json included), then put it in place in one step
+  // (synchronously: a signal handler cannot run in the middle, see src/io/signals.ts)
   onEvent?.({ type: 'writing', outDir: opts.outDir });
   const staging = `${path.resolve(opts.outDir)}.staging-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
