@@ -130,7 +130,7 @@ export function checkRunSize(cases: readonly ScenarioCase[], force: boolean): vo
     const maxState = limit('stateUnits');
     if (e.state > maxState) {
       const at = Object.keys(c.point).length === 0 ? '' : ` (sweep point ${JSON.stringify(c.point)})`;
-      throw new InputError(`${c.file}: cluster.proxyNodes x cluster.services x cluster.endpointsPerService`, `${fmtCount(e.state)} objects held over all simulated kube-proxies in one case${at}, beyond the limit of ${fmtCount(maxState)}; use --force or ${LIMIT_DEFS.stateUnits.env}`);
+      throw new InputError(`${c.file}: cluster.proxyNodes x cluster.services x cluster.ports x cluster.endpointsPerService`, `${fmtCount(e.state)} objects (services x ports x endpoints) held over all simulated kube-proxies in one case${at}, beyond the limit of ${fmtCount(maxState)}; use --force or ${LIMIT_DEFS.stateUnits.env}`);
     }
     work += e.work;
   }

@@ -58,7 +58,7 @@ export function estimateCase(s: ScenarioFile): CaseEstimate {
   const eps = meanOf(c.endpointsPerService);
   const scale = (per: number): number => (per > 0 ? c.services / per : 1);
   const proxies = Math.min(c.proxyNodes ?? c.nodes, c.nodes);
-  const objects = c.services * (1 + eps);
+  const objects = c.services * c.ports.length * (1 + eps); // rules and virtual servers grow with every port
   const connections = s.duration * s.load.connectionsPerSecond * scale(s.load.perServices);
   const requests = connections * s.load.requestsPerConnection;
   const ch = s.churn;
