@@ -23,9 +23,15 @@ interface Exit {
   signal: NodeJS.Signals | null;
   stderr: string;
   ms: number;
+  /** ms from the end of the first case to the exit. */
+  afterFirstCase: number;
 }
 
-function runAndMaybeSignal(dir: string, after: number | null, signal: NodeJS.Signals): Promise<Exit> {
+/**
+ * Runs the scenario; with `after` set, sends `signal` that many ms after the first case has finished (the program
+ * is loaded and running then), or, with `fromStart`, that many ms after the start.
+ */
+function runAndMaybeSignal(dir: string, after: number | null, signal: NodeJS.Signals, fromStart = false): Promise<Exit> {
   return new Promise((resolve) => {
     const started = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(PACKAGE_ROOT, 'src/cli/main.ts'), 'run', path.join(dir, 's.yaml'), '--quick', '--no-wall', '--out', path.join(dir, 'out')], {
@@ -33,11 +39,16 @@ function runAndMaybeSignal(dir: string, after: number | null, signal: NodeJS.Sig
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = after === null ? null : setTimeout(() => child.kill(signal), after);
+    let firstCase = 0;
+    let timer: NodeJS.Timeout | null = after !== null && fromStart ? setTimeout(() => child.kill(signal), after) : null;
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (firstCase === 0 && stderr.includes('kpbench: [1/')) firstCase = Date.now();
+      if (after !== null && !fromStart && timer === null && stderr.includes('kpbench: [1/')) timer = setTimeout(() => child.kill(signal), after);
+    });
     child.on('close', (code, sig) => {
       if (timer !== null) clearTimeout(timer);
-      resolve({ code, signal: sig, stderr, ms: Date.now() - started });
+      resolve({ code, signal: sig, stderr, ms: Date.now() - started, afterFirstCase: firstCase === 0 ? 0 : Date.now() - firstCase });
     });
   });
 }
@@ -61,7 +72,7 @@ function transients(dir: string): string[] {
 
 test('SIGINT, SIGTERM and SIGKILL at random moments leave the previous run or the complete new one', { timeout: 600_000 }, async () => {
   const dir = mkTmp(path.join(os.tmpdir(), 'kpb-sig-'));
-  const scenario = { ...BASE_SCENARIO, name: 'signals', sweep: { 'cluster.services': [5, 10, 20] } };
+  const scenario = { ...BASE_SCENARIO, name: 'signals', sweep: { 'cluster.services': [5, 10, 20, 50, 100] } };
   fs.writeFileSync(path.join(dir, 's.yaml'), YAML.stringify(scenario));
 
   // the previous run
@@ -69,11 +80,12 @@ test('SIGINT, SIGTERM and SIGKILL at random moments leave the previous run or th
   assert.equal(first.code, 0, first.stderr);
   let date = checkRunDir(dir, null);
   const rng = new RngStreams(11).stream('signal-test');
-  const span = first.ms * 1.2;
+  // after the first case: anywhere in the rest of the run, the writing of the run directory included
+  const span = first.afterFirstCase * 1.1;
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGINT', 'SIGTERM'];
   let interrupted = 0;
   for (const sig of signals) {
-    const at = Math.floor((0.3 + rng.next()) * span);
+    const at = Math.floor(rng.next() * span);
     const r = await runAndMaybeSignal(dir, at, sig);
     if (r.code === 0) {
       date = checkRunDir(dir, date); // finished before the signal
@@ -94,8 +106,8 @@ test('SIGINT, SIGTERM and SIGKILL at random moments leave the previous run or th
   assert.ok(interrupted > 0, 'at least one run was interrupted');
 
   // SIGKILL: no handler runs; the directory is still whole, and the next run sweeps what was left
-  const at = Math.floor(rng.next() * span);
-  const killed = await runAndMaybeSignal(dir, at, 'SIGKILL');
+  const at = Math.floor(rng.next() * first.ms);
+  const killed = await runAndMaybeSignal(dir, at, 'SIGKILL', true);
   if (killed.signal === 'SIGKILL') date = checkRunDir(dir, date);
   const rerun = await runAndMaybeSignal(dir, null, 'SIGINT');
   assert.equal(rerun.code, 0, rerun.stderr);
