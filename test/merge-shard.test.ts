@@ -154,6 +154,7 @@ test('merge of three shards equals the unsharded run', async () => {
   const wholeDir = path.join(tmp, 'whole');
   fs.mkdirSync(wholeDir);
   fs.writeFileSync(path.join(wholeDir, 'metrics.csv'), formatMetricsCsv(whole));
+  fs.copyFileSync(path.join(out, 'meta.json'), path.join(wholeDir, 'meta.json'));
   assert.equal((await kpbench('compare', wholeDir, out)).code, 0);
 });
 

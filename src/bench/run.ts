@@ -5,6 +5,10 @@ import { execFileSync } from 'node:child_process';
 import type { BackendKind } from '../types.js';
 import { InputError } from '../errors.js';
 import { backendDefinition } from '../backends/registry.js';
+import { checkOutDir, packagePath, PACKAGE_ROOT, sweepStale } from '../io/paths.js';
+import { removeOnInterrupt } from '../io/signals.js';
+import { fmtCount, limit, LIMIT_DEFS } from '../io/limits.js';
+import { estimateCase } from '../scenario/validate.js';
 import { loadScenario, scenarioFiles, type LoadedScenario, type ScenarioCase } from '../scenario/load.js';
 import type { ReferenceSpec } from '../scenario/schema.js';
 import { runCase } from './case.js';
@@ -28,7 +32,8 @@ import { checkExpectations, scenarioInfos } from '../report/scenarios.js';
 import { buildRunReport, writeReport } from '../report/report.js';
 import { exportBenchmarkJson, formatBenchmarkJson } from '../report/export.js';
 
-export const SCENARIO_DIR = 'scenarios';
+/** The package's scenarios (found from the package, not the current directory). */
+export const SCENARIO_DIR = packagePath('scenarios');
 
 export interface SuiteOptions {
   /** Scenario files or names (scenarios/<name>.yaml); empty: the default suite. */
@@ -41,6 +46,12 @@ export interface SuiteOptions {
   noWall?: boolean;
   /** Only these backends. */
   backends?: BackendKind[];
+  /** Lift the work and case limits (src/io/limits.ts) for this run. */
+  force?: boolean;
+  /** Directories --out may not be (the baseline a --ci run compares with). */
+  forbiddenOut?: string[];
+  /** Called after every input is checked and before the first case runs (e.g. to check a baseline). */
+  beforeRun?: () => void;
   /** Cost-model coefficients by backend kind and name, overriding the defaults (`--calibration FILE`). */
   calibration?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
@@ -65,12 +76,20 @@ export interface SuiteResult {
 /** Resolves scenario arguments: a path, or a name in scenarios/. */
 export function resolveScenarios(args: readonly string[] | undefined, quick: boolean): string[] {
   if (args !== undefined && args.length > 0) {
-    return args.map((a) => {
+    const files = args.map((a) => {
+      if (a.trim() === '') throw new InputError('scenario', 'empty scenario argument');
       if (fs.existsSync(a)) return a;
       const byName = path.join(SCENARIO_DIR, `${a}.yaml`);
-      if (fs.existsSync(byName)) return byName;
-      throw new InputError(a, 'no such scenario file or scenario name');
+      if (/^[a-z0-9][a-z0-9-]*$/.test(a) && fs.existsSync(byName)) return byName;
+      throw new InputError(a, `no such scenario file or scenario name (names are those of ${SCENARIO_DIR})`);
     });
+    const seen = new Map<string, string>();
+    for (const [i, f] of files.entries()) {
+      const k = path.resolve(f);
+      if (seen.has(k)) throw new InputError(args[i]!, `given twice (also ${seen.get(k)})`);
+      seen.set(k, args[i]!);
+    }
+    return files;
   }
   const files = scenarioFiles(SCENARIO_DIR).filter((f) => {
     try {
@@ -83,9 +102,51 @@ export function resolveScenarios(args: readonly string[] | undefined, quick: boo
   return files;
 }
 
+/** A scenario file as meta.json lists it: relative to the package when it is one of its scenarios. */
+function scenarioLabel(f: string): string {
+  const abs = path.resolve(f);
+  const rel = path.relative(PACKAGE_ROOT, abs);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? path.relative(process.cwd(), abs) : rel;
+}
+
+/**
+ * Refuses a run too large for the machine before it starts (unless forced): more cases than the case limit, a
+ * case with more simulated events than the event limit, or more estimated work than the work limit.
+ */
+export function checkRunSize(cases: readonly ScenarioCase[], force: boolean): void {
+  if (force) return;
+  const maxCases = limit('cases');
+  if (cases.length > maxCases) {
+    const file = cases[0]!.file;
+    throw new InputError(`${file}: sweep`, `the run has ${fmtCount(cases.length)} cases (sweep points x backends), beyond the limit of ${fmtCount(maxCases)}; use --force or ${LIMIT_DEFS.cases.env}`);
+  }
+  const maxEvents = limit('caseEvents');
+  const maxWork = limit('workUnits');
+  let work = 0;
+  for (const c of cases) {
+    const e = estimateCase(c.scenario);
+    if (e.events > maxEvents) {
+      const s = c.scenario;
+      const burst = (s.churn.endpointBurst?.changes ?? 0) * 2;
+      const field = burst > e.events / 2 ? 'churn.endpointBurst.changes' : s.duration * s.load.connectionsPerSecond * s.load.requestsPerConnection > e.events / 2 ? 'duration x load.connectionsPerSecond x load.requestsPerConnection' : 'duration x churn rates';
+      const at = Object.keys(c.point).length === 0 ? '' : ` (sweep point ${JSON.stringify(c.point)})`;
+      throw new InputError(`${c.file}: ${field}`, `about ${fmtCount(e.events)} simulated events in one case${at}, beyond the limit of ${fmtCount(maxEvents)}; use --force or ${LIMIT_DEFS.caseEvents.env}`);
+    }
+    const maxState = limit('stateUnits');
+    if (e.state > maxState) {
+      const at = Object.keys(c.point).length === 0 ? '' : ` (sweep point ${JSON.stringify(c.point)})`;
+      throw new InputError(`${c.file}: cluster.proxyNodes x cluster.services x cluster.ports x cluster.endpointsPerService`, `${fmtCount(e.state)} objects (services x ports x endpoints) held over all simulated kube-proxies in one case${at}, beyond the limit of ${fmtCount(maxState)}; use --force or ${LIMIT_DEFS.stateUnits.env}`);
+    }
+    work += e.work;
+  }
+  if (work > maxWork) {
+    throw new InputError(`${cases[0]!.file}: (run size)`, `estimated ${fmtCount(work)} work units (cases x services x endpoints x syncs x proxies + first packets x rules), beyond the limit of ${fmtCount(maxWork)}; use --force or ${LIMIT_DEFS.workUnits.env}`);
+  }
+}
+
 function gitCommit(): string | null {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
   } catch {
     return null;
   }
@@ -103,12 +164,27 @@ export function caseWeight(services: number, wall: boolean): number {
  */
 export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => void): Promise<SuiteResult> {
   const files = resolveScenarios(opts.scenarios, opts.quick);
+  // everything is checked before the first case runs: the output directory, every scenario, the size of the run
+  checkOutDir('--out', opts.outDir, { inputs: files, forbidden: opts.forbiddenOut });
   const loaded = files.map((f) => loadScenario(f, { quick: opts.quick, seed: opts.seed }));
+  const byName = new Map<string, string>();
+  for (const l of loaded) {
+    const other = byName.get(l.scenario.name);
+    if (other !== undefined) throw new InputError(`${l.file}: name`, `'${l.scenario.name}' is also the name of ${other}: their rows would mix`);
+    byName.set(l.scenario.name, l.file);
+  }
   const cases = loaded.flatMap((l) => l.cases);
+  if (opts.backends !== undefined) {
+    const run = new Set(cases.flatMap((c) => c.scenario.backends));
+    for (const b of opts.backends) if (!run.has(b)) throw new InputError('--backend', `${b} is not a backend of the scenarios run (${[...run].join(', ')})`);
+  }
   let jobs = cases.flatMap((c) =>
     c.scenario.backends.filter((b) => opts.backends === undefined || opts.backends.includes(b)).map((b) => ({ c, b })),
   );
   if (opts.shard !== undefined) jobs = shardOf(jobs, opts.shard.k, opts.shard.n);
+  checkRunSize(jobs.map((j) => j.c), opts.force === true);
+  opts.beforeRun?.();
+  sweepStale(opts.outDir);
 
   const rows: MetricRow[] = [];
   const samples: SampleSet[] = [];
@@ -118,13 +194,15 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
   let index = 0;
   let work = 0;
   for (const { c, b } of jobs) {
+    // a turn of the event loop between cases, so a SIGINT/SIGTERM is handled here rather than after the run
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const label = `${c.id} ${b} ${c.scenario.cluster.services} services`;
     emit({ type: 'case-start', index, jobs: jobs.length, label });
     const started = Date.now();
     const out = await runCase(c, b, { bench: opts.noWall !== true, calibration: opts.calibration });
     for (const r of out.rows) requireMetricDef(r.metric); // a row no catalogue defines is a bug: fail loudly
-    rows.push(...out.rows);
-    samples.push(...out.samples);
+    for (const r of out.rows) rows.push(r);
+    for (const x of out.samples) samples.push(x);
     work += weights[index]!;
     emit({ type: 'case-end', index, jobs: jobs.length, label, seconds: (Date.now() - started) / 1000, work });
     index++;
@@ -146,17 +224,20 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
     argv: process.argv.slice(2),
     quick: opts.quick,
     shard: opts.shard === undefined ? null : `${opts.shard.k}/${opts.shard.n}`,
-    scenarios: files.map((f) => path.relative(process.cwd(), f)),
+    scenarios: files.map((f) => scenarioLabel(f)),
     // what the report needs of the scenario files (descriptions, published figures, expectations), so a report
     // can be rebuilt from the run directory alone (kpbench report, kpbench merge)
     scenarioReports: infos,
   };
   const reports: ScenarioReport[] = infos;
 
+  await new Promise<void>((resolve) => setImmediate(resolve));
   // write everything into a fresh directory (benchmark.json included), then put it in place in one step
+  // (synchronously: a signal handler cannot run in the middle, see src/io/signals.ts)
   onEvent?.({ type: 'writing', outDir: opts.outDir });
-  const staging = `${opts.outDir.replace(/[\\/]+$/, '')}.staging-${process.pid}`;
+  const staging = `${path.resolve(opts.outDir)}.staging-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
+  const forget = removeOnInterrupt(staging);
   try {
     writeMetricsCsv(path.join(staging, 'metrics.csv'), rows as CsvMetricRow[]);
     writeScalingCsv(path.join(staging, 'scaling.csv'), scaling);
@@ -167,6 +248,7 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
     installRunDir(staging, opts.outDir);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
+    forget();
   }
   onEvent?.({ type: 'done', outDir: opts.outDir });
   return { rows, scaling, checks, reports, outDir: opts.outDir };

@@ -16,6 +16,7 @@ import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { metricKind, rowKind, sweepColumn, sweepColumns, sweepPoint, type KindedRow } from './columns.js';
+import { readInputText } from '../io/read.js';
 
 // ---------------------------------------------------------------------------------------------
 // Files of a run directory
@@ -189,14 +190,8 @@ interface CsvRecord {
 }
 
 function readText(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(file, 'no such file');
-    if (code === 'EISDIR') throw new InputError(file, 'is a directory, expected a file');
-    throw new InputError(file, `cannot read: ${(e as Error).message}`);
-  }
+  // stat first, then a capped read: a FIFO, a device or a huge file is refused, not read whole (src/io/read.ts)
+  return readInputText(file);
 }
 
 /**

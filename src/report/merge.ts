@@ -14,7 +14,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { computeScaling } from '../metrics/scaling.js';
+import { checkOutDir, sweepStale } from '../io/paths.js';
+import { removeOnInterrupt } from '../io/signals.js';
 import {
+  installRunDir,
   pointKey,
   readRun,
   rowKey,
@@ -126,7 +129,9 @@ export function mergeMetas<T extends Pick<MergeInput, 'name' | 'meta'>>(inputs: 
   const withMeta = inputs.filter((i): i is T & { meta: RunMeta } => i.meta !== null);
   if (withMeta.length === 0) return { ordered: [...inputs], meta: null, warnings };
   if (withMeta.length < inputs.length) {
-    warnings.push(`no meta.json in ${inputs.filter((i) => i.meta === null).map((i) => i.name).join(', ')}`);
+    // a run directory without meta.json cannot be told from a cut-off run or a stray shard: refuse it
+    const missing = inputs.find((i) => i.meta === null)!;
+    throw new InputError(`${missing.name}: meta.json`, 'missing: cannot tell which run or shard this is');
   }
   const first = withMeta[0]!;
   for (const i of withMeta.slice(1)) {
@@ -203,27 +208,48 @@ export function mergeRunData(inputs: readonly MergeInput[], opts: MergeOptions =
 export function mergeRuns(dirs: readonly string[], outDir: string, opts: MergeOptions = {}): MergeResult {
   const out = path.resolve(outDir);
   for (const d of dirs) {
-    if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new InputError(d, 'no such run directory');
     if (path.resolve(d) === out) throw new InputError('--out', `${outDir} is one of the runs merged; choose another directory`);
+  }
+  checkOutDir('--out', outDir, { inputs: dirs });
+  const seen = new Map<string, string>();
+  for (const d of dirs) {
+    if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new InputError(d, 'no such run directory');
+    const k = path.resolve(d);
+    if (seen.has(k)) throw new InputError(d, `given twice (also ${seen.get(k)})`);
+    seen.set(k, d);
   }
   const inputs: MergeInput[] = dirs.map((d) => {
     const run = readRun(d);
     return { name: d, rows: run.rows, samples: run.samples, meta: run.meta };
   });
   const result = mergeRunData(inputs, opts);
+  if (result.rows.length === 0) throw new InputError(dirs.join(', '), 'no rows in any of the runs merged');
+  sweepStale(outDir);
   writeMergedRun(outDir, result);
   return result;
 }
 
-/** Writes a merged run; metrics.csv last, so a directory with a metrics.csv is a whole run. */
+/**
+ * Writes a merged run as one step: every file into `<out>.staging-<pid>`, which then replaces `out`
+ * (installRunDir), so `out` is the previous run or the complete merged one, whatever interrupts the merge.
+ */
 export function writeMergedRun(outDir: string, result: MergeResult): void {
-  fs.mkdirSync(outDir, { recursive: true });
-  writeScalingCsv(path.join(outDir, RUN_FILES.scaling), result.scaling);
-  if (result.samples !== null) writeSamplesJson(path.join(outDir, RUN_FILES.samples), result.samples);
-  if (result.meta !== null) writeMeta(outDir, result.meta);
-  writeReport(outDir, buildRunReport(mergedReportInput(result)));
-  writeMetricsCsv(path.join(outDir, RUN_FILES.metrics), result.rows);
-  writeExports(outDir);
+  const staging = `${path.resolve(outDir)}.staging-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  const forget = removeOnInterrupt(staging);
+  try {
+    fs.mkdirSync(staging, { recursive: true });
+    writeScalingCsv(path.join(staging, RUN_FILES.scaling), result.scaling);
+    if (result.samples !== null) writeSamplesJson(path.join(staging, RUN_FILES.samples), result.samples);
+    if (result.meta !== null) writeMeta(staging, result.meta);
+    writeReport(staging, buildRunReport(mergedReportInput(result)));
+    writeMetricsCsv(path.join(staging, RUN_FILES.metrics), result.rows);
+    writeExports(staging);
+    installRunDir(staging, outDir);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+    forget();
+  }
 }
 
 /**

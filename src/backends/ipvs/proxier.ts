@@ -273,7 +273,7 @@ export class IpvsProxier implements Backend {
 
   private rebuildRules(): IpvsRules {
     const lb: DesiredService['lbNoNodeAccess'] = [];
-    for (const k of [...this.lbNoNodeAccess.keys()].sort()) lb.push(...this.lbNoNodeAccess.get(k)!);
+    for (const k of [...this.lbNoNodeAccess.keys()].sort()) for (const e of this.lbNoNodeAccess.get(k)!) lb.push(e);
     this.ruleSet = buildRules(this.opts.node, { sets: this.sets, lbNoNodeAccess: lb });
     this.restoreText = this.ruleSet.restoreInput();
     return this.ruleSet;
