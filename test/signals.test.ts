@@ -16,7 +16,7 @@ import { RngStreams } from '../src/sim/rng.js';
 import { PACKAGE_ROOT, TRANSIENT } from '../src/io/paths.js';
 import { BASE_SCENARIO } from './fixtures/bad-inputs.js';
 
-const RUN_FILES = ['benchmark.json', 'meta.json', 'metrics.csv', 'samples.json', 'scaling.csv', 'summary.md'];
+const RUN_FILES = ['benchmark.json', 'charts', 'meta.json', 'metrics.csv', 'report.html', 'samples.json', 'scaling.csv', 'summary.md'];
 
 interface Exit {
   code: number | null;
