@@ -4,7 +4,7 @@
  * evaluates. Built only through `RuleBuilder`, whose methods are the handful of expressions kube-proxy's
  * nftables proxier writes (pkg/proxy/nftables/proxier.go), so the three can never drift apart.
  */
-import { parseAddrOrCidr, type Cidr4 } from '../../net/ipv4.js';
+import { formatIPv4, parseAddrOrCidr, type Cidr4 } from '../../net/ipv4.js';
 import type { Protocol } from '../../types.js';
 
 export type Family = 'ip' | 'ip6';
@@ -58,11 +58,29 @@ function cidrOf(s: string): Cidr4 {
   return c;
 }
 
-/** How nft lists an anonymous set of prefixes: one element alone, or `{ a, b }` sorted by address. */
+/** An interval [start, end] of unsigned addresses as nft prints it: an address, a prefix, or "a-b". */
+function listInterval(start: number, end: number): string {
+  if (start === end) return formatIPv4(start);
+  const size = end - start + 1;
+  const bits = Math.log2(size);
+  if (Number.isInteger(bits) && start % size === 0) return `${formatIPv4(start)}/${32 - bits}`;
+  return `${formatIPv4(start)}-${formatIPv4(end)}`;
+}
+
+/**
+ * How nft lists an anonymous set of prefixes: an interval set, so overlapping and adjacent prefixes are merged
+ * (an LB IP inside an allowed source range disappears into it), printed sorted; one interval alone has no braces.
+ */
 function listAnonSet(nets: readonly Cidr4[]): string {
-  if (nets.length === 1) return listAddr(nets[0]!);
-  const sorted = [...nets].sort((a, b) => (a.addr >>> 0) - (b.addr >>> 0) || a.prefix - b.prefix);
-  return `{ ${sorted.map(listAddr).join(', ')} }`;
+  const iv = nets.map((c) => [c.addr >>> 0, ((c.addr >>> 0) + 2 ** (32 - c.prefix) - 1)] as [number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const merged: Array<[number, number]> = [];
+  for (const [a, z] of iv) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && a <= last[1] + 1) last[1] = Math.max(last[1], z);
+    else merged.push([a, z]);
+  }
+  if (merged.length === 1) return listInterval(merged[0]![0], merged[0]![1]);
+  return `{ ${merged.map(([a, z]) => listInterval(a, z)).join(', ')} }`;
 }
 
 /** nft's normal form of a mark value: %#010x. */
