@@ -125,6 +125,10 @@ export interface NftSyncCounts {
   /** Chains and sets in the table when kube-proxy lists them (`nft -j list chains` / `list sets`) this sync. */
   chainsListed: number;
   setsListed: number;
+  /** Anonymous sets the main transaction creates (one per `numgen` vmap rule, multi-range address sets). */
+  anonSetsAdded: number;
+  /** Sets (named and anonymous) in the kernel's table when the main transaction starts. */
+  kernelSetsBefore: number;
 }
 
 interface ElementStorage {
@@ -571,6 +575,7 @@ export class NftProxier {
     void ipX;
 
     // Stale service chains: flushed now (a map element may still point at them), deleted a second later.
+    const kernelSetsBefore = this.table.kernelSets();
     const chainsListed = this.table.chains.size;
     for (const name of this.table.chains.keys()) {
       if (!isServiceChainName(name)) continue;
@@ -597,7 +602,7 @@ export class NftProxier {
     this.lastOps = ops;
     this.lastStaleOps = staleOps;
     const counts = countOps(ops, staleOps, c.family);
-    return { full, ...counts, chainsListed, setsListed };
+    return { full, ...counts, chainsListed, setsListed, kernelSetsBefore };
   }
 
   private writeServiceToEndpointRules(ops: Op[], f: PortFacts, svcChain: string, eps: readonly EndpointInfo[], cache: Map<string, EndpointNames>): void {
@@ -613,7 +618,8 @@ export class NftProxier {
   }
 }
 
-function countOps(ops: readonly Op[], staleOps: readonly Op[], family: Family): Omit<NftSyncCounts, 'full' | 'chainsListed' | 'setsListed'> {
+function countOps(ops: readonly Op[], staleOps: readonly Op[], family: Family): Omit<NftSyncCounts, 'full' | 'chainsListed' | 'setsListed' | 'kernelSetsBefore'> {
+  let anonSetsAdded = 0;
   let elementsAdded = 0;
   let elementsDeleted = 0;
   let rulesWritten = 0;
@@ -630,6 +636,7 @@ function countOps(ops: readonly Op[], staleOps: readonly Op[], family: Family): 
         break;
       case 'rule':
         rulesWritten++;
+        anonSetsAdded += op.rule.anonSets;
         break;
       case 'chain':
         if (op.verb === 'add') chainsAdded++;
@@ -646,5 +653,5 @@ function countOps(ops: readonly Op[], staleOps: readonly Op[], family: Family): 
   }
   const bytes = Buffer.byteLength(transactionText(ops, family, KUBE_PROXY_TABLE)) + Buffer.byteLength(transactionText(staleOps, family, KUBE_PROXY_TABLE));
   const transactions = (ops.length > 0 ? 1 : 0) + (staleOps.length > 0 ? 1 : 0);
-  return { operations: ops.length, elementsAdded, elementsDeleted, rulesWritten, chainsAdded, chainsFlushed, chainsDeleted, setsWritten, setsDeleted, bytes, transactions };
+  return { operations: ops.length, anonSetsAdded, elementsAdded, elementsDeleted, rulesWritten, chainsAdded, chainsFlushed, chainsDeleted, setsWritten, setsDeleted, bytes, transactions };
 }

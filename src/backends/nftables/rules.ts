@@ -45,6 +45,11 @@ export interface NftRule {
   readonly s: Stmt;
   /** Sets and maps the rule names (an `update` makes nft give a dynamic set its default size). */
   readonly updates: string | null;
+  /**
+   * Anonymous sets the kernel creates for the rule: a `numgen ... vmap { }` map, or an address set that still
+   * holds more than one interval after nft merged it (one prefix alone becomes a plain comparison).
+   */
+  readonly anonSets: number;
 }
 
 /** How nft prints an address or prefix: a /32 (or /128) is a plain address. */
@@ -71,7 +76,7 @@ function listInterval(start: number, end: number): string {
  * How nft lists an anonymous set of prefixes: an interval set, so overlapping and adjacent prefixes are merged
  * (an LB IP inside an allowed source range disappears into it), printed sorted; one interval alone has no braces.
  */
-function listAnonSet(nets: readonly Cidr4[]): string {
+function mergedIntervals(nets: readonly Cidr4[]): Array<[number, number]> {
   const iv = nets.map((c) => [c.addr >>> 0, ((c.addr >>> 0) + 2 ** (32 - c.prefix) - 1)] as [number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const merged: Array<[number, number]> = [];
   for (const [a, z] of iv) {
@@ -79,6 +84,11 @@ function listAnonSet(nets: readonly Cidr4[]): string {
     if (last !== undefined && a <= last[1] + 1) last[1] = Math.max(last[1], z);
     else merged.push([a, z]);
   }
+  return merged;
+}
+
+function listAnonSet(nets: readonly Cidr4[]): string {
+  const merged = mergedIntervals(nets);
   if (merged.length === 1) return listInterval(merged[0]![0], merged[0]![1]);
   return `{ ${merged.map(([a, z]) => listInterval(a, z)).join(', ')} }`;
 }
@@ -94,6 +104,7 @@ export class RuleBuilder {
   private readonly m: Match[] = [];
   private stmt: Stmt | null = null;
   private upd: string | null = null;
+  private anon = 0;
 
   constructor(private readonly family: Family = 'ip') {}
 
@@ -120,6 +131,7 @@ export class RuleBuilder {
   daddrAnonJoined(joined: string): this {
     const nets = joined.split(',').map(cidrOf);
     this.m.push({ t: 'addr', f: 'daddr', neg: false, nets, anon: true });
+    if (mergedIntervals(nets).length > 1) this.anon++;
     return this.both(`${this.family} daddr { ${joined} }`, `${this.family} daddr ${listAnonSet(nets)}`);
   }
 
@@ -127,6 +139,7 @@ export class RuleBuilder {
   saddrNotAnon(items: readonly string[]): this {
     const nets = items.map(cidrOf);
     this.m.push({ t: 'addr', f: 'saddr', neg: true, nets, anon: true });
+    if (mergedIntervals(nets).length > 1) this.anon++;
     return this.both(`${this.family} saddr != { ${items.join(' , ')} }`, `${this.family} saddr != ${listAnonSet(nets)}`);
   }
 
@@ -170,6 +183,7 @@ export class RuleBuilder {
   numgen(targets: readonly string[]): this {
     const text = `numgen random mod ${targets.length} vmap { ${targets.map((c, i) => `${i} : goto ${c}`).join(' , ')} }`;
     const listed = `numgen random mod ${targets.length} vmap { ${targets.map((c, i) => `${i} : goto ${c}`).join(', ')} }`;
+    this.anon++;
     return this.end({ t: 'numgen', targets: [...targets] }, text, listed);
   }
 
@@ -207,6 +221,6 @@ export class RuleBuilder {
     if (this.stmt === null) throw new Error('nftables rule without a statement');
     const text = this.t.join(' ');
     const listed = this.l.join(' ') + (comment === null ? '' : ` comment ${JSON.stringify(comment)}`);
-    return { text, comment, listed, m: this.m, s: this.stmt, updates: this.upd };
+    return { text, comment, listed, m: this.m, s: this.stmt, updates: this.upd, anonSets: this.anon };
   }
 }

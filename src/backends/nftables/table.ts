@@ -197,6 +197,13 @@ export class NftTable {
     for (const op of ops) this.apply(op);
   }
 
+  /** Sets the kernel holds for this table: named sets and maps plus the anonymous ones rules created. */
+  kernelSets(): number {
+    let n = this.sets.size;
+    for (const c of this.chains.values()) for (const r of c.rules) n += r.anonSets;
+    return n;
+  }
+
   ruleCount(): number {
     let n = 0;
     for (const c of this.chains.values()) n += c.rules.length;
