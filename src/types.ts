@@ -5,6 +5,9 @@
  * A backend never reaches back into the cluster: it sees only the ProxySnapshot kube-proxy would see.
  */
 
+import type { ZodType } from 'zod';
+import type { BackendCatalogue } from './metrics/catalogue.js';
+
 // ---------------------------------------------------------------------------------------------
 // Randomness and time
 // ---------------------------------------------------------------------------------------------
@@ -232,30 +235,18 @@ export interface SyncRequest {
   now: Seconds;
 }
 
-/** Counted work of one sync. Every field is a count; modelled time is computed from these by the cost model. */
+/**
+ * Counted work, keyed by metric names that the backend declares in its own catalogue (its definition's `metrics`).
+ * The harness never reads a count by name: the recorder, the cost model and the summary loop over them.
+ */
+export type Counts = Record<string, number>;
+
+/** Counted work of one sync; modelled time is computed from these counts by the backend's cost model. */
 export interface SyncResult {
   /** 'full' when the whole ruleset was written, 'partial' when only a delta. */
   mode: 'full' | 'partial';
-  /** iptables rules in the iptables-restore input (all tables). */
-  rulesWritten: number;
-  /** Chains declared in the restore input (":CHAIN - [0:0]" lines). */
-  chainsWritten: number;
-  /** Bytes of restore input / ipset restore input / netlink messages (estimated per message for netlink). */
-  bytesWritten: number;
-  /** Rules in the kernel's tables after the sync (what legacy iptables copies on any table change). */
-  rulesInKernel: number;
-  /** Whether any iptables table was replaced in this sync. */
-  iptablesRestored: boolean;
-  /** IPVS virtual + real server adds, updates and deletes. */
-  ipvsOps: number;
-  /** ipset entry adds and deletes. */
-  ipsetOps: number;
-  /** Address adds and deletes on kube-ipvs0. */
-  addressOps: number;
-  /** Netlink messages read back from the kernel (IPVS mode re-reads every virtual server each sync); 0 when absent. */
-  netlinkReads?: number;
-  /** `ipset list` commands run (IPVS mode lists each of its sets every sync); 0 when absent. */
-  ipsetLists?: number;
+  /** Keys: the names in the backend catalogue's `sync` section. */
+  counts: Counts;
 }
 
 /** The first packet of a new connection, as the node's netfilter hooks see it. */
@@ -277,27 +268,18 @@ export interface LookupResult {
   serviceKey: string;
   /** Whether the packet will be SNATed (masqueraded). */
   masquerade: boolean;
-  /** iptables rules whose matches were evaluated (all tables and chains walked). */
-  rulesEvaluated: number;
-  /** Hash-table probes (IPVS service/connection tables, conntrack excluded). */
-  hashProbes: number;
-  /** ipset membership tests. */
-  setLookups: number;
+  /** Work done classifying the packet; keys: the names in the backend catalogue's `lookup` section. */
+  counts: Counts;
 }
 
 /** The ruleset as the real tools print it, keyed by the command that prints it (e.g. "iptables-save", "ipvsadm -S -n", "ipset save"). */
 export type RenderedRuleset = Record<string, string>;
 
-export interface RulesetSize {
-  /** iptables rules across the nat and filter tables. */
-  iptablesRules: number;
-  iptablesChains: number;
-  ipvsVirtualServers: number;
-  ipvsRealServers: number;
-  ipsetEntries: number;
-}
-
-export type BackendKind = 'iptables' | 'ipvs';
+/**
+ * A data plane's name, as the backend registry (src/backends/registry.ts) declares it. Only the registry and the
+ * backends' own folders name one.
+ */
+export type BackendKind = string;
 
 export interface Backend {
   readonly kind: BackendKind;
@@ -307,7 +289,8 @@ export interface Backend {
   lookup(pkt: Packet, rng: Rng, now: Seconds): LookupResult;
   /** The ruleset as the real tools print it. */
   render(): RenderedRuleset;
-  size(): RulesetSize;
+  /** The size of the programmed ruleset; keys: the names in the backend catalogue's `size` section. */
+  size(): Counts;
   /** A connection classified by this backend ended (IPVS graceful termination needs this). */
   connectionClosed?(endpoint: { ip: string; port: number }, serviceKey: string, protocol: Protocol): void;
   /**
@@ -316,22 +299,6 @@ export interface Backend {
    */
   housekeeping?(now: Seconds): SyncResult | null;
 }
-
-/** Options every backend factory takes. */
-export interface BackendOptions {
-  node: ProxyNodeConfig;
-  /** iptables only: 'minimized' (MinimizeIPTablesRestore, today's default) or 'full' (before v1.26). */
-  restoreMode?: 'full' | 'minimized';
-  /** ipvs only: the scheduler, default 'rr'. */
-  ipvsScheduler?: IpvsScheduler;
-  /**
-   * ipvs only: the kernel's virtual-service table: 'fixed256' (every released kernel: 256 chained buckets, probes
-   * grow as services / 512) or 'resizable' (newer kernels: one probe). Default 'fixed256'.
-   */
-  ipvsServiceTable?: 'fixed256' | 'resizable';
-}
-
-export type IpvsScheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sh' | 'dh' | 'sed' | 'nq';
 
 // ---------------------------------------------------------------------------------------------
 // Results: the rows of a run directory
@@ -379,3 +346,57 @@ export interface SampleSet {
   samples: number[];
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The backend registry's contract: one data plane = one folder + one registry line
+// ---------------------------------------------------------------------------------------------
+
+/** One coefficient of a cost model: seconds per unit of a count (or fixed seconds), and where it comes from. */
+export interface Coefficient {
+  value: number;
+  /** What one unit is, e.g. 's/rule'. */
+  unit: string;
+  /** How the value was obtained (measured where and how, or assumed). */
+  source: string;
+}
+
+/** A cost model's coefficients by name. */
+export type CoefficientSet = Readonly<Record<string, Coefficient>>;
+
+/** Turns a backend's counted work into modelled time. */
+export interface CostModel {
+  /** The coefficient values in force (defaults, overridden by a calibration). */
+  readonly coefficients: Readonly<Record<string, number>>;
+  syncSeconds(r: SyncResult): Seconds;
+  lookupSeconds(l: LookupResult): Seconds;
+}
+
+/** One way to print a backend's programmed state, e.g. `iptables-save` or `nft list ruleset`. */
+export interface RenderOutput {
+  description: string;
+  /** Prints the state of a backend that was created by the same definition and synced. */
+  render(backend: Backend): string;
+}
+
+/**
+ * Everything the harness knows about one data plane. The scenario schema, the CLI's choices, the metric
+ * catalogue, the cost model and the README's table of backends are all derived from these.
+ */
+export interface BackendDefinition<O = unknown> {
+  readonly kind: BackendKind;
+  /** A short name for tables, e.g. 'iptables (kube-proxy iptables mode)'. */
+  readonly title: string;
+  /** One sentence for the README's table of backends. */
+  readonly description: string;
+  /** The options under `proxy.<kind>` in a scenario (zod; every field has a default, so `{}` parses). */
+  readonly optionsSchema: ZodType<O>;
+  create(node: ProxyNodeConfig, options: O): Backend;
+  /** The counts sync(), lookup() and size() return, with units, directions and the statistics to write. */
+  readonly metrics: BackendCatalogue;
+  /** The default coefficients of the cost model (for these options), with their sources. */
+  coefficients(options: O): CoefficientSet;
+  /** The cost model for these options; `calibration` overrides coefficient values by name. */
+  cost(options: O, calibration?: Readonly<Record<string, number>>): CostModel;
+  /** Named printouts; the first is the default of `kpbench render`. */
+  readonly renderOutputs: Readonly<Record<string, RenderOutput>>;
+}

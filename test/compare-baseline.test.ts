@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { kpbench } from './fixtures/compare/cli.js';
 import { BASELINE_DIR, compareWithBaseline } from '../src/report/compare.js';
-import { InputError } from '../src/cli/errors.js';
+import { InputError } from '../src/errors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kpbench-baseline-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

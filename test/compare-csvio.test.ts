@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError } from '../src/cli/errors.js';
+import { InputError } from '../src/errors.js';
 import {
   formatMetricsCsv,
   formatScalingCsv,

@@ -44,14 +44,12 @@ test('the walk reaches the endpoint and counts every rule on the way: first and 
       endpoint: { ip: `10.244.${k - 1}.1`, port: 8080 },
       serviceKey: info.key,
       masquerade: false,
-      rulesEvaluated: k + 14,
-      hashProbes: 0,
-      setLookups: 0,
+      counts: { rules_evaluated: k + 14 },
     } satisfies LookupResult);
   }
   // not a service address: PREROUTING 1 + all 51 KUBE-SERVICES rules, filter 7, POSTROUTING 2
   const miss = b.lookup(pkt('10.244.200.9', '10.97.0.1', 80), NEVER, 1);
-  assert.deepEqual([miss.verdict, miss.endpoint, miss.serviceKey, miss.rulesEvaluated], ['PASS', null, '', 1 + 51 + 7 + 2]);
+  assert.deepEqual([miss.verdict, miss.endpoint, miss.serviceKey, miss.counts.rules_evaluated], ['PASS', null, '', 1 + 51 + 7 + 2]);
   // same address and port, other protocol: no match either
   assert.equal(b.lookup(pkt('10.244.200.9', infos[0]!.clusterIP, 80, { protocol: 'UDP' }), NEVER, 1).verdict, 'PASS');
 });
@@ -62,11 +60,11 @@ test('statistic rules: endpoint i of n is taken with 1/(n-i), one draw per rule 
   const ip = infos[0]!.clusterIP;
   // draws are compared with 0.25, 0.3333333333, 0.5 (as u32/2^31, like xt_statistic)
   const pick = (draws: number[]): LookupResult => b.lookup(pkt('10.244.200.9', ip, 80), scripted(draws), 1);
-  assert.deepEqual([pick([0.2]).endpoint, pick([0.2]).rulesEvaluated], [{ ip: '10.244.0.1', port: 8080 }, 1 + 1 + 1 + 1 + 2 + 9]);
-  assert.deepEqual([pick([0.3, 0.3]).endpoint, pick([0.3, 0.3]).rulesEvaluated], [{ ip: '10.244.0.2', port: 8080 }, 1 + 1 + 1 + 2 + 2 + 9]);
-  assert.deepEqual([pick([0.3, 0.4, 0.49]).endpoint, pick([0.3, 0.4, 0.49]).rulesEvaluated], [{ ip: '10.244.0.3', port: 8080 }, 1 + 1 + 1 + 3 + 2 + 9]);
+  assert.deepEqual([pick([0.2]).endpoint, pick([0.2]).counts.rules_evaluated], [{ ip: '10.244.0.1', port: 8080 }, 1 + 1 + 1 + 1 + 2 + 9]);
+  assert.deepEqual([pick([0.3, 0.3]).endpoint, pick([0.3, 0.3]).counts.rules_evaluated], [{ ip: '10.244.0.2', port: 8080 }, 1 + 1 + 1 + 2 + 2 + 9]);
+  assert.deepEqual([pick([0.3, 0.4, 0.49]).endpoint, pick([0.3, 0.4, 0.49]).counts.rules_evaluated], [{ ip: '10.244.0.3', port: 8080 }, 1 + 1 + 1 + 3 + 2 + 9]);
   // the last endpoint's rule has no statistic match and takes what is left
-  assert.deepEqual([pick([0.3, 0.4, 0.5]).endpoint, pick([0.3, 0.4, 0.5]).rulesEvaluated], [{ ip: '10.244.0.4', port: 8080 }, 1 + 1 + 1 + 4 + 2 + 9]);
+  assert.deepEqual([pick([0.3, 0.4, 0.5]).endpoint, pick([0.3, 0.4, 0.5]).counts.rules_evaluated], [{ ip: '10.244.0.4', port: 8080 }, 1 + 1 + 1 + 4 + 2 + 9]);
 });
 
 test('endpoint selection over many draws is uniform (seeded)', () => {
@@ -91,12 +89,12 @@ test('ClientIP affinity: the recent match sticks a client to its endpoint until 
   const first = from('10.244.7.7', [0.9, 0.1], 0);
   assert.deepEqual(first.endpoint, { ip: '10.244.2.40', port: 8080 });
   // nat: PREROUTING 1 + KUBE-SERVICES 1 + KUBE-SVC (masq 1 + rcheck 3 + statistic 2) + KUBE-SEP 2; filter 7; POSTROUTING 2
-  assert.equal(first.rulesEvaluated, 1 + 1 + 1 + 3 + 2 + 2 + 7 + 2);
+  assert.equal(first.counts.rules_evaluated, 1 + 1 + 1 + 3 + 2 + 2 + 7 + 2);
   // later connections go to the same endpoint whatever the draws: the second rcheck rule matches
   for (let t = 1; t <= 20; t++) {
     const r = from('10.244.7.7', [0.0, 0.0], t * 100);
     assert.deepEqual(r.endpoint, { ip: '10.244.2.40', port: 8080 });
-    assert.equal(r.rulesEvaluated, 1 + 1 + 1 + 2 + 2 + 7 + 2);
+    assert.equal(r.counts.rules_evaluated, 1 + 1 + 1 + 2 + 2 + 7 + 2);
   }
   // another client is balanced independently
   assert.deepEqual(from('10.244.8.8', [0.0], 2000).endpoint, { ip: '10.244.1.40', port: 8080 });
@@ -108,7 +106,7 @@ test('ClientIP affinity: the recent match sticks a client to its endpoint until 
 test(`xt_recent remembers at most ${RECENT_LIST_MAX} sources per list (least recently seen goes first)`, () => {
   const s = svc({ namespace: 'shop', name: 'one', clusterIP: '10.96.10.2', port: 80, stickyMaxAgeSeconds: 10800 });
   const b = synced(REAL_NODE, snapshot([[s, [ep('10.244.1.41', 8080)]]]));
-  const cost = (client: string, now: number): number => b.lookup(pkt(client, '10.96.10.2', 80), NEVER, now).rulesEvaluated;
+  const cost = (client: string, now: number): number => b.lookup(pkt(client, '10.96.10.2', 80), NEVER, now).counts.rules_evaluated;
   const fresh = cost('10.244.9.0', 0); // rcheck fails, then the endpoint rule
   assert.equal(cost('10.244.9.0', 1), fresh - 1, 'remembered: the rcheck rule jumps straight to the endpoint');
   for (let i = 1; i <= RECENT_LIST_MAX; i++) cost(`10.244.10.${i}`, 2);
@@ -127,8 +125,8 @@ test('masquerade: off-cluster sources, node-originated traffic and hairpin conne
   assert.ok([viaPod, offCluster, fromNode, hairpin].every((r) => r.verdict === 'DNAT' && r.endpoint?.ip === '10.244.1.1'));
   // marked traffic: KUBE-MARK-MASQ 1 more in nat; KUBE-FORWARD accepts the marked packet at its second rule (filter 4);
   // KUBE-POSTROUTING walks to MASQUERADE (1 + 3)
-  assert.equal(offCluster.rulesEvaluated, 1 + 2 + 1 + 1 + 1 + 2 + 4 + 4);
-  assert.equal(viaPod.rulesEvaluated, 1 + 2 + 2 + 2 + 7 + 2);
+  assert.equal(offCluster.counts.rules_evaluated, 1 + 2 + 1 + 1 + 1 + 2 + 4 + 4);
+  assert.equal(viaPod.counts.rules_evaluated, 1 + 2 + 2 + 2 + 7 + 2);
 });
 
 test('upstream TestTracePacket flows on the TestOverallIPTablesRules services', () => {
@@ -261,5 +259,5 @@ test('a last-service lookup on 2,000 services walks every KUBE-SERVICES rule (co
   const last = infos[1999]!;
   const r = b.lookup(pkt('10.244.250.1', last.clusterIP, 80), NEVER, 1);
   // draws of 0.9999999 skip the first endpoint: KUBE-SVC masq + 2 endpoint rules
-  assert.deepEqual([r.verdict, r.serviceKey, r.rulesEvaluated], ['DNAT', last.key, 1 + 2000 + 3 + 2 + 7 + 2]);
+  assert.deepEqual([r.verdict, r.serviceKey, r.counts.rules_evaluated], ['DNAT', last.key, 1 + 2000 + 3 + 2 + 7 + 2]);
 });

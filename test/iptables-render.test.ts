@@ -153,7 +153,7 @@ test('render before any sync shows the built-in chains only', () => {
     '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' +
       '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n',
   );
-  assert.equal(b.size().iptablesRules, 0);
+  assert.equal(b.size().iptables_rules, 0);
 });
 
 /** kube-proxy's setup outside the restore: canary chains, its chains, and the jump rules it prepends. */

@@ -17,13 +17,13 @@ function restoreCounts(b: IptablesBackend): { rules: number; chains: number; byt
 
 function assertConsistent(b: IptablesBackend, r: SyncResult): void {
   const c = restoreCounts(b);
-  assert.equal(r.rulesWritten, c.rules);
-  assert.equal(r.chainsWritten, c.chains);
-  assert.equal(r.bytesWritten, c.bytes);
+  assert.equal(r.counts.rules_written, c.rules);
+  assert.equal(r.counts.chains_written, c.chains);
+  assert.equal(r.counts.bytes_written, c.bytes);
   // kernel total equals what iptables-save would list
   const save = b.render()['iptables-save']!;
-  assert.equal(r.rulesInKernel, save.split('\n').filter((l) => l.startsWith('-A ')).length);
-  assert.equal(b.size().iptablesChains, save.split('\n').filter((l) => l.startsWith(':')).length);
+  assert.equal(r.counts.rules_in_kernel, save.split('\n').filter((l) => l.startsWith('-A ')).length);
+  assert.equal(b.size().iptables_chains, save.split('\n').filter((l) => l.startsWith(':')).length);
 }
 
 const two = (third: string): EndpointInfo[] => [ep(`10.244.${third}.1`, 8080), ep(`10.244.${third}.2`, 8080)];
@@ -41,14 +41,14 @@ test('minimized restore: one changed service writes KUBE-SERVICES whole plus onl
   // filter: KUBE-FIREWALL 1 + KUBE-FORWARD 3; nat: KUBE-POSTROUTING 3 + KUBE-MARK-MASQ 1 + KUBE-SERVICES 3 + 1
   // + 3 services × (KUBE-SVC 1 + 2, 2 × KUBE-SEP 2); chains: filter 6, nat 4 + 3 × 3
   assert.deepEqual(
-    { mode: r1.mode, rules: r1.rulesWritten, chains: r1.chainsWritten, bytes: r1.bytesWritten, kernel: r1.rulesInKernel },
+    { mode: r1.mode, rules: r1.counts.rules_written, chains: r1.counts.chains_written, bytes: r1.counts.bytes_written, kernel: r1.counts.rules_in_kernel },
     { mode: 'full', rules: 33, chains: 19, bytes: 4476, kernel: 47 },
   );
   const r2 = b.sync({ snapshot: after, changed: new Set([B.key]), now: 10 });
   assertConsistent(b, r2);
   // 4 filter + 8 nat fixed/KUBE-SERVICES + 7 for app/b; chains 6 + 4 + 3 written + 1 deleted (the old endpoint's)
   assert.deepEqual(
-    { mode: r2.mode, rules: r2.rulesWritten, chains: r2.chainsWritten, bytes: r2.bytesWritten, kernel: r2.rulesInKernel },
+    { mode: r2.mode, rules: r2.counts.rules_written, chains: r2.counts.chains_written, bytes: r2.counts.bytes_written, kernel: r2.counts.rules_in_kernel },
     { mode: 'partial', rules: 19, chains: 14, bytes: 2642, kernel: 47 },
   );
   assert.equal(restoreCounts(b).deletes, 1);
@@ -59,7 +59,7 @@ test('minimized restore: one changed service writes KUBE-SERVICES whole plus onl
   // nothing changed: only the fixed parts and KUBE-SERVICES
   const r3 = b.sync({ snapshot: after, changed: new Set(), now: 20 });
   assertConsistent(b, r3);
-  assert.deepEqual([r3.mode, r3.rulesWritten, r3.chainsWritten], ['partial', 12, 10]);
+  assert.deepEqual([r3.mode, r3.counts.rules_written, r3.counts.chains_written], ['partial', 12, 10]);
 });
 
 test("restoreMode 'full' (before MinimizeIPTablesRestore) writes everything on every sync", () => {
@@ -68,7 +68,7 @@ test("restoreMode 'full' (before MinimizeIPTablesRestore) writes everything on e
   const r = b.sync({ snapshot: after, changed: new Set([B.key]), now: 10 });
   assertConsistent(b, r);
   assert.deepEqual(
-    { mode: r.mode, rules: r.rulesWritten, chains: r.chainsWritten, bytes: r.bytesWritten, kernel: r.rulesInKernel },
+    { mode: r.mode, rules: r.counts.rules_written, chains: r.counts.chains_written, bytes: r.counts.bytes_written, kernel: r.counts.rules_in_kernel },
     { mode: 'full', rules: 33, chains: 20, bytes: 4540, kernel: 47 },
   );
 });
@@ -79,7 +79,7 @@ test('the first sync is full, and a full sync is forced once FullSyncPeriod (1 h
   assert.equal(b.sync({ snapshot: before, changed: new Set(), now: 3700 }).mode, 'partial');
   const r = b.sync({ snapshot: before, changed: new Set(), now: 3700.5 });
   assert.equal(r.mode, 'full', 'more than 3600 s after the last full sync');
-  assert.equal(r.rulesWritten, 33);
+  assert.equal(r.counts.rules_written, 33);
   assert.equal(b.sync({ snapshot: before, changed: new Set(), now: 4000 }).mode, 'partial');
   b.requestFullSync();
   assert.equal(b.sync({ snapshot: before, changed: new Set(), now: 4001 }).mode, 'full');
@@ -98,7 +98,7 @@ test('a change to one port rewrites every port of the Service (kube-proxy tracks
   assert.ok(text.includes(`-A ${'KUBE-SVC-'}`) && text.includes('"app/multi:grpc -> 10.244.1.1:9090"'), 'the grpc port is rewritten too');
   assert.ok(!text.includes('"app/a:http -> '), 'another Service is not');
   // 4 filter + 4 + 3 KUBE-SERVICES + 1; http: SVC 2 + SEP 2; grpc: SVC 2 + SEP 2
-  assert.equal(r.rulesWritten, 4 + 8 + 8);
+  assert.equal(r.counts.rules_written, 4 + 8 + 8);
 });
 
 test('deleted services: chain lines and -X in the restore, counted as chains but not as rules', () => {
@@ -110,7 +110,7 @@ test('deleted services: chain lines and -X in the restore, counted as chains but
   const c = restoreCounts(b);
   assert.equal(c.deletes, 3, 'KUBE-SVC and two KUBE-SEP chains');
   // 4 filter + 4 + 2 + 1 nat; chains: 6 + 4 + 3 deleted
-  assert.deepEqual([r.rulesWritten, r.chainsWritten, r.rulesInKernel], [11, 13, 47 - 8]);
+  assert.deepEqual([r.counts.rules_written, r.counts.chains_written, r.counts.rules_in_kernel], [11, 13, 47 - 8]);
 });
 
 test('services kube-proxy does not program leave no rules: headless, ExternalName, IPv6 cluster IPs', () => {
@@ -123,7 +123,7 @@ test('services kube-proxy does not program leave no rules: headless, ExternalNam
   const s = snapshot(odd);
   const r = b.sync({ snapshot: s, changed: new Set(s.services.keys()), now: 0 });
   assertConsistent(b, r);
-  assert.equal(r.rulesWritten, 4 + 5, 'only the fixed rules');
+  assert.equal(r.counts.rules_written, 4 + 5, 'only the fixed rules');
   assert.deepEqual(b.serviceOrder(), []);
 });
 

@@ -11,8 +11,8 @@ function pkt(srcIP: string, dstIP: string, dstPort: number, protocol: Protocol =
   return { srcIP, srcPort, dstIP, dstPort, protocol, local };
 }
 
-function work(l: LookupResult): [number, number, number] {
-  return [l.rulesEvaluated, l.setLookups, l.hashProbes];
+function work(l: ReturnType<IpvsProxier['lookup']>): [number, number, number] {
+  return [l.counts.rules_evaluated, l.counts.set_lookups, l.counts.hash_probes];
 }
 
 test('first packet to the first and the last of 1,000 services: the same work (resizable service table)', () => {
@@ -37,7 +37,7 @@ test('the kernels up to 7.0 walk a 256-bucket chain: rules and sets stay flat, p
   b.sync(uniformCluster(1000, 3).request(0));
   const first = b.lookup(pkt('10.244.5.5', vip(0), 80), RNG, 1);
   const last = b.lookup(pkt('10.244.5.5', vip(999), 80), RNG, 1);
-  assert.deepEqual([first.rulesEvaluated, first.setLookups], [last.rulesEvaluated, last.setLookups]);
+  assert.deepEqual([first.counts.rules_evaluated, first.counts.set_lookups], [last.counts.rules_evaluated, last.counts.set_lookups]);
   // services are inserted at the head of their bucket: the first of 1,000 sits 4th in its chain, the last 1st
   assert.equal(b.kernel.chainPosition(b.kernel.services.get(`TCP|${vip(0)}|80`)!), 4);
   assert.deepEqual(work(first), [14, 4, 2 + 4]);
@@ -45,7 +45,7 @@ test('the kernels up to 7.0 walk a 256-bucket chain: rules and sets stay flat, p
   // mean probes over every service: 2 + mean chain position. 10.96.0.1 .. 10.96.3.232 on port 80 hash to
   // (low byte ^ 6 ^ 80): 232 buckets hold 4 services, 24 hold 3, so positions sum to 232*10 + 24*6 = 2464
   let sum = 0;
-  for (let i = 0; i < 1000; i++) sum += b.lookup(pkt('10.244.5.5', vip(i), 80, 'TCP', false, 1000 + i), RNG, 2).hashProbes;
+  for (let i = 0; i < 1000; i++) sum += b.lookup(pkt('10.244.5.5', vip(i), 80, 'TCP', false, 1000 + i), RNG, 2).counts.hash_probes;
   assert.equal(sum, 2 * 1000 + 2464);
 });
 
@@ -101,7 +101,7 @@ test('all real servers quiesced by graceful termination: new connections are rej
   assert.equal(b.lookup(pkt('10.244.7.1', '10.96.0.50', 80), RNG, 1).verdict, 'DNAT');
   c.setEndpoints('a/s:http', []);
   b.sync(c.request(2));
-  assert.equal(b.size().ipvsRealServers, 1, 'still there with weight 0');
+  assert.equal(b.size().ipvs_real_servers, 1, 'still there with weight 0');
   assert.equal(b.lookup(pkt('10.244.7.1', '10.96.0.50', 80, 'TCP', false, 2), RNG, 3).verdict, 'REJECT');
 });
 
@@ -114,7 +114,7 @@ test('lookups draw nothing from the random stream: IPVS schedulers are determini
     },
   };
   for (const sched of ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq'] as const) {
-    const b = new IpvsProxier({ node: NODE, ipvsScheduler: sched });
+    const b = new IpvsProxier({ node: NODE, scheduler: sched });
     b.sync(smallCluster().request(0));
     for (let i = 0; i < 20; i++) assert.equal(b.lookup(pkt(`10.244.9.${i}`, '10.96.10.20', 80), rng, 1).verdict, 'DNAT', sched);
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IpvsKernel, dhHashKey, shHashKey, type RealServer, type VirtualService } from '../src/backends/ipvs/index.js';
-import type { IpvsScheduler } from '../src/types.js';
+import type { IpvsScheduler } from '../src/backends/ipvs/index.js';
 
 /** A virtual service with destinations added in the given order (the kernel puts each new one at the list head). */
 function service(sched: IpvsScheduler, dests: [string, number][], flags = 0, timeout = 0): { k: IpvsKernel; vs: VirtualService; d: Map<string, RealServer> } {

@@ -6,16 +6,16 @@ import { Cluster, NODE, ep, svc, uniformCluster, smallCluster } from './fixtures
 
 const RNG = { next: () => 0.5 };
 
-function counts(r: SyncResult): Pick<SyncResult, 'mode' | 'ipvsOps' | 'ipsetOps' | 'addressOps' | 'rulesWritten' | 'chainsWritten' | 'rulesInKernel' | 'iptablesRestored'> {
+function counts(r: SyncResult): Record<string, string | number | boolean | undefined> {
   return {
     mode: r.mode,
-    ipvsOps: r.ipvsOps,
-    ipsetOps: r.ipsetOps,
-    addressOps: r.addressOps,
-    rulesWritten: r.rulesWritten,
-    chainsWritten: r.chainsWritten,
-    rulesInKernel: r.rulesInKernel,
-    iptablesRestored: r.iptablesRestored,
+    ipvsOps: r.counts.ipvs_operations,
+    ipsetOps: r.counts.ipset_operations,
+    addressOps: r.counts.address_operations,
+    rulesWritten: r.counts.rules_written,
+    chainsWritten: r.counts.chains_written,
+    rulesInKernel: r.counts.rules_in_kernel,
+    iptablesRestored: r.counts.restores === 1,
   };
 }
 
@@ -40,12 +40,12 @@ test('first sync of S services x E endpoints: S+S*E IPVS ops, 2S ipset entries, 
     assert.deepEqual(counts(r), { mode: 'full', ipvsOps: S + S * E, ipsetOps: 2 * S, addressOps: S, ...BASE });
     assert.equal(r.detail.virtualServersAdded, S);
     assert.equal(r.detail.realServersAdded, S * E);
-    assert.deepEqual(b.size(), { iptablesRules: 28, iptablesChains: 11, ipvsVirtualServers: S, ipvsRealServers: S * E, ipsetEntries: 2 * S });
+    assert.deepEqual(b.size(), { iptables_rules: 28, iptables_chains: 11, ipvs_virtual_servers: S, ipvs_real_servers: S * E, ipset_entries: 2 * S });
     // bytes: the restore input plus the per-request estimates
     assert.equal(r.detail.restoreBytes, Buffer.byteLength(b.lastRestoreInput()));
     assert.equal(r.detail.netlinkBytes, S * serviceMsgBytes('rr') + S * E * destMsgBytes('rr') + S * ADDRESS_MSG_BYTES);
     assert.equal(r.detail.ipsetBytes, S * ipsetMsgBytes('KUBE-CLUSTER-IP', 'hash:ip,port') + S * ipsetMsgBytes('KUBE-IPVS-IPS', 'hash:ip'));
-    assert.equal(r.bytesWritten, r.detail.restoreBytes + r.detail.netlinkBytes + r.detail.ipsetBytes);
+    assert.equal(r.counts.bytes_written, r.detail.restoreBytes + r.detail.netlinkBytes + r.detail.ipsetBytes);
   }
   // the per-request estimates themselves
   assert.deepEqual([serviceMsgBytes('rr'), destMsgBytes('rr'), ADDRESS_MSG_BYTES, ipsetMsgBytes('KUBE-CLUSTER-IP', 'hash:ip,port'), ipsetMsgBytes('KUBE-IPVS-IPS', 'hash:ip')], [92, 144, 40, 80, 64]);
@@ -57,7 +57,7 @@ test('a sync with nothing changed writes only the iptables-restore input', () =>
   b.sync(c.request(0));
   const r = b.sync(c.request(1));
   assert.deepEqual(counts(r), { mode: 'partial', ipvsOps: 0, ipsetOps: 0, addressOps: 0, ...BASE });
-  assert.equal(r.bytesWritten, Buffer.byteLength(b.lastRestoreInput()));
+  assert.equal(r.counts.bytes_written, Buffer.byteLength(b.lastRestoreInput()));
   // kube-proxy still reads every virtual server back (GetVirtualServer x2, GetRealServers) and lists every set
   assert.equal(r.detail.netlinkReads, 3 * 5 + 3);
   assert.equal(r.detail.ipsetListCalls, 17);
@@ -71,8 +71,8 @@ test('one endpoint added: one real server add', () => {
   c.setEndpoints(k, [...c.endpoints.get(k)!, ep('10.244.9.9', 8080)]);
   const r = b.sync(c.request(5));
   assert.deepEqual(counts(r), { mode: 'partial', ipvsOps: 1, ipsetOps: 0, addressOps: 0, ...BASE });
-  assert.equal(r.bytesWritten, r.detail.restoreBytes + destMsgBytes('rr'));
-  assert.equal(b.size().ipvsRealServers, 13);
+  assert.equal(r.counts.bytes_written, r.detail.restoreBytes + destMsgBytes('rr'));
+  assert.equal(b.size().ipvs_real_servers, 13);
 });
 
 test('one endpoint removed with no connections: deleted at once', () => {
@@ -84,7 +84,7 @@ test('one endpoint removed with no connections: deleted at once', () => {
   const r = b.sync(c.request(5));
   assert.deepEqual(counts(r), { mode: 'partial', ipvsOps: 1, ipsetOps: 0, addressOps: 0, ...BASE });
   assert.equal(r.detail.realServersDeleted, 1);
-  assert.equal(b.size().ipvsRealServers, 11);
+  assert.equal(b.size().ipvs_real_servers, 11);
   assert.equal(b.housekeeping(65), null);
 });
 
@@ -103,7 +103,7 @@ test('graceful termination: weight 0 while connections last, deleted by housekee
   assert.equal(r.detail.realServersUpdated, 1, 'weight set to 0, not deleted');
   assert.equal(r.detail.gracefulPending, 1);
   assert.match(b.render()['ipvsadm -S -n']!, /-a -t 10\.96\.0\.20:80 -r 10\.244\.2\.2:8080 -m -w 0\n/);
-  assert.equal(b.size().ipvsRealServers, 2);
+  assert.equal(b.size().ipvs_real_servers, 2);
   // a quiesced server gets no new connection
   for (let i = 0; i < 4; i++) assert.deepEqual(b.lookup({ ...pkt, srcPort: 40001 + i }, RNG, 11).endpoint, { ip: '10.244.2.1', port: 8080 });
 
@@ -114,8 +114,8 @@ test('graceful termination: weight 0 while connections last, deleted by housekee
   const h = b.housekeeping(181);
   assert.ok(h !== null);
   assert.deepEqual(counts(h), { mode: 'partial', ipvsOps: 1, ipsetOps: 0, addressOps: 0, rulesWritten: 0, chainsWritten: 0, rulesInKernel: 28, iptablesRestored: false });
-  assert.equal(h.bytesWritten, destMsgBytes('rr'));
-  assert.equal(b.size().ipvsRealServers, 1);
+  assert.equal(h.counts.bytes_written, destMsgBytes('rr'));
+  assert.equal(b.size().ipvs_real_servers, 1);
   assert.doesNotMatch(b.render()['ipvsadm -S -n']!, /10\.244\.2\.2/);
 });
 
@@ -132,10 +132,10 @@ test('graceful termination: a UDP real server is deleted at once, an SCTP one wa
   c.setEndpoints('a/dns:dns', [ep('10.244.2.1', 53)]);
   c.setEndpoints('a/sig:sctp', [ep('10.244.2.1', 3868)]);
   const r = b.sync(c.request(10));
-  assert.equal(r.ipvsOps, 2);
+  assert.equal(r.counts.ipvs_operations, 2);
   assert.equal(r.detail.realServersDeleted, 1, 'UDP: deleted although connections exist');
   assert.equal(r.detail.realServersUpdated, 1, 'SCTP: weight 0');
-  assert.equal(b.size().ipvsRealServers, 3);
+  assert.equal(b.size().ipvs_real_servers, 3);
 });
 
 test('an endpoint that comes back while terminating is deleted and added again with weight 1', () => {
@@ -144,10 +144,10 @@ test('an endpoint that comes back while terminating is deleted and added again w
   b.sync(c.request(0));
   b.lookup({ srcIP: '10.244.5.5', srcPort: 40000, dstIP: '10.96.0.20', dstPort: 80, protocol: 'TCP', local: false }, RNG, 1);
   c.setEndpoints('a/web:http', [ep('10.244.2.1', 8080)]);
-  assert.equal(b.sync(c.request(10)).ipvsOps, 1);
+  assert.equal(b.sync(c.request(10)).counts.ipvs_operations, 1);
   c.setEndpoints('a/web:http', [ep('10.244.2.1', 8080), ep('10.244.2.2', 8080)]);
   const r = b.sync(c.request(20));
-  assert.deepEqual([r.ipvsOps, r.detail.realServersDeleted, r.detail.realServersAdded, r.detail.gracefulPending], [2, 1, 1, 0]);
+  assert.deepEqual([r.counts.ipvs_operations, r.detail.realServersDeleted, r.detail.realServersAdded, r.detail.gracefulPending], [2, 1, 1, 0]);
   assert.match(b.render()['ipvsadm -S -n']!, /-r 10\.244\.2\.2:8080 -m -w 1\n/);
   // the kernel took the destination back from its trash: its connection still counts
   assert.equal(b.kernel.services.get('TCP|10.96.0.20|80')!.destByKey.get('10.244.2.2:8080')!.activeConns, 1);
@@ -160,7 +160,7 @@ test('a service deleted: its virtual server (and with it every real server), 2 i
   c.delete('ns3/svc3:http');
   const r = b.sync(c.request(5));
   assert.deepEqual(counts(r), { mode: 'partial', ipvsOps: 1, ipsetOps: 2, addressOps: 1, ...BASE });
-  assert.deepEqual(b.size(), { iptablesRules: 28, iptablesChains: 11, ipvsVirtualServers: 3, ipvsRealServers: 9, ipsetEntries: 6 });
+  assert.deepEqual(b.size(), { iptables_rules: 28, iptables_chains: 11, ipvs_virtual_servers: 3, ipvs_real_servers: 9, ipset_entries: 6 });
   assert.equal(b.addresses().length, 3);
 });
 
@@ -180,7 +180,7 @@ test('ports sharing a cluster IP share its kube-ipvs0 address and KUBE-IPVS-IPS 
   c.delete('kube-system/kube-dns:dns-tcp');
   const r = b.sync(c.request(5));
   // the TCP virtual server and its two real servers go; the address stays bound for the UDP port
-  assert.deepEqual([r.ipvsOps, r.detail.virtualServersDeleted, r.ipsetOps, r.addressOps], [1, 1, 2, 0]);
+  assert.deepEqual([r.counts.ipvs_operations, r.detail.virtualServersDeleted, r.counts.ipset_operations, r.counts.address_operations], [1, 1, 2, 0]);
   assert.ok(b.addresses().includes('10.96.0.10'));
   // KUBE-CLUSTER-IP loses 10.96.0.10,tcp:53 and KUBE-LOOP-BACK loses 10.244.1.2,tcp:53,10.244.1.2
   assert.doesNotMatch(b.render()['ipset save']!, /tcp:53/);
@@ -197,9 +197,10 @@ test('the writes of a one-endpoint change do not depend on the number of service
     const k = 'ns7/svc7:http';
     const eps = c.endpoints.get(k)!;
     c.setEndpoints(k, [...eps.slice(1), ep('10.250.0.1', 8080)]);
-    const { netlinkReads, ipsetLists, ...writes } = plain(b.sync(c.request(5))) as SyncResult;
-    results.push(writes as SyncResult);
-    reads.push([netlinkReads, ipsetLists]);
+    const r = plain(b.sync(c.request(5)));
+    const { netlink_reads: netlinkReads, ipset_list_calls: ipsetLists, ipset_entries_listed: _l, ...writes } = r.counts;
+    results.push({ mode: r.mode, counts: writes });
+    reads.push([netlinkReads!, ipsetLists!]);
   }
   assert.deepEqual(results[0], results[1]);
   // kube-proxy reads every virtual server back each sync (3 messages each, plus 3), and lists each of its 17 sets
@@ -217,7 +218,7 @@ test('a service port that changes its session affinity updates its virtual serve
   const s = c.services.get('ns0/svc0:http')!;
   c.set({ ...s, stickyMaxAgeSeconds: 10800 }, c.endpoints.get('ns0/svc0:http')!);
   const r = b.sync(c.request(5));
-  assert.deepEqual([r.ipvsOps, r.detail.virtualServersUpdated, r.ipsetOps, r.addressOps], [1, 1, 0, 0]);
+  assert.deepEqual([r.counts.ipvs_operations, r.detail.virtualServersUpdated, r.counts.ipset_operations, r.counts.address_operations], [1, 1, 0, 0]);
   assert.match(b.render()['ipvsadm -S -n']!, /-A -t 10\.96\.0\.1:80 -s rr -p 10800\n/);
 });
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { effectiveSlices, formatPath, loadManifests, loadObjects, parseManifests } from '../src/cluster/manifests.js';
-import { InputError } from '../src/cli/errors.js';
+import { InputError } from '../src/errors.js';
 import { buildSnapshot } from '../src/proxy/snapshot.js';
 
 const FIX = 'test/fixtures/manifests';

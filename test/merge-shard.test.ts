@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { kpbench } from './fixtures/compare/cli.js';
-import { InputError } from '../src/cli/errors.js';
+import { InputError } from '../src/errors.js';
 import { computeScaling } from '../src/metrics/scaling.js';
 import {
   formatMetricsCsv,

@@ -7,8 +7,7 @@ import { EndpointsController } from '../src/cluster/endpoints.js';
 import { Deployments } from '../src/workload/deployments.js';
 import { buildSyntheticCluster } from '../src/bench/build.js';
 import { KubeProxyNode } from '../src/proxy/kubeproxy.js';
-import { CostModel } from '../src/proxy/cost.js';
-import { createBackend } from '../src/backends/index.js';
+import { backendDefinition, createBackend } from '../src/backends/registry.js';
 import { microBenchmarks } from '../src/bench/micro.js';
 import { ClusterSpec, BenchSpec } from '../src/scenario/schema.js';
 import { compareRows } from '../src/report/compare.js';
@@ -23,9 +22,16 @@ function node(S: number): { kp: KubeProxyNode; targets: Array<{ key: string; ip:
   for (let i = 0; i < 40; i++) cluster.addNode(`node-${i + 1}`);
   const n1 = cluster.nodes.get('node-1')!;
   const backend = createBackend('iptables', {
-    node: { nodeName: n1.name, nodeIPs: n1.ips, clusterCIDR: '10.128.0.0/9', podCIDR: n1.podCIDR, localDetector: 'ClusterCIDR', masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [] },
+    nodeName: n1.name,
+    nodeIPs: n1.ips,
+    clusterCIDR: '10.128.0.0/9',
+    podCIDR: n1.podCIDR,
+    localDetector: 'ClusterCIDR',
+    masqueradeAll: false,
+    masqueradeBit: 14,
+    nodePortAddresses: [],
   });
-  const kp = new KubeProxyNode({ nodeName: n1.name, backend, sched, cost: new CostModel(), runner: { minSyncPeriod: 1, syncPeriod: 30, burst: 2 }, rng: rng.stream('dp') });
+  const kp = new KubeProxyNode({ nodeName: n1.name, backend, sched, cost: backendDefinition('iptables').cost({}), runner: { minSyncPeriod: 1, syncPeriod: 30, burst: 2 }, rng: rng.stream('dp') });
   cluster.subscribe((ev) => ev.kind === 'service' && kp.onService(ev.service, ev.op));
   ec.subscribe((ch) => kp.onSlices(ch.serviceKey, ch.slices, ch.triggerTime));
   const deployments = new Deployments(cluster, sched, rng.stream('p'), { startupSeconds: 1, readinessDelaySeconds: 1, terminationGraceSeconds: 1 });

@@ -5,7 +5,7 @@ import { SyncRunner } from '../src/proxy/runner.js';
 import { ChangeTracker } from '../src/proxy/tracker.js';
 import { buildSnapshot, servicePortKey } from '../src/proxy/snapshot.js';
 import { serviceWithDefaults } from '../src/cluster/defaults.js';
-import { CostModel } from '../src/proxy/cost.js';
+import { backendDefinition } from '../src/backends/registry.js';
 import type { EndpointSlice, SyncResult } from '../src/types.js';
 
 function runnerLog(cfg: { minSyncPeriod: number; syncPeriod: number; burst: number }, duration: number, requests: number[], until: number): number[] {
@@ -104,8 +104,11 @@ test('tracker: coalesces changes until a sync takes them, with trigger times', (
 });
 
 test('cost model: legacy iptables restore and first-packet walk coefficients', () => {
-  const c = new CostModel();
-  const r: SyncResult = { mode: 'full', rulesWritten: 10000, chainsWritten: 0, bytesWritten: 0, rulesInKernel: 10000, iptablesRestored: true, ipvsOps: 0, ipsetOps: 0, addressOps: 0 };
+  const c = backendDefinition('iptables').cost({});
+  const r: SyncResult = { mode: 'full', counts: { rules_written: 10000, chains_written: 0, bytes_written: 0, rules_in_kernel: 10000 } };
   assert.equal(c.syncSeconds(r).toFixed(6), '0.071000');
-  assert.equal(c.lookupSeconds({ verdict: 'DNAT', endpoint: null, serviceKey: '', masquerade: false, rulesEvaluated: 20000, hashProbes: 0, setLookups: 0 }).toFixed(9), '0.000060000');
+  assert.equal(c.lookupSeconds({ verdict: 'DNAT', endpoint: null, serviceKey: '', masquerade: false, counts: { rules_evaluated: 20000 } }).toFixed(9), '0.000060000');
+  // a calibration overrides coefficients by name
+  const cal = backendDefinition('iptables').cost({}, { perRuleEvaluated: 12e-9 });
+  assert.equal(cal.lookupSeconds({ verdict: 'DNAT', endpoint: null, serviceKey: '', masquerade: false, counts: { rules_evaluated: 20000 } }).toFixed(9), '0.000240000');
 });

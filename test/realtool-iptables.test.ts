@@ -17,7 +17,7 @@ import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { loadManifests, loadObjects } from '../src/cluster/manifests.js';
-import { renderDetailed, type RenderOptions } from '../src/cli/render.js';
+import { renderDetailed, type RenderOptions } from '../src/proxy/render.js';
 
 // ---------------------------------------------------------------------------------------------
 // Namespaces and tools

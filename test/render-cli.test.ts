@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { main } from '../src/cli/main.js';
 import { loadManifests } from '../src/cluster/manifests.js';
-import { renderManifests } from '../src/cli/render.js';
+import { renderManifests } from '../src/proxy/render.js';
 
 const FIX = 'test/fixtures/manifests';
 
@@ -53,7 +53,7 @@ test('render --output picks one printout; every flag reaches the backend', async
     objects: loadManifests([`${FIX}/nodeport.yaml`, `${FIX}/affinity.yaml`]),
     nodeName: 'node2',
     nodeIPs: ['192.168.0.7', '192.168.1.7'],
-    scheduler: 'sh',
+    backendOptions: { scheduler: 'sh' },
   })['ipvsadm -S -n']!;
   assert.equal(r.out.trimEnd(), want.trimEnd());
   assert.ok(r.out.includes('-A -t 192.168.1.7:30053 -s sh'));
@@ -89,9 +89,10 @@ test('bad flags and bad manifests: exit 2 with one line', async () => {
     [[...base, '--backend', 'iptables', '--cluster-cidr', '10.0.0.0/40'], "kpbench: --cluster-cidr: must be an IPv4 CIDR such as 10.244.0.0/16, got '10.0.0.0/40'"],
     [[...base, '--backend', 'iptables', '--pod-cidr', 'ten'], "kpbench: --pod-cidr: must be an IPv4 CIDR such as 10.244.0.0/16, got 'ten'"],
     [[...base, '--backend', 'iptables', '--node-name', ' '], 'kpbench: --node-name: must not be empty'],
-    [[...base, '--backend', 'iptables', '--scheduler', 'wrr'], 'kpbench: --scheduler: only applies to --backend ipvs'],
-    [[...base, '--backend', 'ipvs', '--scheduler', 'fifo'], "kpbench: option '--scheduler <name>' argument 'fifo' is invalid. Allowed choices are rr, wrr, lc, wlc, sh, dh, sed, nq."],
-    [[...base, '--backend', 'iptables', '--output', 'ipvsadm'], 'kpbench: --output: the iptables backend prints no ipvsadm output (it prints: iptables-save)'],
+    [[...base, '--backend', 'iptables', '--scheduler', 'wrr'], "kpbench: --scheduler: the iptables backend has no option 'scheduler' (its options: restoreMode, localhostNodePorts, nfacct, randomFully, conntrackTCPLiberal)"],
+    [[...base, '--backend', 'ipvs', '--scheduler', 'nope'], 'kpbench: --scheduler scheduler: Invalid option: expected one of "rr"|"wrr"|"lc"|"wlc"|"sh"|"dh"|"sed"|"nq" (an option of the ipvs backend)'],
+    [[...base, '--backend', 'ipvs', '--set', 'oops'], "kpbench: --set: expected key=value, got 'oops'"],
+    [[...base, '--backend', 'iptables', '--output', 'ipvsadm'], 'kpbench: --output: the iptables backend prints no ipvsadm output (it prints: iptables-save, iptables-restore, all)'],
     [[...base, '--backend', 'iptables', '--detect-local-mode', 'Bridge'], "kpbench: option '--detect-local-mode <mode>' argument 'Bridge' is invalid. Allowed choices are ClusterCIDR, NodeCIDR, None."],
     [['render', '--backend', 'iptables', '--manifests', 'no/such.yaml'], 'kpbench: no/such.yaml: no such file'],
     [

@@ -8,8 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { loadManifests, loadObjects } from '../src/cluster/manifests.js';
-import { DEFAULT_NODE_IP, describeSkipped, renderDetailed, renderManifests, resolveNodeConfig, selectOutput, type RenderOptions } from '../src/cli/render.js';
-import { InputError } from '../src/cli/errors.js';
+import { DEFAULT_NODE_IP, describeSkipped, renderDetailed, renderManifests, resolveNodeConfig, selectOutput, type RenderOptions } from '../src/proxy/render.js';
+import { InputError } from '../src/errors.js';
+import type { IptablesBackend } from '../src/backends/iptables/index.js';
 
 const FIX = 'test/fixtures/manifests';
 
@@ -155,7 +156,7 @@ test('a kubectl List: the not-ready endpoint gets no rule; a multi-document file
 });
 
 test('IPVS: one virtual server per VIP:port (node ports on each node IP), the scheduler, ipsets, kube-ipvs0', () => {
-  const r = render('nodeport.yaml', { backend: 'ipvs', scheduler: 'wrr', nodeIPs: ['192.168.0.2', '192.168.1.2'] });
+  const r = render('nodeport.yaml', { backend: 'ipvs', backendOptions: { scheduler: 'wrr' }, nodeIPs: ['192.168.0.2', '192.168.1.2'] });
   const vs = r['ipvsadm -S -n']!.split('\n').filter((l) => l.startsWith('-A '));
   assert.deepEqual(vs.sort(), [
     '-A -t 10.96.20.2:53 -s wrr',
@@ -239,20 +240,26 @@ test('renderDetailed exposes the node config and snapshot it rendered from', () 
 });
 
 test('selectOutput: one printout as is, all of them with headers, a missing one is bad input', () => {
-  const ipvs = render('affinity.yaml', { backend: 'ipvs' });
-  assert.equal(selectOutput(ipvs, 'ipset', 'ipvs'), ipvs['ipset save']);
-  assert.equal(selectOutput(ipvs, 'ipvsadm', 'ipvs'), ipvs['ipvsadm -S -n']);
-  assert.equal(selectOutput(ipvs, 'ip-addr', 'ipvs'), ipvs['ip addr show kube-ipvs0']);
-  const all = selectOutput(ipvs, 'all', 'ipvs');
+  const d = renderDetailed({ backend: 'ipvs', objects: loadManifests([`${FIX}/affinity.yaml`]) });
+  const ipvs = d.ruleset;
+  assert.equal(selectOutput(ipvs, 'ipset', d.backend), ipvs['ipset save']);
+  assert.equal(selectOutput(ipvs, 'ipvsadm', d.backend), ipvs['ipvsadm -S -n']);
+  assert.equal(selectOutput(ipvs, 'ip-addr', d.backend), ipvs['ip addr show kube-ipvs0']);
+  const all = selectOutput(ipvs, 'all', d.backend);
   assert.deepEqual(all.split('\n').filter((l) => l.startsWith('==> ')).sort(), [
     '==> ip addr show kube-ipvs0 <==',
     '==> ipset save <==',
     '==> iptables-save <==',
     '==> ipvsadm -S -n <==',
   ]);
-  const ipt = render('affinity.yaml');
-  assert.equal(selectOutput(ipt, 'all', 'iptables'), ipt['iptables-save']);
-  assert.throws(() => selectOutput(ipt, 'ipvsadm', 'iptables'), (e: unknown) => e instanceof InputError && e.message === '--output: the iptables backend prints no ipvsadm output (it prints: iptables-save)');
+  const t = renderDetailed({ backend: 'iptables', objects: loadManifests([`${FIX}/affinity.yaml`]) });
+  assert.equal(selectOutput(t.ruleset, 'all', t.backend), t.ruleset['iptables-save']);
+  assert.equal(selectOutput(t.ruleset, 'iptables-save', t.backend), t.ruleset['iptables-save']);
+  assert.equal(selectOutput(t.ruleset, 'iptables-restore', t.backend), (t.backend as IptablesBackend).lastRestoreInput());
+  assert.throws(
+    () => selectOutput(t.ruleset, 'ipvsadm', t.backend),
+    (e: unknown) => e instanceof InputError && e.message === '--output: the iptables backend prints no ipvsadm output (it prints: iptables-save, iptables-restore, all)',
+  );
 });
 
 test('describeSkipped', () => {

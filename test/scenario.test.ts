@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadScenario } from '../src/scenario/load.js';
-import { InputError } from '../src/cli/errors.js';
+import { InputError } from '../src/errors.js';
 import { main } from '../src/cli/main.js';
 
 const F = 'test/fixtures/scenarios';

@@ -7,8 +7,7 @@ import { objectKey } from '../cluster/selector.js';
 import { KubeProxyNode, type ConnectionRecord, type SyncRecord } from '../proxy/kubeproxy.js';
 import { loadManifests } from '../cluster/manifests.js';
 import { setUpIngress } from './ingress.js';
-import { CostModel } from '../proxy/cost.js';
-import { createBackend } from '../backends/index.js';
+import { backendDefinition } from '../backends/registry.js';
 import type { ScenarioCase } from '../scenario/load.js';
 import { buildSyntheticCluster, distributionMean, loadManifestCluster, type SyntheticService } from './build.js';
 import { ZipfSampler } from '../workload/popularity.js';
@@ -26,6 +25,8 @@ export interface CaseOutput {
 export interface CaseOptions {
   /** Run the tinybench micro-benchmarks (measured wall-clock metrics). */
   bench: boolean;
+  /** Cost-model coefficients by backend kind and name, overriding the defaults (`kpbench run --calibration`). */
+  calibration?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 /** A service the load can reach: its VIP and port, and where its pods are. */
@@ -50,8 +51,10 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
   const rng = new RngStreams(sc.seed);
   const cluster = new Cluster({ clock: () => sched.now, clusterCIDR: sc.proxy.clusterCIDR });
   const endpoints = new EndpointsController(cluster);
-  const cost = new CostModel();
-  const rec = new Recorder();
+  const def = backendDefinition(kind);
+  const backendOptions: unknown = def.optionsSchema.parse((sc.proxy as Record<string, unknown>)[kind] ?? {});
+  const cost = def.cost(backendOptions, opts.calibration?.[kind]);
+  const rec = new Recorder(def.metrics);
 
   // nodes first, so kube-proxies exist before objects and see every object as an event
   for (let i = 0; i < sc.cluster.nodes; i++) cluster.addNode(`node-${i + 1}`);
@@ -69,7 +72,7 @@ export async function runCase(c: ScenarioCase, kind: BackendKind, opts: CaseOpti
       masqueradeBit: 14,
       nodePortAddresses: [],
     };
-    const backend = createBackend(kind, { node: nodeCfg, restoreMode: sc.proxy.restoreMode, ipvsScheduler: sc.proxy.ipvsScheduler, ipvsServiceTable: sc.proxy.ipvsServiceTable });
+    const backend = def.create(nodeCfg, backendOptions);
     const kp = new KubeProxyNode({
       nodeName: node.name,
       backend,

@@ -1,20 +1,23 @@
-import type { RulesetSize, Seconds } from '../types.js';
+import type { Counts, Seconds } from '../types.js';
 import type { ConnectionRecord, KubeProxyNode, SyncRecord } from '../proxy/kubeproxy.js';
-import { METRICS, type MetricName } from '../metrics/catalogue.js';
+import { COUNT_PREFIX, DEFAULT_COUNT_STATS, METRICS, requireMetricDef, type BackendCatalogue, type MetricName } from '../metrics/catalogue.js';
 import { canonical, summarize } from '../metrics/stats.js';
 import type { MetricRow, Statistic } from '../types.js';
-import type { Statistic as Summary } from '../metrics/stats.js';
+import type { SummaryStatistic as Summary } from '../metrics/stats.js';
 
 type RowKey = Pick<MetricRow, 'scenario' | 'backend' | 'services' | 'endpoints_per_service'>;
 
-/** Collects what happens during a case and turns it into tidy metric rows. */
+/**
+ * Collects what happens during a case and turns it into tidy metric rows. The backend's counts are written by
+ * looping over its catalogue: the recorder knows no count by name.
+ */
 export class Recorder {
-  private size: RulesetSize | null = null;
+  private size: Counts | null = null;
   private initialSync: SyncRecord | null = null;
   private readonly syncs: SyncRecord[] = [];
-  private readonly rulesEvaluated: number[] = [];
-  private readonly hashProbes: number[] = [];
-  private readonly setLookups: number[] = [];
+  /** lookup count name -> one value per first packet */
+  private readonly lookups = new Map<string, number[]>();
+  private connectionsTotal = 0;
   private readonly firstPacket: number[] = [];
   private readonly latencies: number[] = [];
   private staleConnections = 0;
@@ -27,11 +30,17 @@ export class Recorder {
   private readonly hits = new Map<string, Map<string, number>>();
   private readonly perNode: Array<{ syncsPerMinute: number; cpuPerHour: number; conntrackPeak: number; latencyP99: number | null }> = [];
 
-  initial(size: RulesetSize): void {
+  constructor(private readonly catalogue: BackendCatalogue) {
+    for (const name of Object.keys(catalogue.lookup)) this.lookups.set(name, []);
+  }
+
+  initial(size: Counts): void {
+    checkCounts(size, this.catalogue.size, 'size');
     this.size = size;
   }
 
   sync(r: SyncRecord, measuring: boolean): void {
+    checkCounts(r.result.counts, this.catalogue.sync, 'sync');
     if (this.initialSync === null) {
       this.initialSync = r;
       return;
@@ -42,9 +51,10 @@ export class Recorder {
   }
 
   connection(c: ConnectionRecord, serviceKey: string): void {
-    this.rulesEvaluated.push(c.lookup.rulesEvaluated);
-    this.hashProbes.push(c.lookup.hashProbes);
-    this.setLookups.push(c.lookup.setLookups);
+    const counts = c.lookup.counts;
+    checkCounts(counts, this.catalogue.lookup, 'lookup');
+    for (const [name, values] of this.lookups) values.push(counts[name] ?? 0);
+    this.connectionsTotal++;
     this.firstPacket.push(c.modelled);
     if (c.stale) this.staleConnections++;
     if (c.endpoint === null) {
@@ -97,29 +107,27 @@ export class Recorder {
 
   rows(key: RowKey, ctx: { requestsPerConnection: number; duration: Seconds }): MetricRow[] {
     const out: MetricRow[] = [];
-    const add = (metric: MetricName | string, statistic: Statistic, value: number, unit?: string): void => {
-      const def = (METRICS as Record<string, { unit: string }>)[metric];
-      out.push({ ...key, metric, statistic, value: canonical(value), unit: unit ?? def?.unit ?? '' });
+    // harness metrics are typed (MetricName); backend counts are checked against the backend's catalogue
+    const addRow = (metric: string, statistic: Statistic, value: number): void => {
+      out.push({ ...key, metric, statistic, value: canonical(value), unit: requireMetricDef(metric).unit });
     };
-    const dist = (metric: MetricName, values: number[], stats: Summary[]): void => {
+    const add = (metric: MetricName, statistic: Statistic, value: number): void => addRow(metric, statistic, value);
+    const dist = (metric: MetricName, values: number[], stats: readonly Summary[]): void => {
       for (const [s, v] of summarize(values, stats)) add(metric, s, v);
     };
-    if (this.size !== null) {
-      add('ruleset_iptables_rules', 'value', this.size.iptablesRules);
-      add('ruleset_iptables_chains', 'value', this.size.iptablesChains);
-      add('ruleset_ipvs_virtual_servers', 'value', this.size.ipvsVirtualServers);
-      add('ruleset_ipvs_real_servers', 'value', this.size.ipvsRealServers);
-      add('ruleset_ipset_entries', 'value', this.size.ipsetEntries);
-    }
+    const countDist = (metric: string, values: number[], stats: readonly Summary[] | undefined): void => {
+      for (const [s, v] of summarize(values, stats ?? DEFAULT_COUNT_STATS)) addRow(metric, s, v);
+    };
+    const cat = this.catalogue;
+    if (this.size !== null) for (const name of Object.keys(cat.size)) addRow(COUNT_PREFIX.size + name, 'value', this.size[name] ?? 0);
     if (this.initialSync !== null) {
-      add('initial_sync_rules_written', 'value', this.initialSync.result.rulesWritten);
-      add('initial_sync_bytes_written', 'value', this.initialSync.result.bytesWritten);
+      for (const [name, d] of Object.entries(cat.sync)) {
+        if (d.initial !== false) addRow(COUNT_PREFIX.initialSync + name, 'value', this.initialSync.result.counts[name] ?? 0);
+      }
       add('initial_sync_time', 'value', this.initialSync.duration);
     }
     add('syncs', 'total', this.syncs.length);
-    dist('sync_rules_written', this.syncs.map((s) => s.result.rulesWritten), ['mean', 'p50', 'max']);
-    dist('sync_bytes_written', this.syncs.map((s) => s.result.bytesWritten), ['mean', 'max']);
-    dist('sync_operations', this.syncs.map((s) => s.result.ipvsOps + s.result.ipsetOps + s.result.addressOps), ['mean', 'max']);
+    for (const [name, d] of Object.entries(cat.sync)) countDist(COUNT_PREFIX.sync + name, this.syncs.map((s) => s.result.counts[name] ?? 0), d.stats);
     dist('sync_time', this.syncs.map((s) => s.duration), ['mean', 'p50', 'p99', 'max']);
     dist('partial_sync_time', this.syncs.filter((s) => s.result.mode === 'partial').map((s) => s.duration), ['mean', 'p50', 'p99']);
     dist('full_sync_time', this.syncs.filter((s) => s.result.mode === 'full').map((s) => s.duration), ['mean', 'max']);
@@ -127,10 +135,8 @@ export class Recorder {
     dist('network_programming_latency', this.latencies, ['p50', 'p90', 'p99', 'max']);
     // per node: the p99 of each node's own latencies, best and worst node
     dist('node_network_programming_latency_p99', this.perNode.flatMap((n) => (n.latencyP99 === null ? [] : [n.latencyP99])), ['min', 'max']);
-    add('connections', 'total', this.rulesEvaluated.length);
-    dist('first_packet_rules_evaluated', this.rulesEvaluated, ['mean', 'p50', 'p99', 'max']);
-    dist('first_packet_hash_probes', this.hashProbes, ['mean', 'max']);
-    dist('first_packet_set_lookups', this.setLookups, ['mean', 'max']);
+    add('connections', 'total', this.connectionsTotal);
+    for (const [name, d] of Object.entries(cat.lookup)) countDist(COUNT_PREFIX.lookup + name, this.lookups.get(name)!, d.stats);
     dist('first_packet_time', this.firstPacket, ['mean', 'p50', 'p99']);
     const fpTotal = this.firstPacket.reduce((a, b) => a + b, 0);
     if (this.firstPacket.length > 0) add('request_classification_time', 'mean', fpTotal / this.firstPacket.length / ctx.requestsPerConnection);
@@ -154,5 +160,12 @@ export class Recorder {
     add('sync_cpu_seconds_per_hour', 'total', this.perNode.reduce((a, n) => a + n.cpuPerHour, 0));
     dist('conntrack_entries', this.perNode.map((n) => n.conntrackPeak), ['max']);
     return out;
+  }
+}
+
+/** A count the backend's catalogue does not define is a bug in the backend: fail the run loudly. */
+function checkCounts(counts: Counts, section: Readonly<Record<string, unknown>>, what: string): void {
+  for (const name in counts) {
+    if (!Object.hasOwn(section, name)) throw new Error(`backend ${what} count '${name}' is not in its catalogue's ${what} section`);
   }
 }

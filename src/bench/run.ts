@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { SingleBar, Presets } from 'cli-progress';
 import type { BackendKind } from '../types.js';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../errors.js';
 import { loadScenario, scenarioFiles, type LoadedScenario, type ScenarioCase } from '../scenario/load.js';
 import { runCase } from './case.js';
 import type { MetricRow } from '../metrics/stats.js';
 import { computeScaling, type ScalingRow } from '../metrics/scaling.js';
+import { requireMetricDef } from '../metrics/catalogue.js';
 import type { SampleSet } from './micro.js';
 import { shardOf } from '../report/shard.js';
 import {
@@ -17,10 +17,12 @@ import {
   writeScalingCsv,
   writeSamplesJson,
   writeFileAtomic,
+  sortMetricRows,
   type RunMeta,
   type MetricRow as CsvMetricRow,
 } from '../report/csvio.js';
-import { summaryMarkdown, terminalSummary, type CheckResult, type ScenarioReport } from '../report/summary.js';
+import { summaryMarkdown, type CheckResult, type ScenarioReport } from '../report/summary.js';
+import { exportBenchmarkJson, formatBenchmarkJson } from '../report/export.js';
 
 export const SCENARIO_DIR = 'scenarios';
 
@@ -35,14 +37,23 @@ export interface SuiteOptions {
   noWall?: boolean;
   /** Only these backends. */
   backends?: BackendKind[];
-  /** Print the summary to stdout [true]. */
-  print?: boolean;
+  /** Cost-model coefficients by backend kind and name, overriding the defaults (`--calibration FILE`). */
+  calibration?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
+
+/** What the suite runner reports while it works; the caller decides how to show it (the CLI draws a bar). */
+export type SuiteEvent =
+  | { type: 'start'; jobs: number }
+  | { type: 'case-start'; index: number; jobs: number; label: string }
+  | { type: 'case-end'; index: number; jobs: number; label: string; seconds: number }
+  | { type: 'writing'; outDir: string }
+  | { type: 'done'; outDir: string };
 
 export interface SuiteResult {
   rows: MetricRow[];
   scaling: ScalingRow[];
   checks: CheckResult[];
+  reports: ScenarioReport[];
   outDir: string;
 }
 
@@ -97,7 +108,7 @@ function checkExpectations(loaded: readonly LoadedScenario[], cases: readonly Sc
  * Runs scenarios: every case of every scenario on every backend (or one shard of that list), then writes the run
  * directory (metrics.csv, scaling.csv, samples.json, meta.json, summary.md) in one atomic step.
  */
-export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
+export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => void): Promise<SuiteResult> {
   const files = resolveScenarios(opts.scenarios, opts.quick);
   const loaded = files.map((f) => loadScenario(f, { quick: opts.quick, seed: opts.seed }));
   const cases = loaded.flatMap((l) => l.cases);
@@ -108,22 +119,20 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
 
   const rows: MetricRow[] = [];
   const samples: SampleSet[] = [];
-  const tty = process.stderr.isTTY === true && process.env.CI !== 'true';
-  const bar = tty ? new SingleBar({ format: 'kpbench {bar} {value}/{total} {job}', hideCursor: true }, Presets.shades_classic) : null;
-  bar?.start(jobs.length, 0, { job: '' });
-  let done = 0;
+  const emit = onEvent ?? ((): void => {});
+  emit({ type: 'start', jobs: jobs.length });
+  let index = 0;
   for (const { c, b } of jobs) {
     const label = `${c.id} ${b} ${c.scenario.cluster.services} services`;
-    bar?.update(done, { job: label });
+    emit({ type: 'case-start', index, jobs: jobs.length, label });
     const started = Date.now();
-    const out = await runCase(c, b, { bench: opts.noWall !== true });
+    const out = await runCase(c, b, { bench: opts.noWall !== true, calibration: opts.calibration });
+    for (const r of out.rows) requireMetricDef(r.metric); // a row no catalogue defines is a bug: fail loudly
     rows.push(...out.rows);
     samples.push(...out.samples);
-    done++;
-    if (bar === null) process.stderr.write(`kpbench: [${done}/${jobs.length}] ${label} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    emit({ type: 'case-end', index, jobs: jobs.length, label, seconds: (Date.now() - started) / 1000 });
+    index++;
   }
-  bar?.update(done, { job: 'done' });
-  bar?.stop();
 
   const scaling = computeScaling(rows);
   const checks = opts.shard === undefined ? checkExpectations(loaded, cases, scaling) : [];
@@ -148,7 +157,8 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
     }
   }
 
-  // write everything into a fresh directory, then put it in place in one step
+  // write everything into a fresh directory (benchmark.json included), then put it in place in one step
+  onEvent?.({ type: 'writing', outDir: opts.outDir });
   const staging = `${opts.outDir.replace(/[\\/]+$/, '')}.staging-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   try {
@@ -157,10 +167,11 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
     writeSamplesJson(path.join(staging, 'samples.json'), samples);
     writeFileAtomic(path.join(staging, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
     writeFileAtomic(path.join(staging, 'summary.md'), summaryMarkdown(reports, rows, scaling, checks, { seed, date: meta.date, quick: opts.quick, gitCommit: meta.gitCommit }));
+    writeFileAtomic(path.join(staging, 'benchmark.json'), formatBenchmarkJson(exportBenchmarkJson(sortMetricRows(rows as CsvMetricRow[]), meta)));
     installRunDir(staging, opts.outDir);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
-  if (opts.print !== false) process.stdout.write(`${terminalSummary(reports, rows, scaling, checks)}\nRun written to ${opts.outDir}/\n`);
-  return { rows, scaling, checks, outDir: opts.outDir };
+  onEvent?.({ type: 'done', outDir: opts.outDir });
+  return { rows, scaling, checks, reports, outDir: opts.outDir };
 }

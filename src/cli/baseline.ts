@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { BASELINE_DIR } from '../report/compare.js';
 import { installRunDir, readRun, RUN_FILES } from '../report/csvio.js';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 
 /** The suite runner another module provides (src/bench/run.ts); imported lazily, only when needed. */
 type RunSuite = (opts: { scenarios?: string[]; quick: boolean; seed?: number; outDir: string; shard?: { k: number; n: number } }) => Promise<void>;

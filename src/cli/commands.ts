@@ -5,6 +5,7 @@ import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerBaseline } from './baseline.js';
 import { registerRender } from './render.js';
+import { register as registerBackends } from './backends.js';
 
 /** Every command module exports `register(program)`; this is the one list of them. */
 export function registerCommands(program: Command): void {
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerMerge(program);
   registerBaseline(program);
   registerRender(program);
+  registerBackends(program);
 }

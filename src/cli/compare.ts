@@ -1,7 +1,7 @@
 /** `kpbench compare BASELINE CURRENT`: row-by-row verdicts between two runs; exit 1 on a regression. */
 import { Option, type Command } from 'commander';
 import { compareRuns, parsePercent, parseTolerances, printComparison, type CompareFormat } from '../report/compare.js';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

@@ -5,7 +5,7 @@ import { ClusterDns } from '../cluster/dns.js';
 import { IngressRouter } from '../cluster/ingress.js';
 import { loadManifests } from '../cluster/manifests.js';
 import { loadManifestCluster } from '../bench/build.js';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 
 /** A cluster built from manifests, with its endpoints controller (slices derived from pods where none are given). */
 function clusterFrom(files: string[]): { cluster: Cluster; endpoints: EndpointsController } {

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { EXIT, InputError } from './errors.js';
+import { EXIT, InputError } from '../errors.js';
 import { registerCommands } from './commands.js';
 
 /** Builds the kpbench program; every command lives in its own module and registers itself in commands.ts. */
 export function buildProgram(): Command {
   const program = new Command('kpbench')
-    .description('Discrete-event benchmark of the kube-proxy data planes (iptables, IPVS)')
+    .description('Discrete-event benchmark of the kube-proxy data planes (kpbench backends lists them)')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: () => {} });

@@ -7,144 +7,22 @@
  */
 import { type Command, Option } from 'commander';
 import { isIP } from 'node:net';
-import type { Backend, BackendKind, EndpointSlice, IpvsScheduler, NodeInfo, ProxyNodeConfig, ProxySnapshot, RenderedRuleset, Service } from '../types.js';
-import { createBackend } from '../backends/index.js';
-import { type LoadedManifests, type SkippedObject, effectiveSlices, loadManifests } from '../cluster/manifests.js';
-import { buildSnapshot } from '../proxy/snapshot.js';
-import { InputError } from './errors.js';
-
-// ---------------------------------------------------------------------------------------------
-// Rendering (pure)
-// ---------------------------------------------------------------------------------------------
-
-export type LocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'None';
-
-export const DEFAULT_NODE_NAME = 'node1';
-export const DEFAULT_NODE_IP = '192.168.0.2';
-export const DEFAULT_MASQUERADE_BIT = 14;
-export const IPVS_SCHEDULERS: readonly IpvsScheduler[] = ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq'];
-
-/** The cluster objects a rendering needs; `LoadedManifests` is one. */
-export interface RenderObjects {
-  services: readonly Service[];
-  slices: readonly EndpointSlice[];
-  /** Pods give endpoints to selector services that have no EndpointSlice among `slices`. */
-  pods?: LoadedManifests['pods'];
-  /** A Node named like the node supplies node IPs and the pod CIDR when they are not given. */
-  nodes?: readonly NodeInfo[];
-}
-
-export interface RenderOptions {
-  backend: BackendKind;
-  objects: RenderObjects;
-  /** --hostname-override [node1]: decides which endpoints are local. */
-  nodeName?: string;
-  /** Node IPs, primary first [the Node object's InternalIPs, else 192.168.0.2]. */
-  nodeIPs?: string[];
-  /** --cluster-cidr ['']. */
-  clusterCIDR?: string;
-  /** The node's pod CIDR, for NodeCIDR [the Node object's spec.podCIDR]. */
-  podCIDR?: string;
-  /** --detect-local-mode [ClusterCIDR, which without a cluster CIDR detects nothing, as kube-proxy does]. */
-  detectLocalMode?: LocalMode;
-  /** --masquerade-all [false]. */
-  masqueradeAll?: boolean;
-  /** --iptables-masquerade-bit [14]. */
-  masqueradeBit?: number;
-  /** --nodeport-addresses [all local addresses]. */
-  nodePortAddresses?: string[];
-  /** --ipvs-scheduler [rr]; IPVS only. */
-  scheduler?: IpvsScheduler;
-}
-
-export interface RenderResult {
-  ruleset: RenderedRuleset;
-  /** The backend after its sync (for its non-interface extras, e.g. the iptables backend's lastRestoreInput()). */
-  backend: Backend;
-  node: ProxyNodeConfig;
-  snapshot: ProxySnapshot;
-}
-
-/**
- * The node configuration kube-proxy would run with. Like kube-proxy (cmd/kube-proxy/app, getLocalDetector):
- * detect-local-mode defaults to ClusterCIDR, and ClusterCIDR without a cluster CIDR (or NodeCIDR without a pod
- * CIDR) falls back to the no-op detector, i.e. 'None'.
- */
-export function resolveNodeConfig(opts: Omit<RenderOptions, 'backend' | 'objects' | 'scheduler'>, nodes: readonly NodeInfo[] = []): ProxyNodeConfig {
-  const nodeName = opts.nodeName ?? DEFAULT_NODE_NAME;
-  const nodeObj = nodes.find((n) => n.name === nodeName);
-  const nodeIPs = opts.nodeIPs !== undefined && opts.nodeIPs.length > 0 ? [...opts.nodeIPs] : nodeObj !== undefined && nodeObj.ips.length > 0 ? [...nodeObj.ips] : [DEFAULT_NODE_IP];
-  const clusterCIDR = opts.clusterCIDR ?? '';
-  const podCIDR = opts.podCIDR ?? nodeObj?.podCIDR ?? '';
-  const mode = opts.detectLocalMode ?? 'ClusterCIDR';
-  const localDetector: LocalMode = (mode === 'ClusterCIDR' && clusterCIDR === '') || (mode === 'NodeCIDR' && podCIDR === '') ? 'None' : mode;
-  return {
-    nodeName,
-    nodeIPs,
-    clusterCIDR,
-    podCIDR,
-    localDetector,
-    masqueradeAll: opts.masqueradeAll ?? false,
-    masqueradeBit: opts.masqueradeBit ?? DEFAULT_MASQUERADE_BIT,
-    nodePortAddresses: [...(opts.nodePortAddresses ?? [])],
-  };
-}
-
-/** One full sync of the objects into a fresh backend; returns what the real tools would print, and the inputs. */
-export function renderDetailed(opts: RenderOptions): RenderResult {
-  const node = resolveNodeConfig(opts, opts.objects.nodes ?? []);
-  const slices = effectiveSlices({
-    services: [...opts.objects.services],
-    slices: [...opts.objects.slices],
-    pods: [...(opts.objects.pods ?? [])],
-    nodes: [...(opts.objects.nodes ?? [])],
-  });
-  const snapshot = buildSnapshot(opts.objects.services, slices, node.nodeName);
-  const backend = createBackend(opts.backend, opts.backend === 'ipvs' ? { node, ipvsScheduler: opts.scheduler ?? 'rr' } : { node });
-  backend.sync({ snapshot, changed: new Set(snapshot.services.keys()), now: 0 });
-  return { ruleset: backend.render(), backend, node, snapshot };
-}
-
-/** The ruleset after one full sync, keyed by the command that prints it (e.g. "iptables-save"). */
-export function renderManifests(opts: RenderOptions): RenderedRuleset {
-  return renderDetailed(opts).ruleset;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Which outputs to print
-// ---------------------------------------------------------------------------------------------
-
-export type OutputChoice = 'iptables-save' | 'ipvsadm' | 'ipset' | 'ip-addr' | 'all';
-export const OUTPUT_CHOICES: readonly OutputChoice[] = ['iptables-save', 'ipvsadm', 'ipset', 'ip-addr', 'all'];
-
-/** The ruleset key (command) an output choice selects: the first key starting with the choice's command. */
-const OUTPUT_PREFIX: Record<Exclude<OutputChoice, 'all'>, string> = {
-  'iptables-save': 'iptables-save',
-  ipvsadm: 'ipvsadm',
-  ipset: 'ipset',
-  'ip-addr': 'ip addr',
-};
-
-/**
- * The text to print. One output: its text as is, ready for the matching restore tool. 'all' with several outputs:
- * each preceded by a `==> COMMAND <==` line (as `tail` heads several files).
- */
-export function selectOutput(ruleset: RenderedRuleset, output: OutputChoice, backend: BackendKind): string {
-  const keys = Object.keys(ruleset);
-  if (output === 'all') {
-    if (keys.length === 1) return ruleset[keys[0]!]!;
-    return keys.map((k) => `==> ${k} <==\n${ensureNewline(ruleset[k]!)}`).join('\n');
-  }
-  const key = keys.find((k) => k.startsWith(OUTPUT_PREFIX[output]));
-  if (key === undefined) {
-    throw new InputError('--output', `the ${backend} backend prints no ${output} output (it prints: ${keys.join(', ')})`);
-  }
-  return ruleset[key]!;
-}
-
-function ensureNewline(s: string): string {
-  return s === '' || s.endsWith('\n') ? s : `${s}\n`;
-}
+import type { BackendKind } from '../types.js';
+import { BACKEND_KINDS, backendDefinition } from '../backends/registry.js';
+import { loadManifests } from '../cluster/manifests.js';
+import {
+  DEFAULT_MASQUERADE_BIT,
+  DEFAULT_NODE_IP,
+  DEFAULT_NODE_NAME,
+  describeSkipped,
+  ensureNewline,
+  outputChoices,
+  renderDetailed,
+  selectOutput,
+  type LocalMode,
+} from '../proxy/render.js';
+import { InputError } from '../errors.js';
+import { parseBackendOptions } from './backend-options.js';
 
 // ---------------------------------------------------------------------------------------------
 // The command
@@ -172,15 +50,16 @@ interface RenderFlags {
   masqueradeAll: boolean;
   masqueradeBit?: string;
   nodeportAddresses?: string[];
-  scheduler?: IpvsScheduler;
-  output: OutputChoice;
+  scheduler?: string;
+  set?: string[];
+  output: string;
 }
 
 export function registerRender(program: Command): void {
   program
     .command('render')
     .description('Print the ruleset one full kube-proxy sync writes for the Services and EndpointSlices in manifests')
-    .addOption(new Option('--backend <kind>', 'data plane').choices(['iptables', 'ipvs']).makeOptionMandatory())
+    .addOption(new Option('--backend <kind>', 'data plane').choices([...BACKEND_KINDS]).makeOptionMandatory())
     .requiredOption('--manifests <file...>', 'YAML or JSON files (multi-document, kind: List), directories, or - for stdin')
     .option('--node-name <name>', `the node kube-proxy runs on; decides which endpoints are local (default: ${DEFAULT_NODE_NAME})`)
     .option('--node-ip <ip...>', `node IPs, primary first (default: the InternalIPs of the Node object named --node-name, else ${DEFAULT_NODE_IP})`)
@@ -196,14 +75,16 @@ export function registerRender(program: Command): void {
     .option('--masquerade-all', 'SNAT all traffic sent to service cluster IPs', false)
     .option('--masquerade-bit <n>', `the fwmark bit marking packets to SNAT, 0-31 (default: ${DEFAULT_MASQUERADE_BIT})`)
     .option('--nodeport-addresses <cidr...>', 'node addresses NodePorts accept on (default: all local addresses)')
-    .addOption(new Option('--scheduler <name>', 'IPVS scheduler (--backend ipvs; default: rr)').choices([...IPVS_SCHEDULERS]))
-    .addOption(new Option('--output <what>', 'which printout').choices([...OUTPUT_CHOICES]).default('all'))
+    .option('--scheduler <name>', 'the backend\'s scheduler option, for backends that have one (IPVS: --ipvs-scheduler, default rr)')
+    .option('--set <key=value...>', 'a backend option, as in a scenario\'s proxy.<backend>.* (e.g. restoreMode=full); see kpbench backends')
+    .addOption(new Option('--output <what>', 'which printout (each backend prints some of these)').choices(outputChoices()).default('all'))
     .addHelpText(
       'after',
       `
 Defaults are kube-proxy's: node name ${DEFAULT_NODE_NAME} and node IP ${DEFAULT_NODE_IP} unless given (or unless a
 Node object in the manifests has that name), detect-local-mode ClusterCIDR (which detects nothing without
---cluster-cidr), masquerade bit ${DEFAULT_MASQUERADE_BIT}, IPVS scheduler rr.
+--cluster-cidr), masquerade bit ${DEFAULT_MASQUERADE_BIT}; each backend's options default as in kube-proxy
+('kpbench backends' lists them).
 As the API server would, services without a cluster IP or node port get one (10.96.0.0/12, 30000-32767);
 as the EndpointSlice controller would, selector services without an EndpointSlice get endpoints from the
 Pods in the manifests. Output is what the tools print on a node, ready for iptables-restore, ipset restore
@@ -215,7 +96,8 @@ Examples:
   kpbench render --backend ipvs --manifests cluster.yaml --output ipset > sets.txt`,
     )
     .action((o: RenderFlags) => {
-      if (o.scheduler !== undefined && o.backend !== 'ipvs') throw new InputError('--scheduler', 'only applies to --backend ipvs');
+      const sets = [...(o.set ?? []), ...(o.scheduler === undefined ? [] : [`scheduler=${o.scheduler}`])];
+      const backendOptions = parseBackendOptions(backendDefinition(o.backend), sets, o.scheduler !== undefined ? '--scheduler' : '--set');
       let masqueradeBit: number | undefined;
       if (o.masqueradeBit !== undefined) {
         if (!/^\d{1,2}$/.test(o.masqueradeBit) || Number(o.masqueradeBit) > 31) {
@@ -229,7 +111,7 @@ Examples:
       const podCIDR = o.podCidr === undefined ? undefined : parseCidrFlag('--pod-cidr', o.podCidr);
       const nodePortAddresses = o.nodeportAddresses?.map((c) => parseCidrFlag('--nodeport-addresses', c));
       const objects = loadManifests(o.manifests);
-      const { ruleset, node } = renderDetailed({
+      const { ruleset, node, backend } = renderDetailed({
         backend: o.backend,
         objects,
         nodeName: o.nodeName,
@@ -240,22 +122,15 @@ Examples:
         masqueradeAll: o.masqueradeAll,
         masqueradeBit,
         nodePortAddresses,
-        scheduler: o.scheduler,
+        backendOptions,
       });
       if (o.detectLocalMode !== undefined && o.detectLocalMode !== 'None' && node.localDetector === 'None') {
         // kube-proxy logs this and falls back to the no-op detector; so do we, and say so
         const need = o.detectLocalMode === 'ClusterCIDR' ? '--cluster-cidr' : '--pod-cidr (or a Node object with spec.podCIDR)';
         process.stderr.write(`kpbench: --detect-local-mode ${o.detectLocalMode} without ${need} detects no local traffic, as in kube-proxy\n`);
       }
-      process.stdout.write(ensureNewline(selectOutput(ruleset, o.output, o.backend)));
+      process.stdout.write(ensureNewline(selectOutput(ruleset, o.output, backend)));
       if (objects.skipped.length > 0) process.stderr.write(`kpbench: ${describeSkipped(objects.skipped)}\n`);
     });
 }
 
-/** "skipped 3 objects not modelled: ConfigMap ×1, Deployment ×2" */
-export function describeSkipped(skipped: readonly SkippedObject[]): string {
-  const counts = new Map<string, number>();
-  for (const s of skipped) counts.set(s.kind, (counts.get(s.kind) ?? 0) + 1);
-  const list = [...counts.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, n]) => `${k} x${n}`).join(', ');
-  return `skipped ${skipped.length} object${skipped.length === 1 ? '' : 's'}: ${list}`;
-}

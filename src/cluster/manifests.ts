@@ -39,7 +39,7 @@ import type {
   Service,
   ServicePort,
 } from '../types.js';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../errors.js';
 import { Cluster, DEFAULT_CLUSTER } from './cluster.js';
 import { podWithDefaults, serviceWithDefaults } from './defaults.js';
 import { EndpointsController } from './endpoints.js';

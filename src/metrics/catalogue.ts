@@ -1,13 +1,21 @@
 /**
- * Every metric the harness writes, with its kind (how CI may gate it), unit and meaning.
+ * Every metric the harness writes, with its kind (how CI may gate it), unit, better direction and meaning.
  *
  * - counted:  exact work counts, deterministic for a seed (rules written, rules walked, operations).
  * - modelled: virtual time from the cost model, deterministic for a seed.
  * - measured: wall-clock time of the harness's own code (tinybench), noisy; metric names start with "wall_".
+ * - kernel:   real time measured in the kernel (`kpbench kernel`), noisy; metric names start with "kernel_".
+ * - input:    what the workload did (churn events), deterministic for a seed; never a regression.
  *
- * All metrics are "smaller is better" unless `better` says otherwise.
+ * Two sources: the harness's own metrics below (`METRICS`), and each data plane's counts, which the backend
+ * declares in its definition (`BackendCatalogue`: size, sync and lookup sections) and which become rows named
+ * `ruleset_<name>`, `initial_sync_<name>`, `sync_<name>` and `first_packet_<name>` (src/metrics/registry.ts
+ * assembles the two and answers `metricDef`). A row whose metric neither defines fails the run.
  */
-export type MetricKind = 'counted' | 'modelled' | 'measured';
+import type { SummaryStatistic } from './stats.js';
+import { BACKEND_DEFINITIONS } from '../backends/registry.js';
+
+export type MetricKind = 'counted' | 'modelled' | 'measured' | 'kernel' | 'input';
 
 export interface MetricDef {
   kind: MetricKind;
@@ -18,27 +26,55 @@ export interface MetricDef {
   gate?: boolean;
 }
 
+/** One count a backend reports: counted work, always deterministic for a seed. */
+export interface CountDef {
+  unit: string;
+  better: 'lower' | 'higher' | 'none';
+  description: string;
+  /** The statistics written for the distribution over syncs (sync section) or first packets (lookup section). */
+  stats?: readonly SummaryStatistic[];
+  /** sync section: also written for the initial (full) sync as `initial_sync_<name>` [true]. */
+  initial?: boolean;
+  /** A short label: the count is a column of the summary table and part of its verdicts (e.g. 'rules written'). */
+  headline?: string;
+}
+
+/** A data plane's own counts: what size(), sync() and lookup() return, by name. */
+export interface BackendCatalogue {
+  /** The programmed ruleset after the initial sync: rows `ruleset_<name>` (statistic value). */
+  size: Readonly<Record<string, CountDef>>;
+  /** Work per sync: rows `initial_sync_<name>` (value) and `sync_<name>` (the entry's stats, default mean and max). */
+  sync: Readonly<Record<string, CountDef>>;
+  /** Work per first packet: rows `first_packet_<name>` (the entry's stats, default mean and max). */
+  lookup: Readonly<Record<string, CountDef>>;
+}
+
+/** The row-name prefix of each catalogue section. */
+export const COUNT_PREFIX = { size: 'ruleset_', initialSync: 'initial_sync_', sync: 'sync_', lookup: 'first_packet_' } as const;
+
+/** The statistics of a distribution when a count does not name its own. */
+export const DEFAULT_COUNT_STATS: readonly SummaryStatistic[] = ['mean', 'max'];
+
+/** The metrics.csv rows a backend catalogue defines, by row name. */
+export function catalogueMetrics(c: BackendCatalogue): Record<string, MetricDef> {
+  const out: Record<string, MetricDef> = {};
+  const def = (d: CountDef, what: string): MetricDef => ({ kind: 'counted', unit: d.unit, better: d.better, description: `${d.description}${what}` });
+  for (const [n, d] of Object.entries(c.size)) out[COUNT_PREFIX.size + n] = def(d, ' (after the initial sync)');
+  for (const [n, d] of Object.entries(c.sync)) {
+    if (d.initial !== false) out[COUNT_PREFIX.initialSync + n] = def(d, ', first (full) sync');
+    out[COUNT_PREFIX.sync + n] = def(d, ', per sync after the initial one');
+  }
+  for (const [n, d] of Object.entries(c.lookup)) out[COUNT_PREFIX.lookup + n] = def(d, ', per first packet');
+  return out;
+}
+
 export const METRICS = {
-  // ruleset size after the initial sync
-  ruleset_iptables_rules: { kind: 'counted', unit: 'rules', better: 'lower', description: 'iptables rules in the nat and filter tables' },
-  ruleset_iptables_chains: { kind: 'counted', unit: 'chains', better: 'lower', description: 'iptables chains in the nat and filter tables' },
-  ruleset_ipvs_virtual_servers: { kind: 'counted', unit: 'servers', better: 'none', description: 'IPVS virtual servers' },
-  ruleset_ipvs_real_servers: { kind: 'counted', unit: 'servers', better: 'none', description: 'IPVS real servers' },
-  ruleset_ipset_entries: { kind: 'counted', unit: 'entries', better: 'none', description: 'ipset entries' },
   // the initial (full) sync
-  initial_sync_rules_written: { kind: 'counted', unit: 'rules', better: 'lower', description: 'iptables rules written by the first, full sync' },
-  initial_sync_bytes_written: { kind: 'counted', unit: 'bytes', better: 'lower', description: 'bytes written by the first, full sync' },
   initial_sync_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled duration of the first, full sync' },
   // syncs after a change
-  sync_rules_written: { kind: 'counted', unit: 'rules', better: 'lower', description: 'iptables rules written per sync after the initial one' },
-  sync_bytes_written: { kind: 'counted', unit: 'bytes', better: 'lower', description: 'bytes written per sync after the initial one' },
-  sync_operations: { kind: 'counted', unit: 'ops', better: 'lower', description: 'IPVS, ipset and address operations per sync after the initial one' },
   sync_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled duration of a sync after the initial one' },
   syncs: { kind: 'counted', unit: 'syncs', better: 'lower', description: 'syncs run' },
   // first packets
-  first_packet_rules_evaluated: { kind: 'counted', unit: 'rules', better: 'lower', description: 'iptables rules evaluated per first packet' },
-  first_packet_hash_probes: { kind: 'counted', unit: 'probes', better: 'lower', description: 'hash-table probes per first packet' },
-  first_packet_set_lookups: { kind: 'counted', unit: 'lookups', better: 'lower', description: 'ipset membership tests per first packet' },
   first_packet_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled classification time of a first packet' },
   connections: { kind: 'counted', unit: 'connections', better: 'none', description: 'new connections classified' },
   // control loop outcomes
@@ -62,6 +98,14 @@ export const METRICS = {
   lb_chi2_per_dof: { kind: 'counted', unit: '', better: 'none', description: 'chi-square of connections per endpoint against uniform, per degree of freedom (about 1 when uniform)' },
   lb_spread: { kind: 'counted', unit: '', better: 'lower', description: '(max - min) connections per endpoint over the expected count, averaged over services' },
   conntrack_entries: { kind: 'counted', unit: 'entries', better: 'none', description: 'peak conntrack entries on a node' },
+  // the workload's churn events: inputs of the case, reported and compared, never a regression
+  churn_rolling_updates: { kind: 'input', unit: 'events', better: 'none', description: 'rolling updates started (workload input)' },
+  churn_scale_events: { kind: 'input', unit: 'events', better: 'none', description: 'Deployment scale-ups and scale-downs (workload input)' },
+  churn_crashes: { kind: 'input', unit: 'events', better: 'none', description: 'container crashes (workload input)' },
+  churn_flaps: { kind: 'input', unit: 'events', better: 'none', description: 'readiness flaps (workload input)' },
+  churn_drains: { kind: 'input', unit: 'events', better: 'none', description: 'node drains (workload input)' },
+  churn_services_created: { kind: 'input', unit: 'events', better: 'none', description: 'Services created (workload input)' },
+  churn_services_deleted: { kind: 'input', unit: 'events', better: 'none', description: 'Services deleted (workload input)' },
   // measured wall clock of the harness's own code
   wall_lookup_time: { kind: 'measured', unit: 's', better: 'lower', gate: false, description: 'wall-clock time of one backend lookup (tinybench); reported, its _rel form is gated' },
   wall_sync_time: { kind: 'measured', unit: 's', better: 'lower', gate: false, description: 'wall-clock time of one backend sync after a one-endpoint change (tinybench); reported, its _rel form is gated' },
@@ -71,10 +115,51 @@ export const METRICS = {
 
 export type MetricName = keyof typeof METRICS;
 
-/** The definition of a metric; metrics not in the catalogue are classified by name (wall_* measured, else counted). */
+/** The counts object a catalogue section defines: one number per name (for `satisfies` in the backends). */
+export type CountsOf<T extends Readonly<Record<string, CountDef>>> = { [K in keyof T]: number };
+
+let assembled: Map<string, MetricDef> | null = null;
+
+/**
+ * Every catalogued metric: the harness's own and every registered backend's counts. Two backends may define the
+ * same row name (rules written per sync) only with the same unit and direction.
+ */
+export function allMetrics(): ReadonlyMap<string, MetricDef> {
+  if (assembled !== null) return assembled;
+  const m = new Map<string, MetricDef>(Object.entries(METRICS as Record<string, MetricDef>));
+  for (const d of BACKEND_DEFINITIONS) {
+    for (const [name, def] of Object.entries(catalogueMetrics(d.metrics))) {
+      const have = m.get(name);
+      if (have === undefined) m.set(name, def);
+      else if (have.kind !== def.kind || have.unit !== def.unit || have.better !== def.better) {
+        throw new Error(`metric ${name}: backend ${d.kind} defines it as ${def.kind}/${def.unit}/${def.better}, already ${have.kind}/${have.unit}/${have.better}`);
+      }
+    }
+  }
+  assembled = m;
+  return m;
+}
+
+/** The definition of a catalogued metric, or undefined. */
+export function findMetricDef(name: string): MetricDef | undefined {
+  return allMetrics().get(name);
+}
+
+/** The definition of a metric a run writes; a name no catalogue defines is a bug and throws. */
+export function requireMetricDef(name: string): MetricDef {
+  const d = findMetricDef(name);
+  if (d === undefined) throw new Error(`metric '${name}' is not in any catalogue (src/metrics/catalogue.ts or a backend's metrics)`);
+  return d;
+}
+
+/**
+ * The definition of a metric read from a run directory. Rows of other versions may name metrics this one does
+ * not define: those are classified by name (wall_*: measured, kernel_*: kernel, else counted) with no better
+ * direction, so they are compared and reported but never gated.
+ */
 export function metricDef(name: string): MetricDef {
-  const d = (METRICS as Record<string, MetricDef>)[name];
+  const d = findMetricDef(name);
   if (d !== undefined) return d;
-  if (name.startsWith('wall_')) return { kind: 'measured', unit: '', better: 'lower', description: '' };
-  return { kind: 'counted', unit: '', better: 'lower', description: '' };
+  const kind: MetricKind = name.startsWith('wall_') ? 'measured' : name.startsWith('kernel_') ? 'kernel' : 'counted';
+  return { kind, unit: '', better: 'none', description: '(not in this version\'s catalogue)' };
 }

@@ -4,13 +4,13 @@ import { errorFunction } from 'simple-statistics';
 export type { MetricRow } from '../types.js';
 
 /** The statistics summarize() computes (a subset of the metrics.csv statistics). */
-export type Statistic = Extract<import('../types.js').Statistic, 'mean' | 'p50' | 'p90' | 'p99' | 'max' | 'min' | 'total'>;
+export type SummaryStatistic = Extract<import('../types.js').Statistic, 'mean' | 'p50' | 'p90' | 'p99' | 'max' | 'min' | 'total'>;
 
 /** Summary statistics of a sample (quantiles as simple-statistics computes them); empty samples give no rows. */
-export function summarize(values: readonly number[], stats: readonly Statistic[]): Array<[Statistic, number]> {
+export function summarize(values: readonly number[], stats: readonly SummaryStatistic[]): Array<[SummaryStatistic, number]> {
   if (values.length === 0) return [];
   const sorted = [...values].sort((a, b) => a - b);
-  return stats.map((s): [Statistic, number] => {
+  return stats.map((s): [SummaryStatistic, number] => {
     switch (s) {
       case 'mean':
         return [s, ss.mean(sorted)];

@@ -1,10 +1,9 @@
-import type { Backend, EndpointInfo, LookupResult, Packet, Seconds, Service, SyncResult, EndpointSlice } from '../types.js';
+import type { Backend, CostModel, EndpointInfo, LookupResult, Packet, Seconds, Service, SyncResult, EndpointSlice } from '../types.js';
 import type { Scheduler } from '../sim/scheduler.js';
 import type { Stream } from '../sim/rng.js';
 import { ChangeTracker } from './tracker.js';
 import { SyncRunner, type RunnerConfig } from './runner.js';
 import { Conntrack } from './conntrack.js';
-import type { CostModel } from './cost.js';
 
 /** One sync as it happened on a node. */
 export interface SyncRecord {
@@ -36,7 +35,7 @@ export interface KubeProxyOptions {
   runner: RunnerConfig;
   /** Random choices of the data plane on this node (iptables statistic matches). */
   rng: Stream;
-  /** How often the IPVS graceful-termination cleanup runs [60 s]. */
+  /** How often the backend's housekeeping runs (IPVS graceful termination) [60 s]. */
   housekeepingPeriod?: Seconds;
   onSync?: (r: SyncRecord) => void;
 }
@@ -77,10 +76,10 @@ export class KubeProxyNode {
     if (this.backend.housekeeping !== undefined) {
       const tick = (): void => {
         const r = this.backend.housekeeping?.(this.o.sched.now) ?? null;
-        if (r !== null) this.cpuSeconds += this.o.cost.syncSeconds(r, this.backend.kind);
-        this.o.sched.after(period, tick, 'ipvs-housekeeping');
+        if (r !== null) this.cpuSeconds += this.o.cost.syncSeconds(r);
+        this.o.sched.after(period, tick, 'housekeeping');
       };
-      this.o.sched.after(period, tick, 'ipvs-housekeeping');
+      this.o.sched.after(period, tick, 'housekeeping');
     }
   }
 
@@ -101,7 +100,7 @@ export class KubeProxyNode {
     const taken = this.tracker.take();
     const snapshot = this.tracker.snapshot();
     const result = this.backend.sync({ snapshot, changed: taken.changed, now });
-    const duration = this.o.cost.syncSeconds(result, this.backend.kind);
+    const duration = this.o.cost.syncSeconds(result);
     const end = now + duration;
     // rules being replaced: remember what the previous sync programmed for the changed services
     this.inflightOld = new Map();

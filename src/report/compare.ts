@@ -32,7 +32,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../errors.js';
 import { metricDef, type MetricKind } from '../metrics/catalogue.js';
 import { compareMetricRows, pointKey, readRun, rowKey, RUN_FILES, type MetricRow, type RunData, type SampleSet, type Statistic } from './csvio.js';
 import { mannWhitneyU } from '../metrics/stats.js';

@@ -2,7 +2,7 @@
  * Splitting a suite across CI jobs: shard K of N takes items K-1, K-1+N, K-1+2N, ... (round robin), so
  * shards get a similar mix of small and large scenarios and the split depends only on the item order.
  */
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../errors.js';
 
 export interface Shard {
   /** 1-based shard number. */

@@ -1,6 +1,8 @@
 import type { MetricRow } from '../metrics/stats.js';
 import type { ScalingRow } from '../metrics/scaling.js';
 import type { ReferenceSpec } from '../scenario/schema.js';
+import { BACKEND_DEFINITIONS } from '../backends/registry.js';
+import { COUNT_PREFIX } from '../metrics/catalogue.js';
 
 /** An expectation on a scaling exponent and whether the run met it. */
 export interface CheckResult {
@@ -20,19 +22,35 @@ export interface ScenarioReport {
   references: ReferenceSpec[];
 }
 
+type Column = [metric: string, statistic: string, header: string, fmt: (v: number) => string];
+
+/**
+ * The backends' headline counts (CountDef.headline), in registry order, each once: size first, then sync, then
+ * lookup. Their row names come from the catalogue prefixes; the summary knows no count by name.
+ */
+function headlineCounts(section: 'size' | 'sync' | 'lookup'): Array<[metric: string, label: string]> {
+  const prefix = section === 'size' ? COUNT_PREFIX.size : section === 'sync' ? COUNT_PREFIX.sync : COUNT_PREFIX.lookup;
+  const seen = new Map<string, string>();
+  for (const d of BACKEND_DEFINITIONS) {
+    for (const [name, c] of Object.entries(d.metrics[section])) if (c.headline !== undefined && !seen.has(prefix + name)) seen.set(prefix + name, c.headline);
+  }
+  return [...seen];
+}
+
 /** Columns of the short per-size table: metric, statistic, header, formatter. */
-const TABLE: Array<[string, string, string, (v: number) => string]> = [
-  ['ruleset_iptables_rules', 'value', 'iptables rules', int],
-  ['sync_rules_written', 'mean', 'rules written/sync', int],
-  ['sync_operations', 'mean', 'ops/sync', num],
-  ['sync_time', 'mean', 'sync (model)', secs],
-  ['first_packet_rules_evaluated', 'mean', 'rules walked/1st pkt', num],
-  ['first_packet_time', 'mean', '1st pkt (model)', secs],
-  ['network_programming_latency', 'p99', 'prog. latency p99', secs],
-  ['failed_requests', 'total', 'failed req', int],
-  ['wall_lookup_time', 'p50', 'lookup (wall p50)', secs],
-  ['wall_sync_time', 'p50', 'sync (wall p50)', secs],
-];
+function tableColumns(): Column[] {
+  return [
+    ...headlineCounts('size').map(([m, l]): Column => [m, 'value', l, int]),
+    ...headlineCounts('sync').map(([m, l]): Column => [m, 'mean', `${l}/sync`, num]),
+    ['sync_time', 'mean', 'sync (model)', secs],
+    ...headlineCounts('lookup').map(([m, l]): Column => [m, 'mean', `${l}/1st pkt`, num]),
+    ['first_packet_time', 'mean', '1st pkt (model)', secs],
+    ['network_programming_latency', 'p99', 'prog. latency p99', secs],
+    ['failed_requests', 'total', 'failed req', int],
+    ['wall_lookup_time', 'p50', 'lookup (wall p50)', secs],
+    ['wall_sync_time', 'p50', 'sync (wall p50)', secs],
+  ];
+}
 
 export function int(v: number): string {
   return Math.round(v).toLocaleString('en-US');
@@ -70,7 +88,7 @@ function table(header: string[], body: string[][], markdown: boolean): string {
 export function scenarioTable(id: string, rows: readonly MetricRow[], markdown: boolean): string {
   const mine = rows.filter((r) => r.scenario === id);
   const m = lookup(mine);
-  const cols = TABLE.filter(([metric, stat]) => mine.some((r) => r.metric === metric && r.statistic === stat));
+  const cols = tableColumns().filter(([metric, stat]) => mine.some((r) => r.metric === metric && r.statistic === stat));
   const points = [...new Set(mine.map((r) => `${r.backend}|${r.services}`))]
     .map((k) => k.split('|') as [string, string])
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : Number(a[1]) - Number(b[1])));
@@ -85,14 +103,16 @@ export function scenarioTable(id: string, rows: readonly MetricRow[], markdown: 
   return table(['backend', 'services', ...cols.map((c) => c[2])], body, markdown);
 }
 
-const VERDICT_METRICS: Array<[string, string]> = [
-  ['sync_rules_written', 'rules written per sync'],
-  ['first_packet_rules_evaluated', 'rules walked per first packet'],
-  ['sync_time', 'modelled sync time'],
-  ['first_packet_time', 'modelled first-packet time'],
-  ['sync_operations', 'IPVS/ipset operations per sync'],
-  ['wall_lookup_time', 'measured lookup time'],
-];
+/** The metrics a verdict speaks of: the backends' headline counts and the modelled and measured times. */
+function verdictMetrics(): Array<[string, string]> {
+  return [
+    ...headlineCounts('sync').map(([m, l]): [string, string] => [m, `${l} per sync`]),
+    ...headlineCounts('lookup').map(([m, l]): [string, string] => [m, `${l} per first packet`]),
+    ['sync_time', 'modelled sync time'],
+    ['first_packet_time', 'modelled first-packet time'],
+    ['wall_lookup_time', 'measured lookup time'],
+  ];
+}
 
 /** One sentence per backend: how its costs grow with the number of services. */
 export function verdictLines(id: string, scaling: readonly ScalingRow[]): string[] {
@@ -100,7 +120,7 @@ export function verdictLines(id: string, scaling: readonly ScalingRow[]): string
   const backends = [...new Set(scaling.filter((s) => s.scenario === id).map((s) => s.backend))].sort();
   for (const b of backends) {
     const parts: string[] = [];
-    for (const [metric, label] of VERDICT_METRICS) {
+    for (const [metric, label] of verdictMetrics()) {
       const s = scaling.find((x) => x.scenario === id && x.backend === b && x.metric === metric);
       if (s === undefined) continue;
       const shape = s.exponent >= 0.7 ? 'grows ~linearly' : s.exponent <= 0.2 ? 'stays flat' : 'grows sub-linearly';

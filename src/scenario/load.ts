@@ -2,7 +2,7 @@ import { readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../errors.js';
 import { ScenarioFile } from './schema.js';
 
 /** One runnable case: a scenario with its sweep point applied. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BACKEND_DEFINITIONS, BACKEND_KINDS } from '../backends/registry.js';
 
 /**
  * The scenario language. A scenario file (YAML) is one experiment; `sweep` turns it into a grid of cases.
@@ -48,13 +49,19 @@ export const ClusterSpec = z.strictObject({
   manifests: z.array(z.string()).default([]).describe('Kubernetes YAML/JSON files loaded as the starting cluster (paths relative to the scenario file)'),
 });
 
+/** A registered data plane's name (the enum comes from the backend registry). */
+export const BackendName = z.enum(BACKEND_KINDS as [string, ...string[]]);
+
+/** Each data plane's own options, nested under its name: `proxy.<kind>.*` (from the backend registry). */
+const backendOptions = Object.fromEntries(
+  BACKEND_DEFINITIONS.map((d) => [d.kind, d.optionsSchema.prefault({}).describe(`options of the ${d.title} backend`)]),
+);
+
 export const ProxySpec = z.strictObject({
   minSyncPeriod: nonneg.default(1),
   syncPeriod: positive.default(30),
   burstSyncs: z.number().int().min(1).default(2),
-  restoreMode: z.enum(['minimized', 'full']).default('minimized').describe('iptables: MinimizeIPTablesRestore (v1.28+) or a full restore every sync'),
-  ipvsScheduler: z.enum(['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'sed', 'nq']).default('rr'),
-  ipvsServiceTable: z.enum(['fixed256', 'resizable']).default('fixed256').describe("the kernel's IPVS service table: 256 chained buckets (released kernels) or resizable (newer)"),
+  ...backendOptions,
   masqueradeAll: z.boolean().default(false),
   clusterCIDR: z.string().default('10.128.0.0/9').describe('the pod network (--cluster-cidr); each node gets a /24 of it'),
   watchDelaySeconds: nonneg.default(0.05).describe('mean delay (exponential, per node, order kept) before a kube-proxy sees a Service or EndpointSlice change'),
@@ -114,7 +121,7 @@ export const BenchSpec = z.strictObject({
 export const Reference = z.strictObject({
   source: z.string(),
   label: z.string(),
-  backend: z.enum(['iptables', 'ipvs']).optional(),
+  backend: BackendName.optional(),
   services: count.optional(),
   metric: z.string().optional(),
   value: z.number().optional(),
@@ -122,7 +129,7 @@ export const Reference = z.strictObject({
 });
 
 export const Expectation = z.strictObject({
-  backend: z.enum(['iptables', 'ipvs']),
+  backend: BackendName,
   metric: z.string(),
   exponent: z.strictObject({ min: z.number().optional(), max: z.number().optional() }),
 });
@@ -130,7 +137,7 @@ export const Expectation = z.strictObject({
 const Body = {
   description: z.string().default(''),
   seed: count.default(1),
-  backends: z.array(z.enum(['iptables', 'ipvs'])).min(1).default(['iptables', 'ipvs']),
+  backends: z.array(BackendName).min(1).default([...BACKEND_KINDS]).describe('data planes to run (default: every registered one)'),
   duration: positive.default(30).describe('virtual seconds of the measured phase'),
   cluster: ClusterSpec.default(ClusterSpec.parse({})),
   proxy: ProxySpec.default(ProxySpec.parse({})),

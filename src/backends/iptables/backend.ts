@@ -4,19 +4,19 @@
  */
 import type {
   Backend,
-  BackendOptions,
   LookupResult,
   Packet,
+  ProxyNodeConfig,
   ProxySnapshot,
   RenderedRuleset,
   ServicePortInfo,
   Rng,
-  RulesetSize,
   Seconds,
   SyncRequest,
   SyncResult,
 } from '../../types.js';
 import { formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
+import type { IptablesLookupCounts, IptablesSizeCounts, IptablesSyncCounts } from './metrics.js';
 import { goHex08 } from './names.js';
 import {
   buildFixedRules,
@@ -65,8 +65,11 @@ export const FULL_SYNC_PERIOD: Seconds = 3600;
 /** xt_recent's ip_list_tot module parameter default: addresses remembered per list (LRU beyond that). */
 export const RECENT_LIST_MAX = 200;
 
-/** Options of the iptables backend beyond BackendOptions (kube-proxy flags and host facts; defaults in brackets). */
-export interface IptablesBackendOptions extends BackendOptions {
+/** Options of the iptables backend (kube-proxy flags and host facts; defaults in brackets). */
+export interface IptablesBackendOptions {
+  node: ProxyNodeConfig;
+  /** 'minimized' (MinimizeIPTablesRestore, v1.28+) [minimized] or 'full' (every sync rewrites everything, before v1.26). */
+  restoreMode?: 'full' | 'minimized';
   /** --iptables-localhost-nodeports [true]; forced off when --nodeport-addresses excludes 127.0.0.1. */
   localhostNodePorts?: boolean;
   /** The host has nfacct (kube-proxy then counts INVALID drops and localhost NodePorts) [true]. */
@@ -209,7 +212,7 @@ export class IptablesBackend implements Backend {
   // sync
   // -------------------------------------------------------------------------------------------
 
-  sync(req: SyncRequest): SyncResult {
+  sync(req: SyncRequest): SyncResult & { counts: IptablesSyncCounts } {
     const now = req.now;
     const snap: ProxySnapshot = req.snapshot;
     const doFull = this.restoreMode === 'full' || this.needFullSync || now - this.lastFullSync > FULL_SYNC_PERIOD;
@@ -343,14 +346,7 @@ export class IptablesBackend implements Backend {
 
     return {
       mode: doFull ? 'full' : 'partial',
-      rulesWritten: rules,
-      chainsWritten: chains,
-      bytesWritten: bytes,
-      rulesInKernel: this.kernelRules,
-      iptablesRestored: true,
-      ipvsOps: 0,
-      ipsetOps: 0,
-      addressOps: 0,
+      counts: { rules_written: rules, chains_written: chains, bytes_written: bytes, rules_in_kernel: this.kernelRules } satisfies IptablesSyncCounts,
     };
   }
 
@@ -462,13 +458,10 @@ export class IptablesBackend implements Backend {
     return { 'iptables-save': out.join('\n') };
   }
 
-  size(): RulesetSize {
+  size(): IptablesSizeCounts {
     return {
-      iptablesRules: this.synced ? this.kernelRules : 0,
-      iptablesChains: this.synced ? this.kernelChains : this.tableChains('nat').length + this.tableChains('filter').length,
-      ipvsVirtualServers: 0,
-      ipvsRealServers: 0,
-      ipsetEntries: 0,
+      iptables_rules: this.synced ? this.kernelRules : 0,
+      iptables_chains: this.synced ? this.kernelChains : this.tableChains('nat').length + this.tableChains('filter').length,
     };
   }
 
@@ -494,12 +487,12 @@ export class IptablesBackend implements Backend {
   // first-packet walk
   // -------------------------------------------------------------------------------------------
 
-  lookup(pkt: Packet, rng: Rng, now: Seconds): LookupResult {
+  lookup(pkt: Packet, rng: Rng, now: Seconds): LookupResult & { counts: IptablesLookupCounts } {
     const src = parseIPv4(pkt.srcIP);
     const dst = parseIPv4(pkt.dstIP);
     const proto = PROTO_NUM[pkt.protocol.toLowerCase()] ?? 0;
     if (!this.synced || src === null || dst === null) {
-      return { verdict: 'PASS', endpoint: null, serviceKey: '', masquerade: false, rulesEvaluated: 0, hashProbes: 0, setLookups: 0 };
+      return { verdict: 'PASS', endpoint: null, serviceKey: '', masquerade: false, counts: { rules_evaluated: 0 } satisfies IptablesLookupCounts };
     }
     this.pSrc = src;
     this.pDst = dst;
@@ -532,9 +525,7 @@ export class IptablesBackend implements Backend {
         endpoint: null,
         serviceKey: this.pSvc,
         masquerade: false,
-        rulesEvaluated: this.pCount,
-        hashProbes: 0,
-        setLookups: 0,
+        counts: { rules_evaluated: this.pCount } satisfies IptablesLookupCounts,
       };
     }
     // nat: POSTROUTING for forwarded and locally generated packets (INPUT has no kube-proxy nat rules)
@@ -544,9 +535,7 @@ export class IptablesBackend implements Backend {
       endpoint: dnat !== null ? { ip: formatIPv4(dnat.arg1), port: dnat.arg2 } : null,
       serviceKey: this.pSvc,
       masquerade: this.pMasq,
-      rulesEvaluated: this.pCount,
-      hashProbes: 0,
-      setLookups: 0,
+      counts: { rules_evaluated: this.pCount } satisfies IptablesLookupCounts,
     };
   }
 

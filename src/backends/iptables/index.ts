@@ -7,6 +7,8 @@
  *   `isLargeClusterMode()`, `tableChains()`.
  * - Chain-name and number helpers (`serviceChainName`, `endpointChainName`, `computeProbability`, ...).
  */
+export { iptablesDefinition, IptablesOptions } from './definition.js';
+export { IPTABLES_METRICS } from './metrics.js';
 export { createIptablesBackend, IptablesBackend, FULL_SYNC_PERIOD, RECENT_LIST_MAX, type IptablesBackendOptions } from './backend.js';
 export {
   base32,

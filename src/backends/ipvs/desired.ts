@@ -5,7 +5,8 @@
  */
 import { categorizeEndpoints, usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/topology.js';
 import { cidrContains, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
-import type { EndpointInfo, IpvsScheduler, ProxyNodeConfig, Protocol, ServicePortInfo } from '../../types.js';
+import type { EndpointInfo, ProxyNodeConfig, Protocol, ServicePortInfo } from '../../types.js';
+import type { IpvsScheduler } from './options.js';
 import { FLAG_PERSISTENT, ipv4ToInt, vsKey } from './kernel.js';
 import { SET } from './ipset.js';
 

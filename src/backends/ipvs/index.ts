@@ -2,10 +2,13 @@
  * The IPVS data plane of kube-proxy (--proxy-mode=ipvs): IPVS virtual and real servers in a kernel model, the
  * ipsets and the fixed iptables rules kube-proxy keeps beside them, and the kube-ipvs0 dummy interface.
  */
-import type { Backend, BackendOptions } from '../../types.js';
+import type { Backend } from '../../types.js';
 import { IpvsProxier, type IpvsBackendOptions } from './proxier.js';
 
 export { IpvsProxier } from './proxier.js';
+export { ipvsDefinition } from './definition.js';
+export { IPVS_METRICS } from './metrics.js';
+export { IPVS_SCHEDULERS, IpvsOptions, type IpvsScheduler } from './options.js';
 export type { IpvsBackendOptions, IpvsSyncDetail, IpvsSyncResult } from './proxier.js';
 export {
   ADDRESS_MSG_BYTES,
@@ -26,7 +29,7 @@ export type { Rule } from './iptables.js';
 export { desiredService, nodePortIPs } from './desired.js';
 export type { DesiredService, DesiredVirtualServer } from './desired.js';
 
-/** kube-proxy in IPVS mode on one node; `opts.ipvsScheduler` defaults to 'rr'. */
-export function createIpvsBackend(opts: BackendOptions | IpvsBackendOptions): Backend {
+/** kube-proxy in IPVS mode on one node; `opts.scheduler` defaults to 'rr'. */
+export function createIpvsBackend(opts: IpvsBackendOptions): Backend {
   return new IpvsProxier(opts);
 }

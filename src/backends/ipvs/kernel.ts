@@ -10,7 +10,8 @@
  * with S services, about S/256 on average. Julian Anastasov's "resizable hash table for services" (2026, bit range
  * 4..20, load kept near 1/8, jhash) removes that: `svcTable: 'resizable'` models it as one probe per lookup.
  */
-import type { IpvsScheduler, Protocol } from '../../types.js';
+import type { Protocol } from '../../types.js';
+import type { IpvsScheduler } from './options.js';
 import { ipv4ToUint } from '../../net/ipv4.js';
 import { createScheduler, type SchedulerState } from './schedulers.js';
 

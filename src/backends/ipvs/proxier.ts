@@ -11,14 +11,12 @@
 import { createHash } from 'node:crypto';
 import type {
   Backend,
-  BackendOptions,
-  IpvsScheduler,
+  ProxyNodeConfig,
   LookupResult,
   Packet,
   Protocol,
   ProxySnapshot,
   RenderedRuleset,
-  RulesetSize,
   Rng,
   Seconds,
   SyncRequest,
@@ -27,9 +25,14 @@ import type {
 import { addrPortKey, DEFAULT_TIMEOUTS, destKey, IpvsKernel, ipv4ToInt, type RealServer, type SvcTableMode, type Timeouts, type VirtualService } from './kernel.js';
 import { IpsetStore, SET, type IpsetType } from './ipset.js';
 import { buildRules, KUBE_CHAINS, restoreInput, RuleSet, walkChain, type WalkCounts, type WalkEnv, type WalkPacket } from './iptables.js';
+import type { IpvsLookupCounts, IpvsSizeCounts, IpvsSyncCounts } from './metrics.js';
+import type { IpvsScheduler } from './options.js';
 import { desiredService, isProgrammable, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
 
-export interface IpvsBackendOptions extends BackendOptions {
+export interface IpvsBackendOptions {
+  node: ProxyNodeConfig;
+  /** --ipvs-scheduler [rr]. */
+  scheduler?: IpvsScheduler;
   /**
    * The kernel's virtual-service table: 'fixed256' (default: every released kernel through 7.0, 256 buckets, a
    * lookup walks its bucket chain) or 'resizable' (the 2026 resizable table: one probe per lookup).
@@ -73,7 +76,7 @@ export interface IpvsSyncDetail {
   gracefulPending: number;
 }
 
-export type IpvsSyncResult = SyncResult & { detail: IpvsSyncDetail };
+export type IpvsSyncResult = SyncResult & { counts: IpvsSyncCounts; detail: IpvsSyncDetail };
 
 // ---------------------------------------------------------------------------------------------
 // Request size estimates
@@ -144,8 +147,8 @@ function lookupResult(
   endpoint: LookupResult['endpoint'],
   masquerade: boolean,
   n: WalkCounts,
-): LookupResult {
-  return { verdict, endpoint, serviceKey, masquerade, rulesEvaluated: n.rules, hashProbes: n.probes, setLookups: n.sets };
+): LookupResult & { counts: IpvsLookupCounts } {
+  return { verdict, endpoint, serviceKey, masquerade, counts: { rules_evaluated: n.rules, hash_probes: n.probes, set_lookups: n.sets } satisfies IpvsLookupCounts };
 }
 
 interface OpenConn {
@@ -173,6 +176,45 @@ function emptyDetail(): IpvsSyncDetail {
     ipsetListCalls: 0,
     ipsetEntriesListed: 0,
     gracefulPending: 0,
+  };
+}
+
+/**
+ * The counts of a sync (restored: the fixed iptables rules were restored, `rulesWritten` of them) or of a
+ * housekeeping pass (not restored).
+ */
+function syncCounts(d: IpvsSyncDetail, rulesWritten: number, rulesInKernel: number, restored: boolean): IpvsSyncCounts {
+  const ipvsOps = d.virtualServersAdded + d.virtualServersUpdated + d.virtualServersDeleted + d.realServersAdded + d.realServersUpdated + d.realServersDeleted;
+  const ipsetOps = d.ipsetEntriesAdded + d.ipsetEntriesDeleted;
+  const addressOps = d.addressesAdded + d.addressesDeleted;
+  return {
+    rules_written: rulesWritten,
+    bytes_written: (restored ? d.restoreBytes : 0) + d.netlinkBytes + d.ipsetBytes,
+    chains_written: restored ? KUBE_CHAINS.length : 0,
+    rules_in_kernel: rulesInKernel,
+    restores: restored ? 1 : 0,
+    operations: ipvsOps + ipsetOps + addressOps,
+    ipvs_operations: ipvsOps,
+    ipset_operations: ipsetOps,
+    address_operations: addressOps,
+    virtual_servers_added: d.virtualServersAdded,
+    virtual_servers_updated: d.virtualServersUpdated,
+    virtual_servers_deleted: d.virtualServersDeleted,
+    real_servers_added: d.realServersAdded,
+    real_servers_updated: d.realServersUpdated,
+    real_servers_deleted: d.realServersDeleted,
+    ipset_entries_added: d.ipsetEntriesAdded,
+    ipset_entries_deleted: d.ipsetEntriesDeleted,
+    addresses_added: d.addressesAdded,
+    addresses_deleted: d.addressesDeleted,
+    restore_bytes: d.restoreBytes,
+    netlink_bytes: d.netlinkBytes,
+    ipset_bytes: d.ipsetBytes,
+    jump_rules_inserted: d.jumpRulesInserted,
+    netlink_reads: d.netlinkReads,
+    ipset_list_calls: d.ipsetListCalls,
+    ipset_entries_listed: d.ipsetEntriesListed,
+    graceful_pending: d.gracefulPending,
   };
 }
 
@@ -205,8 +247,8 @@ export class IpvsProxier implements Backend {
   private readonly ifindex: number;
 
   constructor(readonly opts: IpvsBackendOptions) {
-    this.scheduler = opts.ipvsScheduler ?? 'rr';
-    this.kernel = new IpvsKernel(opts.svcTable ?? opts.ipvsServiceTable ?? 'fixed256', { ...DEFAULT_TIMEOUTS, ...opts.timeouts });
+    this.scheduler = opts.scheduler ?? 'rr';
+    this.kernel = new IpvsKernel(opts.svcTable ?? 'fixed256', { ...DEFAULT_TIMEOUTS, ...opts.timeouts });
     this.nodeIPSet = new Set(opts.node.nodeIPs);
     this.nodeIPInts = new Set(opts.node.nodeIPs.map(ipv4ToInt));
     this.ctx = {
@@ -252,22 +294,7 @@ export class IpvsProxier implements Backend {
     d.ipsetListCalls = this.sets.sets.size;
     d.ipsetEntriesListed = this.sets.totalEntries();
     d.gracefulPending = this.graceful.size;
-    const rulesWritten = this.ruleSet.rules.length;
-    return {
-      mode: full ? 'full' : 'partial',
-      rulesWritten,
-      chainsWritten: KUBE_CHAINS.length,
-      bytesWritten: d.restoreBytes + d.netlinkBytes + d.ipsetBytes,
-      rulesInKernel: this.ruleSet.ruleCount,
-      iptablesRestored: true,
-      ipvsOps:
-        d.virtualServersAdded + d.virtualServersUpdated + d.virtualServersDeleted + d.realServersAdded + d.realServersUpdated + d.realServersDeleted,
-      ipsetOps: d.ipsetEntriesAdded + d.ipsetEntriesDeleted,
-      addressOps: d.addressesAdded + d.addressesDeleted,
-      netlinkReads: d.netlinkReads,
-      ipsetLists: d.ipsetListCalls,
-      detail: d,
-    };
+    return { mode: full ? 'full' : 'partial', counts: syncCounts(d, this.ruleSet.rules.length, this.ruleSet.ruleCount, true), detail: d };
   }
 
   private syncKey(key: string, snap: ProxySnapshot, d: IpvsSyncDetail): void {
@@ -436,19 +463,7 @@ export class IpvsProxier implements Backend {
     }
     d.gracefulPending = this.graceful.size;
     if (d.realServersDeleted === 0) return null;
-    return {
-      mode: 'partial',
-      rulesWritten: 0,
-      chainsWritten: 0,
-      bytesWritten: d.netlinkBytes,
-      rulesInKernel: this.ruleSet.ruleCount,
-      iptablesRestored: false,
-      ipvsOps: d.realServersDeleted,
-      ipsetOps: 0,
-      addressOps: 0,
-      netlinkReads: d.netlinkReads,
-      detail: d,
-    };
+    return { mode: 'partial', counts: syncCounts(d, 0, this.ruleSet.ruleCount, false), detail: d };
   }
 
   /** Real servers waiting in the graceful-termination list. */
@@ -499,7 +514,7 @@ export class IpvsProxier implements Backend {
    * ip_vs_leave() answers ICMP port unreachable and drops) or when KUBE-IPVS-FILTER rejects a kube-ipvs0 address on
    * a port that is no service; DROP from KUBE-SOURCE-RANGES-FIREWALL / KUBE-IPVS-OUT-FILTER; PASS otherwise.
    */
-  lookup(pkt: Packet, _rng: Rng, now: Seconds): LookupResult {
+  lookup(pkt: Packet, _rng: Rng, now: Seconds): LookupResult & { counts: IpvsLookupCounts } {
     if (now > this.clock) this.clock = now;
     const env = this.env;
     const rs = this.ruleSet;
@@ -592,13 +607,13 @@ export class IpvsProxier implements Backend {
     return [...this.addrs.keys()];
   }
 
-  size(): RulesetSize {
+  size(): IpvsSizeCounts {
     return {
-      iptablesRules: this.ruleSet.ruleCount,
-      iptablesChains: KUBE_CHAINS.length,
-      ipvsVirtualServers: this.kernel.services.size,
-      ipvsRealServers: this.kernel.realServerCount,
-      ipsetEntries: this.sets.totalEntries(),
+      iptables_rules: this.ruleSet.ruleCount,
+      iptables_chains: KUBE_CHAINS.length,
+      ipvs_virtual_servers: this.kernel.services.size,
+      ipvs_real_servers: this.kernel.realServerCount,
+      ipset_entries: this.sets.totalEntries(),
     };
   }
 }

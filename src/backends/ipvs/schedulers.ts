@@ -9,7 +9,7 @@
  * A destination with weight 0 (quiesced: kube-proxy's graceful termination) never receives a new connection.
  * No scheduler here draws random numbers: all of them are deterministic functions of the service state and packet.
  */
-import type { IpvsScheduler } from '../../types.js';
+import type { IpvsScheduler } from './options.js';
 
 /** The per-destination state a scheduler reads. */
 export interface SchedDest {
