@@ -6,7 +6,7 @@
  * hand-written script might use, to see where growth comes from.
  *
  *   npx tsx scripts/measure-nftables.ts [--sizes 100,1000,3000,10000] [--endpoints 10] [--reps 3]
- *                                       [--partial-reps 5] [--variants] [--json FILE]
+ *                                       [--partial-reps 5] [--variants] [--scan-sizes 2000,4000,8000] [--json FILE]
  *
  * Needs root, iproute2 and nftables. Wall time and the nft process's CPU time (user + system, from /usr/bin/time)
  * are printed per run; CPU time is the steadier figure on a shared machine. Exit 2 on bad arguments.
@@ -27,10 +27,11 @@ interface Args {
   partialReps: number;
   variants: boolean;
   json: string | null;
+  scanSizes: number[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { sizes: [100, 1000, 3000, 10000], endpoints: 10, reps: 3, partialReps: 5, variants: false, json: null };
+  const a: Args = { sizes: [100, 1000, 3000, 10000], endpoints: 10, reps: 3, partialReps: 5, variants: false, json: null, scanSizes: [2000, 4000, 8000] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = argv[i + 1];
@@ -46,6 +47,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--reps') (a.reps = num(v)), i++;
     else if (k === '--partial-reps') (a.partialReps = num(v)), i++;
     else if (k === '--variants') a.variants = true;
+    else if (k === '--scan-sizes') {
+      a.scanSizes = (v ?? '').split(',').map(num);
+      i++;
+    }
     else if (k === '--json') (a.json = v ?? bad('--json wants a file')), i++;
     else bad(`unknown argument '${k}'`);
   }
@@ -119,8 +124,43 @@ interface Observation {
   cpu: number;
 }
 
+/**
+ * Set-list scans in the kernel: every set a transaction creates (an anonymous one for each numgen vmap, a named one
+ * for each `add set`) is checked against every set already in the table, those created earlier in the same
+ * transaction included (the table keeps its sets in a list).
+ */
 function setScans(c: NftSyncCounts): number {
-  return c.anonSetsAdded * c.kernelSetsBefore + (c.anonSetsAdded * (c.anonSetsAdded - 1)) / 2;
+  const created = c.anonSetsAdded + c.setsWritten;
+  return created * c.kernelSetsBefore + (created * (created - 1)) / 2;
+}
+
+/**
+ * The set-creation cost alone: N chains each with `numgen random mod 1 vmap { 0 : goto x }` (one anonymous map
+ * each) against the same N chains with a plain `goto x`. Returns seconds per set scan (CPU, the difference over
+ * N(N-1)/2 scans, fitted over the sizes).
+ */
+function measureSetScans(sizes: readonly number[]): { perScan: number; rows: string[] } {
+  const rows: string[] = [];
+  const pts: Array<[number, number]> = [];
+  for (const N of sizes) {
+    const t: Record<string, Timing> = {};
+    for (const kind of ['vmap', 'plain']) {
+      const lines = ['add table ip t', 'add chain ip t x'];
+      for (let i = 1; i <= N; i++) lines.push(`add chain ip t c${i}`);
+      for (let i = 1; i <= N; i++) lines.push(kind === 'vmap' ? `add rule ip t c${i} numgen random mod 1 vmap { 0 : goto x }` : `add rule ip t c${i} goto x`);
+      const ns = newNs();
+      try {
+        t[kind] = timedNft(ns, ['-f', '-'], lines.join('\n') + '\n');
+      } finally {
+        delNs(ns);
+      }
+    }
+    const scans = (N * (N - 1)) / 2;
+    pts.push([scans, t['vmap']!.cpu - t['plain']!.cpu]);
+    rows.push(`  ${N} chains: numgen vmap each: wall ${t['vmap']!.wall.toFixed(3)} s, cpu ${t['vmap']!.cpu.toFixed(3)} s; plain goto: wall ${t['plain']!.wall.toFixed(3)} s, cpu ${t['plain']!.cpu.toFixed(3)} s`);
+  }
+  const perScan = pts.reduce((a, [x, y]) => a + x * y, 0) / pts.reduce((a, [x]) => a + x * x, 0);
+  return { perScan, rows };
 }
 
 const observations: Observation[] = [];
@@ -232,11 +272,14 @@ function measureSize(S: number, a: Args): SizeResult {
   };
 }
 
-/** Least squares for t = a + b*operations + c*setScans + d*objectsBefore (normal equations, Gaussian elimination). */
-function fitCost(obs: readonly Observation[], what: 'cpu' | 'wall'): number[] {
-  const X = obs.map((o) => [1, o.operations, o.setScans, o.objectsBefore]);
-  const y = obs.map((o) => o[what]);
-  const n = 4;
+/**
+ * Least squares for t - c*setScans = a + b*operations + d*objectsBefore, with c measured on its own (normal
+ * equations, Gaussian elimination). Returns [a, b, c, d].
+ */
+function fitCost(obs: readonly Observation[], what: 'cpu' | 'wall', c: number): number[] {
+  const X = obs.map((o) => [1, o.operations, o.objectsBefore]);
+  const y = obs.map((o) => o[what] - c * o.setScans);
+  const n = 3;
   const A = Array.from({ length: n }, (_, i) => Array.from({ length: n + 1 }, (_, j) => (j < n ? X.reduce((s, r) => s + r[i]! * r[j]!, 0) : X.reduce((s, r, k) => s + r[i]! * y[k]!, 0))));
   for (let i = 0; i < n; i++) {
     let p = i;
@@ -250,7 +293,8 @@ function fitCost(obs: readonly Observation[], what: 'cpu' | 'wall'): number[] {
       for (let j = i; j <= n; j++) A[r]![j]! -= f * A[i]![j]!;
     }
   }
-  return A.map((row, i) => (row[i] === 0 ? 0 : row[n]! / row[i]!));
+  const [a, b, d] = A.map((row, i) => (row[i] === 0 ? 0 : row[n]! / row[i]!));
+  return [a!, b!, c, d!];
 }
 
 function fmt(t: Timing[]): string {
@@ -285,8 +329,10 @@ function main(): void {
       `log-log slope vs services: full wall ${ll(wallFull).toFixed(2)}, full cpu ${ll(cpuFull).toFixed(2)}, partial wall ${ll(wallPart).toFixed(2)}, partial cpu ${ll(cpuPart).toFixed(2)}, list chains cpu ${ll((r) => median(r.listChains.map((x) => x.cpu))).toFixed(2)}\n`,
     );
     void lin;
+    const scans = measureSetScans(a.scanSizes);
+    process.stdout.write(`set creation against the sets already in the table:\n${scans.rows.join('\n')}\n  => ${(scans.perScan * 1e9).toFixed(1)} ns CPU per set scanned\n`);
     for (const what of ['cpu', 'wall'] as const) {
-      const c = fitCost(observations, what);
+      const c = fitCost(observations, what, scans.perScan);
       process.stdout.write(
         `cost model (${what}): t = ${c[0]!.toFixed(4)} s + ${(c[1]! * 1e6).toFixed(2)} us x operations + ${(c[2]! * 1e9).toFixed(2)} ns x set-name scans + ${(c[3]! * 1e9).toFixed(1)} ns x objects already in the table\n`,
       );

@@ -19,7 +19,7 @@ import type { ProxySnapshot } from '../src/types.js';
 import { loadManifests } from '../src/cluster/manifests.js';
 import { effectiveSlices } from '../src/cluster/manifests.js';
 import { buildSnapshot } from '../src/proxy/snapshot.js';
-import { resolveNodeConfig } from '../src/cli/render.js';
+import { resolveNodeConfig } from '../src/proxy/render.js';
 import { createNftablesBackend, type NftablesBackend } from '../src/backends/nftables/backend.js';
 import { SYNTHETIC_NODE, syntheticSnapshot } from '../src/backends/nftables/synthetic.js';
 import { ep, snapshot, svc } from './fixtures/iptables.js';

@@ -3,11 +3,12 @@
  * (table.ts), a netfilter-like walk of that table for first packets (lookup.ts), and the texts of the real tools:
  * `nft list table ip kube-proxy` and the transaction kube-proxy feeds to `nft -f`.
  */
-import type { Packet, ProxyNodeConfig, ProxySnapshot, Rng, Seconds } from '../../types.js';
+import type { Backend, LookupResult, Packet, ProxyNodeConfig, ProxySnapshot, RenderedRuleset, Rng, Seconds, SyncRequest, SyncResult } from '../../types.js';
 import { cidrContains, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
 import { masqueradeMarkText } from './names.js';
 import { NftProxier, type NftProxierConfig, type NftSyncCounts } from './proxier.js';
 import { NftWalker, type NftLookup } from './lookup.js';
+import type { NftablesLookupCounts, NftablesSizeCounts, NftablesSyncCounts } from './metrics.js';
 
 /** Options of the nftables backend (kube-proxy flags and cluster facts; defaults in brackets). */
 export interface NftablesBackendOptions {
@@ -23,14 +24,6 @@ export interface NftablesBackendOptions {
   masqueradeMark?: string;
   /** Forced full resync period (proxyutil.FullSyncPeriod) [3600 s]. */
   fullSyncPeriod?: Seconds;
-}
-
-/** Counted size of the table after a sync. */
-export interface NftSize {
-  chains: number;
-  rules: number;
-  sets: number;
-  elements: number;
 }
 
 export function proxierConfig(o: NftablesBackendOptions): NftProxierConfig {
@@ -56,8 +49,26 @@ export function proxierConfig(o: NftablesBackendOptions): NftProxierConfig {
   };
 }
 
-export class NftablesBackend {
-  readonly kind = 'nftables' as const;
+/** The catalogue's sync counts from the proxier's. */
+export function syncCountsOf(c: NftSyncCounts): NftablesSyncCounts {
+  return {
+    operations: c.operations,
+    elements_written: c.elementsAdded + c.elementsDeleted,
+    rules_written: c.rulesWritten,
+    chains_written: c.chainsAdded,
+    chains_flushed: c.chainsFlushed,
+    chains_deleted: c.chainsDeleted,
+    sets_written: c.setsWritten,
+    bytes_written: c.bytes,
+    transactions: c.transactions,
+    anonymous_sets_created: c.anonSetsAdded,
+    kernel_sets: c.kernelSetsBefore,
+    table_objects: c.chainsListed + c.rulesBefore + c.kernelSetsBefore,
+  };
+}
+
+export class NftablesBackend implements Backend {
+  readonly kind = 'nftables';
   readonly proxier: NftProxier;
   private readonly walker: NftWalker;
   private version = 0;
@@ -84,8 +95,25 @@ export class NftablesBackend {
     return r;
   }
 
+  sync(req: SyncRequest): SyncResult {
+    const c = this.syncCounts(req.snapshot, req.changed, req.now);
+    return { mode: c.full ? 'full' : 'partial', counts: syncCountsOf(c) };
+  }
+
   lookupCounts(pkt: Packet, rng: Rng, now: Seconds): NftLookup {
     return this.walker.walk(pkt, rng, now, this.version);
+  }
+
+  lookup(pkt: Packet, rng: Rng, now: Seconds): LookupResult {
+    const l = this.lookupCounts(pkt, rng, now);
+    const counts: NftablesLookupCounts = { rules_evaluated: l.rulesEvaluated, lookups: l.lookups, chains_entered: l.chainsEntered };
+    return {
+      verdict: l.verdict,
+      endpoint: l.endpoint,
+      serviceKey: l.serviceChain === '' ? '' : this.proxier.serviceKeyOfChain(l.serviceChain),
+      masquerade: l.masquerade,
+      counts,
+    };
   }
 
   /** `nft list table ip kube-proxy` (what `nft list ruleset` prints on a node with only kube-proxy's table). */
@@ -93,7 +121,7 @@ export class NftablesBackend {
     return this.proxier.table.list();
   }
 
-  /** The transaction of the last sync, as kube-proxy hands it to `nft -f`. */
+  /** The transaction of the last sync, as kube-proxy hands it to `nft -f` ('' when nothing changed). */
   lastTransaction(): string {
     return this.proxier.lastTransaction();
   }
@@ -103,9 +131,20 @@ export class NftablesBackend {
     return this.proxier.lastFullTransaction();
   }
 
-  sizeCounts(): NftSize {
+  render(): RenderedRuleset {
+    return { 'nft list ruleset': this.listRuleset() };
+  }
+
+  size(): NftablesSizeCounts {
     const t = this.proxier.table;
-    return { chains: t.chains.size, rules: t.ruleCount(), sets: t.sets.size, elements: t.elementCount() };
+    const sets = t.sets.size;
+    return { nft_chains: t.chains.size, nft_rules: t.ruleCount(), nft_sets: sets, nft_elements: t.elementCount(), nft_anonymous_sets: t.kernelSets() - sets };
+  }
+
+  /** Table size as plain numbers (chains, rules, named sets, elements). */
+  sizeCounts(): { chains: number; rules: number; sets: number; elements: number } {
+    const s = this.size();
+    return { chains: s.nft_chains, rules: s.nft_rules, sets: s.nft_sets, elements: s.nft_elements };
   }
 }
 

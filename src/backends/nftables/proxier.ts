@@ -129,6 +129,8 @@ export interface NftSyncCounts {
   anonSetsAdded: number;
   /** Sets (named and anonymous) in the kernel's table when the main transaction starts. */
   kernelSetsBefore: number;
+  /** Rules in the table when the main transaction starts. */
+  rulesBefore: number;
 }
 
 interface ElementStorage {
@@ -193,6 +195,8 @@ export class NftProxier {
   private readonly noEndpointNodePorts = storage(NO_ENDPOINT_NODEPORTS_MAP, true);
   private readonly serviceNodePorts = storage(SERVICE_NODEPORTS_MAP, true);
   private readonly facts = new Map<string, PortFacts>();
+  /** Per-service chain name (service-, local-, external-) -> service-port key, for lookups. */
+  private readonly chainKeys = new Map<string, string>();
   private endpointNames = new Map<string, EndpointNames>();
   private lastOps: Op[] = [];
   private lastStaleOps: Op[] = [];
@@ -385,7 +389,15 @@ export class NftProxier {
       firewallChain: FIREWALL_PREFIX + base,
     };
     this.facts.set(info.key, f);
+    this.chainKeys.set(f.clusterPolicyChain, info.key);
+    this.chainKeys.set(f.localPolicyChain, info.key);
+    this.chainKeys.set(f.externalChain, info.key);
     return f;
+  }
+
+  /** The service-port key whose service-/local-/external- chain this is, '' when none. */
+  serviceKeyOfChain(chain: string): string {
+    return this.chainKeys.get(chain) ?? '';
   }
 
   private epNames(f: PortFacts, e: EndpointInfo, cache: Map<string, EndpointNames>): EndpointNames {
@@ -576,6 +588,7 @@ export class NftProxier {
 
     // Stale service chains: flushed now (a map element may still point at them), deleted a second later.
     const kernelSetsBefore = this.table.kernelSets();
+    const rulesBefore = this.table.ruleCount();
     const chainsListed = this.table.chains.size;
     for (const name of this.table.chains.keys()) {
       if (!isServiceChainName(name)) continue;
@@ -602,7 +615,7 @@ export class NftProxier {
     this.lastOps = ops;
     this.lastStaleOps = staleOps;
     const counts = countOps(ops, staleOps, c.family);
-    return { full, ...counts, chainsListed, setsListed, kernelSetsBefore };
+    return { full, ...counts, chainsListed, setsListed, kernelSetsBefore, rulesBefore };
   }
 
   private writeServiceToEndpointRules(ops: Op[], f: PortFacts, svcChain: string, eps: readonly EndpointInfo[], cache: Map<string, EndpointNames>): void {
@@ -618,7 +631,7 @@ export class NftProxier {
   }
 }
 
-function countOps(ops: readonly Op[], staleOps: readonly Op[], family: Family): Omit<NftSyncCounts, 'full' | 'chainsListed' | 'setsListed' | 'kernelSetsBefore'> {
+function countOps(ops: readonly Op[], staleOps: readonly Op[], family: Family): Omit<NftSyncCounts, 'full' | 'chainsListed' | 'setsListed' | 'kernelSetsBefore' | 'rulesBefore'> {
   let anonSetsAdded = 0;
   let elementsAdded = 0;
   let elementsDeleted = 0;
