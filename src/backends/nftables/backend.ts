@@ -52,7 +52,7 @@ export function proxierConfig(o: NftablesBackendOptions): NftProxierConfig {
 /** The catalogue's sync counts from the proxier's. */
 export function syncCountsOf(c: NftSyncCounts): NftablesSyncCounts {
   return {
-    operations: c.operations,
+    transaction_operations: c.operations,
     elements_written: c.elementsAdded + c.elementsDeleted,
     rules_written: c.rulesWritten,
     chains_written: c.chainsAdded,

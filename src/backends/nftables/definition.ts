@@ -43,7 +43,7 @@ function nftablesCost(calibration?: Readonly<Record<string, number>>): CostModel
       const runs = count(n, 'transactions');
       return (
         runs * c.nftFixed! +
-        count(n, 'operations') * c.perOperation! +
+        count(n, 'transaction_operations') * c.perOperation! +
         scans * c.perSetScan! +
         (runs > 0 ? count(n, 'table_objects') * c.perTableObject! : 0) +
         count(n, 'table_objects') * c.perObjectListed!

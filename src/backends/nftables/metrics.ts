@@ -16,7 +16,7 @@ export const NFTABLES_METRICS = {
     nft_anonymous_sets: { unit: 'sets', better: 'lower', description: 'anonymous sets the kernel holds for rules (one per numgen vmap)' },
   },
   sync: {
-    operations: { unit: 'ops', better: 'lower', description: 'operations in the nft transaction (knftables NumOperations)', stats: ['mean', 'p50', 'max'] },
+    transaction_operations: { unit: 'ops', better: 'lower', description: 'operations in the nft transaction (knftables NumOperations)', stats: ['mean', 'p50', 'max'] },
     elements_written: {
       unit: 'elements',
       better: 'lower',

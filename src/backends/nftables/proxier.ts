@@ -145,8 +145,26 @@ function storage(name: string, map: boolean): ElementStorage {
 }
 
 interface EndpointNames {
+  /** Cache key: service-port key, protocol, "IP:port". */
+  key: string;
   chain: string;
   affinity: string;
+}
+
+type ElementCall = [s: ElementStorage, key: string, value: string, comment: string | null];
+
+/**
+ * What one service port contributed to the last sync it was computed in: replayed as is (chains marked active,
+ * elements ensured) while neither its ServicePortInfo nor its endpoint list changed, which keeps an unchanged
+ * service's share of a partial sync to a few set operations, as kube-proxy's skipServiceUpdate intends.
+ */
+interface Replay {
+  info: ServicePortInfo;
+  eps: readonly EndpointInfo[] | undefined;
+  chains: string[];
+  affinity: string[];
+  names: EndpointNames[];
+  elems: ElementCall[];
 }
 
 /** The per-service-port facts syncProxyRules derives (servicePortInfo's cached names included). */
@@ -198,6 +216,7 @@ export class NftProxier {
   /** Per-service chain name (service-, local-, external-) -> service-port key, for lookups. */
   private readonly chainKeys = new Map<string, string>();
   private endpointNames = new Map<string, EndpointNames>();
+  private replays = new Map<string, Replay>();
   private lastOps: Op[] = [];
   private lastStaleOps: Op[] = [];
   private lastFullOps: Op[] = [];
@@ -405,7 +424,7 @@ export class NftProxier {
     let n = this.endpointNames.get(k);
     if (n === undefined) {
       const base = endpointChainNameBase(f.info.namespace, f.info.name, f.protocol, f.info.portName, e.ip, e.port);
-      n = { chain: ENDPOINT_PREFIX + base, affinity: AFFINITY_PREFIX + base };
+      n = { key: k, chain: ENDPOINT_PREFIX + base, affinity: AFFINITY_PREFIX + base };
     }
     cache.set(k, n);
     return n;
@@ -448,34 +467,59 @@ export class NftProxier {
     const names = new Map<string, EndpointNames>();
 
     const keys = [...snapshot.services.keys()].sort();
+    const replays = new Map<string, Replay>();
     for (const key of keys) {
       const info = snapshot.services.get(key)!;
       if (!isProxiable(info)) continue;
+      const rawEps = snapshot.endpoints.get(key);
+      const prev = this.replays.get(key);
+      if (tryPartialSync && prev !== undefined && prev.info === info && prev.eps === rawEps && !changedServices.has(`${info.namespace}/${info.name}`)) {
+        for (const ch of prev.chains) activeChains.add(ch);
+        for (const a of prev.affinity) activeAffinitySets.add(a);
+        for (const n of prev.names) names.set(n.key, n);
+        for (const [st, k, v, cm] of prev.elems) this.ensureElem(ops, st, k, v, cm);
+        replays.set(key, prev);
+        continue;
+      }
+      const rec: Replay = { info, eps: rawEps, chains: [], affinity: [], names: [], elems: [] };
+      replays.set(key, rec);
       const f = this.portFacts(info);
       const protocol = f.protocol;
       const port = String(info.port);
       const clusterIP = formatIPv4(parseIPv4(info.clusterIP)!);
       const externalIPs = ipv4List(info.externalIPs);
       const lbIPs = ipv4List(info.loadBalancerIPs);
-      const eps = (snapshot.endpoints.get(key) ?? []).filter((e) => parseIPv4(e.ip) !== null);
+      const eps = (rawEps ?? []).filter((e) => parseIPv4(e.ip) !== null);
       const usesCluster = usesClusterEndpoints(info);
       const usesLocal = usesLocalEndpoints(info);
       const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesCluster, usesLocal);
       const skip = tryPartialSync && !changedServices.has(f.nsName);
       const sticky = info.stickyMaxAgeSeconds > 0;
+      const chain = (name: string): void => {
+        this.ensureChain(ops, activeChains, { name }, skip);
+        rec.chains.push(name);
+      };
+      const elem = (st: ElementStorage, k: string, v: string, cm: string | null): void => {
+        this.ensureElem(ops, st, k, v, cm);
+        rec.elems.push([st, k, v, cm]);
+      };
       const externallyAccessible = info.nodePort !== 0 || lbIPs.length > 0 || externalIPs.length > 0;
 
       const allNames = all.map((e) => this.epNames(f, e, names));
+      rec.names = allNames;
       for (const n of allNames) {
-        this.ensureChain(ops, activeChains, { name: n.chain }, skip);
-        if (sticky) activeAffinitySets.add(n.affinity);
+        chain(n.chain);
+        if (sticky) {
+          activeAffinitySets.add(n.affinity);
+          rec.affinity.push(n.affinity);
+        }
       }
       const clusterPolicyChain = f.clusterPolicyChain;
       const usesClusterPolicyChain = cluster.length > 0 && usesCluster;
-      if (usesClusterPolicyChain) this.ensureChain(ops, activeChains, { name: clusterPolicyChain }, skip);
+      if (usesClusterPolicyChain) chain(clusterPolicyChain);
       const localPolicyChain = f.localPolicyChain;
       const usesLocalPolicyChain = local.length > 0 && usesLocal;
-      if (usesLocalPolicyChain) this.ensureChain(ops, activeChains, { name: localPolicyChain }, skip);
+      if (usesLocalPolicyChain) chain(localPolicyChain);
 
       let internalPolicyChain = clusterPolicyChain;
       let hasInternalEndpoints = hasEndpoints;
@@ -492,7 +536,7 @@ export class NftProxier {
       }
       const externalTrafficChain = f.externalChain;
       const usesExternalTrafficChain = hasEndpoints && externallyAccessible;
-      if (usesExternalTrafficChain) this.ensureChain(ops, activeChains, { name: externalTrafficChain }, skip);
+      if (usesExternalTrafficChain) chain(externalTrafficChain);
 
       let internalVerdict = '';
       let externalVerdict = '';
@@ -504,32 +548,32 @@ export class NftProxier {
         if (!hasExternalEndpoints) externalVerdict = 'drop';
       }
 
-      this.ensureElem(ops, this.clusterIPs, clusterIP, '', null);
-      if (hasInternalEndpoints) this.ensureElem(ops, this.serviceIPs, `${clusterIP} . ${protocol} . ${port}`, `goto ${internalTrafficChain}`, null);
-      else this.ensureElem(ops, this.noEndpointServices, `${clusterIP} . ${protocol} . ${port}`, internalVerdict, info.key);
+      elem(this.clusterIPs, clusterIP, '', null);
+      if (hasInternalEndpoints) elem(this.serviceIPs, `${clusterIP} . ${protocol} . ${port}`, `goto ${internalTrafficChain}`, null);
+      else elem(this.noEndpointServices, `${clusterIP} . ${protocol} . ${port}`, internalVerdict, info.key);
 
       for (const ip of externalIPs) {
-        if (hasEndpoints) this.ensureElem(ops, this.serviceIPs, `${ip} . ${protocol} . ${port}`, `goto ${externalTrafficChain}`, null);
-        if (!hasExternalEndpoints) this.ensureElem(ops, this.noEndpointServices, `${ip} . ${protocol} . ${port}`, externalVerdict, info.key);
+        if (hasEndpoints) elem(this.serviceIPs, `${ip} . ${protocol} . ${port}`, `goto ${externalTrafficChain}`, null);
+        if (!hasExternalEndpoints) elem(this.noEndpointServices, `${ip} . ${protocol} . ${port}`, externalVerdict, info.key);
       }
 
       const sourceRanges = info.loadBalancerSourceRanges.map((r) => parseCidr4(r)).filter((x) => x !== null);
       const usesFWChain = lbIPs.length > 0 && sourceRanges.length > 0;
       const fwChain = f.firewallChain;
-      if (usesFWChain) this.ensureChain(ops, activeChains, { name: fwChain }, skip);
+      if (usesFWChain) chain(fwChain);
 
       for (const ip of lbIPs) {
-        if (hasEndpoints) this.ensureElem(ops, this.serviceIPs, `${ip} . ${protocol} . ${port}`, `goto ${externalTrafficChain}`, null);
-        if (usesFWChain) this.ensureElem(ops, this.firewallIPs, `${ip} . ${protocol} . ${port}`, `goto ${fwChain}`, null);
+        if (hasEndpoints) elem(this.serviceIPs, `${ip} . ${protocol} . ${port}`, `goto ${externalTrafficChain}`, null);
+        if (usesFWChain) elem(this.firewallIPs, `${ip} . ${protocol} . ${port}`, `goto ${fwChain}`, null);
       }
       if (!hasExternalEndpoints) {
-        for (const ip of lbIPs) this.ensureElem(ops, this.noEndpointServices, `${ip} . ${protocol} . ${port}`, externalVerdict, info.key);
+        for (const ip of lbIPs) elem(this.noEndpointServices, `${ip} . ${protocol} . ${port}`, externalVerdict, info.key);
       }
 
       if (info.nodePort !== 0) {
         const np = `${protocol} . ${info.nodePort}`;
-        if (hasEndpoints) this.ensureElem(ops, this.serviceNodePorts, np, `goto ${externalTrafficChain}`, null);
-        if (!hasExternalEndpoints) this.ensureElem(ops, this.noEndpointNodePorts, np, externalVerdict, info.key);
+        if (hasEndpoints) elem(this.serviceNodePorts, np, `goto ${externalTrafficChain}`, null);
+        if (!hasExternalEndpoints) elem(this.noEndpointNodePorts, np, externalVerdict, info.key);
       }
 
       if (skip) continue;
@@ -612,6 +656,7 @@ export class NftProxier {
       this.lastFullOps = ops;
     }
     this.endpointNames = names;
+    this.replays = replays;
     this.lastOps = ops;
     this.lastStaleOps = staleOps;
     const counts = countOps(ops, staleOps, c.family);
