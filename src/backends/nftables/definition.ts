@@ -20,17 +20,42 @@ export type NftablesOptions = z.infer<typeof NftablesOptions>;
 
 /**
  * Measured with scripts/measure-nftables.ts on this project's machine (nft 1.0.6, kernel 6.18, private network
- * namespaces, 2 shared cores under load 5-12; CPU time of the nft process): see README.md "Cost notes".
+ * namespaces, CPU time of the nft processes; 2 cores shared with other jobs at load 5-20, so wall time ran 1.5-5x
+ * the CPU time and is not used). Fitted on full loads of 100-3,000 services x 10 endpoints and on one-endpoint
+ * partial syncs against those tables, checked at 5,000; see README.md "Cost notes" for the figures and residuals.
  */
 export const NFTABLES_COEFFICIENTS: CoefficientSet = {
-  nftFixed: { value: 5e-3, unit: 's/transaction', source: 'measured: a 45-operation partial transaction on a 100-service table, nft process start included' },
-  perOperation: { value: 8e-6, unit: 's/op', source: 'measured: full loads of 100-3,000 services x 10 endpoints, least squares with the terms below' },
-  perSetScan: { value: 0.25e-6, unit: 's/scan', source: 'measured: N chains with one numgen vmap each minus N with a plain goto, 2,000-8,000 chains' },
-  perTableObject: { value: 1.4e-6, unit: 's/object', source: 'measured: partial transactions against tables of 1k-100k chains+rules+sets (nft reads the table)' },
-  perObjectListed: { value: 1e-6, unit: 's/object', source: 'measured: kube-proxy\'s two `nft -j list chains|sets ip` calls per sync' },
+  nftProcess: { value: 5e-3, unit: 's/process', source: 'assumed: one nft process (exec, netlink socket, cache setup); below /usr/bin/time resolution here' },
+  perOperation: { value: 7.8e-6, unit: 's/op', source: 'measured: full loads, 100-3,000 services x 10 endpoints, CPU (fit within 5%)' },
+  perOperationSquared: {
+    value: 1.47e-10,
+    unit: 's/op^2',
+    source: 'measured: the same full loads grow faster than their operations and set scans explain (log-log slope 1.5)',
+  },
+  perSetScan: {
+    value: 2.23e-7,
+    unit: 's/scan',
+    source: 'measured: each set created scans the sets already in the table; N chains with a numgen vmap each minus N with a plain goto, N = 2,000-8,000',
+  },
+  perObjectRead: {
+    value: 2.0e-6,
+    unit: 's/object',
+    source: 'measured: a 45-operation partial transaction took 0.18 / 0.33 s CPU against 101k / 168k chains+rules+sets (0.03 s at 34k)',
+  },
+  perObjectSquaredListed: {
+    value: 9.5e-11,
+    unit: 's/object^2',
+    source: 'measured: kube-proxy\'s `nft -j list chains` + `list sets` per sync took 0.13 / 0.43 / 0.94 / 2.7 s CPU at 34k / 67k / 101k / 168k objects',
+  },
   perRuleEvaluated: { value: 10e-9, unit: 's/rule', source: 'assumed: one nftables rule of kube-proxy\'s (1-3 expressions)' },
   perLookup: { value: 40e-9, unit: 's/lookup', source: 'assumed: one hash set/map lookup; DOMAIN.md §7 measured no difference between the first and last of 5,000 services' },
 };
+
+/** Kernel set-list scans of a transaction: every set created against every set already there (or created before it). */
+export function setScans(counts: Readonly<Record<string, number>>): number {
+  const created = count(counts, 'anonymous_sets_created') + count(counts, 'sets_written');
+  return created * count(counts, 'kernel_sets') + (created * (created - 1)) / 2;
+}
 
 function nftablesCost(calibration?: Readonly<Record<string, number>>): CostModel {
   const c = coefficientValues(NFTABLES_COEFFICIENTS, calibration);
@@ -38,15 +63,17 @@ function nftablesCost(calibration?: Readonly<Record<string, number>>): CostModel
     coefficients: c,
     syncSeconds: (r: SyncResult) => {
       const n = r.counts;
-      const created = count(n, 'anonymous_sets_created') + count(n, 'sets_written');
-      const scans = created * count(n, 'kernel_sets') + (created * (created - 1)) / 2;
       const runs = count(n, 'transactions');
+      const ops = count(n, 'transaction_operations');
+      const objs = count(n, 'table_objects');
+      // kube-proxy lists chains and sets (two nft processes), then runs its transaction(s)
       return (
-        runs * c.nftFixed! +
-        count(n, 'transaction_operations') * c.perOperation! +
-        scans * c.perSetScan! +
-        (runs > 0 ? count(n, 'table_objects') * c.perTableObject! : 0) +
-        count(n, 'table_objects') * c.perObjectListed!
+        (2 + runs) * c.nftProcess! +
+        objs * objs * c.perObjectSquaredListed! +
+        ops * c.perOperation! +
+        ops * ops * c.perOperationSquared! +
+        setScans(n) * c.perSetScan! +
+        (runs > 0 ? objs * c.perObjectRead! : 0)
       );
     },
     lookupSeconds: (l: LookupResult) => count(l.counts, 'rules_evaluated') * c.perRuleEvaluated! + count(l.counts, 'lookups') * c.perLookup!,
