@@ -134,6 +134,9 @@ export class NftTable {
   comment = '';
   readonly sets = new Map<string, SetState>();
   readonly chains = new Map<string, ChainState>();
+  /** Rules in all chains, and the anonymous sets they hold (kept up to date by apply()). */
+  private rules = 0;
+  private anon = 0;
 
   constructor(
     readonly family: Family,
@@ -153,14 +156,22 @@ export class NftTable {
         if (op.verb === 'add') {
           if (cur === undefined) this.chains.set(c.name, { name: c.name, base: c.base, comment: c.comment, rules: [] });
         } else if (cur === undefined) throw new Error(`nft: ${op.verb} chain ${c.name}: no such chain`);
-        else if (op.verb === 'flush') cur.rules = [];
-        else this.chains.delete(c.name);
+        else {
+          for (const r of cur.rules) {
+            this.rules--;
+            this.anon -= r.anonSets;
+          }
+          if (op.verb === 'flush') cur.rules = [];
+          else this.chains.delete(c.name);
+        }
         return;
       }
       case 'rule': {
         const ch = this.chains.get(op.chain);
         if (ch === undefined) throw new Error(`nft: add rule: no such chain ${op.chain}`);
         ch.rules.push(op.rule);
+        this.rules++;
+        this.anon += op.rule.anonSets;
         if (op.rule.updates !== null) {
           const st = this.sets.get(op.rule.updates);
           if (st !== undefined) st.sized = true;
@@ -199,15 +210,11 @@ export class NftTable {
 
   /** Sets the kernel holds for this table: named sets and maps plus the anonymous ones rules created. */
   kernelSets(): number {
-    let n = this.sets.size;
-    for (const c of this.chains.values()) for (const r of c.rules) n += r.anonSets;
-    return n;
+    return this.sets.size + this.anon;
   }
 
   ruleCount(): number {
-    let n = 0;
-    for (const c of this.chains.values()) n += c.rules.length;
-    return n;
+    return this.rules;
   }
 
   elementCount(): number {
