@@ -21,31 +21,31 @@ export type NftablesOptions = z.infer<typeof NftablesOptions>;
 /**
  * Measured with scripts/measure-nftables.ts on this project's machine (nft 1.0.6, kernel 6.18, private network
  * namespaces, CPU time of the nft processes; 2 cores shared with other jobs at load 5-20, so wall time ran 1.5-5x
- * the CPU time and is not used). Fitted on full loads of 100-3,000 services x 10 endpoints and on one-endpoint
- * partial syncs against those tables, checked at 5,000; see README.md "Cost notes" for the figures and residuals.
+ * the CPU time and is not used). Fitted on full loads of 100-10,000 services x 10 endpoints and on one-endpoint
+ * partial syncs against those tables; see README.md "Cost notes" for the figures and the residuals.
  */
 export const NFTABLES_COEFFICIENTS: CoefficientSet = {
   nftProcess: { value: 5e-3, unit: 's/process', source: 'assumed: one nft process (exec, netlink socket, cache setup); below /usr/bin/time resolution here' },
   perOperation: { value: 7.8e-6, unit: 's/op', source: 'measured: full loads, 100-3,000 services x 10 endpoints, CPU (fit within 5%)' },
   perOperationSquared: {
-    value: 1.47e-10,
+    value: 2.0e-10,
     unit: 's/op^2',
-    source: 'measured: the same full loads grow faster than their operations and set scans explain (log-log slope 1.5)',
+    source: 'measured: full loads grow faster than their operations and set scans explain (0.95 / 6.3 / 18.3 / 108 s CPU at 1k / 3k / 5k / 10k services)',
   },
   perSetScan: {
     value: 2.23e-7,
     unit: 's/scan',
     source: 'measured: each set created scans the sets already in the table; N chains with a numgen vmap each minus N with a plain goto, N = 2,000-8,000',
   },
-  perObjectRead: {
-    value: 2.0e-6,
-    unit: 's/object',
-    source: 'measured: a 45-operation partial transaction took 0.18 / 0.33 s CPU against 101k / 168k chains+rules+sets (0.03 s at 34k)',
+  perObjectSquaredRead: {
+    value: 1.85e-11,
+    unit: 's/object^2',
+    source: 'measured: a 45-operation partial transaction took 0.03 / 0.18 / 0.33 / 2.5 s CPU against 34k / 101k / 168k / 336k chains+rules+sets',
   },
   perObjectSquaredListed: {
-    value: 9.5e-11,
+    value: 1.08e-10,
     unit: 's/object^2',
-    source: 'measured: kube-proxy\'s `nft -j list chains` + `list sets` per sync took 0.13 / 0.43 / 0.94 / 2.7 s CPU at 34k / 67k / 101k / 168k objects',
+    source: 'measured: kube-proxy\'s `nft -j list chains` + `list sets` per sync took 0.13 / 0.94 / 2.7 / 17 s CPU at 34k / 101k / 168k / 336k objects',
   },
   perRuleEvaluated: { value: 10e-9, unit: 's/rule', source: 'assumed: one nftables rule of kube-proxy\'s (1-3 expressions)' },
   perLookup: { value: 40e-9, unit: 's/lookup', source: 'assumed: one hash set/map lookup; DOMAIN.md §7 measured no difference between the first and last of 5,000 services' },
@@ -73,7 +73,7 @@ function nftablesCost(calibration?: Readonly<Record<string, number>>): CostModel
         ops * c.perOperation! +
         ops * ops * c.perOperationSquared! +
         setScans(n) * c.perSetScan! +
-        (runs > 0 ? objs * c.perObjectRead! : 0)
+        (runs > 0 ? objs * objs * c.perObjectSquaredRead! : 0)
       );
     },
     lookupSeconds: (l: LookupResult) => count(l.counts, 'rules_evaluated') * c.perRuleEvaluated! + count(l.counts, 'lookups') * c.perLookup!,
