@@ -1,6 +1,7 @@
 /**
  * The real `nft` checks the nftables backend's two texts, in private network namespaces:
- * - the transaction kube-proxy sends (`nft -f`) is accepted by `nft -c -f` and, loaded, gives back with
+ * - the transaction kube-proxy sends (`nft -f`), and the rendering, are accepted by `nft -c -f`; the transaction,
+ *   loaded, gives back with
  *   `nft list table ip kube-proxy` exactly the backend's rendering (normal formatting: trailing blanks aside);
  * - a run of partial syncs (service added, endpoint changed, service deleted, stale chains deleted, endpoints
  *   emptied and restored), each transaction applied in turn to the same namespace, stays equal to the rendering.
@@ -106,6 +107,8 @@ function listTable(ns: string): string {
 function checkFullLoad(b: NftablesBackend, what: string): void {
   const tx = b.fullTransaction();
   withNamespace((ns) => mustInNs(ns, ['nft', '-c', '-f', '-'], tx));
+  // the `nft list` form is valid nft input too (kpbench render's default output)
+  withNamespace((ns) => mustInNs(ns, ['nft', '-c', '-f', '-'], b.listRuleset()));
   withNamespace((ns) => {
     mustInNs(ns, ['nft', '-f', '-'], tx);
     assert.equal(normal(listTable(ns)), normal(b.listRuleset()), `${what}: nft list table ip kube-proxy`);
