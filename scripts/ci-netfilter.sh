@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what test/realtool-*.test.ts needs to load rendered rulesets into the real tools, when it is missing:
 #   iptables (iptables-legacy-* and iptables-nft-*), ipset, iproute2 (ip netns), nfacct (kube-proxy's nfacct
-#   counters must exist before rules that match on them load), ipvsadm.
+#   counters must exist before rules that match on them load), ipvsadm, nftables (nft, for the nftables backend).
 # Non-interactive (Debian/Ubuntu apt-get); safe to call when everything is there already (installs nothing then).
 # Then checks that a private network namespace can be made and holds netfilter state, and says whether the kernel
 # has IPVS (without it the ipvsadm round trip is skipped; the rest still runs).
@@ -27,6 +27,7 @@ declare -A PKG=(
   [ipset]=ipset
   [nfacct]=nfacct
   [ipvsadm]=ipvsadm
+  [nft]=nftables
 )
 # the tools live in /usr/sbin, which a non-login PATH may lack
 export PATH="$PATH:/usr/sbin:/sbin"
