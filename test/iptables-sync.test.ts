@@ -62,8 +62,8 @@ test('minimized restore: one changed service writes KUBE-SERVICES whole plus onl
   assert.deepEqual([r3.mode, r3.counts.rules_written, r3.counts.chains_written], ['partial', 12, 10]);
 });
 
-test("restoreMode 'full' (before MinimizeIPTablesRestore) writes everything on every sync", () => {
-  const b = createIptablesBackend({ node: REAL_NODE, restoreMode: 'full' });
+test("writeMethod 'restore-full' (before MinimizeIPTablesRestore) writes everything on every sync", () => {
+  const b = createIptablesBackend({ node: REAL_NODE, writeMethod: 'restore-full' });
   b.sync({ snapshot: before, changed: new Set(before.services.keys()), now: 0 });
   const r = b.sync({ snapshot: after, changed: new Set([B.key]), now: 10 });
   assertConsistent(b, r);

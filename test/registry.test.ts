@@ -107,7 +107,7 @@ test('the scenario schema: backends, references and expectations take exactly th
   assert.deepEqual(s.backends, [...BACKEND_KINDS]);
   for (const k of BACKEND_KINDS) assert.ok((s.proxy as Record<string, unknown>)[k] !== undefined, k);
   assert.equal(ScenarioFile.safeParse({ name: 'x', backends: ['nope'] }).success, false);
-  assert.equal(ScenarioFile.safeParse({ name: 'x', proxy: { restoreMode: 'full' } }).success, false, 'backend options are nested');
+  assert.equal(ScenarioFile.safeParse({ name: 'x', proxy: { writeMethod: 'restore-full' } }).success, false, 'backend options are nested');
   const first = BACKEND_DEFINITIONS[0]!;
   assert.equal(ScenarioFile.safeParse({ name: 'x', proxy: { [first.kind]: { noSuchOption: 1 } } }).success, false);
 });

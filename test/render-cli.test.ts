@@ -89,7 +89,7 @@ test('bad flags and bad manifests: exit 2 with one line', async () => {
     [[...base, '--backend', 'iptables', '--cluster-cidr', '10.0.0.0/40'], "kpbench: --cluster-cidr: must be an IPv4 CIDR such as 10.244.0.0/16, got '10.0.0.0/40'"],
     [[...base, '--backend', 'iptables', '--pod-cidr', 'ten'], "kpbench: --pod-cidr: must be an IPv4 CIDR such as 10.244.0.0/16, got 'ten'"],
     [[...base, '--backend', 'iptables', '--node-name', ' '], 'kpbench: --node-name: must not be empty'],
-    [[...base, '--backend', 'iptables', '--scheduler', 'wrr'], "kpbench: --scheduler: the iptables backend has no option 'scheduler' (its options: restoreMode, localhostNodePorts, nfacct, randomFully, conntrackTCPLiberal)"],
+    [[...base, '--backend', 'iptables', '--scheduler', 'wrr'], "kpbench: --scheduler: the iptables backend has no option 'scheduler' (its options: writeMethod, profile, localhostNodePorts, nfacct, randomFully, conntrackTCPLiberal)"],
     [[...base, '--backend', 'ipvs', '--scheduler', 'nope'], 'kpbench: --scheduler scheduler: Invalid option: expected one of "rr"|"wrr"|"lc"|"wlc"|"sh"|"dh"|"sed"|"nq" (an option of the ipvs backend)'],
     [[...base, '--backend', 'ipvs', '--set', 'oops'], "kpbench: --set: expected key=value, got 'oops'"],
     [[...base, '--backend', 'iptables', '--output', 'ipvsadm'], 'kpbench: --output: the iptables backend prints no ipvsadm output (it prints: iptables-save, iptables-restore, all)'],
@@ -123,4 +123,37 @@ test('the real entry point: manifests on stdin, and exit code 2 from the process
   });
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr, 'kpbench: -: Service default/s: spec.ports[0].port: must be an integer from 1 to 65535 (got 0)\n');
+});
+
+test('render --after: the partial restore input kube-proxy writes for a change (MinimizeIPTablesRestore)', async () => {
+  const args = ['render', '--backend', 'iptables', '--manifests', `${FIX}/change/before.yaml`, '--after', `${FIX}/change/after.yaml`];
+  const r = await kpbench(...args, '--output', 'iptables-restore');
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.split('\n');
+  const nat = lines.slice(lines.indexOf('*nat'));
+  // KUBE-SERVICES is written whole; of the service chains only shop/web's (the changed service) are declared
+  assert.deepEqual(
+    nat.filter((l) => l.startsWith(':')),
+    [':KUBE-SERVICES - [0:0]', ':KUBE-NODEPORTS - [0:0]', ':KUBE-POSTROUTING - [0:0]', ':KUBE-MARK-MASQ - [0:0]', ':KUBE-SVC-67NZLRHBNDSAWJRO - [0:0]', ':KUBE-SEP-EPVTA2RHFPHQF37H - [0:0]', ':KUBE-SEP-MOGHLOVWQYX4X6CX - [0:0]', ':KUBE-SEP-D2QUVGJW5YOZKQLI - [0:0]'],
+  );
+  // the removed endpoint's chain is flushed (declared) and deleted; shop/db's chains are not written
+  assert.deepEqual(nat.filter((l) => l.startsWith('-X ')), ['-X KUBE-SEP-D2QUVGJW5YOZKQLI']);
+  assert.equal(nat.filter((l) => l.startsWith('-A KUBE-SVC-HJSW2HDIBP4MO3C4')).length, 0);
+  assert.equal(nat.filter((l) => l.startsWith('-A KUBE-SERVICES')).length, 3);
+  // two endpoints left: the first is chosen with probability 1/2, the last unconditionally
+  assert.ok(r.out.includes('--probability 0.5000000000 -j KUBE-SEP-EPVTA2RHFPHQF37H'));
+  // without --output iptables-restore: the state after the change, as iptables-save prints it
+  const save = await kpbench(...args, '--output', 'iptables-save');
+  assert.equal(save.code, 0, save.err);
+  assert.ok(!save.out.includes('KUBE-SEP-D2QUVGJW5YOZKQLI'));
+  assert.ok(save.out.includes(':KUBE-SVC-HJSW2HDIBP4MO3C4 - [0:0]'));
+});
+
+test('render --output iptables-restore without --after: the full-sync input (every chain declared, 10-digit probabilities)', async () => {
+  const r = await kpbench('render', '--backend', 'iptables', '--manifests', `${FIX}/change/before.yaml`, '--output', 'iptables-restore');
+  assert.equal(r.code, 0, r.err);
+  const nat = r.out.split('\n').slice(r.out.split('\n').indexOf('*nat'));
+  assert.ok(nat.includes(':KUBE-SVC-HJSW2HDIBP4MO3C4 - [0:0]') && nat.includes(':KUBE-SEP-D2QUVGJW5YOZKQLI - [0:0]'));
+  assert.ok(r.out.includes('--probability 0.3333333333 -j KUBE-SEP-EPVTA2RHFPHQF37H'));
+  assert.equal(r.out.split('\n').filter((l) => l.startsWith('-X ')).length, 0);
 });

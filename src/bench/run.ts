@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import type { BackendKind } from '../types.js';
 import { InputError } from '../errors.js';
 import { loadScenario, scenarioFiles, type LoadedScenario, type ScenarioCase } from '../scenario/load.js';
+import type { ReferenceSpec } from '../scenario/schema.js';
 import { runCase } from './case.js';
 import type { MetricRow } from '../metrics/stats.js';
 import { computeScaling, type ScalingRow } from '../metrics/scaling.js';
@@ -153,7 +154,7 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
   const reports: ScenarioReport[] = [];
   for (const l of loaded) {
     for (const id of new Set(cases.filter((c) => c.file === l.file).map((c) => c.id))) {
-      reports.push({ id, name: l.scenario.name, description: l.scenario.description, references: l.scenario.reference });
+      reports.push({ id, name: l.scenario.name, description: l.scenario.description, references: referencesFor(id, l.scenario.reference) });
     }
   }
 
@@ -174,4 +175,11 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
   }
   onEvent?.({ type: 'done', outDir: opts.outDir });
   return { rows, scaling, checks, reports, outDir: opts.outDir };
+}
+
+/** The references that apply to one case: those without a variant, and those whose variant pairs the case's id has. */
+export function referencesFor(id: string, refs: readonly ReferenceSpec[]): ReferenceSpec[] {
+  const at = id.indexOf('@');
+  const pairs = new Set(at < 0 ? [] : id.slice(at + 1).split(','));
+  return refs.filter((r) => r.variant === undefined || r.variant.split(',').every((p) => pairs.has(p.trim())));
 }

@@ -17,6 +17,7 @@ import {
   describeSkipped,
   ensureNewline,
   outputChoices,
+  renderChange,
   renderDetailed,
   selectOutput,
   type LocalMode,
@@ -52,6 +53,7 @@ interface RenderFlags {
   nodeportAddresses?: string[];
   scheduler?: string;
   set?: string[];
+  after?: string[];
   output: string;
 }
 
@@ -76,7 +78,8 @@ export function registerRender(program: Command): void {
     .option('--masquerade-bit <n>', `the fwmark bit marking packets to SNAT, 0-31 (default: ${DEFAULT_MASQUERADE_BIT})`)
     .option('--nodeport-addresses <cidr...>', 'node addresses NodePorts accept on (default: all local addresses)')
     .option('--scheduler <name>', 'the backend\'s scheduler option, for backends that have one (IPVS: --ipvs-scheduler, default rr)')
-    .option('--set <key=value...>', 'a backend option, as in a scenario\'s proxy.<backend>.* (e.g. restoreMode=full); see kpbench backends')
+    .option('--set <key=value...>', 'a backend option, as in a scenario\'s proxy.<backend>.* (e.g. writeMethod=restore-full); see kpbench backends')
+    .option('--after <file...>', 'manifests of the state after a change: sync the first state, then the change, and print the state after it (with --output iptables-restore: the partial restore input kube-proxy writes for the change)')
     .addOption(new Option('--output <what>', 'which printout (each backend prints some of these)').choices(outputChoices()).default('all'))
     .addHelpText(
       'after',
@@ -93,7 +96,8 @@ and ipvsadm -R.
 Examples:
   kubectl get svc,endpointslices -A -o yaml > cluster.yaml
   kpbench render --backend iptables --manifests cluster.yaml --cluster-cidr 10.244.0.0/16
-  kpbench render --backend ipvs --manifests cluster.yaml --output ipset > sets.txt`,
+  kpbench render --backend ipvs --manifests cluster.yaml --output ipset > sets.txt
+  kpbench render --backend iptables --manifests before.yaml --after after.yaml --output iptables-restore`,
     )
     .action((o: RenderFlags) => {
       const sets = [...(o.set ?? []), ...(o.scheduler === undefined ? [] : [`scheduler=${o.scheduler}`])];
@@ -111,7 +115,9 @@ Examples:
       const podCIDR = o.podCidr === undefined ? undefined : parseCidrFlag('--pod-cidr', o.podCidr);
       const nodePortAddresses = o.nodeportAddresses?.map((c) => parseCidrFlag('--nodeport-addresses', c));
       const objects = loadManifests(o.manifests);
-      const { ruleset, node, backend } = renderDetailed({
+      const after = o.after === undefined ? undefined : loadManifests(o.after);
+      const render = after === undefined ? renderDetailed : (r: Parameters<typeof renderDetailed>[0]) => renderChange(r, after);
+      const { ruleset, node, backend } = render({
         backend: o.backend,
         objects,
         nodeName: o.nodeName,

@@ -90,16 +90,50 @@ export function resolveNodeConfig(opts: Omit<RenderOptions, 'backend' | 'objects
 /** One full sync of the objects into a fresh backend; returns what the real tools would print, and the inputs. */
 export function renderDetailed(opts: RenderOptions): RenderResult {
   const node = resolveNodeConfig(opts, opts.objects.nodes ?? []);
-  const slices = effectiveSlices({
-    services: [...opts.objects.services],
-    slices: [...opts.objects.slices],
-    pods: [...(opts.objects.pods ?? [])],
-    nodes: [...(opts.objects.nodes ?? [])],
-  });
-  const snapshot = buildSnapshot(opts.objects.services, slices, node.nodeName);
+  const snapshot = snapshotOf(opts.objects, node.nodeName);
   const backend = createBackend(opts.backend, node, opts.backendOptions ?? {});
   backend.sync({ snapshot, changed: new Set(snapshot.services.keys()), now: 0 });
   return { ruleset: backend.render(), backend, node, snapshot };
+}
+
+/** kube-proxy's snapshot of the objects on one node (EndpointSlices derived from Pods where a Service has none). */
+function snapshotOf(objects: RenderObjects, nodeName: string): ProxySnapshot {
+  const slices = effectiveSlices({
+    services: [...objects.services],
+    slices: [...objects.slices],
+    pods: [...(objects.pods ?? [])],
+    nodes: [...(objects.nodes ?? [])],
+  });
+  return buildSnapshot(objects.services, slices, nodeName);
+}
+
+/** The service-port keys whose service or endpoints differ between two snapshots (added, changed or removed). */
+export function changedKeys(before: ProxySnapshot, after: ProxySnapshot): Set<string> {
+  const out = new Set<string>();
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  for (const k of new Set([...before.services.keys(), ...after.services.keys()])) {
+    if (!same(before.services.get(k), after.services.get(k)) || !same(before.endpoints.get(k) ?? [], after.endpoints.get(k) ?? [])) out.add(k);
+  }
+  return out;
+}
+
+export interface ChangeResult extends RenderResult {
+  /** The service-port keys the change touched, sorted. */
+  changed: string[];
+}
+
+/**
+ * A change, as kube-proxy sees it: one full sync of `opts.objects` at t = 0, then a sync at t = 1 s of the state in
+ * `after` with the changed service ports, which is a partial sync where the backend has one (MinimizeIPTablesRestore,
+ * nftables transactions, IPVS deltas). The backend's render outputs then print the state after the change, and
+ * the outputs that show a sync's input (e.g. iptables-restore) print the partial sync's input.
+ */
+export function renderChange(opts: RenderOptions, after: RenderObjects): ChangeResult {
+  const first = renderDetailed(opts);
+  const snapshot = snapshotOf(after, first.node.nodeName);
+  const changed = changedKeys(first.snapshot, snapshot);
+  first.backend.sync({ snapshot, changed, now: 1 });
+  return { ruleset: first.backend.render(), backend: first.backend, node: first.node, snapshot, changed: [...changed].sort() };
 }
 
 /** The ruleset after one full sync, keyed by the command that prints it (e.g. "iptables-save"). */

@@ -131,25 +131,60 @@ export function verdictLines(id: string, scaling: readonly ScalingRow[]): string
   return out;
 }
 
-/** Published figures next to this run's numbers at the same size. */
-function referenceTable(id: string, refs: readonly ReferenceSpec[], rows: readonly MetricRow[]): string {
-  if (refs.length === 0) return '';
-  const body = refs.map((r) => {
-    let ours = '';
+/** Ratios of modelled to published values outside this band need a stated reason. */
+export const REFERENCE_RATIO_BAND = [0.33, 3] as const;
+
+/** One published figure beside this run's value at the same size. */
+export interface ReferenceComparison {
+  ref: ReferenceSpec;
+  /** The row compared (null when the run has no such row). */
+  row: MetricRow | null;
+  statistic: string | null;
+  /** modelled / published, null without both. */
+  ratio: number | null;
+  /** The stated reason when the ratio is outside REFERENCE_RATIO_BAND, '' inside it. */
+  reason: string;
+}
+
+/** Published figures matched to this run's rows: the statistic the reference names, else the first present. */
+export function compareReferences(id: string, refs: readonly ReferenceSpec[], rows: readonly MetricRow[]): ReferenceComparison[] {
+  return refs.map((r) => {
+    let row: MetricRow | null = null;
+    let statistic: string | null = null;
     if (r.metric !== undefined && r.backend !== undefined && r.services !== undefined) {
-      const stat = ['mean', 'value', 'p50', 'total'];
-      for (const s of stat) {
-        const row = rows.find((x) => x.scenario === id && x.backend === r.backend && x.services === r.services && x.metric === r.metric && x.statistic === s);
-        if (row !== undefined) {
-          ours = `${row.unit === 's' ? secs(row.value) : num(row.value)} ${row.unit === 's' ? '' : row.unit} (${r.metric} ${s})`.replace(/\s+/g, ' ');
+      const stats = r.statistic !== undefined ? [r.statistic] : ['mean', 'value', 'p50', 'total'];
+      for (const s of stats) {
+        const found = rows.find((x) => x.scenario === id && x.backend === r.backend && x.services === r.services && x.metric === r.metric && x.statistic === s);
+        if (found !== undefined) {
+          row = found;
+          statistic = s;
           break;
         }
       }
     }
-    const theirs = r.value === undefined ? '' : r.unit === 's' ? secs(r.value) : `${num(r.value)} ${r.unit}`;
-    return [r.source, r.label, theirs, ours || '—'];
+    const ratio = row !== null && r.value !== undefined && r.value !== 0 ? row.value / r.value : null;
+    const outside = ratio !== null && (ratio < REFERENCE_RATIO_BAND[0] || ratio > REFERENCE_RATIO_BAND[1]);
+    const reason = outside ? (r.note ?? 'no reason stated (add a note to the reference)') : '';
+    return { ref: r, row, statistic, ratio, reason };
   });
-  return table(['source', 'published', 'value', 'this run'], body, true);
+}
+
+function ratioText(v: number): string {
+  return v >= 10 || v < 0.1 ? `${Number(v.toPrecision(2))}` : v.toFixed(2);
+}
+
+/**
+ * Published figures next to this run's numbers at the same size: published, modelled, their ratio, and where the
+ * ratio is outside 0.33-3 the reference's one-line reason.
+ */
+function referenceTable(id: string, refs: readonly ReferenceSpec[], rows: readonly MetricRow[]): string {
+  if (refs.length === 0) return '';
+  const body = compareReferences(id, refs, rows).map(({ ref: r, row, statistic, ratio, reason }) => {
+    const ours = row === null ? '—' : `${row.unit === 's' ? secs(row.value) : `${num(row.value)} ${row.unit}`} (${r.metric} ${statistic})`;
+    const theirs = r.value === undefined ? '' : r.unit === 's' ? secs(r.value) : `${num(r.value)} ${r.unit}`;
+    return [r.source, r.label, theirs, ours, ratio === null ? '' : `×${ratioText(ratio)}`, reason];
+  });
+  return table(['source', 'published', 'value', 'this run', 'ratio', 'why outside 0.33–3'], body, true);
 }
 
 /** summary.md: per scenario the verdict, the table and the published figures side by side; then the checks. */

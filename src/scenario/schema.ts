@@ -126,6 +126,18 @@ export const Reference = z.strictObject({
   metric: z.string().optional(),
   value: z.number().optional(),
   unit: z.string().default(''),
+  statistic: z
+    .string()
+    .optional()
+    .describe('the statistic of the metric the published value corresponds to (default: the first of mean, value, p50, total present)'),
+  variant: z
+    .string()
+    .optional()
+    .describe('only for the sweep case(s) whose point includes these key=value pairs (comma-separated, e.g. "writeMethod=restore-full")'),
+  note: z
+    .string()
+    .optional()
+    .describe('why the modelled value differs from the published one; the summary prints it when the ratio is outside 0.33-3'),
 });
 
 export const Expectation = z.strictObject({

@@ -16,60 +16,44 @@ import type {
   SyncResult,
 } from '../../types.js';
 import { formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
+import { shouldSkipService } from '../../proxy/serviceport.js';
 import type { IptablesLookupCounts, IptablesSizeCounts, IptablesSyncCounts } from './metrics.js';
 import { goHex08 } from './names.js';
 import {
   buildFixedRules,
   buildServiceEntry,
   FixedChains,
-  isProxiable,
   LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
   writeOrder,
   type FixedRules,
   type ProxierConfig,
   type ServiceEntry,
 } from './proxier.js';
-import * as RS from './ruleset.js';
-import { Chain, chainLine, PROTO_NUM, Rule, saveLine, type TableName } from './ruleset.js';
+import { buildEraServiceEntry } from './eras.js';
+import { profileFacts, type KubeProxyProfile, type ProfileFacts } from './profiles.js';
+import { Chain, CT_DNAT, PROTO_NUM, Rule, type TableName } from '../../netfilter/rule.js';
+import { chainLine, saveTable } from '../../netfilter/save.js';
+import { saveOrder } from '../../netfilter/table.js';
+import { PacketWalker, RECENT_LIST_MAX, V_DROP, V_REJECT } from '../../netfilter/walk.js';
 
-// Local copies: imported bindings may be compiled to getter calls, which the per-rule walk cannot afford.
-const F_SRC = RS.F_SRC;
-const F_SRC_NEG = RS.F_SRC_NEG;
-const F_DST = RS.F_DST;
-const F_DST_NEG = RS.F_DST_NEG;
-const F_PROTO = RS.F_PROTO;
-const F_DPORT = RS.F_DPORT;
-const F_SRC_LOCAL = RS.F_SRC_LOCAL;
-const F_DST_LOCAL = RS.F_DST_LOCAL;
-const F_MARK = RS.F_MARK;
-const F_MARK_NEG = RS.F_MARK_NEG;
-const F_CTSTATE = RS.F_CTSTATE;
-const F_CTSTATE_NEG = RS.F_CTSTATE_NEG;
-const F_STATISTIC = RS.F_STATISTIC;
-const F_RECENT = RS.F_RECENT;
-const T_JUMP = RS.T_JUMP;
-const T_GOTO = RS.T_GOTO;
-const T_RETURN = RS.T_RETURN;
-const T_ACCEPT = RS.T_ACCEPT;
-const T_DROP = RS.T_DROP;
-const T_REJECT = RS.T_REJECT;
-const T_MARK = RS.T_MARK;
-const T_MASQUERADE = RS.T_MASQUERADE;
-const T_DNAT = RS.T_DNAT;
-const CT_NEW = RS.CT_NEW;
-const F_SERVICE_RULE = RS.F_DST | RS.F_PROTO | RS.F_DPORT;
-const CT_DNAT = RS.CT_DNAT;
+export { RECENT_LIST_MAX };
 
 /** kube-proxy's proxyutil.FullSyncPeriod: a partial-restore proxier still rewrites everything this often. */
 export const FULL_SYNC_PERIOD: Seconds = 3600;
-/** xt_recent's ip_list_tot module parameter default: addresses remembered per list (LRU beyond that). */
-export const RECENT_LIST_MAX = 200;
 
 /** Options of the iptables backend (kube-proxy flags and host facts; defaults in brackets). */
 export interface IptablesBackendOptions {
   node: ProxyNodeConfig;
-  /** 'minimized' (MinimizeIPTablesRestore, v1.28+) [minimized] or 'full' (every sync rewrites everything, before v1.26). */
-  restoreMode?: 'full' | 'minimized';
+  /**
+   * How the rules reach the kernel [restore-minimized]: 'restore-minimized' (MinimizeIPTablesRestore, v1.28+: only
+   * changed services' chains), 'restore-full' (every sync rewrites everything, before v1.26), or 'cli-per-rule'
+   * (one `iptables` process per chain or rule change, each reading the whole table and writing it back with legacy
+   * iptables; the kernel ends the same as with restore-full, and the work is counted as `cli_processes` and
+   * `cli_table_rules`).
+   */
+  writeMethod?: WriteMethod;
+  /** The kube-proxy release whose rule layout is written ['current']; older ones never restore partially. */
+  profile?: KubeProxyProfile;
   /** --iptables-localhost-nodeports [true]; forced off when --nodeport-addresses excludes 127.0.0.1. */
   localhostNodePorts?: boolean;
   /** The host has nfacct (kube-proxy then counts INVALID drops and localhost NodePorts) [true]. */
@@ -87,10 +71,7 @@ export interface IptablesBackendOptions {
   masqueradeMark?: string;
 }
 
-const V_CONTINUE = 0;
-const V_ACCEPT = 1;
-const V_DROP = 2;
-const V_REJECT = 3;
+export type WriteMethod = 'restore-minimized' | 'restore-full' | 'cli-per-rule';
 
 interface RestorePlan {
   full: boolean;
@@ -129,9 +110,11 @@ function binarySearch(keys: readonly string[], k: string): number {
 export class IptablesBackend implements Backend {
   readonly kind = 'iptables' as const;
   readonly config: ProxierConfig;
-  private readonly fx = new FixedChains();
+  private readonly fx: FixedChains;
   private readonly fixed: FixedRules;
   private readonly restoreMode: 'full' | 'minimized';
+  private readonly writeMethod: WriteMethod;
+  private readonly facts: ProfileFacts;
   private readonly syncPeriod: Seconds;
   private readonly localIPs = new Set<number>();
 
@@ -149,26 +132,17 @@ export class IptablesBackend implements Backend {
   private plan: RestorePlan | null = null;
   private kernelRules = 0;
   private kernelChains = 0;
-  /** xt_recent lists: name → (source address → last seen), in LRU order. */
-  private readonly recent = new Map<string, Map<number, number>>();
-
-  // packet walk state
-  private pSrc = 0;
-  private pDst = 0;
-  private pProto = 0;
-  private pDport = 0;
-  private pMark = 0;
-  private pCt = 0;
-  private pMasq = false;
-  private pDnat: Rule | null = null;
-  private pSvc = '';
-  private pCount = 0;
-  private pRng: Rng = { next: () => 0 };
-  private pNow = 0;
+  /** The first-packet walk over this backend's chains (also holds the xt_recent lists). */
+  private readonly walker = new PacketWalker((addr) => this.isLocal(addr));
 
   constructor(opts: IptablesBackendOptions) {
     const node = opts.node;
-    this.restoreMode = opts.restoreMode ?? 'minimized';
+    const profile = opts.profile ?? 'current';
+    this.facts = profileFacts(profile);
+    this.fx = new FixedChains(profile);
+    this.writeMethod = opts.writeMethod ?? 'restore-minimized';
+    // only MinimizeIPTablesRestore restores partially; a per-rule writer changes what changed, counted separately
+    this.restoreMode = this.writeMethod === 'restore-minimized' && this.facts.partialRestores ? 'minimized' : 'full';
     this.syncPeriod = opts.syncPeriod ?? 30;
     const nodeIPv4 = node.nodeIPs.map((s) => parseIPv4(s)).filter((n): n is number => n !== null);
     for (const n of nodeIPv4) this.localIPs.add(n);
@@ -204,6 +178,7 @@ export class IptablesBackend implements Backend {
       conntrackTCPLiberal: opts.conntrackTCPLiberal ?? false,
       nodePortMatchAll: matchAll,
       nodePortIPs,
+      profile,
     };
     this.fixed = buildFixedRules(this.config, this.fx);
   }
@@ -224,13 +199,13 @@ export class IptablesBackend implements Backend {
     for (const kv of snap.services) {
       const info = kv[1];
       const prev = this.entries.get(kv[0]);
-      // an unchanged entry already proved the service proxiable
-      if ((prev !== undefined && prev.info === info) || isProxiable(info)) {
+      // an unchanged entry was already checked
+      if ((prev !== undefined && prev.info === info) || !shouldSkipService(info)) {
         present.push(kv);
         totalEndpoints += snap.endpoints.get(kv[0])?.length ?? 0;
       }
     }
-    const large = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+    const large = this.facts.largeClusterMode && totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
     this.largeMode = large;
 
     // kube-proxy rewrites the chains of every port of a Service whose Service or endpoints changed
@@ -242,6 +217,8 @@ export class IptablesBackend implements Backend {
 
     const next = new Map<string, ServiceEntry>();
     const written = new Set<ServiceEntry>();
+    /** (previous, new) entries of the service ports rebuilt, added (previous null) or removed (new null). */
+    const cliChanged: Array<[ServiceEntry | null, ServiceEntry | null]> = [];
     const added: string[] = [];
     for (const [k, info] of present) {
       const prev = this.entries.get(k);
@@ -251,7 +228,13 @@ export class IptablesBackend implements Backend {
       else rebuild = doFull && prev.large !== large;
       let e: ServiceEntry;
       if (rebuild) {
-        e = buildServiceEntry(info, snap.endpoints.get(k) ?? [], this.config, this.fx, large, prev);
+        const eps = snap.endpoints.get(k) ?? [];
+        e =
+          this.config.profile === 'current'
+            ? buildServiceEntry(info, eps, this.config, this.fx, large, prev)
+            : buildEraServiceEntry(info, eps, this.config, this.fx, prev);
+        if (prev !== undefined) cliChanged.push([prev, e]);
+        else cliChanged.push([null, e]);
         written.add(e);
         if (prev === undefined) added.push(k);
         else this.retire(prev, e);
@@ -267,6 +250,7 @@ export class IptablesBackend implements Backend {
       for (const [k, prev] of this.entries) {
         if (!next.has(k)) {
           removed.push(k);
+          cliChanged.push([prev, null]);
           this.retire(prev, null);
         }
       }
@@ -289,11 +273,13 @@ export class IptablesBackend implements Backend {
     let deleted: string[] = [];
     if (!large || now - this.lastCleanup > this.syncPeriod) {
       deleted = [...this.stale.keys()].sort();
-      for (const name of deleted) this.recent.delete(name);
+      for (const name of deleted) this.walker.recent.delete(name);
       this.stale.clear();
       this.lastCleanup = now;
     }
 
+    const rulesBefore = this.synced ? this.kernelRules : 0;
+    const firstSync = !this.synced;
     this.assembleFixedChains();
     if (!this.synced || doFull) this.fx.installJumps();
     this.synced = true;
@@ -301,7 +287,7 @@ export class IptablesBackend implements Backend {
     // What the iptables-restore --noflush input holds.
     const fixed = this.fixed;
     let rules = fixed.filterHead.length + fixed.filterTail.length + fixed.natHead.length + fixed.natTail.length;
-    let chains = 4 + 5 + (fixed.declaresFirewall ? 1 : 0) + deleted.length;
+    let chains = fixed.natDeclared.length + fixed.filterDeclared.length + (fixed.declaresFirewall ? 1 : 0) + deleted.length;
     let bytes =
       '*filter\n'.length +
       'COMMIT\n'.length * 2 +
@@ -310,11 +296,9 @@ export class IptablesBackend implements Backend {
       rulesBytes(fixed.filterTail) +
       rulesBytes(fixed.natHead) +
       rulesBytes(fixed.natTail);
-    for (const name of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']) {
-      bytes += chainLineBytes(name);
-    }
+    for (const name of fixed.filterDeclared) bytes += chainLineBytes(name);
     if (fixed.declaresFirewall) bytes += chainLineBytes('KUBE-FIREWALL');
-    for (const name of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']) bytes += chainLineBytes(name);
+    for (const name of fixed.natDeclared) bytes += chainLineBytes(name);
     for (const name of deleted) bytes += chainLineBytes(name) + Buffer.byteLength(`-X ${name}\n`);
     let kernelServiceRules = 0;
     let kernelServiceChains = 0;
@@ -344,10 +328,13 @@ export class IptablesBackend implements Backend {
     this.needFullSync = false;
     if (doFull) this.lastFullSync = now;
 
-    return {
-      mode: doFull ? 'full' : 'partial',
-      counts: { rules_written: rules, chains_written: chains, bytes_written: bytes, rules_in_kernel: this.kernelRules } satisfies IptablesSyncCounts,
-    };
+    const counts: IptablesSyncCounts = { rules_written: rules, chains_written: chains, bytes_written: bytes, rules_in_kernel: this.kernelRules };
+    if (this.writeMethod === 'cli-per-rule') {
+      const cli = firstSync ? cliFirstSync(fixedChains, this.order, fixed) : cliChanges(rulesBefore, cliChanged);
+      counts.cli_processes = cli.processes;
+      counts.cli_table_rules = cli.tableRules;
+    }
+    return { mode: doFull ? 'full' : 'partial', counts };
   }
 
   /** The chains of `prev` that `next` no longer has stay in the kernel until the stale-chain cleanup. */
@@ -404,15 +391,13 @@ export class IptablesBackend implements Backend {
     const p = this.plan;
     if (p === null) return '';
     const out: string[] = ['*filter'];
-    for (const name of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']) {
-      out.push(chainLine(name));
-    }
+    for (const name of p.fixed.filterDeclared) out.push(chainLine(name));
     if (p.fixed.declaresFirewall) out.push(chainLine('KUBE-FIREWALL'));
     for (const r of p.fixed.filterHead) out.push(r.text);
     for (const e of p.order) for (const r of e.filterTop) out.push(r.text);
     for (const r of p.fixed.filterTail) out.push(r.text);
     out.push('COMMIT', '*nat');
-    for (const name of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']) out.push(chainLine(name));
+    for (const name of p.fixed.natDeclared) out.push(chainLine(name));
     for (const e of p.order) if (p.written.has(e)) for (const c of e.chains) out.push(chainLine(c.name));
     for (const name of p.deleted) out.push(chainLine(name));
     for (const r of p.fixed.natHead) out.push(r.text);
@@ -435,25 +420,17 @@ export class IptablesBackend implements Backend {
     const fixed = table === 'nat' ? this.fx.natChains() : this.fx.filterChains();
     const builtin = fixed.filter((c) => c.builtin);
     if (!this.synced) return builtin;
-    const user = fixed.filter((c) => !c.builtin);
     if (table === 'nat') {
-      for (const e of this.order) for (const c of e.chains) user.push(c);
-      for (const c of this.stale.values()) user.push(c);
+      for (const e of this.order) for (const c of e.chains) fixed.push(c);
+      for (const c of this.stale.values()) fixed.push(c);
     }
-    user.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return [...builtin, ...user];
+    return saveOrder(fixed);
   }
 
   /** The ruleset as `iptables-save` prints it (filter, then nat; without the "# Generated by" comment lines). */
   render(): RenderedRuleset {
     const out: string[] = [];
-    for (const table of ['filter', 'nat'] as const) {
-      const chains = this.tableChains(table);
-      out.push(`*${table}`);
-      for (const c of chains) out.push(chainLine(c.name, c.builtin));
-      for (const c of chains) for (const r of c.rules) out.push(saveLine(r.text));
-      out.push('COMMIT');
-    }
+    for (const table of ['filter', 'nat'] as const) saveTable(table, this.tableChains(table), out);
     out.push('');
     return { 'iptables-save': out.join('\n') };
   }
@@ -494,141 +471,108 @@ export class IptablesBackend implements Backend {
     if (!this.synced || src === null || dst === null) {
       return { verdict: 'PASS', endpoint: null, serviceKey: '', masquerade: false, counts: { rules_evaluated: 0 } satisfies IptablesLookupCounts };
     }
-    this.pSrc = src;
-    this.pDst = dst;
-    this.pProto = proto;
-    this.pDport = pkt.dstPort;
-    this.pMark = 0;
-    this.pCt = CT_NEW;
-    this.pMasq = false;
-    this.pDnat = null;
-    this.pSvc = '';
-    this.pCount = 0;
-    this.pRng = rng;
-    this.pNow = now;
+    const w = this.walker;
+    w.begin(src, dst, proto, pkt.dstPort, rng, now);
     const fx = this.fx;
 
     // nat: PREROUTING (from a pod or the network) or OUTPUT (from a process on the node)
-    this.walk(pkt.local ? fx.natOutput : fx.natPrerouting);
-    const dnat = this.pDnat as Rule | null;
+    w.walk(pkt.local ? fx.natOutput : fx.natPrerouting);
+    const dnat = w.dnat;
     if (dnat !== null) {
-      this.pDst = dnat.arg1;
-      this.pDport = dnat.arg2;
-      this.pCt |= CT_DNAT;
+      w.dst = dnat.arg1;
+      w.dport = dnat.arg2;
+      w.ct |= CT_DNAT;
     }
     // filter: OUTPUT, or after routing INPUT (to a local address) or FORWARD
-    const toLocal = !pkt.local && this.isLocal(this.pDst);
-    const v = this.walk(pkt.local ? fx.filterOutput : toLocal ? fx.filterInput : fx.filterForward);
+    const toLocal = !pkt.local && this.isLocal(w.dst);
+    const v = w.walk(pkt.local ? fx.filterOutput : toLocal ? fx.filterInput : fx.filterForward);
     if (v === V_DROP || v === V_REJECT) {
       return {
         verdict: v === V_DROP ? 'DROP' : 'REJECT',
         endpoint: null,
-        serviceKey: this.pSvc,
+        serviceKey: w.owner,
         masquerade: false,
-        counts: { rules_evaluated: this.pCount } satisfies IptablesLookupCounts,
+        counts: { rules_evaluated: w.rules } satisfies IptablesLookupCounts,
       };
     }
     // nat: POSTROUTING for forwarded and locally generated packets (INPUT has no kube-proxy nat rules)
-    this.walk(toLocal ? fx.natInput : fx.natPostrouting);
+    w.walk(toLocal ? fx.natInput : fx.natPostrouting);
     return {
       verdict: dnat !== null ? 'DNAT' : 'PASS',
       endpoint: dnat !== null ? { ip: formatIPv4(dnat.arg1), port: dnat.arg2 } : null,
-      serviceKey: this.pSvc,
-      masquerade: this.pMasq,
-      counts: { rules_evaluated: this.pCount } satisfies IptablesLookupCounts,
+      serviceKey: w.owner,
+      masquerade: w.masq,
+      counts: { rules_evaluated: w.rules } satisfies IptablesLookupCounts,
     };
   }
 
   private isLocal(addr: number): boolean {
     return addr >>> 24 === 127 || this.localIPs.has(addr);
   }
+}
 
-  /** Runs a chain like ipt_do_table: returns V_CONTINUE when the chain falls off its end or RETURNs. */
-  private walk(chain: Chain): number {
-    const rules = chain.rules;
-    const n = rules.length;
-    // a walk never changes the destination (DNAT ends the nat walk), so it can be read once
-    const dst = this.pDst;
-    const proto = this.pProto;
-    const dport = this.pDport;
-    let i = 0;
-    let v = V_CONTINUE;
-    for (; i < n; i++) {
-      const r = rules[i]!;
-      const f = r.flags;
-      if (f === F_SERVICE_RULE) {
-        // KUBE-SERVICES' cluster IP / external IP / load-balancer rules: -d, -p, --dport only
-        if ((dst & r.dstMask) !== r.dst || r.proto !== proto || r.dport !== dport) continue;
-      } else if (f !== 0 && !this.matches(r, f)) continue;
-      const t = r.target;
-      if (t === 0) continue;
-      if (this.pSvc === '' && r.owner !== '') this.pSvc = r.owner;
-      if (t === T_JUMP) {
-        const sub = this.walk(r.jumpTo!);
-        if (sub !== V_CONTINUE) {
-          v = sub;
-          break;
-        }
-        continue;
-      }
-      if (t === T_MARK) {
-        this.pMark = (this.pMark & ~r.arg2) ^ r.arg1;
-        continue;
-      }
-      if (t === T_GOTO) {
-        v = this.walk(r.jumpTo!);
-        break;
-      }
-      if (t === T_RETURN) v = V_CONTINUE;
-      else if (t === T_ACCEPT) v = V_ACCEPT;
-      else if (t === T_DROP) v = V_DROP;
-      else if (t === T_REJECT) v = V_REJECT;
-      else if (t === T_MASQUERADE) {
-        this.pMasq = true;
-        v = V_ACCEPT;
-      } else if (t === T_DNAT) {
-        this.pDnat = r;
-        v = V_ACCEPT;
-      }
-      break;
-    }
-    // rules evaluated in this chain: all of them, or up to and including the one that ended the walk
-    this.pCount += i < n ? i + 1 : n;
-    return v;
+/**
+ * The work of writing a whole ruleset into empty tables one `iptables` process at a time (legacy iptables: each
+ * process reads the whole table from the kernel, changes it and writes it back). kube-proxy's own chains are
+ * created first (`-N`), its jump rules and fixed rules added (`-A`), then service by service: its chains
+ * created, the rules of its own chains added, then its KUBE-SERVICES / KUBE-NODEPORTS / filter rules. Each
+ * process sees the rules added before it: the sum over processes grows with the square of the rules.
+ */
+function cliFirstSync(fixedChains: readonly Chain[], order: readonly ServiceEntry[], fixed: FixedRules): { processes: number; tableRules: number } {
+  let processes = 0;
+  let tableRules = 0;
+  let inTable = 0;
+  const addRules = (n: number): void => {
+    // processes seeing inTable, inTable + 1, ..., inTable + n - 1 rules
+    processes += n;
+    tableRules += n * inTable + (n * (n - 1)) / 2;
+    inTable += n;
+  };
+  const createChains = (n: number): void => {
+    processes += n;
+    tableRules += n * inTable;
+  };
+  createChains(fixedChains.filter((c) => !c.builtin).length);
+  let jumps = 0;
+  for (const c of fixedChains) if (c.builtin) jumps += c.rules.length;
+  addRules(jumps + fixed.filterHead.length + fixed.filterTail.length + fixed.natHead.length + fixed.natTail.length);
+  for (const e of order) {
+    createChains(e.chains.length);
+    addRules(e.chainRuleCount);
+    addRules(e.natTop.length + e.filterTop.length);
   }
+  return { processes, tableRules };
+}
 
-  private matches(r: Rule, f: number): boolean {
-    if ((f & F_DST) !== 0 && ((this.pDst & r.dstMask) === r.dst) === ((f & F_DST_NEG) !== 0)) return false;
-    if ((f & F_PROTO) !== 0 && r.proto !== this.pProto) return false;
-    if ((f & F_DPORT) !== 0 && r.dport !== this.pDport) return false;
-    if ((f & F_SRC) !== 0 && ((this.pSrc & r.srcMask) === r.src) === ((f & F_SRC_NEG) !== 0)) return false;
-    if ((f & F_SRC_LOCAL) !== 0 && !this.isLocal(this.pSrc)) return false;
-    if ((f & F_DST_LOCAL) !== 0 && !this.isLocal(this.pDst)) return false;
-    if ((f & F_MARK) !== 0 && ((this.pMark & r.rare!.markMask) === r.rare!.markValue) === ((f & F_MARK_NEG) !== 0)) return false;
-    if ((f & F_CTSTATE) !== 0 && ((this.pCt & r.rare!.ctMask) !== 0) === ((f & F_CTSTATE_NEG) !== 0)) return false;
-    if ((f & F_STATISTIC) !== 0 && !(this.pRng.next() * 0x80000000 < r.prob)) return false;
-    if ((f & F_RECENT) !== 0 && !this.recentMatch(r)) return false;
-    return true;
-  }
-
-  private recentMatch(r: Rule): boolean {
-    const rc = r.rare!.recent!;
-    let list = this.recent.get(rc.name);
-    if (rc.set) {
-      if (list === undefined) this.recent.set(rc.name, (list = new Map()));
-      list.delete(this.pSrc);
-      list.set(this.pSrc, this.pNow);
-      if (list.size > RECENT_LIST_MAX) list.delete(list.keys().next().value!);
-      return true;
+/**
+ * The per-rule work of a later sync: for each service port rebuilt or removed, its old rules deleted one `-D`
+ * each and its chains deleted (`-X`), then for each rebuilt or added one, its chains created and rules added, one
+ * process each. Unchanged services cost nothing (a per-rule writer keeps them).
+ */
+function cliChanges(rulesBefore: number, changed: ReadonlyArray<[ServiceEntry | null, ServiceEntry | null]>): { processes: number; tableRules: number } {
+  let processes = 0;
+  let tableRules = 0;
+  let inTable = rulesBefore;
+  for (const [prev, next] of changed) {
+    if (prev !== null) {
+      const n = prev.chainRuleCount + prev.natTop.length + prev.filterTop.length;
+      // processes seeing inTable, inTable - 1, ..., inTable - n + 1 rules
+      processes += n;
+      tableRules += n * inTable - (n * (n - 1)) / 2;
+      inTable -= n;
+      processes += prev.chains.length;
+      tableRules += prev.chains.length * inTable;
     }
-    const seen = list?.get(this.pSrc);
-    if (seen === undefined) return false;
-    if (this.pNow - seen > rc.seconds) {
-      if (rc.reap) list!.delete(this.pSrc);
-      return false;
+    if (next !== null) {
+      processes += next.chains.length;
+      tableRules += next.chains.length * inTable;
+      const n = next.chainRuleCount + next.natTop.length + next.filterTop.length;
+      processes += n;
+      tableRules += n * inTable + (n * (n - 1)) / 2;
+      inTable += n;
     }
-    return true;
   }
+  return { processes, tableRules };
 }
 
 export function createIptablesBackend(opts: IptablesBackendOptions): IptablesBackend {

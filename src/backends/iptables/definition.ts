@@ -1,16 +1,24 @@
 import { z } from 'zod';
-import type { BackendDefinition, CostModel, LookupResult, SyncResult } from '../../types.js';
+import type { BackendDefinition, CoefficientSet, CostModel, LookupResult, SyncResult } from '../../types.js';
 import { coefficientValues, count } from '../../proxy/cost.js';
 import { IPTABLES_RESTORE_COEFFICIENTS, IPTABLES_WALK_COEFFICIENTS } from '../../netfilter/cost.js';
 import { IptablesBackend } from './backend.js';
 import { IPTABLES_METRICS } from './metrics.js';
+import { IPTABLES_CLI_COEFFICIENTS } from './cli-cost.js';
+import { KUBE_PROXY_PROFILES } from './profiles.js';
 
 /** `proxy.iptables.*` in a scenario: kube-proxy's iptables-mode flags and the host facts it probes. */
 export const IptablesOptions = z.strictObject({
-  restoreMode: z
-    .enum(['minimized', 'full'])
-    .default('minimized')
-    .describe('MinimizeIPTablesRestore (v1.28+: only changed services\' chains) or a full restore every sync (before v1.26)'),
+  writeMethod: z
+    .enum(['restore-minimized', 'restore-full', 'cli-per-rule'])
+    .default('restore-minimized')
+    .describe(
+      'how rules reach the kernel: restore-minimized (MinimizeIPTablesRestore, v1.28+: only changed services\' chains), restore-full (every sync rewrites everything, before v1.26), or cli-per-rule (one iptables process per chain or rule change, each reading and writing back the whole table)',
+    ),
+  profile: z
+    .enum(KUBE_PROXY_PROFILES)
+    .default('current')
+    .describe('the kube-proxy release whose rule layout is written: current, v1.14 (2019) or v1.6 (2017); older releases never restore partially'),
   localhostNodePorts: z.boolean().default(true).describe('--iptables-localhost-nodeports: NodePorts answer on 127.0.0.1'),
   nfacct: z.boolean().default(true).describe('the host has nfacct (kube-proxy then counts INVALID drops and localhost NodePorts)'),
   randomFully: z.boolean().default(true).describe('iptables supports MASQUERADE --random-fully (kube-proxy probes it)'),
@@ -18,13 +26,24 @@ export const IptablesOptions = z.strictObject({
 });
 export type IptablesOptions = z.infer<typeof IptablesOptions>;
 
-/** The iptables data plane's cost model: one iptables-restore per sync, a linear walk per first packet. */
-function iptablesCost(calibration?: Readonly<Record<string, number>>): CostModel {
-  const c = coefficientValues({ ...IPTABLES_RESTORE_COEFFICIENTS, ...IPTABLES_WALK_COEFFICIENTS }, calibration);
+function iptablesCoefficients(o: IptablesOptions): CoefficientSet {
+  const write = o.writeMethod === 'cli-per-rule' ? IPTABLES_CLI_COEFFICIENTS : IPTABLES_RESTORE_COEFFICIENTS;
+  return { ...write, ...IPTABLES_WALK_COEFFICIENTS };
+}
+
+/**
+ * The iptables data plane's cost model: one iptables-restore per sync (or, with cli-per-rule, one process per
+ * change, each paying its fixed cost and a cost per rule in the table it reads and writes back), a linear walk
+ * per first packet.
+ */
+function iptablesCost(o: IptablesOptions, calibration?: Readonly<Record<string, number>>): CostModel {
+  const c = coefficientValues(iptablesCoefficients(o), calibration);
+  const cli = o.writeMethod === 'cli-per-rule';
   return {
     coefficients: c,
     syncSeconds: (r: SyncResult) => {
       const n = r.counts;
+      if (cli) return count(n, 'cli_processes') * c.cliProcessFixed! + count(n, 'cli_table_rules') * c.cliPerRuleInTable!;
       return c.restoreFixed! + count(n, 'rules_written') * c.perRuleWritten! + count(n, 'rules_in_kernel') * c.perRuleInKernel!;
     },
     lookupSeconds: (l: LookupResult) => count(l.counts, 'rules_evaluated') * c.perRuleEvaluated!,
@@ -39,8 +58,8 @@ export const iptablesDefinition: BackendDefinition<IptablesOptions> = {
   optionsSchema: IptablesOptions,
   create: (node, o) => new IptablesBackend({ node, ...o }),
   metrics: IPTABLES_METRICS,
-  coefficients: () => ({ ...IPTABLES_RESTORE_COEFFICIENTS, ...IPTABLES_WALK_COEFFICIENTS }),
-  cost: (_o, calibration) => iptablesCost(calibration),
+  coefficients: (o) => iptablesCoefficients(o),
+  cost: (o, calibration) => iptablesCost(o, calibration),
   renderOutputs: {
     'iptables-save': { description: 'the nat and filter tables as iptables-save prints them', render: (b) => b.render()['iptables-save'] ?? '' },
     'iptables-restore': {

@@ -3,11 +3,14 @@
  * and its fixed chains. This follows the upstream logic step by step (same conditions, same rule order, same
  * argument order and comments); the code is our own.
  */
+import { externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/serviceport.js';
 import { categorizeEndpoints } from '../../proxy/topology.js';
 import type { EndpointInfo, ServicePortInfo } from '../../types.js';
 import { cidrContains, formatIPv4, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
 import { computeProbability, endpointChainName, EXT_PREFIX, FW_PREFIX, portProtoHash, SVC_PREFIX, SVL_PREFIX } from './names.js';
-import { Chain, Rule, RuleBuilder, chainLine, T_DNAT } from './ruleset.js';
+import { Chain, Rule, RuleBuilder, T_DNAT } from '../../netfilter/rule.js';
+import { chainLine } from '../../netfilter/save.js';
+import { profileFacts, type KubeProxyProfile } from './profiles.js';
 
 /** Upstream's largeClusterEndpointsThreshold: above this many endpoints, per-endpoint comments are dropped. */
 export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
@@ -34,10 +37,15 @@ export interface ProxierConfig {
   /** --nodeport-addresses unset: one "addrtype LOCAL" jump to KUBE-NODEPORTS; else one jump per node IP. */
   nodePortMatchAll: boolean;
   nodePortIPs: string[];
+  /** The kube-proxy release whose rule layout is written (profiles.ts) ['current']. */
+  profile: KubeProxyProfile;
 }
 
 /** kube-proxy's fixed chains, one object each for the life of the backend (their rules are replaced on sync). */
 export class FixedChains {
+  /** The release whose fixed chains these are: older ones had fewer (no canaries, no firewall chains). */
+  constructor(readonly profile: KubeProxyProfile = 'current') {}
+
   readonly natPrerouting = new Chain('PREROUTING', 'nat', true);
   readonly natInput = new Chain('INPUT', 'nat', true);
   readonly natOutput = new Chain('OUTPUT', 'nat', true);
@@ -76,6 +84,9 @@ export class FixedChains {
 
   /** Built-in and canary chains first, then kube-proxy's own, per table. */
   natChains(): Chain[] {
+    if (this.profile !== 'current') {
+      return [this.natPrerouting, this.natInput, this.natOutput, this.natPostrouting, this.natServices, this.natNodePorts, this.natKubePostrouting, this.markMasq];
+    }
     return [
       this.natPrerouting,
       this.natInput,
@@ -89,6 +100,10 @@ export class FixedChains {
     ];
   }
   filterChains(): Chain[] {
+    if (this.profile === 'v1.6') return [this.filterInput, this.filterForward, this.filterOutput, this.filterServices];
+    if (this.profile === 'v1.14') {
+      return [this.filterInput, this.filterForward, this.filterOutput, this.filterServices, this.filterExternal, this.filterForwardKube];
+    }
     return [
       this.filterInput,
       this.filterForward,
@@ -117,6 +132,19 @@ export class FixedChains {
     const jNew = (chain: Chain, comment: string, to: Chain): Rule =>
       new RuleBuilder(chain.name).ctstate('NEW').comment(comment).jump(to);
     const j = (chain: Chain, comment: string, to: Chain): Rule => new RuleBuilder(chain.name).comment(comment).jump(to);
+    if (this.profile === 'v1.6') {
+      // v1.6: filter OUTPUT -> KUBE-SERVICES only (kubelet's KUBE-FIREWALL jumps are not modelled for old releases)
+      this.filterInput.rules = [];
+      this.filterForward.rules = [];
+      this.filterOutput.rules = [j(this.filterOutput, 'kubernetes service portals', this.filterServices)];
+      return;
+    }
+    if (this.profile === 'v1.14') {
+      this.filterInput.rules = [jNew(this.filterInput, 'kubernetes externally-visible service portals', this.filterExternal)];
+      this.filterForward.rules = [j(this.filterForward, 'kubernetes forwarding rules', this.filterForwardKube)];
+      this.filterOutput.rules = [jNew(this.filterOutput, 'kubernetes service portals', this.filterServices)];
+      return;
+    }
     const fw = (chain: Chain): Rule => new RuleBuilder(chain.name).jump(this.filterFirewall);
     const lbfw = 'kubernetes load balancer firewall';
     const ext = 'kubernetes externally-visible service portals';
@@ -153,9 +181,13 @@ export interface FixedRules {
   natTail: Rule[];
   /** Whether the restore declares KUBE-FIREWALL. */
   declaresFirewall: boolean;
+  /** filter and nat chains the restore input declares, in order (KUBE-FIREWALL aside). */
+  filterDeclared: readonly string[];
+  natDeclared: readonly string[];
 }
 
 export function buildFixedRules(cfg: ProxierConfig, fx: FixedChains): FixedRules {
+  if (cfg.profile !== 'current') return buildEraFixedRules(cfg, fx);
   const m = cfg.mark;
   const natHead = [
     new RuleBuilder('KUBE-POSTROUTING').mark(m, true).verdict('RETURN'),
@@ -197,7 +229,58 @@ export function buildFixedRules(cfg: ProxierConfig, fx: FixedChains): FixedRules
       .ctstate('RELATED,ESTABLISHED')
       .verdict('ACCEPT'),
   );
-  return { filterHead, filterTail, natHead, natTail, declaresFirewall: cfg.localhostNodePorts };
+  const facts = profileFacts(cfg.profile);
+  return {
+    filterHead,
+    filterTail,
+    natHead,
+    natTail,
+    declaresFirewall: cfg.localhostNodePorts,
+    filterDeclared: facts.filterDeclared,
+    natDeclared: facts.natDeclared,
+  };
+}
+
+/**
+ * The fixed rules of the v1.6 and v1.14 proxiers: one MASQUERADE rule in KUBE-POSTROUTING (the mark test in the
+ * rule itself), KUBE-MARK-MASQ, the KUBE-NODEPORTS jump last in KUBE-SERVICES and, from v1.9 on, KUBE-FORWARD's
+ * accept rules (no INVALID drop before v1.15). KUBE-MARK-MASQ is written `--or-mark M` here where those releases
+ * wrote `--set-xmark M/M`: the same kernel rule, which iptables-save prints as `--set-xmark 0x4000/0x4000` either way.
+ */
+function buildEraFixedRules(cfg: ProxierConfig, fx: FixedChains): FixedRules {
+  const m = cfg.mark;
+  const facts = profileFacts(cfg.profile);
+  const natHead = [
+    new RuleBuilder('KUBE-POSTROUTING').comment('kubernetes service traffic requiring SNAT').mark(m).masquerade(false),
+    new RuleBuilder('KUBE-MARK-MASQ').markTarget('or', m),
+  ];
+  const natTail: Rule[] = [];
+  if (cfg.nodePortMatchAll) {
+    natTail.push(new RuleBuilder('KUBE-SERVICES').comment(NODEPORTS_LAST_COMMENT).addrtype('dst').jump(fx.natNodePorts));
+  } else {
+    for (const ip of cfg.nodePortIPs) natTail.push(new RuleBuilder('KUBE-SERVICES').comment(NODEPORTS_LAST_COMMENT).dst(`${ip}/32`).jump(fx.natNodePorts));
+  }
+  const filterTail: Rule[] = [];
+  if (facts.filterDeclared.includes('KUBE-FORWARD')) {
+    filterTail.push(new RuleBuilder('KUBE-FORWARD').comment('kubernetes forwarding rules').mark(m).verdict('ACCEPT'));
+    if (cfg.localCIDR !== null) {
+      filterTail.push(
+        new RuleBuilder('KUBE-FORWARD')
+          .src(cfg.localCIDR)
+          .comment('kubernetes forwarding conntrack pod source rule')
+          .ctstate('RELATED,ESTABLISHED')
+          .verdict('ACCEPT'),
+      );
+      filterTail.push(
+        new RuleBuilder('KUBE-FORWARD')
+          .comment('kubernetes forwarding conntrack pod destination rule')
+          .dst(cfg.localCIDR)
+          .ctstate('RELATED,ESTABLISHED')
+          .verdict('ACCEPT'),
+      );
+    }
+  }
+  return { filterHead: [], filterTail, natHead, natTail, declaresFirewall: false, filterDeclared: facts.filterDeclared, natDeclared: facts.natDeclared };
 }
 
 /** Everything one service port contributes, cached between syncs (immutable once built). */
@@ -271,14 +354,6 @@ function ipv4List(ips: readonly string[]): string[] {
   return out;
 }
 
-/** True when kube-proxy's IPv4 proxier programs the service port at all (valid IPv4 cluster IP, not headless). */
-export function isProxiable(info: ServicePortInfo): boolean {
-  if (info.type === 'ExternalName') return false;
-  if (info.clusterIP === '' || info.clusterIP === 'None') return false;
-  const p = info.protocol;
-  return (p === 'TCP' || p === 'UDP' || p === 'SCTP') && parseIPv4(info.clusterIP) !== null;
-}
-
 /**
  * Builds the rules of one service port, following syncProxyRules' per-service loop.
  * `prev` (the entry of the previous sync, if any) only serves to reuse already-computed chain-name hashes.
@@ -304,21 +379,23 @@ export function buildServiceEntry(
     if (c !== null) sourceRanges.push(c);
   }
   const nodePort = info.nodePort;
-  const externallyAccessible = nodePort !== 0 || lbIPs.length > 0 || externalIPs.length > 0;
+  // the service port as the IPv4 proxier sees it: external and load-balancer IPs of its family only
+  const port4 = { nodePort, loadBalancerIPs: lbIPs, externalIPs, internalPolicyLocal: info.internalPolicyLocal, externalPolicyLocal: info.externalPolicyLocal };
+  const reachable = externallyAccessible(port4);
   const itpLocal = info.internalPolicyLocal;
   const etpLocal = info.externalPolicyLocal;
-  const usesClusterEndpoints = !itpLocal || externallyAccessible;
-  const usesLocalEndpoints = itpLocal || (etpLocal && externallyAccessible);
+  const usesCluster = usesClusterEndpoints(port4);
+  const usesLocal = usesLocalEndpoints(port4);
   const eps = epsIn.filter((e) => parseIPv4(e.ip) !== null);
-  const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesClusterEndpoints, usesLocalEndpoints);
+  const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesCluster, usesLocal);
 
-  const usesClusterPolicyChain = cluster.length > 0 && usesClusterEndpoints;
-  const usesLocalPolicyChain = local.length > 0 && usesLocalEndpoints;
+  const usesClusterPolicyChain = cluster.length > 0 && usesCluster;
+  const usesLocalPolicyChain = local.length > 0 && usesLocal;
   let hasInternalEndpoints = hasEndpoints;
   if (itpLocal && local.length === 0) hasInternalEndpoints = false;
   let hasExternalEndpoints = hasEndpoints;
   if (etpLocal && local.length === 0) hasExternalEndpoints = false;
-  const usesExternalTrafficChain = hasEndpoints && externallyAccessible;
+  const usesExternalTrafficChain = hasEndpoints && reachable;
   const usesFWChain = hasEndpoints && lbIPs.length > 0 && sourceRanges.length > 0;
 
   // Chain objects first, so that rules can point at them.

@@ -1,0 +1,68 @@
+/**
+ * kube-proxy release profiles: the iptables layout of the release a published measurement used.
+ *
+ * - `current`: today's proxier (pkg/proxy/iptables/proxier.go, v1.31+), the default, pinned byte for byte by
+ *   test/iptables-upstream.test.ts.
+ * - `v1.14` (Tigera's 2019 comparison) and `v1.6` (Huawei's KubeCon EU 2017 table): the layout before the
+ *   masquerade rule moved into KUBE-SVC (v1.23), before KUBE-EXT/KUBE-SVL (v1.24), before large-cluster mode dropped
+ *   comments (v1.16) and before partial restores (MinimizeIPTablesRestore, v1.26 beta). Per service port, nat
+ *   KUBE-SERVICES holds two rules: the KUBE-MARK-MASQ rule for off-cluster sources and the jump to KUBE-SVC-.
+ *   What each was based on is in src/backends/iptables/README.md ("kube-proxy era profiles").
+ */
+
+export const KUBE_PROXY_PROFILES = ['current', 'v1.14', 'v1.6'] as const;
+export type KubeProxyProfile = (typeof KUBE_PROXY_PROFILES)[number];
+
+/** What differs between the profiles, as data. */
+export interface ProfileFacts {
+  /** Per-service KUBE-MARK-MASQ rule in KUBE-SERVICES (before v1.23), instead of first in KUBE-SVC-. */
+  masqueradeInServices: boolean;
+  /** Addresses written with /32 (utilproxy.ToCIDR, before v1.22). */
+  slash32: boolean;
+  /** Decimals of the statistic probability: "%0.5f" in the v1.6 era, computeProbability's "%0.10f" later. */
+  probabilityDecimals: 5 | 10;
+  /** Above 1000 endpoints per-endpoint comments are dropped (v1.16+). */
+  largeClusterMode: boolean;
+  /** MinimizeIPTablesRestore (partial restores, v1.26+). */
+  partialRestores: boolean;
+  /** filter chains kube-proxy declares in its restore input, in order (KUBE-FIREWALL aside). */
+  filterDeclared: readonly string[];
+  /** nat chains kube-proxy declares in its restore input, in order. */
+  natDeclared: readonly string[];
+}
+
+const NAT_DECLARED = ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ'] as const;
+
+export const PROFILE_FACTS: Readonly<Record<KubeProxyProfile, ProfileFacts>> = {
+  current: {
+    masqueradeInServices: false,
+    slash32: false,
+    probabilityDecimals: 10,
+    largeClusterMode: true,
+    partialRestores: true,
+    filterDeclared: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL'],
+    natDeclared: NAT_DECLARED,
+  },
+  'v1.14': {
+    masqueradeInServices: true,
+    slash32: true,
+    probabilityDecimals: 10,
+    largeClusterMode: false,
+    partialRestores: false,
+    filterDeclared: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD'],
+    natDeclared: NAT_DECLARED,
+  },
+  'v1.6': {
+    masqueradeInServices: true,
+    slash32: true,
+    probabilityDecimals: 5,
+    largeClusterMode: false,
+    partialRestores: false,
+    filterDeclared: ['KUBE-SERVICES'],
+    natDeclared: NAT_DECLARED,
+  },
+};
+
+export function profileFacts(p: KubeProxyProfile): ProfileFacts {
+  return PROFILE_FACTS[p];
+}
