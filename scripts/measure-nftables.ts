@@ -31,7 +31,15 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { sizes: [100, 1000, 3000, 10000], endpoints: 10, reps: 3, partialReps: 5, variants: false, json: null, scanSizes: [2000, 4000, 8000] };
+  const a: Args = {
+    sizes: [100, 1000, 3000, 10000],
+    endpoints: 10,
+    reps: 3,
+    partialReps: 5,
+    variants: false,
+    json: null,
+    scanSizes: [2000, 4000, 8000],
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = argv[i + 1];
@@ -43,16 +51,23 @@ function parseArgs(argv: string[]): Args {
     if (k === '--sizes') {
       a.sizes = (v ?? '').split(',').map(num);
       i++;
-    } else if (k === '--endpoints') (a.endpoints = num(v)), i++;
-    else if (k === '--reps') (a.reps = num(v)), i++;
-    else if (k === '--partial-reps') (a.partialReps = num(v)), i++;
-    else if (k === '--variants') a.variants = true;
+    } else if (k === '--endpoints') {
+      a.endpoints = num(v);
+      i++;
+    } else if (k === '--reps') {
+      a.reps = num(v);
+      i++;
+    } else if (k === '--partial-reps') {
+      a.partialReps = num(v);
+      i++;
+    } else if (k === '--variants') a.variants = true;
     else if (k === '--scan-sizes') {
       a.scanSizes = (v ?? '').split(',').map(num);
       i++;
-    }
-    else if (k === '--json') (a.json = v ?? bad('--json wants a file')), i++;
-    else bad(`unknown argument '${k}'`);
+    } else if (k === '--json') {
+      a.json = v ?? bad('--json wants a file');
+      i++;
+    } else bad(`unknown argument '${k}'`);
   }
   return a;
 }
@@ -147,7 +162,8 @@ function measureSetScans(sizes: readonly number[]): { perScan: number; rows: str
     for (const kind of ['vmap', 'plain']) {
       const lines = ['add table ip t', 'add chain ip t x'];
       for (let i = 1; i <= N; i++) lines.push(`add chain ip t c${i}`);
-      for (let i = 1; i <= N; i++) lines.push(kind === 'vmap' ? `add rule ip t c${i} numgen random mod 1 vmap { 0 : goto x }` : `add rule ip t c${i} goto x`);
+      for (let i = 1; i <= N; i++)
+        lines.push(kind === 'vmap' ? `add rule ip t c${i} numgen random mod 1 vmap { 0 : goto x }` : `add rule ip t c${i} goto x`);
       const ns = newNs();
       try {
         t[kind] = timedNft(ns, ['-f', '-'], lines.join('\n') + '\n');
@@ -157,7 +173,9 @@ function measureSetScans(sizes: readonly number[]): { perScan: number; rows: str
     }
     const scans = (N * (N - 1)) / 2;
     pts.push([scans, t['vmap']!.cpu - t['plain']!.cpu]);
-    rows.push(`  ${N} chains: numgen vmap each: wall ${t['vmap']!.wall.toFixed(3)} s, cpu ${t['vmap']!.cpu.toFixed(3)} s; plain goto: wall ${t['plain']!.wall.toFixed(3)} s, cpu ${t['plain']!.cpu.toFixed(3)} s`);
+    rows.push(
+      `  ${N} chains: numgen vmap each: wall ${t['vmap']!.wall.toFixed(3)} s, cpu ${t['vmap']!.cpu.toFixed(3)} s; plain goto: wall ${t['plain']!.wall.toFixed(3)} s, cpu ${t['plain']!.cpu.toFixed(3)} s`,
+    );
   }
   const perScan = pts.reduce((a, [x, y]) => a + x * y, 0) / pts.reduce((a, [x]) => a + x * x, 0);
   return { perScan, rows };
@@ -220,7 +238,14 @@ function measureSize(S: number, a: Args): SizeResult {
         partial.push(tp);
         const t = b.proxier.table;
         const objectsBefore = partialCounts.chainsListed + (t.ruleCount() - partialCounts.rulesWritten) + partialCounts.kernelSetsBefore;
-        observations.push({ kind: 'partial', services: S, operations: partialCounts.operations, setScans: setScans(partialCounts), objectsBefore, ...tp });
+        observations.push({
+          kind: 'partial',
+          services: S,
+          operations: partialCounts.operations,
+          setScans: setScans(partialCounts),
+          objectsBefore,
+          ...tp,
+        });
       }
     } finally {
       delNs(ns);
@@ -250,7 +275,8 @@ function measureSize(S: number, a: Args): SizeResult {
       const ns = newNs();
       try {
         variants[name] = timedNft(ns, ['-f', files[0]!]);
-        if (name === 'rules first, then elements') variants['... the elements (table already holding the chains)'] = timedNft(ns, ['-f', second]);
+        if (name === 'rules first, then elements')
+          variants['... the elements (table already holding the chains)'] = timedNft(ns, ['-f', second]);
       } finally {
         delNs(ns);
       }
@@ -280,7 +306,11 @@ function fitCost(obs: readonly Observation[], what: 'cpu' | 'wall', c: number): 
   const X = obs.map((o) => [1, o.operations, o.objectsBefore]);
   const y = obs.map((o) => o[what] - c * o.setScans);
   const n = 3;
-  const A = Array.from({ length: n }, (_, i) => Array.from({ length: n + 1 }, (_, j) => (j < n ? X.reduce((s, r) => s + r[i]! * r[j]!, 0) : X.reduce((s, r, k) => s + r[i]! * y[k]!, 0))));
+  const A = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n + 1 }, (_, j) =>
+      j < n ? X.reduce((s, r) => s + r[i]! * r[j]!, 0) : X.reduce((s, r, k) => s + r[i]! * y[k]!, 0),
+    ),
+  );
   for (let i = 0; i < n; i++) {
     let p = i;
     for (let r = i + 1; r < n; r++) if (Math.abs(A[r]![i]!) > Math.abs(A[p]![i]!)) p = r;
@@ -315,7 +345,8 @@ function main(): void {
         `  partial tx (${r.partialCounts.operations} ops, ${r.partialCounts.bytes} B) ${fmt(r.partial)}\n` +
         `  nft -j list chains ${fmt(r.listChains)}   list sets ${fmt(r.listSets)}\n`,
     );
-    for (const [k, v] of Object.entries(r.variants)) process.stdout.write(`  variant: ${k}: wall ${v.wall.toFixed(3)} s, cpu ${v.cpu.toFixed(3)} s\n`);
+    for (const [k, v] of Object.entries(r.variants))
+      process.stdout.write(`  variant: ${k}: wall ${v.wall.toFixed(3)} s, cpu ${v.cpu.toFixed(3)} s\n`);
   }
   if (results.length >= 2) {
     const ll = (f: (r: SizeResult) => number) =>
@@ -330,7 +361,9 @@ function main(): void {
     );
     void lin;
     const scans = measureSetScans(a.scanSizes);
-    process.stdout.write(`set creation against the sets already in the table:\n${scans.rows.join('\n')}\n  => ${(scans.perScan * 1e9).toFixed(1)} ns CPU per set scanned\n`);
+    process.stdout.write(
+      `set creation against the sets already in the table:\n${scans.rows.join('\n')}\n  => ${(scans.perScan * 1e9).toFixed(1)} ns CPU per set scanned\n`,
+    );
     for (const what of ['cpu', 'wall'] as const) {
       const c = fitCost(observations, what, scans.perScan);
       process.stdout.write(

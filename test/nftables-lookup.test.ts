@@ -34,7 +34,14 @@ function runFlows(b: NftablesBackend, flows: Flow[]): void {
     let verdict = '';
     // every endpoint the numgen map can pick: draw from each slot
     for (const draw of [0, 0.26, 0.51, 0.76, 0.99]) {
-      const pkt: Packet = { srcIP: f.src, srcPort: 40000, dstIP: f.dst, dstPort: f.port, protocol: f.proto ?? 'TCP', local: NODE_IPS.has(f.src) };
+      const pkt: Packet = {
+        srcIP: f.src,
+        srcPort: 40000,
+        dstIP: f.dst,
+        dstPort: f.port,
+        protocol: f.proto ?? 'TCP',
+        local: NODE_IPS.has(f.src),
+      };
       const r = b.lookup(pkt, scripted([draw]), 0);
       verdict = r.verdict;
       if (r.verdict === 'DNAT') {
@@ -53,7 +60,17 @@ test('TestNoEndpointsReject: every address of a service without endpoints reject
   b.syncCounts(
     snapshot([
       [
-        svc({ namespace: 'ns1', name: 'svc1', portName: 'p80', clusterIP: '172.30.0.41', port: 80, type: 'LoadBalancer', nodePort: 3001, externalIPs: ['192.168.99.11'], loadBalancerIPs: ['1.2.3.4'] }),
+        svc({
+          namespace: 'ns1',
+          name: 'svc1',
+          portName: 'p80',
+          clusterIP: '172.30.0.41',
+          port: 80,
+          type: 'LoadBalancer',
+          nodePort: 3001,
+          externalIPs: ['192.168.99.11'],
+          loadBalancerIPs: ['1.2.3.4'],
+        }),
         [],
       ],
     ]),
@@ -77,11 +94,26 @@ test('TestClusterIPGeneral: ports, protocols, hairpin masquerade, invalid ports 
   b.syncCounts(
     snapshot([
       [svc({ namespace: 'ns1', name: 'svc1', portName: 'http', clusterIP: '172.30.0.41', port: 80 }), [ep('10.180.0.1', 80, local)]],
-      [svc({ namespace: 'ns2', name: 'svc2', portName: 'http', clusterIP: '172.30.0.42', port: 80 }), [ep('10.180.0.1', 80, local), ep('10.180.2.1', 80, remote)]],
-      [svc({ namespace: 'ns2', name: 'svc2', portName: 'https', clusterIP: '172.30.0.42', port: 443 }), [ep('10.180.0.1', 8443, local), ep('10.180.2.1', 8443, remote)]],
-      [svc({ namespace: 'ns2', name: 'svc2', portName: 'dns-udp', protocol: 'UDP', clusterIP: '172.30.0.42', port: 53 }), [ep('10.180.0.1', 53, local), ep('10.180.2.1', 53, remote)]],
-      [svc({ namespace: 'ns2', name: 'svc2', portName: 'dns-tcp', clusterIP: '172.30.0.42', port: 53 }), [ep('10.180.0.1', 5353, local), ep('10.180.2.1', 5353, remote)]],
-      [svc({ namespace: 'ns2', name: 'svc2', portName: 'dns-sctp', protocol: 'SCTP', clusterIP: '172.30.0.42', port: 53 }), [ep('10.180.0.1', 53, local), ep('10.180.2.1', 53, remote)]],
+      [
+        svc({ namespace: 'ns2', name: 'svc2', portName: 'http', clusterIP: '172.30.0.42', port: 80 }),
+        [ep('10.180.0.1', 80, local), ep('10.180.2.1', 80, remote)],
+      ],
+      [
+        svc({ namespace: 'ns2', name: 'svc2', portName: 'https', clusterIP: '172.30.0.42', port: 443 }),
+        [ep('10.180.0.1', 8443, local), ep('10.180.2.1', 8443, remote)],
+      ],
+      [
+        svc({ namespace: 'ns2', name: 'svc2', portName: 'dns-udp', protocol: 'UDP', clusterIP: '172.30.0.42', port: 53 }),
+        [ep('10.180.0.1', 53, local), ep('10.180.2.1', 53, remote)],
+      ],
+      [
+        svc({ namespace: 'ns2', name: 'svc2', portName: 'dns-tcp', clusterIP: '172.30.0.42', port: 53 }),
+        [ep('10.180.0.1', 5353, local), ep('10.180.2.1', 5353, remote)],
+      ],
+      [
+        svc({ namespace: 'ns2', name: 'svc2', portName: 'dns-sctp', protocol: 'SCTP', clusterIP: '172.30.0.42', port: 53 }),
+        [ep('10.180.0.1', 53, local), ep('10.180.2.1', 53, remote)],
+      ],
     ]),
     new Set(),
     0,
@@ -89,11 +121,49 @@ test('TestClusterIPGeneral: ports, protocols, hairpin masquerade, invalid ports 
   runFlows(b, [
     { name: 'simple clusterIP', src: '10.180.0.2', dst: '172.30.0.41', port: 80, output: '10.180.0.1:80', masq: false },
     { name: 'hairpin to cluster IP', src: '10.180.0.1', dst: '172.30.0.41', port: 80, output: '10.180.0.1:80', masq: true },
-    { name: 'clusterIP with multiple endpoints', src: '10.180.0.2', dst: '172.30.0.42', port: 80, output: '10.180.0.1:80, 10.180.2.1:80', masq: false },
-    { name: 'clusterIP with TargetPort', src: '10.180.0.2', dst: '172.30.0.42', port: 443, output: '10.180.0.1:8443, 10.180.2.1:8443', masq: false },
-    { name: 'TCP on a shared port', src: '10.180.0.2', dst: '172.30.0.42', port: 53, proto: 'TCP', output: '10.180.0.1:5353, 10.180.2.1:5353', masq: false },
-    { name: 'UDP on a shared port', src: '10.180.0.2', dst: '172.30.0.42', port: 53, proto: 'UDP', output: '10.180.0.1:53, 10.180.2.1:53', masq: false },
-    { name: 'SCTP on a shared port', src: '10.180.0.2', dst: '172.30.0.42', port: 53, proto: 'SCTP', output: '10.180.0.1:53, 10.180.2.1:53', masq: false },
+    {
+      name: 'clusterIP with multiple endpoints',
+      src: '10.180.0.2',
+      dst: '172.30.0.42',
+      port: 80,
+      output: '10.180.0.1:80, 10.180.2.1:80',
+      masq: false,
+    },
+    {
+      name: 'clusterIP with TargetPort',
+      src: '10.180.0.2',
+      dst: '172.30.0.42',
+      port: 443,
+      output: '10.180.0.1:8443, 10.180.2.1:8443',
+      masq: false,
+    },
+    {
+      name: 'TCP on a shared port',
+      src: '10.180.0.2',
+      dst: '172.30.0.42',
+      port: 53,
+      proto: 'TCP',
+      output: '10.180.0.1:5353, 10.180.2.1:5353',
+      masq: false,
+    },
+    {
+      name: 'UDP on a shared port',
+      src: '10.180.0.2',
+      dst: '172.30.0.42',
+      port: 53,
+      proto: 'UDP',
+      output: '10.180.0.1:53, 10.180.2.1:53',
+      masq: false,
+    },
+    {
+      name: 'SCTP on a shared port',
+      src: '10.180.0.2',
+      dst: '172.30.0.42',
+      port: 53,
+      proto: 'SCTP',
+      output: '10.180.0.1:53, 10.180.2.1:53',
+      masq: false,
+    },
     { name: 'TCP-only port does not match UDP traffic', src: '10.180.0.2', dst: '172.30.0.42', port: 80, proto: 'UDP', output: 'REJECT' },
     { name: "svc1 does not accept svc2's ports", src: '10.180.0.2', dst: '172.30.0.41', port: 443, output: 'REJECT' },
     { name: 'packet to unallocated cluster ip', src: '10.180.0.2', dst: '172.30.0.50', port: 80, output: 'DROP' },
@@ -105,7 +175,17 @@ function policySnapshot(): ProxySnapshot {
   const local = { nodeName: 'test-node', isLocal: true };
   const remote = { nodeName: 'node2' };
   const lb = (n: number, lbIP: string, o: object) =>
-    svc({ namespace: 'ns' + n, name: 'svc' + n, portName: 'p80', clusterIP: `172.30.0.4${n}`, port: 80, type: 'LoadBalancer', nodePort: 3000 + n, loadBalancerIPs: [lbIP], ...o });
+    svc({
+      namespace: 'ns' + n,
+      name: 'svc' + n,
+      portName: 'p80',
+      clusterIP: `172.30.0.4${n}`,
+      port: 80,
+      type: 'LoadBalancer',
+      nodePort: 3000 + n,
+      loadBalancerIPs: [lbIP],
+      ...o,
+    });
   return snapshot([
     [lb(1, '1.2.3.4', {}), [ep('10.180.0.1', 80, local), ep('10.180.1.1', 80, remote)]],
     [lb(2, '5.6.7.8', { externalPolicyLocal: true }), [ep('10.180.0.2', 80, local), ep('10.180.1.2', 80, remote)]],
@@ -123,25 +203,81 @@ const POLICY_FLOWS: Flow[] = [
   { name: 'external to ClusterIP', src: '203.0.113.2', dst: '172.30.0.41', port: 80, output: '10.180.0.1:80, 10.180.1.1:80', masq: true },
   { name: 'external to NodePort', src: '203.0.113.2', dst: '192.168.0.2', port: 3001, output: '10.180.0.1:80, 10.180.1.1:80', masq: true },
   { name: 'external to LB', src: '203.0.113.2', dst: '1.2.3.4', port: 80, output: '10.180.0.1:80, 10.180.1.1:80', masq: true },
-  { name: 'pod to ClusterIP with eTP:Local', src: '10.0.0.2', dst: '172.30.0.42', port: 80, output: '10.180.0.2:80, 10.180.1.2:80', masq: false },
-  { name: 'pod to NodePort with eTP:Local', src: '10.0.0.2', dst: '192.168.0.2', port: 3002, output: '10.180.0.2:80, 10.180.1.2:80', masq: false },
+  {
+    name: 'pod to ClusterIP with eTP:Local',
+    src: '10.0.0.2',
+    dst: '172.30.0.42',
+    port: 80,
+    output: '10.180.0.2:80, 10.180.1.2:80',
+    masq: false,
+  },
+  {
+    name: 'pod to NodePort with eTP:Local',
+    src: '10.0.0.2',
+    dst: '192.168.0.2',
+    port: 3002,
+    output: '10.180.0.2:80, 10.180.1.2:80',
+    masq: false,
+  },
   { name: 'pod to LB with eTP:Local', src: '10.0.0.2', dst: '5.6.7.8', port: 80, output: '10.180.0.2:80, 10.180.1.2:80', masq: false },
-  { name: 'node to ClusterIP with eTP:Local', src: '192.168.0.2', dst: '172.30.0.42', port: 80, output: '10.180.0.2:80, 10.180.1.2:80', masq: true },
+  {
+    name: 'node to ClusterIP with eTP:Local',
+    src: '192.168.0.2',
+    dst: '172.30.0.42',
+    port: 80,
+    output: '10.180.0.2:80, 10.180.1.2:80',
+    masq: true,
+  },
   { name: 'node to LB with eTP:Local', src: '192.168.0.2', dst: '5.6.7.8', port: 80, output: '10.180.0.2:80, 10.180.1.2:80', masq: true },
-  { name: 'external to ClusterIP with eTP:Local', src: '203.0.113.2', dst: '172.30.0.42', port: 80, output: '10.180.0.2:80, 10.180.1.2:80', masq: true },
+  {
+    name: 'external to ClusterIP with eTP:Local',
+    src: '203.0.113.2',
+    dst: '172.30.0.42',
+    port: 80,
+    output: '10.180.0.2:80, 10.180.1.2:80',
+    masq: true,
+  },
   { name: 'external to NodePort with eTP:Local', src: '203.0.113.2', dst: '192.168.0.2', port: 3002, output: '10.180.0.2:80', masq: false },
   { name: 'external to LB with eTP:Local', src: '203.0.113.2', dst: '5.6.7.8', port: 80, output: '10.180.0.2:80', masq: false },
   { name: 'pod to ClusterIP with iTP:Local', src: '10.0.0.2', dst: '172.30.0.43', port: 80, output: '10.180.0.3:80', masq: false },
-  { name: 'pod to NodePort with iTP:Local', src: '10.0.0.2', dst: '192.168.0.2', port: 3003, output: '10.180.0.3:80, 10.180.1.3:80', masq: true },
+  {
+    name: 'pod to NodePort with iTP:Local',
+    src: '10.0.0.2',
+    dst: '192.168.0.2',
+    port: 3003,
+    output: '10.180.0.3:80, 10.180.1.3:80',
+    masq: true,
+  },
   { name: 'pod to LB with iTP:Local', src: '10.0.0.2', dst: '9.10.11.12', port: 80, output: '10.180.0.3:80, 10.180.1.3:80', masq: true },
   { name: 'node to ClusterIP with iTP:Local', src: '192.168.0.2', dst: '172.30.0.43', port: 80, output: '10.180.0.3:80', masq: true },
-  { name: 'node to NodePort with iTP:Local', src: '192.168.0.2', dst: '192.168.0.2', port: 3003, output: '10.180.0.3:80, 10.180.1.3:80', masq: true },
+  {
+    name: 'node to NodePort with iTP:Local',
+    src: '192.168.0.2',
+    dst: '192.168.0.2',
+    port: 3003,
+    output: '10.180.0.3:80, 10.180.1.3:80',
+    masq: true,
+  },
   { name: 'external to ClusterIP with iTP:Local', src: '203.0.113.2', dst: '172.30.0.43', port: 80, output: '10.180.0.3:80', masq: true },
-  { name: 'external to NodePort with iTP:Local', src: '203.0.113.2', dst: '192.168.0.2', port: 3003, output: '10.180.0.3:80, 10.180.1.3:80', masq: true },
-  { name: 'external to LB with iTP:Local', src: '203.0.113.2', dst: '9.10.11.12', port: 80, output: '10.180.0.3:80, 10.180.1.3:80', masq: true },
+  {
+    name: 'external to NodePort with iTP:Local',
+    src: '203.0.113.2',
+    dst: '192.168.0.2',
+    port: 3003,
+    output: '10.180.0.3:80, 10.180.1.3:80',
+    masq: true,
+  },
+  {
+    name: 'external to LB with iTP:Local',
+    src: '203.0.113.2',
+    dst: '9.10.11.12',
+    port: 80,
+    output: '10.180.0.3:80, 10.180.1.3:80',
+    masq: true,
+  },
 ];
 
-test('traffic policies and masquerading, as upstream\'s masquerade test expects (base case)', () => {
+test("traffic policies and masquerading, as upstream's masquerade test expects (base case)", () => {
   const b = upstreamNft();
   b.syncCounts(policySnapshot(), new Set(), 0);
   runFlows(b, POLICY_FLOWS);
@@ -160,7 +296,10 @@ test('without a local-traffic detector ClusterIP traffic is not masqueraded and 
     'pod to NodePort with eTP:Local': { output: '10.180.0.2:80' },
     'pod to LB with eTP:Local': { output: '10.180.0.2:80' },
   };
-  runFlows(b, POLICY_FLOWS.map((f) => ({ ...f, ...over[f.name] })));
+  runFlows(
+    b,
+    POLICY_FLOWS.map((f) => ({ ...f, ...over[f.name] })),
+  );
 });
 
 test('--masquerade-all masquerades pod traffic to ClusterIPs too', () => {
@@ -171,7 +310,10 @@ test('--masquerade-all masquerades pod traffic to ClusterIPs too', () => {
     'pod to ClusterIP with eTP:Local': { masq: true },
     'pod to ClusterIP with iTP:Local': { masq: true },
   };
-  runFlows(b, POLICY_FLOWS.map((f) => ({ ...f, ...over[f.name] })));
+  runFlows(
+    b,
+    POLICY_FLOWS.map((f) => ({ ...f, ...over[f.name] })),
+  );
 });
 
 test('loadBalancerSourceRanges: allowed sources reach the service, others are dropped; NodePorts bypass the ranges', () => {
@@ -199,19 +341,38 @@ test('loadBalancerSourceRanges: allowed sources reach the service, others are dr
   runFlows(b, [
     { name: 'pod to cluster IP', src: '10.0.0.2', dst: '172.30.0.41', port: 80, output: '10.180.0.1:80', masq: false },
     { name: 'external to nodePort', src: '203.0.113.2', dst: '192.168.0.2', port: 3001, output: '10.180.0.1:80', masq: true },
-    { name: 'nodePort bypasses LoadBalancerSourceRanges', src: '203.0.113.130', dst: '192.168.0.2', port: 3001, output: '10.180.0.1:80', masq: true },
+    {
+      name: 'nodePort bypasses LoadBalancerSourceRanges',
+      src: '203.0.113.130',
+      dst: '192.168.0.2',
+      port: 3001,
+      output: '10.180.0.1:80',
+      masq: true,
+    },
     { name: 'accepted external to LB1', src: '203.0.113.2', dst: '1.2.3.4', port: 80, output: '10.180.0.1:80', masq: true },
     { name: 'accepted external to LB2', src: '203.0.113.2', dst: '5.6.7.8', port: 80, output: '10.180.0.1:80', masq: true },
     { name: 'blocked external to LB1', src: '203.0.113.130', dst: '1.2.3.4', port: 80, output: 'DROP' },
     { name: 'blocked external to LB2', src: '203.0.113.130', dst: '5.6.7.8', port: 80, output: 'DROP' },
-    { name: 'accepted node to LB1 (node IP in a range)', src: '192.168.0.2', dst: '1.2.3.4', port: 80, output: '10.180.0.1:80', masq: true },
+    {
+      name: 'accepted node to LB1 (node IP in a range)',
+      src: '192.168.0.2',
+      dst: '1.2.3.4',
+      port: 80,
+      output: '10.180.0.1:80',
+      masq: true,
+    },
   ]);
 });
 
 test('session affinity: the first packet picks by numgen, later connections from the client stick until the timeout', () => {
   const b = upstreamNft();
   b.syncCounts(
-    snapshot([[svc({ namespace: 'ns1', name: 'svc1', portName: 'p80', clusterIP: '172.30.0.41', port: 80, stickyMaxAgeSeconds: 100 }), [ep('10.180.0.1', 80), ep('10.180.0.2', 80), ep('10.180.0.3', 80)]]]),
+    snapshot([
+      [
+        svc({ namespace: 'ns1', name: 'svc1', portName: 'p80', clusterIP: '172.30.0.41', port: 80, stickyMaxAgeSeconds: 100 }),
+        [ep('10.180.0.1', 80), ep('10.180.0.2', 80), ep('10.180.0.3', 80)],
+      ],
+    ]),
     new Set(),
     0,
   );
@@ -231,9 +392,15 @@ test('first-packet counts are the same at 100 and at 3,000 services (flat), and 
     const snap = syntheticSnapshot(S, 10);
     b.syncCounts(snap, new Set(), 0);
     // service 0 (ClusterIP) and the last ClusterIP service, from a pod
-    const keys = [...snap.services.values()].filter((s) => s.type === 'ClusterIP' && s.stickyMaxAgeSeconds === 0 && !s.internalPolicyLocal && s.externalIPs.length === 0);
+    const keys = [...snap.services.values()].filter(
+      (s) => s.type === 'ClusterIP' && s.stickyMaxAgeSeconds === 0 && !s.internalPolicyLocal && s.externalIPs.length === 0,
+    );
     return [keys[0]!, keys[keys.length - 1]!].map((s) => {
-      const r = b.lookup({ srcIP: '10.64.200.1', srcPort: 1, dstIP: s.clusterIP, dstPort: s.port, protocol: s.protocol, local: false }, scripted([0.3]), 0);
+      const r = b.lookup(
+        { srcIP: '10.64.200.1', srcPort: 1, dstIP: s.clusterIP, dstPort: s.port, protocol: s.protocol, local: false },
+        scripted([0.3]),
+        0,
+      );
       assert.equal(r.verdict, 'DNAT');
       return r.counts;
     });

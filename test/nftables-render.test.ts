@@ -37,7 +37,9 @@ test('nft list formatting: named priorities, times, element order (as nft 1.0.6 
   const sorted = ['tcp . 30308', 'tcp . 30049', 'tcp . 30056'].sort((a, b) => (elementOrder(t, a) < elementOrder(t, b) ? -1 : 1));
   assert.deepEqual(sorted, ['tcp . 30049', 'tcp . 30308', 'tcp . 30056']);
   const t3 = 'ipv4_addr . inet_proto . inet_service : verdict';
-  const s3 = ['10.0.0.1 . tcp . 999', '10.0.0.200 . udp . 800', '10.0.0.200 . tcp . 800'].sort((a, b) => (elementOrder(t3, a) < elementOrder(t3, b) ? -1 : 1));
+  const s3 = ['10.0.0.1 . tcp . 999', '10.0.0.200 . udp . 800', '10.0.0.200 . tcp . 800'].sort((a, b) =>
+    elementOrder(t3, a) < elementOrder(t3, b) ? -1 : 1,
+  );
   assert.deepEqual(s3, ['10.0.0.200 . tcp . 800', '10.0.0.200 . udp . 800', '10.0.0.1 . tcp . 999']);
 });
 
@@ -54,7 +56,11 @@ test('sync counts are exactly what the transaction text holds, full and partial'
     assert.equal(n.chains_written, lines.filter((l) => l.startsWith('add chain ')).length);
     assert.equal(n.chains_flushed, lines.filter((l) => l.startsWith('flush chain ')).length);
     assert.equal(n.bytes_written, Buffer.byteLength(text) + Buffer.byteLength(b.proxier.lastStaleTransaction()));
-    assert.equal(n.anonymous_sets_created, lines.filter((l) => l.includes(' numgen random mod ')).length + lines.filter((l) => /saddr != \{ \S+ , /.test(l) || /daddr \{ \S+,/.test(l)).length);
+    assert.equal(
+      n.anonymous_sets_created,
+      lines.filter((l) => l.includes(' numgen random mod ')).length +
+        lines.filter((l) => /saddr != \{ \S+ , /.test(l) || /daddr \{ \S+,/.test(l)).length,
+    );
   };
   check(b.syncCounts(snap, new Set(), 0));
   const key = [...snap.services.keys()][0]!; // a ClusterIP service with 3 endpoints

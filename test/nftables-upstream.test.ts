@@ -35,9 +35,20 @@ test('TestOverallNFTablesRules: the whole table, byte for byte after upstream so
       }),
       [ep('10.180.0.2', 80)],
     ],
-    [svc({ namespace: 'ns3', name: 'svc3', portName: 'p80', clusterIP: '172.30.0.43', port: 80, type: 'NodePort', nodePort: 3003 }), [ep('10.180.0.3', 80)]],
     [
-      svc({ namespace: 'ns4', name: 'svc4', portName: 'p80', clusterIP: '172.30.0.44', port: 80, type: 'NodePort', externalIPs: ['192.168.99.33'] }),
+      svc({ namespace: 'ns3', name: 'svc3', portName: 'p80', clusterIP: '172.30.0.43', port: 80, type: 'NodePort', nodePort: 3003 }),
+      [ep('10.180.0.3', 80)],
+    ],
+    [
+      svc({
+        namespace: 'ns4',
+        name: 'svc4',
+        portName: 'p80',
+        clusterIP: '172.30.0.44',
+        port: 80,
+        type: 'NodePort',
+        externalIPs: ['192.168.99.33'],
+      }),
       [ep('10.180.0.4', 80), ep('10.180.0.5', 80, { nodeName: 'test-node', isLocal: true })],
     ],
     [
@@ -93,7 +104,7 @@ class Cluster {
 test('TestSyncProxyRulesRepeated: partial syncs write only what changed; stale chains are flushed, then deleted a second later', () => {
   const b = upstreamNft();
   const c = new Cluster();
-  let now = 100;
+  const now = 100;
   const sync = () => {
     const r = b.syncCounts(c.snap(), c.changed, now);
     c.changed.clear();
@@ -134,7 +145,10 @@ test('TestSyncProxyRulesRepeated: partial syncs write only what changed; stale c
   assert.equal(r.operations, 0, 'nothing else changed');
   assert.equal(r.chainsDeleted, 2);
   // (upstream iterates a Go map; we delete in the order the chains went stale, which is the table's chain order)
-  assert.equal(b.proxier.lastStaleTransaction(), 'delete chain ip kube-proxy endpoint-7RVP4LUQ-ns2/svc2/tcp/p8080__10.0.2.1/8080\ndelete chain ip kube-proxy service-MHHHYRWA-ns2/svc2/tcp/p8080\n');
+  assert.equal(
+    b.proxier.lastStaleTransaction(),
+    'delete chain ip kube-proxy endpoint-7RVP4LUQ-ns2/svc2/tcp/p8080__10.0.2.1/8080\ndelete chain ip kube-proxy service-MHHHYRWA-ns2/svc2/tcp/p8080\n',
+  );
 
   // Add a service, sync, then add its endpoints
   const s4 = svc({ namespace: 'ns4', name: 'svc4', portName: 'p80', clusterIP: '172.30.0.44', port: 80 });

@@ -66,7 +66,8 @@ function withNamespace<T>(fn: (ns: string) => T): T {
 
 function mustInNs(ns: string, cmd: string[], input?: string): Run {
   const r = run(['ip', 'netns', 'exec', ns, ...cmd], input);
-  if (r.code !== 0) assert.fail(`${cmd.join(' ')} failed (exit ${r.code}) in ${ns}: ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
+  if (r.code !== 0)
+    assert.fail(`${cmd.join(' ')} failed (exit ${r.code}) in ${ns}: ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
   return r;
 }
 
@@ -118,7 +119,9 @@ function checkFullLoad(b: NftablesBackend, what: string): void {
 function manifestCases(): Array<{ name: string; snap: ProxySnapshot; node: ReturnType<typeof resolveNodeConfig> }> {
   const dir = new URL('./fixtures/manifests/', import.meta.url);
   const out = [];
-  for (const f of readdirSync(dir).filter((x) => /\.(ya?ml|json)$/.test(x)).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((x) => /\.(ya?ml|json)$/.test(x))
+    .sort()) {
     const m = loadManifests([new URL(f, dir).pathname]);
     const node = resolveNodeConfig({ clusterCIDR: '10.244.0.0/16' }, m.nodes);
     const slices = effectiveSlices({ services: [...m.services], slices: [...m.slices], pods: [...m.pods], nodes: [...m.nodes] });
@@ -131,16 +134,49 @@ function overallSnapshot(): ProxySnapshot {
   return snapshot([
     [svc({ namespace: 'ns1', name: 'svc1', portName: 'p80', clusterIP: '172.30.0.41', port: 80 }), [ep('10.180.0.1', 80)]],
     [
-      svc({ namespace: 'ns2', name: 'svc2', portName: 'p80', clusterIP: '172.30.0.42', port: 80, type: 'LoadBalancer', nodePort: 3001, loadBalancerIPs: ['1.2.3.4'], externalIPs: ['192.168.99.22'], externalPolicyLocal: true }),
+      svc({
+        namespace: 'ns2',
+        name: 'svc2',
+        portName: 'p80',
+        clusterIP: '172.30.0.42',
+        port: 80,
+        type: 'LoadBalancer',
+        nodePort: 3001,
+        loadBalancerIPs: ['1.2.3.4'],
+        externalIPs: ['192.168.99.22'],
+        externalPolicyLocal: true,
+      }),
       [ep('10.180.0.2', 80)],
     ],
-    [svc({ namespace: 'ns3', name: 'svc3', portName: 'p80', clusterIP: '172.30.0.43', port: 80, type: 'NodePort', nodePort: 3003 }), [ep('10.180.0.3', 80)]],
     [
-      svc({ namespace: 'ns4', name: 'svc4', portName: 'p80', clusterIP: '172.30.0.44', port: 80, type: 'NodePort', externalIPs: ['192.168.99.33'] }),
+      svc({ namespace: 'ns3', name: 'svc3', portName: 'p80', clusterIP: '172.30.0.43', port: 80, type: 'NodePort', nodePort: 3003 }),
+      [ep('10.180.0.3', 80)],
+    ],
+    [
+      svc({
+        namespace: 'ns4',
+        name: 'svc4',
+        portName: 'p80',
+        clusterIP: '172.30.0.44',
+        port: 80,
+        type: 'NodePort',
+        externalIPs: ['192.168.99.33'],
+      }),
       [ep('10.180.0.4', 80), ep('10.180.0.5', 80, { nodeName: 'test-node', isLocal: true })],
     ],
     [
-      svc({ namespace: 'ns5', name: 'svc5', portName: 'p80', clusterIP: '172.30.0.45', port: 80, type: 'LoadBalancer', nodePort: 3002, loadBalancerIPs: ['5.6.7.8'], loadBalancerSourceRanges: [' 203.0.113.0/25'], stickyMaxAgeSeconds: 10800 }),
+      svc({
+        namespace: 'ns5',
+        name: 'svc5',
+        portName: 'p80',
+        clusterIP: '172.30.0.45',
+        port: 80,
+        type: 'LoadBalancer',
+        nodePort: 3002,
+        loadBalancerIPs: ['5.6.7.8'],
+        loadBalancerSourceRanges: [' 203.0.113.0/25'],
+        stickyMaxAgeSeconds: 10800,
+      }),
       [ep('10.180.0.3', 80)],
     ],
     [svc({ namespace: 'ns6', name: 'svc6', portName: 'p80', clusterIP: '172.30.0.46', port: 80 }), []],
@@ -154,7 +190,11 @@ test('upstream TestOverallNFTablesRules services: nft -c accepts the transaction
     b.syncCounts(overallSnapshot(), new Set(), 0);
     checkFullLoad(b, `overall (mark ${mark ?? 'default'})`);
   }
-  const all = createNftablesBackend({ node: { ...UPSTREAM_NODE, nodePortAddresses: [], masqueradeAll: true }, nodePortAddresses: 'all', serviceCIDRs: ['172.30.0.0/16', '10.96.0.0/12'] });
+  const all = createNftablesBackend({
+    node: { ...UPSTREAM_NODE, nodePortAddresses: [], masqueradeAll: true },
+    nodePortAddresses: 'all',
+    serviceCIDRs: ['172.30.0.0/16', '10.96.0.0/12'],
+  });
   all.syncCounts(overallSnapshot(), new Set(), 0);
   checkFullLoad(all, 'overall, all node addresses, --masquerade-all');
 });
@@ -196,7 +236,10 @@ test('partial syncs applied in turn to the real table stay equal to the renderin
     // every kind of service (the synthetic cluster cycles through 20 shapes) gets an endpoint change
     for (const k of keys.slice(0, 20)) {
       const eps = endpoints.get(k)!;
-      endpoints.set(k, eps.length > 0 ? [...eps.slice(1), { ...eps[0]!, ip: eps[0]!.ip.replace(/\.(\d+)$/, (_, d) => `.${Number(d) + 100}`) }] : eps);
+      endpoints.set(
+        k,
+        eps.length > 0 ? [...eps.slice(1), { ...eps[0]!, ip: eps[0]!.ip.replace(/\.(\d+)$/, (_, d) => `.${Number(d) + 100}`) }] : eps,
+      );
     }
     now += 0.5;
     step('an endpoint replaced in 20 services', keys.slice(0, 20));

@@ -3,7 +3,18 @@
  * (table.ts), a netfilter-like walk of that table for first packets (lookup.ts), and the texts of the real tools:
  * `nft list table ip kube-proxy` and the transaction kube-proxy feeds to `nft -f`.
  */
-import type { Backend, LookupResult, Packet, ProxyNodeConfig, ProxySnapshot, RenderedRuleset, Rng, Seconds, SyncRequest, SyncResult } from '../../types.js';
+import type {
+  Backend,
+  LookupResult,
+  Packet,
+  ProxyNodeConfig,
+  ProxySnapshot,
+  RenderedRuleset,
+  Rng,
+  Seconds,
+  SyncRequest,
+  SyncResult,
+} from '../../types.js';
 import { cidrContains, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
 import { masqueradeMarkText } from './names.js';
 import { NftProxier, type NftProxierConfig, type NftSyncCounts } from './proxier.js';
@@ -138,7 +149,13 @@ export class NftablesBackend implements Backend {
   size(): NftablesSizeCounts {
     const t = this.proxier.table;
     const sets = t.sets.size;
-    return { nft_chains: t.chains.size, nft_rules: t.ruleCount(), nft_sets: sets, nft_elements: t.elementCount(), nft_anonymous_sets: t.kernelSets() - sets };
+    return {
+      nft_chains: t.chains.size,
+      nft_rules: t.ruleCount(),
+      nft_sets: sets,
+      nft_elements: t.elementCount(),
+      nft_anonymous_sets: t.kernelSets() - sets,
+    };
   }
 
   /** Table size as plain numbers (chains, rules, named sets, elements). */

@@ -25,30 +25,42 @@ export type NftablesOptions = z.infer<typeof NftablesOptions>;
  * partial syncs against those tables; see README.md "Cost notes" for the figures and the residuals.
  */
 export const NFTABLES_COEFFICIENTS: CoefficientSet = {
-  nftProcess: { value: 5e-3, unit: 's/process', source: 'assumed: one nft process (exec, netlink socket, cache setup); below /usr/bin/time resolution here' },
+  nftProcess: {
+    value: 5e-3,
+    unit: 's/process',
+    source: 'assumed: one nft process (exec, netlink socket, cache setup); below /usr/bin/time resolution here',
+  },
   perOperation: { value: 7.8e-6, unit: 's/op', source: 'measured: full loads, 100-3,000 services x 10 endpoints, CPU (fit within 5%)' },
   perOperationSquared: {
     value: 2.0e-10,
     unit: 's/op^2',
-    source: 'measured: full loads grow faster than their operations and set scans explain (0.95 / 6.3 / 18.3 / 108 s CPU at 1k / 3k / 5k / 10k services)',
+    source:
+      'measured: full loads grow faster than their operations and set scans explain (0.95 / 6.3 / 18.3 / 108 s CPU at 1k / 3k / 5k / 10k services)',
   },
   perSetScan: {
     value: 2.23e-7,
     unit: 's/scan',
-    source: 'measured: each set created scans the sets already in the table; N chains with a numgen vmap each minus N with a plain goto, N = 2,000-8,000',
+    source:
+      'measured: each set created scans the sets already in the table; N chains with a numgen vmap each minus N with a plain goto, N = 2,000-8,000',
   },
   perObjectSquaredRead: {
     value: 1.85e-11,
     unit: 's/object^2',
-    source: 'measured: a 45-operation partial transaction took 0.03 / 0.18 / 0.33 / 2.5 s CPU against 34k / 101k / 168k / 336k chains+rules+sets',
+    source:
+      'measured: a 45-operation partial transaction took 0.03 / 0.18 / 0.33 / 2.5 s CPU against 34k / 101k / 168k / 336k chains+rules+sets',
   },
   perObjectSquaredListed: {
     value: 1.08e-10,
     unit: 's/object^2',
-    source: 'measured: kube-proxy\'s `nft -j list chains` + `list sets` per sync took 0.13 / 0.94 / 2.7 / 17 s CPU at 34k / 101k / 168k / 336k objects',
+    source:
+      "measured: kube-proxy's `nft -j list chains` + `list sets` per sync took 0.13 / 0.94 / 2.7 / 17 s CPU at 34k / 101k / 168k / 336k objects",
   },
-  perRuleEvaluated: { value: 10e-9, unit: 's/rule', source: 'assumed: one nftables rule of kube-proxy\'s (1-3 expressions)' },
-  perLookup: { value: 40e-9, unit: 's/lookup', source: 'assumed: one hash set/map lookup; DOMAIN.md §7 measured no difference between the first and last of 5,000 services' },
+  perRuleEvaluated: { value: 10e-9, unit: 's/rule', source: "assumed: one nftables rule of kube-proxy's (1-3 expressions)" },
+  perLookup: {
+    value: 40e-9,
+    unit: 's/lookup',
+    source: 'assumed: one hash set/map lookup; DOMAIN.md §7 measured no difference between the first and last of 5,000 services',
+  },
 };
 
 /** Kernel set-list scans of a transaction: every set created against every set already there (or created before it). */
@@ -76,7 +88,8 @@ function nftablesCost(calibration?: Readonly<Record<string, number>>): CostModel
         (runs > 0 ? objs * objs * c.perObjectSquaredRead! : 0)
       );
     },
-    lookupSeconds: (l: LookupResult) => count(l.counts, 'rules_evaluated') * c.perRuleEvaluated! + count(l.counts, 'lookups') * c.perLookup!,
+    lookupSeconds: (l: LookupResult) =>
+      count(l.counts, 'rules_evaluated') * c.perRuleEvaluated! + count(l.counts, 'lookups') * c.perLookup!,
   };
 }
 
@@ -86,7 +99,8 @@ export const nftablesDefinition: BackendDefinition<NftablesOptions> = {
   description:
     'One table `ip kube-proxy`: a verdict-map lookup per first packet, numgen vmap load balancing; each sync is one nft transaction of only the changed elements and chains. First packet O(1), partial sync O(change) written, but nft and the kernel still read and scan the whole table.',
   optionsSchema: NftablesOptions,
-  create: (node, o) => new NftablesBackend({ node, serviceCIDRs: o.serviceCIDRs, nodePortAddresses: o.nodePortAddresses, fullSyncPeriod: o.fullSyncPeriod }),
+  create: (node, o) =>
+    new NftablesBackend({ node, serviceCIDRs: o.serviceCIDRs, nodePortAddresses: o.nodePortAddresses, fullSyncPeriod: o.fullSyncPeriod }),
   metrics: NFTABLES_METRICS,
   coefficients: () => NFTABLES_COEFFICIENTS,
   cost: (_o, calibration) => nftablesCost(calibration),

@@ -6,7 +6,15 @@
 export { nftablesDefinition, NftablesOptions, NFTABLES_COEFFICIENTS } from './definition.js';
 export { NftablesBackend, createNftablesBackend, proxierConfig, syncCountsOf, type NftablesBackendOptions } from './backend.js';
 export { NFTABLES_METRICS } from './metrics.js';
-export { NftProxier, KUBE_PROXY_TABLE, BASE_CHAINS, JUMP_CHAINS, isProxiable, type NftProxierConfig, type NftSyncCounts } from './proxier.js';
+export {
+  NftProxier,
+  KUBE_PROXY_TABLE,
+  BASE_CHAINS,
+  JUMP_CHAINS,
+  isProxiable,
+  type NftProxierConfig,
+  type NftSyncCounts,
+} from './proxier.js';
 export { NftTable, opText, transactionText, elementOrder, nftTime, priorityText, type Op } from './table.js';
 export { RuleBuilder, type NftRule, type Family } from './rules.js';
 export { NftWalker, type NftLookup } from './lookup.js';

@@ -75,7 +75,7 @@ export class NftWalker {
   }
 
   private isLocal(n: number): boolean {
-    return (n >>> 24) === 127 || this.localIPs.has(n);
+    return n >>> 24 === 127 || this.localIPs.has(n);
   }
 
   private match(m: Match, p: PacketState, now: Seconds): boolean {

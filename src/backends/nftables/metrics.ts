@@ -16,7 +16,12 @@ export const NFTABLES_METRICS = {
     nft_anonymous_sets: { unit: 'sets', better: 'lower', description: 'anonymous sets the kernel holds for rules (one per numgen vmap)' },
   },
   sync: {
-    transaction_operations: { unit: 'ops', better: 'lower', description: 'operations in the nft transaction (knftables NumOperations)', stats: ['mean', 'p50', 'max'] },
+    transaction_operations: {
+      unit: 'ops',
+      better: 'lower',
+      description: 'operations in the nft transaction (knftables NumOperations)',
+      stats: ['mean', 'p50', 'max'],
+    },
     elements_written: {
       unit: 'elements',
       better: 'lower',
@@ -24,15 +29,33 @@ export const NFTABLES_METRICS = {
       stats: ['mean', 'p50', 'max'],
       headline: 'elements written',
     },
-    rules_written: { unit: 'rules', better: 'lower', description: 'rules added by the nft transaction', stats: ['mean', 'p50', 'max'], headline: 'rules written' },
+    rules_written: {
+      unit: 'rules',
+      better: 'lower',
+      description: 'rules added by the nft transaction',
+      stats: ['mean', 'p50', 'max'],
+      headline: 'rules written',
+    },
     chains_written: { unit: 'chains', better: 'lower', description: 'chains added (add chain) by the transaction' },
     chains_flushed: { unit: 'chains', better: 'lower', description: 'chains flushed (rewritten or gone stale)' },
     chains_deleted: { unit: 'chains', better: 'lower', description: 'chains deleted (stale chains a second after they were flushed)' },
-    sets_written: { unit: 'sets', better: 'lower', description: 'named sets and maps added (affinity sets, and the fixed ones in a full sync)' },
+    sets_written: {
+      unit: 'sets',
+      better: 'lower',
+      description: 'named sets and maps added (affinity sets, and the fixed ones in a full sync)',
+    },
     bytes_written: { unit: 'bytes', better: 'lower', description: 'bytes of nft -f input' },
-    transactions: { unit: 'runs', better: 'lower', description: 'nft -f runs (stale-chain deletion, main transaction; none when nothing changed)' },
+    transactions: {
+      unit: 'runs',
+      better: 'lower',
+      description: 'nft -f runs (stale-chain deletion, main transaction; none when nothing changed)',
+    },
     anonymous_sets_created: { unit: 'sets', better: 'lower', description: 'anonymous sets the kernel creates (one per numgen vmap rule)' },
-    kernel_sets: { unit: 'sets', better: 'lower', description: 'sets and maps, anonymous ones included, in the table when the transaction starts' },
+    kernel_sets: {
+      unit: 'sets',
+      better: 'lower',
+      description: 'sets and maps, anonymous ones included, in the table when the transaction starts',
+    },
     table_objects: {
       unit: 'objects',
       better: 'lower',
@@ -40,7 +63,13 @@ export const NFTABLES_METRICS = {
     },
   },
   lookup: {
-    rules_evaluated: { unit: 'rules', better: 'lower', description: 'nftables rules evaluated', stats: ['mean', 'p50', 'p99', 'max'], headline: 'rules walked' },
+    rules_evaluated: {
+      unit: 'rules',
+      better: 'lower',
+      description: 'nftables rules evaluated',
+      stats: ['mean', 'p50', 'p99', 'max'],
+      headline: 'rules walked',
+    },
     lookups: { unit: 'lookups', better: 'lower', description: 'set and map lookups (verdict maps, named and anonymous sets, numgen map)' },
     chains_entered: { unit: 'chains', better: 'lower', description: 'chains entered, base chains included' },
   },

@@ -49,7 +49,14 @@ export function servicePortChainNameBase(namespace: string, name: string, protoc
  * servicePortEndpointChainNameBase: "HASH-namespace/name/protocol/portName__IP/port" (IPv6 colons become dots),
  * e.g. "5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80".
  */
-export function endpointChainNameBase(namespace: string, name: string, protocolLower: string, portName: string, ip: string, port: number): string {
+export function endpointChainNameBase(
+  namespace: string,
+  name: string,
+  protocolLower: string,
+  portName: string,
+  ip: string,
+  port: number,
+): string {
   const host = ip.includes(':') ? ip.replaceAll(':', '.') : ip;
   return hashAndTruncate(`${namespace}/${name}/${protocolLower}/${portName}__${host}/${port}`);
 }

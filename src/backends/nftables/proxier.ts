@@ -8,7 +8,8 @@
  * iterates a Go map), leftover map elements and stale chains are handled in insertion order (Go sets).
  */
 import type { EndpointInfo, ProxySnapshot, ServicePortInfo, Seconds } from '../../types.js';
-import { categorizeEndpoints, usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/topology.js';
+import { categorizeEndpoints } from '../../proxy/topology.js';
+import { usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/serviceport.js';
 import { cidrContains, formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
 import {
   AFFINITY_PREFIX,
@@ -178,11 +179,6 @@ interface PortFacts {
   firewallChain: string;
 }
 
-function nsNameOfKey(key: string): string {
-  const i = key.indexOf(':');
-  return i < 0 ? key : key.slice(0, i);
-}
-
 /** A ServicePort the nftables proxier programs: a valid IPv4 ClusterIP, TCP/UDP/SCTP. */
 export function isProxiable(info: ServicePortInfo): boolean {
   if (info.type === 'ExternalName') return false;
@@ -271,7 +267,6 @@ export class NftProxier {
 
   private setup(ops: Op[]): void {
     const c = this.cfg;
-    const ipX = c.family;
     const addr = this.addrType;
     const noLocalhost = c.family === 'ip6' ? '::1' : '127.0.0.0/8';
     ops.push({ verb: 'add', obj: 'table', comment: 'rules for kube-proxy' });
@@ -292,7 +287,8 @@ export class NftProxier {
       if (j.ctNew) r.ctNew();
       this.rule(ops, j.src, r.jump(j.dst).build());
     }
-    for (const ch of [SERVICES_CHAIN, CLUSTER_IPS_CHECK, MASQUERADING_CHAIN, MARK_MASQ_CHAIN]) this.ensureChain(ops, created, { name: ch }, false);
+    for (const ch of [SERVICES_CHAIN, CLUSTER_IPS_CHECK, MASQUERADING_CHAIN, MARK_MASQ_CHAIN])
+      this.ensureChain(ops, created, { name: ch }, false);
 
     this.rule(ops, MARK_MASQ_CHAIN, this.rb().markSet('or', c.masqueradeMark).build());
     this.rule(ops, MASQUERADING_CHAIN, this.rb().markZero(c.masqueradeMark).verdict('return').build());
@@ -300,9 +296,17 @@ export class NftProxier {
     this.rule(ops, MASQUERADING_CHAIN, this.rb().masqueradeFullyRandom().build());
 
     ops.push({ verb: 'add', obj: 'set', set: { name: CLUSTER_IPS_SET, map: false, type: addr, comment: 'Active ClusterIPs' } });
-    this.rule(ops, CLUSTER_IPS_CHECK, this.rb().inSet('daddr', CLUSTER_IPS_SET).verdict('reject').build('Reject traffic to invalid ports of ClusterIPs'));
+    this.rule(
+      ops,
+      CLUSTER_IPS_CHECK,
+      this.rb().inSet('daddr', CLUSTER_IPS_SET).verdict('reject').build('Reject traffic to invalid ports of ClusterIPs'),
+    );
     if (c.serviceCIDRs !== '') {
-      this.rule(ops, CLUSTER_IPS_CHECK, this.rb().daddrAnonJoined(c.serviceCIDRs).verdict('drop').build('Drop traffic to unallocated ClusterIPs'));
+      this.rule(
+        ops,
+        CLUSTER_IPS_CHECK,
+        this.rb().daddrAnonJoined(c.serviceCIDRs).verdict('drop').build('Drop traffic to unallocated ClusterIPs'),
+      );
     }
 
     const npSet: SetSpec = { name: NODEPORT_IPS_SET, map: false, type: addr, comment: 'IPs that accept NodePort traffic' };
@@ -319,12 +323,22 @@ export class NftProxier {
     ops.push({
       verb: 'add',
       obj: 'set',
-      set: { name: NO_ENDPOINT_SERVICES_MAP, map: true, type: `${addr} . inet_proto . inet_service : verdict`, comment: 'vmap to drop or reject packets to services with no endpoints' },
+      set: {
+        name: NO_ENDPOINT_SERVICES_MAP,
+        map: true,
+        type: `${addr} . inet_proto . inet_service : verdict`,
+        comment: 'vmap to drop or reject packets to services with no endpoints',
+      },
     });
     ops.push({
       verb: 'add',
       obj: 'set',
-      set: { name: NO_ENDPOINT_NODEPORTS_MAP, map: true, type: 'inet_proto . inet_service : verdict', comment: 'vmap to drop or reject packets to service nodeports with no endpoints' },
+      set: {
+        name: NO_ENDPOINT_NODEPORTS_MAP,
+        map: true,
+        type: 'inet_proto . inet_service : verdict',
+        comment: 'vmap to drop or reject packets to service nodeports with no endpoints',
+      },
     });
     ops.push(
       { verb: 'add', obj: 'chain', chain: { name: REJECT_CHAIN, comment: 'helper for @no-endpoint-services / @no-endpoint-nodeports' } },
@@ -332,13 +346,19 @@ export class NftProxier {
     );
     this.rule(ops, REJECT_CHAIN, this.rb().verdict('reject').build());
     this.rule(ops, SERVICE_ENDPOINTS_CHECK, this.rb().vmap3(NO_ENDPOINT_SERVICES_MAP).build());
-    if (c.nodePortIPs === 'all') this.rule(ops, NODEPORT_ENDPOINTS_CHECK, this.rb().addr('daddr', noLocalhost, true).vmap2(NO_ENDPOINT_NODEPORTS_MAP).build());
+    if (c.nodePortIPs === 'all')
+      this.rule(ops, NODEPORT_ENDPOINTS_CHECK, this.rb().addr('daddr', noLocalhost, true).vmap2(NO_ENDPOINT_NODEPORTS_MAP).build());
     else this.rule(ops, NODEPORT_ENDPOINTS_CHECK, this.rb().inSet('daddr', NODEPORT_IPS_SET).vmap2(NO_ENDPOINT_NODEPORTS_MAP).build());
 
     ops.push({
       verb: 'add',
       obj: 'set',
-      set: { name: FIREWALL_IPS_MAP, map: true, type: `${addr} . inet_proto . inet_service : verdict`, comment: 'destinations that are subject to LoadBalancerSourceRanges' },
+      set: {
+        name: FIREWALL_IPS_MAP,
+        map: true,
+        type: `${addr} . inet_proto . inet_service : verdict`,
+        comment: 'destinations that are subject to LoadBalancerSourceRanges',
+      },
     });
     this.ensureChain(ops, created, { name: FIREWALL_CHECK }, false);
     this.rule(ops, FIREWALL_CHECK, this.rb().vmap3(FIREWALL_IPS_MAP).build());
@@ -346,9 +366,18 @@ export class NftProxier {
     ops.push({
       verb: 'add',
       obj: 'set',
-      set: { name: SERVICE_IPS_MAP, map: true, type: `${addr} . inet_proto . inet_service : verdict`, comment: 'ClusterIP, ExternalIP and LoadBalancer IP traffic' },
+      set: {
+        name: SERVICE_IPS_MAP,
+        map: true,
+        type: `${addr} . inet_proto . inet_service : verdict`,
+        comment: 'ClusterIP, ExternalIP and LoadBalancer IP traffic',
+      },
     });
-    ops.push({ verb: 'add', obj: 'set', set: { name: SERVICE_NODEPORTS_MAP, map: true, type: 'inet_proto . inet_service : verdict', comment: 'NodePort traffic' } });
+    ops.push({
+      verb: 'add',
+      obj: 'set',
+      set: { name: SERVICE_NODEPORTS_MAP, map: true, type: 'inet_proto . inet_service : verdict', comment: 'NodePort traffic' },
+    });
     this.rule(ops, SERVICES_CHAIN, this.rb().vmap3(SERVICE_IPS_MAP).build());
     if (c.nodePortIPs === 'all') {
       this.rule(ops, SERVICES_CHAIN, this.rb().fibLocal('daddr').addr('daddr', noLocalhost, true).vmap2(SERVICE_NODEPORTS_MAP).build());
@@ -356,7 +385,14 @@ export class NftProxier {
       this.rule(ops, SERVICES_CHAIN, this.rb().inSet('daddr', NODEPORT_IPS_SET).vmap2(SERVICE_NODEPORTS_MAP).build());
     }
 
-    for (const s of [this.clusterIPs, this.serviceIPs, this.firewallIPs, this.noEndpointServices, this.noEndpointNodePorts, this.serviceNodePorts]) {
+    for (const s of [
+      this.clusterIPs,
+      this.serviceIPs,
+      this.firewallIPs,
+      this.noEndpointServices,
+      this.noEndpointNodePorts,
+      this.serviceNodePorts,
+    ]) {
       this.reset(ops, s);
     }
   }
@@ -461,7 +497,6 @@ export class NftProxier {
 
     const ops: Op[] = [];
     if (full) this.setup(ops);
-    const ipX = c.family;
     const activeChains = new Set<string>();
     const activeAffinitySets = new Set<string>();
     const names = new Map<string, EndpointNames>();
@@ -473,7 +508,13 @@ export class NftProxier {
       if (!isProxiable(info)) continue;
       const rawEps = snapshot.endpoints.get(key);
       const prev = this.replays.get(key);
-      if (tryPartialSync && prev !== undefined && prev.info === info && prev.eps === rawEps && !changedServices.has(`${info.namespace}/${info.name}`)) {
+      if (
+        tryPartialSync &&
+        prev !== undefined &&
+        prev.info === info &&
+        prev.eps === rawEps &&
+        !changedServices.has(`${info.namespace}/${info.name}`)
+      ) {
         for (const ch of prev.chains) activeChains.add(ch);
         for (const a of prev.affinity) activeAffinitySets.add(a);
         for (const n of prev.names) names.set(n.key, n);
@@ -580,9 +621,17 @@ export class NftProxier {
 
       if (hasInternalEndpoints) {
         if (c.masqueradeAll) {
-          this.rule(ops, internalTrafficChain, this.rb().addr('daddr', clusterIP).dport(info.protocol, info.port).jump(MARK_MASQ_CHAIN).build());
+          this.rule(
+            ops,
+            internalTrafficChain,
+            this.rb().addr('daddr', clusterIP).dport(info.protocol, info.port).jump(MARK_MASQ_CHAIN).build(),
+          );
         } else if (c.localCIDR !== null) {
-          this.rule(ops, internalTrafficChain, this.rb().addr('daddr', clusterIP).addr('saddr', c.localCIDR, true).jump(MARK_MASQ_CHAIN).build());
+          this.rule(
+            ops,
+            internalTrafficChain,
+            this.rb().addr('daddr', clusterIP).addr('saddr', c.localCIDR, true).jump(MARK_MASQ_CHAIN).build(),
+          );
         }
       }
 
@@ -591,7 +640,11 @@ export class NftProxier {
           this.rule(ops, externalTrafficChain, this.rb().jump(MARK_MASQ_CHAIN).build());
         } else {
           if (c.localCIDR !== null) {
-            this.rule(ops, externalTrafficChain, this.rb().addr('saddr', c.localCIDR).goto(clusterPolicyChain).build('short-circuit pod traffic'));
+            this.rule(
+              ops,
+              externalTrafficChain,
+              this.rb().addr('saddr', c.localCIDR).goto(clusterPolicyChain).build('short-circuit pod traffic'),
+            );
           }
           this.rule(ops, externalTrafficChain, this.rb().fibLocal('saddr').jump(MARK_MASQ_CHAIN).build('masquerade local traffic'));
           this.rule(ops, externalTrafficChain, this.rb().fibLocal('saddr').goto(clusterPolicyChain).build('short-circuit local traffic'));
@@ -628,7 +681,6 @@ export class NftProxier {
         this.rule(ops, n.chain, this.rb().dnat(info.protocol, e.ip, e.port).build());
       }
     }
-    void ipX;
 
     // Stale service chains: flushed now (a map element may still point at them), deleted a second later.
     const kernelSetsBefore = this.table.kernelSets();
@@ -643,9 +695,17 @@ export class NftProxier {
     }
     const setsListed = this.table.sets.size;
     for (const name of this.table.sets.keys()) {
-      if (isAffinitySetName(name) && !activeAffinitySets.has(name)) ops.push({ verb: 'delete', obj: 'set', set: { name, map: false, type: '' } });
+      if (isAffinitySetName(name) && !activeAffinitySets.has(name))
+        ops.push({ verb: 'delete', obj: 'set', set: { name, map: false, type: '' } });
     }
-    for (const s of [this.clusterIPs, this.serviceIPs, this.firewallIPs, this.noEndpointServices, this.noEndpointNodePorts, this.serviceNodePorts]) {
+    for (const s of [
+      this.clusterIPs,
+      this.serviceIPs,
+      this.firewallIPs,
+      this.noEndpointServices,
+      this.noEndpointNodePorts,
+      this.serviceNodePorts,
+    ]) {
       this.cleanupLeftovers(ops, s);
     }
 
@@ -663,7 +723,13 @@ export class NftProxier {
     return { full, ...counts, chainsListed, setsListed, kernelSetsBefore, rulesBefore };
   }
 
-  private writeServiceToEndpointRules(ops: Op[], f: PortFacts, svcChain: string, eps: readonly EndpointInfo[], cache: Map<string, EndpointNames>): void {
+  private writeServiceToEndpointRules(
+    ops: Op[],
+    f: PortFacts,
+    svcChain: string,
+    eps: readonly EndpointInfo[],
+    cache: Map<string, EndpointNames>,
+  ): void {
     const targets: string[] = [];
     if (f.info.stickyMaxAgeSeconds > 0) {
       for (const e of eps) {
@@ -676,7 +742,11 @@ export class NftProxier {
   }
 }
 
-function countOps(ops: readonly Op[], staleOps: readonly Op[], family: Family): Omit<NftSyncCounts, 'full' | 'chainsListed' | 'setsListed' | 'kernelSetsBefore' | 'rulesBefore'> {
+function countOps(
+  ops: readonly Op[],
+  staleOps: readonly Op[],
+  family: Family,
+): Omit<NftSyncCounts, 'full' | 'chainsListed' | 'setsListed' | 'kernelSetsBefore' | 'rulesBefore'> {
   let anonSetsAdded = 0;
   let elementsAdded = 0;
   let elementsDeleted = 0;
@@ -709,7 +779,22 @@ function countOps(ops: readonly Op[], staleOps: readonly Op[], family: Family): 
         break;
     }
   }
-  const bytes = Buffer.byteLength(transactionText(ops, family, KUBE_PROXY_TABLE)) + Buffer.byteLength(transactionText(staleOps, family, KUBE_PROXY_TABLE));
+  const bytes =
+    Buffer.byteLength(transactionText(ops, family, KUBE_PROXY_TABLE)) +
+    Buffer.byteLength(transactionText(staleOps, family, KUBE_PROXY_TABLE));
   const transactions = (ops.length > 0 ? 1 : 0) + (staleOps.length > 0 ? 1 : 0);
-  return { operations: ops.length, anonSetsAdded, elementsAdded, elementsDeleted, rulesWritten, chainsAdded, chainsFlushed, chainsDeleted, setsWritten, setsDeleted, bytes, transactions };
+  return {
+    operations: ops.length,
+    anonSetsAdded,
+    elementsAdded,
+    elementsDeleted,
+    rulesWritten,
+    chainsAdded,
+    chainsFlushed,
+    chainsDeleted,
+    setsWritten,
+    setsDeleted,
+    bytes,
+    transactions,
+  };
 }

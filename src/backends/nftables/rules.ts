@@ -77,7 +77,9 @@ function listInterval(start: number, end: number): string {
  * (an LB IP inside an allowed source range disappears into it), printed sorted; one interval alone has no braces.
  */
 function mergedIntervals(nets: readonly Cidr4[]): Array<[number, number]> {
-  const iv = nets.map((c) => [c.addr >>> 0, ((c.addr >>> 0) + 2 ** (32 - c.prefix) - 1)] as [number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const iv = nets
+    .map((c) => [c.addr >>> 0, (c.addr >>> 0) + 2 ** (32 - c.prefix) - 1] as [number, number])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const merged: Array<[number, number]> = [];
   for (const [a, z] of iv) {
     const last = merged[merged.length - 1];
@@ -201,7 +203,11 @@ export class RuleBuilder {
 
   markSet(op: 'or' | 'xor', mark: string): this {
     const v = Number(mark);
-    return this.end({ t: op === 'or' ? 'markor' : 'markxor', mark: v }, `mark set mark ${op} ${mark}`, `meta mark set meta mark ${op === 'or' ? '|' : '^'} ${listMark(v)}`);
+    return this.end(
+      { t: op === 'or' ? 'markor' : 'markxor', mark: v },
+      `mark set mark ${op} ${mark}`,
+      `meta mark set meta mark ${op === 'or' ? '|' : '^'} ${listMark(v)}`,
+    );
   }
 
   masqueradeFullyRandom(): this {

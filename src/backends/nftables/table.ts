@@ -232,11 +232,16 @@ export class NftTable {
     const f = this.family;
     const t = this.name;
     const out: string[] = [opText({ verb: 'add', obj: 'table', comment: this.comment }, f, t)];
-    for (const c of this.chains.values()) out.push(opText({ verb: 'add', obj: 'chain', chain: { name: c.name, base: c.base, comment: c.comment } }, f, t));
+    for (const c of this.chains.values())
+      out.push(opText({ verb: 'add', obj: 'chain', chain: { name: c.name, base: c.base, comment: c.comment } }, f, t));
     for (const s of this.sets.values()) out.push(opText({ verb: 'add', obj: 'set', set: s.spec }, f, t));
-    for (const c of this.chains.values()) for (const rule of c.rules) out.push(opText({ verb: 'add', obj: 'rule', chain: c.name, rule }, f, t));
+    for (const c of this.chains.values())
+      for (const rule of c.rules) out.push(opText({ verb: 'add', obj: 'rule', chain: c.name, rule }, f, t));
     for (const s of this.sets.values()) {
-      for (const [key, v] of s.elements) out.push(opText({ verb: 'add', obj: 'element', el: { set: s.spec.name, map: s.spec.map, key, value: v.value, comment: v.comment } }, f, t));
+      for (const [key, v] of s.elements)
+        out.push(
+          opText({ verb: 'add', obj: 'element', el: { set: s.spec.name, map: s.spec.map, key, value: v.value, comment: v.comment } }, f, t),
+        );
     }
     return out.join('\n') + '\n';
   }
@@ -356,7 +361,8 @@ export function priorityText(hook: string, prio: number): string {
 function listChain(c: ChainState, _family: Family): string {
   let out = `\tchain ${c.name} {\n`;
   if (c.comment !== undefined) out += `\t\tcomment ${q(c.comment)}\n`;
-  if (c.base !== undefined) out += `\t\ttype ${c.base.type} hook ${c.base.hook} priority ${priorityText(c.base.hook, c.base.priority)}; policy accept;\n`;
+  if (c.base !== undefined)
+    out += `\t\ttype ${c.base.type} hook ${c.base.hook} priority ${priorityText(c.base.hook, c.base.priority)}; policy accept;\n`;
   for (const r of c.rules) out += `\t\t${r.listed}\n`;
   return out + '\t}\n';
 }
