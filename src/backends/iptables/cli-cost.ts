@@ -13,7 +13,7 @@ import type { CoefficientSet } from '../../types.js';
  * seconds = cliProcessFixed + cliPerRuleInTable x rules in the table, anchored at the smallest table (the plain
  * least-squares intercept came out at -13 ms: the cost per rule rises slightly with the table, log-log slope 1.08).
  * The machine was shared (load average ~20 on 2 cores): wall times were 4-10x the CPU times, and the CPU times
- * themselves are likely inflated by cache contention (the project's quiet-machine wall figure in src/netfilter/cost.ts, is
+ * themselves are likely inflated by cache contention (the project's quiet-machine wall figure in src/netfilter/cost.ts is
  * ~3.7 us per rule); a repeat 30 minutes later gave 1 ms + 5.75 us per rule. Kernel 6.18 (a Firecracker VM),
  * iptables 1.8.9 (legacy).
  */

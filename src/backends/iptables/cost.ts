@@ -30,7 +30,7 @@ export const IPTABLES_NFT_COEFFICIENTS: CoefficientSet = {
   perKiloRuleWrittenSquared: { value: 0.3e-3, unit: 's/(1000 rules)^2', source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate): full loads grow faster than linearly' },
   perKiloRuleInKernelSquared: { value: 8e-6, unit: 's/(1000 rules)^2', source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate)' },
   firstPacketFixed: { value: 0, unit: 's/packet', source: 'default 0: the model times classification only; a calibration from first-packet round trips sets it' },
-  perRuleEvaluated: { value: 12e-9, unit: 's/rule', source: 'measured (iptables-nft, netns): first-packet round trips, last minus first service (the project's namespace measurements in src/netfilter/cost.ts, kpbench kernel)' },
+  perRuleEvaluated: { value: 12e-9, unit: 's/rule', source: 'measured (iptables-nft, netns): first-packet round trips, last minus first service (this project\'s namespace measurements, kpbench kernel)' },
 };
 
 export function iptablesCoefficients(flavor: 'legacy' | 'nft'): CoefficientSet {

@@ -65,7 +65,7 @@ export const NFTABLES_COEFFICIENTS: CoefficientSet = {
   perLookup: {
     value: 40e-9,
     unit: 's/lookup',
-    source: 'assumed: one hash set/map lookup; the project's earlier namespace measurements (see src/netfilter/cost.ts) found no difference between the first and last of 5,000 services',
+    source: 'assumed: one hash set/map lookup; the earlier namespace measurements (see src/netfilter/cost.ts) found no difference between the first and last of 5,000 services',
   },
 };
 
