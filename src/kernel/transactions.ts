@@ -21,6 +21,11 @@ export interface TransactionSupportSpec<O> {
   create(cc: CaseCluster, options: O): Backend;
   /** The transaction the backend wrote in its last sync. */
   transaction(b: Backend): string;
+  /**
+   * What the proxier reads from the data plane on every sync before it writes (nftables mode lists the table's
+   * chains and sets): run and timed with each partial sync, so the kernel row measures what the model charges.
+   */
+  readsPerSync?: string[][];
 }
 
 export function transactionSupport<O>(spec: TransactionSupportSpec<O>): KernelSupport<O> {
@@ -36,9 +41,10 @@ export function transactionSupport<O>(spec: TransactionSupportSpec<O>): KernelSu
       const key = changedServiceKey(cc.snapshot, order);
       if (key !== null) {
         const r1 = backend.sync({ snapshot: replaceOneEndpoint(cc.snapshot, key), changed: new Set([key]), now: 1 });
-        partials.push({ steps: [step(spec.transaction(backend))], counts: { ...r1.counts }, mode: r1.mode });
+        const reads: LoadStep[] = (spec.readsPerSync ?? []).map((args) => ({ tool: spec.tool, args }));
+        partials.push({ steps: [...reads, step(spec.transaction(backend))], counts: { ...r1.counts }, mode: r1.mode });
         const r2 = backend.sync({ snapshot: cc.snapshot, changed: new Set([key]), now: 2 });
-        partials.push({ steps: [step(spec.transaction(backend))], counts: { ...r2.counts }, mode: r2.mode });
+        partials.push({ steps: [...reads, step(spec.transaction(backend))], counts: { ...r2.counts }, mode: r2.mode });
       }
       return {
         tools: [spec.tool],

@@ -119,6 +119,11 @@ export const nftablesDefinition: BackendDefinition<NftablesOptions> = {
     create: (cc, o) =>
       new NftablesBackend({ node: cc.node, serviceCIDRs: o.serviceCIDRs, nodePortAddresses: o.nodePortAddresses, fullSyncPeriod: o.fullSyncPeriod }),
     transaction: (b) => (b instanceof NftablesBackend ? b.lastTransaction() : ''),
+    // as the proxier does before every transaction (see the README's cost notes)
+    readsPerSync: [
+      ['-j', 'list', 'chains', 'ip'],
+      ['-j', 'list', 'sets', 'ip'],
+    ],
   }),
   renderOutputs: {
     nft: { description: 'the table as `nft list ruleset` prints it', render: (b) => b.render()['nft list ruleset'] ?? '' },
