@@ -6,7 +6,7 @@
  * test/realtool-*.test.ts check that against the real tools.
  */
 import { type Command, Option } from 'commander';
-import { isIP } from 'node:net';
+import { parseCIDRSloppy, parseIPSloppy } from '../net/ip.js';
 import type { BackendKind } from '../types.js';
 import { BACKEND_KINDS, backendDefinition } from '../backends/registry.js';
 import { loadManifests } from '../cluster/manifests.js';
@@ -29,15 +29,19 @@ import { parseBackendOptions } from './backend-options.js';
 // The command
 // ---------------------------------------------------------------------------------------------
 
+/** Addresses as kube-proxy parses its flags (ParseIPSloppy), in canonical form. */
 function parseIPv4List(flag: string, values: string[]): string[] {
-  for (const v of values) if (isIP(v) !== 4) throw new InputError(flag, `must be an IPv4 address, got '${v}'`);
-  return values;
+  return values.map((v) => {
+    const p = parseIPSloppy(v);
+    if (p === null || p.family !== 'IPv4') throw new InputError(flag, `must be an IPv4 address, got '${v}'`);
+    return p.text;
+  });
 }
 
 function parseCidrFlag(flag: string, v: string): string {
-  const m = /^([\d.]+)\/(\d{1,2})$/.exec(v);
-  if (!m || isIP(m[1]!) !== 4 || Number(m[2]) > 32) throw new InputError(flag, `must be an IPv4 CIDR such as 10.244.0.0/16, got '${v}'`);
-  return v;
+  const p = parseCIDRSloppy(v);
+  if (p === null || p.family !== 'IPv4') throw new InputError(flag, `must be an IPv4 CIDR such as 10.244.0.0/16, got '${v}'`);
+  return p.text;
 }
 
 interface RenderFlags {

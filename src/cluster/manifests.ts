@@ -19,7 +19,6 @@
  * in the order the objects appear.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
@@ -43,7 +42,8 @@ import { InputError } from '../errors.js';
 import { Cluster, DEFAULT_CLUSTER } from './cluster.js';
 import { podWithDefaults, serviceWithDefaults } from './defaults.js';
 import { EndpointsController } from './endpoints.js';
-import { IpAllocator, cidrContains, isIPv4, parseCidr } from './ip.js';
+import { IpAllocator, cidrContains, parseCidr } from './ip.js';
+import { parseCIDRSloppy, parseIPSloppy, type IPFamily } from '../net/ip.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -269,10 +269,11 @@ const targetPortSchema = z.custom<number | string>(
   },
 );
 
-const ipSchema = z.custom<string>((v) => typeof v === 'string' && isIP(v) !== 0, {
+// addresses as kube-proxy parses them (ParseIPSloppy: `172.30.0.041` is 172.30.0.41); converted to canonical text below
+const ipSchema = z.custom<string>((v) => typeof v === 'string' && parseIPSloppy(v) !== null, {
   error: (iss) => `must be an IP address (got ${show(iss.input)})`,
 });
-const clusterIPSchema = z.custom<string>((v) => typeof v === 'string' && (v === 'None' || v === '' || isIP(v) !== 0), {
+const clusterIPSchema = z.custom<string>((v) => typeof v === 'string' && (v === 'None' || v === '' || parseIPSloppy(v) !== null), {
   error: (iss) => `must be an IP address, "None" or "" (got ${show(iss.input)})`,
 });
 const cidrSchema = z.custom<string>((v) => typeof v === 'string' && isCidr(v.trim()), {
@@ -280,10 +281,21 @@ const cidrSchema = z.custom<string>((v) => typeof v === 'string' && isCidr(v.tri
 });
 
 function isCidr(s: string): boolean {
-  const m = /^(.+)\/(\d{1,3})$/.exec(s);
-  if (!m) return false;
-  const fam = isIP(m[1]!);
-  return fam !== 0 && Number(m[2]) <= (fam === 4 ? 32 : 128);
+  return parseCIDRSloppy(s) !== null;
+}
+
+/** The canonical text of an address of `family` as kube-proxy parses it, or null (another family, or not an address). */
+function canonIP(s: string, family: IPFamily = 'IPv4'): string | null {
+  const p = parseIPSloppy(s);
+  return p !== null && p.family === family ? p.text : null;
+}
+
+/** Canonical texts of the addresses of `family` in `list`, in order (others dropped, as a single-stack kube-proxy does). */
+function canonIPs(list: readonly string[], family: IPFamily = 'IPv4'): string[] {
+  return list.flatMap((ip) => {
+    const c = canonIP(ip, family);
+    return c === null ? [] : [c];
+  });
 }
 
 const metadataSchema = obj({
@@ -629,13 +641,13 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
   let clusterIP = '';
   if (type !== 'ExternalName') {
     const ipsGiven = spec.clusterIPs ?? [];
-    if (spec.clusterIP != null && spec.clusterIP !== '' && ipsGiven.length > 0 && ipsGiven[0] !== spec.clusterIP) {
+    if (spec.clusterIP != null && spec.clusterIP !== '' && ipsGiven.length > 0 && ipsGiven[0] !== spec.clusterIP && (ipsGiven[0] === 'None' || spec.clusterIP === 'None' || parseIPSloppy(ipsGiven[0]!)?.text !== parseIPSloppy(spec.clusterIP)?.text)) {
       fail(['spec', 'clusterIPs', 0], `must equal spec.clusterIP (${spec.clusterIP}), got ${show(ipsGiven[0])}`);
     }
     const all = ipsGiven.length > 0 ? ipsGiven : spec.clusterIP != null && spec.clusterIP !== '' ? [spec.clusterIP] : [];
     if (all[0] === 'None') clusterIP = 'None';
     else if (all.length > 0) {
-      const v4 = all.find((ip) => isIPv4(ip));
+      const v4 = canonIPs(all)[0];
       if (v4 === undefined) {
         ctx.skip('IPv6-only service (the model is a single-stack IPv4 kube-proxy)');
         return null;
@@ -674,7 +686,7 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
   if (type === 'ExternalName' && externalName === '') fail(['spec', 'externalName'], 'required for a service of type ExternalName');
 
   const selector = spec.selector != null && Object.keys(spec.selector).length > 0 ? { ...spec.selector } : null;
-  const lbIPs = (o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== '' && isIPv4(ip));
+  const lbIPs = canonIPs((o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== ''));
   const sessionAffinity = spec.sessionAffinity ?? 'None';
   const svc = serviceWithDefaults({
     namespace: ctx.namespace,
@@ -684,9 +696,13 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
     clusterIP,
     ports,
     selector,
-    externalIPs: (spec.externalIPs ?? []).filter((ip) => isIPv4(ip)),
+    externalIPs: canonIPs(spec.externalIPs ?? []),
     loadBalancerIngressIPs: lbIPs,
-    loadBalancerSourceRanges: (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => isIPv4(r.split('/')[0]!)),
+    // kube-proxy: ParseCIDRSloppy(TrimSpace(range)), written as the masked network
+    loadBalancerSourceRanges: (spec.loadBalancerSourceRanges ?? []).flatMap((r) => {
+      const c = parseCIDRSloppy(r.trim());
+      return c !== null && c.family === 'IPv4' ? [c.text] : [];
+    }),
     externalTrafficPolicy: spec.externalTrafficPolicy ?? 'Cluster',
     internalTrafficPolicy: spec.internalTrafficPolicy ?? 'Cluster',
     sessionAffinity,
@@ -707,16 +723,17 @@ function toEndpointSlice(o: z.infer<typeof endpointSliceSchema>, ctx: ConvertCtx
     fail(['metadata', 'labels', SERVICE_NAME_LABEL], 'required: the label naming the slice\'s Service');
   }
   const endpoints: Endpoint[] = (o.endpoints ?? []).map((e, i) => {
-    e.addresses.forEach((a, j) => {
-      const ok = o.addressType === 'IPv4' ? isIPv4(a) : o.addressType === 'IPv6' ? isIP(a) === 6 : a !== '';
-      if (!ok) fail(['endpoints', i, 'addresses', j], `must be an ${o.addressType === 'FQDN' ? 'FQDN' : `${o.addressType} address`} for addressType ${o.addressType} (got ${show(a)})`);
+    const addresses = e.addresses.map((a, j) => {
+      const canon = o.addressType === 'FQDN' ? (a !== '' ? a : null) : canonIP(a, o.addressType);
+      if (canon === null) fail(['endpoints', i, 'addresses', j], `must be an ${o.addressType === 'FQDN' ? 'FQDN' : `${o.addressType} address`} for addressType ${o.addressType} (got ${show(a)})`);
+      return canon!;
     });
     // API defaults: ready true when unset, serving as ready when unset, terminating false when unset
     const ready = e.conditions?.ready ?? true;
     const serving = e.conditions?.serving ?? ready;
     const terminating = e.conditions?.terminating ?? false;
     return {
-      addresses: [...e.addresses],
+      addresses,
       conditions: { ready, serving, terminating },
       nodeName: e.nodeName ?? '',
       zone: e.zone ?? '',
@@ -755,7 +772,7 @@ function toPod(o: z.infer<typeof podSchema>, ctx: ConvertCtx): Pod {
     ...base,
     phase,
     ready: (st.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-    ip: ips.find((ip) => isIPv4(ip)) ?? '',
+    ip: canonIPs(ips)[0] ?? '',
   });
 }
 
@@ -795,10 +812,13 @@ function toIngress(o: z.infer<typeof ingressSchema>, ctx: ConvertCtx): Ingress {
 
 function toNode(o: z.infer<typeof nodeSchema>, ctx: ConvertCtx): NodeInfo {
   const addrs = o.status?.addresses ?? [];
-  const internal = addrs.filter((a) => a.type === 'InternalIP' && isIPv4(a.address)).map((a) => a.address);
-  const external = addrs.filter((a) => a.type === 'ExternalIP' && isIPv4(a.address)).map((a) => a.address);
+  const internal = canonIPs(addrs.filter((a) => a.type === 'InternalIP').map((a) => a.address));
+  const external = canonIPs(addrs.filter((a) => a.type === 'ExternalIP').map((a) => a.address));
   const podCIDRs = [o.spec?.podCIDR ?? '', ...(o.spec?.podCIDRs ?? [])].filter((c) => c !== '');
-  const podCIDR = podCIDRs.find((c) => isCidr(c) && isIPv4(c.split('/')[0]!)) ?? '';
+  const podCIDR = podCIDRs.flatMap((c) => {
+    const p = parseCIDRSloppy(c.trim());
+    return p !== null && p.family === 'IPv4' ? [p.text] : [];
+  })[0] ?? '';
   const labels: Labels = o.metadata.labels ?? {};
   return {
     name: ctx.name,
