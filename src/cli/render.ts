@@ -44,6 +44,23 @@ function parseCidrFlag(flag: string, v: string): string {
   return p.text;
 }
 
+/**
+ * kube-proxy node options (and the host facts it probes) as their own flags; each sets the backend option of the
+ * same meaning (`--set key=value` does the same), and is refused by a backend without that option.
+ */
+const NODE_OPTION_FLAGS = [
+  { flag: '--iptables-localhost-nodeports', attr: 'iptablesLocalhostNodeports', key: 'localhostNodePorts', help: 'kube-proxy --iptables-localhost-nodeports: NodePorts answer on 127.0.0.1 (IPv4 only) [true]' },
+  { flag: '--conntrack-tcp-be-liberal', attr: 'conntrackTcpBeLiberal', key: 'conntrackTCPLiberal', help: 'kube-proxy --conntrack-tcp-be-liberal: no INVALID drop rule [false]' },
+  { flag: '--random-fully', attr: 'randomFully', key: 'randomFully', help: 'the host\'s iptables has MASQUERADE --random-fully (kube-proxy probes it) [true]' },
+  { flag: '--nfacct', attr: 'nfacct', key: 'nfacct', help: 'the host has nfacct counters (kube-proxy probes them) [true]' },
+] as const;
+
+function parseBoolFlag(flag: string, v: string): boolean {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new InputError(flag, `must be true or false, got '${v}'`);
+}
+
 interface RenderFlags {
   backend: BackendKind;
   manifests: string[];
@@ -57,6 +74,10 @@ interface RenderFlags {
   nodeportAddresses?: string[];
   scheduler?: string;
   set?: string[];
+  iptablesLocalhostNodeports?: string;
+  conntrackTcpBeLiberal?: string;
+  randomFully?: string;
+  nfacct?: string;
   after?: string[];
   output: string;
 }
@@ -83,6 +104,10 @@ export function registerRender(program: Command): void {
     .option('--nodeport-addresses <cidr...>', 'node addresses NodePorts accept on (default: all local addresses)')
     .option('--scheduler <name>', 'the backend\'s scheduler option, for backends that have one (IPVS: --ipvs-scheduler, default rr)')
     .option('--set <key=value...>', 'a backend option, as in a scenario\'s proxy.<backend>.* (e.g. writeMethod=restore-full); see kpbench backends')
+    .option(NODE_OPTION_FLAGS[0].flag + ' <bool>', NODE_OPTION_FLAGS[0].help)
+    .option(NODE_OPTION_FLAGS[1].flag + ' [bool]', NODE_OPTION_FLAGS[1].help)
+    .option(NODE_OPTION_FLAGS[2].flag + ' <bool>', NODE_OPTION_FLAGS[2].help)
+    .option(NODE_OPTION_FLAGS[3].flag + ' <bool>', NODE_OPTION_FLAGS[3].help)
     .option('--after <file...>', 'manifests of the state after a change: sync the first state, then the change, and print the state after it (with --output iptables-restore: the partial restore input kube-proxy writes for the change)')
     .addOption(new Option('--output <what>', 'which printout (each backend prints some of these)').choices(outputChoices()).default('all'))
     .addHelpText(
@@ -105,7 +130,16 @@ Examples:
     )
     .action((o: RenderFlags) => {
       const sets = [...(o.set ?? []), ...(o.scheduler === undefined ? [] : [`scheduler=${o.scheduler}`])];
-      const backendOptions = parseBackendOptions(backendDefinition(o.backend), sets, o.scheduler !== undefined ? '--scheduler' : '--set');
+      const def = backendDefinition(o.backend);
+      const known = Object.keys(def.optionsSchema.parse({}) as Record<string, unknown>);
+      for (const f of NODE_OPTION_FLAGS) {
+        const raw = (o as unknown as Record<string, string | boolean | undefined>)[f.attr];
+        if (raw === undefined) continue;
+        const v = raw === true ? true : parseBoolFlag(f.flag, String(raw));
+        if (!known.includes(f.key)) throw new InputError(f.flag, `the ${o.backend} backend has no such option`);
+        sets.push(`${f.key}=${v}`);
+      }
+      const backendOptions = parseBackendOptions(def, sets, o.scheduler !== undefined ? '--scheduler' : '--set');
       let masqueradeBit: number | undefined;
       if (o.masqueradeBit !== undefined) {
         if (!/^\d{1,2}$/.test(o.masqueradeBit) || Number(o.masqueradeBit) > 31) {
