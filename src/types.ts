@@ -221,6 +221,11 @@ export interface ProxyNodeConfig {
   masqueradeBit: number;
   /** --nodeport-addresses; empty means all node IPs (kube-proxy's "primary" default renders as addrtype LOCAL). */
   nodePortAddresses: string[];
+  /**
+   * The IP family of this proxier [IPv4]. kube-proxy runs one proxier per family of a dual-stack node; an IPv6
+   * proxier takes only the IPv6 entries of the addresses above and of the snapshot.
+   */
+  ipFamily?: 'IPv4' | 'IPv6';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ const testNodeIPs = [testNodeIP, testNodeIPAlt, '192.168.99.11', '2001:db8::1', 
 
 interface Case {
   name: string;
+  family?: 'IPv4' | 'IPv6';
   localhostNodePorts: boolean;
   nodePortAddresses: string[] | null;
   allowAltNodeIP: boolean;
@@ -42,6 +43,16 @@ const CASES: Case[] = [
     allowAltNodeIP: true,
     expectFirewall: false,
   },
+  { name: 'ipv6, localhost-nodeports enabled', family: 'IPv6', localhostNodePorts: true, nodePortAddresses: null, allowAltNodeIP: true, expectFirewall: false },
+  { name: 'ipv6, localhost-nodeports disabled', family: 'IPv6', localhostNodePorts: false, nodePortAddresses: null, allowAltNodeIP: true, expectFirewall: false },
+  {
+    name: 'ipv6, localhost-nodeports disabled, multiple nodeport-addresses',
+    family: 'IPv6',
+    localhostNodePorts: false,
+    nodePortAddresses: ['192.168.0.0/24', '192.168.1.0/24', '2001:db8::/64'],
+    allowAltNodeIP: false,
+    expectFirewall: false,
+  },
 ];
 
 const FIREWALL_RULE =
@@ -49,28 +60,38 @@ const FIREWALL_RULE =
 
 for (const tc of CASES) {
   test(`upstream TestNodePorts: ${tc.name}`, () => {
-    const node: ProxyNodeConfig = { ...UPSTREAM_NODE, nodeIPs: [testNodeIP, testNodeIPAlt, '192.168.99.11'], nodePortAddresses: tc.nodePortAddresses ?? [] };
+    const v6 = tc.family === 'IPv6';
+    // NewFakeProxier: pod CIDR 10.0.0.0/8 or fd00:10::/64; the fake's node IPs of the family
+    const node: ProxyNodeConfig = v6
+      ? { ...UPSTREAM_NODE, ipFamily: 'IPv6', nodeIPs: ['2001:db8::1', '2001:db8:1::2'], clusterCIDR: 'fd00:10::/64', nodePortAddresses: tc.nodePortAddresses ?? [] }
+      : { ...UPSTREAM_NODE, nodeIPs: [testNodeIP, testNodeIPAlt, '192.168.99.11'], nodePortAddresses: tc.nodePortAddresses ?? [] };
+    const [svcIP, epIP1, epIP2] = v6 ? ['fd00:172:30::41', 'fd00:10:180::1', 'fd00:10:180::2:1'] : ['172.30.0.41', '10.180.0.1', '10.180.2.1'];
     const b = upstreamBackend({ node, localhostNodePorts: tc.localhostNodePorts });
     const s = snapshot([
       [
-        svc({ namespace: 'ns1', name: 'svc1', portName: 'p80', clusterIP: '172.30.0.41', port: 80, type: 'NodePort', nodePort: 3001 }),
-        [ep('10.180.0.1', 80), ep('10.180.2.1', 80, { nodeName: 'test-node', isLocal: true })],
+        svc({ namespace: 'ns1', name: 'svc1', portName: 'p80', clusterIP: svcIP, port: 80, type: 'NodePort', nodePort: 3001 }),
+        [ep(epIP1, 80), ep(epIP2, 80, { nodeName: 'test-node', isLocal: true })],
       ],
     ]);
     b.sync({ snapshot: s, changed: new Set(s.services.keys()), now: 0 });
     const save = b.render()['iptables-save']!;
-    const output = '10.180.0.1:80, 10.180.2.1:80';
+    const [podIP, externalClientIP, nodeIP, altNodeIP, localhostIP] = v6
+      ? ['fd00:10::2', '2600:5200::1', '2001:db8::1', '2001:db8:1::2', '::1']
+      : ['10.0.0.2', testExternalClient, testNodeIP, testNodeIPAlt, '127.0.0.1'];
+    const join = (ip: string) => (ip.includes(':') ? `[${ip}]:80` : `${ip}:80`);
+    const output = `${join(epIP1)}, ${join(epIP2)}`;
     const flow = (name: string, src: string, dst: string, port: number, want: string, masq: boolean) => {
       const r = tracePacket(save, src, 'tcp', dst, port, testNodeIPs);
       assert.deepEqual({ output: r.output, masq: r.masq }, { output: want, masq }, `${name}\n${r.matches.join('\n')}`);
     };
-    flow('pod to cluster IP', '10.0.0.2', '172.30.0.41', 80, output, false);
-    flow('external to nodePort', testExternalClient, testNodeIP, 3001, output, true);
-    flow('node to nodePort', testNodeIP, testNodeIP, 3001, output, true);
-    if (tc.localhostNodePorts) flow('localhost to nodePort gets masqueraded', '127.0.0.1', '127.0.0.1', 3001, output, true);
-    else flow('localhost to nodePort is ignored', '127.0.0.1', '127.0.0.1', 3001, '', false);
-    if (tc.allowAltNodeIP) flow('external to nodePort on secondary IP', testExternalClient, testNodeIPAlt, 3001, output, true);
-    else flow('secondary nodeIP ignores NodePorts', testExternalClient, testNodeIPAlt, 3001, '', false);
+    flow('pod to cluster IP', podIP, svcIP, 80, output, false);
+    flow('external to nodePort', externalClientIP, nodeIP, 3001, output, true);
+    flow('node to nodePort', nodeIP, nodeIP, 3001, output, true);
+    // localhost to NodePort is only allowed in IPv4, and only if not disabled
+    if (!v6 && tc.localhostNodePorts) flow('localhost to nodePort gets masqueraded', localhostIP, localhostIP, 3001, output, true);
+    else flow('localhost to nodePort is ignored', localhostIP, localhostIP, 3001, '', false);
+    if (tc.allowAltNodeIP) flow('external to nodePort on secondary IP', externalClientIP, altNodeIP, 3001, output, true);
+    else flow('secondary nodeIP ignores NodePorts', externalClientIP, altNodeIP, 3001, '', false);
     // KUBE-FIREWALL, checked on the restore input as upstream does (its tracer has no conntrack states)
     assert.equal(chainRules(b.lastRestoreInput(), 'filter', 'KUBE-FIREWALL'), tc.expectFirewall ? FIREWALL_RULE : '');
   });

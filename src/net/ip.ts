@@ -166,3 +166,22 @@ export function familyOf(s: string): IPFamily | null {
   const t = s.trim();
   return (t.includes('/') ? parseCIDRSloppy(t) : parseIPSloppy(t))?.family ?? null;
 }
+
+/** Whether `ip` lies in `cidr` (both texts as kube-proxy parses them; different families never match). */
+export function cidrContainsIP(cidr: string, ip: string): boolean {
+  const c = parseCIDRSloppy(cidr.trim());
+  const a = parseIPSloppy(ip.trim());
+  if (c === null || a === null || c.family !== a.family) return false;
+  const net = parseIPSloppy(c.text.slice(0, c.text.indexOf('/')))!;
+  for (let i = 0; i < a.bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, c.prefix - i * 8));
+    const m = (0xff << (8 - keep)) & 0xff;
+    if ((a.bytes[i]! & m) !== net.bytes[i]) return false;
+  }
+  return true;
+}
+
+/** Go's net.JoinHostPort: "10.0.0.1:80", "[fd00::1]:80" (kube-proxy's endpoint strings). */
+export function joinHostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}

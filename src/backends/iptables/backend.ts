@@ -16,6 +16,7 @@ import type {
   SyncResult,
 } from '../../types.js';
 import { formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
+import { cidrContainsIP, parseCIDRSloppy, parseIPSloppy, type IPFamily } from '../../net/ip.js';
 import type { IptablesLookupCounts, IptablesSizeCounts, IptablesSyncCounts } from './metrics.js';
 import { goHex08 } from './names.js';
 import {
@@ -140,7 +141,9 @@ function binarySearch(keys: readonly string[], k: string): number {
 
 export class IptablesBackend implements Backend {
   readonly kind = 'iptables' as const;
-  readonly config: ProxierConfig;
+  config: ProxierConfig;
+  /** The family this proxier writes (ProxyNodeConfig.ipFamily) [IPv4]. */
+  readonly family: IPFamily;
   private readonly fx: FixedChains;
   private readonly fixed: FixedRules;
   private readonly restoreMode: 'full' | 'minimized';
@@ -182,7 +185,9 @@ export class IptablesBackend implements Backend {
 
   constructor(opts: IptablesBackendOptions) {
     const node = opts.node;
+    this.family = node.ipFamily ?? 'IPv4';
     const profile = opts.profile ?? 'current';
+    if (this.family === 'IPv6' && profile !== 'current') throw new RangeError(`the IPv6 ruleset is modelled for the current kube-proxy only (profile ${profile})`);
     this.facts = profileFacts(profile);
     this.fx = new FixedChains(profile);
     this.writeMethod = opts.writeMethod ?? 'restore-minimized';
@@ -225,7 +230,48 @@ export class IptablesBackend implements Backend {
       nodePortIPs,
       profile,
     };
+    if (this.family === 'IPv6') this.configureIPv6(node, opts);
     this.fixed = buildFixedRules(this.config, this.fx);
+  }
+
+  /**
+   * The IPv6 proxier (kube-proxy runs one per family; this one writes what ip6tables-restore gets): IPv6 node
+   * IPs, local-traffic CIDR and --nodeport-addresses entries only, and never localhost NodePorts (NewProxier
+   * turns them off for IPv6: there is no route_localnet for ::1).
+   */
+  private configureIPv6(node: ProxyNodeConfig, opts: IptablesBackendOptions): void {
+    const v6 = (s: string): string | null => {
+      const p = parseIPSloppy(s.trim());
+      return p !== null && p.family === 'IPv6' ? p.text : null;
+    };
+    const nodeIPs = node.nodeIPs.map(v6).filter((x): x is string => x !== null);
+    let localCIDR: string | null = null;
+    const pick = node.localDetector === 'ClusterCIDR' ? node.clusterCIDR : node.localDetector === 'NodeCIDR' ? node.podCIDR : '';
+    const c = parseCIDRSloppy(pick.trim());
+    if (c !== null && c.family === 'IPv6') localCIDR = c.text;
+    const npa = node.nodePortAddresses.map((x) => x.trim()).filter((x) => x !== '');
+    const cidrs = npa.flatMap((x) => {
+      if (x === 'primary') return nodeIPs.length > 0 ? [`${nodeIPs[0]}/128`] : [];
+      const p = parseCIDRSloppy(x);
+      return p !== null && p.family === 'IPv6' ? [p.text] : [];
+    });
+    // kube-proxy's NodePortAddresses for one family: entries of the other family are ignored; if none is left,
+    // it matches all local addresses
+    const matchAll = cidrs.length === 0;
+    const nodePortIPs: string[] = [];
+    if (!matchAll) for (const ip of nodeIPs) if (cidrs.some((x) => cidrContainsIP(x, ip)) && !nodePortIPs.includes(ip)) nodePortIPs.push(ip);
+    this.config = {
+      ...this.config,
+      family: 'IPv6',
+      nodeIP: null,
+      nodeIPText: nodeIPs[0] ?? null,
+      localCIDR,
+      localhostNodePorts: false,
+      nfacct: opts.nfacct ?? true,
+      nodePortMatchAll: matchAll,
+      nodePortIPs,
+    };
+    this.localIPs.clear();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -245,7 +291,7 @@ export class IptablesBackend implements Backend {
       const info = kv[1];
       const prev = this.entries.get(kv[0]);
       // an unchanged entry already proved the service proxiable
-      if ((prev !== undefined && prev.info === info) || isProxiable(info)) {
+      if ((prev !== undefined && prev.info === info) || isProxiable(info, this.family)) {
         present.push(kv);
         totalEndpoints += snap.endpoints.get(kv[0])?.length ?? 0;
       }
@@ -481,10 +527,11 @@ export class IptablesBackend implements Backend {
       const chains = this.tableChains(table);
       out.push(`*${table}`);
       for (const c of chains) out.push(chainLine(c.name, c.builtin));
-      for (const c of chains) for (const r of c.rules) out.push(saveLine(r.text));
+      for (const c of chains) for (const r of c.rules) out.push(saveLine(r.text, this.family));
       out.push('COMMIT');
     }
     out.push('');
+    // the IPv6 proxier's tables are what ip6tables-save prints; the output keeps one name for both families
     return { 'iptables-save': out.join('\n') };
   }
 

@@ -3,7 +3,8 @@
  * iptables-restore (`text`, kube-proxy's argument order) and its matches and target precompiled to numbers for the
  * packet walk. `saveLine()` turns the restore text into what `iptables-save` prints for the same kernel rule.
  */
-import { formatIPv4, parseAddrOrCidr, parseIPv4 } from '../../net/ipv4.js';
+import { formatIPv4, parseAddrOrCidr, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
+import { parseCIDRSloppy, parseIPSloppy } from '../../net/ip.js';
 import { kernelProbability, saveProbability } from './names.js';
 
 export type TableName = 'filter' | 'nat';
@@ -115,6 +116,19 @@ export function restoreComment(c: string): string {
   return c.includes(' ') ? `"${c}"` : c;
 }
 
+/**
+ * An address or CIDR compiled for the packet walk. The walk is IPv4 (int32); an IPv6 address or CIDR (the IPv6
+ * ruleset, which is rendered but not walked) compiles to a match no IPv4 packet meets (address 1, mask 0).
+ */
+function compiledAddr(addr: string): Cidr4 | null {
+  const c = parseAddrOrCidr(addr);
+  if (c !== null) return c;
+  const t = addr.trim();
+  const v6 = t.includes('/') ? parseCIDRSloppy(t) : parseIPSloppy(t);
+  if (v6 === null || v6.family !== 'IPv6') return null;
+  return { addr: 1, mask: 0, prefix: 128, text: v6.text };
+}
+
 /** Scratch argument list shared by builders (a rule is always finished before the next one starts). */
 const scratch: string[] = [];
 let scratchOwner: RuleBuilder | null = null;
@@ -162,7 +176,7 @@ export class RuleBuilder {
     return this;
   }
   dst(addr: string, neg = false): this {
-    const c = parseAddrOrCidr(addr);
+    const c = compiledAddr(addr);
     if (c === null) throw new RangeError(`bad address ${addr}`);
     this.r.flags |= F_DST | (neg ? F_DST_NEG : 0);
     this.r.dst = c.addr;
@@ -172,7 +186,7 @@ export class RuleBuilder {
     return this;
   }
   src(addr: string, neg = false): this {
-    const c = parseAddrOrCidr(addr);
+    const c = compiledAddr(addr);
     if (c === null) throw new RangeError(`bad address ${addr}`);
     this.r.flags |= F_SRC | (neg ? F_SRC_NEG : 0);
     this.r.src = c.addr;
@@ -267,7 +281,15 @@ export class RuleBuilder {
   }
   dnatTo(ip: string, port: number): Rule {
     const a = parseIPv4(ip);
-    if (a === null) throw new RangeError(`bad DNAT address ${ip}`);
+    if (a === null) {
+      // IPv6 (rendered, not walked): "[fd00::1]:80", as kube-proxy's net.JoinHostPort writes it
+      const v6 = parseIPSloppy(ip);
+      if (v6 === null || v6.family !== 'IPv6') throw new RangeError(`bad DNAT address ${ip}`);
+      this.r.target = T_DNAT;
+      this.r.arg2 = port;
+      scratch.push('-j', 'DNAT', '--to-destination', `[${v6.text}]:${port}`);
+      return this.done();
+    }
     this.r.target = T_DNAT;
     this.r.arg1 = a;
     this.r.arg2 = port;
@@ -333,9 +355,19 @@ export function xtSaveString(v: string): string {
 
 function saveAddr(v: string): string {
   const c = parseAddrOrCidr(v);
-  if (c === null) return v;
+  if (c === null) {
+    // ip6tables-save: the canonical network and its prefix ("fd00::1/128", "::1/128", "fd00:10::/64")
+    const t = v.trim();
+    const v6 = t.includes('/') ? parseCIDRSloppy(t) : parseIPSloppy(t);
+    if (v6 === null || v6.family !== 'IPv6') return v;
+    return 'prefix' in v6 ? v6.text : `${v6.text}/128`;
+  }
   return `${formatIPv4(c.addr)}/${c.prefix}`;
 }
+
+/** The family saveLine prints for: ip6tables-save differs in the recent match's mask and REJECT's default. */
+let saveFamily: 'IPv4' | 'IPv6' = 'IPv4';
+const V6_FULL_MASK = 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
 
 function hexMark(v: string): string {
   return `0x${(Number(v) >>> 0).toString(16)}`;
@@ -417,7 +449,7 @@ function saveModule(mod: Module): string {
       if (findOpt(o, '--rcheck') !== undefined) s += ' --rcheck';
       if (findOpt(o, '--seconds') !== undefined) s += ` --seconds ${valOf(o, '--seconds')}`;
       if (findOpt(o, '--reap') !== undefined) s += ' --reap';
-      return `${s} --name ${valOf(o, '--name')} --mask 255.255.255.255 --rsource`;
+      return `${s} --name ${valOf(o, '--name')} --mask ${saveFamily === 'IPv6' ? V6_FULL_MASK : '255.255.255.255'} --rsource`;
     }
     case 'mark': {
       const [v, m] = valOf(o, '--mark').split('/');
@@ -455,7 +487,7 @@ function saveTarget(name: string, opts: string[]): string {
     case 'MASQUERADE':
       return findOpt(o, '--random-fully') !== undefined ? ' --random-fully' : '';
     case 'REJECT':
-      return ` --reject-with ${findOpt(o, '--reject-with') !== undefined ? valOf(o, '--reject-with') : 'icmp-port-unreachable'}`;
+      return ` --reject-with ${findOpt(o, '--reject-with') !== undefined ? valOf(o, '--reject-with') : saveFamily === 'IPv6' ? 'icmp6-port-unreachable' : 'icmp-port-unreachable'}`;
     case 'DNAT':
       return ` --to-destination ${valOf(o, '--to-destination')}`;
     default:
@@ -469,7 +501,8 @@ function saveTarget(name: string, opts: string[]): string {
  * formats (comments quoted unless plain, `--set-xmark` for MARK, probabilities with 11 decimals, ...), then the
  * target with its printed options.
  */
-export function saveLine(restoreLine: string): string {
+export function saveLine(restoreLine: string, family: 'IPv4' | 'IPv6' = 'IPv4'): string {
+  saveFamily = family;
   const a = splitArgs(restoreLine);
   if (a[0] !== '-A' || a.length < 2) throw new RangeError(`not a rule: ${restoreLine}`);
   const chain = a[1]!;
