@@ -65,6 +65,20 @@ export interface Service {
   /** Only for ExternalName services. */
   externalName: string;
   publishNotReadyAddresses: boolean;
+  /**
+   * The service's IPv6 family (a dual-stack or IPv6-only service), as kube-proxy's IPv6 proxier sees it; absent
+   * for a single-stack IPv4 service. The fields above are the IPv4 family's.
+   */
+  ipv6?: ServiceFamilyAddresses;
+}
+
+/** A service's addresses of one IP family (canonical texts). */
+export interface ServiceFamilyAddresses {
+  /** '' when the family has none. */
+  clusterIP: string;
+  externalIPs: string[];
+  loadBalancerIngressIPs: string[];
+  loadBalancerSourceRanges: string[];
 }
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
@@ -153,6 +167,10 @@ export interface NodeInfo {
   /** spec.podCIDR */
   podCIDR: string;
   zone: string;
+  /** IPv6 InternalIPs (ExternalIPs when none), primary first (a dual-stack or IPv6 node). */
+  ipsV6?: string[];
+  /** The IPv6 entry of spec.podCIDRs. */
+  podCIDRV6?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,4 +422,6 @@ export interface BackendDefinition<O = unknown> {
   cost(options: O, calibration?: Readonly<Record<string, number>>): CostModel;
   /** Named printouts; the first is the default of `kpbench render`. */
   readonly renderOutputs: Readonly<Record<string, RenderOutput>>;
+  /** The IP families the backend can write a ruleset for (ProxyNodeConfig.ipFamily) [IPv4 only]. */
+  readonly ipFamilies?: readonly ('IPv4' | 'IPv6')[];
 }

@@ -116,7 +116,7 @@ async function kpbench(...args: string[]): Promise<{ code: number; out: string; 
 }
 
 test('render: the node options as flags equal --set, and change the rules as kube-proxy does', async () => {
-  const base = ['render', '--backend', 'iptables', '--manifests', 'test/fixtures/manifests/upstream-nodeports.yaml', '--node-name', 'test-node'];
+  const base = ['render', '--backend', 'iptables', '--manifests', 'test/fixtures/family/upstream-nodeports.yaml', '--node-name', 'test-node'];
   const flags = await kpbench(...base, '--iptables-localhost-nodeports', 'false', '--conntrack-tcp-be-liberal', '--random-fully', 'false', '--nfacct', 'false');
   const sets = await kpbench(...base, '--set', 'localhostNodePorts=false', 'conntrackTCPLiberal=true', 'randomFully=false', 'nfacct=false');
   assert.equal(flags.code, 0, flags.err);

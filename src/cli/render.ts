@@ -29,18 +29,19 @@ import { parseBackendOptions } from './backend-options.js';
 // The command
 // ---------------------------------------------------------------------------------------------
 
-/** Addresses as kube-proxy parses its flags (ParseIPSloppy), in canonical form. */
-function parseIPv4List(flag: string, values: string[]): string[] {
+/** Addresses as kube-proxy parses its flags (ParseIPSloppy), in canonical form; either family. */
+function parseIPList(flag: string, values: string[]): string[] {
   return values.map((v) => {
     const p = parseIPSloppy(v);
-    if (p === null || p.family !== 'IPv4') throw new InputError(flag, `must be an IPv4 address, got '${v}'`);
+    if (p === null) throw new InputError(flag, `must be an IP address (IPv4 or IPv6), got '${v}'`);
     return p.text;
   });
 }
 
+/** A CIDR of either family (the proxier of each family takes those of its own), as its canonical network. */
 function parseCidrFlag(flag: string, v: string): string {
   const p = parseCIDRSloppy(v);
-  if (p === null || p.family !== 'IPv4') throw new InputError(flag, `must be an IPv4 CIDR such as 10.244.0.0/16, got '${v}'`);
+  if (p === null) throw new InputError(flag, `must be a CIDR such as 10.244.0.0/16 or fd00:10::/64, got '${v}'`);
   return p.text;
 }
 
@@ -72,6 +73,7 @@ interface RenderFlags {
   masqueradeAll: boolean;
   masqueradeBit?: string;
   nodeportAddresses?: string[];
+  ipFamily?: 'IPv4' | 'IPv6';
   scheduler?: string;
   set?: string[];
   iptablesLocalhostNodeports?: string;
@@ -102,6 +104,12 @@ export function registerRender(program: Command): void {
     .option('--masquerade-all', 'SNAT all traffic sent to service cluster IPs', false)
     .option('--masquerade-bit <n>', `the fwmark bit marking packets to SNAT, 0-31 (default: ${DEFAULT_MASQUERADE_BIT})`)
     .option('--nodeport-addresses <cidr...>', 'node addresses NodePorts accept on (default: all local addresses)')
+    .addOption(
+      new Option('--ip-family <family>', 'the proxier rendered: kube-proxy runs one per family, the IPv6 one writes the ip6tables ruleset (default: the family of the first --node-ip, else IPv4)').choices([
+        'IPv4',
+        'IPv6',
+      ]),
+    )
     .option('--scheduler <name>', 'the backend\'s scheduler option, for backends that have one (IPVS: --ipvs-scheduler, default rr)')
     .option('--set <key=value...>', 'a backend option, as in a scenario\'s proxy.<backend>.* (e.g. writeMethod=restore-full); see kpbench backends')
     .option(NODE_OPTION_FLAGS[0].flag + ' <bool>', NODE_OPTION_FLAGS[0].help)
@@ -148,7 +156,7 @@ Examples:
         masqueradeBit = Number(o.masqueradeBit);
       }
       if (o.nodeName !== undefined && o.nodeName.trim() === '') throw new InputError('--node-name', 'must not be empty');
-      const nodeIPs = o.nodeIp === undefined ? undefined : parseIPv4List('--node-ip', o.nodeIp);
+      const nodeIPs = o.nodeIp === undefined ? undefined : parseIPList('--node-ip', o.nodeIp);
       const clusterCIDR = o.clusterCidr === undefined ? undefined : parseCidrFlag('--cluster-cidr', o.clusterCidr);
       const podCIDR = o.podCidr === undefined ? undefined : parseCidrFlag('--pod-cidr', o.podCidr);
       const nodePortAddresses = o.nodeportAddresses?.map((c) => parseCidrFlag('--nodeport-addresses', c));
@@ -166,6 +174,7 @@ Examples:
         masqueradeAll: o.masqueradeAll,
         masqueradeBit,
         nodePortAddresses,
+        ipFamily: o.ipFamily,
         backendOptions,
       });
       if (o.detectLocalMode !== undefined && o.detectLocalMode !== 'None' && node.localDetector === 'None') {

@@ -8,9 +8,11 @@
  * the file, the object (`Service ns/name`, or `document 3` when it has no name yet), the field path
  * (`spec.ports[0].port`) and the reason.
  *
- * The model is IPv4 only, as a single-stack IPv4 kube-proxy sees the cluster: IPv6 addresses of dual-stack
- * services are dropped, IPv6-only services are skipped (listed in `skipped`), IPv6/FQDN slices are kept but
- * kube-proxy's IPv4 snapshot ignores them.
+ * Addresses are read as kube-proxy reads them (ParseIPSloppy: `172.30.0.041` is 172.30.0.41) and kept in
+ * canonical form. The cluster model is IPv4, as a single-stack IPv4 kube-proxy sees the cluster; the IPv6 family
+ * is kept beside it for kube-proxy's IPv6 proxier (`kpbench render` with an IPv6 node IP): a dual-stack
+ * service's IPv6 addresses in `Service.ipv6`, IPv6-only services in `ipv6OnlyServices` (and listed in `skipped`,
+ * since the IPv4 model has no place for them), IPv6 slices as they are, a Node's IPv6 addresses in `ipsV6`.
  *
  * Like the API server, loading allocates what a stored object would have: a cluster IP for a Service that has
  * none (from 10.96.0.0/12, avoiding every cluster IP given in the manifests), node ports for NodePort and
@@ -62,6 +64,8 @@ export interface SkippedObject {
 
 export interface LoadedManifests {
   services: Service[];
+  /** Services of the IPv6 family only (not in `services`; listed in `skipped`). */
+  ipv6OnlyServices: Service[];
   slices: EndpointSlice[];
   pods: Pod[];
   ingresses: Ingress[];
@@ -455,6 +459,7 @@ interface Origin {
 
 class Accumulator {
   readonly services: Service[] = [];
+  readonly ipv6OnlyServices: Service[] = [];
   readonly slices: EndpointSlice[] = [];
   readonly pods: Pod[] = [];
   readonly ingresses: Ingress[] = [];
@@ -541,7 +546,11 @@ class Accumulator {
     switch (kind) {
       case 'Service': {
         const r = toService(parsed.data as z.infer<typeof serviceSchema>, ctx);
-        if (r !== null) {
+        if (r !== null && r.ipv6Only) {
+          ctx.skip('IPv6-only service (the cluster model is IPv4; rendered for the IPv6 family only)');
+          this.ipv6OnlyServices.push(r.svc);
+          this.pending.push({ svc: r.svc, allocateNodePorts: r.allocateNodePorts, label: `${file}: ${label}` });
+        } else if (r !== null) {
           this.services.push(r.svc);
           this.pending.push({ svc: r.svc, allocateNodePorts: r.allocateNodePorts, label: `${file}: ${label}` });
         }
@@ -594,7 +603,8 @@ class Accumulator {
     };
     for (const { svc, allocateNodePorts, label } of this.pending) {
       if (svc.type === 'ExternalName') continue;
-      if (svc.clusterIP === '') {
+      // an IPv6-only service (ipv6 set, no IPv4 cluster IP) gets no IPv4 address
+      if (svc.clusterIP === '' && svc.ipv6 === undefined) {
         try {
           svc.clusterIP = ips.allocate();
         } catch {
@@ -610,6 +620,7 @@ class Accumulator {
     }
     return {
       services: this.services,
+      ipv6OnlyServices: this.ipv6OnlyServices,
       slices: this.slices,
       pods: this.pods,
       ingresses: this.ingresses,
@@ -632,13 +643,15 @@ interface ConvertCtx {
   skip: (reason: string) => void;
 }
 
-function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Service; allocateNodePorts: boolean } | null {
+function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Service; allocateNodePorts: boolean; ipv6Only: boolean } | null {
   const { fail } = ctx;
   const spec = o.spec ?? {};
   const type = spec.type ?? 'ClusterIP';
 
-  // cluster IP: the IPv4 one of clusterIPs (a single-stack IPv4 kube-proxy's view)
+  // cluster IP: the IPv4 one of clusterIPs (a single-stack IPv4 kube-proxy's view); the IPv6 one kept beside it
   let clusterIP = '';
+  let clusterIPv6 = '';
+  let ipv6Only = false;
   if (type !== 'ExternalName') {
     const ipsGiven = spec.clusterIPs ?? [];
     if (spec.clusterIP != null && spec.clusterIP !== '' && ipsGiven.length > 0 && ipsGiven[0] !== spec.clusterIP && (ipsGiven[0] === 'None' || spec.clusterIP === 'None' || parseIPSloppy(ipsGiven[0]!)?.text !== parseIPSloppy(spec.clusterIP)?.text)) {
@@ -648,14 +661,12 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
     if (all[0] === 'None') clusterIP = 'None';
     else if (all.length > 0) {
       const v4 = canonIPs(all)[0];
-      if (v4 === undefined) {
-        ctx.skip('IPv6-only service (the model is a single-stack IPv4 kube-proxy)');
-        return null;
-      }
-      clusterIP = v4;
+      clusterIPv6 = canonIPs(all, 'IPv6')[0] ?? '';
+      if (v4 === undefined) ipv6Only = true;
+      else clusterIP = v4;
     } else if (spec.ipFamilies != null && spec.ipFamilies.length > 0 && !spec.ipFamilies.includes('IPv4')) {
-      ctx.skip('IPv6-only service (the model is a single-stack IPv4 kube-proxy)');
-      return null;
+      // an IPv6-only service without a cluster IP: none is allocated here (the IPv6 service range is not modelled)
+      ipv6Only = true;
     }
   }
 
@@ -711,7 +722,19 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
     externalName: type === 'ExternalName' ? externalName : '',
     publishNotReadyAddresses: spec.publishNotReadyAddresses ?? false,
   });
-  return { svc, allocateNodePorts: spec.allocateLoadBalancerNodePorts ?? true };
+  const ipv6Ranges = (spec.loadBalancerSourceRanges ?? []).flatMap((r) => {
+    const c = parseCIDRSloppy(r.trim());
+    return c !== null && c.family === 'IPv6' ? [c.text] : [];
+  });
+  if (clusterIPv6 !== '' || ipv6Only) {
+    svc.ipv6 = {
+      clusterIP: clusterIPv6,
+      externalIPs: canonIPs(spec.externalIPs ?? [], 'IPv6'),
+      loadBalancerIngressIPs: canonIPs((o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== ''), 'IPv6'),
+      loadBalancerSourceRanges: ipv6Ranges,
+    };
+  }
+  return { svc, allocateNodePorts: spec.allocateLoadBalancerNodePorts ?? true, ipv6Only };
 }
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -815,15 +838,23 @@ function toNode(o: z.infer<typeof nodeSchema>, ctx: ConvertCtx): NodeInfo {
   const internal = canonIPs(addrs.filter((a) => a.type === 'InternalIP').map((a) => a.address));
   const external = canonIPs(addrs.filter((a) => a.type === 'ExternalIP').map((a) => a.address));
   const podCIDRs = [o.spec?.podCIDR ?? '', ...(o.spec?.podCIDRs ?? [])].filter((c) => c !== '');
-  const podCIDR = podCIDRs.flatMap((c) => {
-    const p = parseCIDRSloppy(c.trim());
-    return p !== null && p.family === 'IPv4' ? [p.text] : [];
-  })[0] ?? '';
+  const cidrOf = (family: IPFamily): string =>
+    podCIDRs.flatMap((c) => {
+      const p = parseCIDRSloppy(c.trim());
+      return p !== null && p.family === family ? [p.text] : [];
+    })[0] ?? '';
+  const podCIDR = cidrOf('IPv4');
+  const internal6 = canonIPs(addrs.filter((a) => a.type === 'InternalIP').map((a) => a.address), 'IPv6');
+  const external6 = canonIPs(addrs.filter((a) => a.type === 'ExternalIP').map((a) => a.address), 'IPv6');
+  const ipsV6 = internal6.length > 0 ? internal6 : external6;
+  const podCIDRV6 = cidrOf('IPv6');
   const labels: Labels = o.metadata.labels ?? {};
   return {
     name: ctx.name,
     ips: internal.length > 0 ? internal : external,
     podCIDR,
     zone: labels['topology.kubernetes.io/zone'] ?? labels['failure-domain.beta.kubernetes.io/zone'] ?? '',
+    ...(ipsV6.length > 0 ? { ipsV6 } : {}),
+    ...(podCIDRV6 !== '' ? { podCIDRV6 } : {}),
   };
 }

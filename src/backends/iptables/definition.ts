@@ -60,6 +60,7 @@ export const iptablesDefinition: BackendDefinition<IptablesOptions> = {
   metrics: IPTABLES_METRICS,
   coefficients: (o) => iptablesCoefficients(o),
   cost: (o, calibration) => iptablesCost(o, calibration),
+  ipFamilies: ['IPv4', 'IPv6'],
   renderOutputs: {
     'iptables-save': { description: 'the nat and filter tables as iptables-save prints them', render: (b) => b.render()['iptables-save'] ?? '' },
     'iptables-restore': {
