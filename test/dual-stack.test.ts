@@ -41,14 +41,25 @@ test('the loader keeps the IPv6 family beside the IPv4 model, in canonical form'
   const web = m.services.find((s) => s.name === 'web')!;
   assert.equal(web.clusterIP, '172.30.0.41');
   assert.deepEqual(web.ipv6, { clusterIP: 'fd00:172:30::41', externalIPs: [], loadBalancerIngressIPs: [], loadBalancerSourceRanges: [] });
-  assert.deepEqual(m.services.map((s) => s.name), ['web']);
+  assert.deepEqual(
+    m.services.map((s) => s.name),
+    ['web'],
+  );
   assert.deepEqual(
     m.ipv6OnlyServices.map((s) => [s.name, s.clusterIP, s.ipv6?.clusterIP]),
     [['only6', '', 'fd00:172:30::42']],
   );
-  assert.deepEqual(m.skipped.map((s) => [s.kind, s.name, s.reason.split(' (')[0]]), [['Service', 'ns1/only6', 'IPv6-only service']]);
-  assert.deepEqual(m.slices.find((s) => s.name === 'web-v6')!.endpoints.map((e) => e.addresses[0]), ['fd00:10:0:1::5', 'fd00:10:0:2::7']);
-  assert.deepEqual(m.nodes, [{ name: 'test-node', ips: ['192.168.0.2'], podCIDR: '10.0.1.0/24', zone: '', ipsV6: ['2001:db8::1'], podCIDRV6: 'fd00:10:0:1::/64' }]);
+  assert.deepEqual(
+    m.skipped.map((s) => [s.kind, s.name, s.reason.split(' (')[0]]),
+    [['Service', 'ns1/only6', 'IPv6-only service']],
+  );
+  assert.deepEqual(
+    m.slices.find((s) => s.name === 'web-v6')!.endpoints.map((e) => e.addresses[0]),
+    ['fd00:10:0:1::5', 'fd00:10:0:2::7'],
+  );
+  assert.deepEqual(m.nodes, [
+    { name: 'test-node', ips: ['192.168.0.2'], podCIDR: '10.0.1.0/24', zone: '', ipsV6: ['2001:db8::1'], podCIDRV6: 'fd00:10:0:1::/64' },
+  ]);
 });
 
 test('render, IPv4 family: the dual-stack service with its IPv4 endpoints, no IPv6 address anywhere', () => {
@@ -56,13 +67,25 @@ test('render, IPv4 family: the dual-stack service with its IPv4 endpoints, no IP
   assert.equal(r.node.ipFamily, undefined);
   assert.deepEqual(r.node.nodeIPs, ['192.168.0.2']);
   const text = r.ruleset['iptables-save']!;
-  assert.ok(!/ -[sd] [0-9a-f]*:/.test(text) && !/\[[0-9a-f:]+\]:/.test(text) && !text.includes('fd00'), 'no IPv6 address in the IPv4 ruleset');
+  assert.ok(
+    !/ -[sd] [0-9a-f]*:/.test(text) && !/\[[0-9a-f:]+\]:/.test(text) && !text.includes('fd00'),
+    'no IPv6 address in the IPv4 ruleset',
+  );
   assert.deepEqual([...r.snapshot.services.keys()], ['ns1/web:http']);
-  assert.deepEqual(r.snapshot.endpoints.get('ns1/web:http')!.map((e) => e.ip), ['10.0.1.5', '10.0.2.7']);
+  assert.deepEqual(
+    r.snapshot.endpoints.get('ns1/web:http')!.map((e) => e.ip),
+    ['10.0.1.5', '10.0.2.7'],
+  );
 });
 
-test('render, IPv6 family (chosen by the IPv6 --node-ip): the ip6tables rules of kube-proxy\'s IPv6 proxier', () => {
-  const r = renderDetailed({ backend: 'iptables', objects: loadManifests([FIX]), nodeName: 'test-node', nodeIPs: ['2001:db8::1'], clusterCIDR: 'fd00:10::/56' });
+test("render, IPv6 family (chosen by the IPv6 --node-ip): the ip6tables rules of kube-proxy's IPv6 proxier", () => {
+  const r = renderDetailed({
+    backend: 'iptables',
+    objects: loadManifests([FIX]),
+    nodeName: 'test-node',
+    nodeIPs: ['2001:db8::1'],
+    clusterCIDR: 'fd00:10::/56',
+  });
   assert.equal(r.node.ipFamily, 'IPv6');
   const text = r.ruleset['iptables-save']!;
   const svc = `KUBE-SVC-${hash16('ns1/web:httptcp')}`;
@@ -85,7 +108,9 @@ test('render, IPv6 family (chosen by the IPv6 --node-ip): the ip6tables rules of
     `-A ${sep('[fd00:10:0:1::5]:8080')} -s fd00:10:0:1::5/128 -m comment --comment "ns1/web:http" -j KUBE-MARK-MASQ`,
     `-A ${sep('[fd00:10:0:1::5]:8080')} -p tcp -m comment --comment "ns1/web:http" -m tcp -j DNAT --to-destination [fd00:10:0:1::5]:8080`,
   ]);
-  assert.deepEqual(rules(text, 'nat', 'KUBE-NODEPORTS'), [`-A KUBE-NODEPORTS -p tcp -m comment --comment "ns1/web:http" -m tcp --dport 30080 -j ${ext}`]);
+  assert.deepEqual(rules(text, 'nat', 'KUBE-NODEPORTS'), [
+    `-A KUBE-NODEPORTS -p tcp -m comment --comment "ns1/web:http" -m tcp --dport 30080 -j ${ext}`,
+  ]);
   assert.deepEqual(rules(text, 'nat', sep6), [
     `-A ${sep6} -s fd00:10:0:1::9/128 -m comment --comment "ns1/only6:dns" -j KUBE-MARK-MASQ`,
     `-A ${sep6} -p udp -m comment --comment "ns1/only6:dns" -m udp -j DNAT --to-destination [fd00:10:0:1::9]:53`,
@@ -96,11 +121,15 @@ test('render, IPv6 family (chosen by the IPv6 --node-ip): the ip6tables rules of
   assert.ok(!text.includes('127.0.0.'));
   // kube-proxy's restore input names endpoints and writes addresses the same way
   const input = (r.backend as IptablesBackend).lastRestoreInput();
-  assert.ok(input.includes(`-A ${sep('[fd00:10:0:1::5]:8080')} -m comment --comment ns1/web:http -m tcp -p tcp -j DNAT --to-destination [fd00:10:0:1::5]:8080\n`));
+  assert.ok(
+    input.includes(
+      `-A ${sep('[fd00:10:0:1::5]:8080')} -m comment --comment ns1/web:http -m tcp -p tcp -j DNAT --to-destination [fd00:10:0:1::5]:8080\n`,
+    ),
+  );
   assert.ok(input.includes('-m addrtype --dst-type LOCAL ! -d ::1/128 -j KUBE-NODEPORTS\n'));
 });
 
-test('render, IPv6 family: REJECT for no endpoints is icmp6-port-unreachable in ip6tables-save; --ip-family picks the Node\'s IPv6 addresses', () => {
+test("render, IPv6 family: REJECT for no endpoints is icmp6-port-unreachable in ip6tables-save; --ip-family picks the Node's IPv6 addresses", () => {
   const m = loadManifests([FIX]);
   // the web service without endpoints
   const objects = { ...m, slices: m.slices.filter((s) => s.serviceName !== 'web') };

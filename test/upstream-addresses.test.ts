@@ -89,12 +89,24 @@ function overallManifests(): unknown[] {
     svc(
       'ns2',
       'svc2',
-      { type: 'LoadBalancer', externalTrafficPolicy: 'Local', clusterIP: '172.030.000.042', ports: p80(3001), externalIPs: ['192.168.099.022'], healthCheckNodePort: 30000 },
+      {
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Local',
+        clusterIP: '172.030.000.042',
+        ports: p80(3001),
+        externalIPs: ['192.168.099.022'],
+        healthCheckNodePort: 30000,
+      },
       ['001.002.003.004'],
     ),
     svc('ns3', 'svc3', { type: 'NodePort', clusterIP: '172.30.0.043', ports: p80(3003) }),
     // a NodePort service without nodePort: kube-proxy sees port 0 there (the fake proxier does no allocation)
-    svc('ns4', 'svc4', { type: 'NodePort', clusterIP: '172.30.0.044', externalIPs: ['192.168.99.033'], ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }] }),
+    svc('ns4', 'svc4', {
+      type: 'NodePort',
+      clusterIP: '172.30.0.044',
+      externalIPs: ['192.168.99.033'],
+      ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }],
+    }),
     svc(
       'ns5',
       'svc5',
@@ -110,7 +122,11 @@ function overallManifests(): unknown[] {
       },
       ['5.6.7.008'],
     ),
-    svc('ns6', 'svc6', { type: 'ClusterIP', clusterIP: '172.30.0.046', ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }] }),
+    svc('ns6', 'svc6', {
+      type: 'ClusterIP',
+      clusterIP: '172.30.0.046',
+      ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }],
+    }),
     slice('ns1', 'svc1', [{ addresses: ['10.180.0.001'] }]),
     slice('ns2', 'svc2', [{ addresses: ['10.180.000.002'] }]),
     slice('ns3', 'svc3', [{ addresses: ['010.180.0.3'] }]),
@@ -126,7 +142,10 @@ test('upstream TestBadIPs: legacy-spelled addresses render TestOverallIPTablesRu
   assert.deepEqual(objects.services.find((s) => s.name === 'svc2')!.externalIPs, ['192.168.99.22']);
   assert.deepEqual(objects.services.find((s) => s.name === 'svc2')!.loadBalancerIngressIPs, ['1.2.3.4']);
   assert.deepEqual(objects.services.find((s) => s.name === 'svc5')!.loadBalancerSourceRanges, ['203.0.113.0/25']);
-  assert.deepEqual(objects.slices.find((s) => s.serviceName === 'svc4')!.endpoints.map((e) => e.addresses[0]), ['10.180.0.4', '10.180.0.5']);
+  assert.deepEqual(
+    objects.slices.find((s) => s.serviceName === 'svc4')!.endpoints.map((e) => e.addresses[0]),
+    ['10.180.0.4', '10.180.0.5'],
+  );
   // svc4 is a NodePort service: the manifest path allocates it a node port, which upstream's fixture does not
   // have; give it none so the objects are exactly the fake proxier's
   for (const s of objects.services) if (s.name === 'svc4') s.ports = s.ports.map((p) => ({ ...p, nodePort: 0 }));
@@ -145,11 +164,31 @@ test('upstream TestBadIPs: legacy-spelled addresses render TestOverallIPTablesRu
 
 test('truly bad addresses stay one-line input errors', () => {
   const bad: Array<[unknown, RegExp]> = [
-    [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { clusterIP: '172.30.0.256', ports: [{ port: 80 }] } }, /spec\.clusterIP.*must be an IP address/],
-    [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { externalIPs: ['1.2.3'], ports: [{ port: 80 }] } }, /spec\.externalIPs\[0\].*must be an IP address/],
-    [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { loadBalancerSourceRanges: ['10.0.0.0/33'], ports: [{ port: 80 }] } }, /loadBalancerSourceRanges\[0\].*CIDR/],
     [
-      { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'e', labels: { 'kubernetes.io/service-name': 's' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.0300'] }] },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { clusterIP: '172.30.0.256', ports: [{ port: 80 }] } },
+      /spec\.clusterIP.*must be an IP address/,
+    ],
+    [
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { externalIPs: ['1.2.3'], ports: [{ port: 80 }] } },
+      /spec\.externalIPs\[0\].*must be an IP address/,
+    ],
+    [
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 's' },
+        spec: { loadBalancerSourceRanges: ['10.0.0.0/33'], ports: [{ port: 80 }] },
+      },
+      /loadBalancerSourceRanges\[0\].*CIDR/,
+    ],
+    [
+      {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'e', labels: { 'kubernetes.io/service-name': 's' } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['10.0.0.0300'] }],
+      },
       /endpoints\[0\]\.addresses\[0\].*IPv4 address/,
     ],
   ];

@@ -27,8 +27,20 @@ interface Case {
 
 /** upstream's IPv4 subcases, in its order (its names, including the one that says "enabled" with the flag off). */
 const CASES: Case[] = [
-  { name: 'ipv4, localhost-nodeports enabled', localhostNodePorts: true, nodePortAddresses: null, allowAltNodeIP: true, expectFirewall: true },
-  { name: 'ipv4, localhost-nodeports disabled', localhostNodePorts: false, nodePortAddresses: null, allowAltNodeIP: true, expectFirewall: false },
+  {
+    name: 'ipv4, localhost-nodeports enabled',
+    localhostNodePorts: true,
+    nodePortAddresses: null,
+    allowAltNodeIP: true,
+    expectFirewall: true,
+  },
+  {
+    name: 'ipv4, localhost-nodeports disabled',
+    localhostNodePorts: false,
+    nodePortAddresses: null,
+    allowAltNodeIP: true,
+    expectFirewall: false,
+  },
   {
     name: 'ipv4, localhost-nodeports disabled, localhost in nodeport-addresses',
     localhostNodePorts: false,
@@ -43,8 +55,22 @@ const CASES: Case[] = [
     allowAltNodeIP: true,
     expectFirewall: false,
   },
-  { name: 'ipv6, localhost-nodeports enabled', family: 'IPv6', localhostNodePorts: true, nodePortAddresses: null, allowAltNodeIP: true, expectFirewall: false },
-  { name: 'ipv6, localhost-nodeports disabled', family: 'IPv6', localhostNodePorts: false, nodePortAddresses: null, allowAltNodeIP: true, expectFirewall: false },
+  {
+    name: 'ipv6, localhost-nodeports enabled',
+    family: 'IPv6',
+    localhostNodePorts: true,
+    nodePortAddresses: null,
+    allowAltNodeIP: true,
+    expectFirewall: false,
+  },
+  {
+    name: 'ipv6, localhost-nodeports disabled',
+    family: 'IPv6',
+    localhostNodePorts: false,
+    nodePortAddresses: null,
+    allowAltNodeIP: true,
+    expectFirewall: false,
+  },
   {
     name: 'ipv6, localhost-nodeports disabled, multiple nodeport-addresses',
     family: 'IPv6',
@@ -63,9 +89,17 @@ for (const tc of CASES) {
     const v6 = tc.family === 'IPv6';
     // NewFakeProxier: pod CIDR 10.0.0.0/8 or fd00:10::/64; the fake's node IPs of the family
     const node: ProxyNodeConfig = v6
-      ? { ...UPSTREAM_NODE, ipFamily: 'IPv6', nodeIPs: ['2001:db8::1', '2001:db8:1::2'], clusterCIDR: 'fd00:10::/64', nodePortAddresses: tc.nodePortAddresses ?? [] }
+      ? {
+          ...UPSTREAM_NODE,
+          ipFamily: 'IPv6',
+          nodeIPs: ['2001:db8::1', '2001:db8:1::2'],
+          clusterCIDR: 'fd00:10::/64',
+          nodePortAddresses: tc.nodePortAddresses ?? [],
+        }
       : { ...UPSTREAM_NODE, nodeIPs: [testNodeIP, testNodeIPAlt, '192.168.99.11'], nodePortAddresses: tc.nodePortAddresses ?? [] };
-    const [svcIP, epIP1, epIP2] = v6 ? ['fd00:172:30::41', 'fd00:10:180::1', 'fd00:10:180::2:1'] : ['172.30.0.41', '10.180.0.1', '10.180.2.1'];
+    const [svcIP, epIP1, epIP2] = v6
+      ? ['fd00:172:30::41', 'fd00:10:180::1', 'fd00:10:180::2:1']
+      : ['172.30.0.41', '10.180.0.1', '10.180.2.1'];
     const b = upstreamBackend({ node, localhostNodePorts: tc.localhostNodePorts });
     const s = snapshot([
       [
@@ -116,8 +150,25 @@ async function kpbench(...args: string[]): Promise<{ code: number; out: string; 
 }
 
 test('render: the node options as flags equal --set, and change the rules as kube-proxy does', async () => {
-  const base = ['render', '--backend', 'iptables', '--manifests', 'test/fixtures/family/upstream-nodeports.yaml', '--node-name', 'test-node'];
-  const flags = await kpbench(...base, '--iptables-localhost-nodeports', 'false', '--conntrack-tcp-be-liberal', '--random-fully', 'false', '--nfacct', 'false');
+  const base = [
+    'render',
+    '--backend',
+    'iptables',
+    '--manifests',
+    'test/fixtures/family/upstream-nodeports.yaml',
+    '--node-name',
+    'test-node',
+  ];
+  const flags = await kpbench(
+    ...base,
+    '--iptables-localhost-nodeports',
+    'false',
+    '--conntrack-tcp-be-liberal',
+    '--random-fully',
+    'false',
+    '--nfacct',
+    'false',
+  );
   const sets = await kpbench(...base, '--set', 'localhostNodePorts=false', 'conntrackTCPLiberal=true', 'randomFully=false', 'nfacct=false');
   assert.equal(flags.code, 0, flags.err);
   assert.equal(flags.out, sets.out);
