@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { loadManifests } from '../src/cluster/manifests.js';
-import { renderDetailed } from '../src/proxy/render.js';
+import { renderChange, renderDetailed } from '../src/proxy/render.js';
 import { InputError } from '../src/errors.js';
 import type { IptablesBackend } from '../src/backends/iptables/index.js';
 
@@ -150,4 +150,26 @@ test('render: a backend without the IPv6 family is refused with one line', () =>
     () => renderDetailed({ backend: other as 'iptables', objects: loadManifests([FIX]), ipFamily: 'IPv6' }),
     (e: unknown) => e instanceof InputError && e.message === '--ip-family: the ipvs backend renders IPv4 only, not IPv6',
   );
+});
+
+test('render --after, IPv6 family: the partial sync leaves the kernel as a full sync of the new state would', () => {
+  const m = loadManifests([FIX]);
+  const opts = { backend: 'iptables' as const, nodeName: 'test-node', nodeIPs: ['2001:db8::1'], clusterCIDR: 'fd00:10::/56' };
+  // after: web loses its remote IPv6 endpoint and gains another local one
+  const after = {
+    ...m,
+    slices: m.slices.map((s) =>
+      s.name !== 'web-v6' ? s : { ...s, endpoints: [s.endpoints[0]!, { ...s.endpoints[0]!, addresses: ['fd00:10:0:1::6'] }] },
+    ),
+  };
+  const changed = renderChange({ ...opts, objects: m }, after);
+  assert.deepEqual(changed.changed, ['ns1/web:http']);
+  const fresh = renderDetailed({ ...opts, objects: after });
+  assert.equal(changed.ruleset['iptables-save'], fresh.ruleset['iptables-save']);
+  const input = (changed.backend as IptablesBackend).lastRestoreInput();
+  // the partial restore rewrites web's chains only (and KUBE-SERVICES, always), and deletes the chain of the
+  // endpoint that left
+  assert.ok(!input.includes(`:KUBE-SVC-${hash16('ns1/only6:dnsudp')} `));
+  assert.ok(input.includes(`:KUBE-SVC-${hash16('ns1/web:httptcp')} `));
+  assert.ok(input.includes(`-X KUBE-SEP-${hash16('ns1/web:httptcp[fd00:10:0:2::7]:8080')}\n`));
 });
