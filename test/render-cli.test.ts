@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { main } from '../src/cli/main.js';
+import { BACKEND_KINDS } from '../src/backends/registry.js';
 import { loadManifests } from '../src/cluster/manifests.js';
 import { renderManifests } from '../src/proxy/render.js';
 
@@ -82,7 +83,7 @@ test('bad flags and bad manifests: exit 2 with one line', async () => {
   const cases: [string[], string][] = [
     [['render', '--manifests', `${FIX}/affinity.yaml`], "kpbench: required option '--backend <kind>' not specified"],
     [['render', '--backend', 'iptables'], "kpbench: required option '--manifests <file...>' not specified"],
-    [[...base, '--backend', 'nft'], "kpbench: option '--backend <kind>' argument 'nft' is invalid. Allowed choices are iptables, ipvs."],
+    [[...base, '--backend', 'nft'], `kpbench: option '--backend <kind>' argument 'nft' is invalid. Allowed choices are ${BACKEND_KINDS.join(', ')}.`],
     [[...base, '--backend', 'iptables', '--masquerade-bit', '40'], "kpbench: --masquerade-bit: must be an integer from 0 to 31, got '40'"],
     [[...base, '--backend', 'iptables', '--masquerade-bit', 'x'], "kpbench: --masquerade-bit: must be an integer from 0 to 31, got 'x'"],
     [[...base, '--backend', 'iptables', '--node-ip', '1.2.3'], "kpbench: --node-ip: must be an IP address (IPv4 or IPv6), got '1.2.3'"],

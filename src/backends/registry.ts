@@ -7,11 +7,13 @@
 import type { Backend, BackendDefinition, BackendKind, ProxyNodeConfig } from '../types.js';
 import { iptablesDefinition } from './iptables/definition.js';
 import { ipvsDefinition } from './ipvs/definition.js';
+import { ebpfDefinition } from './ebpf/definition.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each definition has its own options type
 export const BACKEND_DEFINITIONS: readonly BackendDefinition<any>[] = [
   iptablesDefinition,
   ipvsDefinition,
+  ebpfDefinition,
 ];
 
 /** Every registered kind, in registry order. */

@@ -7,17 +7,11 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as ss from 'simple-statistics';
 import { canonical, type MetricRow } from '../metrics/stats.js';
+import type { Target } from './target.js';
 
 export type { SampleSet } from '../types.js';
 
 type Partial2<T> = Omit<T, 'scenario' | 'backend' | 'services' | 'endpoints_per_service'>;
-
-interface Target {
-  key: string;
-  ip: string;
-  port: number;
-  protocol: 'TCP' | 'UDP';
-}
 
 /**
  * Measures the wall-clock time of the backend's real code with tinybench, on the state the simulation left:
@@ -32,7 +26,8 @@ interface Target {
  */
 export async function microBenchmarks(
   node: KubeProxyNode,
-  targets: readonly Target[],
+  /** Services to send first packets to (only their address matters here). */
+  targets: ReadonlyArray<Pick<Target, 'key' | 'ip' | 'port' | 'protocol'>>,
   spec: BenchSpec,
   rng: RngStreams,
   now: Seconds,

@@ -1,5 +1,6 @@
 import type { EndpointSlice, Ingress, NodeInfo, Pod, Seconds, Service } from '../types.js';
-import { IpAllocator, intToIp, parseCidr } from './ip.js';
+import { IpAllocator, parseCidr } from './ip.js';
+import { formatIPv4 } from '../net/ipv4.js';
 import { objectKey } from './selector.js';
 import { type PodSpec, type ServiceSpec, podWithDefaults, serviceWithDefaults } from './defaults.js';
 
@@ -87,7 +88,7 @@ export class Cluster {
     const idx = this.nodeCount++;
     const cc = parseCidr(this.opts.clusterCIDR);
     if (givenPodCIDR === undefined && idx >= cc.size / 256) throw new RangeError(`cluster CIDR ${this.opts.clusterCIDR} has no /24 left for node ${name}`);
-    const podCIDR = givenPodCIDR ?? `${intToIp(cc.base + idx * 256)}/24`;
+    const podCIDR = givenPodCIDR ?? `${formatIPv4(cc.base + idx * 256)}/24`;
     if (ip !== undefined) this.nodeIPs.claim(ip);
     const node: NodeInfo = { name, ips: [ip ?? this.nodeIPs.allocate()], podCIDR, zone: '' };
     this.nodes.set(name, node);

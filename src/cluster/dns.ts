@@ -29,7 +29,8 @@
 import type { Endpoint, EndpointSlice, Protocol, Service } from '../types.js';
 import type { Cluster, ClusterEvent } from './cluster.js';
 import type { EndpointsController } from './endpoints.js';
-import { intToIp, ipToInt, isIPv4 } from './ip.js';
+import { isIPv4 } from './ip.js';
+import { formatIPv4, ipv4ToUint } from '../net/ipv4.js';
 import { objectKey } from './selector.js';
 
 export type DnsRecord = { type: 'A'; name: string; ip: string } | { type: 'CNAME'; name: string; target: string };
@@ -74,7 +75,7 @@ export function endpointHostname(ep: Endpoint, address: string): string {
 function sortedUnique(ips: Iterable<string>): string[] {
   const out = [...new Set(ips)];
   out.sort((a, b) => {
-    if (isIPv4(a) && isIPv4(b)) return ipToInt(a) - ipToInt(b);
+    if (isIPv4(a) && isIPv4(b)) return ipv4ToUint(a) - ipv4ToUint(b);
     return a < b ? -1 : a > b ? 1 : 0;
   });
   return out;
@@ -208,7 +209,7 @@ export class ClusterDns {
     if (this.podsMode === 'disabled') return nx();
     const ip = dashed.replace(/-/g, '.');
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) || !isIPv4(ip)) return nx();
-    const canonical = intToIp(ipToInt(ip));
+    const canonical = formatIPv4(ipv4ToUint(ip));
     if (this.podsMode === 'verified') {
       const keys = this.podsByIP.get(canonical);
       let found = false;

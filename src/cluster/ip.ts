@@ -2,9 +2,6 @@ import { formatIPv4, ipv4ToUint, parseCidr4, parseIPv4 } from '../net/ipv4.js';
 
 /** IPv4 helpers of the cluster model (unsigned addresses), on top of src/net/ipv4.ts. */
 
-export const ipToInt = ipv4ToUint;
-export const intToIp = formatIPv4;
-
 export function isIPv4(s: string): boolean {
   return parseIPv4(s) !== null;
 }
@@ -25,7 +22,7 @@ export function parseCidr(cidr: string): Cidr {
 
 export function cidrContains(cidr: string | Cidr, ip: string): boolean {
   const c = typeof cidr === 'string' ? parseCidr(cidr) : cidr;
-  const n = ipToInt(ip);
+  const n = ipv4ToUint(ip);
   return n >= c.base && n < c.base + c.size;
 }
 
@@ -49,16 +46,16 @@ export class IpAllocator {
       if (off === undefined) throw new RangeError(`address range ${this.range} is exhausted`);
       if (this.used.has(off)) continue;
       this.used.add(off);
-      return intToIp(this.cidr.base + off);
+      return formatIPv4(this.cidr.base + off);
     }
   }
   /** Marks a specific address as used (objects loaded with fixed addresses). */
   claim(ip: string): void {
-    const off = ipToInt(ip) - this.cidr.base;
+    const off = ipv4ToUint(ip) - this.cidr.base;
     if (off >= 0 && off < this.cidr.size) this.used.add(off);
   }
   release(ip: string): void {
-    const off = ipToInt(ip) - this.cidr.base;
+    const off = ipv4ToUint(ip) - this.cidr.base;
     if (this.used.delete(off)) this.free.push(off);
   }
 }

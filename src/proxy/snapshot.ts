@@ -5,11 +5,13 @@ import type {
   Service,
   ServicePortInfo,
 } from '../types.js';
+import { externalPolicyLocal, internalPolicyLocal, needsHealthCheck, shouldSkipService } from './serviceport.js';
 
 /**
  * Conversion of Services and EndpointSlices into what kube-proxy programs from, with kube-proxy's semantics
  * (pkg/proxy/serviceport.go, servicechangetracker.go, endpointslicecache.go):
- * - headless (clusterIP None) and ExternalName services produce no service ports;
+ * - services kube-proxy skips (./serviceport.ts shouldSkipService: headless, ExternalName, no IPv4 cluster IP)
+ *   produce no service ports;
  * - one ServicePortInfo per service port, keyed "namespace/name:portName" ("namespace/name" for an unnamed port);
  * - endpoints are taken from every slice of the service for the port with the same name and protocol,
  *   de-duplicated by "IP:port" and sorted by that string; unset conditions default as the API says
@@ -20,20 +22,11 @@ export function servicePortKey(namespace: string, name: string, portName: string
   return portName === '' ? `${namespace}/${name}` : `${namespace}/${name}:${portName}`;
 }
 
-/** True when kube-proxy programs nothing for the service. */
-export function isUnproxied(svc: Service): boolean {
-  return svc.type === 'ExternalName' || svc.clusterIP === 'None' || svc.clusterIP === '';
-}
-
-/** kube-proxy's ExternallyAccessible: LoadBalancer, NodePort, or a ClusterIP service with external IPs. */
-export function externallyAccessible(svc: Service): boolean {
-  return svc.type === 'LoadBalancer' || svc.type === 'NodePort' || (svc.type === 'ClusterIP' && svc.externalIPs.length > 0);
-}
-
 /** The service ports kube-proxy would program for one Service (empty for headless / ExternalName). */
-export function servicePortInfos(svc: Service): ServicePortInfo[] {
-  if (isUnproxied(svc)) return [];
-  const externalPolicyLocal = externallyAccessible(svc) && svc.externalTrafficPolicy === 'Local';
+export function servicePortInfos(svc: Service, family: 'IPv4' | 'IPv6' = 'IPv4'): ServicePortInfo[] {
+  if (shouldSkipService(svc, family)) return [];
+  const etpLocal = externalPolicyLocal(svc);
+  const hc = needsHealthCheck(svc);
   return svc.ports.map((p) => ({
     key: servicePortKey(svc.namespace, svc.name, p.name),
     namespace: svc.namespace,
@@ -48,10 +41,10 @@ export function servicePortInfos(svc: Service): ServicePortInfo[] {
     externalIPs: [...svc.externalIPs],
     loadBalancerIPs: svc.type === 'LoadBalancer' ? [...svc.loadBalancerIngressIPs] : [],
     loadBalancerSourceRanges: svc.type === 'LoadBalancer' ? svc.loadBalancerSourceRanges.map((r) => r.trim()) : [],
-    externalPolicyLocal,
-    internalPolicyLocal: svc.internalTrafficPolicy === 'Local',
+    externalPolicyLocal: etpLocal,
+    internalPolicyLocal: internalPolicyLocal(svc),
     stickyMaxAgeSeconds: svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeoutSeconds : 0,
-    healthCheckNodePort: svc.type === 'LoadBalancer' && externalPolicyLocal ? svc.healthCheckNodePort : 0,
+    healthCheckNodePort: hc ? svc.healthCheckNodePort : 0,
   }));
 }
 
@@ -126,7 +119,7 @@ export function buildSnapshot(
     const svc = serviceForFamily(svcAny, family);
     if (svc === null) continue;
     const mine = slicesBySvc.get(`${svc.namespace}/${svc.name}`) ?? [];
-    for (const info of servicePortInfos(svc)) {
+    for (const info of servicePortInfos(svc, family)) {
       svcMap.set(info.key, info);
       epMap.set(info.key, endpointsForPort(info, mine, nodeName, family));
     }

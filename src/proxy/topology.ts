@@ -1,27 +1,9 @@
 import type { EndpointInfo, ServicePortInfo } from '../types.js';
 
 /**
- * Endpoint selection shared by every data plane, as kube-proxy's pkg/proxy/topology.go and serviceport.go do it
- * (topology hints are not modelled).
+ * Endpoint selection shared by every data plane, as kube-proxy's pkg/proxy/topology.go does it (topology hints
+ * are not modelled); which endpoint sets a service port uses comes from ./serviceport.ts.
  */
-
-/** A service port accepts traffic from outside the cluster: a node port, load-balancer IPs or external IPs. */
-export function acceptsExternalTraffic(s: Pick<ServicePortInfo, 'nodePort' | 'loadBalancerIPs' | 'externalIPs'>): boolean {
-  return s.nodePort !== 0 || s.loadBalancerIPs.length > 0 || s.externalIPs.length > 0;
-}
-
-/**
- * UsesClusterEndpoints: internal policy Cluster, or any external traffic at all (even with externalTrafficPolicy
- * Local, cluster endpoints are needed to short-circuit traffic from inside the cluster).
- */
-export function usesClusterEndpoints(s: Pick<ServicePortInfo, 'internalPolicyLocal' | 'nodePort' | 'loadBalancerIPs' | 'externalIPs'>): boolean {
-  return !s.internalPolicyLocal || acceptsExternalTraffic(s);
-}
-
-/** UsesLocalEndpoints: internal policy Local, or external policy Local on an externally reachable port. */
-export function usesLocalEndpoints(s: Pick<ServicePortInfo, 'internalPolicyLocal' | 'externalPolicyLocal' | 'nodePort' | 'loadBalancerIPs' | 'externalIPs'>): boolean {
-  return s.internalPolicyLocal || (s.externalPolicyLocal && acceptsExternalTraffic(s));
-}
 
 /** CategorizeEndpoints (pkg/proxy/topology.go) without topology hints, which the harness does not model. */
 export function categorizeEndpoints(

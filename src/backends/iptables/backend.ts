@@ -17,13 +17,13 @@ import type {
 } from '../../types.js';
 import { formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
 import { cidrContainsIP, parseCIDRSloppy, parseIPSloppy, type IPFamily } from '../../net/ip.js';
+import { shouldSkipService } from '../../proxy/serviceport.js';
 import type { IptablesLookupCounts, IptablesSizeCounts, IptablesSyncCounts } from './metrics.js';
 import { goHex08 } from './names.js';
 import {
   buildFixedRules,
   buildServiceEntry,
   FixedChains,
-  isProxiable,
   LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
   writeOrder,
   type FixedRules,
@@ -32,41 +32,15 @@ import {
 } from './proxier.js';
 import { buildEraServiceEntry } from './eras.js';
 import { profileFacts, type KubeProxyProfile, type ProfileFacts } from './profiles.js';
-import * as RS from './ruleset.js';
-import { Chain, chainLine, PROTO_NUM, Rule, saveLine, type TableName } from './ruleset.js';
+import { Chain, CT_DNAT, PROTO_NUM, Rule, type TableName } from '../../netfilter/rule.js';
+import { chainLine, saveTable } from '../../netfilter/save.js';
+import { saveOrder } from '../../netfilter/table.js';
+import { PacketWalker, RECENT_LIST_MAX, V_DROP, V_REJECT } from '../../netfilter/walk.js';
 
-// Local copies: imported bindings may be compiled to getter calls, which the per-rule walk cannot afford.
-const F_SRC = RS.F_SRC;
-const F_SRC_NEG = RS.F_SRC_NEG;
-const F_DST = RS.F_DST;
-const F_DST_NEG = RS.F_DST_NEG;
-const F_PROTO = RS.F_PROTO;
-const F_DPORT = RS.F_DPORT;
-const F_SRC_LOCAL = RS.F_SRC_LOCAL;
-const F_DST_LOCAL = RS.F_DST_LOCAL;
-const F_MARK = RS.F_MARK;
-const F_MARK_NEG = RS.F_MARK_NEG;
-const F_CTSTATE = RS.F_CTSTATE;
-const F_CTSTATE_NEG = RS.F_CTSTATE_NEG;
-const F_STATISTIC = RS.F_STATISTIC;
-const F_RECENT = RS.F_RECENT;
-const T_JUMP = RS.T_JUMP;
-const T_GOTO = RS.T_GOTO;
-const T_RETURN = RS.T_RETURN;
-const T_ACCEPT = RS.T_ACCEPT;
-const T_DROP = RS.T_DROP;
-const T_REJECT = RS.T_REJECT;
-const T_MARK = RS.T_MARK;
-const T_MASQUERADE = RS.T_MASQUERADE;
-const T_DNAT = RS.T_DNAT;
-const CT_NEW = RS.CT_NEW;
-const F_SERVICE_RULE = RS.F_DST | RS.F_PROTO | RS.F_DPORT;
-const CT_DNAT = RS.CT_DNAT;
+export { RECENT_LIST_MAX };
 
 /** kube-proxy's proxyutil.FullSyncPeriod: a partial-restore proxier still rewrites everything this often. */
 export const FULL_SYNC_PERIOD: Seconds = 3600;
-/** xt_recent's ip_list_tot module parameter default: addresses remembered per list (LRU beyond that). */
-export const RECENT_LIST_MAX = 200;
 
 /** Options of the iptables backend (kube-proxy flags and host facts; defaults in brackets). */
 export interface IptablesBackendOptions {
@@ -99,11 +73,6 @@ export interface IptablesBackendOptions {
 }
 
 export type WriteMethod = 'restore-minimized' | 'restore-full' | 'cli-per-rule';
-
-const V_CONTINUE = 0;
-const V_ACCEPT = 1;
-const V_DROP = 2;
-const V_REJECT = 3;
 
 interface RestorePlan {
   full: boolean;
@@ -166,22 +135,8 @@ export class IptablesBackend implements Backend {
   private plan: RestorePlan | null = null;
   private kernelRules = 0;
   private kernelChains = 0;
-  /** xt_recent lists: name → (source address → last seen), in LRU order. */
-  private readonly recent = new Map<string, Map<number, number>>();
-
-  // packet walk state
-  private pSrc = 0;
-  private pDst = 0;
-  private pProto = 0;
-  private pDport = 0;
-  private pMark = 0;
-  private pCt = 0;
-  private pMasq = false;
-  private pDnat: Rule | null = null;
-  private pSvc = '';
-  private pCount = 0;
-  private pRng: Rng = { next: () => 0 };
-  private pNow = 0;
+  /** The first-packet walk over this backend's chains (also holds the xt_recent lists). */
+  private readonly walker = new PacketWalker((addr) => this.isLocal(addr));
 
   constructor(opts: IptablesBackendOptions) {
     const node = opts.node;
@@ -290,8 +245,8 @@ export class IptablesBackend implements Backend {
     for (const kv of snap.services) {
       const info = kv[1];
       const prev = this.entries.get(kv[0]);
-      // an unchanged entry already proved the service proxiable
-      if ((prev !== undefined && prev.info === info) || isProxiable(info, this.family)) {
+      // an unchanged entry was already checked
+      if ((prev !== undefined && prev.info === info) || !shouldSkipService(info, this.family)) {
         present.push(kv);
         totalEndpoints += snap.endpoints.get(kv[0])?.length ?? 0;
       }
@@ -364,7 +319,7 @@ export class IptablesBackend implements Backend {
     let deleted: string[] = [];
     if (!large || now - this.lastCleanup > this.syncPeriod) {
       deleted = [...this.stale.keys()].sort();
-      for (const name of deleted) this.recent.delete(name);
+      for (const name of deleted) this.walker.recent.delete(name);
       this.stale.clear();
       this.lastCleanup = now;
     }
@@ -511,25 +466,17 @@ export class IptablesBackend implements Backend {
     const fixed = table === 'nat' ? this.fx.natChains() : this.fx.filterChains();
     const builtin = fixed.filter((c) => c.builtin);
     if (!this.synced) return builtin;
-    const user = fixed.filter((c) => !c.builtin);
     if (table === 'nat') {
-      for (const e of this.order) for (const c of e.chains) user.push(c);
-      for (const c of this.stale.values()) user.push(c);
+      for (const e of this.order) for (const c of e.chains) fixed.push(c);
+      for (const c of this.stale.values()) fixed.push(c);
     }
-    user.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return [...builtin, ...user];
+    return saveOrder(fixed);
   }
 
   /** The ruleset as `iptables-save` prints it (filter, then nat; without the "# Generated by" comment lines). */
   render(): RenderedRuleset {
     const out: string[] = [];
-    for (const table of ['filter', 'nat'] as const) {
-      const chains = this.tableChains(table);
-      out.push(`*${table}`);
-      for (const c of chains) out.push(chainLine(c.name, c.builtin));
-      for (const c of chains) for (const r of c.rules) out.push(saveLine(r.text, this.family));
-      out.push('COMMIT');
-    }
+    for (const table of ['filter', 'nat'] as const) saveTable(table, this.tableChains(table), out, this.family);
     out.push('');
     // the IPv6 proxier's tables are what ip6tables-save prints; the output keeps one name for both families
     return { 'iptables-save': out.join('\n') };
@@ -571,140 +518,43 @@ export class IptablesBackend implements Backend {
     if (!this.synced || src === null || dst === null) {
       return { verdict: 'PASS', endpoint: null, serviceKey: '', masquerade: false, counts: { rules_evaluated: 0 } satisfies IptablesLookupCounts };
     }
-    this.pSrc = src;
-    this.pDst = dst;
-    this.pProto = proto;
-    this.pDport = pkt.dstPort;
-    this.pMark = 0;
-    this.pCt = CT_NEW;
-    this.pMasq = false;
-    this.pDnat = null;
-    this.pSvc = '';
-    this.pCount = 0;
-    this.pRng = rng;
-    this.pNow = now;
+    const w = this.walker;
+    w.begin(src, dst, proto, pkt.dstPort, rng, now);
     const fx = this.fx;
 
     // nat: PREROUTING (from a pod or the network) or OUTPUT (from a process on the node)
-    this.walk(pkt.local ? fx.natOutput : fx.natPrerouting);
-    const dnat = this.pDnat as Rule | null;
+    w.walk(pkt.local ? fx.natOutput : fx.natPrerouting);
+    const dnat = w.dnat;
     if (dnat !== null) {
-      this.pDst = dnat.arg1;
-      this.pDport = dnat.arg2;
-      this.pCt |= CT_DNAT;
+      w.dst = dnat.arg1;
+      w.dport = dnat.arg2;
+      w.ct |= CT_DNAT;
     }
     // filter: OUTPUT, or after routing INPUT (to a local address) or FORWARD
-    const toLocal = !pkt.local && this.isLocal(this.pDst);
-    const v = this.walk(pkt.local ? fx.filterOutput : toLocal ? fx.filterInput : fx.filterForward);
+    const toLocal = !pkt.local && this.isLocal(w.dst);
+    const v = w.walk(pkt.local ? fx.filterOutput : toLocal ? fx.filterInput : fx.filterForward);
     if (v === V_DROP || v === V_REJECT) {
       return {
         verdict: v === V_DROP ? 'DROP' : 'REJECT',
         endpoint: null,
-        serviceKey: this.pSvc,
+        serviceKey: w.owner,
         masquerade: false,
-        counts: { rules_evaluated: this.pCount } satisfies IptablesLookupCounts,
+        counts: { rules_evaluated: w.rules } satisfies IptablesLookupCounts,
       };
     }
     // nat: POSTROUTING for forwarded and locally generated packets (INPUT has no kube-proxy nat rules)
-    this.walk(toLocal ? fx.natInput : fx.natPostrouting);
+    w.walk(toLocal ? fx.natInput : fx.natPostrouting);
     return {
       verdict: dnat !== null ? 'DNAT' : 'PASS',
       endpoint: dnat !== null ? { ip: formatIPv4(dnat.arg1), port: dnat.arg2 } : null,
-      serviceKey: this.pSvc,
-      masquerade: this.pMasq,
-      counts: { rules_evaluated: this.pCount } satisfies IptablesLookupCounts,
+      serviceKey: w.owner,
+      masquerade: w.masq,
+      counts: { rules_evaluated: w.rules } satisfies IptablesLookupCounts,
     };
   }
 
   private isLocal(addr: number): boolean {
     return addr >>> 24 === 127 || this.localIPs.has(addr);
-  }
-
-  /** Runs a chain like ipt_do_table: returns V_CONTINUE when the chain falls off its end or RETURNs. */
-  private walk(chain: Chain): number {
-    const rules = chain.rules;
-    const n = rules.length;
-    // a walk never changes the destination (DNAT ends the nat walk), so it can be read once
-    const dst = this.pDst;
-    const proto = this.pProto;
-    const dport = this.pDport;
-    let i = 0;
-    let v = V_CONTINUE;
-    for (; i < n; i++) {
-      const r = rules[i]!;
-      const f = r.flags;
-      if (f === F_SERVICE_RULE) {
-        // KUBE-SERVICES' cluster IP / external IP / load-balancer rules: -d, -p, --dport only
-        if ((dst & r.dstMask) !== r.dst || r.proto !== proto || r.dport !== dport) continue;
-      } else if (f !== 0 && !this.matches(r, f)) continue;
-      const t = r.target;
-      if (t === 0) continue;
-      if (this.pSvc === '' && r.owner !== '') this.pSvc = r.owner;
-      if (t === T_JUMP) {
-        const sub = this.walk(r.jumpTo!);
-        if (sub !== V_CONTINUE) {
-          v = sub;
-          break;
-        }
-        continue;
-      }
-      if (t === T_MARK) {
-        this.pMark = (this.pMark & ~r.arg2) ^ r.arg1;
-        continue;
-      }
-      if (t === T_GOTO) {
-        v = this.walk(r.jumpTo!);
-        break;
-      }
-      if (t === T_RETURN) v = V_CONTINUE;
-      else if (t === T_ACCEPT) v = V_ACCEPT;
-      else if (t === T_DROP) v = V_DROP;
-      else if (t === T_REJECT) v = V_REJECT;
-      else if (t === T_MASQUERADE) {
-        this.pMasq = true;
-        v = V_ACCEPT;
-      } else if (t === T_DNAT) {
-        this.pDnat = r;
-        v = V_ACCEPT;
-      }
-      break;
-    }
-    // rules evaluated in this chain: all of them, or up to and including the one that ended the walk
-    this.pCount += i < n ? i + 1 : n;
-    return v;
-  }
-
-  private matches(r: Rule, f: number): boolean {
-    if ((f & F_DST) !== 0 && ((this.pDst & r.dstMask) === r.dst) === ((f & F_DST_NEG) !== 0)) return false;
-    if ((f & F_PROTO) !== 0 && r.proto !== this.pProto) return false;
-    if ((f & F_DPORT) !== 0 && r.dport !== this.pDport) return false;
-    if ((f & F_SRC) !== 0 && ((this.pSrc & r.srcMask) === r.src) === ((f & F_SRC_NEG) !== 0)) return false;
-    if ((f & F_SRC_LOCAL) !== 0 && !this.isLocal(this.pSrc)) return false;
-    if ((f & F_DST_LOCAL) !== 0 && !this.isLocal(this.pDst)) return false;
-    if ((f & F_MARK) !== 0 && ((this.pMark & r.rare!.markMask) === r.rare!.markValue) === ((f & F_MARK_NEG) !== 0)) return false;
-    if ((f & F_CTSTATE) !== 0 && ((this.pCt & r.rare!.ctMask) !== 0) === ((f & F_CTSTATE_NEG) !== 0)) return false;
-    if ((f & F_STATISTIC) !== 0 && !(this.pRng.next() * 0x80000000 < r.prob)) return false;
-    if ((f & F_RECENT) !== 0 && !this.recentMatch(r)) return false;
-    return true;
-  }
-
-  private recentMatch(r: Rule): boolean {
-    const rc = r.rare!.recent!;
-    let list = this.recent.get(rc.name);
-    if (rc.set) {
-      if (list === undefined) this.recent.set(rc.name, (list = new Map()));
-      list.delete(this.pSrc);
-      list.set(this.pSrc, this.pNow);
-      if (list.size > RECENT_LIST_MAX) list.delete(list.keys().next().value!);
-      return true;
-    }
-    const seen = list?.get(this.pSrc);
-    if (seen === undefined) return false;
-    if (this.pNow - seen > rc.seconds) {
-      if (rc.reap) list!.delete(this.pSrc);
-      return false;
-    }
-    return true;
   }
 }
 

@@ -12,7 +12,8 @@
 import type { EndpointInfo, ServicePortInfo } from '../../types.js';
 import { formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
 import { endpointChainName, formatFixed, FW_PREFIX, portProtoHash, SVC_PREFIX } from './names.js';
-import { Chain, chainLine, RuleBuilder, T_DNAT, type Rule } from './ruleset.js';
+import { Chain, RuleBuilder, T_DNAT, type Rule } from '../../netfilter/rule.js';
+import { chainLine } from '../../netfilter/save.js';
 import { profileFacts } from './profiles.js';
 import type { FixedChains, ProxierConfig, ServiceEntry } from './proxier.js';
 

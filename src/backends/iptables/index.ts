@@ -23,4 +23,5 @@ export {
   serviceChainName,
 } from './names.js';
 export { LARGE_CLUSTER_ENDPOINTS_THRESHOLD } from './proxier.js';
-export { Chain, Rule, saveLine, splitArgs, xtSaveString } from './ruleset.js';
+export { Chain, Rule } from '../../netfilter/rule.js';
+export { saveLine, splitArgs, xtSaveString } from '../../netfilter/save.js';

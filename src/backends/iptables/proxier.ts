@@ -3,12 +3,14 @@
  * and its fixed chains. This follows the upstream logic step by step (same conditions, same rule order, same
  * argument order and comments); the code is our own.
  */
+import { externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/serviceport.js';
 import { categorizeEndpoints } from '../../proxy/topology.js';
 import type { EndpointInfo, ServicePortInfo } from '../../types.js';
 import { cidrContains, formatIPv4, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
 import { cidrContainsIP, joinHostPort, parseCIDRSloppy, parseIPSloppy, type IPFamily } from '../../net/ip.js';
 import { computeProbability, endpointChainName, EXT_PREFIX, FW_PREFIX, portProtoHash, SVC_PREFIX, SVL_PREFIX } from './names.js';
-import { Chain, Rule, RuleBuilder, chainLine, T_DNAT } from './ruleset.js';
+import { Chain, Rule, RuleBuilder, T_DNAT } from '../../netfilter/rule.js';
+import { chainLine } from '../../netfilter/save.js';
 import { profileFacts, type KubeProxyProfile } from './profiles.js';
 
 /** Upstream's largeClusterEndpointsThreshold: above this many endpoints, per-endpoint comments are dropped. */
@@ -372,15 +374,6 @@ function ipv4List(ips: readonly string[]): string[] {
   return out;
 }
 
-/** True when kube-proxy's IPv4 proxier programs the service port at all (valid IPv4 cluster IP, not headless). */
-export function isProxiable(info: ServicePortInfo, family: IPFamily = 'IPv4'): boolean {
-  if (info.type === 'ExternalName') return false;
-  if (info.clusterIP === '' || info.clusterIP === 'None') return false;
-  const p = info.protocol;
-  if (family === 'IPv6') return (p === 'TCP' || p === 'UDP' || p === 'SCTP') && parseIPSloppy(info.clusterIP)?.family === 'IPv6';
-  return (p === 'TCP' || p === 'UDP' || p === 'SCTP') && parseIPv4(info.clusterIP) !== null;
-}
-
 /**
  * Builds the rules of one service port, following syncProxyRules' per-service loop.
  * `prev` (the entry of the previous sync, if any) only serves to reuse already-computed chain-name hashes.
@@ -414,21 +407,23 @@ export function buildServiceEntry(
     if (c !== null) sourceRanges.push(c);
   }
   const nodePort = info.nodePort;
-  const externallyAccessible = nodePort !== 0 || lbIPs.length > 0 || externalIPs.length > 0;
+  // the service port as the IPv4 proxier sees it: external and load-balancer IPs of its family only
+  const port4 = { nodePort, loadBalancerIPs: lbIPs, externalIPs, internalPolicyLocal: info.internalPolicyLocal, externalPolicyLocal: info.externalPolicyLocal };
+  const reachable = externallyAccessible(port4);
   const itpLocal = info.internalPolicyLocal;
   const etpLocal = info.externalPolicyLocal;
-  const usesClusterEndpoints = !itpLocal || externallyAccessible;
-  const usesLocalEndpoints = itpLocal || (etpLocal && externallyAccessible);
+  const usesCluster = usesClusterEndpoints(port4);
+  const usesLocal = usesLocalEndpoints(port4);
   const eps = v6 ? epsIn.filter((e) => parseIPSloppy(e.ip)?.family === 'IPv6') : epsIn.filter((e) => parseIPv4(e.ip) !== null);
-  const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesClusterEndpoints, usesLocalEndpoints);
+  const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesCluster, usesLocal);
 
-  const usesClusterPolicyChain = cluster.length > 0 && usesClusterEndpoints;
-  const usesLocalPolicyChain = local.length > 0 && usesLocalEndpoints;
+  const usesClusterPolicyChain = cluster.length > 0 && usesCluster;
+  const usesLocalPolicyChain = local.length > 0 && usesLocal;
   let hasInternalEndpoints = hasEndpoints;
   if (itpLocal && local.length === 0) hasInternalEndpoints = false;
   let hasExternalEndpoints = hasEndpoints;
   if (etpLocal && local.length === 0) hasExternalEndpoints = false;
-  const usesExternalTrafficChain = hasEndpoints && externallyAccessible;
+  const usesExternalTrafficChain = hasEndpoints && reachable;
   const usesFWChain = hasEndpoints && lbIPs.length > 0 && sourceRanges.length > 0;
 
   // Chain objects first, so that rules can point at them.

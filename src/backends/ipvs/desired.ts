@@ -3,11 +3,12 @@
  * syncProxyRules, pkg/proxy/ipvs/proxier.go), computed independently of every other service so that a sync can
  * diff only the service ports that changed.
  */
-import { categorizeEndpoints, usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/topology.js';
-import { cidrContains, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
+import { usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/serviceport.js';
+import { categorizeEndpoints } from '../../proxy/topology.js';
+import { cidrContains, ipv4ToUint, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
 import type { EndpointInfo, ProxyNodeConfig, Protocol, ServicePortInfo } from '../../types.js';
 import type { IpvsScheduler } from './options.js';
-import { FLAG_PERSISTENT, ipv4ToInt, vsKey } from './kernel.js';
+import { FLAG_PERSISTENT, vsKey } from './kernel.js';
 import { SET } from './ipset.js';
 
 export interface DesiredVirtualServer {
@@ -81,18 +82,6 @@ export interface DesiredContext {
   nodePortIPs: readonly string[];
   /** Every node address (external/LB IPs that are node addresses are not bound to kube-ipvs0). */
   nodeAddresses: ReadonlySet<string>;
-}
-
-/** Whether kube-proxy programs anything for this service port (ShouldSkipService, IPv4 only here). */
-export function isProgrammable(s: ServicePortInfo): boolean {
-  if (s.type === 'ExternalName') return false;
-  if (s.clusterIP === '' || s.clusterIP === 'None') return false;
-  try {
-    ipv4ToInt(s.clusterIP);
-  } catch {
-    return false;
-  }
-  return true;
 }
 
 export function desiredService(ctx: DesiredContext, s: ServicePortInfo, eps: readonly EndpointInfo[]): DesiredService {

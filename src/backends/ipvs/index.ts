@@ -24,8 +24,7 @@ export { createScheduler, connOverhead, shHashKey, dhHashKey } from './scheduler
 export type { SchedDest, SchedulerState } from './schedulers.js';
 export { Ipset, IpsetStore, IPSET_INFO, SET, jhash2 } from './ipset.js';
 export type { IpsetInfo, IpsetType } from './ipset.js';
-export { buildRules, restoreInput, RuleSet, saveRule, KUBE_CHAINS, JUMPS } from './iptables.js';
-export type { Rule } from './iptables.js';
+export { buildRules, IpvsRules, ipsetMatcher, KUBE_CHAINS, JUMPS } from './iptables.js';
 export { desiredService, nodePortIPs } from './desired.js';
 export type { DesiredService, DesiredVirtualServer } from './desired.js';
 

@@ -15,9 +15,9 @@
  *   second address / network), measured with ipset v7.17.
  */
 import { createHash } from 'node:crypto';
-import { maskOf } from '../../net/ipv4.js';
+import { ipv4ToUint, maskOf } from '../../net/ipv4.js';
 import type { Protocol } from '../../types.js';
-import { ipv4ToInt, PROTO_NUM } from './kernel.js';
+import { PROTO_NUM } from './kernel.js';
 
 export type IpsetType = 'hash:ip' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
 
@@ -148,24 +148,24 @@ function parseEntry(type: IpsetType, entry: string): Parsed {
     return { ip: 0, proto: 0, port, ip2: 0, cidr: 0, text: String(port) };
   }
   if (type === 'hash:ip') {
-    const ip = ipv4ToInt(entry);
+    const ip = ipv4ToUint(entry);
     return { ip, proto: 0, port: 0, ip2: 0, cidr: 0, text: entry };
   }
   const [ipS, pp, third] = entry.split(',');
   const [protoS, portS] = pp!.split(':');
-  const ip = ipv4ToInt(ipS!);
+  const ip = ipv4ToUint(ipS!);
   const proto = PROTO_BY_NAME[protoS!]!;
   const port = Number(portS);
   let ip2 = 0;
   let cidr = 32;
   let thirdText = '';
   if (type === 'hash:ip,port,ip') {
-    ip2 = ipv4ToInt(third!);
+    ip2 = ipv4ToUint(third!);
     thirdText = `,${third}`;
   } else if (type === 'hash:ip,port,net') {
     const [netS, bitsS] = third!.split('/');
     cidr = bitsS === undefined ? 32 : Number(bitsS);
-    ip2 = (ipv4ToInt(netS!) & maskOf(cidr)) >>> 0;
+    ip2 = (ipv4ToUint(netS!) & maskOf(cidr)) >>> 0;
     const a = `${ip2 >>> 24}.${(ip2 >>> 16) & 255}.${(ip2 >>> 8) & 255}.${ip2 & 255}`;
     thirdText = cidr === 32 ? `,${a}` : `,${a}/${cidr}`;
   }

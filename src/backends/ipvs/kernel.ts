@@ -22,9 +22,6 @@ export const FLAG_PERSISTENT = 0x1;
 
 export type SvcTableMode = 'fixed256' | 'resizable';
 
-/** Unsigned value of a dotted quad (the order ipvsadm sorts by); throws on anything else. */
-export const ipv4ToInt = ipv4ToUint;
-
 /** A real server (ip_vs_dest). */
 export interface RealServer {
   readonly ip: string;
@@ -123,7 +120,7 @@ export class IpvsKernel {
     const key = vsKey(protocol, ip, port);
     if (this.services.has(key)) throw new Error(`IPVS service ${key} exists`);
     const protoNum = PROTO_NUM[protocol];
-    const ipInt = ipv4ToInt(ip);
+    const ipInt = ipv4ToUint(ip);
     const dests: RealServer[] = [];
     const vs: VirtualService = {
       key,
@@ -200,7 +197,7 @@ export class IpvsKernel {
     // counters included, when the same destination is added again (ip_vs_trash_get_dest).
     const d: RealServer = reuse ?? {
       ip,
-      ipInt: ipv4ToInt(ip),
+      ipInt: ipv4ToUint(ip),
       port,
       weight,
       activeConns: 0,

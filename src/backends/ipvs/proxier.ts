@@ -22,12 +22,17 @@ import type {
   SyncRequest,
   SyncResult,
 } from '../../types.js';
-import { addrPortKey, DEFAULT_TIMEOUTS, destKey, IpvsKernel, ipv4ToInt, type RealServer, type SvcTableMode, type Timeouts, type VirtualService } from './kernel.js';
+import { addrPortKey, DEFAULT_TIMEOUTS, destKey, IpvsKernel, type RealServer, type SvcTableMode, type Timeouts, type VirtualService } from './kernel.js';
 import { IpsetStore, SET, type IpsetType } from './ipset.js';
-import { buildRules, KUBE_CHAINS, restoreInput, RuleSet, walkChain, type WalkCounts, type WalkEnv, type WalkPacket } from './iptables.js';
+import { PROTO_NUM } from '../../netfilter/rule.js';
+import { PacketWalker, V_DROP, V_REJECT } from '../../netfilter/walk.js';
+import type { Table } from '../../netfilter/table.js';
+import { buildRules, ipsetMatcher, KUBE_CHAINS, type IpvsRules } from './iptables.js';
 import type { IpvsLookupCounts, IpvsSizeCounts, IpvsSyncCounts } from './metrics.js';
 import type { IpvsScheduler } from './options.js';
-import { desiredService, isProgrammable, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
+import { shouldSkipService } from '../../proxy/serviceport.js';
+import { desiredService, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
+import { ipv4ToUint } from '../../net/ipv4.js';
 
 export interface IpvsBackendOptions {
   node: ProxyNodeConfig;
@@ -146,9 +151,10 @@ function lookupResult(
   serviceKey: string,
   endpoint: LookupResult['endpoint'],
   masquerade: boolean,
-  n: WalkCounts,
+  w: PacketWalker,
+  probes: number,
 ): LookupResult & { counts: IpvsLookupCounts } {
-  return { verdict, endpoint, serviceKey, masquerade, counts: { rules_evaluated: n.rules, hash_probes: n.probes, set_lookups: n.sets } satisfies IpvsLookupCounts };
+  return { verdict, endpoint, serviceKey, masquerade, counts: { rules_evaluated: w.rules, hash_probes: probes, set_lookups: w.setTests } satisfies IpvsLookupCounts };
 }
 
 interface OpenConn {
@@ -240,7 +246,7 @@ export class IpvsProxier implements Backend {
   private readonly ctx: DesiredContext;
   private readonly nodeIPSet: ReadonlySet<string>;
   private readonly nodeIPInts: ReadonlySet<number>;
-  private ruleSet: RuleSet;
+  private ruleSet: IpvsRules;
   private restoreText = '';
   private clock: Seconds = 0;
   private synced = false;
@@ -250,7 +256,7 @@ export class IpvsProxier implements Backend {
     this.scheduler = opts.scheduler ?? 'rr';
     this.kernel = new IpvsKernel(opts.svcTable ?? 'fixed256', { ...DEFAULT_TIMEOUTS, ...opts.timeouts });
     this.nodeIPSet = new Set(opts.node.nodeIPs);
-    this.nodeIPInts = new Set(opts.node.nodeIPs.map(ipv4ToInt));
+    this.nodeIPInts = new Set(opts.node.nodeIPs.map(ipv4ToUint));
     this.ctx = {
       node: opts.node,
       scheduler: this.scheduler,
@@ -261,12 +267,11 @@ export class IpvsProxier implements Backend {
     this.ruleSet = this.rebuildRules();
   }
 
-  private rebuildRules(): RuleSet {
+  private rebuildRules(): IpvsRules {
     const lb: DesiredService['lbNoNodeAccess'] = [];
     for (const k of [...this.lbNoNodeAccess.keys()].sort()) lb.push(...this.lbNoNodeAccess.get(k)!);
-    const rules = buildRules(this.opts.node, { sets: this.sets, lbNoNodeAccess: lb });
-    this.restoreText = restoreInput(rules);
-    this.ruleSet = new RuleSet(rules);
+    this.ruleSet = buildRules(this.opts.node, { sets: this.sets, lbNoNodeAccess: lb });
+    this.restoreText = this.ruleSet.restoreInput();
     return this.ruleSet;
   }
 
@@ -300,7 +305,7 @@ export class IpvsProxier implements Backend {
   private syncKey(key: string, snap: ProxySnapshot, d: IpvsSyncDetail): void {
     const old = this.desired.get(key);
     const svc = snap.services.get(key);
-    const neu = svc !== undefined && isProgrammable(svc) ? desiredService(this.ctx, svc, snap.endpoints.get(key) ?? []) : undefined;
+    const neu = svc !== undefined && !shouldSkipService(svc) ? desiredService(this.ctx, svc, snap.endpoints.get(key) ?? []) : undefined;
 
     // ipset entries: take the new references before dropping the old ones, so an entry wanted before and after
     // costs nothing
@@ -379,7 +384,7 @@ export class IpvsProxier implements Backend {
     const n = this.addrs.get(ip) ?? 0;
     this.addrs.set(ip, n + 1);
     if (n === 0) {
-      this.addrInts.add(ipv4ToInt(ip));
+      this.addrInts.add(ipv4ToUint(ip));
       d.addressesAdded++;
       d.netlinkBytes += ADDRESS_MSG_BYTES;
     }
@@ -393,7 +398,7 @@ export class IpvsProxier implements Backend {
       return;
     }
     this.addrs.delete(ip);
-    this.addrInts.delete(ipv4ToInt(ip));
+    this.addrInts.delete(ipv4ToUint(ip));
     d.addressesDeleted++;
     d.netlinkBytes += ADDRESS_MSG_BYTES;
   }
@@ -483,7 +488,7 @@ export class IpvsProxier implements Backend {
   connectionClosed(endpoint: { ip: string; port: number }, serviceKey: string, protocol: Protocol): void {
     const want = this.desired.get(serviceKey);
     if (want === undefined) return;
-    const ek = addrPortKey(ipv4ToInt(endpoint.ip), endpoint.port);
+    const ek = addrPortKey(ipv4ToUint(endpoint.ip), endpoint.port);
     for (const v of want.virtualServers) {
       if (v.protocol !== protocol) continue;
       const kv = this.kernel.services.get(v.key);
@@ -500,7 +505,19 @@ export class IpvsProxier implements Backend {
 
   private isLocal = (ipInt: number): boolean => this.nodeIPInts.has(ipInt) || this.addrInts.has(ipInt) || ipInt >>> 24 === 127;
 
-  private readonly env: WalkEnv = { sets: this.sets, isLocal: this.isLocal };
+  private readonly walker = new PacketWalker(this.isLocal, ipsetMatcher(this.sets));
+
+  /** Walks one built-in chain; returns 'DROP' / 'REJECT' when the packet ends there, '' otherwise. */
+  private hook(t: Table, chain: string): '' | 'DROP' | 'REJECT' {
+    const v = this.walker.walk(t.chain(chain));
+    return v === V_DROP ? 'DROP' : v === V_REJECT ? 'REJECT' : '';
+  }
+
+  /** Walks nat POSTROUTING; true when KUBE-POSTROUTING masqueraded the packet. */
+  private masquerades(nat: Table): boolean {
+    this.walker.walk(nat.chain('POSTROUTING'));
+    return this.walker.masq;
+  }
 
   /**
    * The first packet of a connection, through the netfilter hooks in order:
@@ -514,62 +531,65 @@ export class IpvsProxier implements Backend {
    * ip_vs_leave() answers ICMP port unreachable and drops) or when KUBE-IPVS-FILTER rejects a kube-ipvs0 address on
    * a port that is no service; DROP from KUBE-SOURCE-RANGES-FIREWALL / KUBE-IPVS-OUT-FILTER; PASS otherwise.
    */
-  lookup(pkt: Packet, _rng: Rng, now: Seconds): LookupResult & { counts: IpvsLookupCounts } {
+  lookup(pkt: Packet, rng: Rng, now: Seconds): LookupResult & { counts: IpvsLookupCounts } {
     if (now > this.clock) this.clock = now;
-    const env = this.env;
-    const rs = this.ruleSet;
-    const n: WalkCounts = { rules: 0, sets: 0, probes: 0 };
+    const { nat, filter } = this.ruleSet;
+    const w = this.walker;
+    let probes = 0;
     // A local process connecting to an address on kube-ipvs0 gets that address as its source: the local route
     // (`local VIP dev kube-ipvs0 ... src VIP`) selects it. This is why kube-proxy masquerades "src,dst" traffic
     // without a local detector, and why KUBE-IPVS-OUT-FILTER matches `-s LB-IP`.
-    const dstInt = ipv4ToInt(pkt.dstIP);
-    const srcInt = pkt.local && this.addrInts.has(dstInt) ? dstInt : ipv4ToInt(pkt.srcIP);
-    const p: WalkPacket = { src: srcInt, dst: dstInt, proto: pkt.protocol, dport: pkt.dstPort, mark: 0, ipvs: null };
+    const dstInt = ipv4ToUint(pkt.dstIP);
+    const srcInt = pkt.local && this.addrInts.has(dstInt) ? dstInt : ipv4ToUint(pkt.srcIP);
+    w.begin(srcInt, dstInt, PROTO_NUM[pkt.protocol.toLowerCase()] ?? 0, pkt.dstPort, rng, now);
 
     if (!pkt.local) {
-      walkChain(rs, 'nat', 'PREROUTING', p, env, n);
+      this.hook(nat, 'PREROUTING');
       if (!this.isLocal(dstInt)) {
-        n.probes += 1; // ip_vs_out_hook at FORWARD
-        const fv = walkChain(rs, 'filter', 'FORWARD', p, env, n);
-        if (fv === 'DROP' || fv === 'REJECT') return lookupResult(fv, '', null, false, n);
-        return lookupResult('PASS', '', null, walkChain(rs, 'nat', 'POSTROUTING', p, env, n) === 'MASQUERADE', n);
+        probes += 1; // ip_vs_out_hook at FORWARD
+        const fv = this.hook(filter, 'FORWARD');
+        if (fv === 'DROP' || fv === 'REJECT') return lookupResult(fv, '', null, false, w, probes);
+        return lookupResult('PASS', '', null, this.masquerades(nat), w, probes);
       }
-      const iv = walkChain(rs, 'filter', 'INPUT', p, env, n);
-      if (iv === 'DROP' || iv === 'REJECT') return lookupResult(iv, '', null, false, n);
+      const iv = this.hook(filter, 'INPUT');
+      if (iv === 'DROP' || iv === 'REJECT') return lookupResult(iv, '', null, false, w, probes);
     } else {
-      walkChain(rs, 'nat', 'OUTPUT', p, env, n);
+      this.hook(nat, 'OUTPUT');
     }
 
-    n.probes += 2; // ip_vs_out_hook and ip_vs_in_hook look the connection up (a miss for a first packet)
+    probes += 2; // ip_vs_out_hook and ip_vs_in_hook look the connection up (a miss for a first packet)
     const found = this.kernel.findService(pkt.protocol, dstInt, pkt.dstPort);
-    n.probes += found.probes;
+    probes += found.probes;
     const vs = found.vs;
     if (vs === null) {
-      if (!pkt.local) return lookupResult('PASS', '', null, false, n);
-      const ov = walkChain(rs, 'filter', 'OUTPUT', p, env, n);
-      if (ov === 'DROP' || ov === 'REJECT') return lookupResult(ov, '', null, false, n);
-      const masq = walkChain(rs, 'nat', 'POSTROUTING', p, env, n) === 'MASQUERADE';
+      if (!pkt.local) return lookupResult('PASS', '', null, false, w, probes);
+      const ov = this.hook(filter, 'OUTPUT');
+      if (ov === 'DROP' || ov === 'REJECT') return lookupResult(ov, '', null, false, w, probes);
+      const masq = this.masquerades(nat);
       if (this.isLocal(dstInt)) {
         // delivered over lo: filter INPUT sees it
-        const iv = walkChain(rs, 'filter', 'INPUT', p, env, n);
-        if (iv === 'DROP' || iv === 'REJECT') return lookupResult(iv, '', null, false, n);
+        const iv = this.hook(filter, 'INPUT');
+        if (iv === 'DROP' || iv === 'REJECT') return lookupResult(iv, '', null, false, w, probes);
       }
-      return lookupResult('PASS', '', null, masq, n);
+      return lookupResult('PASS', '', null, masq, w, probes);
     }
     const serviceKey = this.vsOwners.get(vs.key)?.[0] ?? '';
     const sch = this.kernel.schedule(vs, srcInt, vs.ipInt, this.clock);
-    n.probes += sch.templateProbes;
+    probes += sch.templateProbes;
     const dest = sch.dest;
-    if (dest === null) return lookupResult('REJECT', serviceKey, null, false, n);
+    if (dest === null) return lookupResult('REJECT', serviceKey, null, false, w, probes);
 
-    p.dst = dest.ipInt;
-    p.dport = dest.port;
-    p.ipvs = { vaddr: vs.ipInt, vport: vs.port, vproto: vs.protocol };
-    const ov = walkChain(rs, 'filter', 'OUTPUT', p, env, n);
-    if (ov === 'DROP' || ov === 'REJECT') return lookupResult(ov, serviceKey, null, false, n);
-    const masq = walkChain(rs, 'nat', 'POSTROUTING', p, env, n) === 'MASQUERADE';
+    w.dst = dest.ipInt;
+    w.dport = dest.port;
+    w.ipvs = true;
+    w.ipvsAddr = vs.ipInt | 0; // int32, as the netfilter model holds addresses
+    w.ipvsPort = vs.port;
+    w.ipvsProto = PROTO_NUM[vs.protocol.toLowerCase()] ?? 0;
+    const ov = this.hook(filter, 'OUTPUT');
+    if (ov === 'DROP' || ov === 'REJECT') return lookupResult(ov, serviceKey, null, false, w, probes);
+    const masq = this.masquerades(nat);
     this.kernel.connOpened(vs, dest);
-    return lookupResult('DNAT', serviceKey, { ip: dest.ip, port: dest.port }, masq, n);
+    return lookupResult('DNAT', serviceKey, { ip: dest.ip, port: dest.port }, masq, w, probes);
   }
 
   // ---- inspection ----

@@ -1,0 +1,145 @@
+/**
+ * Step 1 of a case: the cluster, a kube-proxy per simulated node with the case's backend, the workload's objects,
+ * and the initial sync on every node. Returns the world the later steps (churn, load, collect) drive.
+ */
+import type { BackendDefinition, BackendKind, ProxyNodeConfig, Seconds } from '../../types.js';
+import { Scheduler } from '../../sim/scheduler.js';
+import { RngStreams } from '../../sim/rng.js';
+import { Cluster } from '../../cluster/cluster.js';
+import { EndpointsController } from '../../cluster/endpoints.js';
+import { KubeProxyNode, type SyncRecord } from '../../proxy/kubeproxy.js';
+import type { CostModel } from '../../types.js';
+import { loadManifests } from '../../cluster/manifests.js';
+import { setUpIngress, type IngressSetup } from '../ingress.js';
+import { backendDefinition } from '../../backends/registry.js';
+import type { ScenarioCase } from '../../scenario/load.js';
+import { buildSyntheticCluster, loadManifestCluster, type SyntheticService } from '../build.js';
+import { Deployments } from '../../workload/deployments.js';
+import { Recorder } from '../recorder.js';
+
+export interface CaseOptions {
+  /** Run the tinybench micro-benchmarks (measured wall-clock metrics). */
+  bench: boolean;
+  /** Cost-model coefficients by backend kind and name, overriding the defaults (`kpbench run --calibration`). */
+  calibration?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/** Everything a case's steps share. */
+export interface CaseWorld {
+  readonly c: ScenarioCase;
+  readonly kind: BackendKind;
+  readonly sc: ScenarioCase['scenario'];
+  readonly sched: Scheduler;
+  readonly rng: RngStreams;
+  readonly cluster: Cluster;
+  readonly def: BackendDefinition<unknown>;
+  readonly cost: CostModel;
+  readonly rec: Recorder;
+  /** The kube-proxies, one per proxied node (the first `proxyNodes` nodes). */
+  readonly proxies: KubeProxyNode[];
+  readonly deployments: Deployments;
+  readonly synthetic: SyntheticService[];
+  /** Service keys of the services loaded from manifests. */
+  readonly manifestServices: string[];
+  readonly ingress: IngressSetup | null;
+  /** When every node finished its initial sync: the measured phase starts here. */
+  readonly t0: Seconds;
+  /** End of the measured phase. */
+  readonly end: Seconds;
+  /** Whether syncs and watch delays belong to the measured phase (set by the runner once the build is done). */
+  measuring: boolean;
+}
+
+/** Builds a case's cluster and kube-proxies and runs the initial sync on every node (up to `t0`). */
+export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOptions, 'calibration'>): CaseWorld {
+  const sc = c.scenario;
+  const sched = new Scheduler();
+  const rng = new RngStreams(sc.seed);
+  const cluster = new Cluster({ clock: () => sched.now, clusterCIDR: sc.proxy.clusterCIDR });
+  const endpoints = new EndpointsController(cluster);
+  const def = backendDefinition(kind);
+  const backendOptions: unknown = def.optionsSchema.parse((sc.proxy as Record<string, unknown>)[kind] ?? {});
+  const cost = def.cost(backendOptions, opts.calibration?.[kind]);
+  const rec = new Recorder(def.metrics);
+  const world = { measuring: false } as CaseWorld;
+
+  // nodes first, so kube-proxies exist before objects and see every object as an event
+  for (let i = 0; i < sc.cluster.nodes; i++) cluster.addNode(`node-${i + 1}`);
+  const proxyCount = Math.min(sc.cluster.proxyNodes ?? sc.cluster.nodes, sc.cluster.nodes);
+  const proxies: KubeProxyNode[] = [];
+  for (const node of [...cluster.nodes.values()].slice(0, proxyCount)) {
+    const nodeCfg: ProxyNodeConfig = {
+      nodeName: node.name,
+      nodeIPs: node.ips,
+      clusterCIDR: sc.proxy.clusterCIDR,
+      podCIDR: node.podCIDR,
+      localDetector: sc.proxy.detectLocalMode,
+      masqueradeAll: sc.proxy.masqueradeAll,
+      masqueradeBit: 14,
+      nodePortAddresses: [],
+    };
+    const backend = def.create(nodeCfg, backendOptions);
+    const kp = new KubeProxyNode({
+      nodeName: node.name,
+      backend,
+      sched,
+      cost,
+      runner: { minSyncPeriod: sc.proxy.minSyncPeriod, syncPeriod: sc.proxy.syncPeriod, burst: sc.proxy.burstSyncs },
+      rng: rng.stream(`dataplane.${node.name}`),
+      onSync: (r: SyncRecord) => rec.sync(r, world.measuring),
+    });
+    proxies.push(kp);
+  }
+  // watch delivery: at once while the cluster is built; during the measured phase each node sees a change after
+  // its own random delay (in order), so nodes sync on their own schedules
+  const delivered = new Map<string, number>();
+  const watchRng = new Map(proxies.map((p) => [p.name, rng.stream(`watch.${p.name}`)]));
+  const deliver = (p: KubeProxyNode, fn: () => void): void => {
+    if (!world.measuring || sc.proxy.watchDelaySeconds === 0) return fn();
+    const at = Math.max(delivered.get(p.name) ?? 0, sched.now + watchRng.get(p.name)!.exponential(1 / sc.proxy.watchDelaySeconds));
+    delivered.set(p.name, at);
+    sched.at(at, fn, 'watch');
+  };
+  cluster.subscribe((ev) => {
+    if (ev.kind === 'service') for (const p of proxies) deliver(p, () => p.onService(ev.service, ev.op));
+  });
+  endpoints.subscribe((ch) => {
+    for (const p of proxies) deliver(p, () => p.onSlices(ch.serviceKey, ch.slices, ch.triggerTime));
+  });
+
+  const churn = sc.churn;
+  const deployments = new Deployments(cluster, sched, rng.stream('workload.placement'), {
+    startupSeconds: churn.startupSeconds,
+    readinessDelaySeconds: churn.readinessDelaySeconds,
+    terminationGraceSeconds: churn.terminationGraceSeconds,
+  });
+  const synthetic: SyntheticService[] = buildSyntheticCluster(cluster, sc.cluster, rng, deployments);
+  const manifestServices = sc.cluster.manifests.length > 0 ? loadManifestCluster(cluster, loadManifests(sc.cluster.manifests)) : [];
+  const ingress = sc.ingress.enabled ? setUpIngress(cluster, synthetic, sc.ingress, proxies.map((p) => p.name)) : null;
+
+  // initial sync on every node at t = 0
+  for (const p of proxies) p.start();
+  sched.runUntil(0);
+  rec.initial(proxies[0]!.backend.size());
+  const t0 = Math.max(...proxies.map((p) => p.readyAt));
+  sched.runUntil(t0);
+
+  return Object.assign(world, {
+    c,
+    kind,
+    sc,
+    sched,
+    rng,
+    cluster,
+    def,
+    cost,
+    rec,
+    proxies,
+    deployments,
+    synthetic,
+    manifestServices,
+    ingress,
+    t0,
+    end: t0 + sc.duration,
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * Step 4 of a case: after the measured phase, the recorder's rows (per node), the churn counters as `churn_*`
+ * input rows, and (when asked) the wall-clock micro-benchmarks on the first node's backend.
+ */
+import type { Seconds } from '../../types.js';
+import type { MetricRow } from '../../metrics/stats.js';
+import type { ChurnCounters } from '../../workload/churn.js';
+import { distributionMean } from '../build.js';
+import { microBenchmarks, type SampleSet } from '../micro.js';
+import type { Target } from '../target.js';
+import type { CaseOptions, CaseWorld } from './build.js';
+
+export interface CaseOutput {
+  rows: MetricRow[];
+  samples: SampleSet[];
+}
+
+/** The case's rows and samples; runs the micro-benchmarks when `opts.bench`. */
+export async function collectCase(w: CaseWorld, counters: ChurnCounters, targets: readonly Target[], opts: Pick<CaseOptions, 'bench'>): Promise<CaseOutput> {
+  const { sc, rec } = w;
+  for (const p of w.proxies) rec.node(p, sc.duration);
+  const epsMean = distributionMean(sc.cluster.endpointsPerService);
+  const key = { scenario: w.c.id, backend: w.kind, services: sc.cluster.services, endpoints_per_service: epsMean };
+  const rows = rec.rows(key, { requestsPerConnection: sc.load.requestsPerConnection, duration: sc.duration as Seconds });
+  for (const [name, v] of Object.entries(counters)) rows.push({ ...key, metric: `churn_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, statistic: 'total', value: v, unit: 'events' });
+  let samples: SampleSet[] = [];
+  if (opts.bench) {
+    const micro = await microBenchmarks(w.proxies[0]!, targets, sc.bench, w.rng, w.sched.now);
+    rows.push(...micro.rows.map((r) => ({ ...key, ...r })));
+    samples = micro.samples.map((s) => ({ ...key, ...s }));
+  }
+  return { rows, samples };
+}
