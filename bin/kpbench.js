@@ -7,4 +7,6 @@ import path from 'node:path';
 register();
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { main } = await import(path.join(here, '..', 'src', 'cli', 'main.ts'));
+const { installSignalHandlers } = await import(path.join(here, '..', 'src', 'io', 'signals.ts'));
+installSignalHandlers();
 process.exitCode = await main(process.argv.slice(2));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what test/realtool-*.test.ts needs to load rendered rulesets into the real tools, when it is missing:
 #   iptables (iptables-legacy-* and iptables-nft-*), ipset, iproute2 (ip netns), nfacct (kube-proxy's nfacct
-#   counters must exist before rules that match on them load), ipvsadm.
+#   counters must exist before rules that match on them load), ipvsadm, nftables (nft), bpftool (BPF maps of the
+#   eBPF backend).
 # Non-interactive (Debian/Ubuntu apt-get); safe to call when everything is there already (installs nothing then).
 # Then checks that a private network namespace can be made and holds netfilter state, and says whether the kernel
 # has IPVS (without it the ipvsadm round trip is skipped; the rest still runs).
@@ -27,6 +28,9 @@ declare -A PKG=(
   [ipset]=ipset
   [nfacct]=nfacct
   [ipvsadm]=ipvsadm
+  [nft]=nftables
+  [ip6tables-legacy-restore]=iptables
+  [bpftool]=bpftool
 )
 # the tools live in /usr/sbin, which a non-login PATH may lack
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -64,6 +68,7 @@ ip netns add "$ns" || fail_or_warn "ip netns add failed (no network namespaces h
 ip netns exec "$ns" iptables-legacy-save >/dev/null || fail_or_warn "iptables-legacy does not work in a network namespace"
 ip netns exec "$ns" ipset list >/dev/null || fail_or_warn "ipset does not work in a network namespace"
 ip netns exec "$ns" nfacct list >/dev/null || fail_or_warn "nfacct does not work in a network namespace"
+ip netns exec "$ns" nft list ruleset >/dev/null || fail_or_warn "nftables does not work in a network namespace"
 if ip netns exec "$ns" ipvsadm -L -n >/dev/null 2>&1; then
   say "kernel has IPVS: the ipvsadm round trip will run"
 else

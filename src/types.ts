@@ -420,6 +420,14 @@ export interface BackendDefinition<O = unknown> {
   coefficients(options: O): CoefficientSet;
   /** The cost model for these options; `calibration` overrides coefficient values by name. */
   cost(options: O, calibration?: Readonly<Record<string, number>>): CostModel;
+  /**
+   * The name of the data-plane variant these options select, when the kernel behaves differently between them
+   * (iptables: 'iptables-legacy' / 'iptables-nft'); default: the kind. Calibrations are keyed by it, and kernel
+   * mode (`kpbench kernel`) writes it in the backend column.
+   */
+  variant?(options: O): string;
+  /** How `kpbench kernel` loads this data plane into the real kernel (src/kernel/plan.ts), when it can. */
+  readonly kernel?: import('./kernel/plan.js').KernelSupport<O>;
   /** Named printouts; the first is the default of `kpbench render`. */
   readonly renderOutputs: Readonly<Record<string, RenderOutput>>;
   /** The IP families the backend can write a ruleset for (ProxyNodeConfig.ipFamily) [IPv4 only]. */

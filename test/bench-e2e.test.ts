@@ -58,12 +58,38 @@ test('sharded runs merged equal an unsharded run in every counted and modelled r
   assert.equal(await quiet(['merge', path.join(tmp, 's1'), path.join(tmp, 's2'), path.join(tmp, 's3'), '--out', path.join(tmp, 'merged')]), 0);
   assert.equal(deterministicRows(path.join(tmp, 'merged')), deterministicRows(path.join(tmp, 'whole')));
   assert.equal(fs.readFileSync(path.join(tmp, 'merged', 'scaling.csv'), 'utf8'), fs.readFileSync(path.join(tmp, 'whole', 'scaling.csv'), 'utf8'));
+  // the merged run's charts are the unsharded run's (the headline metrics are counted and modelled)
+  const svgs = (d: string): string[] => fs.readdirSync(path.join(tmp, d, 'charts')).sort();
+  assert.deepEqual(svgs('merged'), svgs('whole'));
+  // kpbench report rewrites a run directory's report from its files alone
+  fs.rmSync(path.join(tmp, 'merged', 'charts'), { recursive: true });
+  fs.rmSync(path.join(tmp, 'merged', 'report.html'));
+  assert.equal(await quiet(['report', path.join(tmp, 'merged')]), 0);
+  assert.deepEqual(svgs('merged'), svgs('whole'));
+  assert.ok(fs.existsSync(path.join(tmp, 'merged', 'report.html')));
+  assert.equal(await quiet(['report', path.join(tmp, 'nonexistent')]), 2);
 });
 
-test('a run directory is complete: metrics, scaling, samples, meta, summary, benchmark.json', () => {
+test('a run directory is complete: metrics, scaling, samples, meta, summary, benchmark.json, report.html, charts', () => {
   const dir = path.join(tmp, 'a');
-  for (const f of ['metrics.csv', 'scaling.csv', 'samples.json', 'meta.json', 'summary.md', 'benchmark.json']) assert.ok(fs.existsSync(path.join(dir, f)), f);
-  assert.equal(fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').split('\n')[0], 'scenario,backend,services,endpoints_per_service,metric,statistic,value,unit');
+  for (const f of ['metrics.csv', 'scaling.csv', 'samples.json', 'meta.json', 'summary.md', 'benchmark.json', 'report.html', 'charts']) assert.ok(fs.existsSync(path.join(dir, f)), f);
+  // the contract's columns first, then kind and the swept field (tiny.yaml sweeps proxy.minSyncPeriod)
+  assert.equal(fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').split('\n')[0], 'scenario,backend,services,endpoints_per_service,metric,statistic,value,unit,kind,minSyncPeriod');
+  // one chart per scenario id and headline metric, and a grouped chart per headline metric over minSyncPeriod
+  const charts = fs.readdirSync(path.join(dir, 'charts')).sort();
+  for (const id of ['tiny_minSyncPeriod_0', 'tiny_minSyncPeriod_1']) {
+    for (const m of ['sync_rules_written', 'sync_time', 'first_packet_rules_evaluated', 'first_packet_time', 'network_programming_latency', 'failed_requests', 'sync_cpu_seconds_per_node_hour']) {
+      assert.ok(charts.includes(`${id}--${m}.svg`), `${id}--${m}.svg`);
+    }
+  }
+  assert.ok(charts.includes('tiny--by-minSyncPeriod--sync_time.svg'));
+  const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+  assert.equal((html.match(/<figure class="chart"/g) ?? []).length, charts.length);
+  assert.doesNotMatch(html, /<script|<link|(?:src|href)="https?:|@import|url\(["']?https?:/);
+  const summary = fs.readFileSync(path.join(dir, 'summary.md'), 'utf8');
+  assert.match(summary, /!\[tiny@minSyncPeriod=0: Sync time \(modelled\)\]\(charts\/tiny_minSyncPeriod_0--sync_time\.svg\)/);
+  // meta.json records what the report needs of the scenario files
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')).scenarioReports.map((r: { id: string }) => r.id), ['tiny@minSyncPeriod=0', 'tiny@minSyncPeriod=1']);
   assert.equal(fs.readFileSync(path.join(dir, 'scaling.csv'), 'utf8').split('\n')[0], 'scenario,backend,metric,exponent,r2');
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8'));
   assert.equal(meta.seed, 7);

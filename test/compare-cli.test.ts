@@ -46,9 +46,13 @@ test('tolerances: global counted tolerance and per-metric tolerance', async () =
   assert.equal((await kpbench('compare', BASE, WORSE, '--counted-tolerance', '4.9')).code, 1);
   assert.equal((await kpbench('compare', BASE, WORSE, '--tolerance', 'sync_rules_written=5%')).code, 0);
   // a tolerance for another metric does not help, and is warned about when no row has that metric
-  const other = await kpbench('compare', BASE, WORSE, '--tolerance', 'sync_time=50', '--tolerance', 'no_such_metric=1');
+  // a tolerance naming a metric no catalogue defines and no row has is bad input (exit 2)
+  const unknown = await kpbench('compare', BASE, WORSE, '--tolerance', 'no_such_metric=1');
+  assert.equal(unknown.code, 2);
+  assert.equal(unknown.stderr, 'kpbench: --tolerance no_such_metric: unknown metric: not in the catalogue and in no row of either run\n');
+  const other = await kpbench('compare', BASE, WORSE, '--tolerance', 'sync_time=50', '--tolerance', 'ruleset_ipset_entries=1');
   assert.equal(other.code, 1);
-  assert.ok(other.stdout.includes('warning: --tolerance no_such_metric: no row has metric "no_such_metric"'));
+  assert.ok(other.stdout.includes('warning: --tolerance ruleset_ipset_entries: no row has metric "ruleset_ipset_entries"'));
 });
 
 test('the improvement in the other direction is not a regression', async () => {
@@ -64,6 +68,7 @@ function tmpDir(): string {
 function writeCsv(dir: string, lines: string[]): string {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'metrics.csv'), `scenario,backend,services,endpoints_per_service,metric,statistic,value,unit\n${lines.join('\n')}\n`);
+  fs.copyFileSync(`${BASE}/meta.json`, path.join(dir, 'meta.json'));
   return dir;
 }
 
@@ -131,7 +136,7 @@ test('bad input: exit 2 with one line naming the file (and line and field)', asy
   assert.equal(header.stdout, '');
   assert.equal(
     header.stderr,
-    `kpbench: ${FIX}/bad-header.csv: line 1: header must be "scenario,backend,services,endpoints_per_service,metric,statistic,value,unit", got "scenario,backend,services,endpoints,metric,statistic,value,unit"\n`,
+    `kpbench: ${FIX}/bad-header.csv: line 1: header must start with "scenario,backend,services,endpoints_per_service,metric,statistic,value,unit", got "scenario,backend,services,endpoints,metric,statistic,value,unit"\n`,
   );
   const num = await kpbench('compare', BASE, `${FIX}/bad-number.csv`);
   assert.equal(num.code, 2);

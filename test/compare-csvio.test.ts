@@ -66,12 +66,45 @@ test('sortMetricRows: scenario, backend, services and eps numerically, metric, s
 test('metrics.csv round trip: numbers exactly, canonical order on write', () => {
   const rows = [row('s', 'ipvs', 10, 1, 'sync_time', 'mean', 0.1 + 0.2), row('s', 'ipvs', 10, 1, 'sync_time', 'p50', 1e-7), row('s', 'iptables', 10, 1, 'x', 'value', -0)];
   const text = formatMetricsCsv(rows);
-  assert.equal(text, `${HEADER}\ns,iptables,10,1,x,value,0,u\ns,ipvs,10,1,sync_time,mean,0.30000000000000004,u\ns,ipvs,10,1,sync_time,p50,1e-7,u\n`);
+  assert.equal(text, `${HEADER},kind\ns,iptables,10,1,x,value,0,u,counted\ns,ipvs,10,1,sync_time,mean,0.30000000000000004,u,modelled\ns,ipvs,10,1,sync_time,p50,1e-7,u,modelled\n`);
   assert.deepEqual(parseMetricsCsv(text, 'f'), sortMetricRows(rows).map((r) => ({ ...r, value: Object.is(r.value, -0) ? 0 : r.value })));
   // quoted fields, CRLF and a BOM are read too
   assert.deepEqual(parseMetricsCsv(`\uFEFF${HEADER}\r\n"s,1",ipvs,10,1,m,value,2,"a unit"\r\n`, 'f'), [
     { scenario: 's,1', backend: 'ipvs', services: 10, endpoints_per_service: 1, metric: 'm', statistic: 'value', value: 2, unit: 'a unit' },
   ]);
+});
+
+test('metrics.csv: kind and swept-field columns after the contract columns; old 8-column files still read', () => {
+  const rows: MetricRow[] = [
+    { ...row('tigera-2019@requestsPerConnection=1', 'iptables', 100, 10, 'sync_time', 'mean', 0.5), unit: 's' },
+    { ...row('rolling@minSyncPeriod=10,requestsPerConnection=2', 'ipvs', 100, 6, 'wall_lookup_time', 'p50', 2e-6), unit: 's' },
+    { ...row('plain', 'ipvs', 1, 1, 'kernel_restore_time', 'p50', 0.25), unit: 's' },
+    { ...row('plain', 'ipvs', 1, 1, 'lb_chi2_per_dof', 'value', 1.1), unit: '' },
+    { ...row('plain', 'ipvs', 1, 1, 'sync_time', 'p50', 0.3), unit: 's', kind: 'kernel' } as MetricRow,
+  ];
+  const text = formatMetricsCsv(rows, false);
+  assert.equal(
+    text,
+    [
+      `${HEADER},kind,requestsPerConnection,minSyncPeriod`,
+      'tigera-2019@requestsPerConnection=1,iptables,100,10,sync_time,mean,0.5,s,modelled,1,',
+      '"rolling@minSyncPeriod=10,requestsPerConnection=2",ipvs,100,6,wall_lookup_time,p50,0.000002,s,measured,2,10',
+      'plain,ipvs,1,1,kernel_restore_time,p50,0.25,s,kernel,,',
+      'plain,ipvs,1,1,lb_chi2_per_dof,value,1.1,1,counted,,',
+      'plain,ipvs,1,1,sync_time,p50,0.3,s,kernel,,',
+      '',
+    ].join('\n'),
+  );
+  const back = parseMetricsCsv(text, 'f');
+  assert.equal(back.length, 5);
+  assert.equal((back[0] as MetricRow & { kind?: string }).kind, undefined, 'kind kept only where the metric name does not give it');
+  assert.equal((back[4] as MetricRow & { kind?: string }).kind, 'kernel');
+  assert.equal(back[3]!.unit, '1');
+  // an old file (the contract's eight columns) reads the same rows
+  const old = `${HEADER}\ntigera-2019@requestsPerConnection=1,iptables,100,10,sync_time,mean,0.5,s\n`;
+  assert.deepEqual(parseMetricsCsv(old, 'f'), [back[0]]);
+  assert.throws(() => parseMetricsCsv(`${HEADER},extra\n`, 'm.csv'), /m\.csv: line 1: header must start with ".*", got ".*,extra": the ninth column must be "kind", got "extra"/);
+  assert.throws(() => parseMetricsCsv(`${HEADER},kind\ns,ipvs,1,1,m,value,1,u\n`, 'm.csv'), /m\.csv: line 2: expected 9 fields/);
 });
 
 test('metrics.csv errors name file, line and field', () => {

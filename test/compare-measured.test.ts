@@ -78,6 +78,8 @@ function measuredRun(samples: number[]): { rows: MetricRow[]; sets: SampleSet[] 
 function writeRun(dir: string, run: { rows: MetricRow[]; sets: SampleSet[] }, withSamples = true): string {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'metrics.csv'), formatMetricsCsv(run.rows));
+  // a whole run has its meta.json (compare refuses a directory without one)
+  fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ seed: 1, gitCommit: null, node: 'v20.0.0', cpu: 'CPU A', cpus: 4, platform: 'linux-x64', date: 'd', argv: [], quick: true, shard: null, scenarios: [] }));
   if (withSamples) fs.writeFileSync(path.join(dir, 'samples.json'), formatSamplesJson(run.sets));
   return dir;
 }

@@ -377,7 +377,7 @@ test('more validation: names, types, enums, IPs, CIDRs, duplicates, required fie
       'x.yaml: Service default/t: spec.clusterIP: 10.96.0.5 is already the cluster IP of Service default/s',
     ],
     ['a: [1, 2\n', 'x.yaml: document 1: YAML syntax error at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]'],
-    ['a: 1\na: 2\n', 'x.yaml: document 1: YAML syntax error at line 2, column 1: Map keys must be unique'],
+    ['a: 1\na: 2\n', 'x.yaml: document 1: a: duplicate key (line 2)'],
   ];
   for (const [text, want] of cases) assert.equal(inputError(() => parse(text)), want, text);
 });

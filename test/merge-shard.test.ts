@@ -149,11 +149,12 @@ test('merge of three shards equals the unsharded run', async () => {
   assert.ok(fs.existsSync(path.join(out, 'summary.md')));
   assert.ok(fs.existsSync(path.join(out, 'benchmark.json')));
   // no temp files left behind
-  assert.deepEqual(fs.readdirSync(out).sort(), ['benchmark.json', 'meta.json', 'metrics.csv', 'samples.json', 'scaling.csv', 'summary.md']);
+  assert.deepEqual(fs.readdirSync(out).sort(), ['benchmark.json', 'charts', 'meta.json', 'metrics.csv', 'report.html', 'samples.json', 'scaling.csv', 'summary.md']);
   // and the merged run compares clean against the whole run
   const wholeDir = path.join(tmp, 'whole');
   fs.mkdirSync(wholeDir);
   fs.writeFileSync(path.join(wholeDir, 'metrics.csv'), formatMetricsCsv(whole));
+  fs.copyFileSync(path.join(out, 'meta.json'), path.join(wholeDir, 'meta.json'));
   assert.equal((await kpbench('compare', wholeDir, out)).code, 0);
 });
 

@@ -81,20 +81,20 @@ test('a detect-local-mode without its CIDR is accepted with a note, as kube-prox
 test('bad flags and bad manifests: exit 2 with one line', async () => {
   const base = ['render', '--manifests', `${FIX}/affinity.yaml`];
   const cases: [string[], string][] = [
-    [['render', '--manifests', `${FIX}/affinity.yaml`], "kpbench: required option '--backend <kind>' not specified"],
-    [['render', '--backend', 'iptables'], "kpbench: required option '--manifests <file...>' not specified"],
-    [[...base, '--backend', 'nft'], `kpbench: option '--backend <kind>' argument 'nft' is invalid. Allowed choices are ${BACKEND_KINDS.join(', ')}.`],
+    [['render', '--manifests', `${FIX}/affinity.yaml`], "kpbench: --backend: required option '--backend <kind>' not specified"],
+    [['render', '--backend', 'iptables'], "kpbench: --manifests: required option '--manifests <file...>' not specified"],
+    [[...base, '--backend', 'nft'], `kpbench: --backend: option '--backend <kind>' argument 'nft' is invalid. Allowed choices are ${BACKEND_KINDS.join(', ')}.`],
     [[...base, '--backend', 'iptables', '--masquerade-bit', '40'], "kpbench: --masquerade-bit: must be an integer from 0 to 31, got '40'"],
     [[...base, '--backend', 'iptables', '--masquerade-bit', 'x'], "kpbench: --masquerade-bit: must be an integer from 0 to 31, got 'x'"],
     [[...base, '--backend', 'iptables', '--node-ip', '1.2.3'], "kpbench: --node-ip: must be an IP address (IPv4 or IPv6), got '1.2.3'"],
     [[...base, '--backend', 'iptables', '--cluster-cidr', '10.0.0.0/40'], "kpbench: --cluster-cidr: must be a CIDR such as 10.244.0.0/16 or fd00:10::/64, got '10.0.0.0/40'"],
     [[...base, '--backend', 'iptables', '--pod-cidr', 'ten'], "kpbench: --pod-cidr: must be a CIDR such as 10.244.0.0/16 or fd00:10::/64, got 'ten'"],
     [[...base, '--backend', 'iptables', '--node-name', ' '], 'kpbench: --node-name: must not be empty'],
-    [[...base, '--backend', 'iptables', '--scheduler', 'wrr'], "kpbench: --scheduler: the iptables backend has no option 'scheduler' (its options: writeMethod, profile, localhostNodePorts, nfacct, randomFully, conntrackTCPLiberal)"],
+    [[...base, '--backend', 'iptables', '--scheduler', 'wrr'], "kpbench: --scheduler: the iptables backend has no option 'scheduler' (its options: writeMethod, profile, localhostNodePorts, nfacct, randomFully, conntrackTCPLiberal, flavor)"],
     [[...base, '--backend', 'ipvs', '--scheduler', 'nope'], 'kpbench: --scheduler scheduler: Invalid option: expected one of "rr"|"wrr"|"lc"|"wlc"|"sh"|"dh"|"sed"|"nq" (an option of the ipvs backend)'],
     [[...base, '--backend', 'ipvs', '--set', 'oops'], "kpbench: --set: expected key=value, got 'oops'"],
     [[...base, '--backend', 'iptables', '--output', 'ipvsadm'], 'kpbench: --output: the iptables backend prints no ipvsadm output (it prints: iptables-save, iptables-restore, all)'],
-    [[...base, '--backend', 'iptables', '--detect-local-mode', 'Bridge'], "kpbench: option '--detect-local-mode <mode>' argument 'Bridge' is invalid. Allowed choices are ClusterCIDR, NodeCIDR, None."],
+    [[...base, '--backend', 'iptables', '--detect-local-mode', 'Bridge'], "kpbench: --detect-local-mode: option '--detect-local-mode <mode>' argument 'Bridge' is invalid. Allowed choices are ClusterCIDR, NodeCIDR, None."],
     [['render', '--backend', 'iptables', '--manifests', 'no/such.yaml'], 'kpbench: no/such.yaml: no such file'],
     [
       ['render', '--backend', 'iptables', '--manifests', `${FIX}/bad/port-out-of-range.yaml`],

@@ -25,7 +25,7 @@ test('bad values name the field and the reason', () => {
 });
 
 test('YAML syntax errors name the file and line', () => {
-  assert.match(loadError(`${F}/bad-yaml.yaml`), /^test\/fixtures\/scenarios\/bad-yaml\.yaml:\d+: YAML syntax/);
+  assert.match(loadError(`${F}/bad-yaml.yaml`), /^test\/fixtures\/scenarios\/bad-yaml\.yaml: YAML syntax error at line \d+, column \d+: /);
 });
 
 test('a sweep over a field that does not exist is refused', () => {
@@ -33,7 +33,7 @@ test('a sweep over a field that does not exist is refused', () => {
 });
 
 test('a missing file', () => {
-  assert.equal(loadError(`${F}/nope.yaml`), `${F}/nope.yaml: no such scenario file`);
+  assert.equal(loadError(`${F}/nope.yaml`), `${F}/nope.yaml: no such file`);
 });
 
 test('sweeps expand to the cartesian product; quick overrides apply', () => {

@@ -93,13 +93,13 @@ function overallManifests(): unknown[] {
         type: 'LoadBalancer',
         externalTrafficPolicy: 'Local',
         clusterIP: '172.030.000.042',
-        ports: p80(3001),
+        ports: p80(30001),
         externalIPs: ['192.168.099.022'],
         healthCheckNodePort: 30000,
       },
       ['001.002.003.004'],
     ),
-    svc('ns3', 'svc3', { type: 'NodePort', clusterIP: '172.30.0.043', ports: p80(3003) }),
+    svc('ns3', 'svc3', { type: 'NodePort', clusterIP: '172.30.0.043', ports: p80(30003) }),
     // a NodePort service without nodePort: kube-proxy sees port 0 there (the fake proxier does no allocation)
     svc('ns4', 'svc4', {
       type: 'NodePort',
@@ -114,7 +114,7 @@ function overallManifests(): unknown[] {
         type: 'LoadBalancer',
         externalTrafficPolicy: 'Cluster',
         clusterIP: '172.30.0.045',
-        ports: p80(3002),
+        ports: p80(30002),
         healthCheckNodePort: 30000,
         loadBalancerSourceRanges: [' 203.0.113.000/025'],
         sessionAffinity: 'ClientIP',
@@ -149,6 +149,9 @@ test('upstream TestBadIPs: legacy-spelled addresses render TestOverallIPTablesRu
   // svc4 is a NodePort service: the manifest path allocates it a node port, which upstream's fixture does not
   // have; give it none so the objects are exactly the fake proxier's
   for (const s of objects.services) if (s.name === 'svc4') s.ports = s.ports.map((p) => ({ ...p, nodePort: 0 }));
+  // the fake proxier's node ports (3001-3003) are outside the API's default range, which the loader enforces:
+  // the manifests give 30001-30003, set back here
+  for (const s of objects.services) s.ports = s.ports.map((p) => (p.nodePort > 30000 && p.nodePort < 30004 ? { ...p, nodePort: p.nodePort - 27000 } : p));
   const r = renderDetailed({
     backend: 'iptables',
     objects,

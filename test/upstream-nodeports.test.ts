@@ -176,8 +176,8 @@ test('render: the node options as flags equal --set, and change the rules as kub
   assert.equal(on.code, 0, on.err);
   const lines = (t: string, re: RegExp) => t.split('\n').filter((l) => re.test(l));
   // defaults: localhost NodePorts (with the nfacct counter), KUBE-FIREWALL, --random-fully, the INVALID drop
-  assert.deepEqual(lines(on.out, /^-A KUBE-FIREWALL |--random-fully|ctstate INVALID|127\.0\.0\.0\/8 .*--dport 3001/).length, 4);
-  assert.deepEqual(lines(flags.out, /^-A KUBE-FIREWALL |--random-fully|ctstate INVALID|127\.0\.0\.0\/8 .*--dport 3001/), []);
+  assert.deepEqual(lines(on.out, /^-A KUBE-FIREWALL |--random-fully|ctstate INVALID|127\.0\.0\.0\/8 .*--dport 30001/).length, 4);
+  assert.deepEqual(lines(flags.out, /^-A KUBE-FIREWALL |--random-fully|ctstate INVALID|127\.0\.0\.0\/8 .*--dport 30001/), []);
   assert.deepEqual(lines(flags.out, /KUBE-SERVICES .*KUBE-NODEPORTS/), [
     '-A KUBE-SERVICES ! -d 127.0.0.0/8 -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
   ]);

@@ -8,10 +8,12 @@ import type { Backend, BackendDefinition, BackendKind, ProxyNodeConfig } from '.
 import { iptablesDefinition } from './iptables/definition.js';
 import { ipvsDefinition } from './ipvs/definition.js';
 import { ebpfDefinition } from './ebpf/definition.js';
+import { nftablesDefinition } from './nftables/definition.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each definition has its own options type
 export const BACKEND_DEFINITIONS: readonly BackendDefinition<any>[] = [
   iptablesDefinition,
+  nftablesDefinition,
   ipvsDefinition,
   ebpfDefinition,
 ];

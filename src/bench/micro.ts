@@ -21,7 +21,8 @@ type Partial2<T> = Omit<T, 'scenario' | 'backend' | 'services' | 'endpoints_per_
  *   service drawn once).
  * Tasks run in `spec.rounds` interleaved rounds with a calibration task. Reported per metric: p50, p99 and the
  * relative margin of error (percent) of the mean over all samples, and `<metric>_rel`, the median over rounds of
- * the task's p50 divided by the calibration's p50 in the same round (machine noise between runs mostly cancels);
+ * the task's time in calibrations, measured per round in alternation with the calibration (pairedRatio: machine
+ * noise between runs and within a run mostly cancels);
  * samples of both are retained for the statistical comparison of runs.
  */
 export async function microBenchmarks(
@@ -79,11 +80,18 @@ export async function microBenchmarks(
   const rounds = spec.rounds;
   const pooled = new Map<string, number[]>();
   const ratios = new Map<string, number[]>();
+  // One full collection per case, before the rounds (not one per round: on a multi-GB heap each takes seconds),
+  // so garbage left by the simulation is not collected in the middle of the measurements.
+  collectGarbage();
+  // Budget: each task gets about spec.timeMs over all rounds. tinybench runs a task until both its time and its
+  // iteration minimum are reached, so the minimum is one sample per round: a task slower than its share of the
+  // budget (a 250 ms sync at 100,000 services) yields one sample per round instead of eight, and the case's
+  // cost stays near (tasks + 1) x timeMs plus one sample per task and round. The gated rows (`_rel`, one ratio
+  // per round) keep one sample per round: at the default 12 rounds, enough for the Mann-Whitney test at
+  // p < 0.01 (two fully separated groups of 12 give p of about 1e-5; see src/report/compare.ts).
+  const share = Math.max(2, spec.timeMs / rounds);
   for (let round = 0; round < rounds; round++) {
-    // every round starts from a collected heap, so garbage left by the simulation (or by the previous round) is not
-    // collected in the middle of one task's samples and not another's
-    collectGarbage();
-    const b = new Bench({ time: Math.max(5, spec.timeMs / rounds), iterations: 8, warmup: round === 0, warmupTime: Math.min(100, spec.timeMs), warmupIterations: 4, retainSamples: true });
+    const b = new Bench({ time: share, iterations: 1, warmup: round === 0, warmupTime: Math.min(100, spec.timeMs), warmupIterations: 1, retainSamples: true });
     b.add('calibration', calibration);
     for (const p of plan) b.add(p.name, tasks.get(p.name)!);
     await b.run();
@@ -97,7 +105,7 @@ export async function microBenchmarks(
       pooled.set(p.metric, list);
       if (calibP50 > 0) {
         const rl = ratios.get(p.metric) ?? [];
-        rl.push(r.latency.p50 / p.per / calibP50);
+        rl.push(pairedRatio(tasks.get(p.name)!, calibration, r.latency.p50, calibP50, share) / p.per);
         ratios.set(p.metric, rl);
       }
     }
@@ -125,6 +133,29 @@ export async function microBenchmarks(
     }
   }
   return { rows, samples };
+}
+
+/**
+ * The task's time in calibrations, measured in alternation: a batch of calibration calls about as long as one
+ * task call, then one task call, repeated (within about `budgetMs`), and the median of the pairs' ratios. The
+ * two halves of a pair are microseconds to milliseconds apart, so load on the machine (other processes, CPU
+ * frequency) hits both alike and cancels in the ratio far better than between two tasks measured one after
+ * the other for a whole round.
+ */
+function pairedRatio(task: () => void, calibration: () => void, taskMs: number, calibMs: number, budgetMs: number): number {
+  const m = Math.max(1, Math.min(1_000_000, Math.round(taskMs / calibMs)));
+  const pairs = Math.max(1, Math.min(25, Math.floor(budgetMs / (2 * taskMs))));
+  const out: number[] = [];
+  for (let j = 0; j < pairs; j++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < m; i++) calibration();
+    const t1 = process.hrtime.bigint();
+    task();
+    const t2 = process.hrtime.bigint();
+    const c = Number(t1 - t0) / m;
+    if (c > 0) out.push(Number(t2 - t1) / c);
+  }
+  return out.length > 0 ? ss.median(out) : taskMs / calibMs;
 }
 
 /** A full garbage collection, through V8's gc() exposed at run time. */

@@ -98,7 +98,7 @@ export class Recorder {
       if (expected < 5) continue;
       for (const o of counts) chi2 += ((o - expected) * (o - expected)) / expected;
       dof += counts.length - 1;
-      spread += (Math.max(...counts) - Math.min(...counts)) / expected;
+      spread += (counts.reduce((a, b) => (b > a ? b : a), -Infinity) - counts.reduce((a, b) => (b < a ? b : a), Infinity)) / expected;
       spreadN++;
     }
     if (dof === 0) return null;

@@ -5,7 +5,10 @@ import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerBaseline } from './baseline.js';
 import { registerRender } from './render.js';
+import { register as registerKernel, registerCalibrate } from './kernel.js';
 import { register as registerBackends } from './backends.js';
+import { register as registerReport } from './report.js';
+import { register as registerProfile } from './profile.js';
 
 /** Every command module exports `register(program)`; this is the one list of them. */
 export function registerCommands(program: Command): void {
@@ -15,5 +18,9 @@ export function registerCommands(program: Command): void {
   registerMerge(program);
   registerBaseline(program);
   registerRender(program);
+  registerKernel(program);
+  registerCalibrate(program);
   registerBackends(program);
+  registerReport(program);
+  registerProfile(program);
 }

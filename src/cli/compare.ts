@@ -1,7 +1,9 @@
 /** `kpbench compare BASELINE CURRENT`: row-by-row verdicts between two runs; exit 1 on a regression. */
 import { Option, type Command } from 'commander';
 import { compareRuns, parsePercent, parseTolerances, printComparison, type CompareFormat } from '../report/compare.js';
+import path from 'node:path';
 import { InputError } from '../errors.js';
+import { writeCompareReport } from '../report/compare-report.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -16,6 +18,7 @@ interface CompareFlags {
   all?: boolean;
   failOnMissing?: boolean;
   measured: 'gate' | 'report';
+  report?: string;
 }
 
 export function register(program: Command): void {
@@ -46,6 +49,7 @@ export function register(program: Command): void {
     .option('--all', 'table: list unchanged rows too')
     .option('--fail-on-missing', 'rows missing from the current run fail the comparison too')
     .addOption(new Option('--measured <mode>', 'measured (wall_*) rows: gate (can regress) or report (never fail)').choices(['gate', 'report']).default('gate'))
+    .option('--report <dir>', 'also write a report of the comparison into this directory (report.html, summary.md, charts/*.svg)')
     .action((baseline: string, current: string, flags: CompareFlags) => {
       const alpha = Number(flags.alpha);
       if (!(alpha > 0 && alpha < 1)) throw new InputError('--alpha', `must be a number between 0 and 1, got "${flags.alpha}"`);
@@ -57,6 +61,10 @@ export function register(program: Command): void {
         failOnMissing: flags.failOnMissing === true,
         measured: flags.measured,
       });
+      if (flags.report !== undefined) {
+        const r = writeCompareReport(flags.report, result, baseline, current);
+        process.stderr.write(`kpbench: comparison report: ${path.join(flags.report, 'report.html')} (${r.charts.length} charts)\n`);
+      }
       printComparison(result, flags.format, { all: flags.all === true });
     });
 }

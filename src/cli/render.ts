@@ -161,6 +161,7 @@ Examples:
       const podCIDR = o.podCidr === undefined ? undefined : parseCidrFlag('--pod-cidr', o.podCidr);
       const nodePortAddresses = o.nodeportAddresses?.map((c) => parseCidrFlag('--nodeport-addresses', c));
       const objects = loadManifests(o.manifests);
+      for (const f of o.after ?? []) if (f.trim() === '') throw new InputError('--after', 'empty file name');
       const after = o.after === undefined ? undefined : loadManifests(o.after);
       const render = after === undefined ? renderDetailed : (r: Parameters<typeof renderDetailed>[0]) => renderChange(r, after);
       const { ruleset, node, backend } = render({

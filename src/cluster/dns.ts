@@ -181,7 +181,7 @@ export class ClusterDns {
       // follow a target inside the cluster domain, as CoreDNS does (bounded, against CNAME loops)
       if (depth < 8 && this.relative(target) !== null) {
         const more = this.resolveFqdn(target, depth + 1);
-        if (more.rcode === 'NOERROR') answers.push(...more.answers);
+        if (more.rcode === 'NOERROR') for (const a of more.answers) answers.push(a);
       }
       return { rcode: 'NOERROR', answers };
     }

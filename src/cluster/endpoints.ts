@@ -5,6 +5,34 @@ import { objectKey, selectorMatches } from './selector.js';
 /** Most endpoints one EndpointSlice holds (the controller's --max-endpoints-per-slice default). */
 export const MAX_ENDPOINTS_PER_SLICE = 100;
 
+/** Endpoint conditions, shared by every endpoint in that state (frozen: one object each, not one per endpoint). */
+const READY = Object.freeze({ ready: true, serving: true, terminating: false });
+const TERMINATING_SERVING = Object.freeze({ ready: false, serving: true, terminating: true });
+const TERMINATING = Object.freeze({ ready: false, serving: false, terminating: true });
+
+/**
+ * Equality of two JSON-like values exactly as their JSON.stringify forms compare (keys in order, keys with
+ * undefined values skipped), without building the strings.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] ?? null, b[i] ?? null)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i] || !jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
 /** The slices of one service changed (empty list: the service has no slices any more). */
 export interface SlicesChange {
   /** "namespace/name" of the service. */
@@ -30,7 +58,10 @@ export class EndpointsController {
   private readonly podIndex = new Map<string, Map<string, Set<string>>>();
   /** ns -> "k=v" -> service keys */
   private readonly svcIndex = new Map<string, Map<string, Set<string>>>();
-  private readonly current = new Map<string, { sig: string; slices: EndpointSlice[] }>();
+  /** service key -> the "k=v" index keys it was indexed under (so unindexing touches only those, not the namespace) */
+  private readonly svcIndexKeys = new Map<string, string[]>();
+  /** service key -> its published slices (compared by value with jsonEqual: no kept signature strings) */
+  private readonly current = new Map<string, EndpointSlice[]>();
   private readonly external = new Map<string, Map<string, EndpointSlice>>();
 
   constructor(private readonly cluster: Cluster) {
@@ -43,7 +74,7 @@ export class EndpointsController {
 
   /** The current slices of a service ("namespace/name"). */
   slicesOf(serviceKey: string): EndpointSlice[] {
-    return this.current.get(serviceKey)?.slices ?? [];
+    return this.current.get(serviceKey) ?? [];
   }
 
   private onEvent(ev: ClusterEvent): void {
@@ -102,18 +133,30 @@ export class EndpointsController {
   private indexService(key: string, svc: Service): void {
     let byLabel = this.svcIndex.get(svc.namespace);
     if (byLabel === undefined) this.svcIndex.set(svc.namespace, (byLabel = new Map()));
+    const keys: string[] = [];
     for (const [k, v] of Object.entries(svc.selector ?? {})) {
       const lk = `${k}=${v}`;
       let set = byLabel.get(lk);
       if (set === undefined) byLabel.set(lk, (set = new Set()));
       set.add(key);
+      keys.push(lk);
     }
+    this.svcIndexKeys.set(key, keys);
   }
 
+  /** Removes a service from the label index: only the keys it was indexed under (linear in its selector). */
   private unindexService(key: string, ns: string): void {
+    const keys = this.svcIndexKeys.get(key);
+    if (keys === undefined) return;
+    this.svcIndexKeys.delete(key);
     const byLabel = this.svcIndex.get(ns);
     if (byLabel === undefined) return;
-    for (const set of byLabel.values()) set.delete(key);
+    for (const lk of keys) {
+      const set = byLabel.get(lk);
+      if (set === undefined) continue;
+      set.delete(key);
+      if (set.size === 0) byLabel.delete(lk);
+    }
   }
 
   private servicesSelecting(pod: Pod, out: Set<string>): void {
@@ -156,12 +199,11 @@ export class EndpointsController {
     if (svc === undefined) slices = [];
     else if (svc.selector === null) slices = [...(this.external.get(svcKey)?.values() ?? [])];
     else slices = this.computeSlices(svc);
-    const sig = JSON.stringify(slices);
     const prev = this.current.get(svcKey);
-    if (prev !== undefined && prev.sig === sig) return;
+    if (prev !== undefined && jsonEqual(prev, slices)) return;
     if (slices.length === 0 && prev === undefined) return;
     if (slices.length === 0) this.current.delete(svcKey);
-    else this.current.set(svcKey, { sig, slices });
+    else this.current.set(svcKey, slices);
     const change: SlicesChange = { serviceKey: svcKey, slices, triggerTime: time };
     for (const l of this.listeners) l(change);
   }
@@ -174,9 +216,9 @@ export class EndpointsController {
     for (const pod of pods) {
       if (pod.phase !== 'Running' || pod.ip === '') continue;
       let conditions;
-      if (svc.publishNotReadyAddresses) conditions = { ready: true, serving: true, terminating: false };
-      else if (pod.terminating) conditions = { ready: false, serving: pod.ready, terminating: true };
-      else if (pod.ready) conditions = { ready: true, serving: true, terminating: false };
+      if (svc.publishNotReadyAddresses) conditions = READY;
+      else if (pod.terminating) conditions = pod.ready ? TERMINATING_SERVING : TERMINATING;
+      else if (pod.ready) conditions = READY;
       else continue;
       const ports: EndpointPort[] = [];
       let resolvable = true;

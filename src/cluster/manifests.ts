@@ -20,9 +20,10 @@
  * check node port for LoadBalancer services with externalTrafficPolicy Local. Allocation is deterministic:
  * in the order the objects appear.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { readInputText } from '../io/read.js';
+import { checkPlainValue, parseYaml } from '../io/yaml.js';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import type {
   ContainerPort,
@@ -131,7 +132,7 @@ export function effectiveSlices(m: Pick<LoadedManifests, 'services' | 'slices' |
   for (const s of wanting) cluster.addService({ ...s });
   for (const p of pods) cluster.addPod({ ...p });
   const out = [...m.slices];
-  for (const s of wanting) out.push(...ctrl.slicesOf(`${s.namespace}/${s.name}`));
+  for (const s of wanting) for (const sl of ctrl.slicesOf(`${s.namespace}/${s.name}`)) out.push(sl);
   return out;
 }
 
@@ -143,6 +144,7 @@ const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
 function expandPath(f: string): string[] {
   if (f === '-') return [f];
+  if (f.trim() === '') throw new InputError('--manifests', 'empty file name');
   let st;
   try {
     st = statSync(f);
@@ -158,11 +160,8 @@ function expandPath(f: string): string[] {
 }
 
 function readSource(path: string): string {
-  try {
-    return readFileSync(path === '-' ? 0 : path, 'utf8');
-  } catch (e) {
-    throw new InputError(path === '-' ? '<stdin>' : path, fsReason(e));
-  }
+  // stat first and read with a byte cap: a FIFO, /dev/zero or a huge file is refused, not read whole
+  return readInputText(path);
 }
 
 function fsReason(e: unknown): string {
@@ -181,32 +180,19 @@ function parseText(text: string, file: string): unknown[] {
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
-      return [JSON.parse(trimmed)];
+      const v: unknown = JSON.parse(trimmed);
+      checkPlainValue(v, file);
+      return [v];
     } catch (e) {
+      if (e instanceof InputError) throw e;
       const msg = e instanceof Error ? e.message : String(e);
       const pos = /position (\d+)/.exec(msg);
       const at = pos ? ` at ${lineCol(trimmed, Number(pos[1]))}` : '';
       throw new InputError(file, `JSON syntax error${at}: ${msg.split('\n')[0]!.replace(/ (in|after) JSON at position \d+.*$/, '')}`);
     }
   }
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [];
-  const out: unknown[] = [];
-  list.forEach((doc, i) => {
-    const err = doc.errors[0];
-    if (err !== undefined) {
-      const lp = err.linePos?.[0];
-      const at = lp ? ` at line ${lp.line}, column ${lp.col}` : '';
-      const reason = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      throw new InputError(`${file}: document ${i + 1}`, `YAML syntax error${at}: ${reason}`);
-    }
-    try {
-      out.push(doc.toJS({ maxAliasCount: 1000 }));
-    } catch (e) {
-      throw new InputError(`${file}: document ${i + 1}`, `YAML error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-    }
-  });
-  return out;
+  // duplicate keys, depth, aliases and __proto__ checked in linear time (src/io/yaml.ts)
+  return parseYaml(text, file, { multi: true });
 }
 
 function lineCol(text: string, pos: number): string {
@@ -586,7 +572,11 @@ class Accumulator {
         claimedIPs.set(svc.clusterIP, label.replace(/^.*: /, ''));
         if (cidrContains(svcRange, svc.clusterIP)) ips.claim(svc.clusterIP);
       }
-      for (const p of svc.ports) if (p.nodePort !== 0) usedPorts.add(p.nodePort);
+      svc.ports.forEach((p, i) => {
+        if (p.nodePort === 0) return;
+        if (usedPorts.has(p.nodePort)) throw new InputError(`${label}: spec.ports[${i}].nodePort`, `${p.nodePort} is already allocated to another service`);
+        usedPorts.add(p.nodePort);
+      });
       if (svc.healthCheckNodePort !== 0) usedPorts.add(svc.healthCheckNodePort);
     }
     let next = lo;
@@ -670,6 +660,8 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
     }
   }
 
+  if (clusterIP === 'None' && type !== 'ClusterIP') fail(['spec', 'clusterIP'], `None (headless) is only valid for type ClusterIP, not ${type}`);
+  const [npLo, npHi] = DEFAULT_CLUSTER.nodePortRange;
   const rawPorts = spec.ports ?? [];
   if (rawPorts.length === 0 && type !== 'ExternalName' && clusterIP !== 'None') fail(['spec', 'ports'], 'required: a service needs at least one port');
   const names = new Map<string, number>();
@@ -690,6 +682,10 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
     const k = portProto.get(pp);
     if (k !== undefined) fail(['spec', 'ports', i], `duplicate port ${pp} (also spec.ports[${k}])`);
     portProto.set(pp, i);
+    if (p.nodePort != null && p.nodePort !== 0) {
+      if (type === 'ClusterIP' || type === 'ExternalName') fail(['spec', 'ports', i, 'nodePort'], `may not be set for a service of type ${type}`);
+      if (p.nodePort < npLo || p.nodePort > npHi) fail(['spec', 'ports', i, 'nodePort'], `${p.nodePort} is not in the node port range ${npLo}-${npHi}`);
+    }
     return { name, protocol, port: p.port, targetPort: p.targetPort ?? p.port, nodePort: p.nodePort ?? 0 };
   });
 
@@ -835,6 +831,12 @@ function toIngress(o: z.infer<typeof ingressSchema>, ctx: ConvertCtx): Ingress {
 
 function toNode(o: z.infer<typeof nodeSchema>, ctx: ConvertCtx): NodeInfo {
   const addrs = o.status?.addresses ?? [];
+  addrs.forEach((a, i) => {
+    if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && parseIPSloppy(a.address) === null) ctx.fail(['status', 'addresses', i, 'address'], `must be an IP address for type ${a.type} (got ${show(a.address)})`);
+  });
+  [o.spec?.podCIDR ?? '', ...(o.spec?.podCIDRs ?? [])].forEach((c, i) => {
+    if (c !== '' && !isCidr(c)) ctx.fail(i === 0 ? ['spec', 'podCIDR'] : ['spec', 'podCIDRs', i - 1], `must be a CIDR such as 10.244.1.0/24 (got ${show(c)})`);
+  });
   const internal = canonIPs(addrs.filter((a) => a.type === 'InternalIP').map((a) => a.address));
   const external = canonIPs(addrs.filter((a) => a.type === 'ExternalIP').map((a) => a.address));
   const podCIDRs = [o.spec?.podCIDR ?? '', ...(o.spec?.podCIDRs ?? [])].filter((c) => c !== '');

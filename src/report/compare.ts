@@ -29,6 +29,9 @@
  * the latter. Measured rows are therefore not gated at all when the runs' meta.json show different machines
  * (CPU model or count) or Node versions, or with `measured: 'report'`: they are reported, never failing.
  */
+import { requireComparable } from './gate.js';
+import { findMetricDef } from '../metrics/catalogue.js';
+import { packagePath } from '../io/paths.js';
 import path from 'node:path';
 import fs from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
@@ -367,6 +370,13 @@ function indexSamples(sets: readonly SampleSet[] | null): Map<string, number[]> 
 export function compareRuns(baseline: string, current: string, opts: CompareOptions = {}): CompareResult {
   const b = readRun(baseline);
   const c = readRun(current);
+  // a gate must not pass by accident: empty runs, duplicate rows, shards, missing meta.json, --quick vs full
+  requireComparable(baseline, b, current, c);
+  for (const m of Object.keys(opts.tolerances ?? {})) {
+    if (findMetricDef(m) === undefined && !b.rows.some((r) => r.metric === m) && !c.rows.some((r) => r.metric === m)) {
+      throw new InputError(`--tolerance ${m}`, 'unknown metric: not in the catalogue and in no row of either run');
+    }
+  }
   const machine = differentMachines(b, c);
   const result = compareRows(
     b.rows,
@@ -408,7 +418,7 @@ function metaWarnings(b: RunData, c: RunData): string[] {
  * `kpbench run --ci` calls. An InputError (exit 2) when there is no baseline.
  */
 export function compareWithBaseline(currentDir: string, opts: CompareOptions & { baselineDir?: string } = {}): CompareResult {
-  const dir = opts.baselineDir ?? BASELINE_DIR;
+  const dir = opts.baselineDir ?? packagePath(BASELINE_DIR);
   if (!fs.existsSync(path.join(dir, RUN_FILES.metrics))) {
     throw new InputError(path.join(dir, RUN_FILES.metrics), 'no baseline: create one with `kpbench baseline update`');
   }
@@ -441,7 +451,8 @@ function trimNum(s: string): string {
   return s.includes('e') ? s : s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }
 
-function formatChange(r: CompareRow): string {
+/** The relative change of a row for people: +12.50%, -3.00%, 0%, 'from 0'. */
+export function formatChange(r: CompareRow): string {
   if (r.baseline === null || r.current === null) return '';
   if (r.change === null) return r.current === 0 ? '0' : 'from 0';
   const pct = r.change * 100;
@@ -478,13 +489,14 @@ export function formatCompareTable(result: CompareResult, opts: { all?: boolean 
   const numeric = new Set([3, 4, 7, 8, 9]);
   const lines: string[] = [`baseline: ${result.baseline}`, `current:  ${result.current}`];
   if (body.length > 0) {
-    const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+    const widths = header.map((h, i) => body.reduce((w, row) => Math.max(w, row[i]!.length), h.length));
     const fmt = (cells: string[]): string =>
       cells
         .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
         .join('  ')
         .trimEnd();
-    lines.push('', fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...body.map(fmt));
+    lines.push('', fmt(header), fmt(widths.map((w) => '-'.repeat(w))));
+    for (const row of body) lines.push(fmt(row));
   } else {
     lines.push('', 'no differences');
   }

@@ -15,6 +15,8 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { metricKind, rowKind, sweepColumn, sweepColumns, sweepPoint, type KindedRow } from './columns.js';
+import { readInputText } from '../io/read.js';
 
 // ---------------------------------------------------------------------------------------------
 // Files of a run directory
@@ -29,6 +31,10 @@ export const RUN_FILES = {
   summary: 'summary.md',
   /** github-action-benchmark input, derived from metrics.csv and meta.json (see export.ts). */
   benchmark: 'benchmark.json',
+  /** The self-contained HTML report (report.ts). */
+  report: 'report.html',
+  /** One SVG file per chart (a directory). */
+  charts: 'charts',
 } as const;
 
 export const METRICS_HEADER = ['scenario', 'backend', 'services', 'endpoints_per_service', 'metric', 'statistic', 'value', 'unit'] as const;
@@ -152,7 +158,8 @@ export function installRunDir(from: string, to: string): string[] {
     for (const name of Object.values(RUN_FILES)) {
       const src = path.join(from, name);
       if (!fs.existsSync(src)) continue;
-      fs.copyFileSync(src, path.join(tmp, name));
+      if (fs.statSync(src).isDirectory()) fs.cpSync(src, path.join(tmp, name), { recursive: true });
+      else fs.copyFileSync(src, path.join(tmp, name));
       copied.push(name);
     }
     if (fs.existsSync(to)) {
@@ -183,18 +190,21 @@ interface CsvRecord {
 }
 
 function readText(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(file, 'no such file');
-    if (code === 'EISDIR') throw new InputError(file, 'is a directory, expected a file');
-    throw new InputError(file, `cannot read: ${(e as Error).message}`);
-  }
+  // stat first, then a capped read: a FIFO, a device or a huge file is refused, not read whole (src/io/read.ts)
+  return readInputText(file);
 }
 
-/** Parses CSV text into records with their line numbers; checks the header is exactly `header`. */
-function parseCsv(text: string, file: string, header: readonly string[]): CsvRecord[] {
+/**
+ * Parses CSV text into records with their line numbers; checks the header is exactly `header`, or, with
+ * `extra`, starts with `header` and continues with columns `extra` accepts (records then have the header's
+ * length). Returns the records and the header read.
+ */
+function parseCsvWithHeader(
+  text: string,
+  file: string,
+  header: readonly string[],
+  extra?: (cols: readonly string[]) => string | null,
+): { records: CsvRecord[]; header: string[] } {
   let parsed: Array<{ record: string[]; info: { lines: number } }>;
   try {
     parsed = parse(text, { info: true, skip_empty_lines: true, bom: true, relax_column_count: true }) as unknown as Array<{
@@ -209,17 +219,25 @@ function parseCsv(text: string, file: string, header: readonly string[]): CsvRec
   const first = parsed[0];
   if (first === undefined) throw new InputError(file, `empty file, expected the header "${header.join(',')}"`);
   const got = first.record.map((h) => h.trim());
-  if (got.length !== header.length || got.some((h, i) => h !== header[i])) {
-    throw new InputError(`${file}: line ${first.info.lines}`, `header must be "${header.join(',')}", got "${got.join(',')}"`);
+  const prefixOk = got.length >= header.length && header.every((h, i) => got[i] === h);
+  const extraProblem = prefixOk && got.length > header.length ? (extra === undefined ? 'unexpected columns' : extra(got.slice(header.length))) : null;
+  if (!prefixOk || extraProblem !== null) {
+    const expected = extra === undefined ? `be "${header.join(',')}"` : `start with "${header.join(',')}"`;
+    throw new InputError(`${file}: line ${first.info.lines}`, `header must ${expected}, got "${got.join(',')}"${extraProblem !== null && extra !== undefined ? `: ${extraProblem}` : ''}`);
   }
   const out: CsvRecord[] = [];
   for (const { record, info } of parsed.slice(1)) {
-    if (record.length !== header.length) {
-      throw new InputError(`${file}: line ${info.lines}`, `expected ${header.length} fields (${header.join(',')}), got ${record.length}`);
+    if (record.length !== got.length) {
+      throw new InputError(`${file}: line ${info.lines}`, `expected ${got.length} fields (${got.join(',')}), got ${record.length}`);
     }
     out.push({ record, line: info.lines });
   }
-  return out;
+  return { records: out, header: got };
+}
+
+/** parseCsvWithHeader for a file whose header is exactly `header`. */
+function parseCsv(text: string, file: string, header: readonly string[]): CsvRecord[] {
+  return parseCsvWithHeader(text, file, header).records;
 }
 
 function fieldError(file: string, line: number, field: string, reason: string): InputError {
@@ -246,15 +264,33 @@ function requireText(raw: string, file: string, line: number, field: string): st
   return s;
 }
 
-/** Parses metrics.csv text; `file` names the source in error messages. */
+/** Columns after the contract's: `kind`, then swept fields (any names). Null when acceptable. */
+function metricsExtraColumns(cols: readonly string[]): string | null {
+  if (cols[0] !== 'kind') return `the ninth column must be "kind", got "${cols[0] ?? ''}"`;
+  const seen = new Set<string>();
+  for (const c of cols.slice(1)) {
+    if (c === '' || seen.has(c) || (METRICS_HEADER as readonly string[]).includes(c)) return `bad swept-field column "${c}"`;
+    seen.add(c);
+  }
+  return null;
+}
+
+/**
+ * Parses metrics.csv text; `file` names the source in error messages. Reads the contract's eight columns and,
+ * in files that have them, the derived ones (columns.ts): `kind` is kept on a row only where it differs from the
+ * kind its metric name gives (a `kernel` row of a catalogue metric, say); the swept-field columns are derived
+ * from the scenario id and not read.
+ */
 export function parseMetricsCsv(text: string, file: string): MetricRow[] {
-  return parseCsv(text, file, METRICS_HEADER).map(({ record, line }) => {
+  const { records, header } = parseCsvWithHeader(text, file, METRICS_HEADER, metricsExtraColumns);
+  const hasKind = header.length > METRICS_HEADER.length;
+  return records.map(({ record, line }) => {
     const [scenario, backend, services, eps, metric, statistic, value, unit] = record as [string, string, string, string, string, string, string, string];
     const stat = statistic.trim();
     if (!(STATISTICS as readonly string[]).includes(stat)) {
       throw fieldError(file, line, 'statistic', `unknown statistic "${statistic}" (expected one of ${STATISTICS.join(', ')})`);
     }
-    return {
+    const row: KindedRow = {
       scenario: requireText(scenario, file, line, 'scenario'),
       backend: requireText(backend, file, line, 'backend'),
       services: parseCount(services, file, line, 'services'),
@@ -264,6 +300,11 @@ export function parseMetricsCsv(text: string, file: string): MetricRow[] {
       value: parseNumber(value, file, line, 'value'),
       unit: unit.trim(),
     };
+    if (hasKind) {
+      const kind = (record[METRICS_HEADER.length] ?? '').trim();
+      if (kind !== '' && kind !== metricKind(row.metric)) row.kind = kind;
+    }
+    return row;
   });
 }
 
@@ -272,12 +313,30 @@ export function readMetricsCsv(file: string): MetricRow[] {
   return parseMetricsCsv(readText(file), file);
 }
 
-/** metrics.csv text for `rows`, in the canonical order unless `sort` is false. */
+/**
+ * metrics.csv text for `rows`, in the canonical order unless `sort` is false: the contract's eight columns, then
+ * `kind` and one column per swept field (columns.ts). A row without a unit gets '1' (a dimensionless number).
+ */
 export function formatMetricsCsv(rows: readonly MetricRow[], sort = true): string {
   const ordered = sort ? sortMetricRows(rows) : rows;
+  const sweep = sweepColumns(ordered);
   return stringify(
-    ordered.map((r) => [r.scenario, r.backend, r.services, r.endpoints_per_service, r.metric, r.statistic, r.value, r.unit]),
-    { header: true, columns: [...METRICS_HEADER], cast: { number: formatNumber } },
+    ordered.map((r) => {
+      const point = new Map(sweepPoint(r.scenario).map(([f, v]) => [sweepColumn(f), v]));
+      return [
+        r.scenario,
+        r.backend,
+        r.services,
+        r.endpoints_per_service,
+        r.metric,
+        r.statistic,
+        r.value,
+        r.unit === '' ? '1' : r.unit,
+        rowKind(r as KindedRow),
+        ...sweep.map((c) => point.get(c) ?? ''),
+      ];
+    }),
+    { header: true, columns: [...METRICS_HEADER, 'kind', ...sweep], cast: { number: formatNumber } },
   );
 }
 

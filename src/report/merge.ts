@@ -14,7 +14,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { computeScaling } from '../metrics/scaling.js';
+import { checkOutDir, sweepStale } from '../io/paths.js';
+import { removeOnInterrupt } from '../io/signals.js';
 import {
+  installRunDir,
   pointKey,
   readRun,
   rowKey,
@@ -32,7 +35,8 @@ import {
 } from './csvio.js';
 import { writeExports, writeMeta } from './export.js';
 import { parseShard, unshard } from './shard.js';
-import { summaryMarkdown, type ScenarioReport } from './summary.js';
+import { buildRunReport, writeReport, type ReportInput } from './report.js';
+import { checkExpectations, resolveScenarioInfos } from './scenarios.js';
 
 /** One run to merge: where it came from (for messages) and what it holds. */
 export interface MergeInput {
@@ -125,7 +129,9 @@ export function mergeMetas<T extends Pick<MergeInput, 'name' | 'meta'>>(inputs: 
   const withMeta = inputs.filter((i): i is T & { meta: RunMeta } => i.meta !== null);
   if (withMeta.length === 0) return { ordered: [...inputs], meta: null, warnings };
   if (withMeta.length < inputs.length) {
-    warnings.push(`no meta.json in ${inputs.filter((i) => i.meta === null).map((i) => i.name).join(', ')}`);
+    // a run directory without meta.json cannot be told from a cut-off run or a stray shard: refuse it
+    const missing = inputs.find((i) => i.meta === null)!;
+    throw new InputError(`${missing.name}: meta.json`, 'missing: cannot tell which run or shard this is');
   }
   const first = withMeta[0]!;
   for (const i of withMeta.slice(1)) {
@@ -202,50 +208,62 @@ export function mergeRunData(inputs: readonly MergeInput[], opts: MergeOptions =
 export function mergeRuns(dirs: readonly string[], outDir: string, opts: MergeOptions = {}): MergeResult {
   const out = path.resolve(outDir);
   for (const d of dirs) {
-    if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new InputError(d, 'no such run directory');
     if (path.resolve(d) === out) throw new InputError('--out', `${outDir} is one of the runs merged; choose another directory`);
+  }
+  checkOutDir('--out', outDir, { inputs: dirs });
+  const seen = new Map<string, string>();
+  for (const d of dirs) {
+    if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new InputError(d, 'no such run directory');
+    const k = path.resolve(d);
+    if (seen.has(k)) throw new InputError(d, `given twice (also ${seen.get(k)})`);
+    seen.set(k, d);
   }
   const inputs: MergeInput[] = dirs.map((d) => {
     const run = readRun(d);
     return { name: d, rows: run.rows, samples: run.samples, meta: run.meta };
   });
   const result = mergeRunData(inputs, opts);
+  if (result.rows.length === 0) throw new InputError(dirs.join(', '), 'no rows in any of the runs merged');
+  sweepStale(outDir);
   writeMergedRun(outDir, result);
   return result;
 }
 
-/** Writes a merged run; metrics.csv last, so a directory with a metrics.csv is a whole run. */
+/**
+ * Writes a merged run as one step: every file into `<out>.staging-<pid>`, which then replaces `out`
+ * (installRunDir), so `out` is the previous run or the complete merged one, whatever interrupts the merge.
+ */
 export function writeMergedRun(outDir: string, result: MergeResult): void {
-  fs.mkdirSync(outDir, { recursive: true });
-  writeScalingCsv(path.join(outDir, RUN_FILES.scaling), result.scaling);
-  if (result.samples !== null) writeSamplesJson(path.join(outDir, RUN_FILES.samples), result.samples);
-  if (result.meta !== null) writeMeta(outDir, result.meta);
-  writeFileAtomic(path.join(outDir, RUN_FILES.summary), mergeSummary(result));
-  writeMetricsCsv(path.join(outDir, RUN_FILES.metrics), result.rows);
-  writeExports(outDir);
+  const staging = `${path.resolve(outDir)}.staging-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  const forget = removeOnInterrupt(staging);
+  try {
+    fs.mkdirSync(staging, { recursive: true });
+    writeScalingCsv(path.join(staging, RUN_FILES.scaling), result.scaling);
+    if (result.samples !== null) writeSamplesJson(path.join(staging, RUN_FILES.samples), result.samples);
+    if (result.meta !== null) writeMeta(staging, result.meta);
+    writeReport(staging, buildRunReport(mergedReportInput(result)));
+    writeMetricsCsv(path.join(staging, RUN_FILES.metrics), result.rows);
+    writeExports(staging);
+    installRunDir(staging, outDir);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+    forget();
+  }
 }
 
 /**
- * summary.md of a merged run: an account of the merge, then the run summary (summary.ts) of the merged rows
- * and recomputed scaling. Scenario descriptions, published figures and scaling checks need the scenario files
- * and are not repeated here; the shards' own summary.md files have them.
+ * The report input of a merged run: the scenarios' words, published figures and expectations come from the shards'
+ * meta.json (every shard records all of them), so the merged report has what an unsharded run's has, checks
+ * included; the merge itself is accounted for in the notes.
  */
-export function mergeSummary(result: MergeResult): string {
-  const m = result.meta;
+export function mergedReportInput(result: MergeResult): ReportInput {
   const ids = [...new Set(result.rows.map((r) => r.scenario))];
-  const reports: ScenarioReport[] = ids.map((id) => ({ id, name: id, description: '', references: [] }));
-  const body = summaryMarkdown(reports, result.rows, result.scaling, [], {
-    seed: m?.seed ?? 'unknown',
-    date: m?.date ?? 'unknown date',
-    quick: m?.quick ?? false,
-    gitCommit: m?.gitCommit ?? null,
-  });
+  const scenarios = resolveScenarioInfos(result.meta, ids);
   const n = result.inputs.length;
-  const account = [
-    `Merged by \`kpbench merge\` from ${n} run director${n === 1 ? 'y' : 'ies'}: ${result.inputs.map((i) => `\`${i}\``).join(', ')}.`,
-    ...result.warnings.map((w) => `**Warning:** ${w}.`),
-    '',
-  ].join('\n');
-  const nl = body.indexOf('\n\n');
-  return nl < 0 ? `${body}\n\n${account}` : `${body.slice(0, nl + 2)}${account}\n${body.slice(nl + 2)}`;
+  const notes = [
+    `Merged by kpbench merge from ${n} run director${n === 1 ? 'y' : 'ies'}: ${result.inputs.join(', ')}.`,
+    ...result.warnings.map((w) => `Warning: ${w}.`),
+  ];
+  return { rows: result.rows, scaling: result.scaling, meta: result.meta, scenarios, checks: checkExpectations(scenarios, result.scaling), notes };
 }

@@ -1,9 +1,13 @@
-import { readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../errors.js';
+import { readInputText } from '../io/read.js';
+import { parseYaml } from '../io/yaml.js';
+import { fmtCount, limit, LIMIT_DEFS } from '../io/limits.js';
+import { loadManifests } from '../cluster/manifests.js';
 import { ScenarioFile } from './schema.js';
+import { manifestPath, validateCase, validateScenario } from './validate.js';
 
 /** One runnable case: a scenario with its sweep point applied. */
 export interface ScenarioCase {
@@ -44,57 +48,65 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Deep merge of plain objects; arrays and scalars of `over` replace those of `base`. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Deep merge of plain objects; arrays and scalars of `over` replace those of `base`. Prototype keys are refused. */
 export function deepMerge(base: unknown, over: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(over)) return over;
   const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : v;
+  for (const [k, v] of Object.entries(over)) {
+    if (FORBIDDEN_KEYS.has(k)) throw new InputError(k, 'not a field name');
+    out[k] = Object.hasOwn(base, k) ? deepMerge(base[k], v) : v;
+  }
   return out;
 }
 
 /** Sets a dotted path ("proxy.minSyncPeriod") in a plain-object tree, creating objects on the way. */
 export function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): void {
   const parts = dotted.split('.');
+  for (const p of parts) if (FORBIDDEN_KEYS.has(p) || p === '') throw new InputError(dotted, 'not a field path');
   let cur: Record<string, unknown> = obj;
   for (const p of parts.slice(0, -1)) {
-    const next = cur[p];
+    const next = Object.hasOwn(cur, p) ? cur[p] : undefined;
     if (!isPlainObject(next)) cur[p] = {};
     cur = cur[p] as Record<string, unknown>;
   }
   cur[parts[parts.length - 1]!] = value;
 }
 
-/** Reads, validates and expands a scenario file; bad input throws InputError naming the file and field. */
-export function loadScenario(file: string, opts: { quick: boolean; seed?: number }): LoadedScenario {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new InputError(file, 'no such scenario file');
-  let raw: unknown;
-  try {
-    const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
-    if (doc.errors.length > 0) {
-      const e = doc.errors[0]!;
-      const line = e.linePos?.[0]?.line;
-      throw new InputError(`${file}${line !== undefined ? `:${line}` : ''}`, `YAML syntax: ${e.message.split('\n')[0]}`);
-    }
-    raw = doc.toJS();
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError(file, `cannot read: ${(e as Error).message.split('\n')[0]}`);
+/** A sweep key: a dotted path of field names (letters and digits), not one of the fields a sweep cannot vary. */
+function checkSweepKey(file: string, k: string): void {
+  const parts = k.split('.');
+  if (k === '' || parts.some((p) => !/^[A-Za-z][A-Za-z0-9]*$/.test(p) || FORBIDDEN_KEYS.has(p))) {
+    throw new InputError(`${file}: sweep.${k}`, 'not a field path (dotted field names such as cluster.services)');
   }
-  if (!isPlainObject(raw)) throw new InputError(file, 'a scenario must be a YAML mapping');
-  // validate the file as written first, so errors point at what the user wrote
-  const parsed = ScenarioFile.safeParse(raw);
-  if (!parsed.success) throw firstIssue(file, parsed.error);
-  let effective: Record<string, unknown> = raw;
-  if (opts.quick && parsed.data.quick !== undefined) {
-    effective = deepMerge(raw, parsed.data.quick) as Record<string, unknown>;
-    const q = ScenarioFile.safeParse(effective);
-    if (!q.success) throw firstIssue(file, q.error, 'quick: ');
-  }
-  if (opts.seed !== undefined) effective = { ...effective, seed: opts.seed };
-  const base = ScenarioFile.parse(effective);
+  if (['sweep', 'quick', 'name', 'suite', 'expect', 'reference', '$schema'].includes(parts[0]!)) throw new InputError(`${file}: sweep.${k}`, 'cannot sweep this field');
+}
 
-  // cases: the cartesian product of the sweep
+/** Reads a scenario file: one YAML mapping, within the input limits. */
+export function readScenarioFile(file: string): Record<string, unknown> {
+  const docs = parseYaml(readInputText(file), file);
+  const raw = docs[0];
+  if (!isPlainObject(raw)) throw new InputError(file, `a scenario must be a YAML mapping, got ${raw === null || raw === undefined ? 'an empty document' : Array.isArray(raw) ? 'a list' : typeof raw}`);
+  return raw;
+}
+
+/** Expands one variant (plain or --quick) of a scenario into its cases, each validated. */
+function expand(file: string, effective: Record<string, unknown>, prefix: string): { base: ScenarioFile; cases: ScenarioCase[] } {
+  const parsed = ScenarioFile.safeParse(effective);
+  if (!parsed.success) throw firstIssue(file, parsed.error, prefix);
+  const base = parsed.data;
+  validateScenario(file, base);
+
+  // cases: the cartesian product of the sweep (counted before it is built)
   const keys = Object.keys(base.sweep);
+  for (const k of keys) checkSweepKey(file, k);
+  let total = 1;
+  for (const k of keys) total *= base.sweep[k]!.length;
+  const maxPoints = limit('sweepPoints');
+  if (total > maxPoints) {
+    throw new InputError(`${file}: sweep`, `${fmtCount(total)} cases (${keys.map((k) => base.sweep[k]!.length).join(' x ')}), beyond the limit of ${fmtCount(maxPoints)} (${LIMIT_DEFS.sweepPoints.env})`);
+  }
   let points: Array<Record<string, unknown>> = [{}];
   for (const k of keys) {
     const next: Array<Record<string, unknown>> = [];
@@ -104,16 +116,13 @@ export function loadScenario(file: string, opts: { quick: boolean; seed?: number
   const cases: ScenarioCase[] = points.map((point) => {
     const tree = structuredClone(effective);
     delete tree.sweep;
-    for (const [k, v] of Object.entries(point)) {
-      if (k === 'sweep' || k === 'quick' || k === 'name' || k.startsWith('sweep.')) throw new InputError(`${file}: sweep.${k}`, 'cannot sweep this field');
-      setPath(tree, k, v);
-    }
+    for (const [k, v] of Object.entries(point)) setPath(tree, k, v);
     const r = ScenarioFile.safeParse(tree);
     if (!r.success) {
       const bad = r.error.issues[0]!;
       const at = fieldPath(bad.path);
       const key = keys.find((k) => at === k || at.startsWith(`${k}.`) || k.startsWith(at)) ?? at;
-      throw new InputError(`${file}: sweep.${key}`, `${bad.code === 'unrecognized_keys' ? 'no such field' : bad.message} (value ${JSON.stringify(point[key])})`);
+      throw new InputError(`${file}: ${prefix}sweep.${key}`, `${bad.code === 'unrecognized_keys' ? 'no such field' : bad.message} (value ${JSON.stringify(point[key])})`);
     }
     const variant = Object.entries(point)
       .filter(([k]) => k !== 'cluster.services')
@@ -121,21 +130,45 @@ export function loadScenario(file: string, opts: { quick: boolean; seed?: number
       .join(',');
     return { id: variant === '' ? base.name : `${base.name}@${variant}`, scenario: r.data, point, file };
   });
+  const manifestLists = new Set<string>();
   for (const c of cases) {
-    const cl = c.scenario.cluster;
-    const d = cl.endpointsPerService;
-    const maxEps = typeof d === 'number' ? d : 'uniform' in d ? d.uniform[1] : 'choice' in d ? Math.max(...d.choice) : d.zipf.max;
-    const capacity = cl.nodes * 253; // every node gets a /24 of the pod network
-    if (cl.services * maxEps > capacity) {
-      const where = 'cluster.nodes' in c.point || 'cluster.services' in c.point ? `sweep point ${JSON.stringify(c.point)}: cluster.nodes` : 'cluster.nodes';
-      throw new InputError(`${file}: ${where}`, `${cl.nodes} nodes hold at most ${capacity} pods (a /24 each), but ${cl.services} services may need ${cl.services * maxEps}`);
-    }
-    const t = c.scenario.cluster.serviceTypes;
-    const sum = t.ClusterIP + t.NodePort + t.LoadBalancer + t.headless + t.ExternalName;
-    if (Math.abs(sum - 1) > 1e-9) throw new InputError(`${file}: cluster.serviceTypes`, `fractions must sum to 1, got ${sum}`);
-    c.scenario.cluster.manifests = c.scenario.cluster.manifests.map((m) => path.resolve(path.dirname(file), m));
+    validateCase(file, c.scenario, c.point);
+    c.scenario.cluster.manifests = c.scenario.cluster.manifests.map((m) => manifestPath(file, m));
+    if (c.scenario.cluster.manifests.length > 0) manifestLists.add(JSON.stringify(c.scenario.cluster.manifests));
   }
-  return { file, scenario: base, cases };
+  // manifests are read and checked now, not when the case runs
+  for (const l of manifestLists) {
+    const m = loadManifests(JSON.parse(l) as string[]);
+    const objects = m.services.length + m.pods.length + m.slices.reduce((n, sl) => n + sl.endpoints.length, 0);
+    const max = limit('endpoints');
+    if (objects > max) throw new InputError(`${file}: cluster.manifests`, `${fmtCount(objects)} services, pods and endpoints, beyond the limit of ${fmtCount(max)} (${LIMIT_DEFS.endpoints.env})`);
+  }
+  return { base, cases };
+}
+
+/** Reads, validates and expands a scenario file; bad input throws InputError naming the file and field. */
+export function loadScenario(file: string, opts: { quick: boolean; seed?: number }): LoadedScenario {
+  const raw = readScenarioFile(file);
+  // validate the file as written first, so errors point at what the user wrote
+  const parsed = ScenarioFile.safeParse(raw);
+  if (!parsed.success) throw firstIssue(file, parsed.error);
+  const quick = parsed.data.quick;
+  if (quick !== undefined) {
+    for (const k of ['quick', 'name', '$schema']) if (Object.hasOwn(quick, k)) throw new InputError(`${file}: quick.${k}`, 'cannot be overridden by quick');
+  }
+  const withSeed = (t: Record<string, unknown>): Record<string, unknown> => (opts.seed === undefined ? t : { ...t, seed: opts.seed });
+  let merged: Record<string, unknown>;
+  try {
+    merged = quick === undefined ? raw : (deepMerge(raw, quick) as Record<string, unknown>);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${file}: quick.${e.where}`, e.reason);
+    throw e;
+  }
+  // both variants are checked, whichever runs: a broken quick section is found without --quick too
+  const plain = expand(file, withSeed(raw), '');
+  const fast = quick === undefined ? plain : expand(file, withSeed(merged), 'quick: ');
+  const chosen = opts.quick ? fast : plain;
+  return { file, scenario: chosen.base, cases: chosen.cases };
 }
 
 /** Scenario files of a directory (*.yaml, *.yml), sorted. */

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { BackendDefinition, CoefficientSet, CostModel, LookupResult, SyncResult } from '../../types.js';
 import { coefficientValues, count } from '../../proxy/cost.js';
-import { IPTABLES_RESTORE_COEFFICIENTS, IPTABLES_WALK_COEFFICIENTS } from '../../netfilter/cost.js';
+import { iptablesCoefficients } from './cost.js';
 import { IptablesBackend } from './backend.js';
 import { IPTABLES_METRICS } from './metrics.js';
+import { iptablesKernelSupport } from './kernel-mode.js';
 import { IPTABLES_CLI_COEFFICIENTS } from './cli-cost.js';
 import { KUBE_PROXY_PROFILES } from './profiles.js';
 
@@ -23,30 +24,45 @@ export const IptablesOptions = z.strictObject({
   nfacct: z.boolean().default(true).describe('the host has nfacct (kube-proxy then counts INVALID drops and localhost NodePorts)'),
   randomFully: z.boolean().default(true).describe('iptables supports MASQUERADE --random-fully (kube-proxy probes it)'),
   conntrackTCPLiberal: z.boolean().default(false).describe('net.netfilter.nf_conntrack_tcp_be_liberal is set (no INVALID drop rule)'),
+  flavor: z
+    .enum(['legacy', 'nft'])
+    .default('legacy')
+    .describe('the iptables the node runs: legacy (x_tables, whole-table blobs) or nft (iptables-nft over nf_tables, most distributions\' default); the rules are the same, the costs are not'),
 });
 export type IptablesOptions = z.infer<typeof IptablesOptions>;
 
-function iptablesCoefficients(o: IptablesOptions): CoefficientSet {
-  const write = o.writeMethod === 'cli-per-rule' ? IPTABLES_CLI_COEFFICIENTS : IPTABLES_RESTORE_COEFFICIENTS;
-  return { ...write, ...IPTABLES_WALK_COEFFICIENTS };
+/** The coefficients in force: the flavour's restore and walk terms, and cli-per-rule's process terms when used. */
+function coefficientsFor(o: IptablesOptions): CoefficientSet {
+  const flavour = iptablesCoefficients(o.flavor);
+  return o.writeMethod === 'cli-per-rule' ? { ...flavour, ...IPTABLES_CLI_COEFFICIENTS } : flavour;
 }
 
 /**
- * The iptables data plane's cost model: one iptables-restore per sync (or, with cli-per-rule, one process per
- * change, each paying its fixed cost and a cost per rule in the table it reads and writes back), a linear walk
- * per first packet.
+ * The iptables data plane's cost model: one iptables-restore per sync (fixed, per rule written, per rule in the
+ * kernel, and their squares in thousands of rules: full loads grow faster than linearly), or, with cli-per-rule,
+ * one process per change, each paying its fixed cost and a cost per rule in the table it reads and writes back; a
+ * linear walk per first packet (plus a fixed part when calibrated from first-packet round trips). Coefficients per
+ * flavour (cost.ts).
  */
 function iptablesCost(o: IptablesOptions, calibration?: Readonly<Record<string, number>>): CostModel {
-  const c = coefficientValues(iptablesCoefficients(o), calibration);
+  const c = coefficientValues(coefficientsFor(o), calibration);
   const cli = o.writeMethod === 'cli-per-rule';
   return {
     coefficients: c,
     syncSeconds: (r: SyncResult) => {
       const n = r.counts;
       if (cli) return count(n, 'cli_processes') * c.cliProcessFixed! + count(n, 'cli_table_rules') * c.cliPerRuleInTable!;
-      return c.restoreFixed! + count(n, 'rules_written') * c.perRuleWritten! + count(n, 'rules_in_kernel') * c.perRuleInKernel!;
+      const w = count(n, 'rules_written') / 1000;
+      const k = count(n, 'rules_in_kernel') / 1000;
+      return (
+        c.restoreFixed! +
+        count(n, 'rules_written') * c.perRuleWritten! +
+        count(n, 'rules_in_kernel') * c.perRuleInKernel! +
+        w * w * c.perKiloRuleWrittenSquared! +
+        k * k * c.perKiloRuleInKernelSquared!
+      );
     },
-    lookupSeconds: (l: LookupResult) => count(l.counts, 'rules_evaluated') * c.perRuleEvaluated!,
+    lookupSeconds: (l: LookupResult) => c.firstPacketFixed! + count(l.counts, 'rules_evaluated') * c.perRuleEvaluated!,
   };
 }
 
@@ -58,9 +74,11 @@ export const iptablesDefinition: BackendDefinition<IptablesOptions> = {
   optionsSchema: IptablesOptions,
   create: (node, o) => new IptablesBackend({ node, ...o }),
   metrics: IPTABLES_METRICS,
-  coefficients: (o) => iptablesCoefficients(o),
+  coefficients: (o) => coefficientsFor(o),
   cost: (o, calibration) => iptablesCost(o, calibration),
   ipFamilies: ['IPv4', 'IPv6'],
+  variant: (o) => `iptables-${o.flavor}`,
+  kernel: iptablesKernelSupport<IptablesOptions>(),
   renderOutputs: {
     'iptables-save': { description: 'the nat and filter tables as iptables-save prints them', render: (b) => b.render()['iptables-save'] ?? '' },
     'iptables-restore': {

@@ -1,5 +1,6 @@
 import type { BackendDefinition, CoefficientSet, CostModel, LookupResult, SyncResult } from '../../types.js';
 import { coefficientValues, count } from '../../proxy/cost.js';
+import { ipvsKernelSupport } from './kernel-mode.js';
 import { IPTABLES_RESTORE_COEFFICIENTS, IPTABLES_WALK_COEFFICIENTS } from '../../netfilter/cost.js';
 import { IpvsProxier } from './proxier.js';
 import { IPVS_METRICS } from './metrics.js';
@@ -45,6 +46,7 @@ export const ipvsDefinition: BackendDefinition<IpvsOptions> = {
     'One IPVS virtual server per service port found by a hash lookup, ipsets for the fixed iptables rules, incremental netlink updates; kube-proxy still reads every virtual server back each sync. Deprecated upstream since 1.35.',
   optionsSchema: IpvsOptions,
   create: (node, o) => new IpvsProxier({ node, scheduler: o.scheduler, svcTable: o.serviceTable }),
+  kernel: ipvsKernelSupport<IpvsOptions>((cc, o) => new IpvsProxier({ node: cc.node, scheduler: o.scheduler, svcTable: o.serviceTable })),
   metrics: IPVS_METRICS,
   coefficients: () => ALL,
   cost: (_o, calibration) => ipvsCost(calibration),

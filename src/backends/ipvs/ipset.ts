@@ -213,6 +213,14 @@ export class Ipset {
   /** hashsize 1024 at creation (kube-proxy's default) = 2^10 buckets. */
   private htableBits = 10;
   private bucketCounts: Uint16Array | null;
+  /**
+   * Entries wanted (referenced) but not in the kernel set because it was full (maxelem 65536: the kernel answers
+   * "Hash is full"). kube-proxy logs "Failed to add entry to ip set" and goes on (pkg/proxy/ipvs/ipset.go,
+   * syncIPSetEntries); every later sync finds them missing from `ipset list` and tries again.
+   */
+  private readonly missing = new Set<string>();
+  /** Failed kernel adds so far (each sync's retries included). */
+  addErrors = 0;
 
   constructor(
     readonly info: IpsetInfo,
@@ -266,23 +274,43 @@ export class Ipset {
     return this.members.has(entry);
   }
 
-  private kernelAdd(entry: string): void {
-    if (this.members.has(entry)) return;
-    if (this.members.size >= MAX_ELEM && this.bitmap === null) throw new Error(`ipset ${this.name}: Hash is full, cannot add more elements`);
+  /** Retries the entries a full set refused (as each kube-proxy sync does); returns how many got in. */
+  retryMissing(): number {
+    let added = 0;
+    for (const e of [...this.missing]) if (this.kernelAdd(e)) added++;
+    return added;
+  }
+
+  /** Entries wanted but not in the kernel set (it was full). */
+  get missingCount(): number {
+    return this.missing.size;
+  }
+
+  /** Adds an entry to the kernel set; false (and counted) when the set is full. */
+  private kernelAdd(entry: string): boolean {
+    if (this.members.has(entry)) return true;
+    if (this.members.size >= MAX_ELEM && this.bitmap === null) {
+      this.addErrors++;
+      this.missing.add(entry);
+      return false;
+    }
+    this.missing.delete(entry);
     this.members.add(entry);
     const t = this.info.type;
     if (this.bitmap !== null) {
       this.bitmap[Number(entry)] = 1;
-      return;
+      return true;
     }
     const p = parseEntry(t, entry);
     this.indexAdd(p);
     const h = jhash2(elemWords(t, p), this.initval);
     this.emulateAdd(h);
     this.hashes.set(entry, h);
+    return true;
   }
 
   private kernelDel(entry: string): void {
+    this.missing.delete(entry);
     if (!this.members.delete(entry)) return;
     if (this.bitmap !== null) {
       this.bitmap[Number(entry)] = 0;
@@ -425,6 +453,18 @@ export class IpsetStore {
     const s = this.sets.get(name);
     if (s === undefined) throw new Error(`no ipset ${name}`);
     return s;
+  }
+  /** Failed kernel adds over every set so far. */
+  addErrors(): number {
+    let n = 0;
+    for (const s of this.sets.values()) n += s.addErrors;
+    return n;
+  }
+  /** Every set's retry of the entries it refused when full (kube-proxy's syncIPSetEntries, every sync). */
+  retryMissing(): number {
+    let n = 0;
+    for (const s of this.sets.values()) n += s.retryMissing();
+    return n;
   }
   totalEntries(): number {
     let n = 0;

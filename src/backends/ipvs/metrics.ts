@@ -40,6 +40,7 @@ export const IPVS_METRICS = {
     jump_rules_inserted: { unit: 'rules', better: 'none', description: 'rules inserted into built-in chains with iptables -I' },
     netlink_reads: { unit: 'messages', better: 'lower', description: 'netlink reads although nothing changed (virtual servers read back, dumps)' },
     ipset_list_calls: { unit: 'calls', better: 'lower', description: '`ipset list` calls (one per set)' },
+    ipset_add_errors: { unit: 'entries', better: 'lower', description: 'ipset entries the kernel refused (set full at maxelem 65536, "Hash is full"); kube-proxy logs them and retries every sync', stats: ['mean', 'max'] },
     ipset_entries_listed: { unit: 'entries', better: 'lower', description: 'entries returned by the `ipset list` calls' },
     graceful_pending: { unit: 'servers', better: 'none', description: 'real servers waiting in the graceful-termination list' },
   },

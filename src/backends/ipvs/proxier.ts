@@ -77,6 +77,8 @@ export interface IpvsSyncDetail {
   /** `ipset list` calls (one per set, every sync) and the entries they return. */
   ipsetListCalls: number;
   ipsetEntriesListed: number;
+  /** ipset entry adds the kernel refused in this sync (set full, "Hash is full"), retries included. */
+  ipsetAddErrors: number;
   /** Real servers waiting in the graceful-termination list after the sync. */
   gracefulPending: number;
 }
@@ -181,6 +183,7 @@ function emptyDetail(): IpvsSyncDetail {
     netlinkReads: 0,
     ipsetListCalls: 0,
     ipsetEntriesListed: 0,
+    ipsetAddErrors: 0,
     gracefulPending: 0,
   };
 }
@@ -219,6 +222,7 @@ function syncCounts(d: IpvsSyncDetail, rulesWritten: number, rulesInKernel: numb
     jump_rules_inserted: d.jumpRulesInserted,
     netlink_reads: d.netlinkReads,
     ipset_list_calls: d.ipsetListCalls,
+    ipset_add_errors: d.ipsetAddErrors,
     ipset_entries_listed: d.ipsetEntriesListed,
     graceful_pending: d.gracefulPending,
   };
@@ -269,7 +273,7 @@ export class IpvsProxier implements Backend {
 
   private rebuildRules(): IpvsRules {
     const lb: DesiredService['lbNoNodeAccess'] = [];
-    for (const k of [...this.lbNoNodeAccess.keys()].sort()) lb.push(...this.lbNoNodeAccess.get(k)!);
+    for (const k of [...this.lbNoNodeAccess.keys()].sort()) for (const e of this.lbNoNodeAccess.get(k)!) lb.push(e);
     this.ruleSet = buildRules(this.opts.node, { sets: this.sets, lbNoNodeAccess: lb });
     this.restoreText = this.ruleSet.restoreInput();
     return this.ruleSet;
@@ -290,7 +294,11 @@ export class IpvsProxier implements Backend {
     } else {
       keys = [...req.changed].sort();
     }
+    const errorsBefore = this.sets.addErrors();
+    // entries a full set refused in an earlier sync are tried again first, as kube-proxy's syncIPSetEntries does
+    d.ipsetEntriesAdded += this.sets.retryMissing();
     for (const k of keys) this.syncKey(k, req.snapshot, d);
+    d.ipsetAddErrors = this.sets.addErrors() - errorsBefore;
     this.synced = true;
 
     this.rebuildRules();

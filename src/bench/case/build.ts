@@ -16,13 +16,20 @@ import type { ScenarioCase } from '../../scenario/load.js';
 import { buildSyntheticCluster, loadManifestCluster, type SyntheticService } from '../build.js';
 import { Deployments } from '../../workload/deployments.js';
 import { Recorder } from '../recorder.js';
+import { HopRecorder } from '../hops.js';
 
 export interface CaseOptions {
   /** Run the tinybench micro-benchmarks (measured wall-clock metrics). */
   bench: boolean;
   /** Cost-model coefficients by backend kind and name, overriding the defaults (`kpbench run --calibration`). */
   calibration?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Called as each phase of the case begins (`kpbench profile` times them); 'done' when the case is over. */
+  onPhase?: (phase: CasePhase) => void;
 }
+
+/** The phases of a case, in order. */
+export const CASE_PHASES = ['build', 'initial_sync', 'measured', 'collect', 'wall', 'done'] as const;
+export type CasePhase = (typeof CASE_PHASES)[number];
 
 /** Everything a case's steps share. */
 export interface CaseWorld {
@@ -35,6 +42,8 @@ export interface CaseWorld {
   readonly def: BackendDefinition<unknown>;
   readonly cost: CostModel;
   readonly rec: Recorder;
+  /** Per-hop classification of ingress traffic (src/bench/hops.ts). */
+  readonly hops: HopRecorder;
   /** The kube-proxies, one per proxied node (the first `proxyNodes` nodes). */
   readonly proxies: KubeProxyNode[];
   readonly deployments: Deployments;
@@ -51,15 +60,17 @@ export interface CaseWorld {
 }
 
 /** Builds a case's cluster and kube-proxies and runs the initial sync on every node (up to `t0`). */
-export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOptions, 'calibration'>): CaseWorld {
+export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOptions, 'calibration' | 'onPhase'>): CaseWorld {
   const sc = c.scenario;
+  opts.onPhase?.('build');
   const sched = new Scheduler();
   const rng = new RngStreams(sc.seed);
   const cluster = new Cluster({ clock: () => sched.now, clusterCIDR: sc.proxy.clusterCIDR });
   const endpoints = new EndpointsController(cluster);
   const def = backendDefinition(kind);
   const backendOptions: unknown = def.optionsSchema.parse((sc.proxy as Record<string, unknown>)[kind] ?? {});
-  const cost = def.cost(backendOptions, opts.calibration?.[kind]);
+  // a calibration is keyed by the variant the options select (iptables-legacy, iptables-nft), else by the kind
+  const cost = def.cost(backendOptions, opts.calibration?.[def.variant?.(backendOptions) ?? kind] ?? opts.calibration?.[kind]);
   const rec = new Recorder(def.metrics);
   const world = { measuring: false } as CaseWorld;
 
@@ -118,6 +129,7 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
   const ingress = sc.ingress.enabled ? setUpIngress(cluster, synthetic, sc.ingress, proxies.map((p) => p.name)) : null;
 
   // initial sync on every node at t = 0
+  opts.onPhase?.('initial_sync');
   for (const p of proxies) p.start();
   sched.runUntil(0);
   rec.initial(proxies[0]!.backend.size());
@@ -134,6 +146,7 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
     def,
     cost,
     rec,
+    hops: new HopRecorder(),
     proxies,
     deployments,
     synthetic,

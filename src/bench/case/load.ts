@@ -27,7 +27,7 @@ export function loadTargets(w: CaseWorld): Target[] {
 
 /** Schedules the connection arrivals from `t0` to `end`. */
 export function startLoad(w: CaseWorld, targets: readonly Target[]): void {
-  const { sc, sched, rng, cluster, proxies, ingress, rec, t0, end } = w;
+  const { sc, sched, rng, cluster, proxies, ingress, rec, hops: hopRec, t0, end } = w;
   const load = sc.load;
   const rate = load.perServices > 0 ? (load.connectionsPerSecond * sc.cluster.services) / load.perServices : load.connectionsPerSecond;
   if (rate <= 0 || targets.length === 0) return;
@@ -55,6 +55,7 @@ export function startLoad(w: CaseWorld, targets: readonly Target[]): void {
       const first: Packet = { srcIP: '198.51.100.7', srcPort: port, dstIP: cluster.nodes.get(entry.name)!.ips[0]!, dstPort: ingress.nodePort, protocol: 'TCP', local: false };
       const c1 = entry.connect(first);
       rec.connection(c1, ingress.serviceKey);
+      hopRec.hop('nodeport', c1);
       hops.push([entry, first, c1]);
       const ingressPod = c1.endpoint === null ? undefined : cluster.podWithIP(c1.endpoint.ip);
       const podNode = ingressPod === undefined ? undefined : proxies.find((p) => p.name === ingressPod.nodeName);
@@ -64,6 +65,7 @@ export function startLoad(w: CaseWorld, targets: readonly Target[]): void {
         const second: Packet = { srcIP: ingressPod.ip, srcPort: port, dstIP: route.service.clusterIP, dstPort: route.port.port, protocol: route.port.protocol === 'UDP' ? 'UDP' : 'TCP', local: false };
         const c2 = podNode.connect(second);
         rec.connection(c2, objectKey(route.service.namespace, route.service.name));
+        hopRec.hop('service', c2);
         hops.push([podNode, second, c2]);
       } else routed = false;
     } else {

@@ -30,7 +30,7 @@ export class Kubelet {
     this.s.cluster.addPod({
       namespace: p.ns,
       name: p.name,
-      labels: { ...p.rs.labels },
+      labels: p.rs.labels, // shared with the ReplicaSet (labels are replaced, never changed in place): one object per RS, not per pod
       nodeName: p.node,
       phase: state.phase,
       ready: state.ready,

@@ -1,0 +1,800 @@
+/**
+ * kube-proxy's nftables proxier, syncProxyRules and setupNFTables (kubernetes/kubernetes pkg/proxy/nftables/
+ * proxier.go, the version whose proxier_test.go has the "filter-prerouting-pre-dnat" / "filter-output-pre-dnat" base
+ * chains and the cluster-ips set; see README.md), producing the knftables transaction it would run and applying it
+ * to the modelled table. Endpoint selection is pkg/proxy/topology.go's CategorizeEndpoints (src/proxy/topology.ts).
+ *
+ * Differences from upstream where upstream has no defined order: service ports are visited in key order (upstream
+ * iterates a Go map), leftover map elements and stale chains are handled in insertion order (Go sets).
+ */
+import type { EndpointInfo, ProxySnapshot, ServicePortInfo, Seconds } from '../../types.js';
+import { categorizeEndpoints } from '../../proxy/topology.js';
+import { usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/serviceport.js';
+import { cidrContains, formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
+import {
+  AFFINITY_PREFIX,
+  ENDPOINT_PREFIX,
+  endpointChainNameBase,
+  EXTERNAL_PREFIX,
+  FIREWALL_PREFIX,
+  isAffinitySetName,
+  isServiceChainName,
+  LOCAL_PREFIX,
+  SERVICE_PREFIX,
+  servicePortChainNameBase,
+} from './names.js';
+import { RuleBuilder, type Family, type NftRule } from './rules.js';
+import { NftTable, transactionText, type BaseChainSpec, type ChainSpec, type ElementSpec, type Op, type SetSpec } from './table.js';
+
+export const KUBE_PROXY_TABLE = 'kube-proxy';
+
+// base chains
+export const FILTER_PREROUTING_PRE_DNAT = 'filter-prerouting-pre-dnat';
+export const FILTER_OUTPUT_PRE_DNAT = 'filter-output-pre-dnat';
+export const FILTER_INPUT = 'filter-input';
+export const FILTER_FORWARD = 'filter-forward';
+export const FILTER_OUTPUT = 'filter-output';
+export const NAT_PREROUTING = 'nat-prerouting';
+export const NAT_OUTPUT = 'nat-output';
+export const NAT_POSTROUTING = 'nat-postrouting';
+// service dispatch
+export const SERVICES_CHAIN = 'services';
+export const SERVICE_IPS_MAP = 'service-ips';
+export const SERVICE_NODEPORTS_MAP = 'service-nodeports';
+export const NODEPORT_IPS_SET = 'nodeport-ips';
+export const CLUSTER_IPS_SET = 'cluster-ips';
+// no endpoints
+export const SERVICE_ENDPOINTS_CHECK = 'service-endpoints-check';
+export const NODEPORT_ENDPOINTS_CHECK = 'nodeport-endpoints-check';
+export const NO_ENDPOINT_SERVICES_MAP = 'no-endpoint-services';
+export const NO_ENDPOINT_NODEPORTS_MAP = 'no-endpoint-nodeports';
+export const REJECT_CHAIN = 'reject-chain';
+export const CLUSTER_IPS_CHECK = 'cluster-ips-check';
+export const FIREWALL_IPS_MAP = 'firewall-ips';
+export const FIREWALL_CHECK = 'firewall-check';
+export const MARK_MASQ_CHAIN = 'mark-for-masquerade';
+export const MASQUERADING_CHAIN = 'masquerading';
+
+// knftables priorities: DNATPriority "dstnat" = -100, SNATPriority "srcnat" = 100, FilterPriority "filter" = 0
+const DSTNAT = -100;
+const SRCNAT = 100;
+const FILTER = 0;
+
+/** nftablesBaseChains, in upstream's order. */
+export const BASE_CHAINS: ReadonlyArray<{ name: string } & BaseChainSpec> = [
+  { name: FILTER_PREROUTING_PRE_DNAT, type: 'filter', hook: 'prerouting', priority: DSTNAT - 10 },
+  { name: FILTER_OUTPUT_PRE_DNAT, type: 'filter', hook: 'output', priority: DSTNAT - 10 },
+  { name: FILTER_INPUT, type: 'filter', hook: 'input', priority: FILTER },
+  { name: FILTER_FORWARD, type: 'filter', hook: 'forward', priority: FILTER },
+  { name: FILTER_OUTPUT, type: 'filter', hook: 'output', priority: FILTER },
+  { name: NAT_PREROUTING, type: 'nat', hook: 'prerouting', priority: DSTNAT },
+  { name: NAT_OUTPUT, type: 'nat', hook: 'output', priority: DSTNAT },
+  { name: NAT_POSTROUTING, type: 'nat', hook: 'postrouting', priority: SRCNAT },
+];
+
+/** nftablesJumpChains (dst, src, extra match), in upstream's order. */
+export const JUMP_CHAINS: ReadonlyArray<{ dst: string; src: string; ctNew: boolean }> = [
+  { dst: NODEPORT_ENDPOINTS_CHECK, src: FILTER_INPUT, ctNew: true },
+  { dst: SERVICE_ENDPOINTS_CHECK, src: FILTER_INPUT, ctNew: true },
+  { dst: SERVICE_ENDPOINTS_CHECK, src: FILTER_FORWARD, ctNew: true },
+  { dst: SERVICE_ENDPOINTS_CHECK, src: FILTER_OUTPUT, ctNew: true },
+  { dst: FIREWALL_CHECK, src: FILTER_PREROUTING_PRE_DNAT, ctNew: true },
+  { dst: FIREWALL_CHECK, src: FILTER_OUTPUT_PRE_DNAT, ctNew: true },
+  { dst: SERVICES_CHAIN, src: NAT_OUTPUT, ctNew: false },
+  { dst: SERVICES_CHAIN, src: NAT_PREROUTING, ctNew: false },
+  { dst: MASQUERADING_CHAIN, src: NAT_POSTROUTING, ctNew: false },
+  { dst: CLUSTER_IPS_CHECK, src: FILTER_FORWARD, ctNew: true },
+  { dst: CLUSTER_IPS_CHECK, src: FILTER_OUTPUT, ctNew: true },
+];
+
+/** What the proxier needs to know about its node and flags. */
+export interface NftProxierConfig {
+  family: Family;
+  /** Primary node IP (loadBalancerSourceRanges "allow from node"); '' when none. */
+  nodeIP: string;
+  masqueradeAll: boolean;
+  /** The mark text as kube-proxy passes it to nft ("0x00004000"; its unit tests' fake proxier uses "0x4000"). */
+  masqueradeMark: string;
+  /** The local-traffic detector's prefix (pod or cluster CIDR), null when not implemented (--detect-local-mode=None). */
+  localCIDR: string | null;
+  /** ServiceCIDRs of this family, comma-joined as kube-proxy keeps them ('' when none known). */
+  serviceCIDRs: string;
+  /** The addresses NodePorts accept (the nodeport-ips set), or 'all' (--nodeport-addresses unset: MatchAll). */
+  nodePortIPs: readonly string[] | 'all';
+  /** Seconds between forced full syncs (proxyutil.FullSyncPeriod, 1 h); Infinity disables. */
+  fullSyncPeriod: Seconds;
+}
+
+/** Counted work of one sync (both nft invocations: the stale-chain deletion and the main transaction). */
+export interface NftSyncCounts {
+  full: boolean;
+  /** Operations in the main transaction (knftables NumOperations). */
+  operations: number;
+  elementsAdded: number;
+  elementsDeleted: number;
+  rulesWritten: number;
+  chainsAdded: number;
+  chainsFlushed: number;
+  /** Chains deleted (stale chains, in the separate transaction, plus the first sync's base-chain recreation). */
+  chainsDeleted: number;
+  setsWritten: number;
+  setsDeleted: number;
+  /** Bytes of `nft -f` input across both transactions. */
+  bytes: number;
+  /** nft -f invocations (0 to 2). */
+  transactions: number;
+  /** Chains and sets in the table when kube-proxy lists them (`nft -j list chains` / `list sets`) this sync. */
+  chainsListed: number;
+  setsListed: number;
+  /** Anonymous sets the main transaction creates (one per `numgen` vmap rule, multi-range address sets). */
+  anonSetsAdded: number;
+  /** Sets (named and anonymous) in the kernel's table when the main transaction starts. */
+  kernelSetsBefore: number;
+  /** Rules in the table when the main transaction starts. */
+  rulesBefore: number;
+}
+
+interface ElementStorage {
+  readonly name: string;
+  readonly map: boolean;
+  readonly elements: Map<string, string>;
+  leftover: Set<string>;
+}
+
+function storage(name: string, map: boolean): ElementStorage {
+  return { name, map, elements: new Map(), leftover: new Set() };
+}
+
+interface EndpointNames {
+  /** Cache key: service-port key, protocol, "IP:port". */
+  key: string;
+  chain: string;
+  affinity: string;
+}
+
+type ElementCall = [s: ElementStorage, key: string, value: string, comment: string | null];
+
+/**
+ * What one service port contributed to the last sync it was computed in: replayed as is (chains marked active,
+ * elements ensured) while neither its ServicePortInfo nor its endpoint list changed, which keeps an unchanged
+ * service's share of a partial sync to a few set operations, as kube-proxy's skipServiceUpdate intends.
+ */
+interface Replay {
+  info: ServicePortInfo;
+  eps: readonly EndpointInfo[] | undefined;
+  chains: string[];
+  affinity: string[];
+  names: EndpointNames[];
+  elems: ElementCall[];
+}
+
+/** The per-service-port facts syncProxyRules derives (servicePortInfo's cached names included). */
+interface PortFacts {
+  info: ServicePortInfo;
+  nsName: string;
+  protocol: string;
+  clusterPolicyChain: string;
+  localPolicyChain: string;
+  externalChain: string;
+  firewallChain: string;
+}
+
+/** A ServicePort the nftables proxier programs: a valid IPv4 ClusterIP, TCP/UDP/SCTP. */
+export function isProxiable(info: ServicePortInfo): boolean {
+  if (info.type === 'ExternalName') return false;
+  if (info.clusterIP === '' || info.clusterIP === 'None') return false;
+  return (info.protocol === 'TCP' || info.protocol === 'UDP' || info.protocol === 'SCTP') && parseIPv4(info.clusterIP) !== null;
+}
+
+function ipv4List(xs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const x of xs) {
+    const n = parseIPv4(x.trim());
+    if (n !== null) out.push(formatIPv4(n));
+  }
+  return out;
+}
+
+export class NftProxier {
+  readonly table: NftTable;
+  needFullSync = true;
+  private flushed = false;
+  private lastFullSync = -Infinity;
+  /** staleChains: chain -> virtual time it became stale. */
+  readonly staleChains = new Map<string, Seconds>();
+  private readonly clusterIPs = storage(CLUSTER_IPS_SET, false);
+  private readonly serviceIPs = storage(SERVICE_IPS_MAP, true);
+  private readonly firewallIPs = storage(FIREWALL_IPS_MAP, true);
+  private readonly noEndpointServices = storage(NO_ENDPOINT_SERVICES_MAP, true);
+  private readonly noEndpointNodePorts = storage(NO_ENDPOINT_NODEPORTS_MAP, true);
+  private readonly serviceNodePorts = storage(SERVICE_NODEPORTS_MAP, true);
+  private readonly facts = new Map<string, PortFacts>();
+  /** Per-service chain name (service-, local-, external-) -> service-port key, for lookups. */
+  private readonly chainKeys = new Map<string, string>();
+  private endpointNames = new Map<string, EndpointNames>();
+  private replays = new Map<string, Replay>();
+  private lastOps: Op[] = [];
+  private lastStaleOps: Op[] = [];
+  private lastFullOps: Op[] = [];
+
+  constructor(readonly cfg: NftProxierConfig) {
+    this.table = new NftTable(cfg.family, KUBE_PROXY_TABLE);
+  }
+
+  private rb(): RuleBuilder {
+    return new RuleBuilder(this.cfg.family);
+  }
+
+  private get addrType(): string {
+    return this.cfg.family === 'ip6' ? 'ipv6_addr' : 'ipv4_addr';
+  }
+
+  /** The main transaction of the last sync, as `nft -f` reads it. */
+  lastTransaction(): string {
+    return transactionText(this.lastOps, this.cfg.family, KUBE_PROXY_TABLE);
+  }
+
+  /** The stale-chain deletion transaction run before the last sync's main one ('' when none). */
+  lastStaleTransaction(): string {
+    return transactionText(this.lastStaleOps, this.cfg.family, KUBE_PROXY_TABLE);
+  }
+
+  /** The last full sync's transaction (what `nft -f` needs to build the whole table from nothing on a fresh node). */
+  lastFullTransaction(): string {
+    return transactionText(this.lastFullOps, this.cfg.family, KUBE_PROXY_TABLE);
+  }
+
+  lastOperations(): readonly Op[] {
+    return this.lastOps;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // setupNFTables
+  // ---------------------------------------------------------------------------------------------
+
+  private ensureChain(ops: Op[], created: Set<string>, chain: ChainSpec, skipCreation: boolean): void {
+    if (created.has(chain.name)) return;
+    created.add(chain.name);
+    if (skipCreation) return;
+    ops.push({ verb: 'add', obj: 'chain', chain }, { verb: 'flush', obj: 'chain', chain: { name: chain.name } });
+  }
+
+  private reset(ops: Op[], s: ElementStorage): void {
+    s.elements.clear();
+    ops.push({ verb: 'flush', obj: 'set', set: { name: s.name, map: s.map, type: '' } });
+    s.leftover = new Set();
+  }
+
+  private setup(ops: Op[]): void {
+    const c = this.cfg;
+    const addr = this.addrType;
+    const noLocalhost = c.family === 'ip6' ? '::1' : '127.0.0.0/8';
+    ops.push({ verb: 'add', obj: 'table', comment: 'rules for kube-proxy' });
+    if (!this.flushed) {
+      for (const bc of BASE_CHAINS) {
+        ops.push({ verb: 'add', obj: 'chain', chain: { name: bc.name } }, { verb: 'delete', obj: 'chain', chain: { name: bc.name } });
+      }
+      this.flushed = true;
+    }
+    for (const bc of BASE_CHAINS) {
+      const spec: ChainSpec = { name: bc.name, base: { type: bc.type, hook: bc.hook, priority: bc.priority } };
+      ops.push({ verb: 'add', obj: 'chain', chain: spec }, { verb: 'flush', obj: 'chain', chain: { name: bc.name } });
+    }
+    const created = new Set<string>();
+    for (const j of JUMP_CHAINS) {
+      this.ensureChain(ops, created, { name: j.dst }, false);
+      const r = this.rb();
+      if (j.ctNew) r.ctNew();
+      this.rule(ops, j.src, r.jump(j.dst).build());
+    }
+    for (const ch of [SERVICES_CHAIN, CLUSTER_IPS_CHECK, MASQUERADING_CHAIN, MARK_MASQ_CHAIN])
+      this.ensureChain(ops, created, { name: ch }, false);
+
+    this.rule(ops, MARK_MASQ_CHAIN, this.rb().markSet('or', c.masqueradeMark).build());
+    this.rule(ops, MASQUERADING_CHAIN, this.rb().markZero(c.masqueradeMark).verdict('return').build());
+    this.rule(ops, MASQUERADING_CHAIN, this.rb().markSet('xor', c.masqueradeMark).build());
+    this.rule(ops, MASQUERADING_CHAIN, this.rb().masqueradeFullyRandom().build());
+
+    ops.push({ verb: 'add', obj: 'set', set: { name: CLUSTER_IPS_SET, map: false, type: addr, comment: 'Active ClusterIPs' } });
+    this.rule(
+      ops,
+      CLUSTER_IPS_CHECK,
+      this.rb().inSet('daddr', CLUSTER_IPS_SET).verdict('reject').build('Reject traffic to invalid ports of ClusterIPs'),
+    );
+    if (c.serviceCIDRs !== '') {
+      this.rule(
+        ops,
+        CLUSTER_IPS_CHECK,
+        this.rb().daddrAnonJoined(c.serviceCIDRs).verdict('drop').build('Drop traffic to unallocated ClusterIPs'),
+      );
+    }
+
+    const npSet: SetSpec = { name: NODEPORT_IPS_SET, map: false, type: addr, comment: 'IPs that accept NodePort traffic' };
+    ops.push({ verb: 'add', obj: 'set', set: npSet });
+    if (c.nodePortIPs === 'all') ops.push({ verb: 'delete', obj: 'set', set: { name: NODEPORT_IPS_SET, map: false, type: '' } });
+    else {
+      ops.push({ verb: 'flush', obj: 'set', set: { name: NODEPORT_IPS_SET, map: false, type: '' } });
+      for (const ip of c.nodePortIPs) {
+        if (ip.startsWith('127.') || ip === '::1') continue; // localhost NodePorts are not supported
+        ops.push({ verb: 'add', obj: 'element', el: { set: NODEPORT_IPS_SET, map: false, key: ip, value: '', comment: null } });
+      }
+    }
+
+    ops.push({
+      verb: 'add',
+      obj: 'set',
+      set: {
+        name: NO_ENDPOINT_SERVICES_MAP,
+        map: true,
+        type: `${addr} . inet_proto . inet_service : verdict`,
+        comment: 'vmap to drop or reject packets to services with no endpoints',
+      },
+    });
+    ops.push({
+      verb: 'add',
+      obj: 'set',
+      set: {
+        name: NO_ENDPOINT_NODEPORTS_MAP,
+        map: true,
+        type: 'inet_proto . inet_service : verdict',
+        comment: 'vmap to drop or reject packets to service nodeports with no endpoints',
+      },
+    });
+    ops.push(
+      { verb: 'add', obj: 'chain', chain: { name: REJECT_CHAIN, comment: 'helper for @no-endpoint-services / @no-endpoint-nodeports' } },
+      { verb: 'flush', obj: 'chain', chain: { name: REJECT_CHAIN } },
+    );
+    this.rule(ops, REJECT_CHAIN, this.rb().verdict('reject').build());
+    this.rule(ops, SERVICE_ENDPOINTS_CHECK, this.rb().vmap3(NO_ENDPOINT_SERVICES_MAP).build());
+    if (c.nodePortIPs === 'all')
+      this.rule(ops, NODEPORT_ENDPOINTS_CHECK, this.rb().addr('daddr', noLocalhost, true).vmap2(NO_ENDPOINT_NODEPORTS_MAP).build());
+    else this.rule(ops, NODEPORT_ENDPOINTS_CHECK, this.rb().inSet('daddr', NODEPORT_IPS_SET).vmap2(NO_ENDPOINT_NODEPORTS_MAP).build());
+
+    ops.push({
+      verb: 'add',
+      obj: 'set',
+      set: {
+        name: FIREWALL_IPS_MAP,
+        map: true,
+        type: `${addr} . inet_proto . inet_service : verdict`,
+        comment: 'destinations that are subject to LoadBalancerSourceRanges',
+      },
+    });
+    this.ensureChain(ops, created, { name: FIREWALL_CHECK }, false);
+    this.rule(ops, FIREWALL_CHECK, this.rb().vmap3(FIREWALL_IPS_MAP).build());
+
+    ops.push({
+      verb: 'add',
+      obj: 'set',
+      set: {
+        name: SERVICE_IPS_MAP,
+        map: true,
+        type: `${addr} . inet_proto . inet_service : verdict`,
+        comment: 'ClusterIP, ExternalIP and LoadBalancer IP traffic',
+      },
+    });
+    ops.push({
+      verb: 'add',
+      obj: 'set',
+      set: { name: SERVICE_NODEPORTS_MAP, map: true, type: 'inet_proto . inet_service : verdict', comment: 'NodePort traffic' },
+    });
+    this.rule(ops, SERVICES_CHAIN, this.rb().vmap3(SERVICE_IPS_MAP).build());
+    if (c.nodePortIPs === 'all') {
+      this.rule(ops, SERVICES_CHAIN, this.rb().fibLocal('daddr').addr('daddr', noLocalhost, true).vmap2(SERVICE_NODEPORTS_MAP).build());
+    } else {
+      this.rule(ops, SERVICES_CHAIN, this.rb().inSet('daddr', NODEPORT_IPS_SET).vmap2(SERVICE_NODEPORTS_MAP).build());
+    }
+
+    for (const s of [
+      this.clusterIPs,
+      this.serviceIPs,
+      this.firewallIPs,
+      this.noEndpointServices,
+      this.noEndpointNodePorts,
+      this.serviceNodePorts,
+    ]) {
+      this.reset(ops, s);
+    }
+  }
+
+  private rule(ops: Op[], chain: string, rule: NftRule): void {
+    ops.push({ verb: 'add', obj: 'rule', chain, rule });
+  }
+
+  /** nftElementStorage.ensureElem */
+  private ensureElem(ops: Op[], s: ElementStorage, key: string, value: string, comment: string | null): void {
+    const cur = s.elements.get(key);
+    const el: ElementSpec = { set: s.name, map: s.map, key, value, comment };
+    if (cur !== undefined) {
+      if (cur !== value) {
+        ops.push({ verb: 'delete', obj: 'element', el }, { verb: 'add', obj: 'element', el });
+        s.elements.set(key, value);
+      }
+      s.leftover.delete(key);
+    } else {
+      ops.push({ verb: 'add', obj: 'element', el });
+      s.elements.set(key, value);
+    }
+  }
+
+  /** nftElementStorage.cleanupLeftoverKeys */
+  private cleanupLeftovers(ops: Op[], s: ElementStorage): void {
+    for (const key of s.leftover) {
+      ops.push({ verb: 'delete', obj: 'element', el: { set: s.name, map: s.map, key, value: '', comment: null } });
+      s.elements.delete(key);
+    }
+    s.leftover = new Set(s.elements.keys());
+  }
+
+  private portFacts(info: ServicePortInfo): PortFacts {
+    const prev = this.facts.get(info.key);
+    if (prev !== undefined && prev.info.protocol === info.protocol) {
+      prev.info = info;
+      return prev;
+    }
+    const protocol = info.protocol.toLowerCase();
+    const base = servicePortChainNameBase(info.namespace, info.name, protocol, info.portName);
+    const f: PortFacts = {
+      info,
+      nsName: `${info.namespace}/${info.name}`,
+      protocol,
+      clusterPolicyChain: SERVICE_PREFIX + base,
+      localPolicyChain: LOCAL_PREFIX + base,
+      externalChain: EXTERNAL_PREFIX + base,
+      firewallChain: FIREWALL_PREFIX + base,
+    };
+    this.facts.set(info.key, f);
+    this.chainKeys.set(f.clusterPolicyChain, info.key);
+    this.chainKeys.set(f.localPolicyChain, info.key);
+    this.chainKeys.set(f.externalChain, info.key);
+    return f;
+  }
+
+  /** The service-port key whose service-/local-/external- chain this is, '' when none. */
+  serviceKeyOfChain(chain: string): string {
+    return this.chainKeys.get(chain) ?? '';
+  }
+
+  private epNames(f: PortFacts, e: EndpointInfo, cache: Map<string, EndpointNames>): EndpointNames {
+    const k = `${f.info.key}\u0000${f.protocol}\u0000${e.ip}:${e.port}`;
+    let n = this.endpointNames.get(k);
+    if (n === undefined) {
+      const base = endpointChainNameBase(f.info.namespace, f.info.name, f.protocol, f.info.portName, e.ip, e.port);
+      n = { key: k, chain: ENDPOINT_PREFIX + base, affinity: AFFINITY_PREFIX + base };
+    }
+    cache.set(k, n);
+    return n;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // syncProxyRules
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * One syncProxyRules run at virtual time `now`. `changedServices` holds the namespace/name of every service whose
+   * Service or EndpointSlices changed since the previous sync (kube-proxy's UpdatedServices).
+   */
+  sync(snapshot: ProxySnapshot, changedServices: ReadonlySet<string>, now: Seconds): NftSyncCounts {
+    const c = this.cfg;
+    const full = this.needFullSync || now - this.lastFullSync > c.fullSyncPeriod;
+    const tryPartialSync = !full;
+
+    // Stale chains old enough are deleted first, in a transaction of their own.
+    const staleOps: Op[] = [];
+    for (const [chain, t] of this.staleChains) {
+      if (t < now - 1) {
+        staleOps.push({ verb: 'delete', obj: 'chain', chain: { name: chain } });
+        this.staleChains.delete(chain);
+      }
+    }
+    if (staleOps.length > 0) {
+      try {
+        this.table.applyAll(staleOps);
+      } catch {
+        // as upstream: the chains will be found stale again and retried
+      }
+    }
+
+    const ops: Op[] = [];
+    if (full) this.setup(ops);
+    const activeChains = new Set<string>();
+    const activeAffinitySets = new Set<string>();
+    const names = new Map<string, EndpointNames>();
+
+    const keys = [...snapshot.services.keys()].sort();
+    const replays = new Map<string, Replay>();
+    for (const key of keys) {
+      const info = snapshot.services.get(key)!;
+      if (!isProxiable(info)) continue;
+      const rawEps = snapshot.endpoints.get(key);
+      const prev = this.replays.get(key);
+      if (
+        tryPartialSync &&
+        prev !== undefined &&
+        prev.info === info &&
+        prev.eps === rawEps &&
+        !changedServices.has(`${info.namespace}/${info.name}`)
+      ) {
+        for (const ch of prev.chains) activeChains.add(ch);
+        for (const a of prev.affinity) activeAffinitySets.add(a);
+        for (const n of prev.names) names.set(n.key, n);
+        for (const [st, k, v, cm] of prev.elems) this.ensureElem(ops, st, k, v, cm);
+        replays.set(key, prev);
+        continue;
+      }
+      const rec: Replay = { info, eps: rawEps, chains: [], affinity: [], names: [], elems: [] };
+      replays.set(key, rec);
+      const f = this.portFacts(info);
+      const protocol = f.protocol;
+      const port = String(info.port);
+      const clusterIP = formatIPv4(parseIPv4(info.clusterIP)!);
+      const externalIPs = ipv4List(info.externalIPs);
+      const lbIPs = ipv4List(info.loadBalancerIPs);
+      const eps = (rawEps ?? []).filter((e) => parseIPv4(e.ip) !== null);
+      const usesCluster = usesClusterEndpoints(info);
+      const usesLocal = usesLocalEndpoints(info);
+      const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesCluster, usesLocal);
+      const skip = tryPartialSync && !changedServices.has(f.nsName);
+      const sticky = info.stickyMaxAgeSeconds > 0;
+      const chain = (name: string): void => {
+        this.ensureChain(ops, activeChains, { name }, skip);
+        rec.chains.push(name);
+      };
+      const elem = (st: ElementStorage, k: string, v: string, cm: string | null): void => {
+        this.ensureElem(ops, st, k, v, cm);
+        rec.elems.push([st, k, v, cm]);
+      };
+      const externallyAccessible = info.nodePort !== 0 || lbIPs.length > 0 || externalIPs.length > 0;
+
+      const allNames = all.map((e) => this.epNames(f, e, names));
+      rec.names = allNames;
+      for (const n of allNames) {
+        chain(n.chain);
+        if (sticky) {
+          activeAffinitySets.add(n.affinity);
+          rec.affinity.push(n.affinity);
+        }
+      }
+      const clusterPolicyChain = f.clusterPolicyChain;
+      const usesClusterPolicyChain = cluster.length > 0 && usesCluster;
+      if (usesClusterPolicyChain) chain(clusterPolicyChain);
+      const localPolicyChain = f.localPolicyChain;
+      const usesLocalPolicyChain = local.length > 0 && usesLocal;
+      if (usesLocalPolicyChain) chain(localPolicyChain);
+
+      let internalPolicyChain = clusterPolicyChain;
+      let hasInternalEndpoints = hasEndpoints;
+      if (info.internalPolicyLocal) {
+        internalPolicyChain = localPolicyChain;
+        if (local.length === 0) hasInternalEndpoints = false;
+      }
+      const internalTrafficChain = internalPolicyChain;
+      let externalPolicyChain = clusterPolicyChain;
+      let hasExternalEndpoints = hasEndpoints;
+      if (info.externalPolicyLocal) {
+        externalPolicyChain = localPolicyChain;
+        if (local.length === 0) hasExternalEndpoints = false;
+      }
+      const externalTrafficChain = f.externalChain;
+      const usesExternalTrafficChain = hasEndpoints && externallyAccessible;
+      if (usesExternalTrafficChain) chain(externalTrafficChain);
+
+      let internalVerdict = '';
+      let externalVerdict = '';
+      if (!hasEndpoints) {
+        internalVerdict = `goto ${REJECT_CHAIN}`;
+        externalVerdict = `goto ${REJECT_CHAIN}`;
+      } else {
+        if (!hasInternalEndpoints) internalVerdict = 'drop';
+        if (!hasExternalEndpoints) externalVerdict = 'drop';
+      }
+
+      elem(this.clusterIPs, clusterIP, '', null);
+      if (hasInternalEndpoints) elem(this.serviceIPs, `${clusterIP} . ${protocol} . ${port}`, `goto ${internalTrafficChain}`, null);
+      else elem(this.noEndpointServices, `${clusterIP} . ${protocol} . ${port}`, internalVerdict, info.key);
+
+      for (const ip of externalIPs) {
+        if (hasEndpoints) elem(this.serviceIPs, `${ip} . ${protocol} . ${port}`, `goto ${externalTrafficChain}`, null);
+        if (!hasExternalEndpoints) elem(this.noEndpointServices, `${ip} . ${protocol} . ${port}`, externalVerdict, info.key);
+      }
+
+      const sourceRanges = info.loadBalancerSourceRanges.map((r) => parseCidr4(r)).filter((x) => x !== null);
+      const usesFWChain = lbIPs.length > 0 && sourceRanges.length > 0;
+      const fwChain = f.firewallChain;
+      if (usesFWChain) chain(fwChain);
+
+      for (const ip of lbIPs) {
+        if (hasEndpoints) elem(this.serviceIPs, `${ip} . ${protocol} . ${port}`, `goto ${externalTrafficChain}`, null);
+        if (usesFWChain) elem(this.firewallIPs, `${ip} . ${protocol} . ${port}`, `goto ${fwChain}`, null);
+      }
+      if (!hasExternalEndpoints) {
+        for (const ip of lbIPs) elem(this.noEndpointServices, `${ip} . ${protocol} . ${port}`, externalVerdict, info.key);
+      }
+
+      if (info.nodePort !== 0) {
+        const np = `${protocol} . ${info.nodePort}`;
+        if (hasEndpoints) elem(this.serviceNodePorts, np, `goto ${externalTrafficChain}`, null);
+        if (!hasExternalEndpoints) elem(this.noEndpointNodePorts, np, externalVerdict, info.key);
+      }
+
+      if (skip) continue;
+
+      if (hasInternalEndpoints) {
+        if (c.masqueradeAll) {
+          this.rule(
+            ops,
+            internalTrafficChain,
+            this.rb().addr('daddr', clusterIP).dport(info.protocol, info.port).jump(MARK_MASQ_CHAIN).build(),
+          );
+        } else if (c.localCIDR !== null) {
+          this.rule(
+            ops,
+            internalTrafficChain,
+            this.rb().addr('daddr', clusterIP).addr('saddr', c.localCIDR, true).jump(MARK_MASQ_CHAIN).build(),
+          );
+        }
+      }
+
+      if (usesExternalTrafficChain) {
+        if (!info.externalPolicyLocal) {
+          this.rule(ops, externalTrafficChain, this.rb().jump(MARK_MASQ_CHAIN).build());
+        } else {
+          if (c.localCIDR !== null) {
+            this.rule(
+              ops,
+              externalTrafficChain,
+              this.rb().addr('saddr', c.localCIDR).goto(clusterPolicyChain).build('short-circuit pod traffic'),
+            );
+          }
+          this.rule(ops, externalTrafficChain, this.rb().fibLocal('saddr').jump(MARK_MASQ_CHAIN).build('masquerade local traffic'));
+          this.rule(ops, externalTrafficChain, this.rb().fibLocal('saddr').goto(clusterPolicyChain).build('short-circuit local traffic'));
+        }
+        if (hasExternalEndpoints) this.rule(ops, externalTrafficChain, this.rb().goto(externalPolicyChain).build());
+      }
+
+      if (usesFWChain) {
+        const sources = sourceRanges.map((r) => r.text);
+        const nodeIP = parseIPv4(c.nodeIP);
+        const allowFromNode = nodeIP !== null && sourceRanges.some((r) => cidrContains(r, nodeIP));
+        if (allowFromNode) sources.push(...lbIPs);
+        this.rule(ops, fwChain, this.rb().saddrNotAnon(sources).verdict('drop').build());
+      }
+
+      if (sticky) {
+        for (const n of allNames) {
+          ops.push({
+            verb: 'add',
+            obj: 'set',
+            set: { name: n.affinity, map: false, type: this.addrType, flags: ['dynamic', 'timeout'], timeout: info.stickyMaxAgeSeconds },
+          });
+        }
+      }
+
+      if (usesClusterPolicyChain) this.writeServiceToEndpointRules(ops, f, clusterPolicyChain, cluster, names);
+      if (usesLocalPolicyChain) this.writeServiceToEndpointRules(ops, f, localPolicyChain, local, names);
+
+      for (let i = 0; i < all.length; i++) {
+        const e = all[i]!;
+        const n = allNames[i]!;
+        this.rule(ops, n.chain, this.rb().addr('saddr', e.ip).jump(MARK_MASQ_CHAIN).build());
+        if (sticky) this.rule(ops, n.chain, this.rb().update(n.affinity).build());
+        this.rule(ops, n.chain, this.rb().dnat(info.protocol, e.ip, e.port).build());
+      }
+    }
+
+    // Stale service chains: flushed now (a map element may still point at them), deleted a second later.
+    const kernelSetsBefore = this.table.kernelSets();
+    const rulesBefore = this.table.ruleCount();
+    const chainsListed = this.table.chains.size;
+    for (const name of this.table.chains.keys()) {
+      if (!isServiceChainName(name)) continue;
+      if (!activeChains.has(name)) {
+        ops.push({ verb: 'flush', obj: 'chain', chain: { name } });
+        this.staleChains.set(name, now);
+      } else this.staleChains.delete(name);
+    }
+    const setsListed = this.table.sets.size;
+    for (const name of this.table.sets.keys()) {
+      if (isAffinitySetName(name) && !activeAffinitySets.has(name))
+        ops.push({ verb: 'delete', obj: 'set', set: { name, map: false, type: '' } });
+    }
+    for (const s of [
+      this.clusterIPs,
+      this.serviceIPs,
+      this.firewallIPs,
+      this.noEndpointServices,
+      this.noEndpointNodePorts,
+      this.serviceNodePorts,
+    ]) {
+      this.cleanupLeftovers(ops, s);
+    }
+
+    this.table.applyAll(ops);
+    this.needFullSync = false;
+    if (full) {
+      this.lastFullSync = now;
+      this.lastFullOps = ops;
+    }
+    this.endpointNames = names;
+    this.replays = replays;
+    this.lastOps = ops;
+    this.lastStaleOps = staleOps;
+    const counts = countOps(ops, staleOps, c.family);
+    return { full, ...counts, chainsListed, setsListed, kernelSetsBefore, rulesBefore };
+  }
+
+  private writeServiceToEndpointRules(
+    ops: Op[],
+    f: PortFacts,
+    svcChain: string,
+    eps: readonly EndpointInfo[],
+    cache: Map<string, EndpointNames>,
+  ): void {
+    const targets: string[] = [];
+    if (f.info.stickyMaxAgeSeconds > 0) {
+      for (const e of eps) {
+        const n = this.epNames(f, e, cache);
+        this.rule(ops, svcChain, this.rb().inSet('saddr', n.affinity).goto(n.chain).build());
+      }
+    }
+    for (const e of eps) targets.push(this.epNames(f, e, cache).chain);
+    this.rule(ops, svcChain, this.rb().numgen(targets).build());
+  }
+}
+
+function countOps(
+  ops: readonly Op[],
+  staleOps: readonly Op[],
+  family: Family,
+): Omit<NftSyncCounts, 'full' | 'chainsListed' | 'setsListed' | 'kernelSetsBefore' | 'rulesBefore'> {
+  let anonSetsAdded = 0;
+  let elementsAdded = 0;
+  let elementsDeleted = 0;
+  let rulesWritten = 0;
+  let chainsAdded = 0;
+  let chainsFlushed = 0;
+  let chainsDeleted = staleOps.length;
+  let setsWritten = 0;
+  let setsDeleted = 0;
+  for (const op of ops) {
+    switch (op.obj) {
+      case 'element':
+        if (op.verb === 'add') elementsAdded++;
+        else elementsDeleted++;
+        break;
+      case 'rule':
+        rulesWritten++;
+        anonSetsAdded += op.rule.anonSets;
+        break;
+      case 'chain':
+        if (op.verb === 'add') chainsAdded++;
+        else if (op.verb === 'flush') chainsFlushed++;
+        else chainsDeleted++;
+        break;
+      case 'set':
+        if (op.verb === 'add') setsWritten++;
+        else if (op.verb === 'delete') setsDeleted++;
+        break;
+      case 'table':
+        break;
+    }
+  }
+  const bytes =
+    Buffer.byteLength(transactionText(ops, family, KUBE_PROXY_TABLE)) +
+    Buffer.byteLength(transactionText(staleOps, family, KUBE_PROXY_TABLE));
+  const transactions = (ops.length > 0 ? 1 : 0) + (staleOps.length > 0 ? 1 : 0);
+  return {
+    operations: ops.length,
+    anonSetsAdded,
+    elementsAdded,
+    elementsDeleted,
+    rulesWritten,
+    chainsAdded,
+    chainsFlushed,
+    chainsDeleted,
+    setsWritten,
+    setsDeleted,
+    bytes,
+    transactions,
+  };
+}
