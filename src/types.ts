@@ -7,6 +7,7 @@
 
 import type { ZodType } from 'zod';
 import type { BackendCatalogue } from './metrics/catalogue.js';
+import type { KernelSupport } from './kernel/plan.js';
 
 // ---------------------------------------------------------------------------------------------
 // Randomness and time
@@ -427,7 +428,7 @@ export interface BackendDefinition<O = unknown> {
    */
   variant?(options: O): string;
   /** How `kpbench kernel` loads this data plane into the real kernel (src/kernel/plan.ts), when it can. */
-  readonly kernel?: import('./kernel/plan.js').KernelSupport<O>;
+  readonly kernel?: KernelSupport<O>;
   /** Named printouts; the first is the default of `kpbench render`. */
   readonly renderOutputs: Readonly<Record<string, RenderOutput>>;
   /** The IP families the backend can write a ruleset for (ProxyNodeConfig.ipFamily) [IPv4 only]. */

@@ -1,6 +1,6 @@
 import type { Service, ServiceType } from '../types.js';
 import type { Deployments } from '../workload/deployments.js';
-import { Cluster } from '../cluster/cluster.js';
+import { type Cluster } from '../cluster/cluster.js';
 import { IpAllocator } from '../cluster/ip.js';
 import type { RngStreams, Stream } from '../sim/rng.js';
 import type { ClusterSpec, Distribution } from '../scenario/schema.js';

@@ -1,6 +1,6 @@
 import type { Counts, Seconds } from '../types.js';
 import type { ConnectionRecord, KubeProxyNode, SyncRecord } from '../proxy/kubeproxy.js';
-import { COUNT_PREFIX, DEFAULT_COUNT_STATS, METRICS, requireMetricDef, type BackendCatalogue, type MetricName } from '../metrics/catalogue.js';
+import { COUNT_PREFIX, DEFAULT_COUNT_STATS, requireMetricDef, type BackendCatalogue, type MetricName } from '../metrics/catalogue.js';
 import { canonical, summarize } from '../metrics/stats.js';
 import type { MetricRow, Statistic } from '../types.js';
 import type { SummaryStatistic as Summary } from '../metrics/stats.js';

@@ -62,6 +62,7 @@ export function register(program: Command): void {
       const hp = /^(.*?)(?::(\d{1,5}))?$/.exec(o.host)!;
       if (hp[2] !== undefined && (Number(hp[2]) < 1 || Number(hp[2]) > 65535)) throw new InputError('--host', `port ${hp[2]} is not from 1 to 65535`);
       if (!/^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/.test(o.host)) checkDnsName('--host', hp[1]!);
+      // eslint-disable-next-line no-control-regex -- control characters are what this refuses
       if (!o.path.startsWith('/') || /[\s\x00-\x1f]/.test(o.path)) throw new InputError('--path', `must start with '/' and hold no blanks, got '${show(o.path)}'`);
       if (o.ingressClass !== undefined && o.ingressClass.trim() === '') throw new InputError('--ingress-class', 'must not be empty');
       const { cluster } = clusterFrom(o.manifests);

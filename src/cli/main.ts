@@ -17,6 +17,7 @@ export function buildProgram(): Command {
 
 /** A message as one line of bounded length: control characters escaped, at most 1,000 characters. */
 export function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
   const flat = s.replace(/\r?\n/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return flat.length > 1000 ? `${flat.slice(0, 1000)}...` : flat;
 }

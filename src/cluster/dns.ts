@@ -132,7 +132,7 @@ export class ClusterDns {
 
   /** The fully qualified names a resolver tries, in order. */
   candidates(name: string, searchNamespace?: string): string[] {
-    let n = name.trim().toLowerCase();
+    const n = name.trim().toLowerCase();
     if (n === '' || n === '.') return [];
     if (n.endsWith('.')) return [n.slice(0, -1)];
     if (searchNamespace === undefined) return [n];

@@ -1,10 +1,11 @@
+import type { Statistic } from '../types.js';
 import * as ss from 'simple-statistics';
 import { errorFunction } from 'simple-statistics';
 
 export type { MetricRow } from '../types.js';
 
 /** The statistics summarize() computes (a subset of the metrics.csv statistics). */
-export type SummaryStatistic = Extract<import('../types.js').Statistic, 'mean' | 'p50' | 'p90' | 'p99' | 'max' | 'min' | 'total'>;
+export type SummaryStatistic = Extract<Statistic, 'mean' | 'p50' | 'p90' | 'p99' | 'max' | 'min' | 'total'>;
 
 /** Summary statistics of a sample (quantiles as simple-statistics computes them); empty samples give no rows. */
 export function summarize(values: readonly number[], stats: readonly SummaryStatistic[]): Array<[SummaryStatistic, number]> {

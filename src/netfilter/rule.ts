@@ -169,6 +169,7 @@ export class RuleBuilder {
   }
   private begin(chain: string): void {
     if (scratchOwner !== null) throw new Error('RuleBuilder: a rule was started before the previous one was finished');
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the shared scratch buffer records its one owner
     scratchOwner = this;
     scratch.length = 0;
     scratch.push('-A', chain);

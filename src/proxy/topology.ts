@@ -1,4 +1,4 @@
-import type { EndpointInfo, ServicePortInfo } from '../types.js';
+import type { EndpointInfo } from '../types.js';
 
 /**
  * Endpoint selection shared by every data plane, as kube-proxy's pkg/proxy/topology.go does it (topology hints

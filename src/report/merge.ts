@@ -24,7 +24,6 @@ import {
   RUN_FILES,
   sortMetricRows,
   sortSampleSets,
-  writeFileAtomic,
   writeMetricsCsv,
   writeSamplesJson,
   writeScalingCsv,

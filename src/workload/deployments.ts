@@ -326,6 +326,7 @@ export class Deployments {
     const strategy: RollingUpdateStrategy = { maxSurge: spec.maxSurge ?? '25%', maxUnavailable: spec.maxUnavailable ?? '25%' };
     resolveFenceposts(strategy, spec.replicas);
     checkStrategy(strategy);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the Deployment record's callbacks reach the controller
     const self = this;
     const d: Dep = {
       key,

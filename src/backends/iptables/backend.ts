@@ -32,7 +32,7 @@ import {
 } from './proxier.js';
 import { buildEraServiceEntry } from './eras.js';
 import { profileFacts, type KubeProxyProfile, type ProfileFacts } from './profiles.js';
-import { Chain, CT_DNAT, PROTO_NUM, Rule, type TableName } from '../../netfilter/rule.js';
+import { type Chain, CT_DNAT, PROTO_NUM, type Rule, type TableName } from '../../netfilter/rule.js';
 import { chainLine, saveTable } from '../../netfilter/save.js';
 import { saveOrder } from '../../netfilter/table.js';
 import { PacketWalker, RECENT_LIST_MAX, V_DROP, V_REJECT } from '../../netfilter/walk.js';

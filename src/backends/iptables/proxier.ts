@@ -9,7 +9,7 @@ import type { EndpointInfo, ServicePortInfo } from '../../types.js';
 import { cidrContains, formatIPv4, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
 import { cidrContainsIP, joinHostPort, parseCIDRSloppy, parseIPSloppy, type IPFamily } from '../../net/ip.js';
 import { computeProbability, endpointChainName, EXT_PREFIX, FW_PREFIX, portProtoHash, SVC_PREFIX, SVL_PREFIX } from './names.js';
-import { Chain, Rule, RuleBuilder, T_DNAT } from '../../netfilter/rule.js';
+import { Chain, type Rule, RuleBuilder, T_DNAT } from '../../netfilter/rule.js';
 import { chainLine } from '../../netfilter/save.js';
 import { profileFacts, type KubeProxyProfile } from './profiles.js';
 

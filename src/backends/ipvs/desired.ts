@@ -5,7 +5,7 @@
  */
 import { usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/serviceport.js';
 import { categorizeEndpoints } from '../../proxy/topology.js';
-import { cidrContains, ipv4ToUint, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
+import { cidrContains, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
 import type { EndpointInfo, ProxyNodeConfig, Protocol, ServicePortInfo } from '../../types.js';
 import type { IpvsScheduler } from './options.js';
 import { FLAG_PERSISTENT, vsKey } from './kernel.js';

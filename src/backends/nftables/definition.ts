@@ -3,6 +3,7 @@ import type { BackendDefinition, CoefficientSet, CostModel, LookupResult, SyncRe
 import { coefficientValues, count } from '../../proxy/cost.js';
 import { NftablesBackend } from './backend.js';
 import { NFTABLES_METRICS } from './metrics.js';
+import { transactionSupport } from '../../kernel/transactions.js';
 
 /** `proxy.nftables.*` in a scenario: kube-proxy's nftables-mode flags and the cluster facts it watches. */
 export const NftablesOptions = z.strictObject({
@@ -55,6 +56,11 @@ export const NFTABLES_COEFFICIENTS: CoefficientSet = {
     source:
       "measured: kube-proxy's `nft -j list chains` + `list sets` per sync took 0.13 / 0.94 / 2.7 / 17 s CPU at 34k / 101k / 168k / 336k objects",
   },
+  firstPacketFixed: {
+    value: 0,
+    unit: 's/packet',
+    source: 'default 0: the model times classification only; a calibration from first-packet round trips (kpbench kernel) sets it',
+  },
   perRuleEvaluated: { value: 10e-9, unit: 's/rule', source: "assumed: one nftables rule of kube-proxy's (1-3 expressions)" },
   perLookup: {
     value: 40e-9,
@@ -89,7 +95,7 @@ function nftablesCost(calibration?: Readonly<Record<string, number>>): CostModel
       );
     },
     lookupSeconds: (l: LookupResult) =>
-      count(l.counts, 'rules_evaluated') * c.perRuleEvaluated! + count(l.counts, 'lookups') * c.perLookup!,
+      c.firstPacketFixed! + count(l.counts, 'rules_evaluated') * c.perRuleEvaluated! + count(l.counts, 'lookups') * c.perLookup!,
   };
 }
 
@@ -104,6 +110,16 @@ export const nftablesDefinition: BackendDefinition<NftablesOptions> = {
   metrics: NFTABLES_METRICS,
   coefficients: () => NFTABLES_COEFFICIENTS,
   cost: (_o, calibration) => nftablesCost(calibration),
+  kernel: transactionSupport<NftablesOptions>({
+    name: 'nftables',
+    tool: 'nft',
+    args: ['-f', '-'],
+    pkg: 'nftables',
+    reset: 'flush ruleset\n',
+    create: (cc, o) =>
+      new NftablesBackend({ node: cc.node, serviceCIDRs: o.serviceCIDRs, nodePortAddresses: o.nodePortAddresses, fullSyncPeriod: o.fullSyncPeriod }),
+    transaction: (b) => (b instanceof NftablesBackend ? b.lastTransaction() : ''),
+  }),
   renderOutputs: {
     nft: { description: 'the table as `nft list ruleset` prints it', render: (b) => b.render()['nft list ruleset'] ?? '' },
     'nft-transaction': {
