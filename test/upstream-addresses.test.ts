@@ -151,7 +151,8 @@ test('upstream TestBadIPs: legacy-spelled addresses render TestOverallIPTablesRu
   for (const s of objects.services) if (s.name === 'svc4') s.ports = s.ports.map((p) => ({ ...p, nodePort: 0 }));
   // the fake proxier's node ports (3001-3003) are outside the API's default range, which the loader enforces:
   // the manifests give 30001-30003, set back here
-  for (const s of objects.services) s.ports = s.ports.map((p) => (p.nodePort > 30000 && p.nodePort < 30004 ? { ...p, nodePort: p.nodePort - 27000 } : p));
+  for (const s of objects.services)
+    s.ports = s.ports.map((p) => (p.nodePort > 30000 && p.nodePort < 30004 ? { ...p, nodePort: p.nodePort - 27000 } : p));
   const r = renderDetailed({
     backend: 'iptables',
     objects,
