@@ -66,6 +66,20 @@ export interface Service {
   /** Only for ExternalName services. */
   externalName: string;
   publishNotReadyAddresses: boolean;
+  /**
+   * The service's IPv6 family (a dual-stack or IPv6-only service), as kube-proxy's IPv6 proxier sees it; absent
+   * for a single-stack IPv4 service. The fields above are the IPv4 family's.
+   */
+  ipv6?: ServiceFamilyAddresses;
+}
+
+/** A service's addresses of one IP family (canonical texts). */
+export interface ServiceFamilyAddresses {
+  /** '' when the family has none. */
+  clusterIP: string;
+  externalIPs: string[];
+  loadBalancerIngressIPs: string[];
+  loadBalancerSourceRanges: string[];
 }
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
@@ -154,6 +168,10 @@ export interface NodeInfo {
   /** spec.podCIDR */
   podCIDR: string;
   zone: string;
+  /** IPv6 InternalIPs (ExternalIPs when none), primary first (a dual-stack or IPv6 node). */
+  ipsV6?: string[];
+  /** The IPv6 entry of spec.podCIDRs. */
+  podCIDRV6?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,6 +240,11 @@ export interface ProxyNodeConfig {
   masqueradeBit: number;
   /** --nodeport-addresses; empty means all node IPs (kube-proxy's "primary" default renders as addrtype LOCAL). */
   nodePortAddresses: string[];
+  /**
+   * The IP family of this proxier [IPv4]. kube-proxy runs one proxier per family of a dual-stack node; an IPv6
+   * proxier takes only the IPv6 entries of the addresses above and of the snapshot.
+   */
+  ipFamily?: 'IPv4' | 'IPv6';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,4 +431,6 @@ export interface BackendDefinition<O = unknown> {
   readonly kernel?: KernelSupport<O>;
   /** Named printouts; the first is the default of `kpbench render`. */
   readonly renderOutputs: Readonly<Record<string, RenderOutput>>;
+  /** The IP families the backend can write a ruleset for (ProxyNodeConfig.ipFamily) [IPv4 only]. */
+  readonly ipFamilies?: readonly ('IPv4' | 'IPv6')[];
 }

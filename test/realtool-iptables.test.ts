@@ -480,6 +480,108 @@ for (const c of IPVS_CLUSTERS) {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// The IPv6 family: kube-proxy's IPv6 proxier writes with ip6tables-restore
+// ---------------------------------------------------------------------------------------------
+
+/** A generated IPv6 cluster: mixed service types, affinity, source ranges, external IPs, UDP ports. */
+function generatedIPv6Objects(services: number, endpoints: number): unknown[] {
+  const hex = (n: number): string => n.toString(16);
+  const objs: unknown[] = [];
+  for (let i = 0; i < services; i++) {
+    const ns = `ns-${i % 5}`;
+    const name = `svc-${i}`;
+    const type = i % 20 === 7 ? 'LoadBalancer' : i % 10 === 3 ? 'NodePort' : 'ClusterIP';
+    const udp = i % 25 === 11;
+    const spec: Record<string, unknown> = {
+      type,
+      ipFamilies: ['IPv6'],
+      clusterIPs: [`fd00:10:96::${hex(i + 10)}`],
+      ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }, ...(udp ? [{ name: 'dns', port: 53, protocol: 'UDP' }] : [])],
+    };
+    if (i % 20 === 5) Object.assign(spec, { sessionAffinity: 'ClientIP' });
+    if (type === 'LoadBalancer') Object.assign(spec, { externalTrafficPolicy: i % 40 === 7 ? 'Local' : 'Cluster', loadBalancerSourceRanges: ['2001:db8::/64', '2600:5200::/40'] });
+    if (i % 50 === 42) Object.assign(spec, { externalIPs: [`2001:db8:99::${hex(i)}`] });
+    const svc: Record<string, unknown> = { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec };
+    if (type === 'LoadBalancer') svc['status'] = { loadBalancer: { ingress: [{ ip: `2001:db8:1b::${hex(i)}` }] } };
+    objs.push(svc);
+    const eps = [];
+    for (let e = 0; e < endpoints; e++) eps.push({ addresses: [`fd00:10:244:${hex(i)}::${hex(e + 1)}`], nodeName: `node${(e % 3) + 1}` });
+    objs.push({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `${name}-abcde`, namespace: ns, labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv6',
+      endpoints: i % 30 === 17 ? [] : eps,
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }, ...(udp ? [{ name: 'dns', port: 53, protocol: 'UDP' }] : [])],
+    });
+  }
+  return objs;
+}
+
+const CLUSTERS_V6: Cluster[] = [
+  {
+    name: 'dual-stack fixture, IPv6 family, --cluster-cidr fd00:10::/56',
+    render: () => ({ objects: loadManifests(['test/fixtures/family/dual-stack.yaml']), nodeName: 'test-node', nodeIPs: ['2001:db8::1'], clusterCIDR: 'fd00:10::/56' }),
+  },
+  {
+    name: 'generated 300 IPv6 services x 4 endpoints, --nodeport-addresses 2001:db8::/64',
+    render: () => ({
+      objects: loadObjects(generatedIPv6Objects(300, 4), '<generated>'),
+      nodeName: 'node1',
+      nodeIPs: ['2001:db8::1', '2001:db8:1::2'],
+      clusterCIDR: 'fd00:10:244::/48',
+      nodePortAddresses: ['2001:db8::/64', '192.168.0.0/24'],
+    }),
+  },
+  {
+    name: 'generated 300 IPv6 services x 4 endpoints, no local detector',
+    render: () => ({ objects: loadObjects(generatedIPv6Objects(300, 4), '<generated>'), nodeName: 'node1', ipFamily: 'IPv6', nodeIPs: ['2001:db8::1'] }),
+  },
+];
+
+for (const c of CLUSTERS_V6) {
+  for (const flavour of ['legacy', 'nft'] as const) {
+    test(`ip6tables-${flavour}: ${c.name}: ip6tables-save gives back exactly the rendering`, (t) => {
+      if (!ready(t, flavour === 'nft' && !HAS_NFT ? 'ip6tables-nft-restore / ip6tables-nft-save are not installed' : null)) return;
+      const r = rendered(c, 'iptables');
+      const text = r.ruleset['iptables-save']!;
+      assert.equal(r.node.ipFamily, 'IPv6');
+      assert.ok(/ -d fd00:/.test(text), 'an IPv6 ruleset');
+      withNamespace((ns) => {
+        createNfacct(ns, text);
+        const restore = inNs(ns, [`ip6tables-${flavour}-restore`], text);
+        if (flavour === 'nft' && restore.code !== 0 && /Protocol not supported|Could not fetch rule set generation id|Operation not supported/.test(restore.stderr)) {
+          if (REQUIRE) assert.fail(`nf_tables unusable here: ${restore.stderr.trim()}`);
+          t.skip(`nf_tables unusable here: ${restore.stderr.trim().split('\n')[0]}`);
+          return;
+        }
+        assert.equal(restore.code, 0, `ip6tables-${flavour}-restore failed: ${restore.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
+        const save = mustInNs(ns, [`ip6tables-${flavour}-save`]);
+        const diff = difference(save.stdout, text);
+        assert.equal(diff, '', `rendered IPv6 ruleset did not round-trip through ip6tables-${flavour}:\n${diff}`);
+        assert.equal(ruleCount(save.stdout), ruleCount(text));
+        t.diagnostic(`${ruleCount(text)} rules; ip6tables-${flavour}-restore ${restore.seconds.toFixed(3)} s, ip6tables-${flavour}-save ${save.seconds.toFixed(3)} s`);
+      });
+    });
+  }
+
+  test(`ip6tables-legacy: ${c.name}: kube-proxy's IPv6 restore input (--noflush) gives the rendered kernel ruleset`, (t) => {
+    if (!ready(t)) return;
+    const r = rendered(c, 'iptables');
+    const text = r.ruleset['iptables-save']!;
+    const input = (r.backend as unknown as { lastRestoreInput: () => string }).lastRestoreInput();
+    withNamespace((ns) => {
+      createNfacct(ns, text);
+      mustInNs(ns, ['ip6tables-legacy-restore', '--noflush'], prelude(text));
+      mustInNs(ns, ['ip6tables-legacy-restore', '--noflush'], input);
+      const save = mustInNs(ns, ['ip6tables-legacy-save']);
+      const diff = difference(save.stdout, text);
+      assert.equal(diff, '', `kube-proxy's IPv6 restore input and the rendering disagree on the kernel ruleset:\n${diff}`);
+    });
+  });
+}
+
 test('the namespaces are gone', (t) => {
   if (!ready(t)) return;
   const list = run(['ip', 'netns', 'list']).stdout;

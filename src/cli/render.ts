@@ -6,7 +6,7 @@
  * test/realtool-*.test.ts check that against the real tools.
  */
 import { type Command, Option } from 'commander';
-import { isIP } from 'node:net';
+import { parseCIDRSloppy, parseIPSloppy } from '../net/ip.js';
 import type { BackendKind } from '../types.js';
 import { BACKEND_KINDS, backendDefinition } from '../backends/registry.js';
 import { loadManifests } from '../cluster/manifests.js';
@@ -29,15 +29,37 @@ import { parseBackendOptions } from './backend-options.js';
 // The command
 // ---------------------------------------------------------------------------------------------
 
-function parseIPv4List(flag: string, values: string[]): string[] {
-  for (const v of values) if (isIP(v) !== 4) throw new InputError(flag, `must be an IPv4 address, got '${v}'`);
-  return values;
+/** Addresses as kube-proxy parses its flags (ParseIPSloppy), in canonical form; either family. */
+function parseIPList(flag: string, values: string[]): string[] {
+  return values.map((v) => {
+    const p = parseIPSloppy(v);
+    if (p === null) throw new InputError(flag, `must be an IP address (IPv4 or IPv6), got '${v}'`);
+    return p.text;
+  });
 }
 
+/** A CIDR of either family (the proxier of each family takes those of its own), as its canonical network. */
 function parseCidrFlag(flag: string, v: string): string {
-  const m = /^([\d.]+)\/(\d{1,2})$/.exec(v);
-  if (!m || isIP(m[1]!) !== 4 || Number(m[2]) > 32) throw new InputError(flag, `must be an IPv4 CIDR such as 10.244.0.0/16, got '${v}'`);
-  return v;
+  const p = parseCIDRSloppy(v);
+  if (p === null) throw new InputError(flag, `must be a CIDR such as 10.244.0.0/16 or fd00:10::/64, got '${v}'`);
+  return p.text;
+}
+
+/**
+ * kube-proxy node options (and the host facts it probes) as their own flags; each sets the backend option of the
+ * same meaning (`--set key=value` does the same), and is refused by a backend without that option.
+ */
+const NODE_OPTION_FLAGS = [
+  { flag: '--iptables-localhost-nodeports', attr: 'iptablesLocalhostNodeports', key: 'localhostNodePorts', help: 'kube-proxy --iptables-localhost-nodeports: NodePorts answer on 127.0.0.1 (IPv4 only) [true]' },
+  { flag: '--conntrack-tcp-be-liberal', attr: 'conntrackTcpBeLiberal', key: 'conntrackTCPLiberal', help: 'kube-proxy --conntrack-tcp-be-liberal: no INVALID drop rule [false]' },
+  { flag: '--random-fully', attr: 'randomFully', key: 'randomFully', help: 'the host\'s iptables has MASQUERADE --random-fully (kube-proxy probes it) [true]' },
+  { flag: '--nfacct', attr: 'nfacct', key: 'nfacct', help: 'the host has nfacct counters (kube-proxy probes them) [true]' },
+] as const;
+
+function parseBoolFlag(flag: string, v: string): boolean {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new InputError(flag, `must be true or false, got '${v}'`);
 }
 
 interface RenderFlags {
@@ -51,8 +73,13 @@ interface RenderFlags {
   masqueradeAll: boolean;
   masqueradeBit?: string;
   nodeportAddresses?: string[];
+  ipFamily?: 'IPv4' | 'IPv6';
   scheduler?: string;
   set?: string[];
+  iptablesLocalhostNodeports?: string;
+  conntrackTcpBeLiberal?: string;
+  randomFully?: string;
+  nfacct?: string;
   after?: string[];
   output: string;
 }
@@ -77,8 +104,18 @@ export function registerRender(program: Command): void {
     .option('--masquerade-all', 'SNAT all traffic sent to service cluster IPs', false)
     .option('--masquerade-bit <n>', `the fwmark bit marking packets to SNAT, 0-31 (default: ${DEFAULT_MASQUERADE_BIT})`)
     .option('--nodeport-addresses <cidr...>', 'node addresses NodePorts accept on (default: all local addresses)')
+    .addOption(
+      new Option('--ip-family <family>', 'the proxier rendered: kube-proxy runs one per family, the IPv6 one writes the ip6tables ruleset (default: the family of the first --node-ip, else IPv4)').choices([
+        'IPv4',
+        'IPv6',
+      ]),
+    )
     .option('--scheduler <name>', 'the backend\'s scheduler option, for backends that have one (IPVS: --ipvs-scheduler, default rr)')
     .option('--set <key=value...>', 'a backend option, as in a scenario\'s proxy.<backend>.* (e.g. writeMethod=restore-full); see kpbench backends')
+    .option(NODE_OPTION_FLAGS[0].flag + ' <bool>', NODE_OPTION_FLAGS[0].help)
+    .option(NODE_OPTION_FLAGS[1].flag + ' [bool]', NODE_OPTION_FLAGS[1].help)
+    .option(NODE_OPTION_FLAGS[2].flag + ' <bool>', NODE_OPTION_FLAGS[2].help)
+    .option(NODE_OPTION_FLAGS[3].flag + ' <bool>', NODE_OPTION_FLAGS[3].help)
     .option('--after <file...>', 'manifests of the state after a change: sync the first state, then the change, and print the state after it (with --output iptables-restore: the partial restore input kube-proxy writes for the change)')
     .addOption(new Option('--output <what>', 'which printout (each backend prints some of these)').choices(outputChoices()).default('all'))
     .addHelpText(
@@ -101,7 +138,16 @@ Examples:
     )
     .action((o: RenderFlags) => {
       const sets = [...(o.set ?? []), ...(o.scheduler === undefined ? [] : [`scheduler=${o.scheduler}`])];
-      const backendOptions = parseBackendOptions(backendDefinition(o.backend), sets, o.scheduler !== undefined ? '--scheduler' : '--set');
+      const def = backendDefinition(o.backend);
+      const known = Object.keys(def.optionsSchema.parse({}) as Record<string, unknown>);
+      for (const f of NODE_OPTION_FLAGS) {
+        const raw = (o as unknown as Record<string, string | boolean | undefined>)[f.attr];
+        if (raw === undefined) continue;
+        const v = raw === true ? true : parseBoolFlag(f.flag, String(raw));
+        if (!known.includes(f.key)) throw new InputError(f.flag, `the ${o.backend} backend has no such option`);
+        sets.push(`${f.key}=${v}`);
+      }
+      const backendOptions = parseBackendOptions(def, sets, o.scheduler !== undefined ? '--scheduler' : '--set');
       let masqueradeBit: number | undefined;
       if (o.masqueradeBit !== undefined) {
         if (!/^\d{1,2}$/.test(o.masqueradeBit) || Number(o.masqueradeBit) > 31) {
@@ -110,7 +156,7 @@ Examples:
         masqueradeBit = Number(o.masqueradeBit);
       }
       if (o.nodeName !== undefined && o.nodeName.trim() === '') throw new InputError('--node-name', 'must not be empty');
-      const nodeIPs = o.nodeIp === undefined ? undefined : parseIPv4List('--node-ip', o.nodeIp);
+      const nodeIPs = o.nodeIp === undefined ? undefined : parseIPList('--node-ip', o.nodeIp);
       const clusterCIDR = o.clusterCidr === undefined ? undefined : parseCidrFlag('--cluster-cidr', o.clusterCidr);
       const podCIDR = o.podCidr === undefined ? undefined : parseCidrFlag('--pod-cidr', o.podCidr);
       const nodePortAddresses = o.nodeportAddresses?.map((c) => parseCidrFlag('--nodeport-addresses', c));
@@ -129,6 +175,7 @@ Examples:
         masqueradeAll: o.masqueradeAll,
         masqueradeBit,
         nodePortAddresses,
+        ipFamily: o.ipFamily,
         backendOptions,
       });
       if (o.detectLocalMode !== undefined && o.detectLocalMode !== 'None' && node.localDetector === 'None') {

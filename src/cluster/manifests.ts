@@ -8,9 +8,11 @@
  * the file, the object (`Service ns/name`, or `document 3` when it has no name yet), the field path
  * (`spec.ports[0].port`) and the reason.
  *
- * The model is IPv4 only, as a single-stack IPv4 kube-proxy sees the cluster: IPv6 addresses of dual-stack
- * services are dropped, IPv6-only services are skipped (listed in `skipped`), IPv6/FQDN slices are kept but
- * kube-proxy's IPv4 snapshot ignores them.
+ * Addresses are read as kube-proxy reads them (ParseIPSloppy: `172.30.0.041` is 172.30.0.41) and kept in
+ * canonical form. The cluster model is IPv4, as a single-stack IPv4 kube-proxy sees the cluster; the IPv6 family
+ * is kept beside it for kube-proxy's IPv6 proxier (`kpbench render` with an IPv6 node IP): a dual-stack
+ * service's IPv6 addresses in `Service.ipv6`, IPv6-only services in `ipv6OnlyServices` (and listed in `skipped`,
+ * since the IPv4 model has no place for them), IPv6 slices as they are, a Node's IPv6 addresses in `ipsV6`.
  *
  * Like the API server, loading allocates what a stored object would have: a cluster IP for a Service that has
  * none (from 10.96.0.0/12, avoiding every cluster IP given in the manifests), node ports for NodePort and
@@ -21,7 +23,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { readInputText } from '../io/read.js';
 import { checkPlainValue, parseYaml } from '../io/yaml.js';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type {
@@ -44,7 +45,8 @@ import { InputError } from '../errors.js';
 import { Cluster, DEFAULT_CLUSTER } from './cluster.js';
 import { podWithDefaults, serviceWithDefaults } from './defaults.js';
 import { EndpointsController } from './endpoints.js';
-import { IpAllocator, cidrContains, isIPv4, parseCidr } from './ip.js';
+import { IpAllocator, cidrContains, parseCidr } from './ip.js';
+import { parseCIDRSloppy, parseIPSloppy, type IPFamily } from '../net/ip.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -63,6 +65,8 @@ export interface SkippedObject {
 
 export interface LoadedManifests {
   services: Service[];
+  /** Services of the IPv6 family only (not in `services`; listed in `skipped`). */
+  ipv6OnlyServices: Service[];
   slices: EndpointSlice[];
   pods: Pod[];
   ingresses: Ingress[];
@@ -255,10 +259,11 @@ const targetPortSchema = z.custom<number | string>(
   },
 );
 
-const ipSchema = z.custom<string>((v) => typeof v === 'string' && isIP(v) !== 0, {
+// addresses as kube-proxy parses them (ParseIPSloppy: `172.30.0.041` is 172.30.0.41); converted to canonical text below
+const ipSchema = z.custom<string>((v) => typeof v === 'string' && parseIPSloppy(v) !== null, {
   error: (iss) => `must be an IP address (got ${show(iss.input)})`,
 });
-const clusterIPSchema = z.custom<string>((v) => typeof v === 'string' && (v === 'None' || v === '' || isIP(v) !== 0), {
+const clusterIPSchema = z.custom<string>((v) => typeof v === 'string' && (v === 'None' || v === '' || parseIPSloppy(v) !== null), {
   error: (iss) => `must be an IP address, "None" or "" (got ${show(iss.input)})`,
 });
 const cidrSchema = z.custom<string>((v) => typeof v === 'string' && isCidr(v.trim()), {
@@ -266,10 +271,21 @@ const cidrSchema = z.custom<string>((v) => typeof v === 'string' && isCidr(v.tri
 });
 
 function isCidr(s: string): boolean {
-  const m = /^(.+)\/(\d{1,3})$/.exec(s);
-  if (!m) return false;
-  const fam = isIP(m[1]!);
-  return fam !== 0 && Number(m[2]) <= (fam === 4 ? 32 : 128);
+  return parseCIDRSloppy(s) !== null;
+}
+
+/** The canonical text of an address of `family` as kube-proxy parses it, or null (another family, or not an address). */
+function canonIP(s: string, family: IPFamily = 'IPv4'): string | null {
+  const p = parseIPSloppy(s);
+  return p !== null && p.family === family ? p.text : null;
+}
+
+/** Canonical texts of the addresses of `family` in `list`, in order (others dropped, as a single-stack kube-proxy does). */
+function canonIPs(list: readonly string[], family: IPFamily = 'IPv4'): string[] {
+  return list.flatMap((ip) => {
+    const c = canonIP(ip, family);
+    return c === null ? [] : [c];
+  });
 }
 
 const metadataSchema = obj({
@@ -429,6 +445,7 @@ interface Origin {
 
 class Accumulator {
   readonly services: Service[] = [];
+  readonly ipv6OnlyServices: Service[] = [];
   readonly slices: EndpointSlice[] = [];
   readonly pods: Pod[] = [];
   readonly ingresses: Ingress[] = [];
@@ -515,7 +532,11 @@ class Accumulator {
     switch (kind) {
       case 'Service': {
         const r = toService(parsed.data as z.infer<typeof serviceSchema>, ctx);
-        if (r !== null) {
+        if (r !== null && r.ipv6Only) {
+          ctx.skip('IPv6-only service (the cluster model is IPv4; rendered for the IPv6 family only)');
+          this.ipv6OnlyServices.push(r.svc);
+          this.pending.push({ svc: r.svc, allocateNodePorts: r.allocateNodePorts, label: `${file}: ${label}` });
+        } else if (r !== null) {
           this.services.push(r.svc);
           this.pending.push({ svc: r.svc, allocateNodePorts: r.allocateNodePorts, label: `${file}: ${label}` });
         }
@@ -572,7 +593,8 @@ class Accumulator {
     };
     for (const { svc, allocateNodePorts, label } of this.pending) {
       if (svc.type === 'ExternalName') continue;
-      if (svc.clusterIP === '') {
+      // an IPv6-only service (ipv6 set, no IPv4 cluster IP) gets no IPv4 address
+      if (svc.clusterIP === '' && svc.ipv6 === undefined) {
         try {
           svc.clusterIP = ips.allocate();
         } catch {
@@ -588,6 +610,7 @@ class Accumulator {
     }
     return {
       services: this.services,
+      ipv6OnlyServices: this.ipv6OnlyServices,
       slices: this.slices,
       pods: this.pods,
       ingresses: this.ingresses,
@@ -610,30 +633,30 @@ interface ConvertCtx {
   skip: (reason: string) => void;
 }
 
-function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Service; allocateNodePorts: boolean } | null {
+function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Service; allocateNodePorts: boolean; ipv6Only: boolean } | null {
   const { fail } = ctx;
   const spec = o.spec ?? {};
   const type = spec.type ?? 'ClusterIP';
 
-  // cluster IP: the IPv4 one of clusterIPs (a single-stack IPv4 kube-proxy's view)
+  // cluster IP: the IPv4 one of clusterIPs (a single-stack IPv4 kube-proxy's view); the IPv6 one kept beside it
   let clusterIP = '';
+  let clusterIPv6 = '';
+  let ipv6Only = false;
   if (type !== 'ExternalName') {
     const ipsGiven = spec.clusterIPs ?? [];
-    if (spec.clusterIP != null && spec.clusterIP !== '' && ipsGiven.length > 0 && ipsGiven[0] !== spec.clusterIP) {
+    if (spec.clusterIP != null && spec.clusterIP !== '' && ipsGiven.length > 0 && ipsGiven[0] !== spec.clusterIP && (ipsGiven[0] === 'None' || spec.clusterIP === 'None' || parseIPSloppy(ipsGiven[0]!)?.text !== parseIPSloppy(spec.clusterIP)?.text)) {
       fail(['spec', 'clusterIPs', 0], `must equal spec.clusterIP (${spec.clusterIP}), got ${show(ipsGiven[0])}`);
     }
     const all = ipsGiven.length > 0 ? ipsGiven : spec.clusterIP != null && spec.clusterIP !== '' ? [spec.clusterIP] : [];
     if (all[0] === 'None') clusterIP = 'None';
     else if (all.length > 0) {
-      const v4 = all.find((ip) => isIPv4(ip));
-      if (v4 === undefined) {
-        ctx.skip('IPv6-only service (the model is a single-stack IPv4 kube-proxy)');
-        return null;
-      }
-      clusterIP = v4;
+      const v4 = canonIPs(all)[0];
+      clusterIPv6 = canonIPs(all, 'IPv6')[0] ?? '';
+      if (v4 === undefined) ipv6Only = true;
+      else clusterIP = v4;
     } else if (spec.ipFamilies != null && spec.ipFamilies.length > 0 && !spec.ipFamilies.includes('IPv4')) {
-      ctx.skip('IPv6-only service (the model is a single-stack IPv4 kube-proxy)');
-      return null;
+      // an IPv6-only service without a cluster IP: none is allocated here (the IPv6 service range is not modelled)
+      ipv6Only = true;
     }
   }
 
@@ -670,7 +693,7 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
   if (type === 'ExternalName' && externalName === '') fail(['spec', 'externalName'], 'required for a service of type ExternalName');
 
   const selector = spec.selector != null && Object.keys(spec.selector).length > 0 ? { ...spec.selector } : null;
-  const lbIPs = (o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== '' && isIPv4(ip));
+  const lbIPs = canonIPs((o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== ''));
   const sessionAffinity = spec.sessionAffinity ?? 'None';
   const svc = serviceWithDefaults({
     namespace: ctx.namespace,
@@ -680,9 +703,13 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
     clusterIP,
     ports,
     selector,
-    externalIPs: (spec.externalIPs ?? []).filter((ip) => isIPv4(ip)),
+    externalIPs: canonIPs(spec.externalIPs ?? []),
     loadBalancerIngressIPs: lbIPs,
-    loadBalancerSourceRanges: (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => isIPv4(r.split('/')[0]!)),
+    // kube-proxy: ParseCIDRSloppy(TrimSpace(range)), written as the masked network
+    loadBalancerSourceRanges: (spec.loadBalancerSourceRanges ?? []).flatMap((r) => {
+      const c = parseCIDRSloppy(r.trim());
+      return c !== null && c.family === 'IPv4' ? [c.text] : [];
+    }),
     externalTrafficPolicy: spec.externalTrafficPolicy ?? 'Cluster',
     internalTrafficPolicy: spec.internalTrafficPolicy ?? 'Cluster',
     sessionAffinity,
@@ -691,7 +718,19 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
     externalName: type === 'ExternalName' ? externalName : '',
     publishNotReadyAddresses: spec.publishNotReadyAddresses ?? false,
   });
-  return { svc, allocateNodePorts: spec.allocateLoadBalancerNodePorts ?? true };
+  const ipv6Ranges = (spec.loadBalancerSourceRanges ?? []).flatMap((r) => {
+    const c = parseCIDRSloppy(r.trim());
+    return c !== null && c.family === 'IPv6' ? [c.text] : [];
+  });
+  if (clusterIPv6 !== '' || ipv6Only) {
+    svc.ipv6 = {
+      clusterIP: clusterIPv6,
+      externalIPs: canonIPs(spec.externalIPs ?? [], 'IPv6'),
+      loadBalancerIngressIPs: canonIPs((o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== ''), 'IPv6'),
+      loadBalancerSourceRanges: ipv6Ranges,
+    };
+  }
+  return { svc, allocateNodePorts: spec.allocateLoadBalancerNodePorts ?? true, ipv6Only };
 }
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -703,16 +742,17 @@ function toEndpointSlice(o: z.infer<typeof endpointSliceSchema>, ctx: ConvertCtx
     fail(['metadata', 'labels', SERVICE_NAME_LABEL], 'required: the label naming the slice\'s Service');
   }
   const endpoints: Endpoint[] = (o.endpoints ?? []).map((e, i) => {
-    e.addresses.forEach((a, j) => {
-      const ok = o.addressType === 'IPv4' ? isIPv4(a) : o.addressType === 'IPv6' ? isIP(a) === 6 : a !== '';
-      if (!ok) fail(['endpoints', i, 'addresses', j], `must be an ${o.addressType === 'FQDN' ? 'FQDN' : `${o.addressType} address`} for addressType ${o.addressType} (got ${show(a)})`);
+    const addresses = e.addresses.map((a, j) => {
+      const canon = o.addressType === 'FQDN' ? (a !== '' ? a : null) : canonIP(a, o.addressType);
+      if (canon === null) fail(['endpoints', i, 'addresses', j], `must be an ${o.addressType === 'FQDN' ? 'FQDN' : `${o.addressType} address`} for addressType ${o.addressType} (got ${show(a)})`);
+      return canon!;
     });
     // API defaults: ready true when unset, serving as ready when unset, terminating false when unset
     const ready = e.conditions?.ready ?? true;
     const serving = e.conditions?.serving ?? ready;
     const terminating = e.conditions?.terminating ?? false;
     return {
-      addresses: [...e.addresses],
+      addresses,
       conditions: { ready, serving, terminating },
       nodeName: e.nodeName ?? '',
       zone: e.zone ?? '',
@@ -751,7 +791,7 @@ function toPod(o: z.infer<typeof podSchema>, ctx: ConvertCtx): Pod {
     ...base,
     phase,
     ready: (st.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-    ip: ips.find((ip) => isIPv4(ip)) ?? '',
+    ip: canonIPs(ips)[0] ?? '',
   });
 }
 
@@ -792,20 +832,31 @@ function toIngress(o: z.infer<typeof ingressSchema>, ctx: ConvertCtx): Ingress {
 function toNode(o: z.infer<typeof nodeSchema>, ctx: ConvertCtx): NodeInfo {
   const addrs = o.status?.addresses ?? [];
   addrs.forEach((a, i) => {
-    if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && isIP(a.address) === 0) ctx.fail(['status', 'addresses', i, 'address'], `must be an IP address for type ${a.type} (got ${show(a.address)})`);
+    if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && parseIPSloppy(a.address) === null) ctx.fail(['status', 'addresses', i, 'address'], `must be an IP address for type ${a.type} (got ${show(a.address)})`);
   });
   [o.spec?.podCIDR ?? '', ...(o.spec?.podCIDRs ?? [])].forEach((c, i) => {
     if (c !== '' && !isCidr(c)) ctx.fail(i === 0 ? ['spec', 'podCIDR'] : ['spec', 'podCIDRs', i - 1], `must be a CIDR such as 10.244.1.0/24 (got ${show(c)})`);
   });
-  const internal = addrs.filter((a) => a.type === 'InternalIP' && isIPv4(a.address)).map((a) => a.address);
-  const external = addrs.filter((a) => a.type === 'ExternalIP' && isIPv4(a.address)).map((a) => a.address);
+  const internal = canonIPs(addrs.filter((a) => a.type === 'InternalIP').map((a) => a.address));
+  const external = canonIPs(addrs.filter((a) => a.type === 'ExternalIP').map((a) => a.address));
   const podCIDRs = [o.spec?.podCIDR ?? '', ...(o.spec?.podCIDRs ?? [])].filter((c) => c !== '');
-  const podCIDR = podCIDRs.find((c) => isCidr(c) && isIPv4(c.split('/')[0]!)) ?? '';
+  const cidrOf = (family: IPFamily): string =>
+    podCIDRs.flatMap((c) => {
+      const p = parseCIDRSloppy(c.trim());
+      return p !== null && p.family === family ? [p.text] : [];
+    })[0] ?? '';
+  const podCIDR = cidrOf('IPv4');
+  const internal6 = canonIPs(addrs.filter((a) => a.type === 'InternalIP').map((a) => a.address), 'IPv6');
+  const external6 = canonIPs(addrs.filter((a) => a.type === 'ExternalIP').map((a) => a.address), 'IPv6');
+  const ipsV6 = internal6.length > 0 ? internal6 : external6;
+  const podCIDRV6 = cidrOf('IPv6');
   const labels: Labels = o.metadata.labels ?? {};
   return {
     name: ctx.name,
     ips: internal.length > 0 ? internal : external,
     podCIDR,
     zone: labels['topology.kubernetes.io/zone'] ?? labels['failure-domain.beta.kubernetes.io/zone'] ?? '',
+    ...(ipsV6.length > 0 ? { ipsV6 } : {}),
+    ...(podCIDRV6 !== '' ? { podCIDRV6 } : {}),
   };
 }

@@ -6,7 +6,8 @@
  * Matches follow the kernel's extensions: xt_mark ((mark & mask) == value), xt_conntrack, xt_addrtype,
  * xt_statistic, xt_recent, xt_set, xt_physdev, xt_ipvs (linux net/netfilter/).
  */
-import { parseAddrOrCidr, parseIPv4 } from '../net/ipv4.js';
+import { parseAddrOrCidr, parseIPv4, type Cidr4 } from '../net/ipv4.js';
+import { parseCIDRSloppy, parseIPSloppy } from '../net/ip.js';
 import { kernelProbability } from './statistic.js';
 
 export type TableName = 'filter' | 'nat';
@@ -135,6 +136,19 @@ const scratch: string[] = [];
 let scratchOwner: RuleBuilder | null = null;
 
 /**
+ * An address or CIDR compiled for the packet walk. The walk is IPv4 (int32); an IPv6 address or CIDR (kube-proxy's
+ * IPv6 ruleset, which is rendered but not walked) compiles to a match no IPv4 packet meets (address 1, mask 0).
+ */
+function compiledAddr(addr: string): Cidr4 | null {
+  const c = parseAddrOrCidr(addr);
+  if (c !== null) return c;
+  const t = addr.trim();
+  const v6 = t.includes('/') ? parseCIDRSloppy(t) : parseIPSloppy(t);
+  if (v6 === null || v6.family !== 'IPv6') return null;
+  return { addr: 1, mask: 0, prefix: 128, text: v6.text };
+}
+
+/**
  * Builds one rule: appends kube-proxy's arguments in order while filling in the compiled matches. The arguments
  * go to a shared scratch list and are joined once, so a rule costs one flat string and no ropes.
  */
@@ -178,7 +192,7 @@ export class RuleBuilder {
     return this;
   }
   dst(addr: string, neg = false): this {
-    const c = parseAddrOrCidr(addr);
+    const c = compiledAddr(addr);
     if (c === null) throw new RangeError(`bad address ${addr}`);
     this.r.flags |= F_DST | (neg ? F_DST_NEG : 0);
     this.r.dst = c.addr;
@@ -188,7 +202,7 @@ export class RuleBuilder {
     return this;
   }
   src(addr: string, neg = false): this {
-    const c = parseAddrOrCidr(addr);
+    const c = compiledAddr(addr);
     if (c === null) throw new RangeError(`bad address ${addr}`);
     this.r.flags |= F_SRC | (neg ? F_SRC_NEG : 0);
     this.r.src = c.addr;
@@ -321,7 +335,15 @@ export class RuleBuilder {
   }
   dnatTo(ip: string, port: number): Rule {
     const a = parseIPv4(ip);
-    if (a === null) throw new RangeError(`bad DNAT address ${ip}`);
+    if (a === null) {
+      // IPv6 (rendered, not walked): "[fd00::1]:80", as kube-proxy's net.JoinHostPort writes it
+      const v6 = parseIPSloppy(ip);
+      if (v6 === null || v6.family !== 'IPv6') throw new RangeError(`bad DNAT address ${ip}`);
+      this.r.target = T_DNAT;
+      this.r.arg2 = port;
+      scratch.push('-j', 'DNAT', '--to-destination', `[${v6.text}]:${port}`);
+      return this.done();
+    }
     this.r.target = T_DNAT;
     this.r.arg1 = a;
     this.r.arg2 = port;

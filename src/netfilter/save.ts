@@ -4,6 +4,7 @@
  * checked against iptables v1.8.9).
  */
 import { formatIPv4, parseAddrOrCidr } from '../net/ipv4.js';
+import { parseCIDRSloppy, parseIPSloppy } from '../net/ip.js';
 import type { Chain, TableName } from './rule.js';
 import { CT_NAMES, PROTO_NUM } from './rule.js';
 import { kernelProbability, saveProbability } from './statistic.js';
@@ -48,9 +49,19 @@ export function xtSaveString(v: string): string {
   return `"${v.replace(/["\\']/g, (c) => `\\${c}`)}"`;
 }
 
+/** The family saveLine prints for: ip6tables-save differs in the recent match's mask and REJECT's default. */
+let saveFamily: 'IPv4' | 'IPv6' = 'IPv4';
+const V6_FULL_MASK = 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
+
 function saveAddr(v: string): string {
   const c = parseAddrOrCidr(v);
-  if (c === null) return v;
+  if (c === null) {
+    // ip6tables-save: the canonical network and its prefix ("fd00::1/128", "::1/128", "fd00:10::/64")
+    const t = v.trim();
+    const v6 = t.includes('/') ? parseCIDRSloppy(t) : parseIPSloppy(t);
+    if (v6 === null || v6.family !== 'IPv6') return v;
+    return 'prefix' in v6 ? v6.text : `${v6.text}/128`;
+  }
   return `${formatIPv4(c.addr)}/${c.prefix}`;
 }
 
@@ -135,7 +146,7 @@ function saveModule(mod: Module): string {
       if (findOpt(o, '--rcheck') !== undefined) s += ' --rcheck';
       if (findOpt(o, '--seconds') !== undefined) s += ` --seconds ${valOf(o, '--seconds')}`;
       if (findOpt(o, '--reap') !== undefined) s += ' --reap';
-      return `${s} --name ${valOf(o, '--name')} --mask 255.255.255.255 --rsource`;
+      return `${s} --name ${valOf(o, '--name')} --mask ${saveFamily === 'IPv6' ? V6_FULL_MASK : '255.255.255.255'} --rsource`;
     }
     case 'mark': {
       const [v, m] = valOf(o, '--mark').split('/');
@@ -183,7 +194,7 @@ function saveTarget(name: string, opts: string[]): string {
     case 'MASQUERADE':
       return findOpt(o, '--random-fully') !== undefined ? ' --random-fully' : '';
     case 'REJECT':
-      return ` --reject-with ${findOpt(o, '--reject-with') !== undefined ? valOf(o, '--reject-with') : 'icmp-port-unreachable'}`;
+      return ` --reject-with ${findOpt(o, '--reject-with') !== undefined ? valOf(o, '--reject-with') : saveFamily === 'IPv6' ? 'icmp6-port-unreachable' : 'icmp-port-unreachable'}`;
     case 'DNAT':
       return ` --to-destination ${valOf(o, '--to-destination')}`;
     default:
@@ -197,7 +208,8 @@ function saveTarget(name: string, opts: string[]): string {
  * formats (comments quoted unless plain, `--set-xmark` for MARK, probabilities with 11 decimals, ...), then the
  * target with its printed options.
  */
-export function saveLine(restoreLine: string): string {
+export function saveLine(restoreLine: string, family: 'IPv4' | 'IPv6' = 'IPv4'): string {
+  saveFamily = family;
   const a = splitArgs(restoreLine);
   if (a[0] !== '-A' || a.length < 2) throw new RangeError(`not a rule: ${restoreLine}`);
   const chain = a[1]!;
@@ -249,9 +261,9 @@ export function chainLine(name: string, builtin = false): string {
 
 
 /** One table as iptables-save prints it: `*table`, the chain lines, every chain's rules in the given order, COMMIT. */
-export function saveTable(table: TableName, chains: readonly Chain[], out: string[]): void {
+export function saveTable(table: TableName, chains: readonly Chain[], out: string[], family: 'IPv4' | 'IPv6' = 'IPv4'): void {
   out.push(`*${table}`);
   for (const c of chains) out.push(chainLine(c.name, c.builtin));
-  for (const c of chains) for (const r of c.rules) out.push(saveLine(r.text));
+  for (const c of chains) for (const r of c.rules) out.push(saveLine(r.text, family));
   out.push('COMMIT');
 }

@@ -9,6 +9,7 @@ import type { Backend, BackendKind, EndpointSlice, NodeInfo, ProxyNodeConfig, Pr
 import { BACKEND_DEFINITIONS, backendDefinition, createBackend } from '../backends/registry.js';
 import { type LoadedManifests, type SkippedObject, effectiveSlices } from '../cluster/manifests.js';
 import { buildSnapshot } from './snapshot.js';
+import { parseIPSloppy } from '../net/ip.js';
 import { InputError } from '../errors.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -24,6 +25,8 @@ export const DEFAULT_MASQUERADE_BIT = 14;
 /** The cluster objects a rendering needs; `LoadedManifests` is one. */
 export interface RenderObjects {
   services: readonly Service[];
+  /** Services of the IPv6 family only (LoadedManifests.ipv6OnlyServices): rendered for the IPv6 family. */
+  ipv6OnlyServices?: readonly Service[];
   slices: readonly EndpointSlice[];
   /** Pods give endpoints to selector services that have no EndpointSlice among `slices`. */
   pods?: LoadedManifests['pods'];
@@ -50,6 +53,11 @@ export interface RenderOptions {
   masqueradeBit?: number;
   /** --nodeport-addresses [all local addresses]. */
   nodePortAddresses?: string[];
+  /**
+   * The family of the proxier rendered [the family of the first node IP given, else IPv4]: kube-proxy runs one
+   * proxier per family, and the IPv6 one writes the ip6tables ruleset.
+   */
+  ipFamily?: 'IPv4' | 'IPv6';
   /** The backend's own options (its definition's schema: e.g. the IPVS scheduler); defaults filled in. */
   backendOptions?: Record<string, unknown>;
 }
@@ -70,9 +78,12 @@ export interface RenderResult {
 export function resolveNodeConfig(opts: Omit<RenderOptions, 'backend' | 'objects' | 'backendOptions'>, nodes: readonly NodeInfo[] = []): ProxyNodeConfig {
   const nodeName = opts.nodeName ?? DEFAULT_NODE_NAME;
   const nodeObj = nodes.find((n) => n.name === nodeName);
-  const nodeIPs = opts.nodeIPs !== undefined && opts.nodeIPs.length > 0 ? [...opts.nodeIPs] : nodeObj !== undefined && nodeObj.ips.length > 0 ? [...nodeObj.ips] : [DEFAULT_NODE_IP];
+  const family = familyOfRender(opts);
+  const given = opts.nodeIPs !== undefined && opts.nodeIPs.length > 0 ? [...opts.nodeIPs] : null;
+  const fromNode = family === 'IPv6' ? (nodeObj?.ipsV6 ?? []) : (nodeObj?.ips ?? []);
+  const nodeIPs = given ?? (fromNode.length > 0 ? [...fromNode] : family === 'IPv6' ? [] : [DEFAULT_NODE_IP]);
   const clusterCIDR = opts.clusterCIDR ?? '';
-  const podCIDR = opts.podCIDR ?? nodeObj?.podCIDR ?? '';
+  const podCIDR = opts.podCIDR ?? (family === 'IPv6' ? nodeObj?.podCIDRV6 : nodeObj?.podCIDR) ?? '';
   const mode = opts.detectLocalMode ?? 'ClusterCIDR';
   const localDetector: LocalMode = (mode === 'ClusterCIDR' && clusterCIDR === '') || (mode === 'NodeCIDR' && podCIDR === '') ? 'None' : mode;
   return {
@@ -84,27 +95,40 @@ export function resolveNodeConfig(opts: Omit<RenderOptions, 'backend' | 'objects
     masqueradeAll: opts.masqueradeAll ?? false,
     masqueradeBit: opts.masqueradeBit ?? DEFAULT_MASQUERADE_BIT,
     nodePortAddresses: [...(opts.nodePortAddresses ?? [])],
+    ...(family === 'IPv6' ? { ipFamily: family } : {}),
   };
+}
+
+/** The family rendered: as asked, else that of the first node IP given, else IPv4. */
+function familyOfRender(opts: Pick<RenderOptions, 'ipFamily' | 'nodeIPs'>): 'IPv4' | 'IPv6' {
+  if (opts.ipFamily !== undefined) return opts.ipFamily;
+  const first = opts.nodeIPs?.[0];
+  return first !== undefined && parseIPSloppy(first)?.family === 'IPv6' ? 'IPv6' : 'IPv4';
 }
 
 /** One full sync of the objects into a fresh backend; returns what the real tools would print, and the inputs. */
 export function renderDetailed(opts: RenderOptions): RenderResult {
   const node = resolveNodeConfig(opts, opts.objects.nodes ?? []);
-  const snapshot = snapshotOf(opts.objects, node.nodeName);
+  const family = node.ipFamily ?? 'IPv4';
+  const families = backendDefinition(opts.backend).ipFamilies ?? ['IPv4'];
+  if (!families.includes(family)) throw new InputError('--ip-family', `the ${opts.backend} backend renders ${families.join(' and ')} only, not ${family}`);
+  const snapshot = snapshotOf(opts.objects, node.nodeName, family);
   const backend = createBackend(opts.backend, node, opts.backendOptions ?? {});
   backend.sync({ snapshot, changed: new Set(snapshot.services.keys()), now: 0 });
   return { ruleset: backend.render(), backend, node, snapshot };
 }
 
 /** kube-proxy's snapshot of the objects on one node (EndpointSlices derived from Pods where a Service has none). */
-function snapshotOf(objects: RenderObjects, nodeName: string): ProxySnapshot {
+function snapshotOf(objects: RenderObjects, nodeName: string, family: 'IPv4' | 'IPv6' = 'IPv4'): ProxySnapshot {
   const slices = effectiveSlices({
     services: [...objects.services],
     slices: [...objects.slices],
     pods: [...(objects.pods ?? [])],
     nodes: [...(objects.nodes ?? [])],
   });
-  return buildSnapshot(objects.services, slices, nodeName);
+  // the IPv6 proxier: dual-stack services' IPv6 family, IPv6-only services, IPv6 slices (Pods give IPv4 only)
+  const services = family === 'IPv6' ? [...objects.services, ...(objects.ipv6OnlyServices ?? [])] : objects.services;
+  return buildSnapshot(services, slices, nodeName, family);
 }
 
 /** The service-port keys whose service or endpoints differ between two snapshots (added, changed or removed). */
@@ -130,7 +154,7 @@ export interface ChangeResult extends RenderResult {
  */
 export function renderChange(opts: RenderOptions, after: RenderObjects): ChangeResult {
   const first = renderDetailed(opts);
-  const snapshot = snapshotOf(after, first.node.nodeName);
+  const snapshot = snapshotOf(after, first.node.nodeName, first.node.ipFamily ?? 'IPv4');
   const changed = changedKeys(first.snapshot, snapshot);
   first.backend.sync({ snapshot, changed, now: 1 });
   return { ruleset: first.backend.render(), backend: first.backend, node: first.node, snapshot, changed: [...changed].sort() };

@@ -9,6 +9,7 @@
  * family-filtered view of one.
  */
 import { parseIPv4 } from '../net/ipv4.js';
+import { parseIPSloppy } from '../net/ip.js';
 import type { Service, ServicePortInfo } from '../types.js';
 
 /**
@@ -16,9 +17,11 @@ import type { Service, ServicePortInfo } from '../types.js';
  * ExternalName service. This harness runs the IPv4 proxier, whose change tracker also drops a service without an
  * IPv4 cluster IP (GetClusterIPByFamily returns ""), so that is skipped too.
  */
-export function shouldSkipService(s: Pick<Service, 'type' | 'clusterIP'>): boolean {
+export function shouldSkipService(s: Pick<Service, 'type' | 'clusterIP'>, family: 'IPv4' | 'IPv6' = 'IPv4'): boolean {
   if (s.clusterIP === 'None' || s.clusterIP === '') return true;
   if (s.type === 'ExternalName') return true;
+  // the IPv6 proxier's tracker keeps the service's IPv6 cluster IP (snapshot.ts serviceForFamily gives that view)
+  if (family === 'IPv6') return parseIPSloppy(s.clusterIP)?.family !== 'IPv6';
   return parseIPv4(s.clusterIP) === null;
 }
 

@@ -23,8 +23,8 @@ export function servicePortKey(namespace: string, name: string, portName: string
 }
 
 /** The service ports kube-proxy would program for one Service (empty for headless / ExternalName). */
-export function servicePortInfos(svc: Service): ServicePortInfo[] {
-  if (shouldSkipService(svc)) return [];
+export function servicePortInfos(svc: Service, family: 'IPv4' | 'IPv6' = 'IPv4'): ServicePortInfo[] {
+  if (shouldSkipService(svc, family)) return [];
   const etpLocal = externalPolicyLocal(svc);
   const hc = needsHealthCheck(svc);
   return svc.ports.map((p) => ({
@@ -53,16 +53,18 @@ export function endpointsForPort(
   port: Pick<ServicePortInfo, 'portName' | 'protocol'>,
   slices: readonly EndpointSlice[],
   nodeName: string,
+  family: 'IPv4' | 'IPv6' = 'IPv4',
 ): EndpointInfo[] {
   const byAddr = new Map<string, EndpointInfo>();
   for (const slice of slices) {
-    if (slice.addressType !== 'IPv4') continue;
+    if (slice.addressType !== family) continue;
     for (const sp of slice.ports) {
       if (sp.name !== port.portName || sp.protocol !== port.protocol) continue;
       for (const ep of slice.endpoints) {
         const ip = ep.addresses[0];
         if (ip === undefined) continue;
-        const id = `${ip}:${sp.port}`;
+        // kube-proxy's endpoint string (net.JoinHostPort): "[fd00::1]:80" for IPv6
+        const id = family === 'IPv6' ? `[${ip}]:${sp.port}` : `${ip}:${sp.port}`;
         if (byAddr.has(id)) continue;
         byAddr.set(id, {
           ip,
@@ -80,8 +82,30 @@ export function endpointsForPort(
   return [...byAddr.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, e]) => e);
 }
 
+/**
+ * A service as kube-proxy's proxier of one family sees it: for IPv6, its IPv6 cluster IP and addresses (null when
+ * the service has no IPv6 family), as pkg/proxy/serviceport.go filters a dual-stack service per family.
+ */
+export function serviceForFamily(svc: Service, family: 'IPv4' | 'IPv6'): Service | null {
+  if (family === 'IPv4') return svc;
+  if (svc.type === 'ExternalName' || svc.clusterIP === 'None') return svc;
+  if (svc.ipv6 === undefined) return null;
+  return {
+    ...svc,
+    clusterIP: svc.ipv6.clusterIP,
+    externalIPs: [...svc.ipv6.externalIPs],
+    loadBalancerIngressIPs: [...svc.ipv6.loadBalancerIngressIPs],
+    loadBalancerSourceRanges: [...svc.ipv6.loadBalancerSourceRanges],
+  };
+}
+
 /** A whole snapshot from lists of objects (slices are matched to services by their service-name label). */
-export function buildSnapshot(services: readonly Service[], slices: readonly EndpointSlice[], nodeName: string): ProxySnapshot {
+export function buildSnapshot(
+  services: readonly Service[],
+  slices: readonly EndpointSlice[],
+  nodeName: string,
+  family: 'IPv4' | 'IPv6' = 'IPv4',
+): ProxySnapshot {
   const slicesBySvc = new Map<string, EndpointSlice[]>();
   for (const s of slices) {
     const k = `${s.namespace}/${s.serviceName}`;
@@ -91,11 +115,13 @@ export function buildSnapshot(services: readonly Service[], slices: readonly End
   }
   const svcMap = new Map<string, ServicePortInfo>();
   const epMap = new Map<string, EndpointInfo[]>();
-  for (const svc of services) {
+  for (const svcAny of services) {
+    const svc = serviceForFamily(svcAny, family);
+    if (svc === null) continue;
     const mine = slicesBySvc.get(`${svc.namespace}/${svc.name}`) ?? [];
-    for (const info of servicePortInfos(svc)) {
+    for (const info of servicePortInfos(svc, family)) {
       svcMap.set(info.key, info);
-      epMap.set(info.key, endpointsForPort(info, mine, nodeName));
+      epMap.set(info.key, endpointsForPort(info, mine, nodeName, family));
     }
   }
   return { services: svcMap, endpoints: epMap };

@@ -76,6 +76,7 @@ export const iptablesDefinition: BackendDefinition<IptablesOptions> = {
   metrics: IPTABLES_METRICS,
   coefficients: (o) => coefficientsFor(o),
   cost: (o, calibration) => iptablesCost(o, calibration),
+  ipFamilies: ['IPv4', 'IPv6'],
   variant: (o) => `iptables-${o.flavor}`,
   kernel: iptablesKernelSupport<IptablesOptions>(),
   renderOutputs: {

@@ -7,6 +7,7 @@ import { externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '
 import { categorizeEndpoints } from '../../proxy/topology.js';
 import type { EndpointInfo, ServicePortInfo } from '../../types.js';
 import { cidrContains, formatIPv4, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
+import { cidrContainsIP, joinHostPort, parseCIDRSloppy, parseIPSloppy, type IPFamily } from '../../net/ip.js';
 import { computeProbability, endpointChainName, EXT_PREFIX, FW_PREFIX, portProtoHash, SVC_PREFIX, SVL_PREFIX } from './names.js';
 import { Chain, type Rule, RuleBuilder, T_DNAT } from '../../netfilter/rule.js';
 import { chainLine } from '../../netfilter/save.js';
@@ -24,6 +25,13 @@ const NODEPORTS_LAST_COMMENT = 'kubernetes service nodeports; NOTE: this must be
 export interface ProxierConfig {
   /** Primary node IPv4 (for loadBalancerSourceRanges "allow from node"), null when none. */
   nodeIP: number | null;
+  /**
+   * The IP family this proxier writes for [IPv4]: kube-proxy runs one proxier per family; the IPv6 one writes
+   * the ip6tables ruleset (IPv6 addresses only, no localhost NodePorts, `! -d ::1/128` on the NodePorts jump).
+   */
+  family?: IPFamily;
+  /** Primary node IP of the family, as text (the IPv6 proxier's "allow from node" check). */
+  nodeIPText?: string | null;
   /** The local-traffic detector's CIDR (`! -s CIDR` / `-s CIDR`), null for the no-op detector. */
   localCIDR: string | null;
   masqueradeAll: boolean;
@@ -209,7 +217,9 @@ export function buildFixedRules(cfg: ProxierConfig, fx: FixedChains): FixedRules
   const natTail: Rule[] = [];
   if (cfg.nodePortMatchAll) {
     const b = new RuleBuilder('KUBE-SERVICES').comment(NODEPORTS_LAST_COMMENT).addrtype('dst');
-    if (!cfg.localhostNodePorts) b.dst('127.0.0.0/8', true);
+    // localhost NodePorts never work on IPv6; on IPv4 only with route_localnet (--iptables-localhost-nodeports)
+    if (cfg.family === 'IPv6') b.dst('::1/128', true);
+    else if (!cfg.localhostNodePorts) b.dst('127.0.0.0/8', true);
     natTail.push(b.jump(fx.natNodePorts));
   } else {
     for (const ip of cfg.nodePortIPs) {
@@ -345,6 +355,16 @@ function probability(n: number): string {
   return p;
 }
 
+function ipList(ips: readonly string[], family: IPFamily): string[] {
+  if (family === 'IPv4') return ipv4List(ips);
+  const out: string[] = [];
+  for (const s of ips) {
+    const p = parseIPSloppy(s.trim());
+    if (p !== null && p.family === family) out.push(p.text);
+  }
+  return out;
+}
+
 function ipv4List(ips: readonly string[]): string[] {
   const out: string[] = [];
   for (const s of ips) {
@@ -369,12 +389,20 @@ export function buildServiceEntry(
   const key = info.key;
   const protocol = info.protocol.toLowerCase();
   const hash = prev !== undefined && prev.protocol === protocol ? prev.hash : portProtoHash(key, protocol);
-  const clusterIP = formatIPv4(parseIPv4(info.clusterIP)!);
+  const family = cfg.family ?? 'IPv4';
+  const v6 = family === 'IPv6';
+  const clusterIP = v6 ? parseIPSloppy(info.clusterIP)!.text : formatIPv4(parseIPv4(info.clusterIP)!);
   const port = info.port;
-  const externalIPs = ipv4List(info.externalIPs);
-  const lbIPs = ipv4List(info.loadBalancerIPs);
+  const externalIPs = ipList(info.externalIPs, family);
+  const lbIPs = ipList(info.loadBalancerIPs, family);
   const sourceRanges: Cidr4[] = [];
   for (const r of info.loadBalancerSourceRanges) {
+    if (v6) {
+      const c6 = parseCIDRSloppy(r.trim());
+      // text only: the IPv6 ruleset is rendered, not walked
+      if (c6 !== null && c6.family === 'IPv6') sourceRanges.push({ addr: 1, mask: 0, prefix: c6.prefix, text: c6.text });
+      continue;
+    }
     const c = parseCidr4(r);
     if (c !== null) sourceRanges.push(c);
   }
@@ -386,7 +414,7 @@ export function buildServiceEntry(
   const etpLocal = info.externalPolicyLocal;
   const usesCluster = usesClusterEndpoints(port4);
   const usesLocal = usesLocalEndpoints(port4);
-  const eps = epsIn.filter((e) => parseIPv4(e.ip) !== null);
+  const eps = v6 ? epsIn.filter((e) => parseIPSloppy(e.ip)?.family === 'IPv6') : epsIn.filter((e) => parseIPv4(e.ip) !== null);
   const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesCluster, usesLocal);
 
   const usesClusterPolicyChain = cluster.length > 0 && usesCluster;
@@ -408,13 +436,13 @@ export function buildServiceEntry(
   if (prev !== undefined && prev.protocol === protocol) {
     for (const c of prev.chains) {
       const d = c.rules[c.rules.length - 1];
-      if (d !== undefined && d.target === T_DNAT_) prevSep.set(`${formatIPv4(d.arg1)}:${d.arg2}`, c.name);
+      if (d !== undefined && d.target === T_DNAT_) prevSep.set(v6 ? d.text.slice(d.text.lastIndexOf(' ') + 1) : `${formatIPv4(d.arg1)}:${d.arg2}`, c.name);
     }
   }
   const sepChains: Chain[] = [];
   const sepByEp = new Map<string, Chain>();
   for (const e of all) {
-    const ep = `${e.ip}:${e.port}`;
+    const ep = v6 ? joinHostPort(e.ip, e.port) : `${e.ip}:${e.port}`;
     const name = prevSep.get(ep) ?? endpointChainName(key, protocol, ep);
     const c = new Chain(name, 'nat', false, EMPTY_RULES, key);
     sepChains.push(c);
@@ -538,7 +566,7 @@ export function buildServiceEntry(
     let allowFromNode = false;
     for (const c of sourceRanges) {
       add(fwChain, rb(n).comment(`${key} loadbalancer IP`).src(c.text).jump(extChain!));
-      if (cfg.nodeIP !== null && cidrContains(c, cfg.nodeIP)) allowFromNode = true;
+      if (v6 ? cfg.nodeIPText != null && cidrContainsIP(c.text, cfg.nodeIPText) : cfg.nodeIP !== null && cidrContains(c, cfg.nodeIP)) allowFromNode = true;
     }
     if (allowFromNode) {
       for (const ip of lbIPs) add(fwChain, rb(n).comment(`${key} loadbalancer IP`).src(ip).jump(extChain!));
@@ -549,7 +577,7 @@ export function buildServiceEntry(
   const writeServiceToEndpointRules = (ch: Chain, endpoints: readonly EndpointInfo[]): void => {
     if (info.stickyMaxAgeSeconds > 0) {
       for (const e of endpoints) {
-        const ep = `${e.ip}:${e.port}`;
+        const ep = v6 ? joinHostPort(e.ip, e.port) : `${e.ip}:${e.port}`;
         const sep = sepByEp.get(ep)!;
         const b = rb(ch.name);
         if (!large) b.comment(`${key} -> ${ep}`);
@@ -559,7 +587,7 @@ export function buildServiceEntry(
     const n = endpoints.length;
     for (let i = 0; i < n; i++) {
       const e = endpoints[i]!;
-      const ep = `${e.ip}:${e.port}`;
+      const ep = v6 ? joinHostPort(e.ip, e.port) : `${e.ip}:${e.port}`;
       const b = rb(ch.name);
       if (!large) b.comment(`${key} -> ${ep}`);
       if (i < n - 1) b.statistic(probability(n - i));
