@@ -12,7 +12,9 @@ import { PACKAGE_ROOT } from '../src/io/paths.js';
 const root = process.argv[2] ?? PACKAGE_ROOT;
 const filter = process.argv[3];
 const shard = filter === undefined ? null : /^(\d+)\/(\d+)$/.exec(filter);
-const cases = corpus().filter((c, i) => filter === undefined || (shard !== null ? i % Number(shard[2]) === Number(shard[1]) - 1 : c.name.includes(filter)));
+const cases = corpus().filter(
+  (c, i) => filter === undefined || (shard !== null ? i % Number(shard[2]) === Number(shard[1]) - 1 : c.name.includes(filter)),
+);
 let ok = 0;
 const kinds: Record<string, number> = {};
 for (const c of cases) {

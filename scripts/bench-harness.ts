@@ -53,11 +53,16 @@ try {
     const file = path.join(tmp, `harness-${services}.yaml`);
     fs.writeFileSync(file, YAML.stringify(sc));
     for (const b of backends) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', file, '--json', '--backend', b], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', file, '--json', '--backend', b], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      });
       if (r.status !== 0) throw new Error(`profile ${b} ${services}: exit ${r.status}\n${r.stderr}`);
       const p = JSON.parse(r.stdout.trim().split('\n').pop()!) as CaseProfile;
       profiles.push(p);
-      process.stderr.write(`bench:harness ${b} ${services} services: ${p.totalCpuSeconds.toFixed(2)} s CPU, ${(p.peakRssBytes / 2 ** 20).toFixed(0)} MiB peak RSS\n`);
+      process.stderr.write(
+        `bench:harness ${b} ${services} services: ${p.totalCpuSeconds.toFixed(2)} s CPU, ${(p.peakRssBytes / 2 ** 20).toFixed(0)} MiB peak RSS\n`,
+      );
     }
   }
 } finally {
@@ -77,16 +82,30 @@ for (const b of backends) {
     if (pts.length === 0) continue;
     const xy = pts.filter(([, x]) => x!.cpuSeconds > 0).map(([s, x]) => [Math.log(s), Math.log(x!.cpuSeconds)]);
     const exponent = xy.length >= 2 ? ss.linearRegression(xy).m : NaN;
-    lines.push(`${ph.padEnd(14)}${(Number.isFinite(exponent) ? exponent.toFixed(2) : '-').padStart(10)}${pts.map(([, x]) => `${x!.cpuSeconds.toFixed(2)} s ${mib(x!.heapUsedBytes).toFixed(0)} MiB`.padStart(22)).join('')}`);
-    if (Number.isFinite(exponent)) entries.push({ name: `harness/${b}/${ph}/exponent`, unit: 'exponent', value: Math.round(exponent * 1000) / 1000, extra: `log-log slope of CPU seconds against services (${sizes.join(', ')})` });
+    lines.push(
+      `${ph.padEnd(14)}${(Number.isFinite(exponent) ? exponent.toFixed(2) : '-').padStart(10)}${pts.map(([, x]) => `${x!.cpuSeconds.toFixed(2)} s ${mib(x!.heapUsedBytes).toFixed(0)} MiB`.padStart(22)).join('')}`,
+    );
+    if (Number.isFinite(exponent))
+      entries.push({
+        name: `harness/${b}/${ph}/exponent`,
+        unit: 'exponent',
+        value: Math.round(exponent * 1000) / 1000,
+        extra: `log-log slope of CPU seconds against services (${sizes.join(', ')})`,
+      });
     for (const [s, x] of pts) {
       entries.push({ name: `harness/${b}/services=${s}/${ph}/cpu_time`, unit: 's', value: Math.round(x!.cpuSeconds * 1000) / 1000 });
       entries.push({ name: `harness/${b}/services=${s}/${ph}/heap_used`, unit: 'MiB', value: mib(x!.heapUsedBytes) });
     }
   }
-  lines.push(`${'total'.padEnd(14)}${''.padStart(10)}${mine.map((p) => `${p.totalCpuSeconds.toFixed(2)} s ${mib(p.peakRssBytes).toFixed(0)} MiB RSS`.padStart(22)).join('')}`);
+  lines.push(
+    `${'total'.padEnd(14)}${''.padStart(10)}${mine.map((p) => `${p.totalCpuSeconds.toFixed(2)} s ${mib(p.peakRssBytes).toFixed(0)} MiB RSS`.padStart(22)).join('')}`,
+  );
   for (const p of mine) {
-    entries.push({ name: `harness/${b}/services=${p.services}/total/cpu_time`, unit: 's', value: Math.round(p.totalCpuSeconds * 1000) / 1000 });
+    entries.push({
+      name: `harness/${b}/services=${p.services}/total/cpu_time`,
+      unit: 's',
+      value: Math.round(p.totalCpuSeconds * 1000) / 1000,
+    });
     entries.push({ name: `harness/${b}/services=${p.services}/peak_rss`, unit: 'MiB', value: mib(p.peakRssBytes) });
   }
 }
@@ -97,8 +116,17 @@ for (const pending of [1000, 100_000]) {
   lines.push(
     `${String(pending).padStart(7)} pending: Scheduler ${(h.scheduler.eventsPerSecond / 1e6).toFixed(2)} M events/s, plain binary heap ${(h.plain.eventsPerSecond / 1e6).toFixed(2)} M events/s, time ratio ${h.ratio.toFixed(2)} (below 1: faster)`,
   );
-  entries.push({ name: `harness/scheduler/hold/pending=${pending}/ns_per_event`, unit: 'ns', value: Math.round(1e9 / h.scheduler.eventsPerSecond), extra: `plain binary heap: ${Math.round(1e9 / h.plain.eventsPerSecond)} ns` });
-  entries.push({ name: `harness/scheduler/hold/pending=${pending}/ratio_to_plain_heap`, unit: 'ratio', value: Math.round(h.ratio * 1000) / 1000 });
+  entries.push({
+    name: `harness/scheduler/hold/pending=${pending}/ns_per_event`,
+    unit: 'ns',
+    value: Math.round(1e9 / h.scheduler.eventsPerSecond),
+    extra: `plain binary heap: ${Math.round(1e9 / h.plain.eventsPerSecond)} ns`,
+  });
+  entries.push({
+    name: `harness/scheduler/hold/pending=${pending}/ratio_to_plain_heap`,
+    unit: 'ratio',
+    value: Math.round(h.ratio * 1000) / 1000,
+  });
 }
 
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -2,7 +2,10 @@
 export class InputError extends Error {
   override readonly name = 'InputError';
   /** @param where the file (and object or field) at fault, e.g. "scenarios/x.yaml: sizes[2]" */
-  constructor(readonly where: string, readonly reason: string) {
+  constructor(
+    readonly where: string,
+    readonly reason: string,
+  ) {
     super(where ? `${where}: ${reason}` : reason);
   }
 }

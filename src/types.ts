@@ -370,7 +370,6 @@ export interface SampleSet {
   samples: number[];
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // The backend registry's contract: one data plane = one folder + one registry line
 // ---------------------------------------------------------------------------------------------

@@ -22,7 +22,9 @@ test('build step alone: initial sync done on every proxied node, ruleset as in t
     assert.equal(w.end, w.t0 + sc.duration);
     assert.equal(w.synthetic.length, sc.cluster.services);
     const size = w.proxies[0]!.backend.size();
-    const base = baseline.filter((r) => r.scenario === c.id && r.backend === kind && r.services === sc.cluster.services && r.metric.startsWith('ruleset_'));
+    const base = baseline.filter(
+      (r) => r.scenario === c.id && r.backend === kind && r.services === sc.cluster.services && r.metric.startsWith('ruleset_'),
+    );
     if (base.length === 0) continue; // a backend added after the baseline
     for (const name of Object.keys(backendDefinition(kind).metrics.size)) {
       const row = base.find((r) => r.metric === `ruleset_${name}`);

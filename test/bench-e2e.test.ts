@@ -37,7 +37,8 @@ test('the same seed gives byte-identical counted and modelled rows', async () =>
   assert.ok(a.split('\n').length > 100);
   assert.equal(a, deterministicRows(path.join(tmp, 'b')));
   const metrics = new Set(a.split('\n').map((l) => l.split(',')[4]));
-  for (const m of ['sync_rules_written', 'first_packet_rules_evaluated', 'network_programming_latency', 'sync_time', 'first_packet_time']) assert.ok(metrics.has(m), m);
+  for (const m of ['sync_rules_written', 'first_packet_rules_evaluated', 'network_programming_latency', 'sync_time', 'first_packet_time'])
+    assert.ok(metrics.has(m), m);
   // measured metrics are there too, with their statistics
   const all = fs.readFileSync(path.join(tmp, 'a', 'metrics.csv'), 'utf8');
   assert.match(all, /,wall_lookup_time,p50,/);
@@ -55,9 +56,15 @@ test('sharded runs merged equal an unsharded run in every counted and modelled r
   assert.equal(await quiet(['run', TINY, '--seed', '7', '--no-wall', '--shard', '1/3', '--out', path.join(tmp, 's1')]), 0);
   assert.equal(await quiet(['run', TINY, '--seed', '7', '--no-wall', '--shard', '2/3', '--out', path.join(tmp, 's2')]), 0);
   assert.equal(await quiet(['run', TINY, '--seed', '7', '--no-wall', '--shard', '3/3', '--out', path.join(tmp, 's3')]), 0);
-  assert.equal(await quiet(['merge', path.join(tmp, 's1'), path.join(tmp, 's2'), path.join(tmp, 's3'), '--out', path.join(tmp, 'merged')]), 0);
+  assert.equal(
+    await quiet(['merge', path.join(tmp, 's1'), path.join(tmp, 's2'), path.join(tmp, 's3'), '--out', path.join(tmp, 'merged')]),
+    0,
+  );
   assert.equal(deterministicRows(path.join(tmp, 'merged')), deterministicRows(path.join(tmp, 'whole')));
-  assert.equal(fs.readFileSync(path.join(tmp, 'merged', 'scaling.csv'), 'utf8'), fs.readFileSync(path.join(tmp, 'whole', 'scaling.csv'), 'utf8'));
+  assert.equal(
+    fs.readFileSync(path.join(tmp, 'merged', 'scaling.csv'), 'utf8'),
+    fs.readFileSync(path.join(tmp, 'whole', 'scaling.csv'), 'utf8'),
+  );
   // the merged run's charts are the unsharded run's (the headline metrics are counted and modelled)
   const svgs = (d: string): string[] => fs.readdirSync(path.join(tmp, d, 'charts')).sort();
   assert.deepEqual(svgs('merged'), svgs('whole'));
@@ -72,13 +79,25 @@ test('sharded runs merged equal an unsharded run in every counted and modelled r
 
 test('a run directory is complete: metrics, scaling, samples, meta, summary, benchmark.json, report.html, charts', () => {
   const dir = path.join(tmp, 'a');
-  for (const f of ['metrics.csv', 'scaling.csv', 'samples.json', 'meta.json', 'summary.md', 'benchmark.json', 'report.html', 'charts']) assert.ok(fs.existsSync(path.join(dir, f)), f);
+  for (const f of ['metrics.csv', 'scaling.csv', 'samples.json', 'meta.json', 'summary.md', 'benchmark.json', 'report.html', 'charts'])
+    assert.ok(fs.existsSync(path.join(dir, f)), f);
   // the contract's columns first, then kind and the swept field (tiny.yaml sweeps proxy.minSyncPeriod)
-  assert.equal(fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').split('\n')[0], 'scenario,backend,services,endpoints_per_service,metric,statistic,value,unit,kind,minSyncPeriod');
+  assert.equal(
+    fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').split('\n')[0],
+    'scenario,backend,services,endpoints_per_service,metric,statistic,value,unit,kind,minSyncPeriod',
+  );
   // one chart per scenario id and headline metric, and a grouped chart per headline metric over minSyncPeriod
   const charts = fs.readdirSync(path.join(dir, 'charts')).sort();
   for (const id of ['tiny_minSyncPeriod_0', 'tiny_minSyncPeriod_1']) {
-    for (const m of ['sync_rules_written', 'sync_time', 'first_packet_rules_evaluated', 'first_packet_time', 'network_programming_latency', 'failed_requests', 'sync_cpu_seconds_per_node_hour']) {
+    for (const m of [
+      'sync_rules_written',
+      'sync_time',
+      'first_packet_rules_evaluated',
+      'first_packet_time',
+      'network_programming_latency',
+      'failed_requests',
+      'sync_cpu_seconds_per_node_hour',
+    ]) {
       assert.ok(charts.includes(`${id}--${m}.svg`), `${id}--${m}.svg`);
     }
   }
@@ -89,12 +108,18 @@ test('a run directory is complete: metrics, scaling, samples, meta, summary, ben
   const summary = fs.readFileSync(path.join(dir, 'summary.md'), 'utf8');
   assert.match(summary, /!\[tiny@minSyncPeriod=0: Sync time \(modelled\)\]\(charts\/tiny_minSyncPeriod_0--sync_time\.svg\)/);
   // meta.json records what the report needs of the scenario files
-  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')).scenarioReports.map((r: { id: string }) => r.id), ['tiny@minSyncPeriod=0', 'tiny@minSyncPeriod=1']);
+  assert.deepEqual(
+    JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')).scenarioReports.map((r: { id: string }) => r.id),
+    ['tiny@minSyncPeriod=0', 'tiny@minSyncPeriod=1'],
+  );
   assert.equal(fs.readFileSync(path.join(dir, 'scaling.csv'), 'utf8').split('\n')[0], 'scenario,backend,metric,exponent,r2');
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8'));
   assert.equal(meta.seed, 7);
   // no staging directories are left behind
-  assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.includes('staging')), []);
+  assert.deepEqual(
+    fs.readdirSync(tmp).filter((f) => f.includes('staging')),
+    [],
+  );
 });
 
 test('every scenario in scenarios/ validates, full and quick', () => {

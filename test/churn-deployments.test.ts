@@ -38,7 +38,10 @@ test('fenceposts: surge rounds up, unavailable rounds down, both zero → unavai
   assert.throws(() => scaledValue('5', 10, true), RangeError);
   assert.throws(() => scaledValue(-1, 10, true), RangeError);
   const { deployments } = setup();
-  assert.throws(() => deployments.create({ namespace: 'd', name: 'x', replicas: 1, labels: { app: 'x' }, maxSurge: 0, maxUnavailable: '0%' }), RangeError);
+  assert.throws(
+    () => deployments.create({ namespace: 'd', name: 'x', replicas: 1, labels: { app: 'x' }, maxSurge: 0, maxUnavailable: '0%' }),
+    RangeError,
+  );
 });
 
 test('pod-template-hash: FNV-32a in SafeEncodeString alphabet', () => {
@@ -49,10 +52,23 @@ test('pod-template-hash: FNV-32a in SafeEncodeString alphabet', () => {
 
 test('pod lifecycle: Pending on spread nodes → Running (not ready) after startup → Ready after the readiness delay', () => {
   const { sched, cluster, deployments } = setup(3);
-  const h = deployments.create({ namespace: 'shop', name: 'web', replicas: 3, labels: { app: 'web' }, containerPorts: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }] });
+  const h = deployments.create({
+    namespace: 'shop',
+    name: 'web',
+    replicas: 3,
+    labels: { app: 'web' },
+    containerPorts: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+  });
   let pods = h.pods();
   assert.equal(pods.length, 3);
-  assert.deepEqual(pods.map((p) => [p.phase, p.ready]), [['Pending', false], ['Pending', false], ['Pending', false]]);
+  assert.deepEqual(
+    pods.map((p) => [p.phase, p.ready]),
+    [
+      ['Pending', false],
+      ['Pending', false],
+      ['Pending', false],
+    ],
+  );
   assert.deepEqual(new Set(pods.map((p) => p.nodeName)).size, 3, 'one pod per node');
   for (const p of pods) {
     assert.match(p.name, NAME_RE);
@@ -65,7 +81,14 @@ test('pod lifecycle: Pending on spread nodes → Running (not ready) after start
   assert.ok(h.pods().every((p) => p.phase === 'Pending'));
   sched.runUntil(2);
   pods = h.pods();
-  assert.deepEqual(pods.map((p) => [p.phase, p.ready]), [['Running', false], ['Running', false], ['Running', false]]);
+  assert.deepEqual(
+    pods.map((p) => [p.phase, p.ready]),
+    [
+      ['Running', false],
+      ['Running', false],
+      ['Running', false],
+    ],
+  );
   sched.runUntil(4.999);
   assert.equal(h.status().readyReplicas, 0);
   sched.runUntil(5);
@@ -78,7 +101,12 @@ test('endpoints follow the lifecycle: a pod is an endpoint only once Ready', () 
   const { sched, cluster, deployments } = setup(2);
   const eps = new EndpointsController(cluster);
   deployments.create({ namespace: 'shop', name: 'web', replicas: 2, labels: { app: 'web' } });
-  cluster.addService({ namespace: 'shop', name: 'web', selector: { app: 'web' }, ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 0 }] });
+  cluster.addService({
+    namespace: 'shop',
+    name: 'web',
+    selector: { app: 'web' },
+    ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 0 }],
+  });
   const count = () => eps.slicesOf('shop/web').reduce((n, s) => n + s.endpoints.filter((e) => e.conditions.ready).length, 0);
   sched.runUntil(4);
   assert.equal(count(), 0);
@@ -119,7 +147,18 @@ test('rolling update, replicas 4, 25%/25%: never fewer than 3 ready nor more tha
   assert.ok(final.every((p) => p.labels['pod-template-hash'] === newHash && p.ready && !p.terminating));
   assert.deepEqual(
     { ...h.status() },
-    { replicas: 4, pods: 4, updatedReplicas: 4, readyReplicas: 4, availableReplicas: 4, unavailableReplicas: 0, terminatingPods: 0, revision: 2, templateHash: newHash, complete: true },
+    {
+      replicas: 4,
+      pods: 4,
+      updatedReplicas: 4,
+      readyReplicas: 4,
+      availableReplicas: 4,
+      unavailableReplicas: 0,
+      terminatingPods: 0,
+      revision: 2,
+      templateHash: newHash,
+      complete: true,
+    },
   );
 });
 
@@ -141,7 +180,14 @@ test('rolling update with maxSurge 0: deletes first, never more than replicas po
 
 test('proportional scaling of a stuck rollout (kubernetes.io example: 10 replicas, surge 3, unavailable 2, scaled to 15)', () => {
   const { sched, deployments } = setup(5);
-  const h = deployments.create({ namespace: 'default', name: 'nginx', replicas: 10, labels: { app: 'nginx' }, maxSurge: 3, maxUnavailable: 2 });
+  const h = deployments.create({
+    namespace: 'default',
+    name: 'nginx',
+    replicas: 10,
+    labels: { app: 'nginx' },
+    maxSurge: 3,
+    maxUnavailable: 2,
+  });
   sched.runUntil(10);
   // the new template's pods never become ready (a bad image)
   const firstHash = h.status().templateHash;
@@ -260,7 +306,13 @@ test('CrashLoopBackOff: restarts at 0, 10, 20, 40, 80, 160, 300, 300 s after eac
   log.length = 0;
   deployments.crash('shop', name);
   sched.runUntil(sched.now + 1);
-  assert.deepEqual(log.slice(0, 2).map(([k, t]) => [k, t - log[0]![1]]), [['crashed', 0], ['restarted', 0]]);
+  assert.deepEqual(
+    log.slice(0, 2).map(([k, t]) => [k, t - log[0]![1]]),
+    [
+      ['crashed', 0],
+      ['restarted', 0],
+    ],
+  );
   assert.equal(deployments.backoffSeconds(1), 0);
   assert.equal(deployments.backoffSeconds(2), 10);
   assert.equal(deployments.backoffSeconds(7), 300);

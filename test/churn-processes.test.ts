@@ -39,15 +39,30 @@ function run(seed: number, cfg: ChurnConfig, minutes = 30) {
   const services = [];
   for (let i = 0; i < 8; i++) {
     const name = `app-${i}`;
-    deployments.bulkCreate({ namespace: 'prod', name, replicas: 4, labels: { app: name }, containerPorts: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }] });
-    cluster.addService({ namespace: 'prod', name, selector: { app: name }, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 'http', nodePort: 0 }] });
+    deployments.bulkCreate({
+      namespace: 'prod',
+      name,
+      replicas: 4,
+      labels: { app: name },
+      containerPorts: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+    });
+    cluster.addService({
+      namespace: 'prod',
+      name,
+      selector: { app: name },
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 'http', nodePort: 0 }],
+    });
     services.push({ namespace: 'prod', name, deployment: name });
   }
   const churn: ChurnEvent[] = [];
   const clusterLog: string[] = [];
   cluster.subscribe((ev) => {
-    if (ev.kind === 'pod') clusterLog.push(`${ev.time} pod ${ev.op} ${ev.pod.namespace}/${ev.pod.name} ${ev.pod.nodeName} ${ev.pod.ip} ${ev.pod.phase} ${ev.pod.ready} ${ev.pod.terminating}`);
-    else if (ev.kind === 'service') clusterLog.push(`${ev.time} service ${ev.op} ${ev.service.namespace}/${ev.service.name} ${ev.service.clusterIP}`);
+    if (ev.kind === 'pod')
+      clusterLog.push(
+        `${ev.time} pod ${ev.op} ${ev.pod.namespace}/${ev.pod.name} ${ev.pod.nodeName} ${ev.pod.ip} ${ev.pod.phase} ${ev.pod.ready} ${ev.pod.terminating}`,
+      );
+    else if (ev.kind === 'service')
+      clusterLog.push(`${ev.time} service ${ev.op} ${ev.service.namespace}/${ev.service.name} ${ev.service.clusterIP}`);
   });
   let slicesChanges = 0;
   eps.subscribe(() => slicesChanges++);
@@ -94,7 +109,15 @@ test('counters match what the log says happened, and every kind of churn happene
 
 test('absent or zero rates turn processes off', () => {
   const off = run(1, {}, 10);
-  assert.deepEqual(off.counters, { rollingUpdates: 0, scaleEvents: 0, crashes: 0, flaps: 0, drains: 0, servicesCreated: 0, servicesDeleted: 0 });
+  assert.deepEqual(off.counters, {
+    rollingUpdates: 0,
+    scaleEvents: 0,
+    crashes: 0,
+    flaps: 0,
+    drains: 0,
+    servicesCreated: 0,
+    servicesDeleted: 0,
+  });
   assert.equal(off.churn.length, 0);
   const zero = run(1, { rollingUpdatesPerMinute: 0, crashesPerMinute: 0 }, 10);
   assert.equal(zero.churn.length, 0);
@@ -130,10 +153,24 @@ test('crash loops: crashed pods keep crashing (CrashLoopBackOff) for as long as 
 });
 
 test('service creation and deletion change the cluster; drains cordon and uncordon nodes', () => {
-  const r = run(9, { serviceCreatesPerMinute: 2, serviceDeletesPerMinute: 1, endpointsPerService: 2, nodeDrainsPerHour: 30, drainDowntimeSeconds: 120 }, 20);
+  const r = run(
+    9,
+    { serviceCreatesPerMinute: 2, serviceDeletesPerMinute: 1, endpointsPerService: 2, nodeDrainsPerHour: 30, drainDowntimeSeconds: 120 },
+    20,
+  );
   const creates = r.churn.filter((e) => e.kind === 'service-create').map((e) => e.target);
   const deletes = r.churn.filter((e) => e.kind === 'service-delete').map((e) => e.target);
-  const live = new Set(['prod/app-0', 'prod/app-1', 'prod/app-2', 'prod/app-3', 'prod/app-4', 'prod/app-5', 'prod/app-6', 'prod/app-7', ...creates]);
+  const live = new Set([
+    'prod/app-0',
+    'prod/app-1',
+    'prod/app-2',
+    'prod/app-3',
+    'prod/app-4',
+    'prod/app-5',
+    'prod/app-6',
+    'prod/app-7',
+    ...creates,
+  ]);
   for (const d of deletes) live.delete(d);
   assert.deepEqual(new Set(r.cluster.services.keys()), live);
   // a created service got its pods (ready, behind the service's selector) unless deleted since

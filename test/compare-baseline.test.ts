@@ -19,7 +19,19 @@ function run(name: string, files: Record<string, string>): string {
 
 const HEADER = 'scenario,backend,services,endpoints_per_service,metric,statistic,value,unit\n';
 const META = (shard: string | null) =>
-  JSON.stringify({ seed: 1, gitCommit: null, node: 'v20', cpu: 'x', cpus: 1, platform: 'p', date: 'd', argv: [], quick: true, shard, scenarios: [] });
+  JSON.stringify({
+    seed: 1,
+    gitCommit: null,
+    node: 'v20',
+    cpu: 'x',
+    cpus: 1,
+    platform: 'p',
+    date: 'd',
+    argv: [],
+    quick: true,
+    shard,
+    scenarios: [],
+  });
 
 test('BASELINE_DIR is results/baseline', () => {
   assert.equal(BASELINE_DIR, 'results/baseline');
@@ -51,7 +63,10 @@ test('baseline update --from installs a run, replacing the old run files only', 
   assert.deepEqual(fs.readdirSync(base).sort(), ['README.md', 'meta.json', 'metrics.csv']);
   assert.equal(fs.readFileSync(path.join(base, 'metrics.csv'), 'utf8'), `${HEADER}s,ipvs,10,1,syncs,total,4,syncs\n`);
   // nothing left beside it
-  assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.startsWith('baseline')), ['baseline']);
+  assert.deepEqual(
+    fs.readdirSync(tmp).filter((f) => f.startsWith('baseline')),
+    ['baseline'],
+  );
 
   // compareWithBaseline against it: 3 syncs instead of 4 is an improvement, 5 a regression
   const better = compareWithBaseline(first, { baselineDir: base });
@@ -87,6 +102,8 @@ test('baseline update refuses bad runs (exit 2)', async () => {
 test('compareWithBaseline without a baseline: InputError saying how to make one', () => {
   assert.throws(
     () => compareWithBaseline(tmp, { baselineDir: path.join(tmp, 'none') }),
-    (e: unknown) => e instanceof InputError && e.message === `${path.join(tmp, 'none', 'metrics.csv')}: no baseline: create one with \`kpbench baseline update\``,
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.message === `${path.join(tmp, 'none', 'metrics.csv')}: no baseline: create one with \`kpbench baseline update\``,
   );
 });

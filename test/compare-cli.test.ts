@@ -7,8 +7,6 @@ import path from 'node:path';
 import { kpbench } from './fixtures/compare/cli.js';
 import { compareRuns } from '../src/report/compare.js';
 
-
-
 const FIX = 'test/fixtures/compare';
 const BASE = `${FIX}/base`;
 const WORSE = `${FIX}/counted-worse`;
@@ -67,7 +65,10 @@ function tmpDir(): string {
 
 function writeCsv(dir: string, lines: string[]): string {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'metrics.csv'), `scenario,backend,services,endpoints_per_service,metric,statistic,value,unit\n${lines.join('\n')}\n`);
+  fs.writeFileSync(
+    path.join(dir, 'metrics.csv'),
+    `scenario,backend,services,endpoints_per_service,metric,statistic,value,unit\n${lines.join('\n')}\n`,
+  );
   fs.copyFileSync(`${BASE}/meta.json`, path.join(dir, 'meta.json'));
   return dir;
 }
@@ -120,9 +121,15 @@ test('csv and json formats carry every row', async () => {
   const csv = await kpbench('compare', BASE, WORSE, '--format', 'csv');
   assert.equal(csv.code, 1);
   const lines = csv.stdout.trim().split('\n');
-  assert.equal(lines[0], 'scenario,backend,services,endpoints_per_service,metric,statistic,unit,kind,baseline,current,ratio,change_pct,verdict,gated,p_value,note');
+  assert.equal(
+    lines[0],
+    'scenario,backend,services,endpoints_per_service,metric,statistic,unit,kind,baseline,current,ratio,change_pct,verdict,gated,p_value,note',
+  );
   assert.equal(lines.length, 9);
-  assert.equal(lines[1], `scaling,iptables,100,10,sync_rules_written,mean,rules,counted,1208,1268.4,${1268.4 / 1208},${((1268.4 - 1208) / 1208) * 100},regressed,true,,`);
+  assert.equal(
+    lines[1],
+    `scaling,iptables,100,10,sync_rules_written,mean,rules,counted,1208,1268.4,${1268.4 / 1208},${((1268.4 - 1208) / 1208) * 100},regressed,true,,`,
+  );
   const json = await kpbench('compare', BASE, WORSE, '--format', 'json');
   const parsed = JSON.parse(json.stdout) as { failed: boolean; rows: unknown[]; counts: Record<string, number> };
   assert.equal(parsed.failed, true);
@@ -148,7 +155,13 @@ test('bad input: exit 2 with one line naming the file (and line and field)', asy
   const noCsv = await kpbench('compare', BASE, emptyDir);
   assert.equal(noCsv.code, 2);
   assert.equal(noCsv.stderr, `kpbench: ${path.join(emptyDir, 'metrics.csv')}: no such file\n`);
-  for (const args of [['--threshold', 'ten'], ['--counted-tolerance', '-1'], ['--tolerance', 'sync_time'], ['--alpha', '2'], ['--format', 'xml']]) {
+  for (const args of [
+    ['--threshold', 'ten'],
+    ['--counted-tolerance', '-1'],
+    ['--tolerance', 'sync_time'],
+    ['--alpha', '2'],
+    ['--format', 'xml'],
+  ]) {
     const r = await kpbench('compare', BASE, BASE, ...args);
     assert.equal(r.code, 2, args.join(' '));
     assert.equal(r.stderr.split('\n').length, 2, r.stderr);

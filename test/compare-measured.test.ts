@@ -79,7 +79,22 @@ function writeRun(dir: string, run: { rows: MetricRow[]; sets: SampleSet[] }, wi
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'metrics.csv'), formatMetricsCsv(run.rows));
   // a whole run has its meta.json (compare refuses a directory without one)
-  fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ seed: 1, gitCommit: null, node: 'v20.0.0', cpu: 'CPU A', cpus: 4, platform: 'linux-x64', date: 'd', argv: [], quick: true, shard: null, scenarios: [] }));
+  fs.writeFileSync(
+    path.join(dir, 'meta.json'),
+    JSON.stringify({
+      seed: 1,
+      gitCommit: null,
+      node: 'v20.0.0',
+      cpu: 'CPU A',
+      cpus: 4,
+      platform: 'linux-x64',
+      date: 'd',
+      argv: [],
+      quick: true,
+      shard: null,
+      scenarios: [],
+    }),
+  );
   if (withSamples) fs.writeFileSync(path.join(dir, 'samples.json'), formatSamplesJson(run.sets));
   return dir;
 }
@@ -129,7 +144,9 @@ test('the same distribution with a 3% median difference: unchanged', () => {
   assert.equal(p50.verdict, 'unchanged');
   assert.equal(res.failed, false);
   // beyond a 1% threshold the change must also be significant, which 3% on this noise is not
-  const strict = compareRows(measuredRun(BASE).rows, measuredRun(cur).rows, measuredRun(BASE).sets, measuredRun(cur).sets, { threshold: 1 });
+  const strict = compareRows(measuredRun(BASE).rows, measuredRun(cur).rows, measuredRun(BASE).sets, measuredRun(cur).sets, {
+    threshold: 1,
+  });
   const s50 = strict.rows.find((r) => r.statistic === 'p50')!;
   assert.equal(s50.verdict, 'unchanged');
   assert.ok(s50.pValue! > 0.01, String(s50.pValue));
@@ -168,7 +185,19 @@ test('a measured metric with a mean row and no p50 is gated on the mean', () => 
 
 test('measured rows are not gated across machines, nor with measured: report', async () => {
   const meta = (cpu: string) =>
-    JSON.stringify({ seed: 1, gitCommit: null, node: 'v20.0.0', cpu, cpus: 4, platform: 'linux-x64', date: 'd', argv: [], quick: true, shard: null, scenarios: [] });
+    JSON.stringify({
+      seed: 1,
+      gitCommit: null,
+      node: 'v20.0.0',
+      cpu,
+      cpus: 4,
+      platform: 'linux-x64',
+      date: 'd',
+      argv: [],
+      quick: true,
+      shard: null,
+      scenarios: [],
+    });
   const a = writeRun(path.join(tmp, 'machine-a'), measuredRun(BASE));
   const b = writeRun(path.join(tmp, 'machine-b'), measuredRun(SLOW));
   fs.writeFileSync(path.join(a, 'meta.json'), meta('CPU A'));
@@ -186,6 +215,9 @@ test('measured rows are not gated across machines, nor with measured: report', a
   // --measured report: never gated
   const rep = await kpbench('compare', a, b, '--measured', 'report');
   assert.equal(rep.code, 0);
-  assert.match(rep.stdout, /^changed\s+scaling\s+iptables\s+1000\s+10\s+wall_lookup_time_rel\s+p50\s.*measured rows not gated \(--measured report\)$/m);
+  assert.match(
+    rep.stdout,
+    /^changed\s+scaling\s+iptables\s+1000\s+10\s+wall_lookup_time_rel\s+p50\s.*measured rows not gated \(--measured report\)$/m,
+  );
   assert.ok(rep.stdout.includes('measured not gated)'));
 });

@@ -26,8 +26,20 @@ function notesCluster() {
       { name: 'client', protocol: 'TCP', port: 2379, targetPort: 2379, nodePort: 0 },
     ],
   });
-  cluster.addPod({ namespace: 'svc-test', name: 'config-manager-7d9c-abcde', labels: { app: 'config-manager' }, nodeName: 'host1', ip: '172.30.2.183' });
-  cluster.addPod({ namespace: 'svc-test', name: 'config-manager-7d9c-fghij', labels: { app: 'config-manager' }, nodeName: 'host2', ip: '172.30.2.47' });
+  cluster.addPod({
+    namespace: 'svc-test',
+    name: 'config-manager-7d9c-abcde',
+    labels: { app: 'config-manager' },
+    nodeName: 'host1',
+    ip: '172.30.2.183',
+  });
+  cluster.addPod({
+    namespace: 'svc-test',
+    name: 'config-manager-7d9c-fghij',
+    labels: { app: 'config-manager' },
+    nodeName: 'host2',
+    ip: '172.30.2.47',
+  });
   // a StatefulSet's pods: hostname = pod name, subdomain = the governing headless service
   const etcd: Array<[string, string, string]> = [
     ['common-etcd-0', 'host1', '172.30.2.213'],
@@ -35,7 +47,15 @@ function notesCluster() {
     ['common-etcd-2', 'host3', '172.30.1.216'],
   ];
   for (const [name, node, ip] of etcd) {
-    cluster.addPod({ namespace: 'svc-test', name, labels: { app: 'common-etcd' }, nodeName: node, ip, hostname: name, subdomain: 'common-etcd' });
+    cluster.addPod({
+      namespace: 'svc-test',
+      name,
+      labels: { app: 'common-etcd' },
+      nodeName: node,
+      ip,
+      hostname: name,
+      subdomain: 'common-etcd',
+    });
   }
   return { cluster, eps, dns: new ClusterDns(cluster, eps) };
 }
@@ -47,7 +67,10 @@ test('normal service: the FQDN answers the VIP only (notes: config-manager → 1
     answers: [{ type: 'A', name: 'config-manager.svc-test.svc.cluster.local', ip: '10.103.164.93' }],
   });
   // trailing dot and case do not matter
-  assert.deepEqual(dns.resolve('Config-Manager.SVC-TEST.svc.cluster.local.').answers.map((a) => a.type === 'A' && a.ip), ['10.103.164.93']);
+  assert.deepEqual(
+    dns.resolve('Config-Manager.SVC-TEST.svc.cluster.local.').answers.map((a) => a.type === 'A' && a.ip),
+    ['10.103.164.93'],
+  );
 });
 
 test('headless service: one A per ready pod, sorted (notes: common-etcd → 3 pod IPs)', () => {
@@ -166,12 +189,7 @@ test('short names use the search path of a pod in the namespace', () => {
   // a name ending in '.' is never searched
   assert.equal(dns.resolve('config-manager.svc-test.', 'web').rcode, 'NXDOMAIN');
   // ndots: 5 → a name with fewer dots tries the search domains first
-  assert.deepEqual(dns.candidates('a.b', 'ns1'), [
-    'a.b.ns1.svc.cluster.local',
-    'a.b.svc.cluster.local',
-    'a.b.cluster.local',
-    'a.b',
-  ]);
+  assert.deepEqual(dns.candidates('a.b', 'ns1'), ['a.b.ns1.svc.cluster.local', 'a.b.svc.cluster.local', 'a.b.cluster.local', 'a.b']);
   assert.deepEqual(dns.candidates('a.b.c.d.e.f', 'ns1')[0], 'a.b.c.d.e.f');
   // hostname records through the search path
   assert.deepEqual(dns.resolve('common-etcd-0.common-etcd', 'svc-test').answers, [
@@ -191,11 +209,14 @@ test('a custom cluster domain', () => {
 
 test('SRV: _<port>._<proto> of a normal service points at the service; of a headless one at each ready endpoint', () => {
   const { dns } = notesCluster();
-  assert.deepEqual(dns.resolveSrv('_client._tcp.common-etcd.svc-test.svc.cluster.local').answers.map((r) => `${r.port} ${r.target}`), [
-    '2379 common-etcd-0.common-etcd.svc-test.svc.cluster.local',
-    '2379 common-etcd-1.common-etcd.svc-test.svc.cluster.local',
-    '2379 common-etcd-2.common-etcd.svc-test.svc.cluster.local',
-  ]);
+  assert.deepEqual(
+    dns.resolveSrv('_client._tcp.common-etcd.svc-test.svc.cluster.local').answers.map((r) => `${r.port} ${r.target}`),
+    [
+      '2379 common-etcd-0.common-etcd.svc-test.svc.cluster.local',
+      '2379 common-etcd-1.common-etcd.svc-test.svc.cluster.local',
+      '2379 common-etcd-2.common-etcd.svc-test.svc.cluster.local',
+    ],
+  );
   // unnamed ports have no SRV record
   assert.equal(dns.resolveSrv('_._tcp.config-manager.svc-test.svc.cluster.local').rcode, 'NXDOMAIN');
   assert.equal(dns.resolveSrv('_peer._udp.common-etcd.svc-test.svc.cluster.local').rcode, 'NXDOMAIN');

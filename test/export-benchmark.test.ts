@@ -7,8 +7,6 @@ import path from 'node:path';
 import { buildMeta, exportBenchmarkJson, writeExports, writeMeta, type BenchmarkEntry } from '../src/report/export.js';
 import { formatMetricsCsv, readMeta, type MetricRow, type RunMeta } from '../src/report/csvio.js';
 
-
-
 const P = { scenario: 'scaling', backend: 'iptables', services: 1000, endpoints_per_service: 10 };
 const ROWS: MetricRow[] = [
   { ...P, metric: 'wall_lookup_time', statistic: 'rme', value: 2.5, unit: '%' },

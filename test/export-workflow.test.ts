@@ -40,7 +40,9 @@ test('bench.yml is valid YAML with the CI job: checkout, node 20, npm ci, run --
 test('bench.yml: a four-shard matrix and a merge job that needs it', () => {
   const shard = wf.jobs.shard!;
   assert.deepEqual(shard.strategy?.matrix?.shard, [1, 2, 3, 4]);
-  assert.ok(shard.steps.some((s) => s.run === 'npx kpbench run --quick --shard ${{ matrix.shard }}/4 --out results/shard-${{ matrix.shard }}'));
+  assert.ok(
+    shard.steps.some((s) => s.run === 'npx kpbench run --quick --shard ${{ matrix.shard }}/4 --out results/shard-${{ matrix.shard }}'),
+  );
   const merge = wf.jobs.merge!;
   assert.equal(merge.needs, 'shard');
   const mergeRun = merge.steps.find((s) => s.run?.startsWith('npx kpbench merge ') === true);

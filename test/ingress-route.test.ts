@@ -131,7 +131,12 @@ test('path types: Exact, Prefix element-wise, ImplementationSpecific as Prefix (
 test('longest matching path wins; Exact beats Prefix at equal length', () => {
   const cluster = new Cluster();
   for (const n of ['root', 'aaa', 'aaabbb', 'exact', 'prefix']) {
-    cluster.addService({ namespace: 'web', name: n, selector: { app: n }, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 80, nodePort: 0 }] });
+    cluster.addService({
+      namespace: 'web',
+      name: n,
+      selector: { app: n },
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 80, nodePort: 0 }],
+    });
   }
   cluster.upsertIngress({
     namespace: 'web',
@@ -170,7 +175,12 @@ test('wildcard hosts cover exactly one label; precise hosts take precedence; hos
 
   const cluster = new Cluster();
   for (const n of ['service1', 'service2', 'service3', 'precise']) {
-    cluster.addService({ namespace: 'default', name: n, selector: { app: n }, ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 80, nodePort: 0 }] });
+    cluster.addService({
+      namespace: 'default',
+      name: n,
+      selector: { app: n },
+      ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 80, nodePort: 0 }],
+    });
   }
   cluster.upsertIngress({
     namespace: 'default',
@@ -204,7 +214,12 @@ test('wildcard hosts cover exactly one label; precise hosts take precedence; hos
 test('conflicting rules across Ingresses: the oldest Ingress wins, whatever its namespace', () => {
   const cluster = new Cluster();
   for (const ns of ['team-a', 'team-b']) {
-    cluster.addService({ namespace: ns, name: 'web', selector: { app: 'web' }, ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 80, nodePort: 0 }] });
+    cluster.addService({
+      namespace: ns,
+      name: 'web',
+      selector: { app: 'web' },
+      ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 80, nodePort: 0 }],
+    });
   }
   const ing = (ns: string): Ingress => ({
     namespace: ns,
@@ -227,7 +242,12 @@ test('conflicting rules across Ingresses: the oldest Ingress wins, whatever its 
 
 test('ingress class filter', () => {
   const cluster = new Cluster();
-  cluster.addService({ namespace: 'default', name: 'web', selector: { app: 'web' }, ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 80, nodePort: 0 }] });
+  cluster.addService({
+    namespace: 'default',
+    name: 'web',
+    selector: { app: 'web' },
+    ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 80, nodePort: 0 }],
+  });
   const mk = (name: string, cls: string, host: string): Ingress => ({
     namespace: 'default',
     name,

@@ -13,12 +13,22 @@ function run(args: string[]): Promise<{ code: number; out: string; err: string }
   });
 }
 
-const aRecords = (out: string): string[] => out.split('\n').filter((l) => l.includes('\tA\t')).map((l) => l.split('\t').pop()!);
+const aRecords = (out: string): string[] =>
+  out
+    .split('\n')
+    .filter((l) => l.includes('\tA\t'))
+    .map((l) => l.split('\t').pop()!);
 
-test('dns: the notes\' normal service answers its VIP, the headless one every pod IP, a pod hostname one pod', async () => {
+test("dns: the notes' normal service answers its VIP, the headless one every pod IP, a pod hostname one pod", async () => {
   assert.deepEqual(aRecords((await run(['dns', 'config-manager.svc-test.svc.cluster.local', '--manifests', M])).out), ['10.103.164.93']);
-  assert.deepEqual(aRecords((await run(['dns', 'common-etcd.svc-test.svc.cluster.local', '--manifests', M])).out), ['172.30.0.73', '172.30.1.216', '172.30.2.213']);
-  assert.deepEqual(aRecords((await run(['dns', 'common-etcd-0.common-etcd.svc-test.svc.cluster.local', '--manifests', M])).out), ['172.30.2.213']);
+  assert.deepEqual(aRecords((await run(['dns', 'common-etcd.svc-test.svc.cluster.local', '--manifests', M])).out), [
+    '172.30.0.73',
+    '172.30.1.216',
+    '172.30.2.213',
+  ]);
+  assert.deepEqual(aRecords((await run(['dns', 'common-etcd-0.common-etcd.svc-test.svc.cluster.local', '--manifests', M])).out), [
+    '172.30.2.213',
+  ]);
   assert.deepEqual(aRecords((await run(['dns', 'config-manager', '--namespace', 'svc-test', '--manifests', M])).out), ['10.103.164.93']);
   const nx = await run(['dns', 'nothing.svc-test.svc.cluster.local', '--manifests', M]);
   assert.equal(nx.code, 1);

@@ -37,7 +37,10 @@ test('the walk reaches the endpoint and counts every rule on the way: first and 
   // k-th KUBE-SERVICES rule (1-based) from a pod: nat PREROUTING 1 + KUBE-SERVICES k + KUBE-SVC 2 (masquerade
   // check, endpoint) + KUBE-SEP 2 (hairpin check, DNAT); filter FORWARD 4 jumps + KUBE-FORWARD 3; nat POSTROUTING
   // 1 + KUBE-POSTROUTING 1 (RETURN, not marked) = k + 14
-  for (const [k, info] of [[1, infos[0]!], [50, infos[49]!]] as const) {
+  for (const [k, info] of [
+    [1, infos[0]!],
+    [50, infos[49]!],
+  ] as const) {
     const r = b.lookup(pkt('10.244.200.9', info.clusterIP, 80), NEVER, 1);
     assert.deepEqual(r, {
       verdict: 'DNAT',
@@ -61,10 +64,19 @@ test('statistic rules: endpoint i of n is taken with 1/(n-i), one draw per rule 
   // draws are compared with 0.25, 0.3333333333, 0.5 (as u32/2^31, like xt_statistic)
   const pick = (draws: number[]): LookupResult => b.lookup(pkt('10.244.200.9', ip, 80), scripted(draws), 1);
   assert.deepEqual([pick([0.2]).endpoint, pick([0.2]).counts.rules_evaluated], [{ ip: '10.244.0.1', port: 8080 }, 1 + 1 + 1 + 1 + 2 + 9]);
-  assert.deepEqual([pick([0.3, 0.3]).endpoint, pick([0.3, 0.3]).counts.rules_evaluated], [{ ip: '10.244.0.2', port: 8080 }, 1 + 1 + 1 + 2 + 2 + 9]);
-  assert.deepEqual([pick([0.3, 0.4, 0.49]).endpoint, pick([0.3, 0.4, 0.49]).counts.rules_evaluated], [{ ip: '10.244.0.3', port: 8080 }, 1 + 1 + 1 + 3 + 2 + 9]);
+  assert.deepEqual(
+    [pick([0.3, 0.3]).endpoint, pick([0.3, 0.3]).counts.rules_evaluated],
+    [{ ip: '10.244.0.2', port: 8080 }, 1 + 1 + 1 + 2 + 2 + 9],
+  );
+  assert.deepEqual(
+    [pick([0.3, 0.4, 0.49]).endpoint, pick([0.3, 0.4, 0.49]).counts.rules_evaluated],
+    [{ ip: '10.244.0.3', port: 8080 }, 1 + 1 + 1 + 3 + 2 + 9],
+  );
   // the last endpoint's rule has no statistic match and takes what is left
-  assert.deepEqual([pick([0.3, 0.4, 0.5]).endpoint, pick([0.3, 0.4, 0.5]).counts.rules_evaluated], [{ ip: '10.244.0.4', port: 8080 }, 1 + 1 + 1 + 4 + 2 + 9]);
+  assert.deepEqual(
+    [pick([0.3, 0.4, 0.5]).endpoint, pick([0.3, 0.4, 0.5]).counts.rules_evaluated],
+    [{ ip: '10.244.0.4', port: 8080 }, 1 + 1 + 1 + 4 + 2 + 9],
+  );
 });
 
 test('endpoint selection over many draws is uniform (seeded)', () => {
@@ -84,7 +96,8 @@ test('endpoint selection over many draws is uniform (seeded)', () => {
 test('ClientIP affinity: the recent match sticks a client to its endpoint until the timeout', () => {
   const s = svc({ namespace: 'shop', name: 'cart', portName: 'http', clusterIP: '10.96.10.1', port: 80, stickyMaxAgeSeconds: 10800 });
   const b = synced(REAL_NODE, snapshot([[s, [ep('10.244.1.40', 8080), ep('10.244.2.40', 8080), ep('10.244.3.40', 8080)]]]));
-  const from = (client: string, draws: number[], now: number): LookupResult => b.lookup(pkt(client, '10.96.10.1', 80), scripted(draws), now);
+  const from = (client: string, draws: number[], now: number): LookupResult =>
+    b.lookup(pkt(client, '10.96.10.1', 80), scripted(draws), now);
   // first connection: no recent entry, 3 rcheck rules fail, then the statistic rules pick the second endpoint
   const first = from('10.244.7.7', [0.9, 0.1], 0);
   assert.deepEqual(first.endpoint, { ip: '10.244.2.40', port: 8080 });
@@ -150,7 +163,15 @@ test('upstream TestTracePacket flows on the TestOverallIPTablesRules services', 
       [ep('10.180.0.2', 80)],
     ],
     [
-      svc({ namespace: 'ns4', name: 'svc4', portName: 'p80', clusterIP: '172.30.0.44', port: 80, type: 'NodePort', externalIPs: ['192.168.99.33'] }),
+      svc({
+        namespace: 'ns4',
+        name: 'svc4',
+        portName: 'p80',
+        clusterIP: '172.30.0.44',
+        port: 80,
+        type: 'NodePort',
+        externalIPs: ['192.168.99.33'],
+      }),
       [ep('10.180.0.4', 80), ep('10.180.0.5', 80, { nodeName: 'test-node', isLocal: true })],
     ],
     [svc({ namespace: 'ns6', name: 'svc6', portName: 'p80', clusterIP: '172.30.0.46', port: 80 }), []],
@@ -224,7 +245,15 @@ test('no endpoints REJECT, iTP:Local without local endpoints DROP, eTP:Local kee
     externalIPs: ['192.168.100.5'],
   });
   const itp = svc({ namespace: 'ns1', name: 'itp', clusterIP: '10.96.20.2', port: 80, internalPolicyLocal: true });
-  const etp = svc({ namespace: 'ns1', name: 'etp', clusterIP: '10.96.20.3', port: 80, type: 'NodePort', nodePort: 30021, externalPolicyLocal: true });
+  const etp = svc({
+    namespace: 'ns1',
+    name: 'etp',
+    clusterIP: '10.96.20.3',
+    port: 80,
+    type: 'NodePort',
+    nodePort: 30021,
+    externalPolicyLocal: true,
+  });
   const b = synced(
     node,
     snapshot([

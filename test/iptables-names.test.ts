@@ -50,7 +50,9 @@ test('endpoint chain names hash servicePortName + protocol + "IP:port"', () => {
   assert.equal(endpointChainName('ns3/svc3:p80', 'tcp', '10.0.3.1:80'), 'KUBE-SEP-BSWRHOQ77KEXZLNL');
   assert.equal(endpointChainName('ns3/svc3:p8081', 'tcp', '203.0.113.4:8081'), 'KUBE-SEP-RUVVH7YV3PHQBDOS');
   assert.equal(endpointChainName('ns4/svc4:p8082', 'tcp', '10.4.0.1:8082'), 'KUBE-SEP-SU5STNODRYEWJAUF');
-  for (const name of [endpointChainName('a-very-long-namespace-name-that-is-allowed/and-a-long-service-name:port-name', 'sctp', '10.255.255.254:65535')]) {
+  for (const name of [
+    endpointChainName('a-very-long-namespace-name-that-is-allowed/and-a-long-service-name:port-name', 'sctp', '10.255.255.254:65535'),
+  ]) {
     assert.equal(name.length, 'KUBE-SEP-'.length + 16);
     assert.ok(name.length <= 28, 'iptables chain names must stay within 28 characters');
   }

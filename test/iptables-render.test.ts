@@ -29,7 +29,10 @@ const SCENARIOS: Record<string, Array<[ServicePortInfo, EndpointInfo[]]>> = {
       svc({ namespace: 'default', name: 'web', portName: 'http', clusterIP: '10.96.0.10', port: 80, targetPort: 8080 }),
       [ep('10.244.1.5', 8080, local), ep('10.244.2.7', 8080), ep('10.244.3.9', 8080)],
     ],
-    [svc({ namespace: 'kube-system', name: 'kube-dns', portName: 'dns', clusterIP: '10.96.0.53', port: 53, protocol: 'UDP' }), [ep('10.244.1.2', 53, local), ep('10.244.2.2', 53)]],
+    [
+      svc({ namespace: 'kube-system', name: 'kube-dns', portName: 'dns', clusterIP: '10.96.0.53', port: 53, protocol: 'UDP' }),
+      [ep('10.244.1.2', 53, local), ep('10.244.2.2', 53)],
+    ],
   ],
   nodeport: [
     [
@@ -124,7 +127,15 @@ const SCENARIOS: Record<string, Array<[ServicePortInfo, EndpointInfo[]]>> = {
     ],
     [
       // eTP:Local with a local terminating endpoint and a remote ready one: both chains, merged SEP set
-      svc({ namespace: 'roll', name: 'c', clusterIP: '10.96.12.3', port: 80, type: 'NodePort', nodePort: 30120, externalPolicyLocal: true }),
+      svc({
+        namespace: 'roll',
+        name: 'c',
+        clusterIP: '10.96.12.3',
+        port: 80,
+        type: 'NodePort',
+        nodePort: 30120,
+        externalPolicyLocal: true,
+      }),
       [ep('10.244.1.62', 8080, { ...local, ...terminating }), ep('10.244.2.62', 8080)],
     ],
   ],
@@ -178,9 +189,13 @@ ${ipt} -t nat -I POSTROUTING -m comment --comment "kubernetes postrouting rules"
 
 function realToolsAvailable(): boolean {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', 'iptables-legacy -t nat -S >/dev/null && iptables-nft -t nat -S >/dev/null && nfacct list >/dev/null'], {
-    timeout: 20000,
-  });
+  const r = spawnSync(
+    'unshare',
+    ['-n', 'sh', '-c', 'iptables-legacy -t nat -S >/dev/null && iptables-nft -t nat -S >/dev/null && nfacct list >/dev/null'],
+    {
+      timeout: 20000,
+    },
+  );
   return r.status === 0;
 }
 
@@ -209,38 +224,54 @@ function realSave(ipt: string, inputs: string[]): string {
     .join('\n');
 }
 
-test('the real iptables-save agrees with render(), after full and partial restores', { skip: !realToolsAvailable() && 'needs root, unshare and iptables' }, () => {
-  for (const name of Object.keys(SCENARIOS)) {
-    const b = build(name);
-    const expected = b.render()['iptables-save']!;
-    for (const ipt of ['iptables-legacy', 'iptables-nft']) assert.equal(realSave(ipt, [b.lastRestoreInput()]), expected, `${name} (${ipt})`);
-  }
-  // a partial restore: one endpoint replaced, one service deleted, one added
-  const b = createIptablesBackend({ node: REAL_NODE });
-  const entries = [...SCENARIOS.clusterip!, ...SCENARIOS.affinity!, ...SCENARIOS.nodeport!];
-  const s1 = snapshot(entries);
-  b.sync({ snapshot: s1, changed: new Set(s1.services.keys()), now: 0 });
-  const first = b.lastRestoreInput();
-  const web = entries[1]![0];
-  const cart = entries[3]![0];
-  const s2 = snapshot([
-    entries[0]!,
-    [web, [ep('10.244.1.5', 8080, local), ep('10.244.9.9', 8080)]],
-    ...SCENARIOS.nodeport!,
-    ...SCENARIOS['loadbalancer-source-ranges']!,
-  ]);
-  const r = b.sync({ snapshot: s2, changed: new Set([web.key, cart.key, 'shop/api:https']), now: 5 });
-  assert.equal(r.mode, 'partial');
-  for (const ipt of ['iptables-legacy', 'iptables-nft']) {
-    assert.equal(realSave(ipt, [first, b.lastRestoreInput()]), b.render()['iptables-save'], `after a partial restore (${ipt})`);
-  }
-});
+test(
+  'the real iptables-save agrees with render(), after full and partial restores',
+  { skip: !realToolsAvailable() && 'needs root, unshare and iptables' },
+  () => {
+    for (const name of Object.keys(SCENARIOS)) {
+      const b = build(name);
+      const expected = b.render()['iptables-save']!;
+      for (const ipt of ['iptables-legacy', 'iptables-nft'])
+        assert.equal(realSave(ipt, [b.lastRestoreInput()]), expected, `${name} (${ipt})`);
+    }
+    // a partial restore: one endpoint replaced, one service deleted, one added
+    const b = createIptablesBackend({ node: REAL_NODE });
+    const entries = [...SCENARIOS.clusterip!, ...SCENARIOS.affinity!, ...SCENARIOS.nodeport!];
+    const s1 = snapshot(entries);
+    b.sync({ snapshot: s1, changed: new Set(s1.services.keys()), now: 0 });
+    const first = b.lastRestoreInput();
+    const web = entries[1]![0];
+    const cart = entries[3]![0];
+    const s2 = snapshot([
+      entries[0]!,
+      [web, [ep('10.244.1.5', 8080, local), ep('10.244.9.9', 8080)]],
+      ...SCENARIOS.nodeport!,
+      ...SCENARIOS['loadbalancer-source-ranges']!,
+    ]);
+    const r = b.sync({ snapshot: s2, changed: new Set([web.key, cart.key, 'shop/api:https']), now: 5 });
+    assert.equal(r.mode, 'partial');
+    for (const ipt of ['iptables-legacy', 'iptables-nft']) {
+      assert.equal(realSave(ipt, [first, b.lastRestoreInput()]), b.render()['iptables-save'], `after a partial restore (${ipt})`);
+    }
+  },
+);
 
 test('saveLine: iptables-save order and formats for single rules', async () => {
   const { saveLine, splitArgs } = await import('../src/backends/iptables/index.js');
-  assert.deepEqual(splitArgs('-A X -m comment --comment "a \\"b\\" c" -j Y'), ['-A', 'X', '-m', 'comment', '--comment', 'a "b" c', '-j', 'Y']);
+  assert.deepEqual(splitArgs('-A X -m comment --comment "a \\"b\\" c" -j Y'), [
+    '-A',
+    'X',
+    '-m',
+    'comment',
+    '--comment',
+    'a "b" c',
+    '-j',
+    'Y',
+  ]);
   assert.equal(
-    saveLine('-A KUBE-SVC-X -m comment --comment "ns/s:p cluster IP" -m tcp -p tcp -d 10.96.0.1 --dport 443 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ'),
+    saveLine(
+      '-A KUBE-SVC-X -m comment --comment "ns/s:p cluster IP" -m tcp -p tcp -d 10.96.0.1 --dport 443 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ',
+    ),
     '-A KUBE-SVC-X ! -s 10.244.0.0/16 -d 10.96.0.1/32 -p tcp -m comment --comment "ns/s:p cluster IP" -m tcp --dport 443 -j KUBE-MARK-MASQ',
   );
   assert.equal(saveLine('-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000'), '-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000');

@@ -30,9 +30,17 @@ const two = (third: string): EndpointInfo[] => [ep(`10.244.${third}.1`, 8080), e
 const A = svc({ namespace: 'app', name: 'a', portName: 'http', clusterIP: '10.96.0.11', port: 80 });
 const B = svc({ namespace: 'app', name: 'b', portName: 'http', clusterIP: '10.96.0.12', port: 80 });
 const C = svc({ namespace: 'app', name: 'c', portName: 'http', clusterIP: '10.96.0.13', port: 80 });
-const before = snapshot([[A, two('1')], [B, two('2')], [C, two('3')]]);
+const before = snapshot([
+  [A, two('1')],
+  [B, two('2')],
+  [C, two('3')],
+]);
 // one endpoint of app/b replaced
-const after = snapshot([[A, two('1')], [B, [ep('10.244.2.1', 8080), ep('10.244.2.9', 8080)]], [C, two('3')]]);
+const after = snapshot([
+  [A, two('1')],
+  [B, [ep('10.244.2.1', 8080), ep('10.244.2.9', 8080)]],
+  [C, two('3')],
+]);
 
 test('minimized restore: one changed service writes KUBE-SERVICES whole plus only its own chains', () => {
   const b = createIptablesBackend({ node: REAL_NODE });
@@ -41,21 +49,37 @@ test('minimized restore: one changed service writes KUBE-SERVICES whole plus onl
   // filter: KUBE-FIREWALL 1 + KUBE-FORWARD 3; nat: KUBE-POSTROUTING 3 + KUBE-MARK-MASQ 1 + KUBE-SERVICES 3 + 1
   // + 3 services × (KUBE-SVC 1 + 2, 2 × KUBE-SEP 2); chains: filter 6, nat 4 + 3 × 3
   assert.deepEqual(
-    { mode: r1.mode, rules: r1.counts.rules_written, chains: r1.counts.chains_written, bytes: r1.counts.bytes_written, kernel: r1.counts.rules_in_kernel },
+    {
+      mode: r1.mode,
+      rules: r1.counts.rules_written,
+      chains: r1.counts.chains_written,
+      bytes: r1.counts.bytes_written,
+      kernel: r1.counts.rules_in_kernel,
+    },
     { mode: 'full', rules: 33, chains: 19, bytes: 4476, kernel: 47 },
   );
   const r2 = b.sync({ snapshot: after, changed: new Set([B.key]), now: 10 });
   assertConsistent(b, r2);
   // 4 filter + 8 nat fixed/KUBE-SERVICES + 7 for app/b; chains 6 + 4 + 3 written + 1 deleted (the old endpoint's)
   assert.deepEqual(
-    { mode: r2.mode, rules: r2.counts.rules_written, chains: r2.counts.chains_written, bytes: r2.counts.bytes_written, kernel: r2.counts.rules_in_kernel },
+    {
+      mode: r2.mode,
+      rules: r2.counts.rules_written,
+      chains: r2.counts.chains_written,
+      bytes: r2.counts.bytes_written,
+      kernel: r2.counts.rules_in_kernel,
+    },
     { mode: 'partial', rules: 19, chains: 14, bytes: 2642, kernel: 47 },
   );
   assert.equal(restoreCounts(b).deletes, 1);
   const text = b.lastRestoreInput();
   assert.ok(text.includes('-A KUBE-SERVICES -m comment --comment "app/a:http cluster IP"'), 'KUBE-SERVICES is written whole');
   assert.ok(!text.includes('-A KUBE-SVC-7S3BRJOI2QH7TE3Q'), "an unchanged service's chains are not written");
-  assert.ok(text.endsWith('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\nCOMMIT\n'));
+  assert.ok(
+    text.endsWith(
+      '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\nCOMMIT\n',
+    ),
+  );
   // nothing changed: only the fixed parts and KUBE-SERVICES
   const r3 = b.sync({ snapshot: after, changed: new Set(), now: 20 });
   assertConsistent(b, r3);
@@ -68,7 +92,13 @@ test("writeMethod 'restore-full' (before MinimizeIPTablesRestore) writes everyth
   const r = b.sync({ snapshot: after, changed: new Set([B.key]), now: 10 });
   assertConsistent(b, r);
   assert.deepEqual(
-    { mode: r.mode, rules: r.counts.rules_written, chains: r.counts.chains_written, bytes: r.counts.bytes_written, kernel: r.counts.rules_in_kernel },
+    {
+      mode: r.mode,
+      rules: r.counts.rules_written,
+      chains: r.counts.chains_written,
+      bytes: r.counts.bytes_written,
+      kernel: r.counts.rules_in_kernel,
+    },
     { mode: 'full', rules: 33, chains: 20, bytes: 4540, kernel: 47 },
   );
 });
@@ -89,9 +119,17 @@ test('a change to one port rewrites every port of the Service (kube-proxy tracks
   const http = svc({ namespace: 'app', name: 'multi', portName: 'http', clusterIP: '10.96.1.1', port: 80 });
   const grpc = svc({ namespace: 'app', name: 'multi', portName: 'grpc', clusterIP: '10.96.1.1', port: 9090 });
   const b = createIptablesBackend({ node: REAL_NODE });
-  const s1 = snapshot([[http, [ep('10.244.1.1', 8080)]], [grpc, [ep('10.244.1.1', 9090)]], [A, two('1')]]);
+  const s1 = snapshot([
+    [http, [ep('10.244.1.1', 8080)]],
+    [grpc, [ep('10.244.1.1', 9090)]],
+    [A, two('1')],
+  ]);
   b.sync({ snapshot: s1, changed: new Set(s1.services.keys()), now: 0 });
-  const s2 = snapshot([[http, [ep('10.244.1.2', 8080)]], [grpc, [ep('10.244.1.1', 9090)]], [A, two('1')]]);
+  const s2 = snapshot([
+    [http, [ep('10.244.1.2', 8080)]],
+    [grpc, [ep('10.244.1.1', 9090)]],
+    [A, two('1')],
+  ]);
   const r = b.sync({ snapshot: s2, changed: new Set([http.key]), now: 1 });
   assertConsistent(b, r);
   const text = b.lastRestoreInput();
@@ -104,7 +142,10 @@ test('a change to one port rewrites every port of the Service (kube-proxy tracks
 test('deleted services: chain lines and -X in the restore, counted as chains but not as rules', () => {
   const b = createIptablesBackend({ node: REAL_NODE });
   b.sync({ snapshot: before, changed: new Set(before.services.keys()), now: 0 });
-  const s = snapshot([[A, two('1')], [B, two('2')]]);
+  const s = snapshot([
+    [A, two('1')],
+    [B, two('2')],
+  ]);
   const r = b.sync({ snapshot: s, changed: new Set([C.key]), now: 1 });
   assertConsistent(b, r);
   const c = restoreCounts(b);
@@ -128,7 +169,8 @@ test('services kube-proxy does not program leave no rules: headless, ExternalNam
 });
 
 test('large-cluster mode starts above 1000 endpoints (all conditions counted) and drops per-endpoint comments', () => {
-  const mk = (n: number): EndpointInfo[] => Array.from({ length: n }, (_, i) => ep(`10.245.${i >> 8}.${i & 255}`, 80, { ready: i % 2 === 0 }));
+  const mk = (n: number): EndpointInfo[] =>
+    Array.from({ length: n }, (_, i) => ep(`10.245.${i >> 8}.${i & 255}`, 80, { ready: i % 2 === 0 }));
   const big = svc({ namespace: 'big', name: 'svc', clusterIP: '10.96.2.1', port: 80 });
   const b = createIptablesBackend({ node: REAL_NODE });
   let s = snapshot([[big, mk(1000)]]);
@@ -138,11 +180,17 @@ test('large-cluster mode starts above 1000 endpoints (all conditions counted) an
   s = snapshot([[big, mk(1001)]]);
   b.sync({ snapshot: s, changed: new Set([big.key]), now: 1 });
   assert.equal(b.isLargeClusterMode(), true);
-  const sepLines = b.lastRestoreInput().split('\n').filter((l) => l.startsWith('-A KUBE-SEP-'));
+  const sepLines = b
+    .lastRestoreInput()
+    .split('\n')
+    .filter((l) => l.startsWith('-A KUBE-SEP-'));
   // only ready endpoints get chains: 501 of 1001
   assert.equal(sepLines.length, 2 * 501);
   assert.ok(sepLines.every((l) => !l.includes('--comment')));
-  const svcLines = b.lastRestoreInput().split('\n').filter((l) => l.startsWith('-A KUBE-SVC-'));
+  const svcLines = b
+    .lastRestoreInput()
+    .split('\n')
+    .filter((l) => l.startsWith('-A KUBE-SVC-'));
   // the masquerade rule keeps its comment; the endpoint rules lose theirs
   assert.equal(svcLines.filter((l) => l.includes('--comment')).length, 1);
 });
@@ -165,9 +213,16 @@ test('node settings: --nodeport-addresses, --masquerade-all, no local detector',
   assert.ok(!restricted.includes(':KUBE-FIREWALL'));
   assert.ok(!restricted.includes('localhost_nps_accepted_pkts'));
   const all = run({ masqueradeAll: true });
-  assert.ok(all.includes(`-A ${serviceChainName('app/np', 'tcp')} -m comment --comment "app/np cluster IP" -m tcp -p tcp -d 10.96.3.1 --dport 80 -j KUBE-MARK-MASQ\n`));
+  assert.ok(
+    all.includes(
+      `-A ${serviceChainName('app/np', 'tcp')} -m comment --comment "app/np cluster IP" -m tcp -p tcp -d 10.96.3.1 --dport 80 -j KUBE-MARK-MASQ\n`,
+    ),
+  );
   const none = run({ localDetector: 'None' });
-  assert.ok(!none.includes('"app/np cluster IP" -m tcp -p tcp -d 10.96.3.1 --dport 80 ! -s'), 'no masquerade rule without a local detector');
+  assert.ok(
+    !none.includes('"app/np cluster IP" -m tcp -p tcp -d 10.96.3.1 --dport 80 ! -s'),
+    'no masquerade rule without a local detector',
+  );
   const nodeCidr = run({ localDetector: 'NodeCIDR' });
   assert.ok(nodeCidr.includes('! -s 10.244.1.0/24 -j KUBE-MARK-MASQ'));
 });

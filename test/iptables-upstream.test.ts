@@ -52,9 +52,20 @@ function overallSnapshot(): ProxySnapshot {
       // no NodeName: not local, so eTP:Local has no endpoint on this node
       [ep('10.180.0.2', 80)],
     ],
-    [svc({ namespace: 'ns3', name: 'svc3', portName: 'p80', clusterIP: '172.30.0.43', port: 80, type: 'NodePort', nodePort: 3003 }), [ep('10.180.0.3', 80)]],
     [
-      svc({ namespace: 'ns4', name: 'svc4', portName: 'p80', clusterIP: '172.30.0.44', port: 80, type: 'NodePort', externalIPs: ['192.168.99.33'] }),
+      svc({ namespace: 'ns3', name: 'svc3', portName: 'p80', clusterIP: '172.30.0.43', port: 80, type: 'NodePort', nodePort: 3003 }),
+      [ep('10.180.0.3', 80)],
+    ],
+    [
+      svc({
+        namespace: 'ns4',
+        name: 'svc4',
+        portName: 'p80',
+        clusterIP: '172.30.0.44',
+        port: 80,
+        type: 'NodePort',
+        externalIPs: ['192.168.99.33'],
+      }),
       [ep('10.180.0.4', 80), ep('10.180.0.5', 80, { nodeName: 'test-node', isLocal: true })],
     ],
     [
@@ -83,7 +94,13 @@ test('upstream TestOverallIPTablesRules: the whole restore input, byte for byte 
   assert.equal(sortIPTablesRules(b.lastRestoreInput()), fixture('upstream-TestOverallIPTablesRules.sorted.txt'));
   assertCountsMatchRestore(b, r);
   assert.deepEqual(
-    { mode: r.mode, rulesWritten: r.counts.rules_written, chainsWritten: r.counts.chains_written, bytesWritten: r.counts.bytes_written, rulesInKernel: r.counts.rules_in_kernel },
+    {
+      mode: r.mode,
+      rulesWritten: r.counts.rules_written,
+      chainsWritten: r.counts.chains_written,
+      bytesWritten: r.counts.bytes_written,
+      rulesInKernel: r.counts.rules_in_kernel,
+    },
     // 10 filter + 55 nat rules; 6 filter + 20 nat chain lines; kernel: 65 + 3 nat and 11 filter jump rules
     { mode: 'full', rulesWritten: 65, chainsWritten: 26, bytesWritten: 8866, rulesInKernel: 79 },
   );
@@ -115,7 +132,9 @@ test('upstream TestSyncProxyRulesRepeated: what each partial restore writes, and
   };
 
   const svc1 = put(svc({ namespace: 'ns1', name: 'svc1', portName: 'p80', clusterIP: '172.30.0.41', port: 80 }), [ep('10.0.1.1', 80)]);
-  const svc2 = put(svc({ namespace: 'ns2', name: 'svc2', portName: 'p8080', clusterIP: '172.30.0.42', port: 8080 }), [ep('10.0.2.1', 8080)]);
+  const svc2 = put(svc({ namespace: 'ns2', name: 'svc2', portName: 'p8080', clusterIP: '172.30.0.42', port: 8080 }), [
+    ep('10.0.2.1', 8080),
+  ]);
   // kernel = nat + 3 nat jump rules + filter (11 jump rules, KUBE-FIREWALL 1, KUBE-FORWARD 3)
   step(1, [svc1, svc2], 15, 15 + 3 + 15, 'full');
 
@@ -146,7 +165,10 @@ test('upstream TestSyncProxyRulesLargeClusterMode: comments go above 1000 endpoi
   const endpoints = new Map<string, EndpointInfo[]>();
   const put = (s: ServicePortInfo, eps: EndpointInfo[]): string => {
     services.set(s.key, s);
-    endpoints.set(s.key, [...eps].sort((x, y) => (`${x.ip}:${x.port}` < `${y.ip}:${y.port}` ? -1 : 1)));
+    endpoints.set(
+      s.key,
+      [...eps].sort((x, y) => (`${x.ip}:${x.port}` < `${y.ip}:${y.port}` ? -1 : 1)),
+    );
     return s.key;
   };
   const many = (second: number, port: number): EndpointInfo[] =>
@@ -192,7 +214,9 @@ test('upstream TestSyncProxyRulesLargeClusterMode: comments go above 1000 endpoi
   assert.equal(d.n, 1001);
   assert.equal(d.comments, 0);
 
-  const svc4 = put(svc({ namespace: 'ns4', name: 'svc4', portName: 'p8082', clusterIP: '172.30.0.44', port: 8082 }), [ep('10.4.0.1', 8082)]);
+  const svc4 = put(svc({ namespace: 'ns4', name: 'svc4', portName: 'p8082', clusterIP: '172.30.0.44', port: 8082 }), [
+    ep('10.4.0.1', 8082),
+  ]);
   b.sync({ snapshot: { services, endpoints }, changed: new Set([svc4]), now: 3 });
   d = dnatLines('10.4.0.1');
   assert.equal(d.line, '-A KUBE-SEP-SU5STNODRYEWJAUF -m tcp -p tcp -j DNAT --to-destination 10.4.0.1:8082');
@@ -206,7 +230,10 @@ test('upstream TestSyncProxyRulesLargeClusterMode: comments go above 1000 endpoi
   assert.equal(d.line, '');
   assert.equal(d.n, 0);
   assert.ok(!b.lastRestoreInput().includes('-X '), 'no chain deletions yet');
-  assert.ok(b.tableChains('nat').some((c) => c.name === 'KUBE-SVC-EBDQOQU5SJFXRIL3'), 'the stale chain is still in the kernel');
+  assert.ok(
+    b.tableChains('nat').some((c) => c.name === 'KUBE-SVC-EBDQOQU5SJFXRIL3'),
+    'the stale chain is still in the kernel',
+  );
 
   // more than syncPeriod later the stale chains are flushed and deleted
   b.sync({ snapshot: { services, endpoints }, changed: new Set(), now: 31 });
@@ -305,7 +332,10 @@ test('upstream TestDropInvalidRule and TestMasqueradeRule: KUBE-FORWARD and KUBE
   const forward = (o: Parameters<typeof upstreamBackend>[0]): string[] => {
     const b = upstreamBackend(o);
     b.sync({ snapshot: { services: new Map(), endpoints: new Map() }, changed: new Set(), now: 0 });
-    return b.lastRestoreInput().split('\n').filter((l) => l.startsWith('-A KUBE-FORWARD') || l.startsWith('-A KUBE-POSTROUTING'));
+    return b
+      .lastRestoreInput()
+      .split('\n')
+      .filter((l) => l.startsWith('-A KUBE-FORWARD') || l.startsWith('-A KUBE-POSTROUTING'));
   };
   const tail = [
     '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT',

@@ -53,19 +53,79 @@ test('verdicts and work for the reference cluster', () => {
   const b = new IpvsProxier({ node: NODE });
   b.sync(smallCluster().request(0));
   const cases: [string, Packet, Partial<LookupResult>, [number, number, number]][] = [
-    ['pod to a cluster IP', pkt('10.244.2.50', '10.96.10.20', 80), { verdict: 'DNAT', masquerade: false, serviceKey: 'shop/web:http' }, [24, 12, 3]],
-    ['off-cluster source to a cluster IP: masqueraded', pkt('172.16.0.9', '10.96.10.20', 80), { verdict: 'DNAT', masquerade: true }, [27, 13, 3]],
-    ['node port: masqueraded', pkt('1.2.3.4', '192.168.0.10', 30080), { verdict: 'DNAT', masquerade: true, serviceKey: 'shop/web:http' }, [32, 18, 3]],
-    ['LB IP, externalTrafficPolicy Local, allowed source: local endpoint, source kept, persistent', pkt('203.0.113.9', '198.51.100.5', 443), { verdict: 'DNAT', masquerade: false, endpoint: { ip: '10.244.1.8', port: 8443 } }, [26, 15, 4]],
-    ['LB IP from a source outside loadBalancerSourceRanges', pkt('9.9.9.9', '198.51.100.5', 443), { verdict: 'DROP', endpoint: null }, [21, 14, 0]],
-    ['a kube-ipvs0 address on a port that is no service (KUBE-IPVS-FILTER)', pkt('10.244.2.50', '10.96.10.20', 81), { verdict: 'REJECT', serviceKey: '' }, [20, 14, 0]],
-    ['a service without endpoints: IPVS answers ICMP port unreachable', pkt('10.244.2.50', '10.96.10.99', 80), { verdict: 'REJECT', serviceKey: 'shop/empty:http', endpoint: null }, [19, 11, 3]],
-    ['hairpin: a pod reaching itself through its service is masqueraded', pkt('10.244.1.5', '10.96.10.20', 80), { verdict: 'DNAT', masquerade: true, endpoint: { ip: '10.244.1.5', port: 8080 } }, [23, 12, 3]],
-    ['pod to pod: not a service address', pkt('10.244.2.50', '10.244.3.3', 81), { verdict: 'PASS', endpoint: null, serviceKey: '' }, [18, 8, 1]],
-    ['the node to an LB IP whose source ranges leave the node out (KUBE-IPVS-OUT-FILTER)', pkt('192.168.0.10', '198.51.100.5', 443, 'TCP', true), { verdict: 'DROP' }, [16, 10, 4]],
-    ['the node to a cluster IP: source is the VIP, masqueraded', pkt('192.168.0.10', '10.96.10.20', 80, 'TCP', true), { verdict: 'DNAT', masquerade: true }, [20, 9, 3]],
+    [
+      'pod to a cluster IP',
+      pkt('10.244.2.50', '10.96.10.20', 80),
+      { verdict: 'DNAT', masquerade: false, serviceKey: 'shop/web:http' },
+      [24, 12, 3],
+    ],
+    [
+      'off-cluster source to a cluster IP: masqueraded',
+      pkt('172.16.0.9', '10.96.10.20', 80),
+      { verdict: 'DNAT', masquerade: true },
+      [27, 13, 3],
+    ],
+    [
+      'node port: masqueraded',
+      pkt('1.2.3.4', '192.168.0.10', 30080),
+      { verdict: 'DNAT', masquerade: true, serviceKey: 'shop/web:http' },
+      [32, 18, 3],
+    ],
+    [
+      'LB IP, externalTrafficPolicy Local, allowed source: local endpoint, source kept, persistent',
+      pkt('203.0.113.9', '198.51.100.5', 443),
+      { verdict: 'DNAT', masquerade: false, endpoint: { ip: '10.244.1.8', port: 8443 } },
+      [26, 15, 4],
+    ],
+    [
+      'LB IP from a source outside loadBalancerSourceRanges',
+      pkt('9.9.9.9', '198.51.100.5', 443),
+      { verdict: 'DROP', endpoint: null },
+      [21, 14, 0],
+    ],
+    [
+      'a kube-ipvs0 address on a port that is no service (KUBE-IPVS-FILTER)',
+      pkt('10.244.2.50', '10.96.10.20', 81),
+      { verdict: 'REJECT', serviceKey: '' },
+      [20, 14, 0],
+    ],
+    [
+      'a service without endpoints: IPVS answers ICMP port unreachable',
+      pkt('10.244.2.50', '10.96.10.99', 80),
+      { verdict: 'REJECT', serviceKey: 'shop/empty:http', endpoint: null },
+      [19, 11, 3],
+    ],
+    [
+      'hairpin: a pod reaching itself through its service is masqueraded',
+      pkt('10.244.1.5', '10.96.10.20', 80),
+      { verdict: 'DNAT', masquerade: true, endpoint: { ip: '10.244.1.5', port: 8080 } },
+      [23, 12, 3],
+    ],
+    [
+      'pod to pod: not a service address',
+      pkt('10.244.2.50', '10.244.3.3', 81),
+      { verdict: 'PASS', endpoint: null, serviceKey: '' },
+      [18, 8, 1],
+    ],
+    [
+      'the node to an LB IP whose source ranges leave the node out (KUBE-IPVS-OUT-FILTER)',
+      pkt('192.168.0.10', '198.51.100.5', 443, 'TCP', true),
+      { verdict: 'DROP' },
+      [16, 10, 4],
+    ],
+    [
+      'the node to a cluster IP: source is the VIP, masqueraded',
+      pkt('192.168.0.10', '10.96.10.20', 80, 'TCP', true),
+      { verdict: 'DNAT', masquerade: true },
+      [20, 9, 3],
+    ],
     ['external IP from outside: masqueraded', pkt('8.8.8.8', '203.0.113.7', 80), { verdict: 'DNAT', masquerade: true }, [22, 10, 3]],
-    ['DNS over UDP', pkt('10.244.2.50', '10.96.0.10', 53, 'UDP'), { verdict: 'DNAT', masquerade: false, serviceKey: 'kube-system/kube-dns:dns' }, [24, 10, 3]],
+    [
+      'DNS over UDP',
+      pkt('10.244.2.50', '10.96.0.10', 53, 'UDP'),
+      { verdict: 'DNAT', masquerade: false, serviceKey: 'kube-system/kube-dns:dns' },
+      [24, 10, 3],
+    ],
     ['SCTP node port', pkt('1.2.3.4', '192.168.0.10', 30868, 'SCTP'), { verdict: 'DNAT', masquerade: true }, [32, 17, 3]],
     ['a node port that is no service: the host', pkt('1.2.3.4', '192.168.0.10', 22), { verdict: 'PASS' }, [24, 17, 3]],
   ];
@@ -85,7 +145,8 @@ test('ClientIP affinity keeps a client on one real server; other clients are spr
   const b = new IpvsProxier({ node: NODE });
   b.sync(c.request(0));
   const mine = b.lookup(pkt('10.244.7.1', '10.96.0.50', 80, 'TCP', false, 1), RNG, 1).endpoint;
-  for (let i = 0; i < 10; i++) assert.deepEqual(b.lookup(pkt('10.244.7.1', '10.96.0.50', 80, 'TCP', false, 100 + i), RNG, 2 + i).endpoint, mine);
+  for (let i = 0; i < 10; i++)
+    assert.deepEqual(b.lookup(pkt('10.244.7.1', '10.96.0.50', 80, 'TCP', false, 100 + i), RNG, 2 + i).endpoint, mine);
   const others = new Set<string>();
   for (let i = 0; i < 6; i++) others.add(b.lookup(pkt(`10.244.8.${i}`, '10.96.0.50', 80), RNG, 20).endpoint!.ip);
   assert.equal(others.size, 3);

@@ -29,7 +29,13 @@ function sh(script: string): { code: number; out: string; err: string } {
 function usable(t: TestContext, tools: string[]): boolean {
   const missing = tools.filter((x) => spawnSync('sh', ['-c', `command -v ${x}`]).status !== 0);
   const rootless = typeof process.getuid === 'function' && process.getuid() !== 0;
-  const why = rootless ? 'not root' : missing.length > 0 ? `missing ${missing.join(', ')}` : sh('true').code !== 0 ? 'no network namespaces' : '';
+  const why = rootless
+    ? 'not root'
+    : missing.length > 0
+      ? `missing ${missing.join(', ')}`
+      : sh('true').code !== 0
+        ? 'no network namespaces'
+        : '';
   if (why === '') return true;
   if (REQUIRE) assert.fail(`real-tool test cannot run: ${why}`);
   t.skip(why);
@@ -71,7 +77,11 @@ function withFiles(files: Record<string, string>, fn: (dir: string) => void): vo
   }
 }
 
-const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '').sort();
+const lines = (text: string): string[] =>
+  text
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
 
 for (const large of [false, true]) {
   const what = large ? '3,000 services' : 'the reference cluster';
@@ -79,7 +89,7 @@ for (const large of [false, true]) {
   test(`ipset restore + ipset save gives back the rendered ipset save (${what})`, (t) => {
     if (!usable(t, ['unshare', 'ipset'])) return;
     const save = rendered(large).render()['ipset save']!;
-    withFiles({ 'sets': save }, (dir) => {
+    withFiles({ sets: save }, (dir) => {
       const r = sh(`ipset restore < ${dir}/sets && ipset save${large ? '' : ' -sorted'}`);
       assert.equal(r.code, 0, r.err);
       if (large) assert.deepEqual(lines(r.out), lines(save));
@@ -95,15 +105,23 @@ for (const large of [false, true]) {
     const go = () => {
       let out = { code: 0, out: '', err: '' };
       withFiles({ sets: b.render()['ipset save']!, restore }, (dir) => {
-        out = sh(`ipset restore < ${dir}/sets && ${JUMPS} && iptables-nft-restore --noflush --counters < ${dir}/restore && iptables-nft-save | grep -v '^#'`);
+        out = sh(
+          `ipset restore < ${dir}/sets && ${JUMPS} && iptables-nft-restore --noflush --counters < ${dir}/restore && iptables-nft-save | grep -v '^#'`,
+        );
       });
       return out;
     };
     let r = go();
     if (r.code !== 0 && /ipvs/.test(r.err)) {
       // no xt_ipvs in this kernel: check everything but the KUBE-IPVS-OUT-FILTER rules
-      restore = restore.split('\n').filter((l) => !l.includes('-m ipvs')).join('\n');
-      expected = expected.split('\n').filter((l) => !l.includes('-m ipvs')).join('\n');
+      restore = restore
+        .split('\n')
+        .filter((l) => !l.includes('-m ipvs'))
+        .join('\n');
+      expected = expected
+        .split('\n')
+        .filter((l) => !l.includes('-m ipvs'))
+        .join('\n');
       r = go();
     }
     assert.equal(r.code, 0, r.err);

@@ -78,7 +78,13 @@ test('scheduler and sizes in the save output follow the options', () => {
   const b = new IpvsProxier({ node: NODE, scheduler: 'wlc' });
   b.sync(smallCluster().request(0));
   assert.match(b.render()['ipvsadm -S -n']!, /^-A -t 10\.96\.0\.1:443 -s wlc -p 10800$/m);
-  assert.deepEqual(b.size(), { iptables_rules: 42, iptables_chains: 11, ipvs_virtual_servers: 15, ipvs_real_servers: 23, ipset_entries: 38 });
+  assert.deepEqual(b.size(), {
+    iptables_rules: 42,
+    iptables_chains: 11,
+    ipvs_virtual_servers: 15,
+    ipvs_real_servers: 23,
+    ipset_entries: 38,
+  });
   // size() agrees with the rendered rulesets
   const r = b.render();
   const lines = (text: string, prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix)).length;

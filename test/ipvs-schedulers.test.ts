@@ -4,7 +4,12 @@ import { IpvsKernel, dhHashKey, shHashKey, type RealServer, type VirtualService 
 import type { IpvsScheduler } from '../src/backends/ipvs/index.js';
 
 /** A virtual service with destinations added in the given order (the kernel puts each new one at the list head). */
-function service(sched: IpvsScheduler, dests: [string, number][], flags = 0, timeout = 0): { k: IpvsKernel; vs: VirtualService; d: Map<string, RealServer> } {
+function service(
+  sched: IpvsScheduler,
+  dests: [string, number][],
+  flags = 0,
+  timeout = 0,
+): { k: IpvsKernel; vs: VirtualService; d: Map<string, RealServer> } {
   const k = new IpvsKernel('fixed256');
   const vs = k.addService('TCP', '10.96.0.1', 80, sched, flags, timeout);
   const d = new Map<string, RealServer>();
@@ -19,12 +24,23 @@ function picks(k: IpvsKernel, vs: VirtualService, n: number, src = 0x0a000001): 
 }
 
 test('the destination list runs from the most recently added real server (list_add_rcu at the head)', () => {
-  const { vs } = service('rr', [['10.0.0.1', 1], ['10.0.0.2', 1], ['10.0.0.3', 1]]);
-  assert.deepEqual(vs.dests.map((x) => x.ip), ['10.0.0.3', '10.0.0.2', '10.0.0.1']);
+  const { vs } = service('rr', [
+    ['10.0.0.1', 1],
+    ['10.0.0.2', 1],
+    ['10.0.0.3', 1],
+  ]);
+  assert.deepEqual(
+    vs.dests.map((x) => x.ip),
+    ['10.0.0.3', '10.0.0.2', '10.0.0.1'],
+  );
 });
 
 test('rr: round robin over the list from the head, skipping weight-0 servers', () => {
-  const { k, vs, d } = service('rr', [['10.0.0.1', 1], ['10.0.0.2', 1], ['10.0.0.3', 1]]);
+  const { k, vs, d } = service('rr', [
+    ['10.0.0.1', 1],
+    ['10.0.0.2', 1],
+    ['10.0.0.3', 1],
+  ]);
   assert.deepEqual(picks(k, vs, 7), ['10.0.0.3', '10.0.0.2', '10.0.0.1', '10.0.0.3', '10.0.0.2', '10.0.0.1', '10.0.0.3']);
   // quiesce .2 (graceful termination): never picked again
   k.updateDest(vs, d.get('10.0.0.2')!, 0);
@@ -36,7 +52,12 @@ test('rr: round robin over the list from the head, skipping weight-0 servers', (
 });
 
 test('rr: deleting the current server moves the cursor to the previous entry (ip_vs_rr_del_dest)', () => {
-  const { k, vs, d } = service('rr', [['10.0.0.1', 1], ['10.0.0.2', 1], ['10.0.0.3', 1], ['10.0.0.4', 1]]);
+  const { k, vs, d } = service('rr', [
+    ['10.0.0.1', 1],
+    ['10.0.0.2', 1],
+    ['10.0.0.3', 1],
+    ['10.0.0.4', 1],
+  ]);
   // list: .4 .3 .2 .1
   assert.deepEqual(picks(k, vs, 2), ['10.0.0.4', '10.0.0.3']);
   k.deleteDest(vs, d.get('10.0.0.3')!);
@@ -47,7 +68,11 @@ test('rr: deleting the current server moves the cursor to the previous entry (ip
 });
 
 test('wrr: weights 4, 3, 2 give 4:3:2 per cycle of 9, in the kernel order', () => {
-  const { k, vs } = service('wrr', [['10.0.0.1', 4], ['10.0.0.2', 3], ['10.0.0.3', 2]]);
+  const { k, vs } = service('wrr', [
+    ['10.0.0.1', 4],
+    ['10.0.0.2', 3],
+    ['10.0.0.3', 2],
+  ]);
   const seq = picks(k, vs, 21).map((ip) => ip.slice(-1));
   // dest_changed leaves cw at 1 after the adds, so the first pass takes every server once
   assert.deepEqual(seq.join(' '), '3 2 1 1 2 1 3 2 1 3 2 1 1 2 1 3 2 1 3 2 1');
@@ -58,14 +83,31 @@ test('wrr: weights 4, 3, 2 give 4:3:2 per cycle of 9, in the kernel order', () =
 });
 
 test('wrr: weights with a common divisor step by the gcd; weight 0 is never chosen', () => {
-  const { k, vs, d } = service('wrr', [['10.0.0.1', 4], ['10.0.0.2', 2]]);
-  assert.deepEqual(picks(k, vs, 6).map((ip) => ip.slice(-1)).join(' '), '2 1 1 2 1 1');
+  const { k, vs, d } = service('wrr', [
+    ['10.0.0.1', 4],
+    ['10.0.0.2', 2],
+  ]);
+  assert.deepEqual(
+    picks(k, vs, 6)
+      .map((ip) => ip.slice(-1))
+      .join(' '),
+    '2 1 1 2 1 1',
+  );
   k.updateDest(vs, d.get('10.0.0.1')!, 0);
-  assert.deepEqual(picks(k, vs, 3).map((ip) => ip.slice(-1)).join(' '), '2 2 2');
+  assert.deepEqual(
+    picks(k, vs, 3)
+      .map((ip) => ip.slice(-1))
+      .join(' '),
+    '2 2 2',
+  );
 });
 
 test('lc: least active*256 + inactive, first in list order on ties, weight 0 skipped', () => {
-  const { k, vs, d } = service('lc', [['10.0.0.1', 1], ['10.0.0.2', 1], ['10.0.0.3', 1]]);
+  const { k, vs, d } = service('lc', [
+    ['10.0.0.1', 1],
+    ['10.0.0.2', 1],
+    ['10.0.0.3', 1],
+  ]);
   Object.assign(d.get('10.0.0.1')!, { activeConns: 1, inactiveConns: 0 }); // 256
   Object.assign(d.get('10.0.0.2')!, { activeConns: 0, inactiveConns: 300 }); // 300
   Object.assign(d.get('10.0.0.3')!, { activeConns: 0, inactiveConns: 255 }); // 255
@@ -77,7 +119,10 @@ test('lc: least active*256 + inactive, first in list order on ties, weight 0 ski
 });
 
 test('wlc: overhead/weight, compared as loh*w(dest) > doh*w(least)', () => {
-  const { k, vs, d } = service('wlc', [['10.0.0.1', 1], ['10.0.0.2', 3]]);
+  const { k, vs, d } = service('wlc', [
+    ['10.0.0.1', 1],
+    ['10.0.0.2', 3],
+  ]);
   // list: .2 (w3), .1 (w1)
   Object.assign(d.get('10.0.0.2')!, { activeConns: 4, inactiveConns: 0 }); // 1024 / 3 = 341
   Object.assign(d.get('10.0.0.1')!, { activeConns: 1, inactiveConns: 10 }); // 266 / 1
@@ -91,14 +136,21 @@ test('wlc: overhead/weight, compared as loh*w(dest) > doh*w(least)', () => {
 });
 
 test('sed: (active + 1) / weight; nq: an idle server first, otherwise as sed', () => {
-  const sed = service('sed', [['10.0.0.1', 1], ['10.0.0.2', 3]]);
+  const sed = service('sed', [
+    ['10.0.0.1', 1],
+    ['10.0.0.2', 3],
+  ]);
   Object.assign(sed.d.get('10.0.0.2')!, { activeConns: 4, inactiveConns: 0 }); // 5/3
   Object.assign(sed.d.get('10.0.0.1')!, { activeConns: 1, inactiveConns: 1000 }); // 2/1: inactive ignored
   assert.equal(sed.k.schedule(sed.vs, 1, sed.vs.ipInt, 0).dest?.ip, '10.0.0.2');
   sed.d.get('10.0.0.1')!.activeConns = 0; // 1/1 < 5/3
   assert.equal(sed.k.schedule(sed.vs, 1, sed.vs.ipInt, 0).dest?.ip, '10.0.0.1');
 
-  const nq = service('nq', [['10.0.0.1', 1], ['10.0.0.2', 5], ['10.0.0.3', 1]]);
+  const nq = service('nq', [
+    ['10.0.0.1', 1],
+    ['10.0.0.2', 5],
+    ['10.0.0.3', 1],
+  ]);
   // list: .3 .2 .1
   Object.assign(nq.d.get('10.0.0.3')!, { activeConns: 2 });
   Object.assign(nq.d.get('10.0.0.2')!, { activeConns: 1 });
@@ -109,11 +161,19 @@ test('sed: (active + 1) / weight; nq: an idle server first, otherwise as sed', (
 });
 
 test('sh: hash_32 of the source address into 256 buckets; a client always lands on the same server', () => {
-  assert.deepEqual([0x0a000001, 0x0a000002, 0xc0a80001].map((s) => shHashKey(s)), [39, 137, 192]);
-  const { k, vs, d } = service('sh', [['10.0.0.1', 1], ['10.0.0.2', 1], ['10.0.0.3', 1]]);
+  assert.deepEqual(
+    [0x0a000001, 0x0a000002, 0xc0a80001].map((s) => shHashKey(s)),
+    [39, 137, 192],
+  );
+  const { k, vs, d } = service('sh', [
+    ['10.0.0.1', 1],
+    ['10.0.0.2', 1],
+    ['10.0.0.3', 1],
+  ]);
   const first = new Map<number, string>();
   for (let c = 0; c < 64; c++) first.set(c, k.schedule(vs, 0x0a010000 + c, vs.ipInt, 0).dest!.ip);
-  for (let round = 0; round < 3; round++) for (let c = 0; c < 64; c++) assert.equal(k.schedule(vs, 0x0a010000 + c, vs.ipInt, 0).dest!.ip, first.get(c));
+  for (let round = 0; round < 3; round++)
+    for (let c = 0; c < 64; c++) assert.equal(k.schedule(vs, 0x0a010000 + c, vs.ipInt, 0).dest!.ip, first.get(c));
   // buckets are dealt round-robin from the list head, one per unit of weight: all three servers get clients
   assert.equal(new Set(first.values()).size, 3);
   // bucket 39 (source 10.0.0.1): 39 % 3 = 0 -> list head .3
@@ -125,7 +185,11 @@ test('sh: hash_32 of the source address into 256 buckets; a client always lands 
 
 test('dh: hash of the destination (the VIP): every client of one virtual service gets the same server', () => {
   assert.equal(dhHashKey(0x0a600001), 177);
-  const { k, vs } = service('dh', [['10.0.0.1', 1], ['10.0.0.2', 1], ['10.0.0.3', 1]]);
+  const { k, vs } = service('dh', [
+    ['10.0.0.1', 1],
+    ['10.0.0.2', 1],
+    ['10.0.0.3', 1],
+  ]);
   const got = new Set<string>();
   for (let c = 0; c < 50; c++) got.add(k.schedule(vs, 0x0a010000 + c * 7, vs.ipInt, 0).dest!.ip);
   // 10.96.0.1 -> bucket 177, 177 % 3 = 0 -> list head
@@ -133,7 +197,16 @@ test('dh: hash of the destination (the VIP): every client of one virtual service
 });
 
 test('persistence: a client stays on its server within the timeout, moves when it expires or the server is quiesced', () => {
-  const { k, vs, d } = service('rr', [['10.0.0.1', 1], ['10.0.0.2', 1], ['10.0.0.3', 1]], 1, 600);
+  const { k, vs, d } = service(
+    'rr',
+    [
+      ['10.0.0.1', 1],
+      ['10.0.0.2', 1],
+      ['10.0.0.3', 1],
+    ],
+    1,
+    600,
+  );
   const a = 0x0a010001;
   const b = 0x0a010002;
   assert.equal(k.schedule(vs, a, vs.ipInt, 0).dest!.ip, '10.0.0.3');

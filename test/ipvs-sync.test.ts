@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IpvsProxier, destMsgBytes, ipsetMsgBytes, serviceMsgBytes, ADDRESS_MSG_BYTES, type IpvsSyncResult } from '../src/backends/ipvs/index.js';
+import {
+  IpvsProxier,
+  destMsgBytes,
+  ipsetMsgBytes,
+  serviceMsgBytes,
+  ADDRESS_MSG_BYTES,
+  type IpvsSyncResult,
+} from '../src/backends/ipvs/index.js';
 import type { SyncResult } from '../src/types.js';
 import { Cluster, NODE, ep, svc, uniformCluster, smallCluster } from './fixtures/ipvs/cluster.js';
 
@@ -40,7 +47,13 @@ test('first sync of S services x E endpoints: S+S*E IPVS ops, 2S ipset entries, 
     assert.deepEqual(counts(r), { mode: 'full', ipvsOps: S + S * E, ipsetOps: 2 * S, addressOps: S, ...BASE });
     assert.equal(r.detail.virtualServersAdded, S);
     assert.equal(r.detail.realServersAdded, S * E);
-    assert.deepEqual(b.size(), { iptables_rules: 28, iptables_chains: 11, ipvs_virtual_servers: S, ipvs_real_servers: S * E, ipset_entries: 2 * S });
+    assert.deepEqual(b.size(), {
+      iptables_rules: 28,
+      iptables_chains: 11,
+      ipvs_virtual_servers: S,
+      ipvs_real_servers: S * E,
+      ipset_entries: 2 * S,
+    });
     // bytes: the restore input plus the per-request estimates
     assert.equal(r.detail.restoreBytes, Buffer.byteLength(b.lastRestoreInput()));
     assert.equal(r.detail.netlinkBytes, S * serviceMsgBytes('rr') + S * E * destMsgBytes('rr') + S * ADDRESS_MSG_BYTES);
@@ -48,7 +61,16 @@ test('first sync of S services x E endpoints: S+S*E IPVS ops, 2S ipset entries, 
     assert.equal(r.counts.bytes_written, r.detail.restoreBytes + r.detail.netlinkBytes + r.detail.ipsetBytes);
   }
   // the per-request estimates themselves
-  assert.deepEqual([serviceMsgBytes('rr'), destMsgBytes('rr'), ADDRESS_MSG_BYTES, ipsetMsgBytes('KUBE-CLUSTER-IP', 'hash:ip,port'), ipsetMsgBytes('KUBE-IPVS-IPS', 'hash:ip')], [92, 144, 40, 80, 64]);
+  assert.deepEqual(
+    [
+      serviceMsgBytes('rr'),
+      destMsgBytes('rr'),
+      ADDRESS_MSG_BYTES,
+      ipsetMsgBytes('KUBE-CLUSTER-IP', 'hash:ip,port'),
+      ipsetMsgBytes('KUBE-IPVS-IPS', 'hash:ip'),
+    ],
+    [92, 144, 40, 80, 64],
+  );
 });
 
 test('a sync with nothing changed writes only the iptables-restore input', () => {
@@ -89,7 +111,10 @@ test('one endpoint removed with no connections: deleted at once', () => {
 });
 
 test('graceful termination: weight 0 while connections last, deleted by housekeeping after the last closes', () => {
-  const c = new Cluster().set(svc({ key: 'a/web:http', clusterIP: '10.96.0.20', port: 80 }), [ep('10.244.2.1', 8080), ep('10.244.2.2', 8080)]);
+  const c = new Cluster().set(svc({ key: 'a/web:http', clusterIP: '10.96.0.20', port: 80 }), [
+    ep('10.244.2.1', 8080),
+    ep('10.244.2.2', 8080),
+  ]);
   const b = new IpvsProxier({ node: NODE });
   b.sync(c.request(0));
   const pkt = { srcIP: '10.244.5.5', srcPort: 40000, dstIP: '10.96.0.20', dstPort: 80, protocol: 'TCP' as const, local: false };
@@ -105,7 +130,8 @@ test('graceful termination: weight 0 while connections last, deleted by housekee
   assert.match(b.render()['ipvsadm -S -n']!, /-a -t 10\.96\.0\.20:80 -r 10\.244\.2\.2:8080 -m -w 0\n/);
   assert.equal(b.size().ipvs_real_servers, 2);
   // a quiesced server gets no new connection
-  for (let i = 0; i < 4; i++) assert.deepEqual(b.lookup({ ...pkt, srcPort: 40001 + i }, RNG, 11).endpoint, { ip: '10.244.2.1', port: 8080 });
+  for (let i = 0; i < 4; i++)
+    assert.deepEqual(b.lookup({ ...pkt, srcPort: 40001 + i }, RNG, 11).endpoint, { ip: '10.244.2.1', port: 8080 });
 
   assert.equal(b.housekeeping(60), null, 'still one active connection');
   b.connectionClosed({ ip: '10.244.2.2', port: 8080 }, 'a/web:http', 'TCP');
@@ -113,7 +139,16 @@ test('graceful termination: weight 0 while connections last, deleted by housekee
   assert.equal(b.housekeeping(120), null);
   const h = b.housekeeping(181);
   assert.ok(h !== null);
-  assert.deepEqual(counts(h), { mode: 'partial', ipvsOps: 1, ipsetOps: 0, addressOps: 0, rulesWritten: 0, chainsWritten: 0, rulesInKernel: 28, iptablesRestored: false });
+  assert.deepEqual(counts(h), {
+    mode: 'partial',
+    ipvsOps: 1,
+    ipsetOps: 0,
+    addressOps: 0,
+    rulesWritten: 0,
+    chainsWritten: 0,
+    rulesInKernel: 28,
+    iptablesRestored: false,
+  });
   assert.equal(h.counts.bytes_written, destMsgBytes('rr'));
   assert.equal(b.size().ipvs_real_servers, 1);
   assert.doesNotMatch(b.render()['ipvsadm -S -n']!, /10\.244\.2\.2/);
@@ -122,7 +157,10 @@ test('graceful termination: weight 0 while connections last, deleted by housekee
 test('graceful termination: a UDP real server is deleted at once, an SCTP one waits like TCP', () => {
   const c = new Cluster()
     .set(svc({ key: 'a/dns:dns', clusterIP: '10.96.0.10', port: 53, protocol: 'UDP' }), [ep('10.244.2.1', 53), ep('10.244.2.2', 53)])
-    .set(svc({ key: 'a/sig:sctp', clusterIP: '10.96.0.11', port: 3868, protocol: 'SCTP' }), [ep('10.244.2.1', 3868), ep('10.244.2.2', 3868)]);
+    .set(svc({ key: 'a/sig:sctp', clusterIP: '10.96.0.11', port: 3868, protocol: 'SCTP' }), [
+      ep('10.244.2.1', 3868),
+      ep('10.244.2.2', 3868),
+    ]);
   const b = new IpvsProxier({ node: NODE });
   b.sync(c.request(0));
   for (let i = 0; i < 4; i++) {
@@ -139,7 +177,10 @@ test('graceful termination: a UDP real server is deleted at once, an SCTP one wa
 });
 
 test('an endpoint that comes back while terminating is deleted and added again with weight 1', () => {
-  const c = new Cluster().set(svc({ key: 'a/web:http', clusterIP: '10.96.0.20', port: 80 }), [ep('10.244.2.1', 8080), ep('10.244.2.2', 8080)]);
+  const c = new Cluster().set(svc({ key: 'a/web:http', clusterIP: '10.96.0.20', port: 80 }), [
+    ep('10.244.2.1', 8080),
+    ep('10.244.2.2', 8080),
+  ]);
   const b = new IpvsProxier({ node: NODE });
   b.sync(c.request(0));
   b.lookup({ srcIP: '10.244.5.5', srcPort: 40000, dstIP: '10.96.0.20', dstPort: 80, protocol: 'TCP', local: false }, RNG, 1);
@@ -147,7 +188,10 @@ test('an endpoint that comes back while terminating is deleted and added again w
   assert.equal(b.sync(c.request(10)).counts.ipvs_operations, 1);
   c.setEndpoints('a/web:http', [ep('10.244.2.1', 8080), ep('10.244.2.2', 8080)]);
   const r = b.sync(c.request(20));
-  assert.deepEqual([r.counts.ipvs_operations, r.detail.realServersDeleted, r.detail.realServersAdded, r.detail.gracefulPending], [2, 1, 1, 0]);
+  assert.deepEqual(
+    [r.counts.ipvs_operations, r.detail.realServersDeleted, r.detail.realServersAdded, r.detail.gracefulPending],
+    [2, 1, 1, 0],
+  );
   assert.match(b.render()['ipvsadm -S -n']!, /-r 10\.244\.2\.2:8080 -m -w 1\n/);
   // the kernel took the destination back from its trash: its connection still counts
   assert.equal(b.kernel.services.get('TCP|10.96.0.20|80')!.destByKey.get('10.244.2.2:8080')!.activeConns, 1);
@@ -168,7 +212,13 @@ test('a service added: 1 + E IPVS ops, 2 ipset entries, 1 address', () => {
   const c = uniformCluster(4, 3);
   const b = new IpvsProxier({ node: NODE });
   b.sync(c.request(0));
-  c.set(svc({ key: 'new/svc:http', clusterIP: '10.96.200.1', port: 80 }), [ep('10.244.8.1', 8080), ep('10.244.8.2', 8080), ep('10.244.8.3', 8080), ep('10.244.8.4', 8080), ep('10.244.8.5', 8080)]);
+  c.set(svc({ key: 'new/svc:http', clusterIP: '10.96.200.1', port: 80 }), [
+    ep('10.244.8.1', 8080),
+    ep('10.244.8.2', 8080),
+    ep('10.244.8.3', 8080),
+    ep('10.244.8.4', 8080),
+    ep('10.244.8.5', 8080),
+  ]);
   const r = b.sync(c.request(5));
   assert.deepEqual(counts(r), { mode: 'partial', ipvsOps: 6, ipsetOps: 2, addressOps: 1, ...BASE });
 });
@@ -180,7 +230,10 @@ test('ports sharing a cluster IP share its kube-ipvs0 address and KUBE-IPVS-IPS 
   c.delete('kube-system/kube-dns:dns-tcp');
   const r = b.sync(c.request(5));
   // the TCP virtual server and its two real servers go; the address stays bound for the UDP port
-  assert.deepEqual([r.counts.ipvs_operations, r.detail.virtualServersDeleted, r.counts.ipset_operations, r.counts.address_operations], [1, 1, 2, 0]);
+  assert.deepEqual(
+    [r.counts.ipvs_operations, r.detail.virtualServersDeleted, r.counts.ipset_operations, r.counts.address_operations],
+    [1, 1, 2, 0],
+  );
   assert.ok(b.addresses().includes('10.96.0.10'));
   // KUBE-CLUSTER-IP loses 10.96.0.10,tcp:53 and KUBE-LOOP-BACK loses 10.244.1.2,tcp:53,10.244.1.2
   assert.doesNotMatch(b.render()['ipset save']!, /tcp:53/);
@@ -218,7 +271,10 @@ test('a service port that changes its session affinity updates its virtual serve
   const s = c.services.get('ns0/svc0:http')!;
   c.set({ ...s, stickyMaxAgeSeconds: 10800 }, c.endpoints.get('ns0/svc0:http')!);
   const r = b.sync(c.request(5));
-  assert.deepEqual([r.counts.ipvs_operations, r.detail.virtualServersUpdated, r.counts.ipset_operations, r.counts.address_operations], [1, 1, 0, 0]);
+  assert.deepEqual(
+    [r.counts.ipvs_operations, r.detail.virtualServersUpdated, r.counts.ipset_operations, r.counts.address_operations],
+    [1, 1, 0, 0],
+  );
   assert.match(b.render()['ipvsadm -S -n']!, /-A -t 10\.96\.0\.1:80 -s rr -p 10800\n/);
 });
 
@@ -227,7 +283,11 @@ test('externalTrafficPolicy Local: external virtual servers use the local endpoi
   const b = new IpvsProxier({ node: NODE });
   b.sync(c.request(0));
   const save = b.render()['ipvsadm -S -n']!;
-  const block = (vs: string) => save.split('\n').filter((l) => l.includes(` ${vs} `)).join('\n');
+  const block = (vs: string) =>
+    save
+      .split('\n')
+      .filter((l) => l.includes(` ${vs} `))
+      .join('\n');
   // cluster IP: every ready endpoint (the terminating one is left out)
   assert.equal(block('-t 10.96.10.30:443').split('\n').length, 3);
   // load-balancer IP and node port: only the local endpoint

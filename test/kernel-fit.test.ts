@@ -28,7 +28,14 @@ test('nnls solves an exact non-negative system and clamps a negative solution to
   close(c[0]!, 2, 'c0');
   close(c[1]!, 3, 'c1');
   // unconstrained least squares would give c1 < 0
-  const d = nnls([[1, 1], [1, 0], [0, 1]], [1, 2, -1]);
+  const d = nnls(
+    [
+      [1, 1],
+      [1, 0],
+      [0, 1],
+    ],
+    [1, 2, -1],
+  );
   assert.equal(d[1], 0);
   close(d[0]!, 1.5, 'd0');
 });
@@ -57,7 +64,8 @@ function syntheticRows(variant: typeof legacy, coefficients: Record<string, numb
   const rows: MetricRow[] = [];
   for (const s of [100, 300, 1000, 3000, 10000]) {
     const key = { scenario: 'scaling', backend: variant.name, services: s, endpoints_per_service: 10 };
-    const add = (metric: string, statistic: MetricRow['statistic'], value: number): void => void rows.push({ ...key, metric, statistic, value, unit: '' });
+    const add = (metric: string, statistic: MetricRow['statistic'], value: number): void =>
+      void rows.push({ ...key, metric, statistic, value, unit: '' });
     const full = { rules_written: 32 * s + 9, chains_written: 11 * s + 10, bytes_written: 3240 * s, rules_in_kernel: 32 * s + 23 };
     const partial = { rules_written: s + 40, chains_written: 21, bytes_written: 140 * s, rules_in_kernel: 32 * s + 25 };
     for (const [k, v] of Object.entries(full)) add(`initial_sync_${k}`, 'value', v);
@@ -74,13 +82,32 @@ function syntheticRows(variant: typeof legacy, coefficients: Record<string, numb
   return rows;
 }
 
-test('calibrate recovers the iptables flavours\' coefficients exactly from synthetic kernel rows', () => {
-  const truthLegacy = { restoreFixed: 5e-3, perRuleWritten: 4e-6, perRuleInKernel: 3e-6, perKiloRuleWrittenSquared: 1.5e-4, perKiloRuleInKernelSquared: 2e-5, firstPacketFixed: 60e-6, perRuleEvaluated: 3e-9 };
-  const truthNft = { restoreFixed: 20e-3, perRuleWritten: 40e-6, perRuleInKernel: 1e-6, perKiloRuleWrittenSquared: 4e-4, perKiloRuleInKernelSquared: 0, firstPacketFixed: 70e-6, perRuleEvaluated: 12e-9 };
+test("calibrate recovers the iptables flavours' coefficients exactly from synthetic kernel rows", () => {
+  const truthLegacy = {
+    restoreFixed: 5e-3,
+    perRuleWritten: 4e-6,
+    perRuleInKernel: 3e-6,
+    perKiloRuleWrittenSquared: 1.5e-4,
+    perKiloRuleInKernelSquared: 2e-5,
+    firstPacketFixed: 60e-6,
+    perRuleEvaluated: 3e-9,
+  };
+  const truthNft = {
+    restoreFixed: 20e-3,
+    perRuleWritten: 40e-6,
+    perRuleInKernel: 1e-6,
+    perKiloRuleWrittenSquared: 4e-4,
+    perKiloRuleInKernelSquared: 0,
+    firstPacketFixed: 70e-6,
+    perRuleEvaluated: 12e-9,
+  };
   const rows = [...syntheticRows(legacy, truthLegacy), ...syntheticRows(nft, truthNft)];
   const cal = calibrate(rows, 'synthetic', new Date('2026-01-01T00:00:00Z'));
   assert.deepEqual(Object.keys(cal.coefficients).sort(), ['iptables-legacy', 'iptables-nft']);
-  for (const [name, truth] of [['iptables-legacy', truthLegacy], ['iptables-nft', truthNft]] as const) {
+  for (const [name, truth] of [
+    ['iptables-legacy', truthLegacy],
+    ['iptables-nft', truthNft],
+  ] as const) {
     for (const [k, v] of Object.entries(truth)) close(cal.coefficients[name]![k]!, v, `${name} ${k}`);
     assert.ok(cal.fits[name]!.sync!.maxRelError < 1e-9);
     assert.ok(cal.fits[name]!.firstPacket!.maxRelError < 1e-9);
@@ -105,7 +132,10 @@ test('readCalibration refuses a bad file with the field at fault', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpb-cal-'));
   try {
     const file = path.join(dir, 'bad.json');
-    fs.writeFileSync(file, JSON.stringify({ kind: 'kpbench-calibration', version: 1, coefficients: { 'iptables-legacy': { perRuleWritten: -1 } } }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ kind: 'kpbench-calibration', version: 1, coefficients: { 'iptables-legacy': { perRuleWritten: -1 } } }),
+    );
     assert.throws(() => readCalibration(file), /coefficients\.iptables-legacy\.perRuleWritten: must be a non-negative number/);
     fs.writeFileSync(file, '{"kind":"other"}');
     assert.throws(() => readCalibration(file), /bad\.json: kind/);

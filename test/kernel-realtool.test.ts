@@ -66,7 +66,8 @@ test('a missing tool is one line naming its Debian package', (t) => {
   if (!ready(t)) return;
   assert.throws(
     () => checkPrerequisites({ ip: 'iproute2', 'kpb-no-such-tool': 'kpb-some-package' }),
-    (e: unknown) => e instanceof PrerequisiteError && /install the Debian package 'kpb-some-package'/.test(e.message) && !e.message.includes('\n'),
+    (e: unknown) =>
+      e instanceof PrerequisiteError && /install the Debian package 'kpb-some-package'/.test(e.message) && !e.message.includes('\n'),
   );
 });
 
@@ -169,7 +170,10 @@ function hostRulesets(): Record<string, string> {
   for (const cmd of [['iptables-save'], ['iptables-legacy-save'], ['iptables-nft-save'], ['nft', 'list', 'ruleset'], ['ipset', 'save']]) {
     if (!hasTool(cmd[0]!)) continue;
     const r = run(cmd);
-    out[cmd.join(' ')] = `${r.code}\n${r.stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n')}`;
+    out[cmd.join(' ')] = `${r.code}\n${r.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .join('\n')}`;
   }
   return out;
 }
@@ -181,20 +185,40 @@ test('kpbench kernel on a small sweep: kernel rows for both iptables flavours at
   await withTinyScenario(async (file) => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kpb-kernel-run-'));
     try {
-      const res = await runKernel({ scenarios: [file], quick: false, outDir: out, reps: 2, samples: 20, print: false, flavours: ['iptables-legacy', 'iptables-nft'] });
+      const res = await runKernel({
+        scenarios: [file],
+        quick: false,
+        outDir: out,
+        reps: 2,
+        samples: 20,
+        print: false,
+        flavours: ['iptables-legacy', 'iptables-nft'],
+      });
       for (const b of ['iptables-legacy', 'iptables-nft']) {
-        const sizes = res.rows.filter((r) => r.backend === b && r.metric === 'kernel_sync_time' && r.statistic === 'p50').map((r) => r.services);
-        assert.deepEqual(sizes.sort((x, y) => x - y), [20, 40, 80]);
+        const sizes = res.rows
+          .filter((r) => r.backend === b && r.metric === 'kernel_sync_time' && r.statistic === 'p50')
+          .map((r) => r.services);
+        assert.deepEqual(
+          sizes.sort((x, y) => x - y),
+          [20, 40, 80],
+        );
         assert.ok(res.rows.some((r) => r.backend === b && r.metric === 'kernel_partial_sync_time'));
         assert.ok(res.rows.some((r) => r.backend === b && r.metric === 'kernel_first_packet_time_last'));
         assert.ok(res.rows.some((r) => r.backend === b && r.metric === 'initial_sync_time'));
       }
-      for (const f of ['metrics.csv', 'scaling.csv', 'summary.md', 'meta.json', 'samples.json']) assert.ok(fs.existsSync(path.join(out, f)), f);
-      assert.match(fs.readFileSync(path.join(out, 'metrics.csv'), 'utf8').split('\n')[0]!, /^scenario,backend,services,endpoints_per_service,metric,statistic,value,unit(,|$)/);
+      for (const f of ['metrics.csv', 'scaling.csv', 'summary.md', 'meta.json', 'samples.json'])
+        assert.ok(fs.existsSync(path.join(out, f)), f);
+      assert.match(
+        fs.readFileSync(path.join(out, 'metrics.csv'), 'utf8').split('\n')[0]!,
+        /^scenario,backend,services,endpoints_per_service,metric,statistic,value,unit(,|$)/,
+      );
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
   });
   assert.deepEqual(hostRulesets(), before);
-  assert.deepEqual(listNamespaces().filter((n) => n.startsWith(`kpb-${process.pid}-`)), namespacesBefore.filter((n) => n.startsWith(`kpb-${process.pid}-`)));
+  assert.deepEqual(
+    listNamespaces().filter((n) => n.startsWith(`kpb-${process.pid}-`)),
+    namespacesBefore.filter((n) => n.startsWith(`kpb-${process.pid}-`)),
+  );
 });

@@ -58,11 +58,10 @@ test('a ClusterIP service with two named ports and its slice, with API defaults'
   );
   const snap = buildSnapshot(m.services, m.slices, 'node1');
   assert.deepEqual([...snap.services.keys()], ['shop/web:http', 'shop/web:https']);
-  assert.deepEqual(snap.endpoints.get('shop/web:https')!.map((e) => `${e.ip}:${e.port}:${e.isLocal}`), [
-    '10.244.1.11:8443:true',
-    '10.244.2.12:8443:false',
-    '10.244.3.13:8443:false',
-  ]);
+  assert.deepEqual(
+    snap.endpoints.get('shop/web:https')!.map((e) => `${e.ip}:${e.port}:${e.isLocal}`),
+    ['10.244.1.11:8443:true', '10.244.2.12:8443:false', '10.244.3.13:8443:false'],
+  );
 });
 
 test('endpoint conditions default as the API says: ready true, serving = ready, terminating false', () => {
@@ -119,9 +118,15 @@ metadata: {name: b}
 spec: {type: NodePort, ports: [{port: 80, nodePort: 30000}]}
 `);
   // the fixed 30000 is claimed before anything is allocated
-  assert.deepEqual(m2.services.map((s) => s.ports[0]!.nodePort), [30001, 30000]);
+  assert.deepEqual(
+    m2.services.map((s) => s.ports[0]!.nodePort),
+    [30001, 30000],
+  );
   // cluster IPs allocated from 10.96.0.0/12 like the Cluster model does (offset 11 on)
-  assert.deepEqual(m2.services.map((s) => s.clusterIP), ['10.96.0.11', '10.96.0.12']);
+  assert.deepEqual(
+    m2.services.map((s) => s.clusterIP),
+    ['10.96.0.11', '10.96.0.12'],
+  );
 });
 
 test('LoadBalancer: source ranges trimmed, ingress IP from status, ETP Local, health check node port', () => {
@@ -166,7 +171,10 @@ test('headless and ExternalName services load but produce no service ports', () 
       ['search', 'ExternalName', '', 'search.example.com'],
     ],
   );
-  assert.deepEqual(m.slices[0]!.endpoints.map((e) => e.hostname), ['db-0', 'db-1']);
+  assert.deepEqual(
+    m.slices[0]!.endpoints.map((e) => e.hostname),
+    ['db-0', 'db-1'],
+  );
   assert.equal(buildSnapshot(m.services, m.slices, 'node1').services.size, 0);
 });
 
@@ -174,19 +182,32 @@ test('kind: List as kubectl get -o json prints it; unknown kinds are skipped and
   const m = loadManifests([`${FIX}/list.json`]);
   assert.equal(m.services.length, 1);
   assert.equal(m.slices.length, 1);
-  assert.deepEqual(m.services[0]!.ports.map((p) => p.targetPort), [9090, 'push']);
+  assert.deepEqual(
+    m.services[0]!.ports.map((p) => p.targetPort),
+    [9090, 'push'],
+  );
   assert.deepEqual(m.skipped, [
-    { file: `${FIX}/list.json`, where: 'document 1 items[2]', kind: 'ConfigMap', name: 'monitoring/metrics-config', reason: 'kind not modelled' },
+    {
+      file: `${FIX}/list.json`,
+      where: 'document 1 items[2]',
+      kind: 'ConfigMap',
+      name: 'monitoring/metrics-config',
+      reason: 'kind not modelled',
+    },
   ]);
   // the not-ready endpoint stays in the slice (kube-proxy decides what to do with it)
-  assert.deepEqual(m.slices[0]!.endpoints.map((e) => e.conditions.ready), [true, false]);
+  assert.deepEqual(
+    m.slices[0]!.endpoints.map((e) => e.conditions.ready),
+    [true, false],
+  );
 });
 
 test('typed lists (ServiceList) whose items carry no kind', () => {
-  const m = loadObjects([
-    { apiVersion: 'v1', kind: 'ServiceList', items: [{ metadata: { name: 'a' }, spec: { ports: [{ port: 80 }] } }] },
-  ]);
-  assert.deepEqual(m.services.map((s) => s.name), ['a']);
+  const m = loadObjects([{ apiVersion: 'v1', kind: 'ServiceList', items: [{ metadata: { name: 'a' }, spec: { ports: [{ port: 80 }] } }] }]);
+  assert.deepEqual(
+    m.services.map((s) => s.name),
+    ['a'],
+  );
 });
 
 test('multi-document YAML with Node, Pods, Ingress and skipped kinds; slices derived from pods', () => {
@@ -219,7 +240,10 @@ test('multi-document YAML with Node, Pods, Ingress and skipped kinds; slices der
   const slices = effectiveSlices(m);
   assert.equal(slices.length, 1);
   assert.deepEqual(slices[0]!.ports, [{ name: 'http', protocol: 'TCP', port: 8080 }]);
-  assert.deepEqual(slices[0]!.endpoints.map((e) => [e.addresses[0], e.nodeName, e.zone, e.podName]), [['10.244.1.71', 'node1', 'zone-a', 'frontend-a']]);
+  assert.deepEqual(
+    slices[0]!.endpoints.map((e) => [e.addresses[0], e.nodeName, e.zone, e.podName]),
+    [['10.244.1.71', 'node1', 'zone-a', 'frontend-a']],
+  );
 });
 
 test('a pod written by hand (no status) is Running and Ready; deletionTimestamp means terminating', () => {
@@ -258,8 +282,14 @@ kind: Service
 metadata: {name: v6}
 spec: {clusterIPs: ["fd00::11"], ports: [{port: 80}]}
 `);
-  assert.deepEqual(m.services.map((s) => [s.name, s.clusterIP, s.externalIPs]), [['ds', '10.96.0.77', ['1.2.3.4']]]);
-  assert.deepEqual(m.skipped.map((s) => [s.kind, s.name, s.reason.split(' (')[0]]), [['Service', 'default/v6', 'IPv6-only service']]);
+  assert.deepEqual(
+    m.services.map((s) => [s.name, s.clusterIP, s.externalIPs]),
+    [['ds', '10.96.0.77', ['1.2.3.4']]],
+  );
+  assert.deepEqual(
+    m.skipped.map((s) => [s.kind, s.name, s.reason.split(' (')[0]]),
+    [['Service', 'default/v6', 'IPv6-only service']],
+  );
 });
 
 test('Ingress defaultBackend and the class annotation', () => {
@@ -314,17 +344,26 @@ test('bad manifests: one line with file, object, field path and reason', () => {
     inputError(() => loadManifests([`${bad}/port-not-numeric.yaml`])),
     `${bad}/port-not-numeric.yaml: Service default/broken: spec.ports[0].port: must be an integer from 1 to 65535 (got "eighty")`,
   );
-  assert.equal(inputError(() => loadManifests([`${bad}/no-name.yaml`])), `${bad}/no-name.yaml: document 2 (Service): metadata.name: required`);
+  assert.equal(
+    inputError(() => loadManifests([`${bad}/no-name.yaml`])),
+    `${bad}/no-name.yaml: document 2 (Service): metadata.name: required`,
+  );
   assert.equal(
     inputError(() => loadManifests([`${bad}/slice-no-service-label.yaml`])),
     `${bad}/slice-no-service-label.yaml: EndpointSlice shop/orphan-1: metadata.labels["kubernetes.io/service-name"]: required: the label naming the slice's Service`,
   );
-  assert.match(inputError(() => loadManifests([`${bad}/syntax.yaml`])), /^test\/fixtures\/manifests\/bad\/syntax\.yaml: document 1: YAML syntax error at line \d+, column \d+: /);
+  assert.match(
+    inputError(() => loadManifests([`${bad}/syntax.yaml`])),
+    /^test\/fixtures\/manifests\/bad\/syntax\.yaml: document 1: YAML syntax error at line \d+, column \d+: /,
+  );
   assert.equal(
     inputError(() => loadManifests([`${bad}/syntax.json`])),
     `${bad}/syntax.json: JSON syntax error at line 2, column 33: Expected double-quoted property name`,
   );
-  assert.equal(inputError(() => loadManifests(['no/such/file.yaml'])), 'no/such/file.yaml: no such file');
+  assert.equal(
+    inputError(() => loadManifests(['no/such/file.yaml'])),
+    'no/such/file.yaml: no such file',
+  );
 });
 
 test('more validation: names, types, enums, IPs, CIDRs, duplicates, required fields', () => {
@@ -332,24 +371,66 @@ test('more validation: names, types, enums, IPs, CIDRs, duplicates, required fie
   const cases: [string, string][] = [
     [svc('{ports: [{port: 80.5}]}'), 'x.yaml: Service default/s: spec.ports[0].port: must be an integer from 1 to 65535 (got 80.5)'],
     [svc('{ports: [{port: "80"}]}'), 'x.yaml: Service default/s: spec.ports[0].port: must be an integer from 1 to 65535 (got "80")'],
-    [svc('{ports: [{port: 80, protocol: tcp}]}'), 'x.yaml: Service default/s: spec.ports[0].protocol: must be one of TCP, UDP, SCTP (got "tcp")'],
-    [svc('{ports: [{port: 80, nodePort: 70000}]}'), 'x.yaml: Service default/s: spec.ports[0].nodePort: must be an integer from 0 to 65535 (got 70000)'],
-    [svc('{ports: [{port: 80}, {port: 81}]}'), 'x.yaml: Service default/s: spec.ports[0].name: required when a service has more than one port'],
-    [svc('{ports: [{name: a, port: 80}, {name: a, port: 81}]}'), 'x.yaml: Service default/s: spec.ports[1].name: duplicate port name "a" (also spec.ports[0])'],
-    [svc('{ports: [{name: a, port: 80}, {name: b, port: 80}]}'), 'x.yaml: Service default/s: spec.ports[1]: duplicate port 80/TCP (also spec.ports[0])'],
+    [
+      svc('{ports: [{port: 80, protocol: tcp}]}'),
+      'x.yaml: Service default/s: spec.ports[0].protocol: must be one of TCP, UDP, SCTP (got "tcp")',
+    ],
+    [
+      svc('{ports: [{port: 80, nodePort: 70000}]}'),
+      'x.yaml: Service default/s: spec.ports[0].nodePort: must be an integer from 0 to 65535 (got 70000)',
+    ],
+    [
+      svc('{ports: [{port: 80}, {port: 81}]}'),
+      'x.yaml: Service default/s: spec.ports[0].name: required when a service has more than one port',
+    ],
+    [
+      svc('{ports: [{name: a, port: 80}, {name: a, port: 81}]}'),
+      'x.yaml: Service default/s: spec.ports[1].name: duplicate port name "a" (also spec.ports[0])',
+    ],
+    [
+      svc('{ports: [{name: a, port: 80}, {name: b, port: 80}]}'),
+      'x.yaml: Service default/s: spec.ports[1]: duplicate port 80/TCP (also spec.ports[0])',
+    ],
     [svc('{}'), 'x.yaml: Service default/s: spec.ports: required: a service needs at least one port'],
     [svc('{type: ExternalName}'), 'x.yaml: Service default/s: spec.externalName: required for a service of type ExternalName'],
-    [svc('{clusterIP: 10.96.0.300, ports: [{port: 1}]}'), 'x.yaml: Service default/s: spec.clusterIP: must be an IP address, "None" or "" (got "10.96.0.300")'],
-    [svc('{externalIPs: [nope], ports: [{port: 1}]}'), 'x.yaml: Service default/s: spec.externalIPs[0]: must be an IP address (got "nope")'],
-    [svc('{loadBalancerSourceRanges: [10.0.0.0/33], ports: [{port: 1}]}'), 'x.yaml: Service default/s: spec.loadBalancerSourceRanges[0]: must be a CIDR such as 203.0.113.0/24 (got "10.0.0.0/33")'],
-    [svc('{externalTrafficPolicy: Global, ports: [{port: 1}]}'), 'x.yaml: Service default/s: spec.externalTrafficPolicy: must be one of Cluster, Local (got "Global")'],
-    [svc('{sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 0}}, ports: [{port: 1}]}'), 'x.yaml: Service default/s: spec.sessionAffinityConfig.clientIP.timeoutSeconds: must be an integer from 1 to 86400 (got 0)'],
-    [svc('{ports: [{port: 1}]}', '{name: s, labels: {enabled: true}}'), 'x.yaml: Service default/s: metadata.labels.enabled: must be a string (got true; quote it in YAML)'],
-    [svc('{ports: [{port: 1}]}', '{name: S}'), `x.yaml: Service default/S: metadata.name: "S" is not a valid Service name (a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, at most 63)`],
-    [svc('{ports: [{port: 1}]}', '{name: s, namespace: Bad_NS}'), 'x.yaml: Service Bad_NS/s: metadata.namespace: "Bad_NS" is not a valid namespace (a DNS-1123 label)'],
+    [
+      svc('{clusterIP: 10.96.0.300, ports: [{port: 1}]}'),
+      'x.yaml: Service default/s: spec.clusterIP: must be an IP address, "None" or "" (got "10.96.0.300")',
+    ],
+    [
+      svc('{externalIPs: [nope], ports: [{port: 1}]}'),
+      'x.yaml: Service default/s: spec.externalIPs[0]: must be an IP address (got "nope")',
+    ],
+    [
+      svc('{loadBalancerSourceRanges: [10.0.0.0/33], ports: [{port: 1}]}'),
+      'x.yaml: Service default/s: spec.loadBalancerSourceRanges[0]: must be a CIDR such as 203.0.113.0/24 (got "10.0.0.0/33")',
+    ],
+    [
+      svc('{externalTrafficPolicy: Global, ports: [{port: 1}]}'),
+      'x.yaml: Service default/s: spec.externalTrafficPolicy: must be one of Cluster, Local (got "Global")',
+    ],
+    [
+      svc('{sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 0}}, ports: [{port: 1}]}'),
+      'x.yaml: Service default/s: spec.sessionAffinityConfig.clientIP.timeoutSeconds: must be an integer from 1 to 86400 (got 0)',
+    ],
+    [
+      svc('{ports: [{port: 1}]}', '{name: s, labels: {enabled: true}}'),
+      'x.yaml: Service default/s: metadata.labels.enabled: must be a string (got true; quote it in YAML)',
+    ],
+    [
+      svc('{ports: [{port: 1}]}', '{name: S}'),
+      `x.yaml: Service default/S: metadata.name: "S" is not a valid Service name (a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, at most 63)`,
+    ],
+    [
+      svc('{ports: [{port: 1}]}', '{name: s, namespace: Bad_NS}'),
+      'x.yaml: Service Bad_NS/s: metadata.namespace: "Bad_NS" is not a valid namespace (a DNS-1123 label)',
+    ],
     [svc('[1]'), 'x.yaml: Service default/s: spec: must be a mapping (got [1])'],
     ['kind: Service\nmetadata: {name: s}\n', 'x.yaml: Service default/s: apiVersion: required (v1 for a Service)'],
-    ['apiVersion: networking.k8s.io/v1beta1\nkind: Ingress\nmetadata: {name: i}\n', 'x.yaml: Ingress default/i: apiVersion: "networking.k8s.io/v1beta1" is not supported for a Ingress; expected networking.k8s.io/v1'],
+    [
+      'apiVersion: networking.k8s.io/v1beta1\nkind: Ingress\nmetadata: {name: i}\n',
+      'x.yaml: Ingress default/i: apiVersion: "networking.k8s.io/v1beta1" is not supported for a Ingress; expected networking.k8s.io/v1',
+    ],
     ['apiVersion: v1\nmetadata: {name: s}\n', 'x.yaml: document 1: kind: required (not a Kubernetes object)'],
     ['just a string\n', 'x.yaml: document 1: not a Kubernetes object (expected a mapping with apiVersion and kind, got "just a string")'],
     [
@@ -376,25 +457,45 @@ test('more validation: names, types, enums, IPs, CIDRs, duplicates, required fie
       svc('{clusterIP: 10.96.0.5, ports: [{port: 1}]}') + '---\n' + svc('{clusterIP: 10.96.0.5, ports: [{port: 2}]}', '{name: t}'),
       'x.yaml: Service default/t: spec.clusterIP: 10.96.0.5 is already the cluster IP of Service default/s',
     ],
-    ['a: [1, 2\n', 'x.yaml: document 1: YAML syntax error at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+    [
+      'a: [1, 2\n',
+      'x.yaml: document 1: YAML syntax error at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
     ['a: 1\na: 2\n', 'x.yaml: document 1: a: duplicate key (line 2)'],
   ];
-  for (const [text, want] of cases) assert.equal(inputError(() => parse(text)), want, text);
+  for (const [text, want] of cases)
+    assert.equal(
+      inputError(() => parse(text)),
+      want,
+      text,
+    );
 });
 
 test('several problems in one object: the first is named, the rest counted', () => {
   const msg = inputError(() => parse('apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: Foo, ports: [{port: 0}]}\n'));
-  assert.equal(msg, 'x.yaml: Service default/s: spec.type: must be one of ClusterIP, NodePort, LoadBalancer, ExternalName (got "Foo") (and 1 more problem)');
+  assert.equal(
+    msg,
+    'x.yaml: Service default/s: spec.type: must be one of ClusterIP, NodePort, LoadBalancer, ExternalName (got "Foo") (and 1 more problem)',
+  );
 });
 
 test('standard input and directories: a directory without manifests is an error', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kpbench-manifests-'));
   try {
-    assert.equal(inputError(() => loadManifests([dir])), `${dir}: directory holds no *.yaml, *.yml or *.json file`);
+    assert.equal(
+      inputError(() => loadManifests([dir])),
+      `${dir}: directory holds no *.yaml, *.yml or *.json file`,
+    );
     writeFileSync(join(dir, 'b.yml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {ports: [{port: 1}]}\n');
-    writeFileSync(join(dir, 'a.json'), '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"}, "spec": {"ports": [{"port": 1}]}}');
+    writeFileSync(
+      join(dir, 'a.json'),
+      '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"}, "spec": {"ports": [{"port": 1}]}}',
+    );
     writeFileSync(join(dir, 'notes.txt'), 'not a manifest');
-    assert.deepEqual(loadManifests([dir]).services.map((s) => s.name), ['a', 'b']);
+    assert.deepEqual(
+      loadManifests([dir]).services.map((s) => s.name),
+      ['a', 'b'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

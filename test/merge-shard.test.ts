@@ -33,7 +33,12 @@ test('shardOf: round robin, every item in exactly one shard, order kept', () => 
     const shards = Array.from({ length: n }, (_, k) => shardOf(xs, k + 1, n));
     const all = shards.flat().sort((x, y) => x - y);
     assert.deepEqual(all, xs, `n=${n}`);
-    for (const sh of shards) assert.deepEqual(sh, [...sh].sort((x, y) => x - y), 'order kept');
+    for (const sh of shards)
+      assert.deepEqual(
+        sh,
+        [...sh].sort((x, y) => x - y),
+        'order kept',
+      );
     assert.deepEqual(unshard(shards), xs, `unshard n=${n}`);
   }
   assert.throws(() => shardOf(items, 0, 3), RangeError);
@@ -44,7 +49,11 @@ test('parseShard: K/N, InputError otherwise', () => {
   assert.deepEqual(parseShard('2/4'), { k: 2, n: 4 });
   assert.deepEqual(parseShard(' 1 / 1 '), { k: 1, n: 1 });
   for (const bad of ['', '2', '2/', '/4', '0/4', '5/4', '1/0', 'a/b', '-1/4', '1.5/4']) {
-    assert.throws(() => parseShard(bad), (e: unknown) => e instanceof InputError && e.message.startsWith('--shard: '), bad);
+    assert.throws(
+      () => parseShard(bad),
+      (e: unknown) => e instanceof InputError && e.message.startsWith('--shard: '),
+      bad,
+    );
   }
   assert.equal(
     (() => {
@@ -74,7 +83,13 @@ function suiteRows(scenarios: readonly string[]): MetricRow[] {
       for (const services of SIZES) {
         const base = { scenario, backend, services, endpoints_per_service: 10 };
         const linear = backend === 'iptables';
-        rows.push({ ...base, metric: 'first_packet_rules_evaluated', statistic: 'mean', value: linear ? services * 3 + si : 2 + si, unit: 'rules' });
+        rows.push({
+          ...base,
+          metric: 'first_packet_rules_evaluated',
+          statistic: 'mean',
+          value: linear ? services * 3 + si : 2 + si,
+          unit: 'rules',
+        });
         rows.push({ ...base, metric: 'sync_time', statistic: 'p50', value: (linear ? services * 1e-5 : 1e-4) * (si + 1), unit: 's' });
         rows.push({ ...base, metric: 'sync_time', statistic: 'samples', value: 12, unit: 'syncs' });
         rows.push({ ...base, metric: 'wall_lookup_time', statistic: 'p50', value: (linear ? services : 1) * 1e-8, unit: 's' });
@@ -88,7 +103,15 @@ function suiteRows(scenarios: readonly string[]): MetricRow[] {
 function suiteSamples(scenarios: readonly string[]): SampleSet[] {
   return suiteRows(scenarios)
     .filter((r) => r.metric === 'wall_lookup_time' && r.statistic === 'p50')
-    .map((r) => ({ scenario: r.scenario, backend: r.backend, services: r.services, endpoints_per_service: 10, metric: r.metric, unit: 's', samples: [r.value, r.value * 1.1, r.value * 0.9] }));
+    .map((r) => ({
+      scenario: r.scenario,
+      backend: r.backend,
+      services: r.services,
+      endpoints_per_service: 10,
+      metric: r.metric,
+      unit: 's',
+      samples: [r.value, r.value * 1.1, r.value * 0.9],
+    }));
 }
 
 function meta(scenarios: string[], shard: string | null, seed = 7): RunMeta {
@@ -130,7 +153,10 @@ test('merge of three shards equals the unsharded run', async () => {
   const r = await kpbench('merge', shards[2]!, shards[0]!, shards[1]!, '--out', out);
   assert.equal(r.stderr, '');
   assert.equal(r.code, 0);
-  assert.equal(r.stdout, `merged 3 run directories into ${out}: ${suiteRows(SCENARIOS).length} rows, ${computeScaling(suiteRows(SCENARIOS)).length} scaling fits\n`);
+  assert.equal(
+    r.stdout,
+    `merged 3 run directories into ${out}: ${suiteRows(SCENARIOS).length} rows, ${computeScaling(suiteRows(SCENARIOS)).length} scaling fits\n`,
+  );
 
   const whole = suiteRows(SCENARIOS);
   assert.equal(fs.readFileSync(path.join(out, 'metrics.csv'), 'utf8'), formatMetricsCsv(whole));
@@ -145,11 +171,23 @@ test('merge of three shards equals the unsharded run', async () => {
   assert.deepEqual(m.scenarios, SCENARIOS); // original order, restored from the round-robin split
   assert.deepEqual(m.argv, ['run', '--quick']);
   assert.equal(m.date, '2026-01-03T00:00:00.000Z');
-  assert.deepEqual(m.shards?.map((s) => s.shard), ['1/3', '2/3', '3/3']);
+  assert.deepEqual(
+    m.shards?.map((s) => s.shard),
+    ['1/3', '2/3', '3/3'],
+  );
   assert.ok(fs.existsSync(path.join(out, 'summary.md')));
   assert.ok(fs.existsSync(path.join(out, 'benchmark.json')));
   // no temp files left behind
-  assert.deepEqual(fs.readdirSync(out).sort(), ['benchmark.json', 'charts', 'meta.json', 'metrics.csv', 'report.html', 'samples.json', 'scaling.csv', 'summary.md']);
+  assert.deepEqual(fs.readdirSync(out).sort(), [
+    'benchmark.json',
+    'charts',
+    'meta.json',
+    'metrics.csv',
+    'report.html',
+    'samples.json',
+    'scaling.csv',
+    'summary.md',
+  ]);
   // and the merged run compares clean against the whole run
   const wholeDir = path.join(tmp, 'whole');
   fs.mkdirSync(wholeDir);
@@ -163,12 +201,32 @@ function readSamplesJsonText(text: string): SampleSet[] {
 }
 
 test('mergeMetricRows: identical duplicates collapse, conflicting ones are an InputError naming both', () => {
-  const row: MetricRow = { scenario: 's', backend: 'ipvs', services: 10, endpoints_per_service: 1, metric: 'syncs', statistic: 'total', value: 3, unit: 'syncs' };
-  assert.deepEqual(mergeMetricRows([{ name: 'a', rows: [row] }, { name: 'b', rows: [row] }]), [row]);
+  const row: MetricRow = {
+    scenario: 's',
+    backend: 'ipvs',
+    services: 10,
+    endpoints_per_service: 1,
+    metric: 'syncs',
+    statistic: 'total',
+    value: 3,
+    unit: 'syncs',
+  };
+  assert.deepEqual(
+    mergeMetricRows([
+      { name: 'a', rows: [row] },
+      { name: 'b', rows: [row] },
+    ]),
+    [row],
+  );
   assert.throws(
-    () => mergeMetricRows([{ name: 'a', rows: [row] }, { name: 'b', rows: [{ ...row, value: 4 }] }]),
+    () =>
+      mergeMetricRows([
+        { name: 'a', rows: [row] },
+        { name: 'b', rows: [{ ...row, value: 4 }] },
+      ]),
     (e: unknown) =>
-      e instanceof InputError && e.message === 'b: row s,ipvs,10,1,syncs,total is also in a with a different value (3 syncs vs 4 syncs): shards overlap',
+      e instanceof InputError &&
+      e.message === 'b: row s,ipvs,10,1,syncs,total is also in a with a different value (3 syncs vs 4 syncs): shards overlap',
   );
 });
 
@@ -176,7 +234,9 @@ test('merge: overlapping shards, different seeds, duplicate shard numbers are ba
   const a = writeShard(1, 2);
   const overlap = path.join(tmp, 'overlap');
   fs.cpSync(a, overlap, { recursive: true });
-  const csv = fs.readFileSync(path.join(overlap, 'metrics.csv'), 'utf8').replace(/,first_packet_rules_evaluated,mean,(\d+),/, (_, v: string) => `,first_packet_rules_evaluated,mean,${Number(v) + 1},`);
+  const csv = fs
+    .readFileSync(path.join(overlap, 'metrics.csv'), 'utf8')
+    .replace(/,first_packet_rules_evaluated,mean,(\d+),/, (_, v: string) => `,first_packet_rules_evaluated,mean,${Number(v) + 1},`);
   fs.writeFileSync(path.join(overlap, 'metrics.csv'), csv);
   fs.writeFileSync(path.join(overlap, 'meta.json'), JSON.stringify(meta(shardOf(SCENARIOS, 2, 2), '2/2')));
   let r = await kpbench('merge', a, overlap, '--out', path.join(tmp, 'x'));

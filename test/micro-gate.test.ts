@@ -31,10 +31,21 @@ function node(S: number): { kp: KubeProxyNode; targets: Array<{ key: string; ip:
     masqueradeBit: 14,
     nodePortAddresses: [],
   });
-  const kp = new KubeProxyNode({ nodeName: n1.name, backend, sched, cost: backendDefinition('iptables').cost({}), runner: { minSyncPeriod: 1, syncPeriod: 30, burst: 2 }, rng: rng.stream('dp') });
+  const kp = new KubeProxyNode({
+    nodeName: n1.name,
+    backend,
+    sched,
+    cost: backendDefinition('iptables').cost({}),
+    runner: { minSyncPeriod: 1, syncPeriod: 30, burst: 2 },
+    rng: rng.stream('dp'),
+  });
   cluster.subscribe((ev) => ev.kind === 'service' && kp.onService(ev.service, ev.op));
   ec.subscribe((ch) => kp.onSlices(ch.serviceKey, ch.slices, ch.triggerTime));
-  const deployments = new Deployments(cluster, sched, rng.stream('p'), { startupSeconds: 1, readinessDelaySeconds: 1, terminationGraceSeconds: 1 });
+  const deployments = new Deployments(cluster, sched, rng.stream('p'), {
+    startupSeconds: 1,
+    readinessDelaySeconds: 1,
+    terminationGraceSeconds: 1,
+  });
   const svcs = buildSyntheticCluster(cluster, ClusterSpec.parse({ nodes: 40, services: S, endpointsPerService: 5 }), rng, deployments);
   kp.start();
   sched.runUntil(0);
@@ -68,7 +79,11 @@ const SIZES = [100, 300, 1000];
  */
 const SLOWDOWN = 4;
 
-async function measure(kp: KubeProxyNode, targets: ReturnType<typeof node>['targets'], services: number): Promise<{ rows: MetricRow[]; samples: SampleSet[] }> {
+async function measure(
+  kp: KubeProxyNode,
+  targets: ReturnType<typeof node>['targets'],
+  services: number,
+): Promise<{ rows: MetricRow[]; samples: SampleSet[] }> {
   const key = { scenario: 'gate', backend: 'iptables', services, endpoints_per_service: 5 };
   const spec = BenchSpec.parse({ timeMs: 120, rounds: 12, sync: false });
   const m = await microBenchmarks(kp, targets, spec, new RngStreams(1), 0);
@@ -95,7 +110,11 @@ test('measured gate: two runs of the same code pass; a lookup doing 4x the work 
   for (const { kp, targets } of nodes) {
     for (let i = 0; i < 20_000; i++) {
       const t = targets[i % targets.length]!;
-      kp.backend.lookup({ srcIP: '10.128.0.250', srcPort: 40000 + (i % 512), dstIP: t.ip, dstPort: t.port, protocol: t.protocol, local: false }, rng, 0);
+      kp.backend.lookup(
+        { srcIP: '10.128.0.250', srcPort: 40000 + (i % 512), dstIP: t.ip, dstPort: t.port, protocol: t.protocol, local: false },
+        rng,
+        0,
+      );
     }
   }
   const a = await sweep(nodes, false);
@@ -107,15 +126,24 @@ test('measured gate: two runs of the same code pass; a lookup doing 4x the work 
   // the calibration measured in alternation with it, so most load on the machine cancels
   const c = await sweep(nodes, true);
   const slow = compareRows(a.rows, c.rows, a.samples, c.samples, { threshold: 50 });
-  assert.equal(slow.failed, true, slow.rows.filter((r) => r.metric.startsWith('wall_lookup_time') && r.statistic === 'p50').map((r) => `${r.metric} ${r.services}: ${r.verdict} ratio ${r.ratio?.toFixed(2)} p ${r.pValue}`).join('; '));
+  assert.equal(
+    slow.failed,
+    true,
+    slow.rows
+      .filter((r) => r.metric.startsWith('wall_lookup_time') && r.statistic === 'p50')
+      .map((r) => `${r.metric} ${r.services}: ${r.verdict} ratio ${r.ratio?.toFixed(2)} p ${r.pValue}`)
+      .join('; '),
+  );
   const rel = slow.rows.filter((r) => r.metric === 'wall_lookup_time_rel' && r.statistic === 'p50');
   assert.equal(rel.length, SIZES.length);
   // repeating the same lookup at once is cheaper than the first (warm caches and branch predictors), so the
   // measured ratio is below SLOWDOWN, most of all where a lookup is shortest (100 services)
   const flagged = rel.filter((r) => r.verdict === 'regressed');
-  if (process.env.KPBENCH_DEBUG_GATE) console.log(rel.map((r) => `${r.services}: ${r.verdict} ratio ${r.ratio?.toFixed(2)} p ${r.pValue}`).join('; '));
+  if (process.env.KPBENCH_DEBUG_GATE)
+    console.log(rel.map((r) => `${r.services}: ${r.verdict} ratio ${r.ratio?.toFixed(2)} p ${r.pValue}`).join('; '));
   assert.ok(flagged.length >= 2, rel.map((r) => `${r.services}: ${r.verdict} ratio ${r.ratio?.toFixed(2)} p ${r.pValue}`).join('; '));
   for (const r of rel) assert.ok(r.ratio! > 1.5, `${r.services} services: ratio ${r.ratio}`);
   // the raw wall time moved too, but it is reported, not gated
-  for (const r of slow.rows.filter((x) => x.metric === 'wall_lookup_time' && x.statistic === 'p50')) assert.notEqual(r.verdict, 'regressed');
+  for (const r of slow.rows.filter((x) => x.metric === 'wall_lookup_time' && x.statistic === 'p50'))
+    assert.notEqual(r.verdict, 'regressed');
 });

@@ -17,9 +17,15 @@ test('IPVS-mode matches: restore text and iptables-save form', () => {
   const masq = t.ensure('KUBE-MARK-MASQ');
   const r1 = new RuleBuilder('KUBE-NODE-PORT').protocol('tcp').comment('a b').matchSet('KUBE-NODE-PORT-TCP', 'dst').jump(masq);
   assert.equal(r1.text, '-A KUBE-NODE-PORT -p tcp -m comment --comment "a b" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ');
-  assert.equal(saveLine(r1.text), '-A KUBE-NODE-PORT -p tcp -m comment --comment "a b" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ');
+  assert.equal(
+    saveLine(r1.text),
+    '-A KUBE-NODE-PORT -p tcp -m comment --comment "a b" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ',
+  );
   const r2 = new RuleBuilder('KUBE-SERVICES').matchSet('S', 'dst,dst').physdevNotIn().addrtype('src', true).verdict('ACCEPT');
-  assert.equal(r2.text, '-A KUBE-SERVICES -m set --match-set S dst,dst -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j ACCEPT');
+  assert.equal(
+    r2.text,
+    '-A KUBE-SERVICES -m set --match-set S dst,dst -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j ACCEPT',
+  );
   assert.equal(saveLine(r2.text), r2.text);
   const r3 = new RuleBuilder('KUBE-IPVS-OUT-FILTER').src('203.0.113.7').ipvs('203.0.113.7', 'tcp', 80).verdict('DROP');
   assert.equal(r3.text, '-A KUBE-IPVS-OUT-FILTER -s 203.0.113.7 -m ipvs --vaddr 203.0.113.7 --vproto tcp --vport 80 -j DROP');

@@ -8,7 +8,12 @@ import { serviceWithDefaults } from '../src/cluster/defaults.js';
 import { backendDefinition } from '../src/backends/registry.js';
 import type { EndpointSlice, SyncResult } from '../src/types.js';
 
-function runnerLog(cfg: { minSyncPeriod: number; syncPeriod: number; burst: number }, duration: number, requests: number[], until: number): number[] {
+function runnerLog(
+  cfg: { minSyncPeriod: number; syncPeriod: number; burst: number },
+  duration: number,
+  requests: number[],
+  until: number,
+): number[] {
   const s = new Scheduler();
   const runs: number[] = [];
   const r = new SyncRunner(s, cfg, () => {
@@ -75,8 +80,14 @@ test('snapshot: one service port per port, endpoints merged across slices, de-du
   const snap = buildSnapshot([svc], [slice('s1', ['10.0.0.9', '10.0.0.10']), slice('s2', ['10.0.0.10', '10.0.0.2'])], 'node-a');
   assert.deepEqual([...snap.services.keys()], ['ns1/svc1:http', 'ns1/svc1:dns']);
   const eps = snap.endpoints.get('ns1/svc1:http')!;
-  assert.deepEqual(eps.map((e) => `${e.ip}:${e.port}`), ['10.0.0.10:8080', '10.0.0.2:8080', '10.0.0.9:8080']);
-  assert.deepEqual(eps.map((e) => e.isLocal), [false, false, true]);
+  assert.deepEqual(
+    eps.map((e) => `${e.ip}:${e.port}`),
+    ['10.0.0.10:8080', '10.0.0.2:8080', '10.0.0.9:8080'],
+  );
+  assert.deepEqual(
+    eps.map((e) => e.isLocal),
+    [false, false, true],
+  );
   assert.equal(servicePortKey('ns', 'n', ''), 'ns/n');
 });
 
@@ -107,8 +118,16 @@ test('cost model: legacy iptables restore and first-packet walk coefficients', (
   const c = backendDefinition('iptables').cost({});
   const r: SyncResult = { mode: 'full', counts: { rules_written: 10000, chains_written: 0, bytes_written: 0, rules_in_kernel: 10000 } };
   assert.equal(c.syncSeconds(r).toFixed(6), '0.071000');
-  assert.equal(c.lookupSeconds({ verdict: 'DNAT', endpoint: null, serviceKey: '', masquerade: false, counts: { rules_evaluated: 20000 } }).toFixed(9), '0.000060000');
+  assert.equal(
+    c.lookupSeconds({ verdict: 'DNAT', endpoint: null, serviceKey: '', masquerade: false, counts: { rules_evaluated: 20000 } }).toFixed(9),
+    '0.000060000',
+  );
   // a calibration overrides coefficients by name
   const cal = backendDefinition('iptables').cost({}, { perRuleEvaluated: 12e-9 });
-  assert.equal(cal.lookupSeconds({ verdict: 'DNAT', endpoint: null, serviceKey: '', masquerade: false, counts: { rules_evaluated: 20000 } }).toFixed(9), '0.000240000');
+  assert.equal(
+    cal
+      .lookupSeconds({ verdict: 'DNAT', endpoint: null, serviceKey: '', masquerade: false, counts: { rules_evaluated: 20000 } })
+      .toFixed(9),
+    '0.000240000',
+  );
 });

@@ -36,7 +36,12 @@ function run(cmd: string[], input?: string): Run {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd[0]!, cmd.slice(1), { input, encoding: 'utf8', maxBuffer: 1 << 30 });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { code: r.status ?? (r.error ? 127 : 128), stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : ''), seconds };
+  return {
+    code: r.status ?? (r.error ? 127 : 128),
+    stdout: r.stdout ?? '',
+    stderr: (r.stderr ?? '') + (r.error ? String(r.error) : ''),
+    seconds,
+  };
 }
 
 function has(tool: string): boolean {
@@ -76,7 +81,8 @@ function inNs(ns: string, cmd: string[], input?: string): Run {
 
 function mustInNs(ns: string, cmd: string[], input?: string): Run {
   const r = inNs(ns, cmd, input);
-  if (r.code !== 0) assert.fail(`${cmd.join(' ')} failed (exit ${r.code}) in ${ns}: ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
+  if (r.code !== 0)
+    assert.fail(`${cmd.join(' ')} failed (exit ${r.code}) in ${ns}: ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
   return r;
 }
 
@@ -115,7 +121,9 @@ const NO_IPVS = whyNoIpvs();
 /** iptables' `-m ipvs` match needs IPVS in the kernel too. */
 const HAS_XT_IPVS =
   UNAVAILABLE === null &&
-  withNamespace((ns) => inNs(ns, ['iptables-legacy-restore'], '*filter\n:X - [0:0]\n-A X -m ipvs --vproto 6 -j RETURN\nCOMMIT\n').code === 0);
+  withNamespace(
+    (ns) => inNs(ns, ['iptables-legacy-restore'], '*filter\n:X - [0:0]\n-A X -m ipvs --vproto 6 -j RETURN\nCOMMIT\n').code === 0,
+  );
 
 /** Skips (or, with KPBENCH_REQUIRE_NETFILTER=1, fails) when the tools cannot run; true when the test may go on. */
 function ready(t: TestContext, extra: string | null = null): boolean {
@@ -281,10 +289,7 @@ export function generatedObjects(services: number, endpoints: number): unknown[]
       metadata: { name: `${name}-abcde`, namespace: ns, labels: { 'kubernetes.io/service-name': name } },
       addressType: 'IPv4',
       endpoints: eps,
-      ports: [
-        { name: 'http', port: 8080, protocol: 'TCP' },
-        ...(udp ? [{ name: 'dns', port: 5353, protocol: 'UDP' }] : []),
-      ],
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }, ...(udp ? [{ name: 'dns', port: 5353, protocol: 'UDP' }] : [])],
     });
   }
   return objs;
@@ -295,13 +300,23 @@ const CLUSTERS: Cluster[] = [
   { name: 'all fixtures, --cluster-cidr', render: () => ({ objects: loadManifests([FIX]), clusterCIDR: '10.244.0.0/16' }) },
   {
     name: 'all fixtures, NodeCIDR, --masquerade-all, bit 15, two node IPs',
-    render: () => ({ objects: loadManifests([FIX]), detectLocalMode: 'NodeCIDR', podCIDR: '10.244.1.0/24', masqueradeAll: true, masqueradeBit: 15, nodeIPs: ['192.168.0.2', '192.168.1.2'] }),
+    render: () => ({
+      objects: loadManifests([FIX]),
+      detectLocalMode: 'NodeCIDR',
+      podCIDR: '10.244.1.0/24',
+      masqueradeAll: true,
+      masqueradeBit: 15,
+      nodeIPs: ['192.168.0.2', '192.168.1.2'],
+    }),
   },
   {
     name: 'all fixtures, --nodeport-addresses 192.168.0.0/24',
     render: () => ({ objects: loadManifests([FIX]), clusterCIDR: '10.244.0.0/16', nodePortAddresses: ['192.168.0.0/24'] }),
   },
-  { name: 'generated 1,000 services x 10 endpoints', render: () => ({ objects: loadObjects(generatedObjects(1000, 10), '<generated>'), clusterCIDR: '10.244.0.0/16' }) },
+  {
+    name: 'generated 1,000 services x 10 endpoints',
+    render: () => ({ objects: loadObjects(generatedObjects(1000, 10), '<generated>'), clusterCIDR: '10.244.0.0/16' }),
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -321,7 +336,9 @@ for (const c of CLUSTERS) {
       assert.equal(diff, '', `rendered ruleset did not round-trip through iptables-legacy:\n${diff}`);
       assert.equal(ruleCount(save.stdout), ruleCount(text));
       if (/--nfacct-name {2}/.test(save.stdout) && !/--nfacct-name {2}/.test(text)) {
-        t.diagnostic('iptables-save printed "--nfacct-name  NAME" with two spaces (libxt_nfacct of this iptables version); the rendering has one');
+        t.diagnostic(
+          'iptables-save printed "--nfacct-name  NAME" with two spaces (libxt_nfacct of this iptables version); the rendering has one',
+        );
       }
       t.diagnostic(
         `${ruleCount(text)} rules; render ${r.seconds.toFixed(3)} s, iptables-legacy-restore ${restore.seconds.toFixed(3)} s, iptables-legacy-save ${save.seconds.toFixed(3)} s`,
@@ -355,7 +372,10 @@ for (const c of CLUSTERS) {
     withNamespace((ns) => {
       createNfacct(ns, text);
       const restore = inNs(ns, ['iptables-nft-restore'], text);
-      if (restore.code !== 0 && /Protocol not supported|Could not fetch rule set generation id|Operation not supported/.test(restore.stderr)) {
+      if (
+        restore.code !== 0 &&
+        /Protocol not supported|Could not fetch rule set generation id|Operation not supported/.test(restore.stderr)
+      ) {
         if (REQUIRE) assert.fail(`nf_tables unusable here: ${restore.stderr.trim()}`);
         t.skip(`nf_tables unusable here: ${restore.stderr.trim().split('\n')[0]}`);
         return;
@@ -396,7 +416,12 @@ function ipsets(text: string): { create: string; members: string[] }[] {
 
 /** The IPVS mode's iptables rules this kernel can load: without `-m ipvs` rules when it has no IPVS. */
 function loadableIptables(text: string): string {
-  return HAS_XT_IPVS ? text : text.split('\n').filter((l) => !/ -m ipvs /.test(l)).join('\n');
+  return HAS_XT_IPVS
+    ? text
+    : text
+        .split('\n')
+        .filter((l) => !/ -m ipvs /.test(l))
+        .join('\n');
 }
 
 /** `ip addr show kube-ipvs0` without what differs between machines: interface index, MAC address, queue length. */
@@ -404,7 +429,12 @@ function addrShape(text: string): string {
   return text
     .trimEnd()
     .split('\n')
-    .map((l) => l.replace(/^\d+: /, 'N: ').replace(/link\/ether \S+/, 'link/ether MAC').replace(/ qlen \d+/, ' qlen Q'))
+    .map((l) =>
+      l
+        .replace(/^\d+: /, 'N: ')
+        .replace(/link\/ether \S+/, 'link/ether MAC')
+        .replace(/ qlen \d+/, ' qlen Q'),
+    )
     .join('\n');
 }
 
@@ -419,10 +449,16 @@ for (const c of IPVS_CLUSTERS) {
       const save = mustInNs(ns, ['ipset', 'save']);
       const got = ipsets(save.stdout);
       const want = ipsets(text);
-      assert.deepEqual(got.map((s) => s.create), want.map((s) => s.create), 'sets and their create lines');
+      assert.deepEqual(
+        got.map((s) => s.create),
+        want.map((s) => s.create),
+        'sets and their create lines',
+      );
       for (let i = 0; i < want.length; i++) assert.deepEqual(got[i]!.members, want[i]!.members, `members of ${want[i]!.create}`);
       const entries = want.reduce((n, s) => n + s.members.length, 0);
-      t.diagnostic(`${want.length} sets, ${entries} entries; ipset restore ${restore.seconds.toFixed(3)} s, ipset save ${save.seconds.toFixed(3)} s`);
+      t.diagnostic(
+        `${want.length} sets, ${entries} entries; ipset restore ${restore.seconds.toFixed(3)} s, ipset save ${save.seconds.toFixed(3)} s`,
+      );
     });
   });
 
@@ -500,7 +536,11 @@ function generatedIPv6Objects(services: number, endpoints: number): unknown[] {
       ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }, ...(udp ? [{ name: 'dns', port: 53, protocol: 'UDP' }] : [])],
     };
     if (i % 20 === 5) Object.assign(spec, { sessionAffinity: 'ClientIP' });
-    if (type === 'LoadBalancer') Object.assign(spec, { externalTrafficPolicy: i % 40 === 7 ? 'Local' : 'Cluster', loadBalancerSourceRanges: ['2001:db8::/64', '2600:5200::/40'] });
+    if (type === 'LoadBalancer')
+      Object.assign(spec, {
+        externalTrafficPolicy: i % 40 === 7 ? 'Local' : 'Cluster',
+        loadBalancerSourceRanges: ['2001:db8::/64', '2600:5200::/40'],
+      });
     if (i % 50 === 42) Object.assign(spec, { externalIPs: [`2001:db8:99::${hex(i)}`] });
     const svc: Record<string, unknown> = { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec };
     if (type === 'LoadBalancer') svc['status'] = { loadBalancer: { ingress: [{ ip: `2001:db8:1b::${hex(i)}` }] } };
@@ -522,7 +562,12 @@ function generatedIPv6Objects(services: number, endpoints: number): unknown[] {
 const CLUSTERS_V6: Cluster[] = [
   {
     name: 'dual-stack fixture, IPv6 family, --cluster-cidr fd00:10::/56',
-    render: () => ({ objects: loadManifests(['test/fixtures/family/dual-stack.yaml']), nodeName: 'test-node', nodeIPs: ['2001:db8::1'], clusterCIDR: 'fd00:10::/56' }),
+    render: () => ({
+      objects: loadManifests(['test/fixtures/family/dual-stack.yaml']),
+      nodeName: 'test-node',
+      nodeIPs: ['2001:db8::1'],
+      clusterCIDR: 'fd00:10::/56',
+    }),
   },
   {
     name: 'generated 300 IPv6 services x 4 endpoints, --nodeport-addresses 2001:db8::/64',
@@ -536,7 +581,12 @@ const CLUSTERS_V6: Cluster[] = [
   },
   {
     name: 'generated 300 IPv6 services x 4 endpoints, no local detector',
-    render: () => ({ objects: loadObjects(generatedIPv6Objects(300, 4), '<generated>'), nodeName: 'node1', ipFamily: 'IPv6', nodeIPs: ['2001:db8::1'] }),
+    render: () => ({
+      objects: loadObjects(generatedIPv6Objects(300, 4), '<generated>'),
+      nodeName: 'node1',
+      ipFamily: 'IPv6',
+      nodeIPs: ['2001:db8::1'],
+    }),
   },
 ];
 
@@ -551,7 +601,11 @@ for (const c of CLUSTERS_V6) {
       withNamespace((ns) => {
         createNfacct(ns, text);
         const restore = inNs(ns, [`ip6tables-${flavour}-restore`], text);
-        if (flavour === 'nft' && restore.code !== 0 && /Protocol not supported|Could not fetch rule set generation id|Operation not supported/.test(restore.stderr)) {
+        if (
+          flavour === 'nft' &&
+          restore.code !== 0 &&
+          /Protocol not supported|Could not fetch rule set generation id|Operation not supported/.test(restore.stderr)
+        ) {
           if (REQUIRE) assert.fail(`nf_tables unusable here: ${restore.stderr.trim()}`);
           t.skip(`nf_tables unusable here: ${restore.stderr.trim().split('\n')[0]}`);
           return;
@@ -561,7 +615,9 @@ for (const c of CLUSTERS_V6) {
         const diff = difference(save.stdout, text);
         assert.equal(diff, '', `rendered IPv6 ruleset did not round-trip through ip6tables-${flavour}:\n${diff}`);
         assert.equal(ruleCount(save.stdout), ruleCount(text));
-        t.diagnostic(`${ruleCount(text)} rules; ip6tables-${flavour}-restore ${restore.seconds.toFixed(3)} s, ip6tables-${flavour}-save ${save.seconds.toFixed(3)} s`);
+        t.diagnostic(
+          `${ruleCount(text)} rules; ip6tables-${flavour}-restore ${restore.seconds.toFixed(3)} s, ip6tables-${flavour}-save ${save.seconds.toFixed(3)} s`,
+        );
       });
     });
   }

@@ -51,12 +51,29 @@ test('every registered backend: options parse from {}, a fresh backend syncs an 
   assert.equal(new Set(BACKEND_KINDS).size, BACKEND_KINDS.length, 'kinds are unique');
   for (const d of BACKEND_DEFINITIONS) {
     const o = d.optionsSchema.parse({});
-    const b = createBackend(d.kind, { nodeName: 'n', nodeIPs: ['192.168.0.2'], clusterCIDR: '', podCIDR: '', localDetector: 'None', masqueradeAll: false, masqueradeBit: 14, nodePortAddresses: [] }, o);
+    const b = createBackend(
+      d.kind,
+      {
+        nodeName: 'n',
+        nodeIPs: ['192.168.0.2'],
+        clusterCIDR: '',
+        podCIDR: '',
+        localDetector: 'None',
+        masqueradeAll: false,
+        masqueradeBit: 14,
+        nodePortAddresses: [],
+      },
+      o,
+    );
     assert.equal(b.kind, d.kind);
     const r = b.sync({ snapshot: { services: new Map(), endpoints: new Map() }, changed: new Set(), now: 0 });
     for (const k of Object.keys(r.counts)) assert.ok(k in d.metrics.sync, `${d.kind}: sync count ${k} is catalogued`);
     for (const k of Object.keys(b.size())) assert.ok(k in d.metrics.size, `${d.kind}: size count ${k} is catalogued`);
-    const l = b.lookup({ srcIP: '10.0.0.1', srcPort: 1000, dstIP: '10.96.0.1', dstPort: 80, protocol: 'TCP', local: false }, { next: () => 0.5 }, 1);
+    const l = b.lookup(
+      { srcIP: '10.0.0.1', srcPort: 1000, dstIP: '10.96.0.1', dstPort: 80, protocol: 'TCP', local: false },
+      { next: () => 0.5 },
+      1,
+    );
     for (const k of Object.keys(l.counts)) assert.ok(k in d.metrics.lookup, `${d.kind}: lookup count ${k} is catalogued`);
     // the cost model turns the counts into a non-negative, finite time
     const cost = d.cost(o);
@@ -71,14 +88,30 @@ test('every registered backend: options parse from {}, a fresh backend syncs an 
 test('the catalogue: backend counts become prefixed rows, names shared between backends agree, unknown names throw', () => {
   const m = allMetrics();
   for (const d of BACKEND_DEFINITIONS) for (const name of Object.keys(catalogueMetrics(d.metrics))) assert.ok(m.has(name), name);
-  assert.deepEqual(requireMetricDef('sync_rules_written'), { kind: 'counted', unit: 'rules', better: 'lower', description: m.get('sync_rules_written')!.description });
+  assert.deepEqual(requireMetricDef('sync_rules_written'), {
+    kind: 'counted',
+    unit: 'rules',
+    better: 'lower',
+    description: m.get('sync_rules_written')!.description,
+  });
   assert.equal(requireMetricDef('first_packet_rules_evaluated').unit, 'rules');
   assert.equal(requireMetricDef('ruleset_iptables_rules').kind, 'counted');
   assert.throws(() => requireMetricDef('sync_rulez_written'), /not in any catalogue/);
   // read side: unknown names are classified by name and never gated
-  assert.deepEqual([metricDef('wall_x').kind, metricDef('kernel_x').kind, metricDef('x').kind, metricDef('x').better], ['measured', 'kernel', 'counted', 'none']);
+  assert.deepEqual(
+    [metricDef('wall_x').kind, metricDef('kernel_x').kind, metricDef('x').kind, metricDef('x').better],
+    ['measured', 'kernel', 'counted', 'none'],
+  );
   // the churn rows are inputs of the workload
-  for (const n of ['churn_rolling_updates', 'churn_scale_events', 'churn_crashes', 'churn_flaps', 'churn_drains', 'churn_services_created', 'churn_services_deleted']) {
+  for (const n of [
+    'churn_rolling_updates',
+    'churn_scale_events',
+    'churn_crashes',
+    'churn_flaps',
+    'churn_drains',
+    'churn_services_created',
+    'churn_services_deleted',
+  ]) {
     assert.deepEqual([requireMetricDef(n).kind, requireMetricDef(n).better], ['input', 'none']);
   }
 });

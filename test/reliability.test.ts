@@ -71,11 +71,15 @@ test('scenarios and the baseline are found from the package, not the current dir
 
 test('the kpbench binary runs a package scenario from another directory', () => {
   const d = tmp();
-  const r = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'kpbench.js'), 'run', 'scaling', '--quick', '--no-wall', '--shard', '1/8', '--out', 'out'], {
-    cwd: d,
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(PACKAGE_ROOT, 'bin', 'kpbench.js'), 'run', 'scaling', '--quick', '--no-wall', '--shard', '1/8', '--out', 'out'],
+    {
+      cwd: d,
+      encoding: 'utf8',
+      timeout: 300_000,
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.ok(fs.existsSync(path.join(d, 'out', 'benchmark.json')));
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(d, 'out', 'meta.json'), 'utf8')).scenarios, ['scenarios/scaling.yaml']);
@@ -131,7 +135,11 @@ test('output paths are checked before any work', () => {
     [PACKAGE_ROOT, /package directory|current directory/],
   ];
   for (const [p, reason] of bad) {
-    assert.throws(() => checkOutDir('--out', p), (e: unknown) => e instanceof InputError && e.where === '--out' && reason.test(e.reason), p);
+    assert.throws(
+      () => checkOutDir('--out', p),
+      (e: unknown) => e instanceof InputError && e.where === '--out' && reason.test(e.reason),
+      p,
+    );
   }
   assert.equal(checkOutDir('--out', path.join(d, 'new', 'deeper')), path.join(d, 'new', 'deeper'));
 });

@@ -35,18 +35,33 @@ async function kpbench(...args: string[]): Promise<{ code: number; out: string; 
   }
 }
 
-test('render prints the backend\'s iptables-save text, exit 0', async () => {
+test("render prints the backend's iptables-save text, exit 0", async () => {
   const r = await kpbench('render', '--backend', 'iptables', '--manifests', `${FIX}/affinity.yaml`, '--cluster-cidr', '10.244.0.0/16');
   assert.equal(r.code, 0, r.err);
   assert.equal(r.err, '');
-  const want = renderManifests({ backend: 'iptables', objects: loadManifests([`${FIX}/affinity.yaml`]), clusterCIDR: '10.244.0.0/16' })['iptables-save']!;
+  const want = renderManifests({ backend: 'iptables', objects: loadManifests([`${FIX}/affinity.yaml`]), clusterCIDR: '10.244.0.0/16' })[
+    'iptables-save'
+  ]!;
   assert.equal(r.out, want.endsWith('\n') ? want : `${want}\n`);
 });
 
 test('render --output picks one printout; every flag reaches the backend', async () => {
   const r = await kpbench(
-    'render', '--backend', 'ipvs', '--manifests', `${FIX}/nodeport.yaml`, `${FIX}/affinity.yaml`,
-    '--node-name', 'node2', '--node-ip', '192.168.0.7', '192.168.1.7', '--scheduler', 'sh', '--output', 'ipvsadm',
+    'render',
+    '--backend',
+    'ipvs',
+    '--manifests',
+    `${FIX}/nodeport.yaml`,
+    `${FIX}/affinity.yaml`,
+    '--node-name',
+    'node2',
+    '--node-ip',
+    '192.168.0.7',
+    '192.168.1.7',
+    '--scheduler',
+    'sh',
+    '--output',
+    'ipvsadm',
   );
   assert.equal(r.code, 0, r.err);
   const want = renderManifests({
@@ -63,12 +78,29 @@ test('render --output picks one printout; every flag reaches the backend', async
   assert.equal(all.out.split('\n').filter((l) => l.startsWith('==> ')).length, 4);
 
   const flags = await kpbench(
-    'render', '--backend', 'iptables', '--manifests', FIX, '--detect-local-mode', 'NodeCIDR', '--pod-cidr', '10.244.1.0/24',
-    '--masquerade-all', '--masquerade-bit', '13', '--nodeport-addresses', '192.168.0.0/24', '--output', 'iptables-save',
+    'render',
+    '--backend',
+    'iptables',
+    '--manifests',
+    FIX,
+    '--detect-local-mode',
+    'NodeCIDR',
+    '--pod-cidr',
+    '10.244.1.0/24',
+    '--masquerade-all',
+    '--masquerade-bit',
+    '13',
+    '--nodeport-addresses',
+    '192.168.0.0/24',
+    '--output',
+    'iptables-save',
   );
   assert.equal(flags.code, 0, flags.err);
   assert.ok(flags.out.includes('-A KUBE-MARK-MASQ -j MARK --set-xmark 0x2000/0x2000'));
-  assert.ok(flags.out.includes(' -s 10.244.1.0/24 -m comment --comment "pod traffic for prod/api:https external destinations"'), 'NodeCIDR detector');
+  assert.ok(
+    flags.out.includes(' -s 10.244.1.0/24 -m comment --comment "pod traffic for prod/api:https external destinations"'),
+    'NodeCIDR detector',
+  );
   assert.equal(flags.err, 'kpbench: skipped 3 objects: ConfigMap x1, Deployment x1, ServiceAccount x1\n');
 });
 
@@ -83,18 +115,39 @@ test('bad flags and bad manifests: exit 2 with one line', async () => {
   const cases: [string[], string][] = [
     [['render', '--manifests', `${FIX}/affinity.yaml`], "kpbench: --backend: required option '--backend <kind>' not specified"],
     [['render', '--backend', 'iptables'], "kpbench: --manifests: required option '--manifests <file...>' not specified"],
-    [[...base, '--backend', 'nft'], `kpbench: --backend: option '--backend <kind>' argument 'nft' is invalid. Allowed choices are ${BACKEND_KINDS.join(', ')}.`],
+    [
+      [...base, '--backend', 'nft'],
+      `kpbench: --backend: option '--backend <kind>' argument 'nft' is invalid. Allowed choices are ${BACKEND_KINDS.join(', ')}.`,
+    ],
     [[...base, '--backend', 'iptables', '--masquerade-bit', '40'], "kpbench: --masquerade-bit: must be an integer from 0 to 31, got '40'"],
     [[...base, '--backend', 'iptables', '--masquerade-bit', 'x'], "kpbench: --masquerade-bit: must be an integer from 0 to 31, got 'x'"],
     [[...base, '--backend', 'iptables', '--node-ip', '1.2.3'], "kpbench: --node-ip: must be an IP address (IPv4 or IPv6), got '1.2.3'"],
-    [[...base, '--backend', 'iptables', '--cluster-cidr', '10.0.0.0/40'], "kpbench: --cluster-cidr: must be a CIDR such as 10.244.0.0/16 or fd00:10::/64, got '10.0.0.0/40'"],
-    [[...base, '--backend', 'iptables', '--pod-cidr', 'ten'], "kpbench: --pod-cidr: must be a CIDR such as 10.244.0.0/16 or fd00:10::/64, got 'ten'"],
+    [
+      [...base, '--backend', 'iptables', '--cluster-cidr', '10.0.0.0/40'],
+      "kpbench: --cluster-cidr: must be a CIDR such as 10.244.0.0/16 or fd00:10::/64, got '10.0.0.0/40'",
+    ],
+    [
+      [...base, '--backend', 'iptables', '--pod-cidr', 'ten'],
+      "kpbench: --pod-cidr: must be a CIDR such as 10.244.0.0/16 or fd00:10::/64, got 'ten'",
+    ],
     [[...base, '--backend', 'iptables', '--node-name', ' '], 'kpbench: --node-name: must not be empty'],
-    [[...base, '--backend', 'iptables', '--scheduler', 'wrr'], "kpbench: --scheduler: the iptables backend has no option 'scheduler' (its options: writeMethod, profile, localhostNodePorts, nfacct, randomFully, conntrackTCPLiberal, flavor)"],
-    [[...base, '--backend', 'ipvs', '--scheduler', 'nope'], 'kpbench: --scheduler scheduler: Invalid option: expected one of "rr"|"wrr"|"lc"|"wlc"|"sh"|"dh"|"sed"|"nq" (an option of the ipvs backend)'],
+    [
+      [...base, '--backend', 'iptables', '--scheduler', 'wrr'],
+      "kpbench: --scheduler: the iptables backend has no option 'scheduler' (its options: writeMethod, profile, localhostNodePorts, nfacct, randomFully, conntrackTCPLiberal, flavor)",
+    ],
+    [
+      [...base, '--backend', 'ipvs', '--scheduler', 'nope'],
+      'kpbench: --scheduler scheduler: Invalid option: expected one of "rr"|"wrr"|"lc"|"wlc"|"sh"|"dh"|"sed"|"nq" (an option of the ipvs backend)',
+    ],
     [[...base, '--backend', 'ipvs', '--set', 'oops'], "kpbench: --set: expected key=value, got 'oops'"],
-    [[...base, '--backend', 'iptables', '--output', 'ipvsadm'], 'kpbench: --output: the iptables backend prints no ipvsadm output (it prints: iptables-save, iptables-restore, all)'],
-    [[...base, '--backend', 'iptables', '--detect-local-mode', 'Bridge'], "kpbench: --detect-local-mode: option '--detect-local-mode <mode>' argument 'Bridge' is invalid. Allowed choices are ClusterCIDR, NodeCIDR, None."],
+    [
+      [...base, '--backend', 'iptables', '--output', 'ipvsadm'],
+      'kpbench: --output: the iptables backend prints no ipvsadm output (it prints: iptables-save, iptables-restore, all)',
+    ],
+    [
+      [...base, '--backend', 'iptables', '--detect-local-mode', 'Bridge'],
+      "kpbench: --detect-local-mode: option '--detect-local-mode <mode>' argument 'Bridge' is invalid. Allowed choices are ClusterCIDR, NodeCIDR, None.",
+    ],
     [['render', '--backend', 'iptables', '--manifests', 'no/such.yaml'], 'kpbench: no/such.yaml: no such file'],
     [
       ['render', '--backend', 'iptables', '--manifests', `${FIX}/bad/port-out-of-range.yaml`],
@@ -111,10 +164,14 @@ test('bad flags and bad manifests: exit 2 with one line', async () => {
 
 test('the real entry point: manifests on stdin, and exit code 2 from the process', () => {
   const text = readFileSync(`${FIX}/list.json`, 'utf8');
-  const ok = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'render', '--backend', 'ipvs', '--manifests', '-', '--output', 'ipset'], {
-    input: text,
-    encoding: 'utf8',
-  });
+  const ok = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'render', '--backend', 'ipvs', '--manifests', '-', '--output', 'ipset'],
+    {
+      input: text,
+      encoding: 'utf8',
+    },
+  );
   assert.equal(ok.status, 0, ok.stderr);
   assert.ok(ok.stdout.includes('add KUBE-CLUSTER-IP 10.96.50.5,tcp:9090\n'), ok.stdout);
   assert.equal(ok.stderr, 'kpbench: skipped 1 object: ConfigMap x1\n');
@@ -135,10 +192,22 @@ test('render --after: the partial restore input kube-proxy writes for a change (
   // KUBE-SERVICES is written whole; of the service chains only shop/web's (the changed service) are declared
   assert.deepEqual(
     nat.filter((l) => l.startsWith(':')),
-    [':KUBE-SERVICES - [0:0]', ':KUBE-NODEPORTS - [0:0]', ':KUBE-POSTROUTING - [0:0]', ':KUBE-MARK-MASQ - [0:0]', ':KUBE-SVC-67NZLRHBNDSAWJRO - [0:0]', ':KUBE-SEP-EPVTA2RHFPHQF37H - [0:0]', ':KUBE-SEP-MOGHLOVWQYX4X6CX - [0:0]', ':KUBE-SEP-D2QUVGJW5YOZKQLI - [0:0]'],
+    [
+      ':KUBE-SERVICES - [0:0]',
+      ':KUBE-NODEPORTS - [0:0]',
+      ':KUBE-POSTROUTING - [0:0]',
+      ':KUBE-MARK-MASQ - [0:0]',
+      ':KUBE-SVC-67NZLRHBNDSAWJRO - [0:0]',
+      ':KUBE-SEP-EPVTA2RHFPHQF37H - [0:0]',
+      ':KUBE-SEP-MOGHLOVWQYX4X6CX - [0:0]',
+      ':KUBE-SEP-D2QUVGJW5YOZKQLI - [0:0]',
+    ],
   );
   // the removed endpoint's chain is flushed (declared) and deleted; shop/db's chains are not written
-  assert.deepEqual(nat.filter((l) => l.startsWith('-X ')), ['-X KUBE-SEP-D2QUVGJW5YOZKQLI']);
+  assert.deepEqual(
+    nat.filter((l) => l.startsWith('-X ')),
+    ['-X KUBE-SEP-D2QUVGJW5YOZKQLI'],
+  );
   assert.equal(nat.filter((l) => l.startsWith('-A KUBE-SVC-HJSW2HDIBP4MO3C4')).length, 0);
   assert.equal(nat.filter((l) => l.startsWith('-A KUBE-SERVICES')).length, 3);
   // two endpoints left: the first is chosen with probability 1/2, the last unconditionally

@@ -8,7 +8,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { loadManifests, loadObjects } from '../src/cluster/manifests.js';
-import { DEFAULT_NODE_IP, describeSkipped, renderDetailed, renderManifests, resolveNodeConfig, selectOutput, type RenderOptions } from '../src/proxy/render.js';
+import {
+  DEFAULT_NODE_IP,
+  describeSkipped,
+  renderDetailed,
+  renderManifests,
+  resolveNodeConfig,
+  selectOutput,
+  type RenderOptions,
+} from '../src/proxy/render.js';
 import { InputError } from '../src/errors.js';
 import type { IptablesBackend } from '../src/backends/iptables/index.js';
 
@@ -71,7 +79,12 @@ test('ClusterIP, two named ports, three endpoints: chains named by namespace/nam
     `-A ${https} -m comment --comment "shop/web:https -> 10.244.3.13:8443" -j ${sepChain('shop/web:https', 'tcp', '10.244.3.13:8443')}`,
   ]);
   // the named targetPort "https-port" took the slice's port 8443
-  assert.deepEqual(rules(ipt, 'nat', sepChain('shop/web:https', 'tcp', '10.244.1.11:8443')).at(-1)?.split(' -j ')[1], 'DNAT --to-destination 10.244.1.11:8443');
+  assert.deepEqual(
+    rules(ipt, 'nat', sepChain('shop/web:https', 'tcp', '10.244.1.11:8443'))
+      .at(-1)
+      ?.split(' -j ')[1],
+    'DNAT --to-destination 10.244.1.11:8443',
+  );
 
   // with --cluster-cidr, traffic from outside the pod range is masqueraded first
   const withCidr = render('clusterip-multiport.yaml', { clusterCIDR: '10.244.0.0/16' })['iptables-save']!;
@@ -89,11 +102,16 @@ test('NodePort: TCP and UDP ports, the fixed and the allocated node port, KUBE-E
   const ipt = render('nodeport.yaml')['iptables-save']!;
   const tcpKey = 'infra/dns-cache:dns-tcp';
   const udpKey = 'infra/dns-cache:dns-udp';
-  assert.deepEqual(chains(ipt, 'nat', 'KUBE-EXT-').sort(), [svcChain('KUBE-EXT', tcpKey, 'tcp'), svcChain('KUBE-EXT', udpKey, 'udp')].sort());
+  assert.deepEqual(
+    chains(ipt, 'nat', 'KUBE-EXT-').sort(),
+    [svcChain('KUBE-EXT', tcpKey, 'tcp'), svcChain('KUBE-EXT', udpKey, 'udp')].sort(),
+  );
   const np = rules(ipt, 'nat', 'KUBE-NODEPORTS');
   assert.equal(np.length, 4, 'a localhost rule and a rule per node port');
   assert.ok(np.some((r) => r.includes('-p tcp') && r.includes('--dport 30053') && r.endsWith(`-j ${svcChain('KUBE-EXT', tcpKey, 'tcp')}`)));
-  assert.ok(np.some((r) => r.includes('-p udp') && r.includes('-m udp --dport 30000') && r.endsWith(`-j ${svcChain('KUBE-EXT', udpKey, 'udp')}`)));
+  assert.ok(
+    np.some((r) => r.includes('-p udp') && r.includes('-m udp --dport 30000') && r.endsWith(`-j ${svcChain('KUBE-EXT', udpKey, 'udp')}`)),
+  );
   assert.ok(rules(ipt, 'nat', 'KUBE-SERVICES').some((r) => r.includes('-d 10.96.20.2/32 -p udp') && r.includes('--dport 53')));
 });
 
@@ -113,32 +131,46 @@ test('LoadBalancer, source ranges, externalTrafficPolicy Local: FW, EXT and SVL 
   ]);
   assert.equal(rules(ipt, 'filter', 'KUBE-PROXY-FIREWALL').length, 1);
   // node1 has a ready endpoint (and a terminating one, not used while a ready one exists)
-  assert.deepEqual(rules(ipt, 'nat', svl), [`-A ${svl} -m comment --comment "${key} -> 10.244.1.31:8443" -j ${sepChain(key, 'tcp', '10.244.1.31:8443')}`]);
+  assert.deepEqual(rules(ipt, 'nat', svl), [
+    `-A ${svl} -m comment --comment "${key} -> 10.244.1.31:8443" -j ${sepChain(key, 'tcp', '10.244.1.31:8443')}`,
+  ]);
   // the cluster-wide chain has only the two ready endpoints
   assert.equal(rules(ipt, 'nat', svcChain('KUBE-SVC', key, 'tcp')).length, 2);
   // on node2 the local endpoint is 10.244.2.32
   const n2 = render('loadbalancer-local.yaml', { nodeName: 'node2' })['iptables-save']!;
-  assert.deepEqual(rules(n2, 'nat', svl), [`-A ${svl} -m comment --comment "${key} -> 10.244.2.32:8443" -j ${sepChain(key, 'tcp', '10.244.2.32:8443')}`]);
+  assert.deepEqual(rules(n2, 'nat', svl), [
+    `-A ${svl} -m comment --comment "${key} -> 10.244.2.32:8443" -j ${sepChain(key, 'tcp', '10.244.2.32:8443')}`,
+  ]);
   // on a node without endpoints, external traffic is dropped
   const n3 = render('loadbalancer-local.yaml', { nodeName: 'node3' })['iptables-save']!;
-  assert.equal(rules(n3, 'filter', 'KUBE-EXTERNAL-SERVICES').filter((r) => r.includes('has no local endpoints') && r.endsWith('-j DROP')).length, 2);
+  assert.equal(
+    rules(n3, 'filter', 'KUBE-EXTERNAL-SERVICES').filter((r) => r.includes('has no local endpoints') && r.endsWith('-j DROP')).length,
+    2,
+  );
 });
 
-test('ClientIP affinity: recent-module rules with the manifest\'s 600 s timeout', () => {
+test("ClientIP affinity: recent-module rules with the manifest's 600 s timeout", () => {
   const ipt = render('affinity.yaml')['iptables-save']!;
   const svc = svcChain('KUBE-SVC', 'shop/cart', 'tcp');
   const r = rules(ipt, 'nat', svc);
   assert.equal(r.length, 4);
   assert.equal(r.filter((l) => l.includes('-m recent --rcheck --seconds 600 --reap')).length, 2);
   for (const ep of ['10.244.1.41:8080', '10.244.2.42:8080']) {
-    assert.ok(rules(ipt, 'nat', sepChain('shop/cart', 'tcp', ep)).some((l) => l.includes(`-m recent --set --name ${sepChain('shop/cart', 'tcp', ep)}`)));
+    assert.ok(
+      rules(ipt, 'nat', sepChain('shop/cart', 'tcp', ep)).some((l) =>
+        l.includes(`-m recent --set --name ${sepChain('shop/cart', 'tcp', ep)}`),
+      ),
+    );
   }
 });
 
 test('headless and ExternalName services produce no rules at all', () => {
   const empty = renderManifests({ backend: 'iptables', objects: { services: [], slices: [] } });
   assert.deepEqual(render('headless-externalname.yaml'), empty);
-  assert.deepEqual(render('headless-externalname.yaml', { backend: 'ipvs' }), renderManifests({ backend: 'ipvs', objects: { services: [], slices: [] } }));
+  assert.deepEqual(
+    render('headless-externalname.yaml', { backend: 'ipvs' }),
+    renderManifests({ backend: 'ipvs', objects: { services: [], slices: [] } }),
+  );
 });
 
 test('a kubectl List: the not-ready endpoint gets no rule; a multi-document file: endpoints from pods', () => {
@@ -167,16 +199,27 @@ test('IPVS: one virtual server per VIP:port (node ports on each node IP), the sc
     '-A -u 192.168.1.2:30000 -s wrr',
   ]);
   assert.equal(r['ipvsadm -S -n']!.split('\n').filter((l) => l.startsWith('-a ')).length, 12, 'two real servers each');
-  const members = (set: string) => r['ipset save']!.split('\n').filter((l) => l.startsWith(`add ${set} `)).sort();
+  const members = (set: string) =>
+    r['ipset save']!.split('\n')
+      .filter((l) => l.startsWith(`add ${set} `))
+      .sort();
   assert.deepEqual(members('KUBE-CLUSTER-IP'), ['add KUBE-CLUSTER-IP 10.96.20.2,tcp:53', 'add KUBE-CLUSTER-IP 10.96.20.2,udp:53']);
   assert.deepEqual(members('KUBE-NODE-PORT-TCP'), ['add KUBE-NODE-PORT-TCP 30053']);
   assert.deepEqual(members('KUBE-NODE-PORT-UDP'), ['add KUBE-NODE-PORT-UDP 30000']);
-  assert.deepEqual([...r['ip addr show kube-ipvs0']!.matchAll(/inet (\S+)/g)].map((m) => m[1]), ['10.96.20.2/32']);
+  assert.deepEqual(
+    [...r['ip addr show kube-ipvs0']!.matchAll(/inet (\S+)/g)].map((m) => m[1]),
+    ['10.96.20.2/32'],
+  );
 
   const lb = render('loadbalancer-local.yaml', { backend: 'ipvs' });
   assert.deepEqual(
-    lb['ipset save']!.split('\n').filter((l) => l.startsWith('add KUBE-LOAD-BALANCER-SOURCE-CIDR ')).sort(),
-    ['add KUBE-LOAD-BALANCER-SOURCE-CIDR 198.18.0.10,tcp:443,198.51.100.0/25', 'add KUBE-LOAD-BALANCER-SOURCE-CIDR 198.18.0.10,tcp:443,203.0.113.0/24'],
+    lb['ipset save']!.split('\n')
+      .filter((l) => l.startsWith('add KUBE-LOAD-BALANCER-SOURCE-CIDR '))
+      .sort(),
+    [
+      'add KUBE-LOAD-BALANCER-SOURCE-CIDR 198.18.0.10,tcp:443,198.51.100.0/25',
+      'add KUBE-LOAD-BALANCER-SOURCE-CIDR 198.18.0.10,tcp:443,203.0.113.0/24',
+    ],
   );
   // externalTrafficPolicy Local: the LB and node-port virtual servers get only the local endpoint
   const lbReal = lb['ipvsadm -S -n']!.split('\n').filter((l) => l.startsWith('-a -t 198.18.0.10:443 '));
@@ -208,7 +251,12 @@ test('node config: kube-proxy defaults, detect-local fallbacks, a Node object su
 test('a Node object in the manifests moves IPVS node ports to its InternalIP', () => {
   const objects = loadObjects([
     { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node1' }, status: { addresses: [{ type: 'InternalIP', address: '172.16.5.5' }] } },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'np' }, spec: { type: 'NodePort', clusterIP: '10.96.0.50', ports: [{ port: 80, nodePort: 31000 }] } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'np' },
+      spec: { type: 'NodePort', clusterIP: '10.96.0.50', ports: [{ port: 80, nodePort: 31000 }] },
+    },
   ]);
   const r = renderManifests({ backend: 'ipvs', objects });
   assert.ok(r['ipvsadm -S -n']!.includes('-A -t 172.16.5.5:31000 -s rr'), r['ipvsadm -S -n']);
@@ -246,19 +294,22 @@ test('selectOutput: one printout as is, all of them with headers, a missing one 
   assert.equal(selectOutput(ipvs, 'ipvsadm', d.backend), ipvs['ipvsadm -S -n']);
   assert.equal(selectOutput(ipvs, 'ip-addr', d.backend), ipvs['ip addr show kube-ipvs0']);
   const all = selectOutput(ipvs, 'all', d.backend);
-  assert.deepEqual(all.split('\n').filter((l) => l.startsWith('==> ')).sort(), [
-    '==> ip addr show kube-ipvs0 <==',
-    '==> ipset save <==',
-    '==> iptables-save <==',
-    '==> ipvsadm -S -n <==',
-  ]);
+  assert.deepEqual(
+    all
+      .split('\n')
+      .filter((l) => l.startsWith('==> '))
+      .sort(),
+    ['==> ip addr show kube-ipvs0 <==', '==> ipset save <==', '==> iptables-save <==', '==> ipvsadm -S -n <=='],
+  );
   const t = renderDetailed({ backend: 'iptables', objects: loadManifests([`${FIX}/affinity.yaml`]) });
   assert.equal(selectOutput(t.ruleset, 'all', t.backend), t.ruleset['iptables-save']);
   assert.equal(selectOutput(t.ruleset, 'iptables-save', t.backend), t.ruleset['iptables-save']);
   assert.equal(selectOutput(t.ruleset, 'iptables-restore', t.backend), (t.backend as IptablesBackend).lastRestoreInput());
   assert.throws(
     () => selectOutput(t.ruleset, 'ipvsadm', t.backend),
-    (e: unknown) => e instanceof InputError && e.message === '--output: the iptables backend prints no ipvsadm output (it prints: iptables-save, iptables-restore, all)',
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.message === '--output: the iptables backend prints no ipvsadm output (it prints: iptables-save, iptables-restore, all)',
   );
 });
 

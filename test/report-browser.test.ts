@@ -85,7 +85,17 @@ interface Probe {
   title: string;
   tables: number;
   resources: string[];
-  figures: Array<{ id: string; svg: boolean; series: string[]; width: number; height: number; drawnWidth: number; drawnHeight: number; paths: number; texts: string[] }>;
+  figures: Array<{
+    id: string;
+    svg: boolean;
+    series: string[];
+    width: number;
+    height: number;
+    drawnWidth: number;
+    drawnHeight: number;
+    paths: number;
+    texts: string[];
+  }>;
 }
 
 test('report.html in headless Chromium: every chart rendered with its series, no console error, a screenshot', (t) => {
@@ -103,16 +113,29 @@ test('report.html in headless Chromium: every chart rendered with its series, no
   assert.ok(report.charts.length >= 10);
   fs.writeFileSync(path.join(run, 'probe.html'), PROBE);
 
-  const dump = chromium(['--allow-file-access-from-files', '--virtual-time-budget=10000', '--dump-dom', `file://${path.join(run, 'probe.html')}`]);
+  const dump = chromium([
+    '--allow-file-access-from-files',
+    '--virtual-time-budget=10000',
+    '--dump-dom',
+    `file://${path.join(run, 'probe.html')}`,
+  ]);
   assert.equal(dump.status, 0, dump.stderr.slice(-2000));
   const m = /<pre id="out">([\s\S]*?)<\/pre>/.exec(dump.stdout);
   assert.ok(m !== null, 'the probe page was dumped');
-  const text = m[1]!.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const text = m[1]!
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
   assert.notEqual(text, 'not run', 'the probe ran after the report loaded');
   const probe = JSON.parse(text) as Probe;
   assert.equal(probe.title, 'kube-proxy-bench run');
   assert.ok(probe.tables >= 3);
-  assert.deepEqual(probe.resources.filter((r) => r !== `file://${path.join(run, 'report.html')}`), [], 'the report loads nothing else');
+  assert.deepEqual(
+    probe.resources.filter((r) => r !== `file://${path.join(run, 'report.html')}`),
+    [],
+    'the report loads nothing else',
+  );
   assert.deepEqual(
     probe.figures.map((f) => f.id),
     report.charts.map((c) => c.spec.id),
@@ -126,7 +149,13 @@ test('report.html in headless Chromium: every chart rendered with its series, no
   }
   // the published marker and the kernel series of the sync-time chart are there for a person to see
   const sync = probe.figures.find((f) => f.id === 'scaling--sync_time')!;
-  assert.deepEqual(sync.series, ['iptables (exponent 1.00)', 'ipvs (exponent 0.00)', 'nftables (exponent 0.05)', 'iptables (kernel)', 'published figures']);
+  assert.deepEqual(sync.series, [
+    'iptables (exponent 1.00)',
+    'ipvs (exponent 0.00)',
+    'nftables (exponent 0.05)',
+    'iptables (kernel)',
+    'published figures',
+  ]);
   assert.ok(sync.texts.includes('Huawei, KubeCon EU 2017: 11 min (iptables)'));
   assert.deepEqual(consoleMessages(dump.stderr), []);
 

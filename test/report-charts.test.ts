@@ -79,15 +79,24 @@ test('scaling chart: log-log, one line per backend with its exponent, kernel poi
   ]);
   // Huawei's 11 minutes at 5,000 services, in seconds; a figure without a size is not placed
   assert.deepEqual(c.series[4]!.points, [{ x: 5000, y: 660, label: 'Huawei, KubeCon EU 2017: 11 min (iptables)' }]);
-  assert.deepEqual(c.unplaced.map((r) => r.source), ['nowhere']);
+  assert.deepEqual(
+    c.unplaced.map((r) => r.source),
+    ['nowhere'],
+  );
 });
 
 test('kernel rows: a kind=kernel row joins its metric chart; a kernel_ metric with no modelled twin gets its own chart', () => {
   const fp = chart('scaling--first_packet_time');
-  assert.deepEqual(fp.series.map((s) => s.name), ['iptables (exponent 1.00)', 'ipvs (exponent 0.00)', 'nftables (exponent 0.05)', 'nftables (kernel)']);
+  assert.deepEqual(
+    fp.series.map((s) => s.name),
+    ['iptables (exponent 1.00)', 'ipvs (exponent 0.00)', 'nftables (exponent 0.05)', 'nftables (kernel)'],
+  );
   assert.deepEqual(fp.series[3]!.points, [{ x: 1000, y: 0.000049 }]);
   const own = chart('scaling--kernel_ruleset_load_time');
-  assert.deepEqual(own.series.map((s) => [s.name, s.role]), [['nftables (kernel)', 'kernel']]);
+  assert.deepEqual(
+    own.series.map((s) => [s.name, s.role]),
+    [['nftables (kernel)', 'kernel']],
+  );
   assert.equal(own.title, 'scaling: Ruleset load time (real kernel)');
 });
 
@@ -97,14 +106,21 @@ test('published marker for a counted metric; zeros make the value axis linear; a
   const failed = chart('scaling--failed_requests');
   assert.equal(failed.y.log, false);
   assert.match(failed.subtitle, /linear value axis: some values are 0/);
-  assert.deepEqual(failed.series.map((s) => s.name), ['iptables', 'ipvs (exponent 0.00)', 'nftables (exponent 0.00)']);
+  assert.deepEqual(
+    failed.series.map((s) => s.name),
+    ['iptables', 'ipvs (exponent 0.00)', 'nftables (exponent 0.00)'],
+  );
   // network programming latency: p50 line, bars to p99; lines and bars span 0.3 s to 1.44 s (x4.8): log axis
   const npl = chart('scaling--network_programming_latency');
   assert.equal(npl.statistic, 'p50');
   assert.equal(npl.bars, 'p50 to p99');
   assert.equal(npl.y.log, true);
   // values within x4: a linear axis from 0 (ticks a reader can read; a flat metric looks flat)
-  const narrow = runCharts(rows.filter((r) => r.metric === 'sync_rules_written' && r.backend !== 'iptables'), scaling, infos);
+  const narrow = runCharts(
+    rows.filter((r) => r.metric === 'sync_rules_written' && r.backend !== 'iptables'),
+    scaling,
+    infos,
+  );
   assert.equal(narrow.length, 1);
   assert.equal((narrow[0] as ScalingChartSpec).y.log, false);
   assert.match((narrow[0] as ScalingChartSpec).subtitle, /linear value axis: values within ×4/);
@@ -133,11 +149,14 @@ test('grouped chart: bars per size, one per backend and sweep point; tints of th
 
 test('colours: by backend name from the ordered palette, whatever the backends are called', () => {
   const m = backendColors(['zz-new', 'ebpf', 'iptables', 'ebpf']);
-  assert.deepEqual([...m.entries()], [
-    ['ebpf', PALETTE[0]],
-    ['iptables', PALETTE[1]],
-    ['zz-new', PALETTE[2]],
-  ]);
+  assert.deepEqual(
+    [...m.entries()],
+    [
+      ['ebpf', PALETTE[0]],
+      ['iptables', PALETTE[1]],
+      ['zz-new', PALETTE[2]],
+    ],
+  );
 });
 
 test('ECharts option: log axes, legend = series names, error bars as a custom series, markers labelled', () => {
@@ -150,7 +169,13 @@ test('ECharts option: log axes, legend = series names, error bars as a custom se
   assert.equal(o.xAxis.type, 'log');
   assert.equal(o.xAxis.logBase, 10);
   assert.equal(o.yAxis.type, 'log');
-  assert.deepEqual(o.legend.data, ['iptables (exponent 1.00)', 'ipvs (exponent 0.00)', 'nftables (exponent 0.05)', 'iptables (kernel)', 'published figures']);
+  assert.deepEqual(o.legend.data, [
+    'iptables (exponent 1.00)',
+    'ipvs (exponent 0.00)',
+    'nftables (exponent 0.05)',
+    'iptables (kernel)',
+    'published figures',
+  ]);
   assert.deepEqual(
     o.series.map((s) => `${s.type}:${s.name}`),
     [
@@ -171,7 +196,17 @@ test('ECharts option: log axes, legend = series names, error bars as a custom se
 test('SVG: a standalone document with the title, axis names and every legend entry', () => {
   const svg = renderChartSvg(chart('scaling--sync_time'));
   assert.match(svg, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg /);
-  for (const text of ['scaling: Sync time (modelled)', 'services (log scale)', 'sync time, log scale', 'iptables (exponent 1.00)', 'ipvs (exponent 0.00)', 'nftables (exponent 0.05)', 'iptables (kernel)', 'published figures', 'Huawei, KubeCon EU 2017: 11 min (iptables)']) {
+  for (const text of [
+    'scaling: Sync time (modelled)',
+    'services (log scale)',
+    'sync time, log scale',
+    'iptables (exponent 1.00)',
+    'ipvs (exponent 0.00)',
+    'nftables (exponent 0.05)',
+    'iptables (kernel)',
+    'published figures',
+    'Huawei, KubeCon EU 2017: 11 min (iptables)',
+  ]) {
     assert.ok(svg.includes(`>${text}</text>`), text);
   }
   assert.ok(svg.includes('>1 s</text>') && svg.includes('>100 ms</text>'), 'time ticks in readable units');

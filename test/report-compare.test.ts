@@ -19,7 +19,8 @@ const tmp = mkTmp(path.join(os.tmpdir(), 'kpbench-cmp-report-'));
 const base = path.join(tmp, 'base');
 const cur = path.join(tmp, 'cur');
 const rows = readMetricsCsv('test/fixtures/report/metrics.csv');
-const worse = (r: MetricRow): MetricRow => (r.backend === 'iptables' && r.services === 10000 && r.metric === 'sync_time' && r.statistic === 'mean' ? { ...r, value: 2.304 } : r);
+const worse = (r: MetricRow): MetricRow =>
+  r.backend === 'iptables' && r.services === 10000 && r.metric === 'sync_time' && r.statistic === 'mean' ? { ...r, value: 2.304 } : r;
 for (const [dir, rs] of [
   [base, rows],
   [cur, rows.map(worse)],
@@ -51,7 +52,10 @@ test('comparison chart: baseline dashed, current solid, one colour per backend, 
   assert.equal(sync.x.log, true);
   assert.equal(sync.y.log, true);
   // the per-metric table and the moved rows show the regression, highlighted
-  assert.match(report.html, /<tr class="regressed"><td>iptables<\/td><td class="num">10,000<\/td><td class="num">1\.28 s<\/td><td class="num">2\.304 s<\/td><td class="num">\+80\.00%<\/td><td>REGRESSED<\/td><\/tr>/);
+  assert.match(
+    report.html,
+    /<tr class="regressed"><td>iptables<\/td><td class="num">10,000<\/td><td class="num">1\.28 s<\/td><td class="num">2\.304 s<\/td><td class="num">\+80\.00%<\/td><td>REGRESSED<\/td><\/tr>/,
+  );
   assert.match(report.html, /<div class="banner bad">1 row fail the comparison \(1 regressed\)\.<\/div>/);
   assert.match(report.summary, /\| REGRESSED \| scaling \| iptables \| 10000 \| sync_time \| mean \| 1\.28 s \| 2\.304 s \| \+80\.00% \|/);
   assert.match(report.summary, /!\[scaling: Sync time \(modelled\), baseline vs current\]\(charts\/scaling--sync_time\.svg\)/);
@@ -60,10 +64,15 @@ test('comparison chart: baseline dashed, current solid, one colour per backend, 
 test('kpbench compare --report DIR writes the report and still exits 1 on the regression', async () => {
   const out = path.join(tmp, 'cmp');
   const code = await new Promise<number>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'compare', base, cur, '--report', out], (err) => resolve(err === null ? 0 : typeof err.code === 'number' ? err.code : 99));
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'compare', base, cur, '--report', out], (err) =>
+      resolve(err === null ? 0 : typeof err.code === 'number' ? err.code : 99),
+    );
   });
   assert.equal(code, 1);
   assert.deepEqual(fs.readdirSync(out).sort(), ['charts', 'report.html', 'summary.md']);
   assert.ok(fs.readdirSync(path.join(out, 'charts')).includes('scaling--sync_time.svg'));
-  assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.includes('.tmp-') || f.includes('.old-')), []);
+  assert.deepEqual(
+    fs.readdirSync(tmp).filter((f) => f.includes('.tmp-') || f.includes('.old-')),
+    [],
+  );
 });

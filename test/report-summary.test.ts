@@ -2,10 +2,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricRow } from '../src/types.js';
-import { failedRequestsNote, hopTableData, referenceTableData, renderTable, scenarioTableData, shapeWords, verdictLines } from '../src/report/summary.js';
+import {
+  failedRequestsNote,
+  hopTableData,
+  referenceTableData,
+  renderTable,
+  scenarioTableData,
+  shapeWords,
+  verdictLines,
+} from '../src/report/summary.js';
 import { formatPairInOneUnit } from '../src/report/charts/units.js';
 
-function row(backend: string, services: number, metric: string, statistic: MetricRow['statistic'], value: number, unit: string, scenario = 's'): MetricRow {
+function row(
+  backend: string,
+  services: number,
+  metric: string,
+  statistic: MetricRow['statistic'],
+  value: number,
+  unit: string,
+  scenario = 's',
+): MetricRow {
   return { scenario, backend, services, endpoints_per_service: 1, metric, statistic, value, unit };
 }
 
@@ -22,18 +38,43 @@ test('shape words: flat only when the exponent is small and the values stay with
 });
 
 test('verdict: values at both ends and their max/min ratio beside the exponent', () => {
-  const rows = [row('ipvs', 100, 'sync_time', 'mean', 0.035, 's'), row('ipvs', 5000, 'sync_time', 'mean', 0.12, 's'), row('ipvs', 20000, 'sync_time', 'mean', 0.335, 's')];
+  const rows = [
+    row('ipvs', 100, 'sync_time', 'mean', 0.035, 's'),
+    row('ipvs', 5000, 'sync_time', 'mean', 0.12, 's'),
+    row('ipvs', 20000, 'sync_time', 'mean', 0.335, 's'),
+  ];
   const scaling = [{ scenario: 's', backend: 'ipvs', metric: 'sync_time', exponent: 0.19, r2: 0.93 }];
-  assert.deepEqual(verdictLines('s', scaling, rows), ['ipvs: modelled sync time grows slowly: 35 ms at 100 → 335 ms at 20,000 services (max/min ×9.6, exponent 0.19, r² 0.93).']);
+  assert.deepEqual(verdictLines('s', scaling, rows), [
+    'ipvs: modelled sync time grows slowly: 35 ms at 100 → 335 ms at 20,000 services (max/min ×9.6, exponent 0.19, r² 0.93).',
+  ]);
 });
 
 test('published figures: both values in one unit, with their ratio; unplaceable figures say why', () => {
-  const rows = [row('iptables', 5000, 'sync_time', 'mean', 1.2, 's'), row('iptables', 10000, 'first_packet_rules_evaluated', 'mean', 5055, 'rules')];
+  const rows = [
+    row('iptables', 5000, 'sync_time', 'mean', 1.2, 's'),
+    row('iptables', 10000, 'first_packet_rules_evaluated', 'mean', 5055, 'rules'),
+  ];
   const t = referenceTableData(
     's',
     [
-      { source: 'Huawei', label: 'add one rule, 5,000 services', backend: 'iptables', services: 5000, metric: 'sync_time', value: 11, unit: 'min' },
-      { source: 'Tigera', label: 'rules walked', backend: 'iptables', services: 10000, metric: 'first_packet_rules_evaluated', value: 20000, unit: 'rules' },
+      {
+        source: 'Huawei',
+        label: 'add one rule, 5,000 services',
+        backend: 'iptables',
+        services: 5000,
+        metric: 'sync_time',
+        value: 11,
+        unit: 'min',
+      },
+      {
+        source: 'Tigera',
+        label: 'rules walked',
+        backend: 'iptables',
+        services: 10000,
+        metric: 'first_packet_rules_evaluated',
+        value: 20000,
+        unit: 'rules',
+      },
       { source: 'Huawei', label: 'at 20,000', backend: 'iptables', services: 20000, metric: 'sync_time', value: 5, unit: 'h' },
       { source: 'here', label: 'no metric', value: 0.72, unit: 's' },
     ],
@@ -41,8 +82,22 @@ test('published figures: both values in one unit, with their ratio; unplaceable 
   )!;
   assert.deepEqual(t.header, ['source', 'published', 'value', 'this run', 'ratio', 'why outside 0.33–3']);
   assert.deepEqual(t.body, [
-    ['Huawei', 'add one rule, 5,000 services', '660 s (11 min)', '1.2 s (sync_time mean)', '×0.0018', 'no reason stated (add a note to the reference)'],
-    ['Tigera', 'rules walked', '20,000 rules', '5,055 rules (first_packet_rules_evaluated mean)', '×0.25', 'no reason stated (add a note to the reference)'],
+    [
+      'Huawei',
+      'add one rule, 5,000 services',
+      '660 s (11 min)',
+      '1.2 s (sync_time mean)',
+      '×0.0018',
+      'no reason stated (add a note to the reference)',
+    ],
+    [
+      'Tigera',
+      'rules walked',
+      '20,000 rules',
+      '5,055 rules (first_packet_rules_evaluated mean)',
+      '×0.25',
+      'no reason stated (add a note to the reference)',
+    ],
     ['Huawei', 'at 20,000', '5 h', 'not run at 20,000 services (sizes 5,000)', '', ''],
     ['here', 'no metric', '720 ms', 'no matching metric', '', ''],
   ]);
@@ -65,7 +120,10 @@ test('failed requests at 1 service: the note explains them from the run counters
   assert.equal(failedRequestsNote(rows, 's', 'iptables', 500), null);
   const t = scenarioTableData('s', rows);
   const col = t.header.indexOf('failed req');
-  assert.deepEqual(t.body.map((r) => r[col]), ['146 ¹', '0']);
+  assert.deepEqual(
+    t.body.map((r) => r[col]),
+    ['146 ¹', '0'],
+  );
   assert.match(renderTable(t, true), /\n\n¹ iptables at 1 service: 146 of 207 requests failed \(71%\)\./);
 });
 

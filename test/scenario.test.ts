@@ -38,12 +38,15 @@ test('a missing file', () => {
 
 test('sweeps expand to the cartesian product; quick overrides apply', () => {
   const l = loadScenario(`${F}/tiny.yaml`, { quick: true, seed: 9 });
-  assert.deepEqual(l.cases.map((c) => [c.id, c.scenario.cluster.services]), [
-    ['tiny@minSyncPeriod=0', 20],
-    ['tiny@minSyncPeriod=1', 20],
-    ['tiny@minSyncPeriod=0', 40],
-    ['tiny@minSyncPeriod=1', 40],
-  ]);
+  assert.deepEqual(
+    l.cases.map((c) => [c.id, c.scenario.cluster.services]),
+    [
+      ['tiny@minSyncPeriod=0', 20],
+      ['tiny@minSyncPeriod=1', 20],
+      ['tiny@minSyncPeriod=0', 40],
+      ['tiny@minSyncPeriod=1', 40],
+    ],
+  );
   assert.equal(l.cases[0]!.scenario.duration, 3);
   assert.equal(l.cases[0]!.scenario.seed, 9);
   assert.equal(l.cases[1]!.scenario.proxy.minSyncPeriod, 1);

@@ -34,17 +34,32 @@ interface Exit {
 function runAndMaybeSignal(dir: string, after: number | null, signal: NodeJS.Signals, fromStart = false): Promise<Exit> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PACKAGE_ROOT, 'src/cli/main.ts'), 'run', path.join(dir, 's.yaml'), '--quick', '--no-wall', '--out', path.join(dir, 'out')], {
-      cwd: PACKAGE_ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(PACKAGE_ROOT, 'src/cli/main.ts'),
+        'run',
+        path.join(dir, 's.yaml'),
+        '--quick',
+        '--no-wall',
+        '--out',
+        path.join(dir, 'out'),
+      ],
+      {
+        cwd: PACKAGE_ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     let firstCase = 0;
     let timer: NodeJS.Timeout | null = after !== null && fromStart ? setTimeout(() => child.kill(signal), after) : null;
     child.stderr.on('data', (b: Buffer) => {
       stderr += b.toString();
       if (firstCase === 0 && stderr.includes('kpbench: [1/')) firstCase = Date.now();
-      if (after !== null && !fromStart && timer === null && stderr.includes('kpbench: [1/')) timer = setTimeout(() => child.kill(signal), after);
+      if (after !== null && !fromStart && timer === null && stderr.includes('kpbench: [1/'))
+        timer = setTimeout(() => child.kill(signal), after);
     });
     child.on('close', (code, sig) => {
       if (timer !== null) clearTimeout(timer);

@@ -80,7 +80,13 @@ export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: 
       type: kind === 'headless' ? 'ClusterIP' : kind,
       clusterIP: kind === 'headless' ? 'None' : '',
       externalName: kind === 'ExternalName' ? `${name}.example.com` : '',
-      ports: spec.ports.map((p) => ({ name: spec.ports.length > 1 ? p.name || `p${p.port}` : p.name, protocol: p.protocol, port: p.port, targetPort: p.targetPort, nodePort: 0 })),
+      ports: spec.ports.map((p) => ({
+        name: spec.ports.length > 1 ? p.name || `p${p.port}` : p.name,
+        protocol: p.protocol,
+        port: p.port,
+        targetPort: p.targetPort,
+        nodePort: 0,
+      })),
       loadBalancerIngressIPs: kind === 'LoadBalancer' ? [lbIPs.allocate()] : [],
       sessionAffinity: affinity ? 'ClientIP' : 'None',
     };

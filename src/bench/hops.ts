@@ -40,7 +40,8 @@ export class HopRecorder {
     for (const [hop, t] of this.hops) {
       if (t.times.length === 0) continue;
       const m = (name: string): string => `ingress_${hop}_hop_${name}`;
-      for (const [stat, v] of summarize(t.times, ['mean', 'p99'])) out.push({ ...key, metric: m('time'), statistic: stat, value: canonical(v), unit: 's' });
+      for (const [stat, v] of summarize(t.times, ['mean', 'p99']))
+        out.push({ ...key, metric: m('time'), statistic: stat, value: canonical(v), unit: 's' });
       out.push({ ...key, metric: m('connections'), statistic: 'total', value: t.times.length, unit: 'connections' });
       out.push({ ...key, metric: m('dnat'), statistic: 'total', value: t.dnat, unit: 'connections' });
       out.push({ ...key, metric: m('refused'), statistic: 'total', value: t.refused, unit: 'connections' });

@@ -18,7 +18,12 @@ export const INGRESS_NAMESPACE = 'ingress-nginx';
  * host `<namespace>.example.com`, path `/<service>` (Prefix) to each ClusterIP service on its first port.
  * The one controller serves the rules of every namespace.
  */
-export function setUpIngress(cluster: Cluster, services: readonly SyntheticService[], spec: IngressSpec, nodes: readonly string[]): IngressSetup {
+export function setUpIngress(
+  cluster: Cluster,
+  services: readonly SyntheticService[],
+  spec: IngressSpec,
+  nodes: readonly string[],
+): IngressSetup {
   const labels = { 'app.kubernetes.io/name': 'ingress-nginx' };
   for (let i = 0; i < spec.replicas; i++) {
     cluster.addPod({
@@ -49,8 +54,17 @@ export function setUpIngress(cluster: Cluster, services: readonly SyntheticServi
       namespace: ns,
       name: `${ns}-routes`,
       ingressClassName: 'nginx',
-      rules: [{ host: `${ns}.example.com`, paths: list.map((s) => ({ path: `/${s.name}`, pathType: 'Prefix', serviceName: s.name, servicePort: svcPort(s) })) }],
+      rules: [
+        {
+          host: `${ns}.example.com`,
+          paths: list.map((s) => ({ path: `/${s.name}`, pathType: 'Prefix', serviceName: s.name, servicePort: svcPort(s) })),
+        },
+      ],
     });
   }
-  return { router: new IngressRouter(cluster, { ingressClassName: 'nginx' }), serviceKey: `${INGRESS_NAMESPACE}/${svc.name}`, nodePort: svc.ports[0]!.nodePort };
+  return {
+    router: new IngressRouter(cluster, { ingressClassName: 'nginx' }),
+    serviceKey: `${INGRESS_NAMESPACE}/${svc.name}`,
+    nodePort: svc.ports[0]!.nodePort,
+  };
 }

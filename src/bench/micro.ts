@@ -91,7 +91,14 @@ export async function microBenchmarks(
   // p < 0.01 (two fully separated groups of 12 give p of about 1e-5; see src/report/compare.ts).
   const share = Math.max(2, spec.timeMs / rounds);
   for (let round = 0; round < rounds; round++) {
-    const b = new Bench({ time: share, iterations: 1, warmup: round === 0, warmupTime: Math.min(100, spec.timeMs), warmupIterations: 1, retainSamples: true });
+    const b = new Bench({
+      time: share,
+      iterations: 1,
+      warmup: round === 0,
+      warmupTime: Math.min(100, spec.timeMs),
+      warmupIterations: 1,
+      retainSamples: true,
+    });
     b.add('calibration', calibration);
     for (const p of plan) b.add(p.name, tasks.get(p.name)!);
     await b.run();

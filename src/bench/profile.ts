@@ -84,10 +84,14 @@ function mib(b: number): string {
 
 /** A plain-text table of one case's profile. */
 export function formatProfile(p: CaseProfile): string {
-  const lines = [`${p.scenario} ${p.backend} ${p.services} services: ${p.totalSeconds.toFixed(2)} s wall, ${p.totalCpuSeconds.toFixed(2)} s CPU, peak RSS ${mib(p.peakRssBytes)}, ${p.rows} rows`];
+  const lines = [
+    `${p.scenario} ${p.backend} ${p.services} services: ${p.totalSeconds.toFixed(2)} s wall, ${p.totalCpuSeconds.toFixed(2)} s CPU, peak RSS ${mib(p.peakRssBytes)}, ${p.rows} rows`,
+  ];
   lines.push(`${'phase'.padEnd(14)}${'wall s'.padStart(10)}${'CPU s'.padStart(10)}${'heap at end'.padStart(14)}`);
   for (const ph of p.phases) {
-    lines.push(`${ph.phase.padEnd(14)}${ph.seconds.toFixed(3).padStart(10)}${ph.cpuSeconds.toFixed(3).padStart(10)}${mib(ph.heapUsedBytes).padStart(14)}`);
+    lines.push(
+      `${ph.phase.padEnd(14)}${ph.seconds.toFixed(3).padStart(10)}${ph.cpuSeconds.toFixed(3).padStart(10)}${mib(ph.heapUsedBytes).padStart(14)}`,
+    );
   }
   return lines.join('\n');
 }

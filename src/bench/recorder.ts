@@ -80,8 +80,16 @@ export class Recorder {
   node(p: KubeProxyNode, duration: Seconds): void {
     const mine = this.syncs.filter((s) => s.node === p.name);
     const cpu = mine.reduce((a, s) => a + s.duration, 0);
-    const lat = summarize(mine.flatMap((s) => s.latencies), ['p99'])[0];
-    this.perNode.push({ syncsPerMinute: (mine.length * 60) / duration, cpuPerHour: (cpu * 3600) / duration, conntrackPeak: p.conntrack.peak, latencyP99: lat === undefined ? null : lat[1] });
+    const lat = summarize(
+      mine.flatMap((s) => s.latencies),
+      ['p99'],
+    )[0];
+    this.perNode.push({
+      syncsPerMinute: (mine.length * 60) / duration,
+      cpuPerHour: (cpu * 3600) / duration,
+      conntrackPeak: p.conntrack.peak,
+      latencyP99: lat === undefined ? null : lat[1],
+    });
   }
 
   /** Load balance: chi-square of connections per endpoint against uniform, over services with >= 5 expected hits per endpoint. */
@@ -127,19 +135,45 @@ export class Recorder {
       add('initial_sync_time', 'value', this.initialSync.duration);
     }
     add('syncs', 'total', this.syncs.length);
-    for (const [name, d] of Object.entries(cat.sync)) countDist(COUNT_PREFIX.sync + name, this.syncs.map((s) => s.result.counts[name] ?? 0), d.stats);
-    dist('sync_time', this.syncs.map((s) => s.duration), ['mean', 'p50', 'p99', 'max']);
-    dist('partial_sync_time', this.syncs.filter((s) => s.result.mode === 'partial').map((s) => s.duration), ['mean', 'p50', 'p99']);
-    dist('full_sync_time', this.syncs.filter((s) => s.result.mode === 'full').map((s) => s.duration), ['mean', 'max']);
-    dist('pending_changes', this.syncs.map((s) => s.changed), ['mean', 'max']);
+    for (const [name, d] of Object.entries(cat.sync))
+      countDist(
+        COUNT_PREFIX.sync + name,
+        this.syncs.map((s) => s.result.counts[name] ?? 0),
+        d.stats,
+      );
+    dist(
+      'sync_time',
+      this.syncs.map((s) => s.duration),
+      ['mean', 'p50', 'p99', 'max'],
+    );
+    dist(
+      'partial_sync_time',
+      this.syncs.filter((s) => s.result.mode === 'partial').map((s) => s.duration),
+      ['mean', 'p50', 'p99'],
+    );
+    dist(
+      'full_sync_time',
+      this.syncs.filter((s) => s.result.mode === 'full').map((s) => s.duration),
+      ['mean', 'max'],
+    );
+    dist(
+      'pending_changes',
+      this.syncs.map((s) => s.changed),
+      ['mean', 'max'],
+    );
     dist('network_programming_latency', this.latencies, ['p50', 'p90', 'p99', 'max']);
     // per node: the p99 of each node's own latencies, best and worst node
-    dist('node_network_programming_latency_p99', this.perNode.flatMap((n) => (n.latencyP99 === null ? [] : [n.latencyP99])), ['min', 'max']);
+    dist(
+      'node_network_programming_latency_p99',
+      this.perNode.flatMap((n) => (n.latencyP99 === null ? [] : [n.latencyP99])),
+      ['min', 'max'],
+    );
     add('connections', 'total', this.connectionsTotal);
     for (const [name, d] of Object.entries(cat.lookup)) countDist(COUNT_PREFIX.lookup + name, this.lookups.get(name)!, d.stats);
     dist('first_packet_time', this.firstPacket, ['mean', 'p50', 'p99']);
     const fpTotal = this.firstPacket.reduce((a, b) => a + b, 0);
-    if (this.firstPacket.length > 0) add('request_classification_time', 'mean', fpTotal / this.firstPacket.length / ctx.requestsPerConnection);
+    if (this.firstPacket.length > 0)
+      add('request_classification_time', 'mean', fpTotal / this.firstPacket.length / ctx.requestsPerConnection);
     if (this.perNode.length > 0) add('first_packet_cpu_fraction', 'mean', fpTotal / ctx.duration / this.perNode.length);
     if (this.ingressRequests > 0) {
       add('ingress_connections', 'total', this.ingressRequests);
@@ -155,10 +189,26 @@ export class Recorder {
       add('lb_chi2_per_dof', 'value', b.chi2PerDof);
       add('lb_spread', 'mean', b.spread);
     }
-    dist('syncs_per_minute', this.perNode.map((n) => n.syncsPerMinute), ['mean', 'max']);
-    dist('sync_cpu_seconds_per_node_hour', this.perNode.map((n) => n.cpuPerHour), ['mean', 'max']);
-    add('sync_cpu_seconds_per_hour', 'total', this.perNode.reduce((a, n) => a + n.cpuPerHour, 0));
-    dist('conntrack_entries', this.perNode.map((n) => n.conntrackPeak), ['max']);
+    dist(
+      'syncs_per_minute',
+      this.perNode.map((n) => n.syncsPerMinute),
+      ['mean', 'max'],
+    );
+    dist(
+      'sync_cpu_seconds_per_node_hour',
+      this.perNode.map((n) => n.cpuPerHour),
+      ['mean', 'max'],
+    );
+    add(
+      'sync_cpu_seconds_per_hour',
+      'total',
+      this.perNode.reduce((a, n) => a + n.cpuPerHour, 0),
+    );
+    dist(
+      'conntrack_entries',
+      this.perNode.map((n) => n.conntrackPeak),
+      ['max'],
+    );
     return out;
   }
 }

@@ -117,7 +117,10 @@ export function checkRunSize(cases: readonly ScenarioCase[], force: boolean): vo
   const maxCases = limit('cases');
   if (cases.length > maxCases) {
     const file = cases[0]!.file;
-    throw new InputError(`${file}: sweep`, `the run has ${fmtCount(cases.length)} cases (sweep points x backends), beyond the limit of ${fmtCount(maxCases)}; use --force or ${LIMIT_DEFS.cases.env}`);
+    throw new InputError(
+      `${file}: sweep`,
+      `the run has ${fmtCount(cases.length)} cases (sweep points x backends), beyond the limit of ${fmtCount(maxCases)}; use --force or ${LIMIT_DEFS.cases.env}`,
+    );
   }
   const maxEvents = limit('caseEvents');
   const maxWork = limit('workUnits');
@@ -127,25 +130,43 @@ export function checkRunSize(cases: readonly ScenarioCase[], force: boolean): vo
     if (e.events > maxEvents) {
       const s = c.scenario;
       const burst = (s.churn.endpointBurst?.changes ?? 0) * 2;
-      const field = burst > e.events / 2 ? 'churn.endpointBurst.changes' : s.duration * s.load.connectionsPerSecond * s.load.requestsPerConnection > e.events / 2 ? 'duration x load.connectionsPerSecond x load.requestsPerConnection' : 'duration x churn rates';
+      const field =
+        burst > e.events / 2
+          ? 'churn.endpointBurst.changes'
+          : s.duration * s.load.connectionsPerSecond * s.load.requestsPerConnection > e.events / 2
+            ? 'duration x load.connectionsPerSecond x load.requestsPerConnection'
+            : 'duration x churn rates';
       const at = Object.keys(c.point).length === 0 ? '' : ` (sweep point ${JSON.stringify(c.point)})`;
-      throw new InputError(`${c.file}: ${field}`, `about ${fmtCount(e.events)} simulated events in one case${at}, beyond the limit of ${fmtCount(maxEvents)}; use --force or ${LIMIT_DEFS.caseEvents.env}`);
+      throw new InputError(
+        `${c.file}: ${field}`,
+        `about ${fmtCount(e.events)} simulated events in one case${at}, beyond the limit of ${fmtCount(maxEvents)}; use --force or ${LIMIT_DEFS.caseEvents.env}`,
+      );
     }
     const maxState = limit('stateUnits');
     if (e.state > maxState) {
       const at = Object.keys(c.point).length === 0 ? '' : ` (sweep point ${JSON.stringify(c.point)})`;
-      throw new InputError(`${c.file}: cluster.proxyNodes x cluster.services x cluster.ports x cluster.endpointsPerService`, `${fmtCount(e.state)} objects (services x ports x endpoints) held over all simulated kube-proxies in one case${at}, beyond the limit of ${fmtCount(maxState)}; use --force or ${LIMIT_DEFS.stateUnits.env}`);
+      throw new InputError(
+        `${c.file}: cluster.proxyNodes x cluster.services x cluster.ports x cluster.endpointsPerService`,
+        `${fmtCount(e.state)} objects (services x ports x endpoints) held over all simulated kube-proxies in one case${at}, beyond the limit of ${fmtCount(maxState)}; use --force or ${LIMIT_DEFS.stateUnits.env}`,
+      );
     }
     work += e.work;
   }
   if (work > maxWork) {
-    throw new InputError(`${cases[0]!.file}: (run size)`, `estimated ${fmtCount(work)} work units (cases x services x endpoints x syncs x proxies + first packets x rules), beyond the limit of ${fmtCount(maxWork)}; use --force or ${LIMIT_DEFS.workUnits.env}`);
+    throw new InputError(
+      `${cases[0]!.file}: (run size)`,
+      `estimated ${fmtCount(work)} work units (cases x services x endpoints x syncs x proxies + first packets x rules), beyond the limit of ${fmtCount(maxWork)}; use --force or ${LIMIT_DEFS.workUnits.env}`,
+    );
   }
 }
 
 function gitCommit(): string | null {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
+    return (
+      execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim() || null
+    );
   } catch {
     return null;
   }
@@ -169,19 +190,24 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
   const byName = new Map<string, string>();
   for (const l of loaded) {
     const other = byName.get(l.scenario.name);
-    if (other !== undefined) throw new InputError(`${l.file}: name`, `'${l.scenario.name}' is also the name of ${other}: their rows would mix`);
+    if (other !== undefined)
+      throw new InputError(`${l.file}: name`, `'${l.scenario.name}' is also the name of ${other}: their rows would mix`);
     byName.set(l.scenario.name, l.file);
   }
   const cases = loaded.flatMap((l) => l.cases);
   if (opts.backends !== undefined) {
     const run = new Set(cases.flatMap((c) => c.scenario.backends));
-    for (const b of opts.backends) if (!run.has(b)) throw new InputError('--backend', `${b} is not a backend of the scenarios run (${[...run].join(', ')})`);
+    for (const b of opts.backends)
+      if (!run.has(b)) throw new InputError('--backend', `${b} is not a backend of the scenarios run (${[...run].join(', ')})`);
   }
   let jobs = cases.flatMap((c) =>
     c.scenario.backends.filter((b) => opts.backends === undefined || opts.backends.includes(b)).map((b) => ({ c, b })),
   );
   if (opts.shard !== undefined) jobs = shardOf(jobs, opts.shard.k, opts.shard.n);
-  checkRunSize(jobs.map((j) => j.c), opts.force === true);
+  checkRunSize(
+    jobs.map((j) => j.c),
+    opts.force === true,
+  );
   opts.beforeRun?.();
   sweepStale(opts.outDir);
 
@@ -243,7 +269,10 @@ export async function runSuite(opts: SuiteOptions, onEvent?: (e: SuiteEvent) => 
     writeSamplesJson(path.join(staging, 'samples.json'), samples);
     writeFileAtomic(path.join(staging, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
     writeReport(staging, buildRunReport({ rows, scaling, meta, scenarios: infos, checks }));
-    writeFileAtomic(path.join(staging, 'benchmark.json'), formatBenchmarkJson(exportBenchmarkJson(sortMetricRows(rows as CsvMetricRow[]), meta)));
+    writeFileAtomic(
+      path.join(staging, 'benchmark.json'),
+      formatBenchmarkJson(exportBenchmarkJson(sortMetricRows(rows as CsvMetricRow[]), meta)),
+    );
     installRunDir(staging, opts.outDir);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });

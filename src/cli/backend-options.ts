@@ -17,7 +17,8 @@ export function parseBackendOptions(def: BackendDefinition, sets: readonly strin
   }
   const known = Object.keys(def.optionsSchema.parse({}) as Record<string, unknown>);
   for (const key of Object.keys(raw)) {
-    if (!known.includes(key)) throw new InputError(flag, `the ${def.kind} backend has no option '${key}' (its options: ${known.join(', ') || 'none'})`);
+    if (!known.includes(key))
+      throw new InputError(flag, `the ${def.kind} backend has no option '${key}' (its options: ${known.join(', ') || 'none'})`);
   }
   const r = def.optionsSchema.safeParse({ ...raw });
   if (!r.success) {

@@ -13,7 +13,13 @@ import { removeOnInterrupt } from '../io/signals.js';
 import { requireWholeRun } from '../report/gate.js';
 
 /** The suite runner another module provides (src/bench/run.ts); imported lazily, only when needed. */
-type RunSuite = (opts: { scenarios?: string[]; quick: boolean; seed?: number; outDir: string; shard?: { k: number; n: number } }) => Promise<void>;
+type RunSuite = (opts: {
+  scenarios?: string[];
+  quick: boolean;
+  seed?: number;
+  outDir: string;
+  shard?: { k: number; n: number };
+}) => Promise<void>;
 
 async function loadRunSuite(): Promise<RunSuite> {
   const spec = '../bench/run.js';
@@ -31,7 +37,11 @@ async function loadRunSuite(): Promise<RunSuite> {
  * Installs run directory `from` as the baseline directory `to` (BASELINE_DIR by default) after checking it is
  * a whole, readable run. Returns the files copied.
  */
-export function updateBaseline(from: string, to: string = packagePath(BASELINE_DIR), opts: { force?: boolean; flag?: string } = {}): string[] {
+export function updateBaseline(
+  from: string,
+  to: string = packagePath(BASELINE_DIR),
+  opts: { force?: boolean; flag?: string } = {},
+): string[] {
   if (!fs.existsSync(from) || !fs.statSync(from).isDirectory()) throw new InputError(from, 'no such run directory');
   if (path.resolve(from) === path.resolve(to)) throw new InputError(from, 'is the baseline directory already');
   checkOutDir(opts.flag ?? '--dir', to, { inputs: [from] });
@@ -40,7 +50,10 @@ export function updateBaseline(from: string, to: string = packagePath(BASELINE_D
   requireWholeRun(from, run);
   if (run.meta === null) throw new InputError(`${from}: ${RUN_FILES.meta}`, 'missing: cannot tell which suite the run is');
   if (run.meta.quick !== true && opts.force !== true) {
-    throw new InputError(`${from}: ${RUN_FILES.meta}: quick`, 'the run is not of the CI suite (kpbench run --quick), which is what run --ci compares with; use --force to make it the baseline anyway');
+    throw new InputError(
+      `${from}: ${RUN_FILES.meta}: quick`,
+      'the run is not of the CI suite (kpbench run --quick), which is what run --ci compares with; use --force to make it the baseline anyway',
+    );
   }
   sweepStale(to);
   return installRunDir(from, to);
@@ -48,7 +61,8 @@ export function updateBaseline(from: string, to: string = packagePath(BASELINE_D
 
 function parseSeed(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new InputError('--seed', `must be an integer from 0 to 2^53 - 1, got "${text.length > 40 ? `${text.slice(0, 40)}...` : text}"`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw new InputError('--seed', `must be an integer from 0 to 2^53 - 1, got "${text.length > 40 ? `${text.slice(0, 40)}...` : text}"`);
   return Number(text);
 }
 
@@ -94,10 +108,15 @@ export function register(program: Command): void {
       }
       try {
         const copied = updateBaseline(from, dir, { force: flags.force });
-        const skipped = [RUN_FILES.metrics, RUN_FILES.scaling, RUN_FILES.samples, RUN_FILES.meta, RUN_FILES.summary].filter((f) => !copied.includes(f));
+        const skipped = [RUN_FILES.metrics, RUN_FILES.scaling, RUN_FILES.samples, RUN_FILES.meta, RUN_FILES.summary].filter(
+          (f) => !copied.includes(f),
+        );
         if (skipped.length > 0) {
-          process.stderr.write(`kpbench: warning: ${from} has no ${skipped.join(', ')}` +
-            (skipped.includes(RUN_FILES.samples) ? ' (measured metrics will be reported but not gated)' : '') + '\n');
+          process.stderr.write(
+            `kpbench: warning: ${from} has no ${skipped.join(', ')}` +
+              (skipped.includes(RUN_FILES.samples) ? ' (measured metrics will be reported but not gated)' : '') +
+              '\n',
+          );
         }
         process.stdout.write(`baseline ${dir} updated from ${tmpRun === null ? from : 'a fresh CI suite run'}: ${copied.join(', ')}\n`);
       } finally {

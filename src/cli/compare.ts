@@ -48,7 +48,11 @@ export function register(program: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
     .option('--all', 'table: list unchanged rows too')
     .option('--fail-on-missing', 'rows missing from the current run fail the comparison too')
-    .addOption(new Option('--measured <mode>', 'measured (wall_*) rows: gate (can regress) or report (never fail)').choices(['gate', 'report']).default('gate'))
+    .addOption(
+      new Option('--measured <mode>', 'measured (wall_*) rows: gate (can regress) or report (never fail)')
+        .choices(['gate', 'report'])
+        .default('gate'),
+    )
     .option('--report <dir>', 'also write a report of the comparison into this directory (report.html, summary.md, charts/*.svg)')
     .action((baseline: string, current: string, flags: CompareFlags) => {
       const alpha = Number(flags.alpha);

@@ -47,7 +47,8 @@ export function register(program: Command): void {
       const { cluster, endpoints } = clusterFrom(o.manifests);
       const a = new ClusterDns(cluster, endpoints).resolve(name, o.namespace);
       process.stdout.write(`;; ${a.rcode}\n`);
-      for (const r of a.answers) process.stdout.write(r.type === 'A' ? `${r.name}.\t30\tIN\tA\t${r.ip}\n` : `${r.name}.\t30\tIN\tCNAME\t${r.target}.\n`);
+      for (const r of a.answers)
+        process.stdout.write(r.type === 'A' ? `${r.name}.\t30\tIN\tA\t${r.ip}\n` : `${r.name}.\t30\tIN\tCNAME\t${r.target}.\n`);
       if (a.rcode === 'NXDOMAIN') process.exitCode = 1;
     });
   program
@@ -60,10 +61,12 @@ export function register(program: Command): void {
     .action((o: { manifests: string[]; host: string; path: string; ingressClass?: string }) => {
       // a Host header: a DNS name or an IPv4 address, with an optional :port (an IPv6 literal in brackets never matches a rule)
       const hp = /^(.*?)(?::(\d{1,5}))?$/.exec(o.host)!;
-      if (hp[2] !== undefined && (Number(hp[2]) < 1 || Number(hp[2]) > 65535)) throw new InputError('--host', `port ${hp[2]} is not from 1 to 65535`);
+      if (hp[2] !== undefined && (Number(hp[2]) < 1 || Number(hp[2]) > 65535))
+        throw new InputError('--host', `port ${hp[2]} is not from 1 to 65535`);
       if (!/^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/.test(o.host)) checkDnsName('--host', hp[1]!);
       // eslint-disable-next-line no-control-regex -- control characters are what this refuses
-      if (!o.path.startsWith('/') || /[\s\x00-\x1f]/.test(o.path)) throw new InputError('--path', `must start with '/' and hold no blanks, got '${show(o.path)}'`);
+      if (!o.path.startsWith('/') || /[\s\x00-\x1f]/.test(o.path))
+        throw new InputError('--path', `must start with '/' and hold no blanks, got '${show(o.path)}'`);
       if (o.ingressClass !== undefined && o.ingressClass.trim() === '') throw new InputError('--ingress-class', 'must not be empty');
       const { cluster } = clusterFrom(o.manifests);
       const r = new IngressRouter(cluster, o.ingressClass === undefined ? {} : { ingressClassName: o.ingressClass }).route(o.host, o.path);
@@ -73,6 +76,8 @@ export function register(program: Command): void {
         return;
       }
       const port = r.port.name === '' ? String(r.port.port) : `${r.port.name}/${r.port.port}`;
-      process.stdout.write(`${o.host}${o.path} -> ingress ${r.ingress} (${r.match.pathType} ${r.match.path || '/'}) -> service ${r.service.namespace}/${r.service.name} ${r.service.clusterIP}:${r.port.port} (port ${port})\n`);
+      process.stdout.write(
+        `${o.host}${o.path} -> ingress ${r.ingress} (${r.match.pathType} ${r.match.path || '/'}) -> service ${r.service.namespace}/${r.service.name} ${r.service.clusterIP}:${r.port.port} (port ${port})\n`,
+      );
     });
 }

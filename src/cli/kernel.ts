@@ -17,33 +17,59 @@ export function register(program: Command): void {
     .argument('[scenario...]', 'scenario files or names in scenarios/ (default: the default suite)')
     .option('--quick', 'the small sweep (each scenario with its quick overrides)', false)
     .option('--out <dir>', 'run directory to write', 'results/kernel')
-    .option('--seed <n>', 'seed for every random choice (default: the scenario\'s)', positiveInt('--seed'))
-    .option('--reps <n>', 'repetitions of each full load (default 5 with --quick, else 3; fewer past a time budget, at least 2); partial syncs 4x as many', positiveInt('--reps'))
+    .option('--seed <n>', "seed for every random choice (default: the scenario's)", positiveInt('--seed'))
+    .option(
+      '--reps <n>',
+      'repetitions of each full load (default 5 with --quick, else 3; fewer past a time budget, at least 2); partial syncs 4x as many',
+      positiveInt('--reps'),
+    )
     .option('--samples <n>', 'new connections per probed service (default 100 with --quick, else 300)', positiveInt('--samples'))
     .option('--calibration <file>', 'model the same syncs with this calibration (default: the committed coefficients)')
-    .option('--backend <variant...>', 'only these data planes (variants: iptables-legacy, iptables-nft, ...; `kpbench backends` lists the kinds)')
-    .action(async (scenarios: string[], o: { quick: boolean; out: string; seed?: number; reps?: number; samples?: number; calibration?: string; backend?: string[] }) => {
-      const { runKernel } = await import('../kernel/run.js');
-      const { PrerequisiteError } = await import('../kernel/tools.js');
-      const { readCalibration } = await import('../kernel/calibrate.js');
-      const calibration = o.calibration === undefined ? undefined : readCalibration(o.calibration);
-      try {
-        await runKernel({ scenarios, quick: o.quick, outDir: o.out, seed: o.seed, reps: o.reps, samples: o.samples, calibration, flavours: o.backend as never });
-      } catch (e) {
-        if (e instanceof PrerequisiteError) throw new InputError('', e.message);
-        throw e;
-      }
-    });
+    .option(
+      '--backend <variant...>',
+      'only these data planes (variants: iptables-legacy, iptables-nft, ...; `kpbench backends` lists the kinds)',
+    )
+    .action(
+      async (
+        scenarios: string[],
+        o: { quick: boolean; out: string; seed?: number; reps?: number; samples?: number; calibration?: string; backend?: string[] },
+      ) => {
+        const { runKernel } = await import('../kernel/run.js');
+        const { PrerequisiteError } = await import('../kernel/tools.js');
+        const { readCalibration } = await import('../kernel/calibrate.js');
+        const calibration = o.calibration === undefined ? undefined : readCalibration(o.calibration);
+        try {
+          await runKernel({
+            scenarios,
+            quick: o.quick,
+            outDir: o.out,
+            seed: o.seed,
+            reps: o.reps,
+            samples: o.samples,
+            calibration,
+            flavours: o.backend as never,
+          });
+        } catch (e) {
+          if (e instanceof PrerequisiteError) throw new InputError('', e.message);
+          throw e;
+        }
+      },
+    );
 }
 
 /** `kpbench calibrate`: fit the cost model from a kernel run. */
 export function registerCalibrate(program: Command): void {
   program
     .command('calibrate')
-    .description('Fit the cost model\'s coefficients (least squares) from a `kpbench kernel` run; write them with the machine, kernel and tool versions')
+    .description(
+      "Fit the cost model's coefficients (least squares) from a `kpbench kernel` run; write them with the machine, kernel and tool versions",
+    )
     .option('--from <dir>', 'kernel run directory', 'results/kernel')
     .option('--out <file>', 'calibration file to write', 'calibration.json')
-    .option('--check [dir]', `then compare the calibrated model with a kernel run's rows (default: --from's) and exit 1 beyond ${AGREEMENT_LIMIT * 100}%`)
+    .option(
+      '--check [dir]',
+      `then compare the calibrated model with a kernel run's rows (default: --from's) and exit 1 beyond ${AGREEMENT_LIMIT * 100}%`,
+    )
     .action(async (o: { from: string; out: string; check?: string | boolean }) => {
       const { readKernelRows } = await import('../kernel/run.js');
       const { calibrate, writeCalibration, agreementWithCalibration } = await import('../kernel/calibrate.js');
@@ -54,16 +80,24 @@ export function registerCalibrate(program: Command): void {
       for (const [v, fit] of Object.entries(cal.fits)) {
         const co = cal.coefficients[v]!;
         const part = (f: { fitted: string[]; maxRelError: number } | null, what: string): string =>
-          f === null ? `${what}: not fitted` : `${what}: ${f.fitted.map((k) => `${k}=${co[k]!.toPrecision(3)}`).join(' ')} (largest error ${(f.maxRelError * 100).toFixed(0)}%)`;
+          f === null
+            ? `${what}: not fitted`
+            : `${what}: ${f.fitted.map((k) => `${k}=${co[k]!.toPrecision(3)}`).join(' ')} (largest error ${(f.maxRelError * 100).toFixed(0)}%)`;
         process.stdout.write(`${v}: ${part(fit.sync, 'sync')}; ${part(fit.firstPacket, 'first packet')}\n`);
       }
       process.stdout.write(`Calibration written to ${o.out}\n`);
       if (o.check !== undefined && o.check !== false) {
         const dir = typeof o.check === 'string' ? o.check : o.from;
         const points = agreementWithCalibration(dir === o.from ? rows : readKernelRows(dir), cal);
-        for (const p of points) process.stdout.write(`  ${p.backend} ${p.quantity} at ${p.services} services: kernel ${p.kernel.toPrecision(3)} s, model ${p.model.toPrecision(3)} s (${((p.ratio - 1) * 100).toFixed(0)}%)\n`);
+        for (const p of points)
+          process.stdout.write(
+            `  ${p.backend} ${p.quantity} at ${p.services} services: kernel ${p.kernel.toPrecision(3)} s, model ${p.model.toPrecision(3)} s (${((p.ratio - 1) * 100).toFixed(0)}%)\n`,
+          );
         const verdicts = agreementVerdicts(points);
-        for (const v of verdicts) process.stdout.write(`${v.backend} ${v.quantity}: worst ${(v.worst * 100).toFixed(0)}% over ${v.n} sizes: ${v.ok ? 'agrees' : 'does not agree'} within ${AGREEMENT_LIMIT * 100}%\n`);
+        for (const v of verdicts)
+          process.stdout.write(
+            `${v.backend} ${v.quantity}: worst ${(v.worst * 100).toFixed(0)}% over ${v.n} sizes: ${v.ok ? 'agrees' : 'does not agree'} within ${AGREEMENT_LIMIT * 100}%\n`,
+          );
         if (verdicts.some((v) => !v.ok)) process.exitCode = 1;
       }
     });

@@ -27,7 +27,11 @@ function commanderLine(e: CommanderError): string {
   const msg = oneLine(e.message.replace(/^error: /, ''));
   const opt = /(?:option|argument) '([^']+)'/.exec(msg) ?? /'(-{1,2}[^' ]+)'/.exec(msg);
   if (opt !== null) {
-    const flag = opt[1]!.split(/[ ,<]/).filter((x) => x.startsWith('-')).pop() ?? opt[1]!.split(' ')[0]!;
+    const flag =
+      opt[1]!
+        .split(/[ ,<]/)
+        .filter((x) => x.startsWith('-'))
+        .pop() ?? opt[1]!.split(' ')[0]!;
     return `${flag}: ${msg}`;
   }
   const cmd = /unknown command '([^']+)'/.exec(msg);
@@ -53,7 +57,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     // a bug: one line unless KPBENCH_DEBUG asks for the stack
     const debug = process.env.KPBENCH_DEBUG !== undefined && process.env.KPBENCH_DEBUG !== '' && process.env.KPBENCH_DEBUG !== '0';
-    const text = e instanceof Error ? (debug ? (e.stack ?? e.message) : `${e.name}: ${oneLine(e.message)} (KPBENCH_DEBUG=1 shows the stack)`) : oneLine(String(e));
+    const text =
+      e instanceof Error
+        ? debug
+          ? (e.stack ?? e.message)
+          : `${e.name}: ${oneLine(e.message)} (KPBENCH_DEBUG=1 shows the stack)`
+        : oneLine(String(e));
     process.stderr.write(`kpbench: internal error: ${text}\n`);
     return EXIT.internal;
   }

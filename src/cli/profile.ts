@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('--case <n>', 'which case of the sweep (0-based; default 0)', '0')
     .option('--wall', 'also run the measured (tinybench) wall-clock metrics', false)
     .option('--json', 'print JSON instead of a table', false)
-    .addOption(new Option('--backend <name...>', 'only these backends (default: the scenario\'s)').choices([...BACKEND_KINDS]))
+    .addOption(new Option('--backend <name...>', "only these backends (default: the scenario's)").choices([...BACKEND_KINDS]))
     .action(async (scenario: string, o: { quick: boolean; case: string; wall: boolean; json: boolean; backend?: BackendKind[] }) => {
       const { resolveScenarios } = await import('../bench/run.js');
       const { loadScenario } = await import('../scenario/load.js');

@@ -50,9 +50,24 @@ function parseCidrFlag(flag: string, v: string): string {
  * same meaning (`--set key=value` does the same), and is refused by a backend without that option.
  */
 const NODE_OPTION_FLAGS = [
-  { flag: '--iptables-localhost-nodeports', attr: 'iptablesLocalhostNodeports', key: 'localhostNodePorts', help: 'kube-proxy --iptables-localhost-nodeports: NodePorts answer on 127.0.0.1 (IPv4 only) [true]' },
-  { flag: '--conntrack-tcp-be-liberal', attr: 'conntrackTcpBeLiberal', key: 'conntrackTCPLiberal', help: 'kube-proxy --conntrack-tcp-be-liberal: no INVALID drop rule [false]' },
-  { flag: '--random-fully', attr: 'randomFully', key: 'randomFully', help: 'the host\'s iptables has MASQUERADE --random-fully (kube-proxy probes it) [true]' },
+  {
+    flag: '--iptables-localhost-nodeports',
+    attr: 'iptablesLocalhostNodeports',
+    key: 'localhostNodePorts',
+    help: 'kube-proxy --iptables-localhost-nodeports: NodePorts answer on 127.0.0.1 (IPv4 only) [true]',
+  },
+  {
+    flag: '--conntrack-tcp-be-liberal',
+    attr: 'conntrackTcpBeLiberal',
+    key: 'conntrackTCPLiberal',
+    help: 'kube-proxy --conntrack-tcp-be-liberal: no INVALID drop rule [false]',
+  },
+  {
+    flag: '--random-fully',
+    attr: 'randomFully',
+    key: 'randomFully',
+    help: "the host's iptables has MASQUERADE --random-fully (kube-proxy probes it) [true]",
+  },
   { flag: '--nfacct', attr: 'nfacct', key: 'nfacct', help: 'the host has nfacct counters (kube-proxy probes them) [true]' },
 ] as const;
 
@@ -91,32 +106,40 @@ export function registerRender(program: Command): void {
     .addOption(new Option('--backend <kind>', 'data plane').choices([...BACKEND_KINDS]).makeOptionMandatory())
     .requiredOption('--manifests <file...>', 'YAML or JSON files (multi-document, kind: List), directories, or - for stdin')
     .option('--node-name <name>', `the node kube-proxy runs on; decides which endpoints are local (default: ${DEFAULT_NODE_NAME})`)
-    .option('--node-ip <ip...>', `node IPs, primary first (default: the InternalIPs of the Node object named --node-name, else ${DEFAULT_NODE_IP})`)
-    .option('--cluster-cidr <cidr>', 'the cluster\'s pod range (kube-proxy --cluster-cidr)')
-    .option('--pod-cidr <cidr>', 'this node\'s pod range, for --detect-local-mode NodeCIDR (default: the Node object\'s spec.podCIDR)')
+    .option(
+      '--node-ip <ip...>',
+      `node IPs, primary first (default: the InternalIPs of the Node object named --node-name, else ${DEFAULT_NODE_IP})`,
+    )
+    .option('--cluster-cidr <cidr>', "the cluster's pod range (kube-proxy --cluster-cidr)")
+    .option('--pod-cidr <cidr>', "this node's pod range, for --detect-local-mode NodeCIDR (default: the Node object's spec.podCIDR)")
     .addOption(
-      new Option('--detect-local-mode <mode>', 'how traffic from local pods is told apart (default ClusterCIDR, which detects nothing without --cluster-cidr, as in kube-proxy)').choices([
-        'ClusterCIDR',
-        'NodeCIDR',
-        'None',
-      ]),
+      new Option(
+        '--detect-local-mode <mode>',
+        'how traffic from local pods is told apart (default ClusterCIDR, which detects nothing without --cluster-cidr, as in kube-proxy)',
+      ).choices(['ClusterCIDR', 'NodeCIDR', 'None']),
     )
     .option('--masquerade-all', 'SNAT all traffic sent to service cluster IPs', false)
     .option('--masquerade-bit <n>', `the fwmark bit marking packets to SNAT, 0-31 (default: ${DEFAULT_MASQUERADE_BIT})`)
     .option('--nodeport-addresses <cidr...>', 'node addresses NodePorts accept on (default: all local addresses)')
     .addOption(
-      new Option('--ip-family <family>', 'the proxier rendered: kube-proxy runs one per family, the IPv6 one writes the ip6tables ruleset (default: the family of the first --node-ip, else IPv4)').choices([
-        'IPv4',
-        'IPv6',
-      ]),
+      new Option(
+        '--ip-family <family>',
+        'the proxier rendered: kube-proxy runs one per family, the IPv6 one writes the ip6tables ruleset (default: the family of the first --node-ip, else IPv4)',
+      ).choices(['IPv4', 'IPv6']),
     )
-    .option('--scheduler <name>', 'the backend\'s scheduler option, for backends that have one (IPVS: --ipvs-scheduler, default rr)')
-    .option('--set <key=value...>', 'a backend option, as in a scenario\'s proxy.<backend>.* (e.g. writeMethod=restore-full); see kpbench backends')
+    .option('--scheduler <name>', "the backend's scheduler option, for backends that have one (IPVS: --ipvs-scheduler, default rr)")
+    .option(
+      '--set <key=value...>',
+      "a backend option, as in a scenario's proxy.<backend>.* (e.g. writeMethod=restore-full); see kpbench backends",
+    )
     .option(NODE_OPTION_FLAGS[0].flag + ' <bool>', NODE_OPTION_FLAGS[0].help)
     .option(NODE_OPTION_FLAGS[1].flag + ' [bool]', NODE_OPTION_FLAGS[1].help)
     .option(NODE_OPTION_FLAGS[2].flag + ' <bool>', NODE_OPTION_FLAGS[2].help)
     .option(NODE_OPTION_FLAGS[3].flag + ' <bool>', NODE_OPTION_FLAGS[3].help)
-    .option('--after <file...>', 'manifests of the state after a change: sync the first state, then the change, and print the state after it (with --output iptables-restore: the partial restore input kube-proxy writes for the change)')
+    .option(
+      '--after <file...>',
+      'manifests of the state after a change: sync the first state, then the change, and print the state after it (with --output iptables-restore: the partial restore input kube-proxy writes for the change)',
+    )
     .addOption(new Option('--output <what>', 'which printout (each backend prints some of these)').choices(outputChoices()).default('all'))
     .addHelpText(
       'after',
@@ -181,10 +204,11 @@ Examples:
       if (o.detectLocalMode !== undefined && o.detectLocalMode !== 'None' && node.localDetector === 'None') {
         // kube-proxy logs this and falls back to the no-op detector; so do we, and say so
         const need = o.detectLocalMode === 'ClusterCIDR' ? '--cluster-cidr' : '--pod-cidr (or a Node object with spec.podCIDR)';
-        process.stderr.write(`kpbench: --detect-local-mode ${o.detectLocalMode} without ${need} detects no local traffic, as in kube-proxy\n`);
+        process.stderr.write(
+          `kpbench: --detect-local-mode ${o.detectLocalMode} without ${need} detects no local traffic, as in kube-proxy\n`,
+        );
       }
       process.stdout.write(ensureNewline(selectOutput(ruleset, o.output, backend)));
       if (objects.skipped.length > 0) process.stderr.write(`kpbench: ${describeSkipped(objects.skipped)}\n`);
     });
 }
-

@@ -22,7 +22,9 @@ export function register(program: Command): void {
     .action((dirs: string[]) => {
       for (const d of dirs) {
         const r = reportRunDir(d);
-        process.stdout.write(`${path.join(d, 'report.html')}: ${r.charts.length} chart${r.charts.length === 1 ? '' : 's'} in ${path.join(d, 'charts')}/\n`);
+        process.stdout.write(
+          `${path.join(d, 'report.html')}: ${r.charts.length} chart${r.charts.length === 1 ? '' : 's'} in ${path.join(d, 'charts')}/\n`,
+        );
       }
     });
 }

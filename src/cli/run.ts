@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .argument('[scenario...]', 'scenario files or names in scenarios/ (default: every scenario of the default suite)')
     .option('--quick', 'the small suite (each scenario with its quick overrides), used in CI', false)
     .option('--out <dir>', 'run directory to write', 'results/latest')
-    .option('--seed <n>', 'seed for every random choice (default: the scenario\'s)', (v: string) => parseSeed(v))
+    .option('--seed <n>', "seed for every random choice (default: the scenario's)", (v: string) => parseSeed(v))
     .option('--shard <K/N>', 'run only shard K of N of the case list (merge shards with `kpbench merge`)')
     .option('--ci', 'compare with the committed baseline (results/baseline) and exit 1 on a regression', false)
     .option('--threshold <pct>', 'with --ci: a measured metric regresses only beyond this change (and significant)', '50')
@@ -38,47 +38,69 @@ export function register(program: Command): void {
     .option('--no-wall', 'skip the measured (tinybench) wall-clock metrics')
     .option('--calibration <file>', 'cost-model coefficients from `kpbench calibrate` (default: the committed ones)')
     .addOption(new Option('--backend <name...>', 'only these backends').choices([...BACKEND_KINDS]))
-    .action(async (scenarios: string[], o: { quick: boolean; out: string; seed?: number; shard?: string; ci: boolean; threshold: string; baseline?: string; force: boolean; wall: boolean; backend?: BackendKind[]; calibration?: string; compareReport?: string }) => {
-      // every flag is checked before the run, the baseline of --ci too
-      const shard = o.shard === undefined ? undefined : parseShard(o.shard);
-      const threshold = parsePercent('--threshold', o.threshold);
-      if (o.baseline !== undefined && !o.ci) throw new InputError('--baseline', 'only applies with --ci');
-      if (o.ci && shard !== undefined) throw new InputError('--shard', 'cannot be combined with --ci: a shard has only part of the rows; merge the shards, then compare');
-      const baselineDir = o.baseline ?? packagePath(BASELINE_DIR);
-      const { runSuite } = await import('../bench/run.js');
-      const { readCalibration } = await import('../kernel/calibrate.js');
-      const calibration = o.calibration === undefined ? undefined : readCalibration(o.calibration).coefficients;
-      if (o.compareReport !== undefined && !o.ci) throw new InputError('--compare-report', 'only applies with --ci');
-      const res = await runSuite(
-        {
-          scenarios,
-          quick: o.quick,
-          seed: o.seed,
-          outDir: o.out,
-          shard,
-          noWall: !o.wall,
-          backends: o.backend,
-          calibration,
-          force: o.force,
-          forbiddenOut: o.ci ? [baselineDir] : [],
-          beforeRun: o.ci ? () => checkBaselineBeforeRun(baselineDir, o.quick) : undefined,
+    .action(
+      async (
+        scenarios: string[],
+        o: {
+          quick: boolean;
+          out: string;
+          seed?: number;
+          shard?: string;
+          ci: boolean;
+          threshold: string;
+          baseline?: string;
+          force: boolean;
+          wall: boolean;
+          backend?: BackendKind[];
+          calibration?: string;
+          compareReport?: string;
         },
-        progress(),
-      );
-      process.stdout.write(
-        `${terminalSummary(res.reports, res.rows, res.scaling, res.checks)}\nRun written to ${res.outDir}/\n` +
-          `Report: ${path.join(res.outDir, 'report.html')} (charts in ${path.join(res.outDir, 'charts')}/, summary in ${path.join(res.outDir, 'summary.md')})\n`,
-      );
-      if (res.checks.some((c) => !c.ok)) process.exitCode = 1;
-      if (o.ci) {
-        const cmp = compareWithBaseline(res.outDir, { threshold, baselineDir });
-        if (o.compareReport !== undefined) {
-          writeCompareReport(o.compareReport, cmp, baselineDir, res.outDir);
-          process.stderr.write(`kpbench: comparison report: ${path.join(o.compareReport, 'report.html')}\n`);
+      ) => {
+        // every flag is checked before the run, the baseline of --ci too
+        const shard = o.shard === undefined ? undefined : parseShard(o.shard);
+        const threshold = parsePercent('--threshold', o.threshold);
+        if (o.baseline !== undefined && !o.ci) throw new InputError('--baseline', 'only applies with --ci');
+        if (o.ci && shard !== undefined)
+          throw new InputError(
+            '--shard',
+            'cannot be combined with --ci: a shard has only part of the rows; merge the shards, then compare',
+          );
+        const baselineDir = o.baseline ?? packagePath(BASELINE_DIR);
+        const { runSuite } = await import('../bench/run.js');
+        const { readCalibration } = await import('../kernel/calibrate.js');
+        const calibration = o.calibration === undefined ? undefined : readCalibration(o.calibration).coefficients;
+        if (o.compareReport !== undefined && !o.ci) throw new InputError('--compare-report', 'only applies with --ci');
+        const res = await runSuite(
+          {
+            scenarios,
+            quick: o.quick,
+            seed: o.seed,
+            outDir: o.out,
+            shard,
+            noWall: !o.wall,
+            backends: o.backend,
+            calibration,
+            force: o.force,
+            forbiddenOut: o.ci ? [baselineDir] : [],
+            beforeRun: o.ci ? () => checkBaselineBeforeRun(baselineDir, o.quick) : undefined,
+          },
+          progress(),
+        );
+        process.stdout.write(
+          `${terminalSummary(res.reports, res.rows, res.scaling, res.checks)}\nRun written to ${res.outDir}/\n` +
+            `Report: ${path.join(res.outDir, 'report.html')} (charts in ${path.join(res.outDir, 'charts')}/, summary in ${path.join(res.outDir, 'summary.md')})\n`,
+        );
+        if (res.checks.some((c) => !c.ok)) process.exitCode = 1;
+        if (o.ci) {
+          const cmp = compareWithBaseline(res.outDir, { threshold, baselineDir });
+          if (o.compareReport !== undefined) {
+            writeCompareReport(o.compareReport, cmp, baselineDir, res.outDir);
+            process.stderr.write(`kpbench: comparison report: ${path.join(o.compareReport, 'report.html')}\n`);
+          }
+          printComparison(cmp, 'table');
         }
-        printComparison(cmp, 'table');
-      }
-    });
+      },
+    );
 }
 
 /** A duration for the ETA: "45s", "3m 20s", "1h 05m". */
@@ -96,7 +118,12 @@ export function formatEta(ms: number): string {
  */
 function progress(): (e: SuiteEvent) => void {
   const tty = process.stderr.isTTY === true && process.env.CI !== 'true';
-  const bar = tty ? new SingleBar({ format: 'kpbench {bar} {done}/{total_cases} cases | ETA {eta_text} | {job}', hideCursor: true }, Presets.shades_classic) : null;
+  const bar = tty
+    ? new SingleBar(
+        { format: 'kpbench {bar} {done}/{total_cases} cases | ETA {eta_text} | {job}', hideCursor: true },
+        Presets.shades_classic,
+      )
+    : null;
   let t0 = Date.now();
   let total = 0;
   let work = 0;
@@ -114,7 +141,10 @@ function progress(): (e: SuiteEvent) => void {
         break;
       case 'case-end':
         work = e.work;
-        if (bar === null) process.stderr.write(`kpbench: [${e.index + 1}/${e.jobs}] ${e.label} (${e.seconds.toFixed(1)} s${e.index + 1 < e.jobs ? `, ETA ${eta()}` : ''})\n`);
+        if (bar === null)
+          process.stderr.write(
+            `kpbench: [${e.index + 1}/${e.jobs}] ${e.label} (${e.seconds.toFixed(1)} s${e.index + 1 < e.jobs ? `, ETA ${eta()}` : ''})\n`,
+          );
         else bar.update(work, { job: e.label, done: e.index + 1, eta_text: eta() });
         break;
       case 'writing':

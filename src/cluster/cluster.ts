@@ -87,7 +87,8 @@ export class Cluster {
     if (this.nodes.has(name)) throw new Error(`node ${name} exists`);
     const idx = this.nodeCount++;
     const cc = parseCidr(this.opts.clusterCIDR);
-    if (givenPodCIDR === undefined && idx >= cc.size / 256) throw new RangeError(`cluster CIDR ${this.opts.clusterCIDR} has no /24 left for node ${name}`);
+    if (givenPodCIDR === undefined && idx >= cc.size / 256)
+      throw new RangeError(`cluster CIDR ${this.opts.clusterCIDR} has no /24 left for node ${name}`);
     const podCIDR = givenPodCIDR ?? `${formatIPv4(cc.base + idx * 256)}/24`;
     if (ip !== undefined) this.nodeIPs.claim(ip);
     const node: NodeInfo = { name, ips: [ip ?? this.nodeIPs.allocate()], podCIDR, zone: '' };

@@ -32,7 +32,10 @@ export class IpAllocator {
   private next: number;
   private readonly free: number[] = [];
   private readonly used = new Set<number>();
-  constructor(readonly range: string, reserved = 1) {
+  constructor(
+    readonly range: string,
+    reserved = 1,
+  ) {
     this.cidr = parseCidr(range);
     this.next = reserved;
   }

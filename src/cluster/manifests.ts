@@ -218,7 +218,8 @@ function show(v: unknown): string {
 }
 
 const str = z.string({
-  error: (iss) => `must be a string (got ${show(iss.input)}${typeof iss.input === 'boolean' || typeof iss.input === 'number' ? '; quote it in YAML' : ''})`,
+  error: (iss) =>
+    `must be a string (got ${show(iss.input)}${typeof iss.input === 'boolean' || typeof iss.input === 'number' ? '; quote it in YAML' : ''})`,
 });
 const bool = z.boolean({ error: (iss) => `must be true or false (got ${show(iss.input)})` });
 
@@ -507,16 +508,30 @@ class Accumulator {
     }
     if (!isRecord(meta)) fail(['metadata'], meta === undefined || meta === null ? 'required' : `must be a mapping (got ${show(meta)})`);
     const rawNameValue = (meta as Record<string, unknown>)['name'];
-    if (name === '') fail(['metadata', 'name'], rawNameValue === undefined || rawNameValue === null ? 'required' : `must be a non-empty string (got ${show(rawNameValue)})`);
+    if (name === '')
+      fail(
+        ['metadata', 'name'],
+        rawNameValue === undefined || rawNameValue === null ? 'required' : `must be a non-empty string (got ${show(rawNameValue)})`,
+      );
     const nameRule = kind === 'Service' ? DNS1035_LABEL : DNS1123_SUBDOMAIN;
     if (!nameRule.test(name)) {
-      fail(['metadata', 'name'], `${show(name)} is not a valid ${kind} name (${kind === 'Service' ? 'a DNS-1035 label: lower-case letters, digits and \'-\', starting with a letter, at most 63' : 'a DNS-1123 subdomain: lower-case letters, digits, \'-\' and \'.\''})`);
+      fail(
+        ['metadata', 'name'],
+        `${show(name)} is not a valid ${kind} name (${kind === 'Service' ? "a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, at most 63" : "a DNS-1123 subdomain: lower-case letters, digits, '-' and '.'"})`,
+      );
     }
-    if (NAMESPACED[kind] && nsRaw !== undefined && nsRaw !== null && (typeof nsRaw !== 'string' || (nsRaw !== '' && !DNS1123_LABEL.test(nsRaw)))) {
+    if (
+      NAMESPACED[kind] &&
+      nsRaw !== undefined &&
+      nsRaw !== null &&
+      (typeof nsRaw !== 'string' || (nsRaw !== '' && !DNS1123_LABEL.test(nsRaw)))
+    ) {
       fail(['metadata', 'namespace'], `${show(nsRaw)} is not a valid namespace (a DNS-1123 label)`);
     }
 
-    const schema = { Service: serviceSchema, EndpointSlice: endpointSliceSchema, Pod: podSchema, Ingress: ingressSchema, Node: nodeSchema }[kind];
+    const schema = { Service: serviceSchema, EndpointSlice: endpointSliceSchema, Pod: podSchema, Ingress: ingressSchema, Node: nodeSchema }[
+      kind
+    ];
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const issues = parsed.error.issues;
@@ -528,7 +543,12 @@ class Accumulator {
     const prev = this.seen.get(key);
     if (prev !== undefined) fail([], `defined twice (first in ${prev.file}: ${prev.where})`);
     this.seen.set(key, origin);
-    const ctx: ConvertCtx = { namespace, name, fail, skip: (reason) => this.skipped.push({ file, where, kind, name: NAMESPACED[kind] ? `${namespace}/${name}` : name, reason }) };
+    const ctx: ConvertCtx = {
+      namespace,
+      name,
+      fail,
+      skip: (reason) => this.skipped.push({ file, where, kind, name: NAMESPACED[kind] ? `${namespace}/${name}` : name, reason }),
+    };
     switch (kind) {
       case 'Service': {
         const r = toService(parsed.data as z.infer<typeof serviceSchema>, ctx);
@@ -574,7 +594,8 @@ class Accumulator {
       }
       svc.ports.forEach((p, i) => {
         if (p.nodePort === 0) return;
-        if (usedPorts.has(p.nodePort)) throw new InputError(`${label}: spec.ports[${i}].nodePort`, `${p.nodePort} is already allocated to another service`);
+        if (usedPorts.has(p.nodePort))
+          throw new InputError(`${label}: spec.ports[${i}].nodePort`, `${p.nodePort} is already allocated to another service`);
         usedPorts.add(p.nodePort);
       });
       if (svc.healthCheckNodePort !== 0) usedPorts.add(svc.healthCheckNodePort);
@@ -633,7 +654,10 @@ interface ConvertCtx {
   skip: (reason: string) => void;
 }
 
-function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Service; allocateNodePorts: boolean; ipv6Only: boolean } | null {
+function toService(
+  o: z.infer<typeof serviceSchema>,
+  ctx: ConvertCtx,
+): { svc: Service; allocateNodePorts: boolean; ipv6Only: boolean } | null {
   const { fail } = ctx;
   const spec = o.spec ?? {};
   const type = spec.type ?? 'ClusterIP';
@@ -644,7 +668,13 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
   let ipv6Only = false;
   if (type !== 'ExternalName') {
     const ipsGiven = spec.clusterIPs ?? [];
-    if (spec.clusterIP != null && spec.clusterIP !== '' && ipsGiven.length > 0 && ipsGiven[0] !== spec.clusterIP && (ipsGiven[0] === 'None' || spec.clusterIP === 'None' || parseIPSloppy(ipsGiven[0]!)?.text !== parseIPSloppy(spec.clusterIP)?.text)) {
+    if (
+      spec.clusterIP != null &&
+      spec.clusterIP !== '' &&
+      ipsGiven.length > 0 &&
+      ipsGiven[0] !== spec.clusterIP &&
+      (ipsGiven[0] === 'None' || spec.clusterIP === 'None' || parseIPSloppy(ipsGiven[0]!)?.text !== parseIPSloppy(spec.clusterIP)?.text)
+    ) {
       fail(['spec', 'clusterIPs', 0], `must equal spec.clusterIP (${spec.clusterIP}), got ${show(ipsGiven[0])}`);
     }
     const all = ipsGiven.length > 0 ? ipsGiven : spec.clusterIP != null && spec.clusterIP !== '' ? [spec.clusterIP] : [];
@@ -660,10 +690,12 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
     }
   }
 
-  if (clusterIP === 'None' && type !== 'ClusterIP') fail(['spec', 'clusterIP'], `None (headless) is only valid for type ClusterIP, not ${type}`);
+  if (clusterIP === 'None' && type !== 'ClusterIP')
+    fail(['spec', 'clusterIP'], `None (headless) is only valid for type ClusterIP, not ${type}`);
   const [npLo, npHi] = DEFAULT_CLUSTER.nodePortRange;
   const rawPorts = spec.ports ?? [];
-  if (rawPorts.length === 0 && type !== 'ExternalName' && clusterIP !== 'None') fail(['spec', 'ports'], 'required: a service needs at least one port');
+  if (rawPorts.length === 0 && type !== 'ExternalName' && clusterIP !== 'None')
+    fail(['spec', 'ports'], 'required: a service needs at least one port');
   const names = new Map<string, number>();
   const portProto = new Map<string, number>();
   const ports: ServicePort[] = rawPorts.map((p, i) => {
@@ -673,7 +705,8 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
       if (name === '') fail(['spec', 'ports', i, 'name'], 'required when a service has more than one port');
     }
     if (name !== '') {
-      if (!IANA_SVC_NAME.test(name) && !DNS1123_LABEL.test(name)) fail(['spec', 'ports', i, 'name'], `${show(name)} is not a valid port name (lower-case letters, digits and '-')`);
+      if (!IANA_SVC_NAME.test(name) && !DNS1123_LABEL.test(name))
+        fail(['spec', 'ports', i, 'name'], `${show(name)} is not a valid port name (lower-case letters, digits and '-')`);
       const j = names.get(name);
       if (j !== undefined) fail(['spec', 'ports', i, 'name'], `duplicate port name ${show(name)} (also spec.ports[${j}])`);
       names.set(name, i);
@@ -683,8 +716,10 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
     if (k !== undefined) fail(['spec', 'ports', i], `duplicate port ${pp} (also spec.ports[${k}])`);
     portProto.set(pp, i);
     if (p.nodePort != null && p.nodePort !== 0) {
-      if (type === 'ClusterIP' || type === 'ExternalName') fail(['spec', 'ports', i, 'nodePort'], `may not be set for a service of type ${type}`);
-      if (p.nodePort < npLo || p.nodePort > npHi) fail(['spec', 'ports', i, 'nodePort'], `${p.nodePort} is not in the node port range ${npLo}-${npHi}`);
+      if (type === 'ClusterIP' || type === 'ExternalName')
+        fail(['spec', 'ports', i, 'nodePort'], `may not be set for a service of type ${type}`);
+      if (p.nodePort < npLo || p.nodePort > npHi)
+        fail(['spec', 'ports', i, 'nodePort'], `${p.nodePort} is not in the node port range ${npLo}-${npHi}`);
     }
     return { name, protocol, port: p.port, targetPort: p.targetPort ?? p.port, nodePort: p.nodePort ?? 0 };
   });
@@ -726,7 +761,10 @@ function toService(o: z.infer<typeof serviceSchema>, ctx: ConvertCtx): { svc: Se
     svc.ipv6 = {
       clusterIP: clusterIPv6,
       externalIPs: canonIPs(spec.externalIPs ?? [], 'IPv6'),
-      loadBalancerIngressIPs: canonIPs((o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== ''), 'IPv6'),
+      loadBalancerIngressIPs: canonIPs(
+        (o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== ''),
+        'IPv6',
+      ),
       loadBalancerSourceRanges: ipv6Ranges,
     };
   }
@@ -739,12 +777,16 @@ function toEndpointSlice(o: z.infer<typeof endpointSliceSchema>, ctx: ConvertCtx
   const { fail } = ctx;
   const serviceName = o.metadata.labels?.[SERVICE_NAME_LABEL];
   if (serviceName === undefined || serviceName === '') {
-    fail(['metadata', 'labels', SERVICE_NAME_LABEL], 'required: the label naming the slice\'s Service');
+    fail(['metadata', 'labels', SERVICE_NAME_LABEL], "required: the label naming the slice's Service");
   }
   const endpoints: Endpoint[] = (o.endpoints ?? []).map((e, i) => {
     const addresses = e.addresses.map((a, j) => {
       const canon = o.addressType === 'FQDN' ? (a !== '' ? a : null) : canonIP(a, o.addressType);
-      if (canon === null) fail(['endpoints', i, 'addresses', j], `must be an ${o.addressType === 'FQDN' ? 'FQDN' : `${o.addressType} address`} for addressType ${o.addressType} (got ${show(a)})`);
+      if (canon === null)
+        fail(
+          ['endpoints', i, 'addresses', j],
+          `must be an ${o.addressType === 'FQDN' ? 'FQDN' : `${o.addressType} address`} for addressType ${o.addressType} (got ${show(a)})`,
+        );
       return canon!;
     });
     // API defaults: ready true when unset, serving as ready when unset, terminating false when unset
@@ -817,7 +859,12 @@ function toIngress(o: z.infer<typeof ingressSchema>, ctx: ConvertCtx): Ingress {
   const rules: IngressRule[] = (spec.rules ?? []).map((r, i) => ({
     host: r.host ?? '',
     paths: (r.http?.paths ?? []).flatMap((p, j) => {
-      const ip = backendPath(p.backend, ['spec', 'rules', i, 'http', 'paths', j, 'backend'], p.path ?? '', p.pathType ?? 'ImplementationSpecific');
+      const ip = backendPath(
+        p.backend,
+        ['spec', 'rules', i, 'http', 'paths', j, 'backend'],
+        p.path ?? '',
+        p.pathType ?? 'ImplementationSpecific',
+      );
       return ip === null ? [] : [ip];
     }),
   }));
@@ -832,10 +879,12 @@ function toIngress(o: z.infer<typeof ingressSchema>, ctx: ConvertCtx): Ingress {
 function toNode(o: z.infer<typeof nodeSchema>, ctx: ConvertCtx): NodeInfo {
   const addrs = o.status?.addresses ?? [];
   addrs.forEach((a, i) => {
-    if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && parseIPSloppy(a.address) === null) ctx.fail(['status', 'addresses', i, 'address'], `must be an IP address for type ${a.type} (got ${show(a.address)})`);
+    if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && parseIPSloppy(a.address) === null)
+      ctx.fail(['status', 'addresses', i, 'address'], `must be an IP address for type ${a.type} (got ${show(a.address)})`);
   });
   [o.spec?.podCIDR ?? '', ...(o.spec?.podCIDRs ?? [])].forEach((c, i) => {
-    if (c !== '' && !isCidr(c)) ctx.fail(i === 0 ? ['spec', 'podCIDR'] : ['spec', 'podCIDRs', i - 1], `must be a CIDR such as 10.244.1.0/24 (got ${show(c)})`);
+    if (c !== '' && !isCidr(c))
+      ctx.fail(i === 0 ? ['spec', 'podCIDR'] : ['spec', 'podCIDRs', i - 1], `must be a CIDR such as 10.244.1.0/24 (got ${show(c)})`);
   });
   const internal = canonIPs(addrs.filter((a) => a.type === 'InternalIP').map((a) => a.address));
   const external = canonIPs(addrs.filter((a) => a.type === 'ExternalIP').map((a) => a.address));
@@ -846,8 +895,14 @@ function toNode(o: z.infer<typeof nodeSchema>, ctx: ConvertCtx): NodeInfo {
       return p !== null && p.family === family ? [p.text] : [];
     })[0] ?? '';
   const podCIDR = cidrOf('IPv4');
-  const internal6 = canonIPs(addrs.filter((a) => a.type === 'InternalIP').map((a) => a.address), 'IPv6');
-  const external6 = canonIPs(addrs.filter((a) => a.type === 'ExternalIP').map((a) => a.address), 'IPv6');
+  const internal6 = canonIPs(
+    addrs.filter((a) => a.type === 'InternalIP').map((a) => a.address),
+    'IPv6',
+  );
+  const external6 = canonIPs(
+    addrs.filter((a) => a.type === 'ExternalIP').map((a) => a.address),
+    'IPv6',
+  );
   const ipsV6 = internal6.length > 0 ? internal6 : external6;
   const podCIDRV6 = cidrOf('IPv6');
   const labels: Labels = o.metadata.labels ?? {};

@@ -16,17 +16,33 @@ export interface LimitDef {
 }
 
 export const LIMIT_DEFS = {
-  inputBytes: { env: 'KPBENCH_MAX_INPUT_BYTES', default: 16 * 1024 * 1024, description: 'bytes of one input file (scenario, manifest, CSV, JSON)' },
+  inputBytes: {
+    env: 'KPBENCH_MAX_INPUT_BYTES',
+    default: 16 * 1024 * 1024,
+    description: 'bytes of one input file (scenario, manifest, CSV, JSON)',
+  },
   yamlDepth: { env: 'KPBENCH_MAX_YAML_DEPTH', default: 64, description: 'nesting depth of a YAML or JSON document' },
   nodes: { env: 'KPBENCH_MAX_NODES', default: 5000, description: 'cluster.nodes of one case' },
   services: { env: 'KPBENCH_MAX_SERVICES', default: 250_000, description: 'cluster.services of one case' },
-  endpoints: { env: 'KPBENCH_MAX_ENDPOINTS', default: 2_500_000, description: 'endpoints (services x endpointsPerService, upper bound) of one case' },
+  endpoints: {
+    env: 'KPBENCH_MAX_ENDPOINTS',
+    default: 2_500_000,
+    description: 'endpoints (services x endpointsPerService, upper bound) of one case',
+  },
   namespaces: { env: 'KPBENCH_MAX_NAMESPACES', default: 10_000, description: 'cluster.namespaces of one case' },
   cases: { env: 'KPBENCH_MAX_CASES', default: 500, description: 'cases (sweep points x backends) of one run, without --force' },
   sweepPoints: { env: 'KPBENCH_MAX_SWEEP_POINTS', default: 100_000, description: 'sweep points of one scenario, even with --force' },
   workUnits: { env: 'KPBENCH_MAX_WORK', default: 2e11, description: 'estimated work units of one run (see README), without --force' },
-  stateUnits: { env: 'KPBENCH_MAX_STATE', default: 1e7, description: 'simulated proxies x objects (services and endpoints) of one case: memory, without --force' },
-  caseEvents: { env: 'KPBENCH_MAX_CASE_EVENTS', default: 2e7, description: 'estimated simulated events (connections, requests, churn) of one case, without --force' },
+  stateUnits: {
+    env: 'KPBENCH_MAX_STATE',
+    default: 1e7,
+    description: 'simulated proxies x objects (services and endpoints) of one case: memory, without --force',
+  },
+  caseEvents: {
+    env: 'KPBENCH_MAX_CASE_EVENTS',
+    default: 2e7,
+    description: 'estimated simulated events (connections, requests, churn) of one case, without --force',
+  },
   benchMs: { env: 'KPBENCH_MAX_BENCH_MS', default: 60_000, description: 'bench.timeMs x bench.rounds of one case' },
 } as const satisfies Record<string, LimitDef>;
 

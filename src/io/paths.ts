@@ -71,7 +71,8 @@ export function checkOutDir(flag: string, dir: string, opts: OutDirOptions = {})
   if (dir.includes('\0')) throw new InputError(flag, 'must not contain a NUL character');
   const abs = path.resolve(dir);
   if (abs === path.parse(abs).root) throw new InputError(flag, `'${dir}' is the root directory`);
-  if (within(process.cwd(), abs)) throw new InputError(flag, `'${dir}' is the current directory or a parent of it; the run directory replaces it whole`);
+  if (within(process.cwd(), abs))
+    throw new InputError(flag, `'${dir}' is the current directory or a parent of it; the run directory replaces it whole`);
   if (within(PACKAGE_ROOT, abs)) throw new InputError(flag, `'${dir}' is the package directory or a parent of it`);
   const { dir: existing, exists } = nearestExisting(abs, flag, dir);
   let real: string;
@@ -95,7 +96,10 @@ export function checkOutDir(flag: string, dir: string, opts: OutDirOptions = {})
     // an existing directory is replaced whole (its other files carried over): it must be a run directory or empty
     const names = fs.readdirSync(abs);
     if (names.length > 0 && !names.includes('metrics.csv') && !names.includes('meta.json')) {
-      throw new InputError(flag, `'${dir}' is a directory that is not a run directory (no metrics.csv or meta.json): choose a new or empty directory`);
+      throw new InputError(
+        flag,
+        `'${dir}' is a directory that is not a run directory (no metrics.csv or meta.json): choose a new or empty directory`,
+      );
     }
   }
   const parent = exists ? path.dirname(abs) : existing;

@@ -37,7 +37,11 @@ export function statInput(file: string, where = file): number {
   }
   if (!st.isFile()) throw new InputError(where, `is ${kindOf(st)}, expected a regular file`);
   const max = limit('inputBytes');
-  if (st.size > max) throw new InputError(where, `is ${fmtCount(st.size)} bytes, more than the input limit of ${fmtCount(max)} (${LIMIT_DEFS.inputBytes.env})`);
+  if (st.size > max)
+    throw new InputError(
+      where,
+      `is ${fmtCount(st.size)} bytes, more than the input limit of ${fmtCount(max)} (${LIMIT_DEFS.inputBytes.env})`,
+    );
   return st.size;
 }
 

@@ -33,7 +33,8 @@ function checkNodes(doc: Document, where: string, lines: LineCounter): void {
   while (stack.length > 0) {
     const { node, depth, path } = stack.pop()!;
     if (isMap(node) || isSeq(node)) {
-      if (depth >= maxDepth) throw new InputError(`${where}: ${path || '(top level)'}`, `nested deeper than ${maxDepth} levels (${LIMIT_DEFS.yamlDepth.env})`);
+      if (depth >= maxDepth)
+        throw new InputError(`${where}: ${path || '(top level)'}`, `nested deeper than ${maxDepth} levels (${LIMIT_DEFS.yamlDepth.env})`);
     }
     if (isMap(node)) {
       const seen = new Set<string>();
@@ -95,7 +96,8 @@ export function checkPlainValue(value: unknown, where: string): void {
   while (stack.length > 0) {
     const { v, depth, path } = stack.pop()!;
     if (typeof v !== 'object' || v === null) continue;
-    if (depth >= maxDepth) throw new InputError(`${where}: ${path || '(top level)'}`, `nested deeper than ${maxDepth} levels (${LIMIT_DEFS.yamlDepth.env})`);
+    if (depth >= maxDepth)
+      throw new InputError(`${where}: ${path || '(top level)'}`, `nested deeper than ${maxDepth} levels (${LIMIT_DEFS.yamlDepth.env})`);
     if (Array.isArray(v)) {
       v.forEach((x, i) => stack.push({ v: x, depth: depth + 1, path: `${path}[${i}]` }));
       continue;

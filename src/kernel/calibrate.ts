@@ -14,7 +14,16 @@ import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../report/csvio.js';
 import { fitCoefficients, type Observation } from './fit.js';
 import { kernelVariants } from './dataplanes.js';
-import { coefficientNames, lookupFeatures, syncFeatures, variantModel, type Calibration, type Coefficients, type FitSummary, type Variant } from './model.js';
+import {
+  coefficientNames,
+  lookupFeatures,
+  syncFeatures,
+  variantModel,
+  type Calibration,
+  type Coefficients,
+  type FitSummary,
+  type Variant,
+} from './model.js';
 import { toolVersions } from './tools.js';
 import type { AgreementPoint } from './summary.js';
 
@@ -63,7 +72,8 @@ function exercised(obs: readonly Observation[], names: readonly string[]): strin
 export function calibrate(rows: readonly MetricRow[], source: string, date = new Date()): Calibration {
   const present = new Set(rows.filter((r) => r.metric === 'kernel_sync_time').map((r) => r.backend));
   const variants = kernelVariants().filter((v) => present.has(v.name) && v.calibrates);
-  if (variants.length === 0) throw new InputError(source, 'no kernel_sync_time rows of a calibratable data plane: not a `kpbench kernel` run');
+  if (variants.length === 0)
+    throw new InputError(source, 'no kernel_sync_time rows of a calibratable data plane: not a `kpbench kernel` run');
   const cal: Calibration = {
     kind: 'kpbench-calibration',
     version: 1,
@@ -114,7 +124,8 @@ export function readCalibration(file: string): Calibration {
   if (typeof c.coefficients !== 'object' || c.coefficients === null) throw new InputError(`${file}: coefficients`, 'must be an object');
   for (const [v, co] of Object.entries(c.coefficients)) {
     if (typeof co !== 'object' || co === null) throw new InputError(`${file}: coefficients.${v}`, 'must be an object of coefficients');
-    for (const [k, x] of Object.entries(co)) if (typeof x !== 'number' || !(x >= 0)) throw new InputError(`${file}: coefficients.${v}.${k}`, 'must be a non-negative number');
+    for (const [k, x] of Object.entries(co))
+      if (typeof x !== 'number' || !(x >= 0)) throw new InputError(`${file}: coefficients.${v}.${k}`, 'must be a non-negative number');
   }
   return c as Calibration;
 }
@@ -143,12 +154,14 @@ export function agreementWithCalibration(rows: readonly MetricRow[], cal: Calibr
         const c: Record<string, number> = {};
         for (const r of g) {
           if (!r.metric.startsWith(prefix) || !r.metric.endsWith(suffix) || r.metric.endsWith('_time')) continue;
-          if (r.statistic === 'value' || r.statistic === 'mean') c[r.metric.slice(prefix.length, r.metric.length - suffix.length)] = r.value;
+          if (r.statistic === 'value' || r.statistic === 'mean')
+            c[r.metric.slice(prefix.length, r.metric.length - suffix.length)] = r.value;
         }
         return c;
       };
       const push = (quantity: string, kernel: number | undefined, m: number): void => {
-        if (kernel !== undefined && kernel > 0) out.push({ scenario, backend: v.name, services, quantity, kernel, model: m, ratio: m / kernel });
+        if (kernel !== undefined && kernel > 0)
+          out.push({ scenario, backend: v.name, services, quantity, kernel, model: m, ratio: m / kernel });
       };
       push('full sync', val('kernel_sync_time', 'p50'), model.syncSeconds(counts('initial_sync_'), 'full'));
       push('partial sync', val('kernel_partial_sync_time', 'p50'), model.syncSeconds(counts('sync_'), 'partial'));

@@ -16,6 +16,12 @@ export interface KernelVariant extends Variant {
 /** Every variant of every registered backend that declares kernel support, in registry order. */
 export function kernelVariants(): KernelVariant[] {
   return BACKEND_DEFINITIONS.flatMap((d) =>
-    (d.kernel?.variants ?? []).map((v) => ({ name: v.name, kind: d.kind as BackendKind, options: { ...v.options }, tools: { ...v.tools }, calibrates: v.calibrates !== false })),
+    (d.kernel?.variants ?? []).map((v) => ({
+      name: v.name,
+      kind: d.kind as BackendKind,
+      options: { ...v.options },
+      tools: { ...v.tools },
+      calibrates: v.calibrates !== false,
+    })),
   );
 }

@@ -21,7 +21,13 @@ const PATH = [process.env.PATH ?? '', '/usr/sbin', '/sbin', '/usr/bin', '/bin'].
 /** Runs a command to completion (killed after `timeoutMs`, default 10 minutes); never throws for a failing command. */
 export function run(cmd: readonly string[], input?: string, timeoutMs = 600_000): RunResult {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { input, encoding: 'utf8', maxBuffer: 1 << 30, timeout: timeoutMs, env: { ...process.env, PATH } });
+  const r = spawnSync(cmd[0]!, cmd.slice(1), {
+    input,
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    timeout: timeoutMs,
+    env: { ...process.env, PATH },
+  });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const code = r.status ?? (r.error ? 127 : 128);
   return { code, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error.message) : ''), seconds };

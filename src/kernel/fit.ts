@@ -84,10 +84,11 @@ export function nnls(A: number[][], y: number[], maxIter = 100): number[] {
         if (z[k]! <= 0) alpha = Math.min(alpha, c[j]! / (c[j]! - z[k]!));
       });
       set.forEach((j, k) => (c[j] = c[j]! + alpha * (z[k]! - c[j]!)));
-      for (const j of set) if (c[j]! <= 1e-15) {
-        c[j] = 0;
-        passive.delete(j);
-      }
+      for (const j of set)
+        if (c[j]! <= 1e-15) {
+          c[j] = 0;
+          passive.delete(j);
+        }
     }
   }
   return c;
@@ -99,7 +100,11 @@ export function nnls(A: number[][], y: number[], maxIter = 100): number[] {
  * least squares (C. L. Lawson, 1961: weights multiplied by each residual's size converge to the Chebyshev fit),
  * keeping the iterate with the smallest largest error; exact data stops at the first fit.
  */
-export function fitCoefficients(obs: readonly Observation[], features: readonly string[], o: { minimax?: boolean; iterations?: number } = {}): FitResult {
+export function fitCoefficients(
+  obs: readonly Observation[],
+  features: readonly string[],
+  o: { minimax?: boolean; iterations?: number } = {},
+): FitResult {
   let best = weightedFit(obs, features, null);
   if (o.minimax !== true) return best;
   const usable = obs.filter((x) => x.y > 0 && Number.isFinite(x.y));

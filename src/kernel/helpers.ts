@@ -76,4 +76,3 @@ export function changedServiceKey(s: ProxySnapshot, order: readonly string[]): s
 export function allKeys(s: ProxySnapshot): Set<string> {
   return new Set(s.services.keys());
 }
-

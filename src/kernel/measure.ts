@@ -73,16 +73,36 @@ export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: Measu
       client = nss.create();
       wire(client, node, o.localCIDR);
       const direct = plan.probes.map((p) => ({ label: p.position, ip: p.endpoints[0]!.ip, port: p.endpoints[0]!.port }));
-      const b = await probe('first packets, no rules', { targets: direct, samples: Math.ceil(o.samples / 2), localAddress: CLIENT_IP, firstPort: FIRST_PORT, budgetMs: o.probeBudgetMs, timeoutMs: 2000 });
+      const b = await probe('first packets, no rules', {
+        targets: direct,
+        samples: Math.ceil(o.samples / 2),
+        localAddress: CLIENT_IP,
+        firstPort: FIRST_PORT,
+        budgetMs: o.probeBudgetMs,
+        timeoutMs: 2000,
+      });
       baseline = Object.values(b.samples).flat();
     }
     const loads = timeLoads(node, plan, { reps: o.reps, minReps: o.minReps, budgetSeconds: o.budgetSeconds, onStep: o.onStep });
     if (probing) {
       const targets = plan.probes.map((p) => ({ label: p.position, ip: p.vip, port: p.port }));
-      const r = await probe('first packets', { targets, samples: o.samples, localAddress: CLIENT_IP, firstPort: FIRST_PORT + 3 * o.samples + 100, budgetMs: o.probeBudgetMs, timeoutMs: 2000 });
+      const r = await probe('first packets', {
+        targets,
+        samples: o.samples,
+        localAddress: CLIENT_IP,
+        firstPort: FIRST_PORT + 3 * o.samples + 100,
+        budgetMs: o.probeBudgetMs,
+        timeoutMs: 2000,
+      });
       for (const p of plan.probes) {
         const pkt: Packet = { srcIP: CLIENT_IP, srcPort: 40000, dstIP: p.vip, dstPort: p.port, protocol: p.protocol, local: false };
-        positions.push({ position: p.position, index: p.index, connect: r.samples[p.position] ?? [], failed: r.failed[p.position] ?? 0, counts: plan.lookup?.(pkt) ?? {} });
+        positions.push({
+          position: p.position,
+          index: p.index,
+          connect: r.samples[p.position] ?? [],
+          failed: r.failed[p.position] ?? 0,
+          counts: plan.lookup?.(pkt) ?? {},
+        });
       }
     }
     return { plan, loads, baseline, positions };

@@ -67,7 +67,6 @@ export interface DataPlanePlan {
   note?: string;
 }
 
-
 /** What a backend's plan builder returns: the plan without the variant, which the runner adds. */
 export type PlanParts = Omit<DataPlanePlan, 'flavour' | 'variant'>;
 

@@ -38,14 +38,19 @@ export function measurementRows(key: RowKey, m: Measurement, model: VariantModel
   const { plan, loads } = m;
   // sync
   dist('kernel_sync_time', loads.full, ['p50', 'p99', 'min']);
-  dist('kernel_partial_sync_time', loads.partial.map((p) => p.seconds), ['p50', 'p99', 'min']);
+  dist(
+    'kernel_partial_sync_time',
+    loads.partial.map((p) => p.seconds),
+    ['p50', 'p99', 'min'],
+  );
   const fc = plan.fullCounts;
   for (const [name, v] of Object.entries(fc)) add(`initial_sync_${name}`, 'value', v);
   if (model !== null) add('initial_sync_time', 'value', model.syncSeconds(fc, 'full'));
   if (plan.partials.length > 0) {
     const pc = plan.partials.map((p) => p.counts);
     for (const name of Object.keys(pc[0]!)) add(`sync_${name}`, 'mean', pc.reduce((a, c) => a + (c[name] ?? 0), 0) / pc.length);
-    if (model !== null) add('partial_sync_time', 'mean', plan.partials.reduce((a, p) => a + model.syncSeconds(p.counts, p.mode), 0) / pc.length);
+    if (model !== null)
+      add('partial_sync_time', 'mean', plan.partials.reduce((a, p) => a + model.syncSeconds(p.counts, p.mode), 0) / pc.length);
   }
   // first packets: connect() round trips through the rules, as the published first-packet figures are
   if (m.positions.length > 0) {
@@ -65,7 +70,8 @@ export function measurementRows(key: RowKey, m: Measurement, model: VariantModel
       if (walked !== undefined) pts.push([walked, median(p.connect)]);
     }
     if (new Set(pts.map((p) => p[0])).size >= 2) add('kernel_first_packet_slope', 'value', ss.linearRegression(pts).m * 1e9);
-    if (new Set(byIndex.map((p) => p[0])).size >= 2) add('kernel_first_packet_slope_per_service', 'value', ss.linearRegression(byIndex).m * 1e9);
+    if (new Set(byIndex.map((p) => p[0])).size >= 2)
+      add('kernel_first_packet_slope_per_service', 'value', ss.linearRegression(byIndex).m * 1e9);
   }
   return out;
 }
@@ -109,7 +115,8 @@ export function pooledSlopeRows(rows: readonly MetricRow[]): MetricRow[] {
         sxx += (x - mx) * (x - mx);
       }
     }
-    if (sxx > 0) out.push({ ...key, metric: 'kernel_first_packet_slope', statistic: 'mean', value: canonical((sxy / sxx) * 1e9), unit: 'ns/rule' });
+    if (sxx > 0)
+      out.push({ ...key, metric: 'kernel_first_packet_slope', statistic: 'mean', value: canonical((sxy / sxx) * 1e9), unit: 'ns/rule' });
   }
   return out;
 }

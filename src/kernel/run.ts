@@ -90,8 +90,13 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
     process.stderr.write(`kpbench kernel: ${line}\n`);
   };
   const known = flavours();
-  for (const f of opts.flavours ?? []) if (!known.includes(f)) say(`${f}: no such data plane in this build (known: ${known.join(', ')}): skipped`);
-  const jobs = cases.flatMap((c) => variantsOf(c.scenario.backends).filter(wanted).map((v) => ({ c, f: v })));
+  for (const f of opts.flavours ?? [])
+    if (!known.includes(f)) say(`${f}: no such data plane in this build (known: ${known.join(', ')}): skipped`);
+  const jobs = cases.flatMap((c) =>
+    variantsOf(c.scenario.backends)
+      .filter(wanted)
+      .map((v) => ({ c, f: v })),
+  );
   if (jobs.length === 0) throw new InputError('--backend', 'no data plane of the scenarios selected');
 
   const tools: Record<string, string> = { ...BASE_TOOLS };
@@ -115,11 +120,18 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
     for (const k of kinds) for (const [n, cmd] of Object.entries(backendDefinition(k).kernel?.features ?? {})) featureCommands.set(n, cmd);
     const features = probeFeatures(nss, featureCommands);
     for (const k of kinds) for (const line of backendDefinition(k).kernel?.featureNotes?.(features) ?? []) say(line);
-    const expected = jobs.reduce((s, j) => s + estimateSeconds(j.c.scenario.cluster.services, Number(j.c.scenario.cluster.endpointsPerService) || 10, j.f.name, reps), 0);
-    process.stderr.write(`kpbench kernel: ${jobs.length} data-plane cases, expected about ${expected < 90 ? `${Math.ceil(expected)} s` : `${Math.ceil(expected / 60)} min`} on a 2-core machine\n`);
+    const expected = jobs.reduce(
+      (s, j) => s + estimateSeconds(j.c.scenario.cluster.services, Number(j.c.scenario.cluster.endpointsPerService) || 10, j.f.name, reps),
+      0,
+    );
+    process.stderr.write(
+      `kpbench kernel: ${jobs.length} data-plane cases, expected about ${expected < 90 ? `${Math.ceil(expected)} s` : `${Math.ceil(expected / 60)} min`} on a 2-core machine\n`,
+    );
 
     const tty = process.stderr.isTTY === true && process.env.CI !== 'true';
-    const bar = tty ? new SingleBar({ format: 'kernel {bar} {value}/{total} {job} | {step}', hideCursor: true }, Presets.shades_classic) : null;
+    const bar = tty
+      ? new SingleBar({ format: 'kernel {bar} {value}/{total} {job} | {step}', hideCursor: true }, Presets.shades_classic)
+      : null;
     bar?.start(jobs.length, 0, { job: '', step: '' });
     // one cluster build per case, shared by its flavours
     const byCase = new Map<ScenarioCase, KernelVariant[]>();
@@ -151,13 +163,18 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
         const model = plan.calibrates === false ? null : variantModel(v, opts.calibration?.coefficients[v.name], scenarioOptions);
         rows.push(...measurementRows(key, m, model));
         samples.push({ ...key, metric: 'kernel_sync_time', unit: 's', samples: m.loads.full });
-        if (m.loads.partial.length > 0) samples.push({ ...key, metric: 'kernel_partial_sync_time', unit: 's', samples: m.loads.partial.map((p) => p.seconds) });
-        for (const p of m.positions) samples.push({ ...key, metric: `kernel_first_packet_time_${p.position}`, unit: 's', samples: p.connect });
+        if (m.loads.partial.length > 0)
+          samples.push({ ...key, metric: 'kernel_partial_sync_time', unit: 's', samples: m.loads.partial.map((p) => p.seconds) });
+        for (const p of m.positions)
+          samples.push({ ...key, metric: `kernel_first_packet_time_${p.position}`, unit: 's', samples: p.connect });
         if (m.baseline.length > 0) samples.push({ ...key, metric: 'kernel_connect_time_norules', unit: 's', samples: m.baseline });
         const failed = m.positions.reduce((a, p) => a + p.failed, 0);
         if (failed > 0) say(`${label} ${plan.flavour}: ${failed} connection(s) got no answer`);
         done++;
-        if (bar === null) process.stderr.write(`kpbench kernel: [${done}/${jobs.length}] ${label} ${plan.flavour} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+        if (bar === null)
+          process.stderr.write(
+            `kpbench kernel: [${done}/${jobs.length}] ${label} ${plan.flavour} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+          );
       }
     }
     bar?.update(done, { job: 'done', step: '' });
@@ -170,15 +187,26 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
   rows.push(...pooledSlopeRows(rows));
   const scaling = computeScaling(rows);
   const meta = {
-    ...buildMeta({ seed: opts.seed ?? loaded[0]?.scenario.seed ?? 1, quick: opts.quick, scenarios: files.map((f) => path.relative(process.cwd(), f)) }),
+    ...buildMeta({
+      seed: opts.seed ?? loaded[0]?.scenario.seed ?? 1,
+      quick: opts.quick,
+      scenarios: files.map((f) => path.relative(process.cwd(), f)),
+    }),
     mode: 'kernel',
     kernel: os.release(),
     tools: toolVersions(),
     calibration: opts.calibration === undefined ? null : opts.calibration.date,
     notes,
   };
-  const summary = kernelSummary(rows, scaling, { date: meta.date, quick: opts.quick, notes, machine: `${meta.cpu} (${meta.cpus} cores), Linux ${meta.kernel}`,
-    model: opts.calibration === undefined ? 'the committed coefficients (calibrate with `kpbench calibrate`)' : `calibration of ${opts.calibration.date} (${opts.calibration.machine.cpu}, Linux ${opts.calibration.kernel}, from ${opts.calibration.source})`,
+  const summary = kernelSummary(rows, scaling, {
+    date: meta.date,
+    quick: opts.quick,
+    notes,
+    machine: `${meta.cpu} (${meta.cpus} cores), Linux ${meta.kernel}`,
+    model:
+      opts.calibration === undefined
+        ? 'the committed coefficients (calibrate with `kpbench calibrate`)'
+        : `calibration of ${opts.calibration.date} (${opts.calibration.machine.cpu}, Linux ${opts.calibration.kernel}, from ${opts.calibration.source})`,
   });
   const staging = `${opts.outDir.replace(/[\\/]+$/, '')}.staging-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });

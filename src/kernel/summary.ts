@@ -40,11 +40,20 @@ export function agreementPoints(rows: readonly MetricRow[]): AgreementPoint[] {
       out.push({ scenario, backend, services: Number(services), quantity, kernel, model, ratio: model / kernel });
     }
   }
-  return out.sort((a, b) => (a.scenario < b.scenario ? -1 : a.scenario > b.scenario ? 1 : 0) || (a.backend < b.backend ? -1 : a.backend > b.backend ? 1 : 0) || a.quantity.localeCompare(b.quantity) || a.services - b.services);
+  return out.sort(
+    (a, b) =>
+      (a.scenario < b.scenario ? -1 : a.scenario > b.scenario ? 1 : 0) ||
+      (a.backend < b.backend ? -1 : a.backend > b.backend ? 1 : 0) ||
+      a.quantity.localeCompare(b.quantity) ||
+      a.services - b.services,
+  );
 }
 
 /** Per (backend, quantity): the largest |ratio − 1| and whether it is within the limit. */
-export function agreementVerdicts(points: readonly AgreementPoint[], limit = AGREEMENT_LIMIT): Array<{ backend: string; quantity: string; worst: number; ok: boolean; n: number }> {
+export function agreementVerdicts(
+  points: readonly AgreementPoint[],
+  limit = AGREEMENT_LIMIT,
+): Array<{ backend: string; quantity: string; worst: number; ok: boolean; n: number }> {
   const groups = new Map<string, AgreementPoint[]>();
   for (const p of points) {
     const k = `${p.backend}\u0000${p.quantity}`;
@@ -83,7 +92,7 @@ export function kernelSummary(
   out.push(
     'Kernel figures are wall-clock times of the real tools and kernel in a private network namespace (p50 over repetitions;',
     'noisy: a shared machine). Modelled figures are the cost model for the very same syncs and packets (counted work',
-    '× coefficients). First packet: the round trip of a new TCP connection\'s SYN through the rules (connect()).',
+    "× coefficients). First packet: the round trip of a new TCP connection's SYN through the rules (connect()).",
     `Model: ${meta.model}.`,
     '',
   );
@@ -97,9 +106,13 @@ export function kernelSummary(
     const backends = [...new Set(rows.filter((r) => r.scenario === sc).map((r) => r.backend))].sort();
     for (const b of backends) {
       out.push(`### ${b}`, '');
-      out.push('| services | rules written (full / partial) | full sync: kernel | model | ratio | partial sync: kernel | model | ratio | rules walked (median svc) | first packet: kernel | model | ratio | slope |');
+      out.push(
+        '| services | rules written (full / partial) | full sync: kernel | model | ratio | partial sync: kernel | model | ratio | rules walked (median svc) | first packet: kernel | model | ratio | slope |',
+      );
       out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-      const sizes = [...new Set(rows.filter((r) => r.scenario === sc && r.backend === b && r.services > 0).map((r) => r.services))].sort((x, y) => x - y);
+      const sizes = [...new Set(rows.filter((r) => r.scenario === sc && r.backend === b && r.services > 0).map((r) => r.services))].sort(
+        (x, y) => x - y,
+      );
       for (const s of sizes) {
         const v = (m: string, st: string): number | undefined => get.get(`${sc}\u0000${b}\u0000${s}\u0000${m}\u0000${st}`);
         const kf = v('kernel_sync_time', 'p50');
@@ -114,8 +127,11 @@ export function kernelSummary(
           `| ${fmtNum(s)} | ${fmtNum(v('initial_sync_rules_written', 'value'))} / ${fmtNum(v('sync_rules_written', 'mean'))} | ${fmtTime(kf)} | ${fmtTime(mf)} | ${fmtRatio(mf, kf)} | ${fmtTime(kp)} | ${fmtTime(mp)} | ${fmtRatio(mp, kp)} | ${fmtNum(v('first_packet_rules_evaluated_median', 'value'))} | ${fmtTime(kfp)} | ${fmtTime(mfp)} | ${fmtRatio(mfp, kfp)} | ${slope !== undefined ? `${slope.toFixed(1)} ns/rule` : slopeSvc !== undefined ? `${slopeSvc.toFixed(2)} ns/svc` : '–'} |`,
         );
       }
-      const exps = scaling.filter((x) => x.scenario === sc && x.backend === b && x.metric.startsWith('kernel_') && /sync_time$|first_packet_time$/.test(x.metric));
-      if (exps.length > 0) out.push('', `Log-log slopes against services: ${exps.map((x) => `${x.metric} ${x.exponent.toFixed(2)}`).join(', ')}.`);
+      const exps = scaling.filter(
+        (x) => x.scenario === sc && x.backend === b && x.metric.startsWith('kernel_') && /sync_time$|first_packet_time$/.test(x.metric),
+      );
+      if (exps.length > 0)
+        out.push('', `Log-log slopes against services: ${exps.map((x) => `${x.metric} ${x.exponent.toFixed(2)}`).join(', ')}.`);
       const pooled = get.get(`${sc}\u0000${b}\u00000\u0000kernel_first_packet_slope\u0000mean`);
       if (pooled !== undefined) out.push('', `First-packet slope pooled over the sweep: ${pooled.toFixed(1)} ns per rule walked.`);
       out.push('');
@@ -124,9 +140,13 @@ export function kernelSummary(
   const verdicts = agreementVerdicts(agreementPoints(rows));
   if (verdicts.length > 0) {
     out.push('## Model against kernel', '');
-    out.push(`Largest deviation of the model from the kernel (p50) over the sizes, per data plane; the calibration aims at ${AGREEMENT_LIMIT * 100}%.`, '');
+    out.push(
+      `Largest deviation of the model from the kernel (p50) over the sizes, per data plane; the calibration aims at ${AGREEMENT_LIMIT * 100}%.`,
+      '',
+    );
     out.push('| data plane | quantity | sizes | worst |model/kernel − 1| | within 20% |', '|---|---|---|---|---|');
-    for (const v of verdicts) out.push(`| ${v.backend} | ${v.quantity} | ${v.n} | ${(v.worst * 100).toFixed(0)}% | ${v.ok ? 'yes' : 'no'} |`);
+    for (const v of verdicts)
+      out.push(`| ${v.backend} | ${v.quantity} | ${v.n} | ${(v.worst * 100).toFixed(0)}% | ${v.ok ? 'yes' : 'no'} |`);
     out.push('');
   }
   return `${out.join('\n')}\n`;

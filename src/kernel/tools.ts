@@ -16,7 +16,8 @@ export class PrerequisiteError extends Error {
 /** Throws a PrerequisiteError naming the first missing privilege or package, for the given tools (→ packages). */
 export function checkPrerequisites(tools: Readonly<Record<string, string>>): void {
   if (process.platform !== 'linux') throw new PrerequisiteError('kernel mode needs Linux network namespaces');
-  if (process.getuid?.() !== 0) throw new PrerequisiteError('kernel mode needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN, to create network namespaces)');
+  if (process.getuid?.() !== 0)
+    throw new PrerequisiteError('kernel mode needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN, to create network namespaces)');
   for (const [t, pkg] of Object.entries(tools)) {
     if (!hasTool(t)) throw new PrerequisiteError(`${t} is missing: install the Debian package '${pkg}' (apt-get install ${pkg})`);
   }

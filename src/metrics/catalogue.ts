@@ -58,7 +58,12 @@ export const DEFAULT_COUNT_STATS: readonly SummaryStatistic[] = ['mean', 'max'];
 /** The metrics.csv rows a backend catalogue defines, by row name. */
 export function catalogueMetrics(c: BackendCatalogue): Record<string, MetricDef> {
   const out: Record<string, MetricDef> = {};
-  const def = (d: CountDef, what: string): MetricDef => ({ kind: 'counted', unit: d.unit, better: d.better, description: `${d.description}${what}` });
+  const def = (d: CountDef, what: string): MetricDef => ({
+    kind: 'counted',
+    unit: d.unit,
+    better: d.better,
+    description: `${d.description}${what}`,
+  });
   for (const [n, d] of Object.entries(c.size)) out[COUNT_PREFIX.size + n] = def(d, ' (after the initial sync)');
   for (const [n, d] of Object.entries(c.sync)) {
     if (d.initial !== false) out[COUNT_PREFIX.initialSync + n] = def(d, ', first (full) sync');
@@ -78,63 +83,276 @@ export const METRICS = {
   first_packet_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled classification time of a first packet' },
   connections: { kind: 'counted', unit: 'connections', better: 'none', description: 'new connections classified' },
   // control loop outcomes
-  network_programming_latency: { kind: 'modelled', unit: 's', better: 'lower', description: 'time from an endpoint change to its rules being in place' },
-  node_network_programming_latency_p99: { kind: 'modelled', unit: 's', better: 'lower', description: 'p99 network programming latency of one node (min: the best node, max: the worst)' },
-  failed_requests: { kind: 'counted', unit: 'requests', better: 'lower', description: 'requests sent to an endpoint that was no longer a ready pod' },
-  partial_sync_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled duration of a partial (minimized or incremental) sync' },
+  network_programming_latency: {
+    kind: 'modelled',
+    unit: 's',
+    better: 'lower',
+    description: 'time from an endpoint change to its rules being in place',
+  },
+  node_network_programming_latency_p99: {
+    kind: 'modelled',
+    unit: 's',
+    better: 'lower',
+    description: 'p99 network programming latency of one node (min: the best node, max: the worst)',
+  },
+  failed_requests: {
+    kind: 'counted',
+    unit: 'requests',
+    better: 'lower',
+    description: 'requests sent to an endpoint that was no longer a ready pod',
+  },
+  partial_sync_time: {
+    kind: 'modelled',
+    unit: 's',
+    better: 'lower',
+    description: 'modelled duration of a partial (minimized or incremental) sync',
+  },
   full_sync_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled duration of a full sync after the initial one' },
-  pending_changes: { kind: 'counted', unit: 'service ports', better: 'none', description: 'service ports changed since the previous sync, per sync' },
+  pending_changes: {
+    kind: 'counted',
+    unit: 'service ports',
+    better: 'none',
+    description: 'service ports changed since the previous sync, per sync',
+  },
   syncs_per_minute: { kind: 'modelled', unit: 'syncs/min', better: 'none', description: 'syncs per minute per node' },
-  sync_cpu_seconds_per_node_hour: { kind: 'modelled', unit: 's/h', better: 'lower', description: 'modelled CPU-seconds of sync work per node-hour' },
-  sync_cpu_seconds_per_hour: { kind: 'modelled', unit: 's/h', better: 'lower', description: 'modelled CPU-seconds of sync work per hour, all simulated nodes' },
-  request_classification_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled rule-walk time per request (first-packet time over requests per connection)' },
-  first_packet_cpu_fraction: { kind: 'modelled', unit: 'cores', better: 'lower', description: 'modelled CPU spent classifying first packets, per simulated node, as a fraction of one core' },
-  ingress_connections: { kind: 'counted', unit: 'connections', better: 'none', description: 'connections that entered through the ingress (two proxy hops each)' },
+  sync_cpu_seconds_per_node_hour: {
+    kind: 'modelled',
+    unit: 's/h',
+    better: 'lower',
+    description: 'modelled CPU-seconds of sync work per node-hour',
+  },
+  sync_cpu_seconds_per_hour: {
+    kind: 'modelled',
+    unit: 's/h',
+    better: 'lower',
+    description: 'modelled CPU-seconds of sync work per hour, all simulated nodes',
+  },
+  request_classification_time: {
+    kind: 'modelled',
+    unit: 's',
+    better: 'lower',
+    description: 'modelled rule-walk time per request (first-packet time over requests per connection)',
+  },
+  first_packet_cpu_fraction: {
+    kind: 'modelled',
+    unit: 'cores',
+    better: 'lower',
+    description: 'modelled CPU spent classifying first packets, per simulated node, as a fraction of one core',
+  },
+  ingress_connections: {
+    kind: 'counted',
+    unit: 'connections',
+    better: 'none',
+    description: 'connections that entered through the ingress (two proxy hops each)',
+  },
   ingress_unrouted: { kind: 'counted', unit: 'connections', better: 'lower', description: 'ingress connections no rule routed' },
   // ingress traffic per hop (src/bench/hops.ts): client -> NodePort on a node, then ingress pod -> service ClusterIP
-  ingress_nodeport_hop_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled first-packet classification time at the NodePort hop (client to ingress pod)' },
-  ingress_nodeport_hop_connections: { kind: 'counted', unit: 'connections', better: 'none', description: 'connections classified at the NodePort hop' },
-  ingress_nodeport_hop_dnat: { kind: 'counted', unit: 'connections', better: 'none', description: 'NodePort-hop connections sent to an ingress pod (DNAT)' },
-  ingress_nodeport_hop_refused: { kind: 'counted', unit: 'connections', better: 'lower', description: 'NodePort-hop connections refused by the rules (REJECT or DROP)' },
-  ingress_nodeport_hop_stale: { kind: 'counted', unit: 'connections', better: 'lower', description: 'NodePort-hop connections decided by rules being replaced' },
-  ingress_service_hop_time: { kind: 'modelled', unit: 's', better: 'lower', description: 'modelled first-packet classification time at the service hop (ingress pod to application pod)' },
-  ingress_service_hop_connections: { kind: 'counted', unit: 'connections', better: 'none', description: 'connections classified at the service hop' },
-  ingress_service_hop_dnat: { kind: 'counted', unit: 'connections', better: 'none', description: 'service-hop connections sent to an application pod (DNAT)' },
-  ingress_service_hop_refused: { kind: 'counted', unit: 'connections', better: 'lower', description: 'service-hop connections refused by the rules (REJECT or DROP)' },
-  ingress_service_hop_stale: { kind: 'counted', unit: 'connections', better: 'lower', description: 'service-hop connections decided by rules being replaced' },
+  ingress_nodeport_hop_time: {
+    kind: 'modelled',
+    unit: 's',
+    better: 'lower',
+    description: 'modelled first-packet classification time at the NodePort hop (client to ingress pod)',
+  },
+  ingress_nodeport_hop_connections: {
+    kind: 'counted',
+    unit: 'connections',
+    better: 'none',
+    description: 'connections classified at the NodePort hop',
+  },
+  ingress_nodeport_hop_dnat: {
+    kind: 'counted',
+    unit: 'connections',
+    better: 'none',
+    description: 'NodePort-hop connections sent to an ingress pod (DNAT)',
+  },
+  ingress_nodeport_hop_refused: {
+    kind: 'counted',
+    unit: 'connections',
+    better: 'lower',
+    description: 'NodePort-hop connections refused by the rules (REJECT or DROP)',
+  },
+  ingress_nodeport_hop_stale: {
+    kind: 'counted',
+    unit: 'connections',
+    better: 'lower',
+    description: 'NodePort-hop connections decided by rules being replaced',
+  },
+  ingress_service_hop_time: {
+    kind: 'modelled',
+    unit: 's',
+    better: 'lower',
+    description: 'modelled first-packet classification time at the service hop (ingress pod to application pod)',
+  },
+  ingress_service_hop_connections: {
+    kind: 'counted',
+    unit: 'connections',
+    better: 'none',
+    description: 'connections classified at the service hop',
+  },
+  ingress_service_hop_dnat: {
+    kind: 'counted',
+    unit: 'connections',
+    better: 'none',
+    description: 'service-hop connections sent to an application pod (DNAT)',
+  },
+  ingress_service_hop_refused: {
+    kind: 'counted',
+    unit: 'connections',
+    better: 'lower',
+    description: 'service-hop connections refused by the rules (REJECT or DROP)',
+  },
+  ingress_service_hop_stale: {
+    kind: 'counted',
+    unit: 'connections',
+    better: 'lower',
+    description: 'service-hop connections decided by rules being replaced',
+  },
   stale_connections: { kind: 'counted', unit: 'connections', better: 'lower', description: 'connections decided by rules being replaced' },
-  rejected_connections: { kind: 'counted', unit: 'connections', better: 'lower', description: 'connections with no endpoint (REJECT/DROP)' },
+  rejected_connections: {
+    kind: 'counted',
+    unit: 'connections',
+    better: 'lower',
+    description: 'connections with no endpoint (REJECT/DROP)',
+  },
   requests: { kind: 'counted', unit: 'requests', better: 'none', description: 'requests sent' },
   failed_request_ratio: { kind: 'counted', unit: 'ratio', better: 'lower', description: 'failed requests over requests' },
-  lb_chi2_per_dof: { kind: 'counted', unit: '1', better: 'none', description: 'chi-square of connections per endpoint against uniform, per degree of freedom (about 1 when uniform)' },
-  lb_spread: { kind: 'counted', unit: 'ratio', better: 'lower', description: '(max - min) connections per endpoint over the expected count, averaged over services' },
+  lb_chi2_per_dof: {
+    kind: 'counted',
+    unit: '1',
+    better: 'none',
+    description: 'chi-square of connections per endpoint against uniform, per degree of freedom (about 1 when uniform)',
+  },
+  lb_spread: {
+    kind: 'counted',
+    unit: 'ratio',
+    better: 'lower',
+    description: '(max - min) connections per endpoint over the expected count, averaged over services',
+  },
   conntrack_entries: { kind: 'counted', unit: 'entries', better: 'none', description: 'peak conntrack entries on a node' },
   // the workload's churn events: inputs of the case, reported and compared, never a regression
   churn_rolling_updates: { kind: 'input', unit: 'events', better: 'none', description: 'rolling updates started (workload input)' },
-  churn_scale_events: { kind: 'input', unit: 'events', better: 'none', description: 'Deployment scale-ups and scale-downs (workload input)' },
+  churn_scale_events: {
+    kind: 'input',
+    unit: 'events',
+    better: 'none',
+    description: 'Deployment scale-ups and scale-downs (workload input)',
+  },
   churn_crashes: { kind: 'input', unit: 'events', better: 'none', description: 'container crashes (workload input)' },
   churn_flaps: { kind: 'input', unit: 'events', better: 'none', description: 'readiness flaps (workload input)' },
   churn_drains: { kind: 'input', unit: 'events', better: 'none', description: 'node drains (workload input)' },
   churn_services_created: { kind: 'input', unit: 'events', better: 'none', description: 'Services created (workload input)' },
   churn_services_deleted: { kind: 'input', unit: 'events', better: 'none', description: 'Services deleted (workload input)' },
   // measured wall clock of the harness's own code
-  wall_lookup_time: { kind: 'measured', unit: 's', better: 'lower', gate: false, description: 'wall-clock time of one backend lookup (tinybench); reported, its _rel form is gated' },
-  wall_sync_time: { kind: 'measured', unit: 's', better: 'lower', gate: false, description: 'wall-clock time of one backend sync after a one-endpoint change (tinybench); reported, its _rel form is gated' },
-  wall_lookup_time_rel: { kind: 'measured', unit: 'calibrations', better: 'lower', description: 'wall_lookup_time over the calibration task\'s time in the same round (median over rounds)' },
-  wall_sync_time_rel: { kind: 'measured', unit: 'calibrations', better: 'lower', description: 'wall_sync_time over the calibration task\'s time in the same round (median over rounds)' },
+  wall_lookup_time: {
+    kind: 'measured',
+    unit: 's',
+    better: 'lower',
+    gate: false,
+    description: 'wall-clock time of one backend lookup (tinybench); reported, its _rel form is gated',
+  },
+  wall_sync_time: {
+    kind: 'measured',
+    unit: 's',
+    better: 'lower',
+    gate: false,
+    description: 'wall-clock time of one backend sync after a one-endpoint change (tinybench); reported, its _rel form is gated',
+  },
+  wall_lookup_time_rel: {
+    kind: 'measured',
+    unit: 'calibrations',
+    better: 'lower',
+    description: "wall_lookup_time over the calibration task's time in the same round (median over rounds)",
+  },
+  wall_sync_time_rel: {
+    kind: 'measured',
+    unit: 'calibrations',
+    better: 'lower',
+    description: "wall_sync_time over the calibration task's time in the same round (median over rounds)",
+  },
   // the real kernel (kpbench kernel): backend column names the flavour (iptables-legacy, iptables-nft, nftables, ipvs)
-  kernel_sync_time: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'real tool loading the full ruleset of the initial sync into an empty data plane (p50/p99 over repetitions)' },
-  kernel_partial_sync_time: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: "real tool applying kube-proxy's exact input for one endpoint change (p50/p99 over repetitions)" },
-  kernel_first_packet_time: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: "round trip of a new TCP connection's first packet (connect(): SYN through the rules and DNAT, SYN-ACK back) to the median service in rule order" },
-  kernel_first_packet_time_first: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'as kernel_first_packet_time, first service in rule order' },
-  kernel_first_packet_time_median: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'as kernel_first_packet_time, median service in rule order' },
-  kernel_first_packet_time_last: { kind: 'kernel', unit: 's', better: 'lower', gate: false, description: 'as kernel_first_packet_time, last service in rule order' },
-  kernel_connect_time_norules: { kind: 'kernel', unit: 's', better: 'none', gate: false, description: 'TCP connect() straight to an endpoint before any rule is loaded (the baseline)' },
-  kernel_first_packet_slope: { kind: 'kernel', unit: 'ns/rule', better: 'lower', gate: false, description: 'least-squares slope of first-packet time over rules walked (first, median, last service; statistic mean at services 0: pooled over the sweep)' },
-  kernel_first_packet_slope_per_service: { kind: 'kernel', unit: 'ns/service', better: 'lower', gate: false, description: 'least-squares slope of first-packet time over the service position in rule order (first, median, last)' },
-  first_packet_rules_evaluated_first: { kind: 'counted', unit: 'rules', better: 'lower', description: 'rules evaluated by the first packet to the first service in rule order' },
-  first_packet_rules_evaluated_median: { kind: 'counted', unit: 'rules', better: 'lower', description: 'rules evaluated by the first packet to the median service in rule order' },
-  first_packet_rules_evaluated_last: { kind: 'counted', unit: 'rules', better: 'lower', description: 'rules evaluated by the first packet to the last service in rule order' },
+  kernel_sync_time: {
+    kind: 'kernel',
+    unit: 's',
+    better: 'lower',
+    gate: false,
+    description: 'real tool loading the full ruleset of the initial sync into an empty data plane (p50/p99 over repetitions)',
+  },
+  kernel_partial_sync_time: {
+    kind: 'kernel',
+    unit: 's',
+    better: 'lower',
+    gate: false,
+    description: "real tool applying kube-proxy's exact input for one endpoint change (p50/p99 over repetitions)",
+  },
+  kernel_first_packet_time: {
+    kind: 'kernel',
+    unit: 's',
+    better: 'lower',
+    gate: false,
+    description:
+      "round trip of a new TCP connection's first packet (connect(): SYN through the rules and DNAT, SYN-ACK back) to the median service in rule order",
+  },
+  kernel_first_packet_time_first: {
+    kind: 'kernel',
+    unit: 's',
+    better: 'lower',
+    gate: false,
+    description: 'as kernel_first_packet_time, first service in rule order',
+  },
+  kernel_first_packet_time_median: {
+    kind: 'kernel',
+    unit: 's',
+    better: 'lower',
+    gate: false,
+    description: 'as kernel_first_packet_time, median service in rule order',
+  },
+  kernel_first_packet_time_last: {
+    kind: 'kernel',
+    unit: 's',
+    better: 'lower',
+    gate: false,
+    description: 'as kernel_first_packet_time, last service in rule order',
+  },
+  kernel_connect_time_norules: {
+    kind: 'kernel',
+    unit: 's',
+    better: 'none',
+    gate: false,
+    description: 'TCP connect() straight to an endpoint before any rule is loaded (the baseline)',
+  },
+  kernel_first_packet_slope: {
+    kind: 'kernel',
+    unit: 'ns/rule',
+    better: 'lower',
+    gate: false,
+    description:
+      'least-squares slope of first-packet time over rules walked (first, median, last service; statistic mean at services 0: pooled over the sweep)',
+  },
+  kernel_first_packet_slope_per_service: {
+    kind: 'kernel',
+    unit: 'ns/service',
+    better: 'lower',
+    gate: false,
+    description: 'least-squares slope of first-packet time over the service position in rule order (first, median, last)',
+  },
+  first_packet_rules_evaluated_first: {
+    kind: 'counted',
+    unit: 'rules',
+    better: 'lower',
+    description: 'rules evaluated by the first packet to the first service in rule order',
+  },
+  first_packet_rules_evaluated_median: {
+    kind: 'counted',
+    unit: 'rules',
+    better: 'lower',
+    description: 'rules evaluated by the first packet to the median service in rule order',
+  },
+  first_packet_rules_evaluated_last: {
+    kind: 'counted',
+    unit: 'rules',
+    better: 'lower',
+    description: 'rules evaluated by the first packet to the last service in rule order',
+  },
 } as const satisfies Record<string, MetricDef>;
 
 export type MetricName = keyof typeof METRICS;
@@ -156,7 +374,9 @@ export function allMetrics(): ReadonlyMap<string, MetricDef> {
       const have = m.get(name);
       if (have === undefined) m.set(name, def);
       else if (have.kind !== def.kind || have.unit !== def.unit || have.better !== def.better) {
-        throw new Error(`metric ${name}: backend ${d.kind} defines it as ${def.kind}/${def.unit}/${def.better}, already ${have.kind}/${have.unit}/${have.better}`);
+        throw new Error(
+          `metric ${name}: backend ${d.kind} defines it as ${def.kind}/${def.unit}/${def.better}, already ${have.kind}/${have.unit}/${have.better}`,
+        );
       }
     }
   }
@@ -185,5 +405,5 @@ export function metricDef(name: string): MetricDef {
   const d = findMetricDef(name);
   if (d !== undefined) return d;
   const kind: MetricKind = name.startsWith('wall_') ? 'measured' : name.startsWith('kernel_') ? 'kernel' : 'counted';
-  return { kind, unit: '', better: 'none', description: '(not in this version\'s catalogue)' };
+  return { kind, unit: '', better: 'none', description: "(not in this version's catalogue)" };
 }

@@ -84,7 +84,7 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWh
   // Average ranks over runs of ties; accumulate the rank sum of `a` and the tie term sum(t^3 - t).
   let rankSumA = 0;
   let tieTerm = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i + 1;
     while (j < n && all[j]!.v === all[i]!.v) j++;
     const t = j - i;
@@ -99,7 +99,7 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWh
   if (!(variance > 0)) return { u, z: 0, pValue: 1 };
   const sigma = Math.sqrt(variance);
   const d = u - mu;
-  const z = Math.sign(d) * Math.max(0, Math.abs(d) - 0.5) / sigma;
+  const z = (Math.sign(d) * Math.max(0, Math.abs(d) - 0.5)) / sigma;
   const pValue = Math.min(1, 2 * normalSf(Math.abs(z)));
   return { u, z, pValue };
 }

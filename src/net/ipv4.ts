@@ -26,7 +26,7 @@ export function parseIPv4(s: string): number | null {
     } else return null;
   }
   if (dots !== 3 || digits === 0) return null;
-  return ((n << 8) | part) | 0;
+  return (n << 8) | part | 0;
 }
 
 export function formatIPv4(n: number): string {

@@ -16,10 +16,22 @@ import type { CoefficientSet } from '../types.js';
  */
 export const IPTABLES_RESTORE_COEFFICIENTS: CoefficientSet = {
   restoreFixed: { value: 1e-3, unit: 's/restore', source: 'assumed: process start and reading the current tables' },
-  perRuleWritten: { value: 3.5e-6, unit: 's/rule', source: 'measured (legacy, netns): whole-table restore minus single insert, 10k-100k rules' },
-  perRuleInKernel: { value: 3.5e-6, unit: 's/rule', source: 'measured (legacy, netns): single-rule insert, 0.035 s at 10k rules, 0.36 s at 100k' },
+  perRuleWritten: {
+    value: 3.5e-6,
+    unit: 's/rule',
+    source: 'measured (legacy, netns): whole-table restore minus single insert, 10k-100k rules',
+  },
+  perRuleInKernel: {
+    value: 3.5e-6,
+    unit: 's/rule',
+    source: 'measured (legacy, netns): single-rule insert, 0.035 s at 10k rules, 0.36 s at 100k',
+  },
 };
 
 export const IPTABLES_WALK_COEFFICIENTS: CoefficientSet = {
-  perRuleEvaluated: { value: 3e-9, unit: 's/rule', source: 'measured (legacy, netns): first-packet RTT, last minus first service, 1k-20k services' },
+  perRuleEvaluated: {
+    value: 3e-9,
+    unit: 's/rule',
+    source: 'measured (legacy, netns): first-packet RTT, last minus first service, 1k-20k services',
+  },
 };

@@ -177,7 +177,8 @@ const MODULE_SAVERS: Readonly<Record<string, (o: readonly Opt[]) => string>> = {
   set: (o) => `${negOf(o, '--match-set')} --match-set ${valOf(o, '--match-set')}`,
   physdev: (o) => `${negOf(o, '--physdev-is-in')} --physdev-is-in`,
   // libxt_ipvs prints the protocol number first
-  ipvs: (o) => ` --vproto ${PROTO_NUM[valOf(o, '--vproto')] ?? valOf(o, '--vproto')} --vaddr ${valOf(o, '--vaddr')} --vport ${valOf(o, '--vport')}`,
+  ipvs: (o) =>
+    ` --vproto ${PROTO_NUM[valOf(o, '--vproto')] ?? valOf(o, '--vproto')} --vaddr ${valOf(o, '--vaddr')} --vport ${valOf(o, '--vport')}`,
 };
 
 function saveTarget(name: string, opts: string[]): string {
@@ -258,7 +259,6 @@ export function saveLine(restoreLine: string, family: 'IPv4' | 'IPv6' = 'IPv4'):
 export function chainLine(name: string, builtin = false): string {
   return builtin ? `:${name} ACCEPT [0:0]` : `:${name} - [0:0]`;
 }
-
 
 /** One table as iptables-save prints it: `*table`, the chain lines, every chain's rules in the given order, COMMIT. */
 export function saveTable(table: TableName, chains: readonly Chain[], out: string[], family: 'IPv4' | 'IPv6' = 'IPv4'): void {

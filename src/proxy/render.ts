@@ -75,7 +75,10 @@ export interface RenderResult {
  * detect-local-mode defaults to ClusterCIDR, and ClusterCIDR without a cluster CIDR (or NodeCIDR without a pod
  * CIDR) falls back to the no-op detector, i.e. 'None'.
  */
-export function resolveNodeConfig(opts: Omit<RenderOptions, 'backend' | 'objects' | 'backendOptions'>, nodes: readonly NodeInfo[] = []): ProxyNodeConfig {
+export function resolveNodeConfig(
+  opts: Omit<RenderOptions, 'backend' | 'objects' | 'backendOptions'>,
+  nodes: readonly NodeInfo[] = [],
+): ProxyNodeConfig {
   const nodeName = opts.nodeName ?? DEFAULT_NODE_NAME;
   const nodeObj = nodes.find((n) => n.name === nodeName);
   const family = familyOfRender(opts);
@@ -85,7 +88,8 @@ export function resolveNodeConfig(opts: Omit<RenderOptions, 'backend' | 'objects
   const clusterCIDR = opts.clusterCIDR ?? '';
   const podCIDR = opts.podCIDR ?? (family === 'IPv6' ? nodeObj?.podCIDRV6 : nodeObj?.podCIDR) ?? '';
   const mode = opts.detectLocalMode ?? 'ClusterCIDR';
-  const localDetector: LocalMode = (mode === 'ClusterCIDR' && clusterCIDR === '') || (mode === 'NodeCIDR' && podCIDR === '') ? 'None' : mode;
+  const localDetector: LocalMode =
+    (mode === 'ClusterCIDR' && clusterCIDR === '') || (mode === 'NodeCIDR' && podCIDR === '') ? 'None' : mode;
   return {
     nodeName,
     nodeIPs,
@@ -111,7 +115,8 @@ export function renderDetailed(opts: RenderOptions): RenderResult {
   const node = resolveNodeConfig(opts, opts.objects.nodes ?? []);
   const family = node.ipFamily ?? 'IPv4';
   const families = backendDefinition(opts.backend).ipFamilies ?? ['IPv4'];
-  if (!families.includes(family)) throw new InputError('--ip-family', `the ${opts.backend} backend renders ${families.join(' and ')} only, not ${family}`);
+  if (!families.includes(family))
+    throw new InputError('--ip-family', `the ${opts.backend} backend renders ${families.join(' and ')} only, not ${family}`);
   const snapshot = snapshotOf(opts.objects, node.nodeName, family);
   const backend = createBackend(opts.backend, node, opts.backendOptions ?? {});
   backend.sync({ snapshot, changed: new Set(snapshot.services.keys()), now: 0 });
@@ -136,7 +141,8 @@ export function changedKeys(before: ProxySnapshot, after: ProxySnapshot): Set<st
   const out = new Set<string>();
   const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
   for (const k of new Set([...before.services.keys(), ...after.services.keys()])) {
-    if (!same(before.services.get(k), after.services.get(k)) || !same(before.endpoints.get(k) ?? [], after.endpoints.get(k) ?? [])) out.add(k);
+    if (!same(before.services.get(k), after.services.get(k)) || !same(before.endpoints.get(k) ?? [], after.endpoints.get(k) ?? []))
+      out.add(k);
   }
   return out;
 }
@@ -187,7 +193,10 @@ export function selectOutput(ruleset: RenderedRuleset, output: string, backend: 
   const outputs = backendDefinition(backend.kind).renderOutputs;
   const o = outputs[output];
   if (o === undefined) {
-    throw new InputError('--output', `the ${backend.kind} backend prints no ${output} output (it prints: ${Object.keys(outputs).join(', ')}, all)`);
+    throw new InputError(
+      '--output',
+      `the ${backend.kind} backend prints no ${output} output (it prints: ${Object.keys(outputs).join(', ')}, all)`,
+    );
   }
   return o.render(backend);
 }
@@ -200,6 +209,9 @@ export function ensureNewline(s: string): string {
 export function describeSkipped(skipped: readonly SkippedObject[]): string {
   const counts = new Map<string, number>();
   for (const s of skipped) counts.set(s.kind, (counts.get(s.kind) ?? 0) + 1);
-  const list = [...counts.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, n]) => `${k} x${n}`).join(', ');
+  const list = [...counts.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([k, n]) => `${k} x${n}`)
+    .join(', ');
   return `skipped ${skipped.length} object${skipped.length === 1 ? '' : 's'}: ${list}`;
 }

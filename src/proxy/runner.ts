@@ -10,7 +10,6 @@ export interface RunnerConfig {
   burst: number;
 }
 
-
 /**
  * kube-proxy's BoundedFrequencyRunner in virtual time: runs are serialized (a request during a run waits for it
  * to end), requests coalesce (many requests, one run), a token bucket of `burst` tokens refilled at one per

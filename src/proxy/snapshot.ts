@@ -1,10 +1,4 @@
-import type {
-  EndpointInfo,
-  EndpointSlice,
-  ProxySnapshot,
-  Service,
-  ServicePortInfo,
-} from '../types.js';
+import type { EndpointInfo, EndpointSlice, ProxySnapshot, Service, ServicePortInfo } from '../types.js';
 import { externalPolicyLocal, internalPolicyLocal, needsHealthCheck, shouldSkipService } from './serviceport.js';
 
 /**

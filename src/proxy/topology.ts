@@ -47,4 +47,3 @@ export function categorizeEndpoints(
   const all = [...byKey.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, e]) => e);
   return { cluster, local, all, hasAny };
 }
-

@@ -44,7 +44,18 @@ const ROW_HEADER = ['verdict', 'scenario', 'backend', 'services', 'metric', 'sta
 const ROW_NUMERIC = [false, false, false, true, false, false, true, true, true, false];
 
 function rowCells(r: CompareRow): string[] {
-  return [r.verdict === 'regressed' ? 'REGRESSED' : r.verdict, r.scenario, r.backend, String(r.services), r.metric, r.statistic, formatValue(r.baseline, r.unit), formatValue(r.current, r.unit), formatChange(r), r.note];
+  return [
+    r.verdict === 'regressed' ? 'REGRESSED' : r.verdict,
+    r.scenario,
+    r.backend,
+    String(r.services),
+    r.metric,
+    r.statistic,
+    formatValue(r.baseline, r.unit),
+    formatValue(r.current, r.unit),
+    formatChange(r),
+    r.note,
+  ];
 }
 
 /** The rows that are not unchanged, regressions first (at most `limit`). */
@@ -61,7 +72,14 @@ export function metricTable(result: CompareResult, id: string, metric: string, s
   const sorted = [...rows].sort((a, b) => cmp(a.backend, b.backend) || a.services - b.services);
   return {
     header: ['backend', 'services', 'baseline', 'current', 'change', 'verdict'],
-    body: sorted.map((r) => [r.backend, r.services.toLocaleString('en-US'), formatValue(r.baseline, r.unit), formatValue(r.current, r.unit), formatChange(r), r.verdict === 'regressed' ? 'REGRESSED' : r.verdict]),
+    body: sorted.map((r) => [
+      r.backend,
+      r.services.toLocaleString('en-US'),
+      formatValue(r.baseline, r.unit),
+      formatValue(r.current, r.unit),
+      formatChange(r),
+      r.verdict === 'regressed' ? 'REGRESSED' : r.verdict,
+    ]),
     numeric: [false, true, true, true, true, false],
     notes: [],
   };
@@ -79,7 +97,12 @@ function metaPairs(b: RunMeta | null, c: RunMeta | null): TextTable {
     ['platform', (m) => m.platform],
     ['shard', (m) => m.shard ?? (m.shards === undefined ? 'whole run' : `merged from ${m.shards.length}`)],
   ];
-  return { header: ['', 'baseline', 'current'], body: fields.map(([k, fn]) => [k, f(b, fn), f(c, fn)]), numeric: [false, false, false], notes: [] };
+  return {
+    header: ['', 'baseline', 'current'],
+    body: fields.map(([k, fn]) => [k, f(b, fn), f(c, fn)]),
+    numeric: [false, false, false],
+    notes: [],
+  };
 }
 
 /** Builds the comparison report in memory. */
@@ -89,8 +112,19 @@ export function buildCompareReport(input: CompareReportInput): BuiltCompareRepor
   const colors = backendColors([...baseline.rows, ...current.rows].map((r) => r.backend));
   const ids = [...new Set([...baseline.rows, ...current.rows].map((r) => r.scenario))].sort(cmp);
   const regressedAt = (id: string, metric: string, stat: string): Set<string> =>
-    new Set(result.rows.filter((r) => r.scenario === id && r.metric === metric && r.statistic === stat && r.verdict === 'regressed').map((r) => `${r.backend}|${r.services}`));
-  const side = (run: RunData, label: string): { label: string; rows: readonly MetricRow[]; scaling: ReturnType<typeof computeScaling> } => ({ label, rows: run.rows, scaling: computeScaling(run.rows) });
+    new Set(
+      result.rows
+        .filter((r) => r.scenario === id && r.metric === metric && r.statistic === stat && r.verdict === 'regressed')
+        .map((r) => `${r.backend}|${r.services}`),
+    );
+  const side = (
+    run: RunData,
+    label: string,
+  ): { label: string; rows: readonly MetricRow[]; scaling: ReturnType<typeof computeScaling> } => ({
+    label,
+    rows: run.rows,
+    scaling: computeScaling(run.rows),
+  });
   const b = side(baseline, labels.baseline);
   const c = side(current, labels.current);
 
@@ -100,7 +134,10 @@ export function buildCompareReport(input: CompareReportInput): BuiltCompareRepor
     const mine: typeof charts = [];
     const tables: Array<[string, TextTable]> = [];
     for (const h of HEADLINE_METRICS) {
-      const stat = fittedStatistic(h.metric, new Set([...baseline.rows, ...current.rows].filter((r) => r.scenario === id && r.metric === h.metric).map((r) => r.statistic)));
+      const stat = fittedStatistic(
+        h.metric,
+        new Set([...baseline.rows, ...current.rows].filter((r) => r.scenario === id && r.metric === h.metric).map((r) => r.statistic)),
+      );
       if (stat === null) continue;
       const spec = compareChart(id, h.metric, b, c, regressedAt(id, h.metric, stat), colors);
       if (spec !== null) {
@@ -130,29 +167,49 @@ export function buildCompareReport(input: CompareReportInput): BuiltCompareRepor
   h.push(
     `<p class="muted">Counted and modelled rows are compared exactly (or within the tolerances given); measured (wall_*) rows regress only beyond the threshold (${result.options.threshold}%) with a significant Mann–Whitney test. Charts: ${esc(labels.baseline)} dashed, ${esc(labels.current)} solid, regressed points ringed in red.</p>`,
   );
-  h.push(`<nav><h3>Scenarios</h3><ul>${sections.map((s) => `<li><a href="#s-${esc(s.id)}">${esc(s.id)}</a></li>`).join('')}<li><a href="#moved">Rows that moved</a></li><li><a href="#meta">Runs</a></li></ul></nav>`);
+  h.push(
+    `<nav><h3>Scenarios</h3><ul>${sections.map((s) => `<li><a href="#s-${esc(s.id)}">${esc(s.id)}</a></li>`).join('')}<li><a href="#moved">Rows that moved</a></li><li><a href="#meta">Runs</a></li></ul></nav>`,
+  );
   for (const s of sections) {
     h.push(`<section id="s-${esc(s.id)}"><h2>${esc(s.id)}</h2>`);
-    if (s.charts.length > 0) h.push(`<div class="charts">${s.charts.map((ch) => htmlFigure({ id: ch.spec.id, file: ch.file, title: ch.spec.title, svg: ch.svg, series: ch.spec.series.map((x) => x.name) })).join('\n')}</div>`);
+    if (s.charts.length > 0)
+      h.push(
+        `<div class="charts">${s.charts.map((ch) => htmlFigure({ id: ch.spec.id, file: ch.file, title: ch.spec.title, svg: ch.svg, series: ch.spec.series.map((x) => x.name) })).join('\n')}</div>`,
+      );
     for (const [title, t] of s.tables) {
-      h.push(`<h3>${esc(title)}</h3>`, htmlTable(t, (row) => (row[5] === 'REGRESSED' ? 'regressed' : row[5] === 'improved' ? 'improved' : '')));
+      h.push(
+        `<h3>${esc(title)}</h3>`,
+        htmlTable(t, (row) => (row[5] === 'REGRESSED' ? 'regressed' : row[5] === 'improved' ? 'improved' : '')),
+      );
     }
     h.push('</section>');
   }
   h.push('<section id="moved"><h2>Rows that moved</h2>');
-  h.push(moved.body.length === 0 ? '<p>Every row is unchanged.</p>' : htmlTable(moved, (row) => (row[0] === 'REGRESSED' ? 'regressed' : row[0] === 'improved' ? 'improved' : '')));
+  h.push(
+    moved.body.length === 0
+      ? '<p>Every row is unchanged.</p>'
+      : htmlTable(moved, (row) => (row[0] === 'REGRESSED' ? 'regressed' : row[0] === 'improved' ? 'improved' : '')),
+  );
   h.push('</section>');
   h.push('<section id="meta"><h2>Runs</h2>', htmlTable(metaPairs(baseline.meta, current.meta)), '</section>');
   const html = htmlPage(`kube-proxy-bench comparison: ${labels.baseline} vs ${labels.current}`, h.join('\n'));
 
   // Markdown
-  const md: string[] = [`# kube-proxy-bench comparison: ${labels.baseline} vs ${labels.current}`, '', `\`${result.baseline}\` → \`${result.current}\``, '', `**${headline}** ${formatCounts(result)}.`, ''];
+  const md: string[] = [
+    `# kube-proxy-bench comparison: ${labels.baseline} vs ${labels.current}`,
+    '',
+    `\`${result.baseline}\` → \`${result.current}\``,
+    '',
+    `**${headline}** ${formatCounts(result)}.`,
+    '',
+  ];
   for (const w of result.warnings) md.push(`- Warning: ${w}`);
   if (result.warnings.length > 0) md.push('');
   if (moved.body.length > 0) md.push('## Rows that moved', '', renderTable(moved, true), '');
   for (const s of sections) {
     md.push(`## ${s.id}`, '');
-    if (s.charts.length > 0) md.push(...s.charts.map((ch) => `![${ch.spec.title}](${ch.file.split('/').map(encodeURIComponent).join('/')})`), '');
+    if (s.charts.length > 0)
+      md.push(...s.charts.map((ch) => `![${ch.spec.title}](${ch.file.split('/').map(encodeURIComponent).join('/')})`), '');
     for (const [title, t] of s.tables) md.push(`### ${title}`, '', renderTable(t, true), '');
   }
   md.push('## Runs', '', renderTable(metaPairs(baseline.meta, current.meta), true), '');

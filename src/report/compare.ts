@@ -37,7 +37,17 @@ import fs from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { InputError } from '../errors.js';
 import { metricDef, type MetricKind } from '../metrics/catalogue.js';
-import { compareMetricRows, pointKey, readRun, rowKey, RUN_FILES, type MetricRow, type RunData, type SampleSet, type Statistic } from './csvio.js';
+import {
+  compareMetricRows,
+  pointKey,
+  readRun,
+  rowKey,
+  RUN_FILES,
+  type MetricRow,
+  type RunData,
+  type SampleSet,
+  type Statistic,
+} from './csvio.js';
 import { mannWhitneyU } from '../metrics/stats.js';
 import { median } from 'simple-statistics';
 
@@ -261,7 +271,12 @@ export function compareRows(
     const worse = def.better === 'higher' ? !increased : increased;
     if (!directional) {
       row.verdict = 'changed';
-      row.note = def.better === 'none' ? 'metric has no better direction' : def.gate === false ? 'reported only (its _rel form is gated)' : `${id.statistic} is informational`;
+      row.note =
+        def.better === 'none'
+          ? 'metric has no better direction'
+          : def.gate === false
+            ? 'reported only (its _rel form is gated)'
+            : `${id.statistic} is informational`;
       continue;
     }
     if (!measured) {
@@ -515,8 +530,22 @@ export function formatCompareTable(result: CompareResult, opts: { all?: boolean 
 }
 
 export const COMPARE_CSV_HEADER = [
-  'scenario', 'backend', 'services', 'endpoints_per_service', 'metric', 'statistic', 'unit', 'kind',
-  'baseline', 'current', 'ratio', 'change_pct', 'verdict', 'gated', 'p_value', 'note',
+  'scenario',
+  'backend',
+  'services',
+  'endpoints_per_service',
+  'metric',
+  'statistic',
+  'unit',
+  'kind',
+  'baseline',
+  'current',
+  'ratio',
+  'change_pct',
+  'verdict',
+  'gated',
+  'p_value',
+  'note',
 ] as const;
 
 /** Every row (unchanged included) as CSV; empty cells for absent values. */
@@ -524,8 +553,22 @@ export function formatCompareCsv(result: CompareResult): string {
   const n = (v: number | null): string => (v === null ? '' : String(v));
   return stringify(
     result.rows.map((r) => [
-      r.scenario, r.backend, r.services, r.endpoints_per_service, r.metric, r.statistic, r.unit, r.kind,
-      n(r.baseline), n(r.current), n(r.ratio), r.change === null ? '' : String(r.change * 100), r.verdict, r.gated, n(r.pValue), r.note,
+      r.scenario,
+      r.backend,
+      r.services,
+      r.endpoints_per_service,
+      r.metric,
+      r.statistic,
+      r.unit,
+      r.kind,
+      n(r.baseline),
+      n(r.current),
+      n(r.ratio),
+      r.change === null ? '' : String(r.change * 100),
+      r.verdict,
+      r.gated,
+      n(r.pValue),
+      r.note,
     ]),
     { header: true, columns: [...COMPARE_CSV_HEADER], cast: { boolean: (b) => (b ? 'true' : 'false') } },
   );

@@ -109,7 +109,9 @@ export function compareMetricRows(
 }
 
 /** A sorted copy of `rows` in the canonical order (the input is not modified; the sort is stable). */
-export function sortMetricRows<T extends Pick<MetricRow, 'scenario' | 'backend' | 'services' | 'endpoints_per_service' | 'metric' | 'statistic'>>(rows: readonly T[]): T[] {
+export function sortMetricRows<
+  T extends Pick<MetricRow, 'scenario' | 'backend' | 'services' | 'endpoints_per_service' | 'metric' | 'statistic'>,
+>(rows: readonly T[]): T[] {
   return [...rows].sort(compareMetricRows);
 }
 
@@ -220,10 +222,14 @@ function parseCsvWithHeader(
   if (first === undefined) throw new InputError(file, `empty file, expected the header "${header.join(',')}"`);
   const got = first.record.map((h) => h.trim());
   const prefixOk = got.length >= header.length && header.every((h, i) => got[i] === h);
-  const extraProblem = prefixOk && got.length > header.length ? (extra === undefined ? 'unexpected columns' : extra(got.slice(header.length))) : null;
+  const extraProblem =
+    prefixOk && got.length > header.length ? (extra === undefined ? 'unexpected columns' : extra(got.slice(header.length))) : null;
   if (!prefixOk || extraProblem !== null) {
     const expected = extra === undefined ? `be "${header.join(',')}"` : `start with "${header.join(',')}"`;
-    throw new InputError(`${file}: line ${first.info.lines}`, `header must ${expected}, got "${got.join(',')}"${extraProblem !== null && extra !== undefined ? `: ${extraProblem}` : ''}`);
+    throw new InputError(
+      `${file}: line ${first.info.lines}`,
+      `header must ${expected}, got "${got.join(',')}"${extraProblem !== null && extra !== undefined ? `: ${extraProblem}` : ''}`,
+    );
   }
   const out: CsvRecord[] = [];
   for (const { record, info } of parsed.slice(1)) {
@@ -285,7 +291,16 @@ export function parseMetricsCsv(text: string, file: string): MetricRow[] {
   const { records, header } = parseCsvWithHeader(text, file, METRICS_HEADER, metricsExtraColumns);
   const hasKind = header.length > METRICS_HEADER.length;
   return records.map(({ record, line }) => {
-    const [scenario, backend, services, eps, metric, statistic, value, unit] = record as [string, string, string, string, string, string, string, string];
+    const [scenario, backend, services, eps, metric, statistic, value, unit] = record as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const stat = statistic.trim();
     if (!(STATISTICS as readonly string[]).includes(stat)) {
       throw fieldError(file, line, 'statistic', `unknown statistic "${statistic}" (expected one of ${STATISTICS.join(', ')})`);
@@ -397,7 +412,10 @@ function readJson(file: string): unknown {
 function zodError(file: string, err: z.ZodError): InputError {
   const issue = err.issues[0];
   if (issue === undefined) return new InputError(file, 'invalid');
-  const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const where = issue.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
   return new InputError(where ? `${file}: ${where}` : file, issue.message);
 }
 

@@ -25,7 +25,9 @@ export interface BenchmarkEntry {
 }
 
 /** The entry name of a row: "scenario/backend/services=S/eps=E/metric/statistic" (unique per row identity). */
-export function benchmarkName(r: Pick<MetricRow, 'scenario' | 'backend' | 'services' | 'endpoints_per_service' | 'metric' | 'statistic'>): string {
+export function benchmarkName(
+  r: Pick<MetricRow, 'scenario' | 'backend' | 'services' | 'endpoints_per_service' | 'metric' | 'statistic'>,
+): string {
   return `${r.scenario}/${r.backend}/services=${r.services}/eps=${r.endpoints_per_service}/${r.metric}/${r.statistic}`;
 }
 

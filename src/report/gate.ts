@@ -14,7 +14,11 @@ export function requireWholeRun(arg: string, run: RunData): void {
   const seen = new Set<string>();
   for (const r of run.rows) {
     const k = rowKey(r);
-    if (seen.has(k)) throw new InputError(run.metricsFile, `duplicate row ${[r.scenario, r.backend, r.services, r.endpoints_per_service, r.metric, r.statistic].join(',')}`);
+    if (seen.has(k))
+      throw new InputError(
+        run.metricsFile,
+        `duplicate row ${[r.scenario, r.backend, r.services, r.endpoints_per_service, r.metric, r.statistic].join(',')}`,
+      );
     seen.add(k);
   }
   let isDir = false;
@@ -23,12 +27,19 @@ export function requireWholeRun(arg: string, run: RunData): void {
   } catch {
     isDir = false;
   }
-  if (isDir && run.meta === null) throw new InputError(`${arg}: ${RUN_FILES.meta}`, 'missing: not a whole run (a shard, or a run that was cut off?)');
+  if (isDir && run.meta === null)
+    throw new InputError(`${arg}: ${RUN_FILES.meta}`, 'missing: not a whole run (a shard, or a run that was cut off?)');
   if (!isDir && path.basename(arg) === RUN_FILES.metrics && run.meta === null) {
-    throw new InputError(`${path.dirname(arg)}: ${RUN_FILES.meta}`, `missing beside ${arg}: not a whole run (a shard, or a run that was cut off?); another file name compares the CSV alone`);
+    throw new InputError(
+      `${path.dirname(arg)}: ${RUN_FILES.meta}`,
+      `missing beside ${arg}: not a whole run (a shard, or a run that was cut off?); another file name compares the CSV alone`,
+    );
   }
   if (run.meta !== null && run.meta.shard !== null && run.meta.shard !== undefined) {
-    throw new InputError(`${path.dirname(run.metricsFile)}: ${RUN_FILES.meta}`, `the run is shard ${run.meta.shard} only; merge the shards first (kpbench merge)`);
+    throw new InputError(
+      `${path.dirname(run.metricsFile)}: ${RUN_FILES.meta}`,
+      `the run is shard ${run.meta.shard} only; merge the shards first (kpbench merge)`,
+    );
   }
 }
 
@@ -52,6 +63,9 @@ export function checkBaselineBeforeRun(dir: string, quick: boolean): void {
   const run = readRun(dir);
   requireWholeRun(dir, run);
   if (run.meta !== null && run.meta.quick !== quick) {
-    throw new InputError(`${dir}: ${RUN_FILES.meta}: quick`, `the baseline is ${run.meta.quick ? '' : 'not '}--quick but this run is ${quick ? '' : 'not '}--quick: their rows are not comparable`);
+    throw new InputError(
+      `${dir}: ${RUN_FILES.meta}: quick`,
+      `the baseline is ${run.meta.quick ? '' : 'not '}--quick but this run is ${quick ? '' : 'not '}--quick: their rows are not comparable`,
+    );
   }
 }

@@ -93,7 +93,8 @@ export function htmlMeta(meta: RunMeta | null, extra: Array<[string, string]> = 
     ['scenarios', meta.scenarios.join(', ')],
   ];
   if (meta.shard !== null) items.push(['shard', meta.shard]);
-  if (meta.shards !== undefined) items.push(['merged from', `${meta.shards.length} shard runs (${meta.shards.map((s) => s.shard ?? 'whole').join(', ')})`]);
+  if (meta.shards !== undefined)
+    items.push(['merged from', `${meta.shards.length} shard runs (${meta.shards.map((s) => s.shard ?? 'whole').join(', ')})`]);
   items.push(...extra);
   return `<dl class="meta">${items.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
 }

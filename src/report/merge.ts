@@ -62,7 +62,9 @@ export interface MergeResult {
   warnings: string[];
 }
 
-function describe(r: Pick<MetricRow, 'scenario' | 'backend' | 'services' | 'endpoints_per_service' | 'metric'> & { statistic?: string }): string {
+function describe(
+  r: Pick<MetricRow, 'scenario' | 'backend' | 'services' | 'endpoints_per_service' | 'metric'> & { statistic?: string },
+): string {
   return [r.scenario, r.backend, r.services, r.endpoints_per_service, r.metric, r.statistic].filter((x) => x !== undefined).join(',');
 }
 
@@ -96,7 +98,11 @@ export function mergeSampleSets(inputs: ReadonlyArray<Pick<MergeInput, 'name' | 
       const prev = seen.get(k);
       if (prev === undefined) {
         seen.set(k, { set, from: input.name });
-      } else if (prev.set.unit !== set.unit || prev.set.samples.length !== set.samples.length || prev.set.samples.some((v, i) => v !== set.samples[i])) {
+      } else if (
+        prev.set.unit !== set.unit ||
+        prev.set.samples.length !== set.samples.length ||
+        prev.set.samples.some((v, i) => v !== set.samples[i])
+      ) {
         throw new InputError(input.name, `samples of ${describe(set)} are also in ${prev.from}, different: shards overlap`);
       }
     }
@@ -123,7 +129,9 @@ function withoutShardArg(argv: readonly string[]): string[] {
  * Orders the inputs by shard number when every one is a shard, checks that they belong to one run, and
  * merges their metas. Returns the inputs in merge order, the merged meta and warnings.
  */
-export function mergeMetas<T extends Pick<MergeInput, 'name' | 'meta'>>(inputs: readonly T[]): { ordered: T[]; meta: RunMeta | null; warnings: string[] } {
+export function mergeMetas<T extends Pick<MergeInput, 'name' | 'meta'>>(
+  inputs: readonly T[],
+): { ordered: T[]; meta: RunMeta | null; warnings: string[] } {
   const warnings: string[] = [];
   const withMeta = inputs.filter((i): i is T & { meta: RunMeta } => i.meta !== null);
   if (withMeta.length === 0) return { ordered: [...inputs], meta: null, warnings };
@@ -150,7 +158,11 @@ export function mergeMetas<T extends Pick<MergeInput, 'name' | 'meta'>>(inputs: 
     const shards = inputs.map((i) => ({ input: i, s: parseShard(i.meta!.shard!, `${i.name}: meta.json: shard`) }));
     const n = shards[0]!.s.n;
     for (const { input, s } of shards) {
-      if (s.n !== n) throw new InputError(`${input.name}: meta.json: shard`, `shard ${s.k}/${s.n} is not one of ${n} shards like ${shards[0]!.input.name}`);
+      if (s.n !== n)
+        throw new InputError(
+          `${input.name}: meta.json: shard`,
+          `shard ${s.k}/${s.n} is not one of ${n} shards like ${shards[0]!.input.name}`,
+        );
     }
     const byK = new Map<number, T>();
     for (const { input, s } of shards) {
@@ -160,7 +172,8 @@ export function mergeMetas<T extends Pick<MergeInput, 'name' | 'meta'>>(inputs: 
     }
     ordered = shards.sort((a, b) => a.s.k - b.s.k).map((x) => x.input);
     const absent = Array.from({ length: n }, (_, i) => i + 1).filter((k) => !byK.has(k));
-    if (absent.length > 0) warnings.push(`shard${absent.length > 1 ? 's' : ''} ${absent.map((k) => `${k}/${n}`).join(', ')} not merged: the run is incomplete`);
+    if (absent.length > 0)
+      warnings.push(`shard${absent.length > 1 ? 's' : ''} ${absent.map((k) => `${k}/${n}`).join(', ')} not merged: the run is incomplete`);
     complete = absent.length === 0;
   }
 
@@ -264,5 +277,12 @@ export function mergedReportInput(result: MergeResult): ReportInput {
     `Merged by kpbench merge from ${n} run director${n === 1 ? 'y' : 'ies'}: ${result.inputs.join(', ')}.`,
     ...result.warnings.map((w) => `Warning: ${w}.`),
   ];
-  return { rows: result.rows, scaling: result.scaling, meta: result.meta, scenarios, checks: checkExpectations(scenarios, result.scaling), notes };
+  return {
+    rows: result.rows,
+    scaling: result.scaling,
+    meta: result.meta,
+    scenarios,
+    checks: checkExpectations(scenarios, result.scaling),
+    notes,
+  };
 }

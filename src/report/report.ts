@@ -19,7 +19,15 @@ import { renderChartSvg } from './charts/echarts.js';
 import { scenarioFamily } from './columns.js';
 import { esc, htmlFigure, htmlMeta, htmlPage, htmlTable } from './html.js';
 import { checkExpectations, resolveScenarioInfos, type ScenarioInfo } from './scenarios.js';
-import { hopTableData, referenceTableData, scenarioTableData, summaryMarkdown, verdicts, type ChartLink, type CheckResult } from './summary.js';
+import {
+  hopTableData,
+  referenceTableData,
+  scenarioTableData,
+  summaryMarkdown,
+  verdicts,
+  type ChartLink,
+  type CheckResult,
+} from './summary.js';
 
 /** Everything a run's report is made from. */
 export interface ReportInput {
@@ -66,9 +74,14 @@ export function reportIds(input: Pick<ReportInput, 'rows' | 'scenarios'>): strin
 /** Renders every chart of a run. */
 export function renderCharts(input: Pick<ReportInput, 'rows' | 'scaling' | 'scenarios'>): RenderedChart[] {
   const ids = reportIds(input);
-  const specs = runCharts(input.rows, input.scaling, input.scenarios.filter((s) => ids.includes(s.id)));
+  const specs = runCharts(
+    input.rows,
+    input.scaling,
+    input.scenarios.filter((s) => ids.includes(s.id)),
+  );
   return specs.map((spec) => {
-    const section = spec.type === 'scaling' ? spec.scenario : ([...ids].reverse().find((id) => scenarioFamily(id) === spec.scenario) ?? spec.scenario);
+    const section =
+      spec.type === 'scaling' ? spec.scenario : ([...ids].reverse().find((id) => scenarioFamily(id) === spec.scenario) ?? spec.scenario);
     return { spec, file: `${CHARTS_DIR}/${spec.id}.svg`, svg: renderChartSvg(spec), section };
   });
 }
@@ -96,7 +109,9 @@ export function runReportHtml(input: ReportInput, charts: readonly RenderedChart
   const parts: string[] = [];
   parts.push('<h1>kube-proxy-bench run</h1>');
   const m = input.meta;
-  parts.push(`<p class="lead">${esc(m === null ? 'A run without meta.json.' : `Seed ${String(m.seed)}${m.quick ? ', quick suite' : ''}, ${m.date}${m.gitCommit ? `, commit ${m.gitCommit.slice(0, 12)}` : ''}.`)}</p>`);
+  parts.push(
+    `<p class="lead">${esc(m === null ? 'A run without meta.json.' : `Seed ${String(m.seed)}${m.quick ? ', quick suite' : ''}, ${m.date}${m.gitCommit ? `, commit ${m.gitCommit.slice(0, 12)}` : ''}.`)}</p>`,
+  );
   for (const n of input.notes ?? []) parts.push(`<p class="muted">${esc(n)}</p>`);
   if (input.checks.length > 0) {
     parts.push(
@@ -106,15 +121,23 @@ export function runReportHtml(input: ReportInput, charts: readonly RenderedChart
     );
   }
   parts.push(KINDS_HTML);
-  parts.push(`<nav><h3>Scenarios</h3><ul>${ids.map((id) => `<li><a href="#s-${esc(id)}">${esc(id)}</a></li>`).join('')}<li><a href="#meta">Run metadata</a></li></ul></nav>`);
+  parts.push(
+    `<nav><h3>Scenarios</h3><ul>${ids.map((id) => `<li><a href="#s-${esc(id)}">${esc(id)}</a></li>`).join('')}<li><a href="#meta">Run metadata</a></li></ul></nav>`,
+  );
   for (const id of ids) {
     const info = input.scenarios.find((s) => s.id === id);
     parts.push(`<section id="s-${esc(id)}"><h2>${esc(id)}</h2>`);
     if (info?.description) parts.push(`<p>${esc(info.description.trim())}</p>`);
     const mine = charts.filter((c) => c.section === id);
-    if (mine.length > 0) parts.push(`<div class="charts">${mine.map((c) => htmlFigure({ id: c.spec.id, file: c.file, title: c.spec.title, svg: c.svg, series: seriesNames(c.spec) })).join('\n')}</div>`);
+    if (mine.length > 0)
+      parts.push(
+        `<div class="charts">${mine.map((c) => htmlFigure({ id: c.spec.id, file: c.file, title: c.spec.title, svg: c.svg, series: seriesNames(c.spec) })).join('\n')}</div>`,
+      );
     const v = verdicts(id, input.scaling, input.rows);
-    if (v.length > 0) parts.push(`<h3>Verdicts</h3><ul class="verdicts">${v.map((x) => `<li><b>${esc(x.backend)}</b><ul>${x.parts.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></li>`).join('')}</ul>`);
+    if (v.length > 0)
+      parts.push(
+        `<h3>Verdicts</h3><ul class="verdicts">${v.map((x) => `<li><b>${esc(x.backend)}</b><ul>${x.parts.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></li>`).join('')}</ul>`,
+      );
     parts.push('<h3>Per size</h3>', htmlTable(scenarioTableData(id, input.rows)));
     const hops = hopTableData(id, input.rows);
     if (hops !== null) parts.push('<h3>Per ingress hop</h3>', htmlTable(hops));
@@ -136,7 +159,14 @@ export function buildRunReport(input: ReportInput): BuiltReport {
   const charts = renderCharts(input);
   const links: ChartLink[] = charts.map((c) => ({ scenario: c.section, file: c.file, title: c.spec.title }));
   const m = input.meta;
-  let summary = summaryMarkdown(input.scenarios, input.rows, input.scaling, input.checks, { seed: m?.seed ?? 'unknown', date: m?.date ?? 'unknown date', quick: m?.quick ?? false, gitCommit: m?.gitCommit ?? null }, links);
+  let summary = summaryMarkdown(
+    input.scenarios,
+    input.rows,
+    input.scaling,
+    input.checks,
+    { seed: m?.seed ?? 'unknown', date: m?.date ?? 'unknown date', quick: m?.quick ?? false, gitCommit: m?.gitCommit ?? null },
+    links,
+  );
   if (input.notes !== undefined && input.notes.length > 0) {
     const nl = summary.indexOf('\n\n');
     const account = `${input.notes.join('\n\n')}\n`;
@@ -164,7 +194,10 @@ export function reportInputOf(dir: string): ReportInput {
   const scenarios = resolveScenarioInfos(run.meta, ids, path.join(dir, RUN_FILES.meta));
   const shards = run.meta?.shards;
   const notes: string[] = [];
-  if (shards !== undefined) notes.push(`Merged by kpbench merge from ${shards.length} shard run${shards.length === 1 ? '' : 's'} (${shards.map((s) => s.shard ?? 'whole').join(', ')}).`);
+  if (shards !== undefined)
+    notes.push(
+      `Merged by kpbench merge from ${shards.length} shard run${shards.length === 1 ? '' : 's'} (${shards.map((s) => s.shard ?? 'whole').join(', ')}).`,
+    );
   return { rows: run.rows, scaling, meta: run.meta, scenarios, checks: checkExpectations(scenarios, scaling), notes };
 }
 

@@ -46,7 +46,13 @@ const infoSchema = z.looseObject({
   /** The data-plane variant of each backend (e.g. iptables-legacy), when known. */
   variants: z.array(z.string()).optional(),
   expect: z
-    .array(z.looseObject({ backend: z.string(), metric: z.string(), exponent: z.looseObject({ min: z.number().optional(), max: z.number().optional() }) }))
+    .array(
+      z.looseObject({
+        backend: z.string(),
+        metric: z.string(),
+        exponent: z.looseObject({ min: z.number().optional(), max: z.number().optional() }),
+      }),
+    )
     .default([]),
 });
 
@@ -79,7 +85,10 @@ export function metaScenarioInfos(meta: RunMeta | null, file = 'meta.json'): Sce
   const r = z.array(infoSchema).safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    throw new InputError(`${file}: scenarioReports${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`, issue.message);
+    throw new InputError(
+      `${file}: scenarioReports${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`,
+      issue.message,
+    );
   }
   return r.data as ScenarioInfo[];
 }
@@ -118,7 +127,10 @@ export function checkExpectations(infos: readonly ScenarioInfo[], scaling: reado
       if (info.backends.length > 0 && !info.backends.includes(e.backend)) continue;
       const s = scaling.find((x) => x.scenario === info.id && x.backend === e.backend && x.metric === e.metric);
       const exponent = s === undefined || !Number.isFinite(s.exponent) ? null : s.exponent;
-      const ok = exponent !== null && (e.exponent.min === undefined || exponent >= e.exponent.min) && (e.exponent.max === undefined || exponent <= e.exponent.max);
+      const ok =
+        exponent !== null &&
+        (e.exponent.min === undefined || exponent >= e.exponent.min) &&
+        (e.exponent.max === undefined || exponent <= e.exponent.max);
       const c: CheckResult = { scenario: info.id, backend: e.backend, metric: e.metric, exponent, ok };
       if (e.exponent.min !== undefined) c.min = e.exponent.min;
       if (e.exponent.max !== undefined) c.max = e.exponent.max;

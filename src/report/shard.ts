@@ -41,7 +41,8 @@ export function parseShard(text: string, where = '--shard'): Shard {
   if (m === null) throw new InputError(where, `expected K/N (e.g. 2/4), got "${text}"`);
   const k = Number(m[1]);
   const n = Number(m[2]);
-  if (n < 1 || !Number.isSafeInteger(n) || n > 100_000) throw new InputError(where, `the shard count N must be from 1 to 100000, got "${text.length > 40 ? `${text.slice(0, 40)}...` : text}"`);
+  if (n < 1 || !Number.isSafeInteger(n) || n > 100_000)
+    throw new InputError(where, `the shard count N must be from 1 to 100000, got "${text.length > 40 ? `${text.slice(0, 40)}...` : text}"`);
   if (k < 1 || k > n) throw new InputError(where, `the shard number K must be in 1..${n}, got "${text}"`);
   return { k, n };
 }

@@ -70,7 +70,8 @@ function headlineCounts(section: 'size' | 'sync' | 'lookup'): Array<[metric: str
   const prefix = section === 'size' ? COUNT_PREFIX.size : section === 'sync' ? COUNT_PREFIX.sync : COUNT_PREFIX.lookup;
   const seen = new Map<string, string>();
   for (const d of BACKEND_DEFINITIONS) {
-    for (const [name, c] of Object.entries(d.metrics[section])) if (c.headline !== undefined && !seen.has(prefix + name)) seen.set(prefix + name, c.headline);
+    for (const [name, c] of Object.entries(d.metrics[section]))
+      if (c.headline !== undefined && !seen.has(prefix + name)) seen.set(prefix + name, c.headline);
   }
   return [...seen];
 }
@@ -116,10 +117,18 @@ export function renderTable(t: TextTable, markdown: boolean): string {
   const out: string[] = [];
   if (markdown) {
     const esc = (c: string): string => c.replace(/\|/g, '\\|');
-    out.push(`| ${t.header.map(esc).join(' | ')} |`, `|${t.header.map((_, i) => (t.numeric[i] ? '---:' : '---')).join('|')}|`, ...t.body.map((r) => `| ${r.map(esc).join(' | ')} |`));
+    out.push(
+      `| ${t.header.map(esc).join(' | ')} |`,
+      `|${t.header.map((_, i) => (t.numeric[i] ? '---:' : '---')).join('|')}|`,
+      ...t.body.map((r) => `| ${r.map(esc).join(' | ')} |`),
+    );
   } else {
     const w = t.header.map((h, i) => Math.max(h.length, ...t.body.map((r) => (r[i] ?? '').length)));
-    const line = (r: string[]): string => r.map((c, i) => (t.numeric[i] ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd();
+    const line = (r: string[]): string =>
+      r
+        .map((c, i) => (t.numeric[i] ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
+        .join('  ')
+        .trimEnd();
     out.push(line(t.header), ...t.body.map(line));
   }
   if (t.notes.length > 0 || (t.remarks ?? []).length > 0) out.push('');
@@ -141,7 +150,8 @@ export function noteMark(i: number): string {
 /** Failed requests at a point where a large share of the requests failed: why, from the point's counters. */
 export function failedRequestsNote(rows: readonly MetricRow[], id: string, backend: string, services: number): string | null {
   const at = (metric: string, stat: string): number | undefined =>
-    rows.find((r) => r.scenario === id && r.backend === backend && r.services === services && r.metric === metric && r.statistic === stat)?.value;
+    rows.find((r) => r.scenario === id && r.backend === backend && r.services === services && r.metric === metric && r.statistic === stat)
+      ?.value;
   const failed = at('failed_requests', 'total');
   const requests = at('requests', 'total');
   if (failed === undefined || requests === undefined || requests === 0 || failed / requests < 0.05) return null;
@@ -149,7 +159,9 @@ export function failedRequestsNote(rows: readonly MetricRow[], id: string, backe
   const rejected = at('rejected_connections', 'total') ?? 0;
   const stale = at('stale_connections', 'total') ?? 0;
   const pct = `${Math.round((failed / requests) * 100)}%`;
-  const parts = [`${backend} at ${int(services)} service${services === 1 ? '' : 's'}: ${int(failed)} of ${int(requests)} requests failed (${pct}).`];
+  const parts = [
+    `${backend} at ${int(services)} service${services === 1 ? '' : 's'}: ${int(failed)} of ${int(requests)} requests failed (${pct}).`,
+  ];
   if (rejected > 0) {
     parts.push(
       `${int(rejected)} connection${rejected === 1 ? ' was' : 's were'} rejected: the service had no ready endpoint${eps <= 1 ? ' while its only pod was replaced (a new pod is not ready at once)' : ''}.`,
@@ -157,7 +169,9 @@ export function failedRequestsNote(rows: readonly MetricRow[], id: string, backe
   }
   if (stale > 0) parts.push(`${int(stale)} connection${stale === 1 ? ' was' : 's were'} sent by rules that were being replaced (stale).`);
   if (services <= 10) {
-    parts.push(`With ${services === 1 ? 'one service' : `${int(services)} services`}, ${services === 1 ? 'every request goes to the service' : 'much of the traffic goes to a service'} whose endpoints change; in a larger cluster the same change touches a small share of the traffic.`);
+    parts.push(
+      `With ${services === 1 ? 'one service' : `${int(services)} services`}, ${services === 1 ? 'every request goes to the service' : 'much of the traffic goes to a service'} whose endpoints change; in a larger cluster the same change touches a small share of the traffic.`,
+    );
   }
   return parts.join(' ');
 }
@@ -226,7 +240,11 @@ export function hopTableData(id: string, rows: readonly MetricRow[]): TextTable 
       if (conns === undefined) continue;
       const cell = (name: string): string => {
         const r = v(name, 'total');
-        return r === undefined ? '' : conns.value > 0 && r.value > 0 ? `${int(r.value)} (${Number(((r.value / conns.value) * 100).toPrecision(2))}%)` : int(r.value);
+        return r === undefined
+          ? ''
+          : conns.value > 0 && r.value > 0
+            ? `${int(r.value)} (${Number(((r.value / conns.value) * 100).toPrecision(2))}%)`
+            : int(r.value);
       };
       const t = (stat: string): string => {
         const r = v('time', stat);
@@ -240,7 +258,9 @@ export function hopTableData(id: string, rows: readonly MetricRow[]): TextTable 
     body,
     numeric: [false, true, false, true, true, true, true, true, true],
     notes: [],
-    remarks: ['Each hop is classified by the kube-proxy rules of the node it passes: the NodePort hop on the node the client reached, the service hop on the node the ingress pod runs on.'],
+    remarks: [
+      'Each hop is classified by the kube-proxy rules of the node it passes: the NodePort hop on the node the client reached, the service hop on the node the ingress pod runs on.',
+    ],
   };
 }
 
@@ -293,7 +313,11 @@ export function verdictLines(id: string, scaling: readonly ScalingRow[], rows: r
 }
 
 /** Per backend, one clause per verdict metric: how it grows with the number of services. */
-export function verdicts(id: string, scaling: readonly ScalingRow[], rows: readonly MetricRow[] = []): Array<{ backend: string; parts: string[] }> {
+export function verdicts(
+  id: string,
+  scaling: readonly ScalingRow[],
+  rows: readonly MetricRow[] = [],
+): Array<{ backend: string; parts: string[] }> {
   const out: Array<{ backend: string; parts: string[] }> = [];
   const backends = [...new Set(scaling.filter((s) => s.scenario === id).map((s) => s.backend))].sort(cmp);
   for (const b of backends) {
@@ -353,7 +377,9 @@ export function compareReferences(id: string, refs: readonly ReferenceSpec[], ro
     if (r.metric !== undefined && r.backend !== undefined && r.services !== undefined) {
       const stats = r.statistic !== undefined ? [r.statistic] : ['mean', 'value', 'p50', 'total'];
       for (const s of stats) {
-        const found = rows.find((x) => x.scenario === id && x.backend === r.backend && x.services === r.services && x.metric === r.metric && x.statistic === s);
+        const found = rows.find(
+          (x) => x.scenario === id && x.backend === r.backend && x.services === r.services && x.metric === r.metric && x.statistic === s,
+        );
         if (found !== undefined) {
           row = found;
           statistic = s;
@@ -380,19 +406,48 @@ export function referenceTableData(id: string, refs: readonly ReferenceSpec[], r
     const published = r.value === undefined ? '— (qualitative)' : formatValue(r.value, r.unit);
     if (r.metric === undefined || r.services === undefined) return [r.source, r.label, published, 'no matching metric', '', reason];
     if (row === null) {
-      const sizes = [...new Set(rows.filter((x) => x.scenario === id && x.metric === r.metric).map((x) => x.services))].sort((a, b) => a - b);
-      const ours = sizes.length === 0 ? 'not measured in this run' : sizes.includes(r.services) ? `no ${r.statistic ?? 'matching'} statistic of ${r.metric}` : `not run at ${int(r.services)} services (sizes ${sizes.map(int).join(', ')})`;
+      const sizes = [...new Set(rows.filter((x) => x.scenario === id && x.metric === r.metric).map((x) => x.services))].sort(
+        (a, b) => a - b,
+      );
+      const ours =
+        sizes.length === 0
+          ? 'not measured in this run'
+          : sizes.includes(r.services)
+            ? `no ${r.statistic ?? 'matching'} statistic of ${r.metric}`
+            : `not run at ${int(r.services)} services (sizes ${sizes.map(int).join(', ')})`;
       return [r.source, r.label, published, ours, '', reason];
     }
     const f = r.value === undefined ? null : unitFactor(r.unit || row.unit, row.unit);
     if (r.value === undefined || f === null) {
-      return [r.source, r.label, published, `${formatValue(row.value, row.unit)} (${row.metric} ${statistic})`, r.value === undefined ? '' : `units differ (${r.unit} vs ${row.unit})`, reason];
+      return [
+        r.source,
+        r.label,
+        published,
+        `${formatValue(row.value, row.unit)} (${row.metric} ${statistic})`,
+        r.value === undefined ? '' : `units differ (${r.unit} vs ${row.unit})`,
+        reason,
+      ];
     }
     const [p, o] = formatPairInOneUnit(r.value * f, row.value, row.unit);
-    return [r.source, r.label, `${p}${(r.unit || row.unit) !== row.unit ? ` (${published})` : ''}`, `${o} (${row.metric} ${statistic})`, ratio === null ? '' : formatRatio(ratio), reason];
+    return [
+      r.source,
+      r.label,
+      `${p}${(r.unit || row.unit) !== row.unit ? ` (${published})` : ''}`,
+      `${o} (${row.metric} ${statistic})`,
+      ratio === null ? '' : formatRatio(ratio),
+      reason,
+    ];
   });
-  const remarks = ['ratio: this run ÷ published, both in the unit shown. Published figures come from other machines, kernels and versions; the ratio shows how far this run is from them, not an error.'];
-  return { header: ['source', 'published', 'value', 'this run', 'ratio', 'why outside 0.33–3'], body, numeric: [false, false, true, true, true, false], notes: [], remarks };
+  const remarks = [
+    'ratio: this run ÷ published, both in the unit shown. Published figures come from other machines, kernels and versions; the ratio shows how far this run is from them, not an error.',
+  ];
+  return {
+    header: ['source', 'published', 'value', 'this run', 'ratio', 'why outside 0.33–3'],
+    body,
+    numeric: [false, false, true, true, true, false],
+    notes: [],
+    remarks,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,8 +479,13 @@ export function summaryMarkdown(
   charts: readonly ChartLink[] = [],
 ): string {
   const parts: string[] = ['# kube-proxy-bench run', ''];
-  parts.push(`Seed ${meta.seed}${meta.quick ? ', quick suite' : ''}, ${meta.date}${meta.gitCommit ? `, commit ${meta.gitCommit.slice(0, 12)}` : ''}.`);
-  parts.push('Counted and modelled figures are deterministic for the seed; "wall" figures are measured and noisy. `report.html` has the same report in one file.', '');
+  parts.push(
+    `Seed ${meta.seed}${meta.quick ? ', quick suite' : ''}, ${meta.date}${meta.gitCommit ? `, commit ${meta.gitCommit.slice(0, 12)}` : ''}.`,
+  );
+  parts.push(
+    'Counted and modelled figures are deterministic for the seed; "wall" figures are measured and noisy. `report.html` has the same report in one file.',
+    '',
+  );
   for (const s of scenarios) {
     if (!rows.some((r) => r.scenario === s.id)) continue;
     parts.push(`## ${s.id}`, '');
@@ -450,7 +510,12 @@ export function summaryMarkdown(
 }
 
 /** The terminal version: the table and verdict of each scenario, and failed checks. */
-export function terminalSummary(scenarios: readonly ScenarioReport[], rows: readonly MetricRow[], scaling: readonly ScalingRow[], checks: readonly CheckResult[]): string {
+export function terminalSummary(
+  scenarios: readonly ScenarioReport[],
+  rows: readonly MetricRow[],
+  scaling: readonly ScalingRow[],
+  checks: readonly CheckResult[],
+): string {
   const parts: string[] = [];
   for (const s of scenarios) {
     if (!rows.some((r) => r.scenario === s.id)) continue;
@@ -460,7 +525,13 @@ export function terminalSummary(scenarios: readonly ScenarioReport[], rows: read
     parts.push(...verdictLines(s.id, scaling, rows), '');
   }
   const failed = checks.filter((c) => !c.ok);
-  if (checks.length > 0) parts.push(failed.length === 0 ? `All ${checks.length} scaling checks passed.` : `${failed.length} of ${checks.length} scaling checks FAILED:`);
-  for (const c of failed) parts.push(`  ${c.scenario} ${c.backend} ${c.metric}: exponent ${c.exponent === null ? 'n/a' : c.exponent.toFixed(3)}, expected ${c.min ?? '-∞'}..${c.max ?? '∞'}`);
+  if (checks.length > 0)
+    parts.push(
+      failed.length === 0 ? `All ${checks.length} scaling checks passed.` : `${failed.length} of ${checks.length} scaling checks FAILED:`,
+    );
+  for (const c of failed)
+    parts.push(
+      `  ${c.scenario} ${c.backend} ${c.metric}: exponent ${c.exponent === null ? 'n/a' : c.exponent.toFixed(3)}, expected ${c.min ?? '-∞'}..${c.max ?? '∞'}`,
+    );
   return parts.join('\n');
 }

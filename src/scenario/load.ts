@@ -80,14 +80,19 @@ function checkSweepKey(file: string, k: string): void {
   if (k === '' || parts.some((p) => !/^[A-Za-z][A-Za-z0-9]*$/.test(p) || FORBIDDEN_KEYS.has(p))) {
     throw new InputError(`${file}: sweep.${k}`, 'not a field path (dotted field names such as cluster.services)');
   }
-  if (['sweep', 'quick', 'name', 'suite', 'expect', 'reference', '$schema'].includes(parts[0]!)) throw new InputError(`${file}: sweep.${k}`, 'cannot sweep this field');
+  if (['sweep', 'quick', 'name', 'suite', 'expect', 'reference', '$schema'].includes(parts[0]!))
+    throw new InputError(`${file}: sweep.${k}`, 'cannot sweep this field');
 }
 
 /** Reads a scenario file: one YAML mapping, within the input limits. */
 export function readScenarioFile(file: string): Record<string, unknown> {
   const docs = parseYaml(readInputText(file), file);
   const raw = docs[0];
-  if (!isPlainObject(raw)) throw new InputError(file, `a scenario must be a YAML mapping, got ${raw === null || raw === undefined ? 'an empty document' : Array.isArray(raw) ? 'a list' : typeof raw}`);
+  if (!isPlainObject(raw))
+    throw new InputError(
+      file,
+      `a scenario must be a YAML mapping, got ${raw === null || raw === undefined ? 'an empty document' : Array.isArray(raw) ? 'a list' : typeof raw}`,
+    );
   return raw;
 }
 
@@ -105,7 +110,10 @@ function expand(file: string, effective: Record<string, unknown>, prefix: string
   for (const k of keys) total *= base.sweep[k]!.length;
   const maxPoints = limit('sweepPoints');
   if (total > maxPoints) {
-    throw new InputError(`${file}: sweep`, `${fmtCount(total)} cases (${keys.map((k) => base.sweep[k]!.length).join(' x ')}), beyond the limit of ${fmtCount(maxPoints)} (${LIMIT_DEFS.sweepPoints.env})`);
+    throw new InputError(
+      `${file}: sweep`,
+      `${fmtCount(total)} cases (${keys.map((k) => base.sweep[k]!.length).join(' x ')}), beyond the limit of ${fmtCount(maxPoints)} (${LIMIT_DEFS.sweepPoints.env})`,
+    );
   }
   let points: Array<Record<string, unknown>> = [{}];
   for (const k of keys) {
@@ -122,7 +130,10 @@ function expand(file: string, effective: Record<string, unknown>, prefix: string
       const bad = r.error.issues[0]!;
       const at = fieldPath(bad.path);
       const key = keys.find((k) => at === k || at.startsWith(`${k}.`) || k.startsWith(at)) ?? at;
-      throw new InputError(`${file}: ${prefix}sweep.${key}`, `${bad.code === 'unrecognized_keys' ? 'no such field' : bad.message} (value ${JSON.stringify(point[key])})`);
+      throw new InputError(
+        `${file}: ${prefix}sweep.${key}`,
+        `${bad.code === 'unrecognized_keys' ? 'no such field' : bad.message} (value ${JSON.stringify(point[key])})`,
+      );
     }
     const variant = Object.entries(point)
       .filter(([k]) => k !== 'cluster.services')
@@ -141,7 +152,11 @@ function expand(file: string, effective: Record<string, unknown>, prefix: string
     const m = loadManifests(JSON.parse(l) as string[]);
     const objects = m.services.length + m.pods.length + m.slices.reduce((n, sl) => n + sl.endpoints.length, 0);
     const max = limit('endpoints');
-    if (objects > max) throw new InputError(`${file}: cluster.manifests`, `${fmtCount(objects)} services, pods and endpoints, beyond the limit of ${fmtCount(max)} (${LIMIT_DEFS.endpoints.env})`);
+    if (objects > max)
+      throw new InputError(
+        `${file}: cluster.manifests`,
+        `${fmtCount(objects)} services, pods and endpoints, beyond the limit of ${fmtCount(max)} (${LIMIT_DEFS.endpoints.env})`,
+      );
   }
   return { base, cases };
 }
@@ -154,7 +169,8 @@ export function loadScenario(file: string, opts: { quick: boolean; seed?: number
   if (!parsed.success) throw firstIssue(file, parsed.error);
   const quick = parsed.data.quick;
   if (quick !== undefined) {
-    for (const k of ['quick', 'name', '$schema']) if (Object.hasOwn(quick, k)) throw new InputError(`${file}: quick.${k}`, 'cannot be overridden by quick');
+    for (const k of ['quick', 'name', '$schema'])
+      if (Object.hasOwn(quick, k)) throw new InputError(`${file}: quick.${k}`, 'cannot be overridden by quick');
   }
   const withSeed = (t: Record<string, unknown>): Record<string, unknown> => (opts.seed === undefined ? t : { ...t, seed: opts.seed });
   let merged: Record<string, unknown>;

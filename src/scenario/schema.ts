@@ -34,7 +34,10 @@ export const ClusterSpec = z.strictObject({
   namespaces: z.number().int().min(1).default(1),
   services: count.default(100).describe('synthetic services (besides any from manifests)'),
   endpointsPerService: Distribution.default(10),
-  ports: z.array(PortSpec).min(1).default([{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }]),
+  ports: z
+    .array(PortSpec)
+    .min(1)
+    .default([{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }]),
   serviceTypes: z
     .strictObject({
       ClusterIP: fraction.default(0),
@@ -46,7 +49,10 @@ export const ClusterSpec = z.strictObject({
     .default({ ClusterIP: 1, NodePort: 0, LoadBalancer: 0, headless: 0, ExternalName: 0 })
     .describe('fractions of the synthetic services by type; they must sum to 1'),
   sessionAffinityFraction: fraction.default(0).describe('fraction of services with sessionAffinity ClientIP'),
-  manifests: z.array(z.string()).default([]).describe('Kubernetes YAML/JSON files loaded as the starting cluster (paths relative to the scenario file)'),
+  manifests: z
+    .array(z.string())
+    .default([])
+    .describe('Kubernetes YAML/JSON files loaded as the starting cluster (paths relative to the scenario file)'),
 });
 
 /** A registered data plane's name (the enum comes from the backend registry). */
@@ -64,7 +70,9 @@ export const ProxySpec = z.strictObject({
   ...backendOptions,
   masqueradeAll: z.boolean().default(false),
   clusterCIDR: z.string().default('10.128.0.0/9').describe('the pod network (--cluster-cidr); each node gets a /24 of it'),
-  watchDelaySeconds: nonneg.default(0.05).describe('mean delay (exponential, per node, order kept) before a kube-proxy sees a Service or EndpointSlice change'),
+  watchDelaySeconds: nonneg
+    .default(0.05)
+    .describe('mean delay (exponential, per node, order kept) before a kube-proxy sees a Service or EndpointSlice change'),
   detectLocalMode: z.enum(['ClusterCIDR', 'NodeCIDR', 'None']).default('ClusterCIDR'),
 });
 
@@ -96,7 +104,9 @@ export const ChurnSpec = z.strictObject({
 
 export const LoadSpec = z.strictObject({
   connectionsPerSecond: nonneg.default(100).describe('new connections per second, cluster-wide (Poisson)'),
-  perServices: count.default(0).describe('0: connectionsPerSecond is cluster-wide; N: it is per N services (traffic grows with the cluster)'),
+  perServices: count
+    .default(0)
+    .describe('0: connectionsPerSecond is cluster-wide; N: it is per N services (traffic grows with the cluster)'),
   requestsPerConnection: z.number().int().min(1).default(1).describe('keep-alive: requests carried by one connection'),
   requestIntervalSeconds: nonneg.default(0.05),
   zipf: nonneg.default(0).describe('service popularity skew: 0 uniform, 1 classic Zipf'),
@@ -149,7 +159,11 @@ export const Expectation = z.strictObject({
 const Body = {
   description: z.string().default(''),
   seed: count.default(1),
-  backends: z.array(BackendName).min(1).default([...BACKEND_KINDS]).describe('data planes to run (default: every registered one)'),
+  backends: z
+    .array(BackendName)
+    .min(1)
+    .default([...BACKEND_KINDS])
+    .describe('data planes to run (default: every registered one)'),
   duration: positive.default(30).describe('virtual seconds of the measured phase'),
   cluster: ClusterSpec.default(ClusterSpec.parse({})),
   proxy: ProxySpec.default(ProxySpec.parse({})),
@@ -166,7 +180,10 @@ const Body = {
 export const ScenarioFile = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
-  suite: z.array(z.enum(['default', 'quick', 'library'])).default(['library']).describe('suites this scenario belongs to'),
+  suite: z
+    .array(z.enum(['default', 'quick', 'library']))
+    .default(['library'])
+    .describe('suites this scenario belongs to'),
   ...Body,
   quick: z.record(z.string(), z.unknown()).optional().describe('overrides (same shape as the file) applied with --quick'),
   reference: z.array(Reference).default([]),

@@ -63,7 +63,13 @@ export function estimateCase(s: ScenarioFile): CaseEstimate {
   const requests = connections * s.load.requestsPerConnection;
   const ch = s.churn;
   const perSecond =
-    (ch.rollingUpdatesPerMinute * eps + ch.scaleEventsPerMinute * ch.scaleStep + ch.crashesPerMinute + ch.readinessFlapsPerMinute * 2 + ch.serviceCreatesPerMinute * (1 + eps) + ch.serviceDeletesPerMinute) / 60 +
+    (ch.rollingUpdatesPerMinute * eps +
+      ch.scaleEventsPerMinute * ch.scaleStep +
+      ch.crashesPerMinute +
+      ch.readinessFlapsPerMinute * 2 +
+      ch.serviceCreatesPerMinute * (1 + eps) +
+      ch.serviceDeletesPerMinute) /
+      60 +
     (ch.nodeDrainsPerHour * (objects / Math.max(1, c.nodes))) / 3600;
   const churn = s.duration * perSecond * scale(ch.perServices) + (ch.endpointBurst?.changes ?? 0) * 2;
   const syncs = 1 + Math.min(churn + 1, s.duration / Math.max(s.proxy.minSyncPeriod, 0.01)) + s.duration / s.proxy.syncPeriod;
@@ -82,7 +88,8 @@ export function validateCase(file: string, s: ScenarioFile, point: Record<string
   lim('nodes', 'cluster.nodes', c.nodes, 'nodes');
   lim('services', 'cluster.services', c.services, 'services');
   lim('namespaces', 'cluster.namespaces', c.namespaces, 'namespaces');
-  if (c.proxyNodes !== undefined && c.proxyNodes > c.nodes) fail(file, point, 'cluster.proxyNodes', `${c.proxyNodes} proxy nodes but only ${c.nodes} nodes`);
+  if (c.proxyNodes !== undefined && c.proxyNodes > c.nodes)
+    fail(file, point, 'cluster.proxyNodes', `${c.proxyNodes} proxy nodes but only ${c.nodes} nodes`);
   const d = c.endpointsPerService;
   if (typeof d === 'object' && 'uniform' in d && d.uniform[0] > d.uniform[1]) {
     fail(file, point, 'cluster.endpointsPerService', `uniform [${d.uniform[0]}, ${d.uniform[1]}]: min is above max`);
@@ -92,13 +99,26 @@ export function validateCase(file: string, s: ScenarioFile, point: Record<string
 
   // the pod network: a /24 per node, and room for every pod
   const cidr = parseCidr4(s.proxy.clusterCIDR);
-  if (cidr === null || s.proxy.clusterCIDR.trim() !== s.proxy.clusterCIDR) fail(file, point, 'proxy.clusterCIDR', `'${s.proxy.clusterCIDR}' is not an IPv4 CIDR such as 10.128.0.0/9`);
-  if (cidr.prefix > NODE_CIDR_PREFIX) fail(file, point, 'proxy.clusterCIDR', `${cidr.text} is smaller than the /${NODE_CIDR_PREFIX} each node gets`);
+  if (cidr === null || s.proxy.clusterCIDR.trim() !== s.proxy.clusterCIDR)
+    fail(file, point, 'proxy.clusterCIDR', `'${s.proxy.clusterCIDR}' is not an IPv4 CIDR such as 10.128.0.0/9`);
+  if (cidr.prefix > NODE_CIDR_PREFIX)
+    fail(file, point, 'proxy.clusterCIDR', `${cidr.text} is smaller than the /${NODE_CIDR_PREFIX} each node gets`);
   const nodeCidrs = 2 ** (NODE_CIDR_PREFIX - cidr.prefix);
-  if (nodeCidrs < c.nodes) fail(file, point, 'proxy.clusterCIDR', `${cidr.text} holds ${fmtCount(nodeCidrs)} node /${NODE_CIDR_PREFIX}s, fewer than the ${fmtCount(c.nodes)} nodes`);
+  if (nodeCidrs < c.nodes)
+    fail(
+      file,
+      point,
+      'proxy.clusterCIDR',
+      `${cidr.text} holds ${fmtCount(nodeCidrs)} node /${NODE_CIDR_PREFIX}s, fewer than the ${fmtCount(c.nodes)} nodes`,
+    );
   const capacity = c.nodes * PODS_PER_NODE;
   if (c.services * maxEps > capacity) {
-    fail(file, point, 'cluster.nodes', `${c.nodes} nodes hold at most ${fmtCount(capacity)} pods (a /24 each), but ${c.services} services may need ${fmtCount(c.services * maxEps)}`);
+    fail(
+      file,
+      point,
+      'cluster.nodes',
+      `${c.nodes} nodes hold at most ${fmtCount(capacity)} pods (a /24 each), but ${c.services} services may need ${fmtCount(c.services * maxEps)}`,
+    );
   }
 
   // service ports: as the API server validates spec.ports
@@ -108,9 +128,12 @@ export function validateCase(file: string, s: ScenarioFile, point: Record<string
     const key = `${p.protocol}/${p.port}`;
     if (seenPort.has(key)) fail(file, point, `cluster.ports[${i}]`, `port ${key} is also cluster.ports[${seenPort.get(key)}]`);
     seenPort.set(key, i);
-    if (c.ports.length > 1 && p.name === '') fail(file, point, `cluster.ports[${i}].name`, 'required when a service has more than one port');
-    if (p.name !== '' && !/^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/.test(p.name)) fail(file, point, `cluster.ports[${i}].name`, `'${p.name}' is not a port name (lower-case letters, digits and dashes, at most 15)`);
-    if (seenName.has(p.name)) fail(file, point, `cluster.ports[${i}].name`, `'${p.name}' is also the name of cluster.ports[${seenName.get(p.name)}]`);
+    if (c.ports.length > 1 && p.name === '')
+      fail(file, point, `cluster.ports[${i}].name`, 'required when a service has more than one port');
+    if (p.name !== '' && !/^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/.test(p.name))
+      fail(file, point, `cluster.ports[${i}].name`, `'${p.name}' is not a port name (lower-case letters, digits and dashes, at most 15)`);
+    if (seenName.has(p.name))
+      fail(file, point, `cluster.ports[${i}].name`, `'${p.name}' is also the name of cluster.ports[${seenName.get(p.name)}]`);
     seenName.set(p.name, i);
   });
 
@@ -120,20 +143,37 @@ export function validateCase(file: string, s: ScenarioFile, point: Record<string
   const [lo, hi] = DEFAULT_CLUSTER.nodePortRange;
   const nodePorts = Math.ceil(c.services * (t.NodePort + t.LoadBalancer)) * c.ports.length;
   if (nodePorts > hi - lo + 1) {
-    fail(file, point, 'cluster.serviceTypes', `${fmtCount(nodePorts)} node ports needed (NodePort and LoadBalancer services x ${c.ports.length} ports), but the range ${lo}-${hi} has ${hi - lo + 1}`);
+    fail(
+      file,
+      point,
+      'cluster.serviceTypes',
+      `${fmtCount(nodePorts)} node ports needed (NodePort and LoadBalancer services x ${c.ports.length} ports), but the range ${lo}-${hi} has ${hi - lo + 1}`,
+    );
   }
 
   // Deployments: as the API server validates a RollingUpdate strategy
   const ch = s.churn;
-  if (typeof ch.maxUnavailable === 'string' && Number.parseInt(ch.maxUnavailable, 10) > 100) fail(file, point, 'churn.maxUnavailable', `${ch.maxUnavailable} is above 100%`);
-  if (isZero(ch.maxSurge) && isZero(ch.maxUnavailable)) fail(file, point, 'churn.maxUnavailable', 'may not be 0 when maxSurge is 0 (a rollout could never progress)');
+  if (typeof ch.maxUnavailable === 'string' && Number.parseInt(ch.maxUnavailable, 10) > 100)
+    fail(file, point, 'churn.maxUnavailable', `${ch.maxUnavailable} is above 100%`);
+  if (isZero(ch.maxSurge) && isZero(ch.maxUnavailable))
+    fail(file, point, 'churn.maxUnavailable', 'may not be 0 when maxSurge is 0 (a rollout could never progress)');
   if (ch.endpointBurst !== undefined && ch.endpointBurst.at > s.duration) {
-    fail(file, point, 'churn.endpointBurst.at', `${ch.endpointBurst.at} s is after the end of the measured phase (duration ${s.duration} s)`);
+    fail(
+      file,
+      point,
+      'churn.endpointBurst.at',
+      `${ch.endpointBurst.at} s is after the end of the measured phase (duration ${s.duration} s)`,
+    );
   }
   if (s.load.ingressFraction > 0 && !s.ingress.enabled) fail(file, point, 'load.ingressFraction', 'needs ingress.enabled: true');
   const benchMs = s.bench.timeMs * s.bench.rounds;
   if (benchMs > limit('benchMs')) {
-    fail(file, point, s.bench.timeMs > limit('benchMs') / 2 ? 'bench.timeMs' : 'bench.rounds', `bench.timeMs x bench.rounds is ${fmtCount(benchMs)} ms, beyond the limit of ${fmtCount(limit('benchMs'))} (${LIMIT_DEFS.benchMs.env})`);
+    fail(
+      file,
+      point,
+      s.bench.timeMs > limit('benchMs') / 2 ? 'bench.timeMs' : 'bench.rounds',
+      `bench.timeMs x bench.rounds is ${fmtCount(benchMs)} ms, beyond the limit of ${fmtCount(limit('benchMs'))} (${LIMIT_DEFS.benchMs.env})`,
+    );
   }
   c.manifests.forEach((m, i) => {
     if (m.trim() === '') fail(file, point, `cluster.manifests[${i}]`, 'empty path');
@@ -150,14 +190,20 @@ export function validateScenario(file: string, s: ScenarioFile): void {
     seen.add(b);
   });
   s.expect.forEach((e, i) => {
-    if (!s.backends.includes(e.backend)) throw new InputError(`${file}: expect[${i}].backend`, `${e.backend} is not one of the scenario's backends (${s.backends.join(', ')}): the check could never run`);
+    if (!s.backends.includes(e.backend))
+      throw new InputError(
+        `${file}: expect[${i}].backend`,
+        `${e.backend} is not one of the scenario's backends (${s.backends.join(', ')}): the check could never run`,
+      );
     if (findMetricDef(e.metric) === undefined) throw new InputError(`${file}: expect[${i}].metric`, `unknown metric '${e.metric}'`);
     const { min, max } = e.exponent;
     if (min === undefined && max === undefined) throw new InputError(`${file}: expect[${i}].exponent`, 'needs min, max or both');
-    if (min !== undefined && max !== undefined && min > max) throw new InputError(`${file}: expect[${i}].exponent`, `min ${min} is above max ${max}`);
+    if (min !== undefined && max !== undefined && min > max)
+      throw new InputError(`${file}: expect[${i}].exponent`, `min ${min} is above max ${max}`);
   });
   s.reference.forEach((r, i) => {
-    if (r.metric !== undefined && findMetricDef(r.metric) === undefined) throw new InputError(`${file}: reference[${i}].metric`, `unknown metric '${r.metric}'`);
+    if (r.metric !== undefined && findMetricDef(r.metric) === undefined)
+      throw new InputError(`${file}: reference[${i}].metric`, `unknown metric '${r.metric}'`);
   });
 }
 

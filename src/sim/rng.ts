@@ -4,7 +4,10 @@ import type { Rng } from '../types.js';
 /** A seeded uniform stream with the draws the harness needs. */
 export class Stream implements Rng {
   private readonly prng: seedrandom.PRNG;
-  constructor(readonly name: string, seed: string) {
+  constructor(
+    readonly name: string,
+    seed: string,
+  ) {
     this.prng = seedrandom(seed);
   }
   next(): number {

@@ -75,15 +75,7 @@ export interface ChurnContext {
 }
 
 export type ChurnEventKind =
-  | 'rolling-update'
-  | 'scale'
-  | 'crash'
-  | 'flap'
-  | 'flap-end'
-  | 'drain'
-  | 'uncordon'
-  | 'service-create'
-  | 'service-delete';
+  'rolling-update' | 'scale' | 'crash' | 'flap' | 'flap-end' | 'drain' | 'uncordon' | 'service-create' | 'service-delete';
 
 export interface ChurnEvent {
   time: Seconds;
@@ -122,7 +114,15 @@ export const CHURN_STREAMS = {
  */
 export function startChurn(ctx: ChurnContext, cfg: ChurnConfig, until: Seconds): ChurnCounters {
   const { cluster, sched, deployments } = ctx;
-  const counters: ChurnCounters = { rollingUpdates: 0, scaleEvents: 0, crashes: 0, flaps: 0, drains: 0, servicesCreated: 0, servicesDeleted: 0 };
+  const counters: ChurnCounters = {
+    rollingUpdates: 0,
+    scaleEvents: 0,
+    crashes: 0,
+    flaps: 0,
+    drains: 0,
+    servicesCreated: 0,
+    servicesDeleted: 0,
+  };
   const namespace = ctx.namespace ?? 'churn';
   const services: ChurnService[] = ctx.services.map((s) => ({ ...s }));
   /** Deployment key → number of services using it, in first-seen order. */

@@ -322,7 +322,8 @@ export class Deployments {
   private newDep(spec: DeploymentSpec): Dep {
     const key = objectKey(spec.namespace, spec.name);
     if (this.s.deps.has(key)) throw new Error(`deployment ${key} exists`);
-    if (!Number.isInteger(spec.replicas) || spec.replicas < 0) throw new RangeError(`replicas must be a non-negative integer, got ${spec.replicas}`);
+    if (!Number.isInteger(spec.replicas) || spec.replicas < 0)
+      throw new RangeError(`replicas must be a non-negative integer, got ${spec.replicas}`);
     const strategy: RollingUpdateStrategy = { maxSurge: spec.maxSurge ?? '25%', maxUnavailable: spec.maxUnavailable ?? '25%' };
     resolveFenceposts(strategy, spec.replicas);
     checkStrategy(strategy);
@@ -357,11 +358,6 @@ export class Deployments {
     this.s.deps.set(key, d);
     return d;
   }
-
-
-
-
-
 
   private view(p: PodState): ManagedPod {
     return {
@@ -420,29 +416,7 @@ export class Deployments {
   // Internals: pod lifecycle
   // -------------------------------------------------------------------------------------------
 
-
-
-
-
-
-
-
-
-
-
-
   // -------------------------------------------------------------------------------------------
   // Internals: the deployment and replica set controllers
   // -------------------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
 }

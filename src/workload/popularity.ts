@@ -6,7 +6,10 @@ import type { Stream } from '../sim/rng.js';
  */
 export class ZipfSampler {
   private readonly cdf: Float64Array;
-  constructor(readonly n: number, readonly s: number) {
+  constructor(
+    readonly n: number,
+    readonly s: number,
+  ) {
     if (n < 1) throw new RangeError('Zipf over an empty set');
     this.cdf = new Float64Array(n);
     let acc = 0;

@@ -142,7 +142,8 @@ export class IptablesBackend implements Backend {
     const node = opts.node;
     this.family = node.ipFamily ?? 'IPv4';
     const profile = opts.profile ?? 'current';
-    if (this.family === 'IPv6' && profile !== 'current') throw new RangeError(`the IPv6 ruleset is modelled for the current kube-proxy only (profile ${profile})`);
+    if (this.family === 'IPv6' && profile !== 'current')
+      throw new RangeError(`the IPv6 ruleset is modelled for the current kube-proxy only (profile ${profile})`);
     this.facts = profileFacts(profile);
     this.fx = new FixedChains(profile);
     this.writeMethod = opts.writeMethod ?? 'restore-minimized';
@@ -214,7 +215,8 @@ export class IptablesBackend implements Backend {
     // it matches all local addresses
     const matchAll = cidrs.length === 0;
     const nodePortIPs: string[] = [];
-    if (!matchAll) for (const ip of nodeIPs) if (cidrs.some((x) => cidrContainsIP(x, ip)) && !nodePortIPs.includes(ip)) nodePortIPs.push(ip);
+    if (!matchAll)
+      for (const ip of nodeIPs) if (cidrs.some((x) => cidrContainsIP(x, ip)) && !nodePortIPs.includes(ip)) nodePortIPs.push(ip);
     this.config = {
       ...this.config,
       family: 'IPv6',
@@ -374,7 +376,12 @@ export class IptablesBackend implements Backend {
     this.needFullSync = false;
     if (doFull) this.lastFullSync = now;
 
-    const counts: IptablesSyncCounts = { rules_written: rules, chains_written: chains, bytes_written: bytes, rules_in_kernel: this.kernelRules };
+    const counts: IptablesSyncCounts = {
+      rules_written: rules,
+      chains_written: chains,
+      bytes_written: bytes,
+      rules_in_kernel: this.kernelRules,
+    };
     if (this.writeMethod === 'cli-per-rule') {
       const cli = firstSync ? cliFirstSync(fixedChains, this.order, fixed) : cliChanges(rulesBefore, cliChanged);
       counts.cli_processes = cli.processes;
@@ -516,7 +523,13 @@ export class IptablesBackend implements Backend {
     const dst = parseIPv4(pkt.dstIP);
     const proto = PROTO_NUM[pkt.protocol.toLowerCase()] ?? 0;
     if (!this.synced || src === null || dst === null) {
-      return { verdict: 'PASS', endpoint: null, serviceKey: '', masquerade: false, counts: { rules_evaluated: 0 } satisfies IptablesLookupCounts };
+      return {
+        verdict: 'PASS',
+        endpoint: null,
+        serviceKey: '',
+        masquerade: false,
+        counts: { rules_evaluated: 0 } satisfies IptablesLookupCounts,
+      };
     }
     const w = this.walker;
     w.begin(src, dst, proto, pkt.dstPort, rng, now);
@@ -565,7 +578,11 @@ export class IptablesBackend implements Backend {
  * created, the rules of its own chains added, then its KUBE-SERVICES / KUBE-NODEPORTS / filter rules. Each
  * process sees the rules added before it: the sum over processes grows with the square of the rules.
  */
-function cliFirstSync(fixedChains: readonly Chain[], order: readonly ServiceEntry[], fixed: FixedRules): { processes: number; tableRules: number } {
+function cliFirstSync(
+  fixedChains: readonly Chain[],
+  order: readonly ServiceEntry[],
+  fixed: FixedRules,
+): { processes: number; tableRules: number } {
   let processes = 0;
   let tableRules = 0;
   let inTable = 0;
@@ -596,7 +613,10 @@ function cliFirstSync(fixedChains: readonly Chain[], order: readonly ServiceEntr
  * each and its chains deleted (`-X`), then for each rebuilt or added one, its chains created and rules added, one
  * process each. Unchanged services cost nothing (a per-rule writer keeps them).
  */
-function cliChanges(rulesBefore: number, changed: ReadonlyArray<[ServiceEntry | null, ServiceEntry | null]>): { processes: number; tableRules: number } {
+function cliChanges(
+  rulesBefore: number,
+  changed: ReadonlyArray<[ServiceEntry | null, ServiceEntry | null]>,
+): { processes: number; tableRules: number } {
   let processes = 0;
   let tableRules = 0;
   let inTable = rulesBefore;

@@ -18,19 +18,56 @@ import { IPTABLES_RESTORE_COEFFICIENTS, IPTABLES_WALK_COEFFICIENTS } from '../..
 const SQUARED_ZERO: CoefficientSet = {
   perKiloRuleWrittenSquared: { value: 0, unit: 's/(1000 rules)^2', source: 'default 0 (linear model); kpbench calibrate fits it' },
   perKiloRuleInKernelSquared: { value: 0, unit: 's/(1000 rules)^2', source: 'default 0 (linear model); kpbench calibrate fits it' },
-  firstPacketFixed: { value: 0, unit: 's/packet', source: 'default 0: the model times classification only; a calibration from first-packet round trips sets it' },
+  firstPacketFixed: {
+    value: 0,
+    unit: 's/packet',
+    source: 'default 0: the model times classification only; a calibration from first-packet round trips sets it',
+  },
 };
 
-export const IPTABLES_LEGACY_COEFFICIENTS: CoefficientSet = { ...IPTABLES_RESTORE_COEFFICIENTS, ...SQUARED_ZERO, ...IPTABLES_WALK_COEFFICIENTS };
+export const IPTABLES_LEGACY_COEFFICIENTS: CoefficientSet = {
+  ...IPTABLES_RESTORE_COEFFICIENTS,
+  ...SQUARED_ZERO,
+  ...IPTABLES_WALK_COEFFICIENTS,
+};
 
 export const IPTABLES_NFT_COEFFICIENTS: CoefficientSet = {
-  restoreFixed: { value: 25e-3, unit: 's/restore', source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate, loaded machine): fitted fixed part' },
-  perRuleWritten: { value: 32e-6, unit: 's/rule', source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate, loaded machine): full loads 3k-96k rules' },
-  perRuleInKernel: { value: 4e-6, unit: 's/rule', source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate, loaded machine): partial restores' },
-  perKiloRuleWrittenSquared: { value: 0.3e-3, unit: 's/(1000 rules)^2', source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate): full loads grow faster than linearly' },
-  perKiloRuleInKernelSquared: { value: 8e-6, unit: 's/(1000 rules)^2', source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate)' },
-  firstPacketFixed: { value: 0, unit: 's/packet', source: 'default 0: the model times classification only; a calibration from first-packet round trips sets it' },
-  perRuleEvaluated: { value: 12e-9, unit: 's/rule', source: 'measured (iptables-nft, netns): first-packet round trips, last minus first service (this project\'s namespace measurements, kpbench kernel)' },
+  restoreFixed: {
+    value: 25e-3,
+    unit: 's/restore',
+    source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate, loaded machine): fitted fixed part',
+  },
+  perRuleWritten: {
+    value: 32e-6,
+    unit: 's/rule',
+    source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate, loaded machine): full loads 3k-96k rules',
+  },
+  perRuleInKernel: {
+    value: 4e-6,
+    unit: 's/rule',
+    source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate, loaded machine): partial restores',
+  },
+  perKiloRuleWrittenSquared: {
+    value: 0.3e-3,
+    unit: 's/(1000 rules)^2',
+    source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate): full loads grow faster than linearly',
+  },
+  perKiloRuleInKernelSquared: {
+    value: 8e-6,
+    unit: 's/(1000 rules)^2',
+    source: 'measured (iptables-nft, netns, kpbench kernel --quick + calibrate)',
+  },
+  firstPacketFixed: {
+    value: 0,
+    unit: 's/packet',
+    source: 'default 0: the model times classification only; a calibration from first-packet round trips sets it',
+  },
+  perRuleEvaluated: {
+    value: 12e-9,
+    unit: 's/rule',
+    source:
+      "measured (iptables-nft, netns): first-packet round trips, last minus first service (this project's namespace measurements, kpbench kernel)",
+  },
 };
 
 export function iptablesCoefficients(flavor: 'legacy' | 'nft'): CoefficientSet {

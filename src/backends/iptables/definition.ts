@@ -14,12 +14,14 @@ export const IptablesOptions = z.strictObject({
     .enum(['restore-minimized', 'restore-full', 'cli-per-rule'])
     .default('restore-minimized')
     .describe(
-      'how rules reach the kernel: restore-minimized (MinimizeIPTablesRestore, v1.28+: only changed services\' chains), restore-full (every sync rewrites everything, before v1.26), or cli-per-rule (one iptables process per chain or rule change, each reading and writing back the whole table)',
+      "how rules reach the kernel: restore-minimized (MinimizeIPTablesRestore, v1.28+: only changed services' chains), restore-full (every sync rewrites everything, before v1.26), or cli-per-rule (one iptables process per chain or rule change, each reading and writing back the whole table)",
     ),
   profile: z
     .enum(KUBE_PROXY_PROFILES)
     .default('current')
-    .describe('the kube-proxy release whose rule layout is written: current, v1.14 (2019) or v1.6 (2017); older releases never restore partially'),
+    .describe(
+      'the kube-proxy release whose rule layout is written: current, v1.14 (2019) or v1.6 (2017); older releases never restore partially',
+    ),
   localhostNodePorts: z.boolean().default(true).describe('--iptables-localhost-nodeports: NodePorts answer on 127.0.0.1'),
   nfacct: z.boolean().default(true).describe('the host has nfacct (kube-proxy then counts INVALID drops and localhost NodePorts)'),
   randomFully: z.boolean().default(true).describe('iptables supports MASQUERADE --random-fully (kube-proxy probes it)'),
@@ -27,7 +29,9 @@ export const IptablesOptions = z.strictObject({
   flavor: z
     .enum(['legacy', 'nft'])
     .default('legacy')
-    .describe('the iptables the node runs: legacy (x_tables, whole-table blobs) or nft (iptables-nft over nf_tables, most distributions\' default); the rules are the same, the costs are not'),
+    .describe(
+      "the iptables the node runs: legacy (x_tables, whole-table blobs) or nft (iptables-nft over nf_tables, most distributions' default); the rules are the same, the costs are not",
+    ),
 });
 export type IptablesOptions = z.infer<typeof IptablesOptions>;
 
@@ -70,7 +74,7 @@ export const iptablesDefinition: BackendDefinition<IptablesOptions> = {
   kind: 'iptables',
   title: 'iptables (kube-proxy iptables mode)',
   description:
-    'KUBE-SERVICES holds one rule per service port, checked in order; each sync is one iptables-restore (only changed services\' chains with MinimizeIPTablesRestore). First packet O(services), sync O(services).',
+    "KUBE-SERVICES holds one rule per service port, checked in order; each sync is one iptables-restore (only changed services' chains with MinimizeIPTablesRestore). First packet O(services), sync O(services).",
   optionsSchema: IptablesOptions,
   create: (node, o) => new IptablesBackend({ node, ...o }),
   metrics: IPTABLES_METRICS,
@@ -80,7 +84,10 @@ export const iptablesDefinition: BackendDefinition<IptablesOptions> = {
   variant: (o) => `iptables-${o.flavor}`,
   kernel: iptablesKernelSupport<IptablesOptions>(),
   renderOutputs: {
-    'iptables-save': { description: 'the nat and filter tables as iptables-save prints them', render: (b) => b.render()['iptables-save'] ?? '' },
+    'iptables-save': {
+      description: 'the nat and filter tables as iptables-save prints them',
+      render: (b) => b.render()['iptables-save'] ?? '',
+    },
     'iptables-restore': {
       description: 'the input kube-proxy gave iptables-restore in its last sync',
       render: (b) => (b instanceof IptablesBackend ? b.lastRestoreInput() : ''),

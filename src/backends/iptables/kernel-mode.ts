@@ -56,7 +56,11 @@ export function iptablesPlan<O extends Opts>(cc: CaseCluster, options: O): PlanP
 export function iptablesKernelSupport<O extends Opts>(): KernelSupport<O> {
   return {
     variants: [
-      { name: 'iptables-legacy', options: { flavor: 'legacy' } as Partial<O>, tools: { 'iptables-legacy-restore': 'iptables', nfacct: 'nfacct' } },
+      {
+        name: 'iptables-legacy',
+        options: { flavor: 'legacy' } as Partial<O>,
+        tools: { 'iptables-legacy-restore': 'iptables', nfacct: 'nfacct' },
+      },
       { name: 'iptables-nft', options: { flavor: 'nft' } as Partial<O>, tools: { 'iptables-nft-restore': 'iptables', nfacct: 'nfacct' } },
     ],
     plan: (cc, options) => iptablesPlan(cc, options),

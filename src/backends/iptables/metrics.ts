@@ -8,29 +8,52 @@ import type { BackendCatalogue, CountsOf } from '../../metrics/catalogue.js';
  */
 export const IPTABLES_METRICS = {
   size: {
-    iptables_rules: { unit: 'rules', better: 'lower', description: 'iptables rules in the nat and filter tables', headline: 'iptables rules' },
+    iptables_rules: {
+      unit: 'rules',
+      better: 'lower',
+      description: 'iptables rules in the nat and filter tables',
+      headline: 'iptables rules',
+    },
     iptables_chains: { unit: 'chains', better: 'lower', description: 'iptables chains in the nat and filter tables' },
   },
   sync: {
-    rules_written: { unit: 'rules', better: 'lower', description: 'iptables rules in the restore input', stats: ['mean', 'p50', 'max'], headline: 'rules written' },
+    rules_written: {
+      unit: 'rules',
+      better: 'lower',
+      description: 'iptables rules in the restore input',
+      stats: ['mean', 'p50', 'max'],
+      headline: 'rules written',
+    },
     bytes_written: { unit: 'bytes', better: 'lower', description: 'bytes of the restore input' },
     chains_written: { unit: 'chains', better: 'lower', description: 'chains declared in the restore input' },
-    rules_in_kernel: { unit: 'rules', better: 'lower', description: 'rules in the kernel tables after the restore (what legacy iptables copies on any change)' },
+    rules_in_kernel: {
+      unit: 'rules',
+      better: 'lower',
+      description: 'rules in the kernel tables after the restore (what legacy iptables copies on any change)',
+    },
     cli_processes: {
       unit: 'processes',
       better: 'lower',
-      description: 'iptables processes run with writeMethod cli-per-rule (one per chain created or deleted and per rule added or deleted; 0 with the restore methods)',
+      description:
+        'iptables processes run with writeMethod cli-per-rule (one per chain created or deleted and per rule added or deleted; 0 with the restore methods)',
       stats: ['mean', 'max'],
     },
     cli_table_rules: {
       unit: 'rules',
       better: 'lower',
-      description: 'rules in the table summed over the cli-per-rule processes (each reads and writes back the whole table: grows with the square of the rules; 0 with the restore methods)',
+      description:
+        'rules in the table summed over the cli-per-rule processes (each reads and writes back the whole table: grows with the square of the rules; 0 with the restore methods)',
       stats: ['mean', 'max'],
     },
   },
   lookup: {
-    rules_evaluated: { unit: 'rules', better: 'lower', description: 'iptables rules evaluated', stats: ['mean', 'p50', 'p99', 'max'], headline: 'rules walked' },
+    rules_evaluated: {
+      unit: 'rules',
+      better: 'lower',
+      description: 'iptables rules evaluated',
+      stats: ['mean', 'p50', 'p99', 'max'],
+      headline: 'rules walked',
+    },
   },
 } as const satisfies BackendCatalogue;
 

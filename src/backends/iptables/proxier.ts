@@ -93,7 +93,16 @@ export class FixedChains {
   /** Built-in and canary chains first, then kube-proxy's own, per table. */
   natChains(): Chain[] {
     if (this.profile !== 'current') {
-      return [this.natPrerouting, this.natInput, this.natOutput, this.natPostrouting, this.natServices, this.natNodePorts, this.natKubePostrouting, this.markMasq];
+      return [
+        this.natPrerouting,
+        this.natInput,
+        this.natOutput,
+        this.natPostrouting,
+        this.natServices,
+        this.natNodePorts,
+        this.natKubePostrouting,
+        this.markMasq,
+      ];
     }
     return [
       this.natPrerouting,
@@ -137,8 +146,7 @@ export class FixedChains {
     this.natOutput.rules = [nat(this.natOutput, 'kubernetes service portals', this.natServices)];
     this.natPostrouting.rules = [nat(this.natPostrouting, 'kubernetes postrouting rules', this.natKubePostrouting)];
     this.natInput.rules = [];
-    const jNew = (chain: Chain, comment: string, to: Chain): Rule =>
-      new RuleBuilder(chain.name).ctstate('NEW').comment(comment).jump(to);
+    const jNew = (chain: Chain, comment: string, to: Chain): Rule => new RuleBuilder(chain.name).ctstate('NEW').comment(comment).jump(to);
     const j = (chain: Chain, comment: string, to: Chain): Rule => new RuleBuilder(chain.name).comment(comment).jump(to);
     if (this.profile === 'v1.6') {
       // v1.6: filter OUTPUT -> KUBE-SERVICES only (kubelet's KUBE-FIREWALL jumps are not modelled for old releases)
@@ -234,10 +242,7 @@ export function buildFixedRules(cfg: ProxierConfig, fx: FixedChains): FixedRules
   }
   filterTail.push(new RuleBuilder('KUBE-FORWARD').comment('kubernetes forwarding rules').mark(m).verdict('ACCEPT'));
   filterTail.push(
-    new RuleBuilder('KUBE-FORWARD')
-      .comment('kubernetes forwarding conntrack rule')
-      .ctstate('RELATED,ESTABLISHED')
-      .verdict('ACCEPT'),
+    new RuleBuilder('KUBE-FORWARD').comment('kubernetes forwarding conntrack rule').ctstate('RELATED,ESTABLISHED').verdict('ACCEPT'),
   );
   const facts = profileFacts(cfg.profile);
   return {
@@ -268,7 +273,8 @@ function buildEraFixedRules(cfg: ProxierConfig, fx: FixedChains): FixedRules {
   if (cfg.nodePortMatchAll) {
     natTail.push(new RuleBuilder('KUBE-SERVICES').comment(NODEPORTS_LAST_COMMENT).addrtype('dst').jump(fx.natNodePorts));
   } else {
-    for (const ip of cfg.nodePortIPs) natTail.push(new RuleBuilder('KUBE-SERVICES').comment(NODEPORTS_LAST_COMMENT).dst(`${ip}/32`).jump(fx.natNodePorts));
+    for (const ip of cfg.nodePortIPs)
+      natTail.push(new RuleBuilder('KUBE-SERVICES').comment(NODEPORTS_LAST_COMMENT).dst(`${ip}/32`).jump(fx.natNodePorts));
   }
   const filterTail: Rule[] = [];
   if (facts.filterDeclared.includes('KUBE-FORWARD')) {
@@ -290,7 +296,15 @@ function buildEraFixedRules(cfg: ProxierConfig, fx: FixedChains): FixedRules {
       );
     }
   }
-  return { filterHead: [], filterTail, natHead, natTail, declaresFirewall: false, filterDeclared: facts.filterDeclared, natDeclared: facts.natDeclared };
+  return {
+    filterHead: [],
+    filterTail,
+    natHead,
+    natTail,
+    declaresFirewall: false,
+    filterDeclared: facts.filterDeclared,
+    natDeclared: facts.natDeclared,
+  };
 }
 
 /** Everything one service port contributes, cached between syncs (immutable once built). */
@@ -408,7 +422,13 @@ export function buildServiceEntry(
   }
   const nodePort = info.nodePort;
   // the service port as the IPv4 proxier sees it: external and load-balancer IPs of its family only
-  const port4 = { nodePort, loadBalancerIPs: lbIPs, externalIPs, internalPolicyLocal: info.internalPolicyLocal, externalPolicyLocal: info.externalPolicyLocal };
+  const port4 = {
+    nodePort,
+    loadBalancerIPs: lbIPs,
+    externalIPs,
+    internalPolicyLocal: info.internalPolicyLocal,
+    externalPolicyLocal: info.externalPolicyLocal,
+  };
   const reachable = externallyAccessible(port4);
   const itpLocal = info.internalPolicyLocal;
   const etpLocal = info.externalPolicyLocal;
@@ -436,7 +456,8 @@ export function buildServiceEntry(
   if (prev !== undefined && prev.protocol === protocol) {
     for (const c of prev.chains) {
       const d = c.rules[c.rules.length - 1];
-      if (d !== undefined && d.target === T_DNAT_) prevSep.set(v6 ? d.text.slice(d.text.lastIndexOf(' ') + 1) : `${formatIPv4(d.arg1)}:${d.arg2}`, c.name);
+      if (d !== undefined && d.target === T_DNAT_)
+        prevSep.set(v6 ? d.text.slice(d.text.lastIndexOf(' ') + 1) : `${formatIPv4(d.arg1)}:${d.arg2}`, c.name);
     }
   }
   const sepChains: Chain[] = [];
@@ -479,29 +500,42 @@ export function buildServiceEntry(
   if (hasInternalEndpoints) {
     natTop.push(rb('KUBE-SERVICES').comment(`${key} cluster IP`).proto(protocol).dst(clusterIP).dport(port).jump(internalTrafficChain!));
   } else {
-    filterTop.push(rb('KUBE-SERVICES').comment(internalFilterComment).proto(protocol).dst(clusterIP).dport(port).verdict(internalFilterTarget));
+    filterTop.push(
+      rb('KUBE-SERVICES').comment(internalFilterComment).proto(protocol).dst(clusterIP).dport(port).verdict(internalFilterTarget),
+    );
   }
   // Capture externalIPs.
   for (const ip of externalIPs) {
     if (hasEndpoints) natTop.push(rb('KUBE-SERVICES').comment(`${key} external IP`).proto(protocol).dst(ip).dport(port).jump(extChain!));
     if (!hasExternalEndpoints) {
-      filterTop.push(rb('KUBE-EXTERNAL-SERVICES').comment(externalFilterComment).proto(protocol).dst(ip).dport(port).verdict(externalFilterTarget));
+      filterTop.push(
+        rb('KUBE-EXTERNAL-SERVICES').comment(externalFilterComment).proto(protocol).dst(ip).dport(port).verdict(externalFilterTarget),
+      );
     }
   }
   // Capture load-balancer ingress.
   for (const ip of lbIPs) {
     if (hasEndpoints) {
-      natTop.push(rb('KUBE-SERVICES').comment(`${key} loadbalancer IP`).proto(protocol).dst(ip).dport(port).jump(loadBalancerTrafficChain!));
+      natTop.push(
+        rb('KUBE-SERVICES').comment(`${key} loadbalancer IP`).proto(protocol).dst(ip).dport(port).jump(loadBalancerTrafficChain!),
+      );
     }
     if (usesFWChain) {
       filterTop.push(
-        rb('KUBE-PROXY-FIREWALL').comment(`${key} traffic not accepted by ${fwChain!.name}`).proto(protocol).dst(ip).dport(port).verdict('DROP'),
+        rb('KUBE-PROXY-FIREWALL')
+          .comment(`${key} traffic not accepted by ${fwChain!.name}`)
+          .proto(protocol)
+          .dst(ip)
+          .dport(port)
+          .verdict('DROP'),
       );
     }
   }
   if (!hasExternalEndpoints) {
     for (const ip of lbIPs) {
-      filterTop.push(rb('KUBE-EXTERNAL-SERVICES').comment(externalFilterComment).proto(protocol).dst(ip).dport(port).verdict(externalFilterTarget));
+      filterTop.push(
+        rb('KUBE-EXTERNAL-SERVICES').comment(externalFilterComment).proto(protocol).dst(ip).dport(port).verdict(externalFilterTarget),
+      );
     }
   }
   // Capture nodeports.
@@ -509,20 +543,33 @@ export function buildServiceEntry(
     if (hasEndpoints) {
       if (cfg.localhostNodePorts && cfg.nfacct) {
         natTop.push(
-          rb('KUBE-NODEPORTS').comment(key).proto(protocol).dst('127.0.0.0/8').dport(nodePort).nfacct(NFACCT_LOCALHOST_NODEPORTS).jump(extChain!),
+          rb('KUBE-NODEPORTS')
+            .comment(key)
+            .proto(protocol)
+            .dst('127.0.0.0/8')
+            .dport(nodePort)
+            .nfacct(NFACCT_LOCALHOST_NODEPORTS)
+            .jump(extChain!),
         );
       }
       natTop.push(rb('KUBE-NODEPORTS').comment(key).proto(protocol).dport(nodePort).jump(extChain!));
     }
     if (!hasExternalEndpoints) {
       filterTop.push(
-        rb('KUBE-EXTERNAL-SERVICES').comment(externalFilterComment).addrtype('dst').proto(protocol).dport(nodePort).verdict(externalFilterTarget),
+        rb('KUBE-EXTERNAL-SERVICES')
+          .comment(externalFilterComment)
+          .addrtype('dst')
+          .proto(protocol)
+          .dport(nodePort)
+          .verdict(externalFilterTarget),
       );
     }
   }
   // Capture healthCheckNodePorts.
   if (info.healthCheckNodePort !== 0) {
-    filterTop.push(rb('KUBE-NODEPORTS').comment(`${key} health check node port`).proto('tcp').dport(info.healthCheckNodePort).verdict('ACCEPT'));
+    filterTop.push(
+      rb('KUBE-NODEPORTS').comment(`${key} health check node port`).proto('tcp').dport(info.healthCheckNodePort).verdict('ACCEPT'),
+    );
   }
 
   let chainBytes = 0;
@@ -541,7 +588,10 @@ export function buildServiceEntry(
     if (cfg.masqueradeAll) {
       add(ch, rb(ch.name).comment(`${key} cluster IP`).proto(protocol).dst(clusterIP).dport(port).jump(fx.markMasq));
     } else if (cfg.localCIDR !== null) {
-      add(ch, rb(ch.name).comment(`${key} cluster IP`).proto(protocol).dst(clusterIP).dport(port).src(cfg.localCIDR, true).jump(fx.markMasq));
+      add(
+        ch,
+        rb(ch.name).comment(`${key} cluster IP`).proto(protocol).dst(clusterIP).dport(port).src(cfg.localCIDR, true).jump(fx.markMasq),
+      );
     }
   }
 
@@ -566,7 +616,8 @@ export function buildServiceEntry(
     let allowFromNode = false;
     for (const c of sourceRanges) {
       add(fwChain, rb(n).comment(`${key} loadbalancer IP`).src(c.text).jump(extChain!));
-      if (v6 ? cfg.nodeIPText != null && cidrContainsIP(c.text, cfg.nodeIPText) : cfg.nodeIP !== null && cidrContains(c, cfg.nodeIP)) allowFromNode = true;
+      if (v6 ? cfg.nodeIPText != null && cidrContainsIP(c.text, cfg.nodeIPText) : cfg.nodeIP !== null && cidrContains(c, cfg.nodeIP))
+        allowFromNode = true;
     }
     if (allowFromNode) {
       for (const ip of lbIPs) add(fwChain, rb(n).comment(`${key} loadbalancer IP`).src(ip).jump(extChain!));

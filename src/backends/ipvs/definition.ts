@@ -12,7 +12,11 @@ import { IpvsOptions } from './options.js';
  */
 const IPVS_COEFFICIENTS: CoefficientSet = {
   perIpvsOp: { value: 12e-6, unit: 's/op', source: 'measured: an rtnetlink request/response through `ip -batch` took 12 us (load ~5)' },
-  perIpsetOp: { value: 2e-3, unit: 's/op', source: 'assumed: one `ipset` process per entry; a process start took 13-17 ms under load, 2 ms assumed for an idle node' },
+  perIpsetOp: {
+    value: 2e-3,
+    unit: 's/op',
+    source: 'assumed: one `ipset` process per entry; a process start took 13-17 ms under load, 2 ms assumed for an idle node',
+  },
   perAddressOp: { value: 12e-6, unit: 's/op', source: 'measured: an rtnetlink request/response through `ip -batch` took 12 us' },
   perNetlinkRead: { value: 5e-6, unit: 's/message', source: 'assumed: a netlink message read back' },
   perIpsetList: { value: 2e-3, unit: 's/call', source: 'assumed: one `ipset list` process per set, like perIpsetOp' },
@@ -29,13 +33,19 @@ function ipvsCost(calibration?: Readonly<Record<string, number>>): CostModel {
     syncSeconds: (r: SyncResult) => {
       const n = r.counts;
       let t = 0;
-      if (count(n, 'restores') > 0) t += c.restoreFixed! + count(n, 'rules_written') * c.perRuleWritten! + count(n, 'rules_in_kernel') * c.perRuleInKernel!;
-      t += count(n, 'ipvs_operations') * c.perIpvsOp! + count(n, 'ipset_operations') * c.perIpsetOp! + count(n, 'address_operations') * c.perAddressOp!;
+      if (count(n, 'restores') > 0)
+        t += c.restoreFixed! + count(n, 'rules_written') * c.perRuleWritten! + count(n, 'rules_in_kernel') * c.perRuleInKernel!;
+      t +=
+        count(n, 'ipvs_operations') * c.perIpvsOp! +
+        count(n, 'ipset_operations') * c.perIpsetOp! +
+        count(n, 'address_operations') * c.perAddressOp!;
       t += count(n, 'netlink_reads') * c.perNetlinkRead! + count(n, 'ipset_list_calls') * c.perIpsetList!;
       return t;
     },
     lookupSeconds: (l: LookupResult) =>
-      count(l.counts, 'rules_evaluated') * c.perRuleEvaluated! + count(l.counts, 'hash_probes') * c.perHashProbe! + count(l.counts, 'set_lookups') * c.perSetLookup!,
+      count(l.counts, 'rules_evaluated') * c.perRuleEvaluated! +
+      count(l.counts, 'hash_probes') * c.perHashProbe! +
+      count(l.counts, 'set_lookups') * c.perSetLookup!,
   };
 }
 
@@ -53,8 +63,14 @@ export const ipvsDefinition: BackendDefinition<IpvsOptions> = {
   renderOutputs: {
     ipvsadm: { description: 'virtual and real servers as `ipvsadm -S -n` prints them', render: (b) => pick(b.render(), 'ipvsadm') },
     ipset: { description: 'the sets as `ipset save` prints them', render: (b) => pick(b.render(), 'ipset') },
-    'ip-addr': { description: 'the kube-ipvs0 addresses as `ip addr show kube-ipvs0` prints them', render: (b) => pick(b.render(), 'ip addr') },
-    'iptables-save': { description: 'the fixed nat and filter rules as iptables-save prints them', render: (b) => pick(b.render(), 'iptables-save') },
+    'ip-addr': {
+      description: 'the kube-ipvs0 addresses as `ip addr show kube-ipvs0` prints them',
+      render: (b) => pick(b.render(), 'ip addr'),
+    },
+    'iptables-save': {
+      description: 'the fixed nat and filter rules as iptables-save prints them',
+      render: (b) => pick(b.render(), 'iptables-save'),
+    },
   },
 };
 

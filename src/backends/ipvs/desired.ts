@@ -57,9 +57,7 @@ export function isLoopback(ip: string): boolean {
 export function nodePortIPs(node: ProxyNodeConfig): string[] {
   const ips = node.nodeIPs.filter((ip) => !isLoopback(ip));
   if (node.nodePortAddresses.length === 0) return ips;
-  return ips.filter((ip) =>
-    node.nodePortAddresses.some((a) => (a === 'primary' ? ip === node.nodeIPs[0] : cidrContainsIp(a, ip))),
-  );
+  return ips.filter((ip) => node.nodePortAddresses.some((a) => (a === 'primary' ? ip === node.nodeIPs[0] : cidrContainsIp(a, ip))));
 }
 
 function destList(eps: readonly EndpointInfo[]): string[] {

@@ -10,14 +10,7 @@ export { ipvsDefinition } from './definition.js';
 export { IPVS_METRICS } from './metrics.js';
 export { IPVS_SCHEDULERS, IpvsOptions, type IpvsScheduler } from './options.js';
 export type { IpvsBackendOptions, IpvsSyncDetail, IpvsSyncResult } from './proxier.js';
-export {
-  ADDRESS_MSG_BYTES,
-  DEST_ATTR_BYTES,
-  destMsgBytes,
-  ipsetMsgBytes,
-  serviceAttrBytes,
-  serviceMsgBytes,
-} from './proxier.js';
+export { ADDRESS_MSG_BYTES, DEST_ATTR_BYTES, destMsgBytes, ipsetMsgBytes, serviceAttrBytes, serviceMsgBytes } from './proxier.js';
 export { IpvsKernel, DEFAULT_TIMEOUTS, FLAG_PERSISTENT, svcHashKey } from './kernel.js';
 export type { RealServer, VirtualService, SvcTableMode, Timeouts } from './kernel.js';
 export { createScheduler, connOverhead, shHashKey, dhHashKey } from './schedulers.js';

@@ -32,18 +32,46 @@ export const IPSET_INFO: readonly IpsetInfo[] = [
   { name: 'KUBE-LOOP-BACK', type: 'hash:ip,port,ip', comment: 'Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose' },
   { name: 'KUBE-CLUSTER-IP', type: 'hash:ip,port', comment: 'Kubernetes service cluster ip + port for masquerade purpose' },
   { name: 'KUBE-EXTERNAL-IP', type: 'hash:ip,port', comment: 'Kubernetes service external ip + port for masquerade and filter purpose' },
-  { name: 'KUBE-EXTERNAL-IP-LOCAL', type: 'hash:ip,port', comment: 'Kubernetes service external ip + port with externalTrafficPolicy=local' },
+  {
+    name: 'KUBE-EXTERNAL-IP-LOCAL',
+    type: 'hash:ip,port',
+    comment: 'Kubernetes service external ip + port with externalTrafficPolicy=local',
+  },
   { name: 'KUBE-LOAD-BALANCER', type: 'hash:ip,port', comment: 'Kubernetes service lb portal' },
-  { name: 'KUBE-LOAD-BALANCER-FW', type: 'hash:ip,port', comment: 'Kubernetes service load balancer ip + port for load balancer with sourceRange' },
-  { name: 'KUBE-LOAD-BALANCER-LOCAL', type: 'hash:ip,port', comment: 'Kubernetes service load balancer ip + port with externalTrafficPolicy=local' },
-  { name: 'KUBE-LOAD-BALANCER-SOURCE-IP', type: 'hash:ip,port,ip', comment: 'Kubernetes service load balancer ip + port + source IP for packet filter purpose' },
-  { name: 'KUBE-LOAD-BALANCER-SOURCE-CIDR', type: 'hash:ip,port,net', comment: 'Kubernetes service load balancer ip + port + source cidr for packet filter purpose' },
+  {
+    name: 'KUBE-LOAD-BALANCER-FW',
+    type: 'hash:ip,port',
+    comment: 'Kubernetes service load balancer ip + port for load balancer with sourceRange',
+  },
+  {
+    name: 'KUBE-LOAD-BALANCER-LOCAL',
+    type: 'hash:ip,port',
+    comment: 'Kubernetes service load balancer ip + port with externalTrafficPolicy=local',
+  },
+  {
+    name: 'KUBE-LOAD-BALANCER-SOURCE-IP',
+    type: 'hash:ip,port,ip',
+    comment: 'Kubernetes service load balancer ip + port + source IP for packet filter purpose',
+  },
+  {
+    name: 'KUBE-LOAD-BALANCER-SOURCE-CIDR',
+    type: 'hash:ip,port,net',
+    comment: 'Kubernetes service load balancer ip + port + source cidr for packet filter purpose',
+  },
   { name: 'KUBE-NODE-PORT-TCP', type: 'bitmap:port', comment: 'Kubernetes nodeport TCP port for masquerade purpose' },
   { name: 'KUBE-NODE-PORT-LOCAL-TCP', type: 'bitmap:port', comment: 'Kubernetes nodeport TCP port with externalTrafficPolicy=local' },
   { name: 'KUBE-NODE-PORT-UDP', type: 'bitmap:port', comment: 'Kubernetes nodeport UDP port for masquerade purpose' },
   { name: 'KUBE-NODE-PORT-LOCAL-UDP', type: 'bitmap:port', comment: 'Kubernetes nodeport UDP port with externalTrafficPolicy=local' },
-  { name: 'KUBE-NODE-PORT-SCTP-HASH', type: 'hash:ip,port', comment: "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'" },
-  { name: 'KUBE-NODE-PORT-LOCAL-SCTP-HASH', type: 'hash:ip,port', comment: "Kubernetes nodeport SCTP port with externalTrafficPolicy=local with type 'hash ip:port'" },
+  {
+    name: 'KUBE-NODE-PORT-SCTP-HASH',
+    type: 'hash:ip,port',
+    comment: "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'",
+  },
+  {
+    name: 'KUBE-NODE-PORT-LOCAL-SCTP-HASH',
+    type: 'hash:ip,port',
+    comment: "Kubernetes nodeport SCTP port with externalTrafficPolicy=local with type 'hash ip:port'",
+  },
   { name: 'KUBE-HEALTH-CHECK-NODE-PORT', type: 'bitmap:port', comment: 'Kubernetes health check node port' },
   { name: 'KUBE-IPVS-IPS', type: 'hash:ip', comment: 'Addresses on the ipvs interface' },
 ];
@@ -97,12 +125,24 @@ export function jhash2(k: readonly number[], initval: number): number {
     b = (b + k[i + 1]!) >>> 0;
     c = (c + k[i + 2]!) >>> 0;
     // __jhash_mix
-    a = (a - c) >>> 0; a = (a ^ rol32(c, 4)) >>> 0; c = (c + b) >>> 0;
-    b = (b - a) >>> 0; b = (b ^ rol32(a, 6)) >>> 0; a = (a + c) >>> 0;
-    c = (c - b) >>> 0; c = (c ^ rol32(b, 8)) >>> 0; b = (b + a) >>> 0;
-    a = (a - c) >>> 0; a = (a ^ rol32(c, 16)) >>> 0; c = (c + b) >>> 0;
-    b = (b - a) >>> 0; b = (b ^ rol32(a, 19)) >>> 0; a = (a + c) >>> 0;
-    c = (c - b) >>> 0; c = (c ^ rol32(b, 4)) >>> 0; b = (b + a) >>> 0;
+    a = (a - c) >>> 0;
+    a = (a ^ rol32(c, 4)) >>> 0;
+    c = (c + b) >>> 0;
+    b = (b - a) >>> 0;
+    b = (b ^ rol32(a, 6)) >>> 0;
+    a = (a + c) >>> 0;
+    c = (c - b) >>> 0;
+    c = (c ^ rol32(b, 8)) >>> 0;
+    b = (b + a) >>> 0;
+    a = (a - c) >>> 0;
+    a = (a ^ rol32(c, 16)) >>> 0;
+    c = (c + b) >>> 0;
+    b = (b - a) >>> 0;
+    b = (b ^ rol32(a, 19)) >>> 0;
+    a = (a + c) >>> 0;
+    c = (c - b) >>> 0;
+    c = (c ^ rol32(b, 4)) >>> 0;
+    b = (b + a) >>> 0;
     length -= 3;
     i += 3;
   }
@@ -111,13 +151,20 @@ export function jhash2(k: readonly number[], initval: number): number {
   if (length >= 2) b = (b + k[i + 1]!) >>> 0;
   a = (a + k[i]!) >>> 0;
   // __jhash_final
-  c = (c ^ b) >>> 0; c = (c - rol32(b, 14)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rol32(c, 11)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rol32(a, 25)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol32(b, 16)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rol32(c, 4)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rol32(a, 14)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol32(b, 24)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 14)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rol32(c, 11)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rol32(a, 25)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 16)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rol32(c, 4)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rol32(a, 14)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 24)) >>> 0;
   return c;
 }
 
@@ -129,7 +176,6 @@ function bswap32(x: number): number {
 function portProtoWord(port: number, proto: number, last = 0): number {
   return ((port >>> 8) | ((port & 0xff) << 8) | (proto << 16) | (last << 24)) >>> 0;
 }
-
 
 /** A parsed entry: what the kernel stores, what `-sorted` orders by, and the words it hashes. */
 interface Parsed {
@@ -397,8 +443,15 @@ export class Ipset {
   /** Entries in `ipset save -sorted` order, as printed. */
   sortedEntries(): string[] {
     const t = this.info.type;
-    if (this.bitmap !== null) return [...this.members].map(Number).sort((a, b) => a - b).map(String);
-    return [...this.members].map((e) => parseEntry(t, e)).sort(comparePorts).map((p) => p.text);
+    if (this.bitmap !== null)
+      return [...this.members]
+        .map(Number)
+        .sort((a, b) => a - b)
+        .map(String);
+    return [...this.members]
+      .map((e) => parseEntry(t, e))
+      .sort(comparePorts)
+      .map((p) => p.text);
   }
 
   /** The set's lines in `ipset save` output. */
@@ -406,7 +459,8 @@ export class Ipset {
     const t = this.info.type;
     let create = `create ${this.name} ${t}`;
     if (t === 'bitmap:port') create += ' range 0-65535';
-    else create += ` family inet hashsize ${this.hashsize} maxelem ${MAX_ELEM} bucketsize ${BUCKET_SIZE} initval 0x${this.initval.toString(16).padStart(8, '0')}`;
+    else
+      create += ` family inet hashsize ${this.hashsize} maxelem ${MAX_ELEM} bucketsize ${BUCKET_SIZE} initval 0x${this.initval.toString(16).padStart(8, '0')}`;
     const lines = [create];
     for (const e of this.sortedEntries()) lines.push(`add ${this.name} ${e}`);
     return lines.join('\n') + '\n';
@@ -438,7 +492,7 @@ export class Ipset {
   testIpPortNet(ipInt: number, proto: Protocol, port: number, srcInt: number): boolean {
     const l = this.nets.get(ippKey(ipInt, PROTO_IDX[proto], port));
     if (l === undefined) return false;
-    for (const [base, bits] of l) if (((srcInt & maskOf(bits)) >>> 0) === base) return true;
+    for (const [base, bits] of l) if ((srcInt & maskOf(bits)) >>> 0 === base) return true;
     return false;
   }
 }

@@ -47,7 +47,14 @@ export const JUMPS: readonly { table: TableName; from: string; to: string; comme
 ];
 
 /** ipsetWithIptablesChain of proxier.go, in order. */
-const SET_CHAIN_RULES: readonly { set: string; table: TableName; from: string; to: string; match: string; proto?: 'tcp' | 'udp' | 'sctp' }[] = [
+const SET_CHAIN_RULES: readonly {
+  set: string;
+  table: TableName;
+  from: string;
+  to: string;
+  match: string;
+  proto?: 'tcp' | 'udp' | 'sctp';
+}[] = [
   { set: SET.loopBack, table: 'nat', from: 'KUBE-POSTROUTING', to: 'MASQUERADE', match: 'dst,dst,src' },
   { set: SET.loadBalancer, table: 'nat', from: 'KUBE-SERVICES', to: 'KUBE-LOAD-BALANCER', match: 'dst,dst' },
   { set: SET.loadBalancerLocal, table: 'nat', from: 'KUBE-LOAD-BALANCER', to: 'RETURN', match: 'dst,dst' },
@@ -187,7 +194,10 @@ export function buildRules(node: ProxyNodeConfig, inp: RuleInputs): IpvsRules {
   }
 
   add('filter', new RuleBuilder('KUBE-FORWARD').comment('kubernetes forwarding rules').mark(markS).verdict('ACCEPT'));
-  add('filter', new RuleBuilder('KUBE-FORWARD').comment('kubernetes forwarding conntrack rule').ctstate('RELATED,ESTABLISHED').verdict('ACCEPT'));
+  add(
+    'filter',
+    new RuleBuilder('KUBE-FORWARD').comment('kubernetes forwarding conntrack rule').ctstate('RELATED,ESTABLISHED').verdict('ACCEPT'),
+  );
   const hc = set(SET.healthCheckNodePort);
   add('filter', new RuleBuilder('KUBE-NODE-PORT').comment(hc.info.comment).matchSet(SET.healthCheckNodePort, 'dst').verdict('ACCEPT'));
 

@@ -23,7 +23,10 @@ export function ipvsPlan(backend: Backend, cc: CaseCluster, hasIpvs: boolean): P
   const key = changedServiceKey(cc.snapshot, order);
   if (key !== null) {
     let prev = new Set(ipsetAdds(sets0));
-    for (const [snap, now] of [[replaceOneEndpoint(cc.snapshot, key), 1], [cc.snapshot, 2]] as const) {
+    for (const [snap, now] of [
+      [replaceOneEndpoint(cc.snapshot, key), 1],
+      [cc.snapshot, 2],
+    ] as const) {
       const res = backend.sync({ snapshot: snap, changed: new Set([key]), now });
       const cur = new Set(ipsetAdds(backend.render()['ipset save'] ?? ''));
       const steps: LoadStep[] = [];
@@ -53,7 +56,8 @@ export function ipvsKernelSupport<O>(create: (cc: CaseCluster, o: O) => Backend)
   return {
     variants: [{ name: 'ipvs', options: {}, tools: { ipset: 'ipset' }, calibrates: false }],
     features: { ipvs: ['ipvsadm', '-L', '-n'] },
-    featureNotes: (f) => (f.ipvs ? [] : ['ipvs: this kernel has no IPVS (ip_vs): only its ipsets are loaded (ipset restore), no ipvsadm -R, no first packets']),
+    featureNotes: (f) =>
+      f.ipvs ? [] : ['ipvs: this kernel has no IPVS (ip_vs): only its ipsets are loaded (ipset restore), no ipvsadm -R, no first packets'],
     plan: (cc, o, f) => ipvsPlan(create(cc, o), cc, f.ipvs === true),
   };
 }

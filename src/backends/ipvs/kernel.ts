@@ -303,9 +303,7 @@ export class IpvsKernel {
 
   /** `ipvsadm -S -n`: services sorted by <protocol, address, port>, destinations by <address, port> (ipvsadm --sort, the default). */
   renderSave(): string {
-    const svcs = [...this.services.values()].sort(
-      (a, b) => a.protoNum - b.protoNum || signed32(a.ipInt - b.ipInt) || a.port - b.port,
-    );
+    const svcs = [...this.services.values()].sort((a, b) => a.protoNum - b.protoNum || signed32(a.ipInt - b.ipInt) || a.port - b.port);
     const out: string[] = [];
     for (const vs of svcs) {
       const svcName = `${protoSwitch(vs.protocol)} ${vs.ip}:${vs.port}`;
@@ -328,4 +326,3 @@ function signed32(x: number): number {
 function protoSwitch(p: Protocol): string {
   return p === 'TCP' ? '-t' : p === 'UDP' ? '-u' : '--sctp-service';
 }
-

@@ -22,7 +22,16 @@ import type {
   SyncRequest,
   SyncResult,
 } from '../../types.js';
-import { addrPortKey, DEFAULT_TIMEOUTS, destKey, IpvsKernel, type RealServer, type SvcTableMode, type Timeouts, type VirtualService } from './kernel.js';
+import {
+  addrPortKey,
+  DEFAULT_TIMEOUTS,
+  destKey,
+  IpvsKernel,
+  type RealServer,
+  type SvcTableMode,
+  type Timeouts,
+  type VirtualService,
+} from './kernel.js';
 import { IpsetStore, SET, type IpsetType } from './ipset.js';
 import { PROTO_NUM } from '../../netfilter/rule.js';
 import { PacketWalker, V_DROP, V_REJECT } from '../../netfilter/walk.js';
@@ -156,7 +165,13 @@ function lookupResult(
   w: PacketWalker,
   probes: number,
 ): LookupResult & { counts: IpvsLookupCounts } {
-  return { verdict, endpoint, serviceKey, masquerade, counts: { rules_evaluated: w.rules, hash_probes: probes, set_lookups: w.setTests } satisfies IpvsLookupCounts };
+  return {
+    verdict,
+    endpoint,
+    serviceKey,
+    masquerade,
+    counts: { rules_evaluated: w.rules, hash_probes: probes, set_lookups: w.setTests } satisfies IpvsLookupCounts,
+  };
 }
 
 interface OpenConn {
@@ -193,7 +208,13 @@ function emptyDetail(): IpvsSyncDetail {
  * housekeeping pass (not restored).
  */
 function syncCounts(d: IpvsSyncDetail, rulesWritten: number, rulesInKernel: number, restored: boolean): IpvsSyncCounts {
-  const ipvsOps = d.virtualServersAdded + d.virtualServersUpdated + d.virtualServersDeleted + d.realServersAdded + d.realServersUpdated + d.realServersDeleted;
+  const ipvsOps =
+    d.virtualServersAdded +
+    d.virtualServersUpdated +
+    d.virtualServersDeleted +
+    d.realServersAdded +
+    d.realServersUpdated +
+    d.realServersDeleted;
   const ipsetOps = d.ipsetEntriesAdded + d.ipsetEntriesDeleted;
   const addressOps = d.addressesAdded + d.addressesDeleted;
   return {
@@ -437,7 +458,9 @@ export class IpvsProxier implements Backend {
     // every wanted destination is there now; nothing else is when the counts agree
     if (kv.dests.length === dests.length) return;
     const want = new Set(dests);
-    const gone = kv.dests.filter((x) => !want.has(destKey(x.ip, x.port))).sort((a, b) => (destKey(a.ip, a.port) < destKey(b.ip, b.port) ? -1 : 1));
+    const gone = kv.dests
+      .filter((x) => !want.has(destKey(x.ip, x.port)))
+      .sort((a, b) => (destKey(a.ip, a.port) < destKey(b.ip, b.port) ? -1 : 1));
     for (const dest of gone) {
       const gk = `${kv.key}/${destKey(dest.ip, dest.port)}`;
       if (this.graceful.has(gk)) continue;

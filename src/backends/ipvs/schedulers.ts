@@ -274,7 +274,10 @@ export function dhHashKey(dstIpInt: number): number {
  */
 class HashScheduler<D extends SchedDest> implements SchedulerState<D> {
   table: (D | null)[] = new Array<D | null>(HASH_TAB_SIZE).fill(null);
-  constructor(readonly name: 'sh' | 'dh', dests: readonly D[]) {
+  constructor(
+    readonly name: 'sh' | 'dh',
+    dests: readonly D[],
+  ) {
     this.reassign(dests);
   }
   reassign(dests: readonly D[]): void {

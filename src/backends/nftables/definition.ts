@@ -65,7 +65,8 @@ export const NFTABLES_COEFFICIENTS: CoefficientSet = {
   perLookup: {
     value: 40e-9,
     unit: 's/lookup',
-    source: 'assumed: one hash set/map lookup; the earlier namespace measurements (see src/netfilter/cost.ts) found no difference between the first and last of 5,000 services',
+    source:
+      'assumed: one hash set/map lookup; the earlier namespace measurements (see src/netfilter/cost.ts) found no difference between the first and last of 5,000 services',
   },
 };
 
@@ -117,7 +118,12 @@ export const nftablesDefinition: BackendDefinition<NftablesOptions> = {
     pkg: 'nftables',
     reset: 'flush ruleset\n',
     create: (cc, o) =>
-      new NftablesBackend({ node: cc.node, serviceCIDRs: o.serviceCIDRs, nodePortAddresses: o.nodePortAddresses, fullSyncPeriod: o.fullSyncPeriod }),
+      new NftablesBackend({
+        node: cc.node,
+        serviceCIDRs: o.serviceCIDRs,
+        nodePortAddresses: o.nodePortAddresses,
+        fullSyncPeriod: o.fullSyncPeriod,
+      }),
     transaction: (b) => (b instanceof NftablesBackend ? b.lastTransaction() : ''),
     // as the proxier does before every transaction (see the README's cost notes)
     readsPerSync: [

@@ -126,7 +126,14 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
   });
   const synthetic: SyntheticService[] = buildSyntheticCluster(cluster, sc.cluster, rng, deployments);
   const manifestServices = sc.cluster.manifests.length > 0 ? loadManifestCluster(cluster, loadManifests(sc.cluster.manifests)) : [];
-  const ingress = sc.ingress.enabled ? setUpIngress(cluster, synthetic, sc.ingress, proxies.map((p) => p.name)) : null;
+  const ingress = sc.ingress.enabled
+    ? setUpIngress(
+        cluster,
+        synthetic,
+        sc.ingress,
+        proxies.map((p) => p.name),
+      )
+    : null;
 
   // initial sync on every node at t = 0
   opts.onPhase?.('initial_sync');

@@ -17,17 +17,27 @@ export function startCaseChurn(w: CaseWorld): ChurnCounters {
     const burstRng = rng.stream('churn.burst');
     for (let i = 0; i < burst.changes; i++) {
       const at = t0 + burst.at + (burst.changes > 1 ? (burst.spreadSeconds * i) / (burst.changes - 1) : 0);
-      sched.at(at, () => {
-        const s = withPods[burstRng.int(withPods.length)]!;
-        const pods = deployments.podsOf(s.namespace, s.deployment!);
-        if (pods.length > 0) deployments.deletePod(s.namespace, pods[burstRng.int(pods.length)]!.name);
-      }, 'burst');
+      sched.at(
+        at,
+        () => {
+          const s = withPods[burstRng.int(withPods.length)]!;
+          const pods = deployments.podsOf(s.namespace, s.deployment!);
+          if (pods.length > 0) deployments.deletePod(s.namespace, pods[burstRng.int(pods.length)]!.name);
+        },
+        'burst',
+      );
     }
   }
   // Poisson processes of rollouts, scaling, crashes, flaps, drains, service creation and deletion
   const k = churn.perServices > 0 ? sc.cluster.services / churn.perServices : 1;
   return startChurn(
-    { cluster, sched, deployments, rng, services: withPods.map((s) => ({ namespace: s.namespace, name: s.name, deployment: s.deployment! })) },
+    {
+      cluster,
+      sched,
+      deployments,
+      rng,
+      services: withPods.map((s) => ({ namespace: s.namespace, name: s.name, deployment: s.deployment! })),
+    },
     {
       rollingUpdatesPerMinute: churn.rollingUpdatesPerMinute * k,
       maxSurge: churn.maxSurge,

@@ -16,14 +16,26 @@ export interface CaseOutput {
 }
 
 /** The case's rows and samples; runs the micro-benchmarks when `opts.bench`. */
-export async function collectCase(w: CaseWorld, counters: ChurnCounters, targets: readonly Target[], opts: Pick<CaseOptions, 'bench' | 'onPhase'>): Promise<CaseOutput> {
+export async function collectCase(
+  w: CaseWorld,
+  counters: ChurnCounters,
+  targets: readonly Target[],
+  opts: Pick<CaseOptions, 'bench' | 'onPhase'>,
+): Promise<CaseOutput> {
   const { sc, rec } = w;
   for (const p of w.proxies) rec.node(p, sc.duration);
   const epsMean = distributionMean(sc.cluster.endpointsPerService);
   const key = { scenario: w.c.id, backend: w.kind, services: sc.cluster.services, endpoints_per_service: epsMean };
   const rows = rec.rows(key, { requestsPerConnection: sc.load.requestsPerConnection, duration: sc.duration as Seconds });
   rows.push(...w.hops.rows(key));
-  for (const [name, v] of Object.entries(counters)) rows.push({ ...key, metric: `churn_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, statistic: 'total', value: v, unit: 'events' });
+  for (const [name, v] of Object.entries(counters))
+    rows.push({
+      ...key,
+      metric: `churn_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`,
+      statistic: 'total',
+      value: v,
+      unit: 'events',
+    });
   let samples: SampleSet[] = [];
   if (opts.bench) {
     opts.onPhase?.('wall');

@@ -19,7 +19,14 @@ export function loadTargets(w: CaseWorld): Target[] {
     const svc = cluster.services.get(key)!;
     const p = svc.ports[0];
     if (p === undefined || svc.clusterIP === 'None' || svc.clusterIP === '' || p.protocol === 'SCTP') continue;
-    targets.push({ key, ip: svc.clusterIP, port: p.port, protocol: p.protocol, path: `/${svc.name}`, host: `${svc.namespace}.example.com` });
+    targets.push({
+      key,
+      ip: svc.clusterIP,
+      port: p.port,
+      protocol: p.protocol,
+      path: `/${svc.name}`,
+      host: `${svc.namespace}.example.com`,
+    });
   }
   rng.stream('load.rank').shuffle(targets);
   return targets;
@@ -52,7 +59,14 @@ export function startLoad(w: CaseWorld, targets: readonly Target[]): void {
     if (ingress !== null && ingressRng.next() < load.ingressFraction) {
       // client -> NodePort of the ingress controller on a node -> ingress pod -> service VIP -> pod
       const entry = proxies[clients.int(proxies.length)]!;
-      const first: Packet = { srcIP: '198.51.100.7', srcPort: port, dstIP: cluster.nodes.get(entry.name)!.ips[0]!, dstPort: ingress.nodePort, protocol: 'TCP', local: false };
+      const first: Packet = {
+        srcIP: '198.51.100.7',
+        srcPort: port,
+        dstIP: cluster.nodes.get(entry.name)!.ips[0]!,
+        dstPort: ingress.nodePort,
+        protocol: 'TCP',
+        local: false,
+      };
       const c1 = entry.connect(first);
       rec.connection(c1, ingress.serviceKey);
       hopRec.hop('nodeport', c1);
@@ -62,7 +76,14 @@ export function startLoad(w: CaseWorld, targets: readonly Target[]): void {
       const route = ingress.router.route(t.host, t.path);
       rec.ingress(route !== null);
       if (ingressPod !== undefined && podNode !== undefined && route !== null) {
-        const second: Packet = { srcIP: ingressPod.ip, srcPort: port, dstIP: route.service.clusterIP, dstPort: route.port.port, protocol: route.port.protocol === 'UDP' ? 'UDP' : 'TCP', local: false };
+        const second: Packet = {
+          srcIP: ingressPod.ip,
+          srcPort: port,
+          dstIP: route.service.clusterIP,
+          dstPort: route.port.port,
+          protocol: route.port.protocol === 'UDP' ? 'UDP' : 'TCP',
+          local: false,
+        };
         const c2 = podNode.connect(second);
         rec.connection(c2, objectKey(route.service.namespace, route.service.name));
         hopRec.hop('service', c2);
@@ -70,7 +91,14 @@ export function startLoad(w: CaseWorld, targets: readonly Target[]): void {
       } else routed = false;
     } else {
       const node = proxies[clients.int(proxies.length)]!;
-      const pkt: Packet = { srcIP: `${clientPrefix.get(node.name)!}${250 - (srcPort % 8)}`, srcPort: port, dstIP: t.ip, dstPort: t.port, protocol: load.protocol, local: false };
+      const pkt: Packet = {
+        srcIP: `${clientPrefix.get(node.name)!}${250 - (srcPort % 8)}`,
+        srcPort: port,
+        dstIP: t.ip,
+        dstPort: t.port,
+        protocol: load.protocol,
+        local: false,
+      };
       const conn = node.connect(pkt);
       rec.connection(conn, t.key);
       hops.push([node, pkt, conn]);

@@ -141,11 +141,24 @@ export function scalingOption(spec: ScalingChartSpec): Option {
         name: s.name,
         color: s.color,
         // labels sit left of their marker, except at the left edge of the chart, where they would be cut off
-        data: s.points.map((p) => ({ value: [p.x, p.y], name: p.label ?? '', ...(p.x <= minX * 1.5 ? { label: { position: 'right' } } : {}) })),
+        data: s.points.map((p) => ({
+          value: [p.x, p.y],
+          name: p.label ?? '',
+          ...(p.x <= minX * 1.5 ? { label: { position: 'right' } } : {}),
+        })),
         symbol: 'triangle',
         symbolSize: 15,
         itemStyle: { color: '#ffffff', borderColor: s.color, borderWidth: 2.2 },
-        label: { show: true, formatter: '{b}', position: 'left', distance: 8, fontSize: 13, color: '#222', backgroundColor: 'rgba(255,255,255,0.85)', padding: [2, 4] },
+        label: {
+          show: true,
+          formatter: '{b}',
+          position: 'left',
+          distance: 8,
+          fontSize: 13,
+          color: '#222',
+          backgroundColor: 'rgba(255,255,255,0.85)',
+          padding: [2, 4],
+        },
         labelLayout: { hideOverlap: false, moveOverlap: 'shiftY' },
         z: 5,
       });
@@ -155,8 +168,20 @@ export function scalingOption(spec: ScalingChartSpec): Option {
   }
   return {
     ...common(spec, legend),
-    xAxis: axis(spec.x.name, 'log', '', { logBase: 10, nameGap: 36, minorTick: { show: true }, minorSplitLine: { show: true, lineStyle: { color: '#f3f3f3' } } }),
-    yAxis: axis(spec.y.name, spec.y.log ? 'log' : 'value', spec.unit, spec.y.log ? { logBase: 10, nameGap: 78, minorTick: { show: true }, minorSplitLine: { show: true, lineStyle: { color: '#f3f3f3' } } } : { nameGap: 78, min: 0 }),
+    xAxis: axis(spec.x.name, 'log', '', {
+      logBase: 10,
+      nameGap: 36,
+      minorTick: { show: true },
+      minorSplitLine: { show: true, lineStyle: { color: '#f3f3f3' } },
+    }),
+    yAxis: axis(
+      spec.y.name,
+      spec.y.log ? 'log' : 'value',
+      spec.unit,
+      spec.y.log
+        ? { logBase: 10, nameGap: 78, minorTick: { show: true }, minorSplitLine: { show: true, lineStyle: { color: '#f3f3f3' } } }
+        : { nameGap: 78, min: 0 },
+    ),
     series,
   };
 }
@@ -170,8 +195,15 @@ export function groupedOption(spec: GroupedChartSpec): Option {
   return {
     ...common(spec, legend),
     tooltip: { show: false },
-    xAxis: axis('services', 'category', null, { data: spec.categories.map((c) => formatValue(c, '')), nameGap: 36, splitLine: { show: false } }),
-    yAxis: axis(spec.y.name, spec.y.log ? 'log' : 'value', spec.unit, { nameGap: 78, ...(spec.y.log ? { logBase: 10, min: start, startValue: start } : {}) }),
+    xAxis: axis('services', 'category', null, {
+      data: spec.categories.map((c) => formatValue(c, '')),
+      nameGap: 36,
+      splitLine: { show: false },
+    }),
+    yAxis: axis(spec.y.name, spec.y.log ? 'log' : 'value', spec.unit, {
+      nameGap: 78,
+      ...(spec.y.log ? { logBase: 10, min: start, startValue: start } : {}),
+    }),
     series: spec.series.map((s) => ({
       type: 'bar',
       name: s.name,
@@ -189,7 +221,12 @@ export function chartOption(spec: ChartSpec): Option {
 
 /** The chart as a standalone SVG document. */
 export function renderChartSvg(spec: ChartSpec, size: { width?: number; height?: number } = {}): string {
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: size.width ?? CHART_WIDTH, height: size.height ?? CHART_HEIGHT });
+  const chart = echarts.init(null, null, {
+    renderer: 'svg',
+    ssr: true,
+    width: size.width ?? CHART_WIDTH,
+    height: size.height ?? CHART_HEIGHT,
+  });
   try {
     chart.setOption(chartOption(spec) as echarts.EChartsCoreOption);
     const svg = chart.renderToSVGString();

@@ -201,7 +201,11 @@ export interface ChartContext {
   colors: Map<string, string>;
 }
 
-export function chartContext(rows: readonly MetricRow[], scaling: readonly ScalingRow[], scenarios: readonly ChartScenario[]): ChartContext {
+export function chartContext(
+  rows: readonly MetricRow[],
+  scaling: readonly ScalingRow[],
+  scenarios: readonly ChartScenario[],
+): ChartContext {
   return { rows, scaling, scenarios, colors: backendColors(rows.map((r) => r.backend)) };
 }
 
@@ -286,17 +290,30 @@ export function scalingChart(ctx: ChartContext, id: string, metric: string): Sca
       unplaced.push(r);
       continue;
     }
-    refPoints.push({ x: r.services, y: r.value * f, label: `${r.source}: ${formatValue(r.value * f, unit)}${r.backend === undefined ? '' : ` (${r.backend})`}` });
+    refPoints.push({
+      x: r.services,
+      y: r.value * f,
+      label: `${r.source}: ${formatValue(r.value * f, unit)}${r.backend === undefined ? '' : ` (${r.backend})`}`,
+    });
   }
   if (refPoints.length > 0) series.push({ name: 'published figures', role: 'reference', color: REFERENCE_COLOR, points: refPoints });
 
-  const values = series.flatMap((s) => s.points.flatMap((p) => [p.y, ...(p.low === undefined ? [] : [p.low]), ...(p.high === undefined ? [] : [p.high])]));
+  const values = series.flatMap((s) =>
+    s.points.flatMap((p) => [p.y, ...(p.low === undefined ? [] : [p.low]), ...(p.high === undefined ? [] : [p.high])]),
+  );
   const positive = values.length > 0 && values.every((v) => v > 0);
   const spread = positive ? Math.max(...values) / Math.min(...values) : 0;
   const yLog = positive && spread >= MIN_LOG_SPREAD;
   const notes: string[] = [];
   notes.push(`${rowKindWord(metric)}; lines: ${center}${anyBars ? `, bars: ${low ?? center} to ${high ?? center}` : ''}`);
-  if (!yLog) notes.push(values.every((v) => v === 0) ? 'every value is 0' : positive ? `linear value axis: values within ×${MIN_LOG_SPREAD}` : 'linear value axis: some values are 0');
+  if (!yLog)
+    notes.push(
+      values.every((v) => v === 0)
+        ? 'every value is 0'
+        : positive
+          ? `linear value axis: values within ×${MIN_LOG_SPREAD}`
+          : 'linear value axis: some values are 0',
+    );
   const unitText = unit === '' || unit === '1' || unit === 's' ? '' : ` (${unit})`;
   return {
     type: 'scaling',
@@ -344,7 +361,10 @@ export function groupedChart(ctx: ChartContext, family: string, metric: string):
   const stat = fittedStatistic(metric, new Set(rows.map((r) => r.statistic))) ?? 'value';
   const categories = [...new Set(rows.map((r) => r.services))].sort((a, b) => a - b);
   const backends = [...new Set(rows.map((r) => r.backend))].sort(cmp);
-  const variantText = (id: string): string => sweepPoint(id).map(([f, v]) => `${f}=${v}`).join(', ');
+  const variantText = (id: string): string =>
+    sweepPoint(id)
+      .map(([f, v]) => `${f}=${v}`)
+      .join(', ');
   const orderedVariants = [...variants].sort((a, b) => {
     const pa = sweepPoint(a);
     const pb = sweepPoint(b);
@@ -359,10 +379,18 @@ export function groupedChart(ctx: ChartContext, family: string, metric: string):
   const series: GroupedSeriesSpec[] = [];
   for (const b of backends) {
     orderedVariants.forEach((id, i) => {
-      const values = categories.map((s) => rows.find((r) => r.scenario === id && r.backend === b && r.services === s && r.statistic === stat)?.value ?? null);
+      const values = categories.map(
+        (s) => rows.find((r) => r.scenario === id && r.backend === b && r.services === s && r.statistic === stat)?.value ?? null,
+      );
       if (values.every((v) => v === null)) return;
       const v = variantText(id);
-      series.push({ name: `${b}, ${v}`, backend: b, variant: v, color: tint(ctx.colors.get(b) ?? REFERENCE_COLOR, (i / Math.max(orderedVariants.length, 2)) * 0.9), values });
+      series.push({
+        name: `${b}, ${v}`,
+        backend: b,
+        variant: v,
+        color: tint(ctx.colors.get(b) ?? REFERENCE_COLOR, (i / Math.max(orderedVariants.length, 2)) * 0.9),
+        values,
+      });
     });
   }
   if (series.length === 0) return null;
@@ -413,13 +441,25 @@ function variesByVariant(g: GroupedChartSpec): boolean {
  */
 export function runCharts(rows: readonly MetricRow[], scaling: readonly ScalingRow[], scenarios: readonly ChartScenario[]): ChartSpec[] {
   const ctx = chartContext(rows, scaling, scenarios);
-  const ids = [...new Set([...scenarios.map((s) => s.id).filter((id) => rows.some((r) => r.scenario === id)), ...[...new Set(rows.map((r) => r.scenario))].sort(cmp)])];
+  const ids = [
+    ...new Set([
+      ...scenarios.map((s) => s.id).filter((id) => rows.some((r) => r.scenario === id)),
+      ...[...new Set(rows.map((r) => r.scenario))].sort(cmp),
+    ]),
+  ];
   const out: ChartSpec[] = [];
   for (const id of ids) {
     const mine = rows.filter((r) => r.scenario === id) as KindedRow[];
     const metrics: string[] = HEADLINE_METRICS.map((h) => h.metric).filter((m) => mine.some((r) => r.metric === m));
     for (const ref of referencesOf(ctx, id)) {
-      if (ref.metric !== undefined && ref.services !== undefined && ref.value !== undefined && !metrics.includes(ref.metric) && mine.some((r) => r.metric === ref.metric)) metrics.push(ref.metric);
+      if (
+        ref.metric !== undefined &&
+        ref.services !== undefined &&
+        ref.value !== undefined &&
+        !metrics.includes(ref.metric) &&
+        mine.some((r) => r.metric === ref.metric)
+      )
+        metrics.push(ref.metric);
     }
     for (const r of mine) {
       if (!isKernelRow(r)) continue;
@@ -436,7 +476,9 @@ export function runCharts(rows: readonly MetricRow[], scaling: readonly ScalingR
   for (const fam of families) {
     const famIds = ids.filter((id) => scenarioFamily(id) === fam);
     const referenced = famIds.flatMap((id) => referencesOf(ctx, id).flatMap((r) => (r.metric === undefined ? [] : [r.metric])));
-    const extra = [...referenced, ...GROUPED_EXTRA].filter((m, i, a) => a.indexOf(m) === i && !HEADLINE_METRICS.some((h) => h.metric === m));
+    const extra = [...referenced, ...GROUPED_EXTRA].filter(
+      (m, i, a) => a.indexOf(m) === i && !HEADLINE_METRICS.some((h) => h.metric === m),
+    );
     for (const metric of [...HEADLINE_METRICS.map((h) => h.metric), ...extra]) {
       const g = groupedChart(ctx, fam, metric);
       if (g === null) continue;
@@ -461,7 +503,14 @@ export interface CompareRunInput {
  * `regressed` holds "backend|services" of the points whose plotted statistic regressed. Null when neither run
  * has the metric there.
  */
-export function compareChart(id: string, metric: string, baseline: CompareRunInput, current: CompareRunInput, regressed: ReadonlySet<string>, colors: Map<string, string>): ScalingChartSpec | null {
+export function compareChart(
+  id: string,
+  metric: string,
+  baseline: CompareRunInput,
+  current: CompareRunInput,
+  regressed: ReadonlySet<string>,
+  colors: Map<string, string>,
+): ScalingChartSpec | null {
   const sides = [
     { run: baseline, dashed: true },
     { run: current, dashed: false },
@@ -470,7 +519,9 @@ export function compareChart(id: string, metric: string, baseline: CompareRunInp
   if (specs.every((s) => s === null)) return null;
   const first = (specs[1] ?? specs[0])!;
   const series: SeriesSpec[] = [];
-  const backends = [...new Set(specs.flatMap((s) => (s === null ? [] : s.series.filter((x) => x.role === 'backend').map((x) => x.backend!))))].sort(cmp);
+  const backends = [
+    ...new Set(specs.flatMap((s) => (s === null ? [] : s.series.filter((x) => x.role === 'backend').map((x) => x.backend!)))),
+  ].sort(cmp);
   for (const b of backends) {
     sides.forEach(({ run, dashed }, i) => {
       const line = specs[i]?.series.find((x) => x.role === 'backend' && x.backend === b);
@@ -486,7 +537,9 @@ export function compareChart(id: string, metric: string, baseline: CompareRunInp
   }
   if (ringed.length > 0) series.push({ name: 'regressed', role: 'regression', color: '#b3261e', points: ringed });
   const words = metricTitle(metric);
-  const yValues = series.flatMap((s) => s.points.flatMap((p) => [p.y, ...(p.low === undefined ? [] : [p.low]), ...(p.high === undefined ? [] : [p.high])]));
+  const yValues = series.flatMap((s) =>
+    s.points.flatMap((p) => [p.y, ...(p.low === undefined ? [] : [p.low]), ...(p.high === undefined ? [] : [p.high])]),
+  );
   const positive = yValues.length > 0 && yValues.every((v) => v > 0);
   const yLog = positive && Math.max(...yValues) / Math.min(...yValues) >= MIN_LOG_SPREAD;
   return {

@@ -4,7 +4,7 @@
  */
 
 /** Seconds per unit, for the time units rows and published figures use. */
-const TIME_UNITS: Record<string, number> = { s: 1, ms: 1e-3, 'µs': 1e-6, us: 1e-6, ns: 1e-9, min: 60, h: 3600 };
+const TIME_UNITS: Record<string, number> = { s: 1, ms: 1e-3, µs: 1e-6, us: 1e-6, ns: 1e-9, min: 60, h: 3600 };
 
 /** The factor turning a value in `from` into `to`, or null when the units are not the same quantity. */
 export function unitFactor(from: string, to: string): number | null {

@@ -95,15 +95,7 @@ export interface DeploymentHandle {
 }
 
 export type PodLifecycleKind =
-  | 'created'
-  | 'scheduled'
-  | 'running'
-  | 'ready'
-  | 'unready'
-  | 'crashed'
-  | 'restarted'
-  | 'terminating'
-  | 'deleted';
+  'created' | 'scheduled' | 'running' | 'ready' | 'unready' | 'crashed' | 'restarted' | 'terminating' | 'deleted';
 
 export interface PodLifecycleEvent {
   time: Seconds;

@@ -157,9 +157,7 @@ export class Controllers {
     const allowed = d.replicas > 0 ? d.replicas + this.maxSurge(d) : 0;
     const total = active.reduce((s, rs) => s + rs.spec, 0);
     const toAdd = allowed - total;
-    const sorted = [...active].sort((a, b) =>
-      b.spec !== a.spec ? b.spec - a.spec : toAdd > 0 ? b.seq - a.seq : a.seq - b.seq,
-    );
+    const sorted = [...active].sort((a, b) => (b.spec !== a.spec ? b.spec - a.spec : toAdd > 0 ? b.seq - a.seq : a.seq - b.seq));
     const sizes = new Map<RS, number>();
     let added = 0;
     for (const rs of sorted) {
