@@ -13,78 +13,17 @@
  * only fails with KPBENCH_REQUIRE_IPVS=1). Never touches the machine's own namespace: every command runs under
  * `ip netns exec kpbench-test-<pid>-<n>`, and each namespace is deleted afterwards (ipsets live in it too).
  */
-import { after, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { loadManifests, loadObjects } from '../src/cluster/manifests.js';
 import { renderDetailed, type RenderOptions } from '../src/proxy/render.js';
+import { REQUIRE_NETFILTER as REQUIRE, has, inNs, mustInNs, run, withNamespace as withNs } from './fixtures/netns.js';
 
 // ---------------------------------------------------------------------------------------------
 // Namespaces and tools
 // ---------------------------------------------------------------------------------------------
 
-const REQUIRE = process.env['KPBENCH_REQUIRE_NETFILTER'] === '1';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-function run(cmd: string[], input?: string): Run {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { input, encoding: 'utf8', maxBuffer: 1 << 30 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return {
-    code: r.status ?? (r.error ? 127 : 128),
-    stdout: r.stdout ?? '',
-    stderr: (r.stderr ?? '') + (r.error ? String(r.error) : ''),
-    seconds,
-  };
-}
-
-function has(tool: string): boolean {
-  return run(['sh', '-c', `command -v ${tool}`]).code === 0;
-}
-
-const live = new Set<string>();
-let seq = 0;
-function deleteNamespace(ns: string): void {
-  spawnSync('ip', ['netns', 'del', ns]);
-  live.delete(ns);
-}
-// a backstop: namespaces left by an interrupted test go with the process
-process.on('exit', () => {
-  for (const ns of [...live]) deleteNamespace(ns);
-});
-after(() => {
-  for (const ns of [...live]) deleteNamespace(ns);
-});
-
-/** Runs fn in a fresh network namespace, deleted afterwards whatever happens. */
-function withNamespace<T>(fn: (ns: string) => T): T {
-  const ns = `kpbench-test-${process.pid}-${++seq}`;
-  const r = run(['ip', 'netns', 'add', ns]);
-  if (r.code !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr.trim()}`);
-  live.add(ns);
-  try {
-    return fn(ns);
-  } finally {
-    deleteNamespace(ns);
-  }
-}
-
-function inNs(ns: string, cmd: string[], input?: string): Run {
-  return run(['ip', 'netns', 'exec', ns, ...cmd], input);
-}
-
-function mustInNs(ns: string, cmd: string[], input?: string): Run {
-  const r = inNs(ns, cmd, input);
-  if (r.code !== 0)
-    assert.fail(`${cmd.join(' ')} failed (exit ${r.code}) in ${ns}: ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
-  return r;
-}
+const withNamespace = <T>(fn: (ns: string) => T): T => withNs('kpbench-test', fn);
 
 /** Why the real tools cannot run here, or null. */
 function whyUnavailable(): string | null {

@@ -12,9 +12,8 @@
  * KPBENCH_REQUIRE_NETFILTER=1, when a missing prerequisite fails. Never touches the machine's own namespace: every
  * command runs under `ip netns exec kpbench-nft-<pid>-<n>`, and each namespace is deleted afterwards.
  */
-import { after, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import type { ProxySnapshot } from '../src/types.js';
 import { loadManifests } from '../src/cluster/manifests.js';
@@ -25,51 +24,9 @@ import { createNftablesBackend, type NftablesBackend } from '../src/backends/nft
 import { SYNTHETIC_NODE, syntheticSnapshot } from '../src/backends/nftables/synthetic.js';
 import { ep, snapshot, svc } from './fixtures/iptables.js';
 import { UPSTREAM_NODE } from './fixtures/nftables/support.js';
+import { REQUIRE_NETFILTER as REQUIRE, mustInNs, run, withNamespace as withNs } from './fixtures/netns.js';
 
-const REQUIRE = process.env['KPBENCH_REQUIRE_NETFILTER'] === '1';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string[], input?: string): Run {
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { input, encoding: 'utf8', maxBuffer: 1 << 30 });
-  return { code: r.status ?? (r.error ? 127 : 128), stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
-}
-
-const live = new Set<string>();
-let seq = 0;
-function deleteNamespace(ns: string): void {
-  spawnSync('ip', ['netns', 'del', ns]);
-  live.delete(ns);
-}
-process.on('exit', () => {
-  for (const ns of [...live]) deleteNamespace(ns);
-});
-after(() => {
-  for (const ns of [...live]) deleteNamespace(ns);
-});
-
-function withNamespace<T>(fn: (ns: string) => T): T {
-  const ns = `kpbench-nft-${process.pid}-${++seq}`;
-  const r = run(['ip', 'netns', 'add', ns]);
-  if (r.code !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr.trim()}`);
-  live.add(ns);
-  try {
-    return fn(ns);
-  } finally {
-    deleteNamespace(ns);
-  }
-}
-
-function mustInNs(ns: string, cmd: string[], input?: string): Run {
-  const r = run(['ip', 'netns', 'exec', ns, ...cmd], input);
-  if (r.code !== 0)
-    assert.fail(`${cmd.join(' ')} failed (exit ${r.code}) in ${ns}: ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
-  return r;
-}
+const withNamespace = <T>(fn: (ns: string) => T): T => withNs('kpbench-nft', fn);
 
 /** Why the real-tool checks cannot run here, or null when they can. */
 function missing(): string | null {
