@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointInfo, ProxySnapshot, ServicePortInfo } from '../src/types.js';
-import { ep, snapshot, svc } from './fixtures/iptables.js';
-import { fixture, sortNFTablesTransaction, upstreamNft } from './fixtures/nftables/support.js';
+import { ep, svc } from './fixtures/iptables.js';
+import { fixture, overallNftSnapshot, sortNFTablesTransaction, upstreamNft } from './fixtures/nftables/support.js';
 import type { NftablesBackend } from '../src/backends/nftables/backend.js';
 
 function assertDump(b: NftablesBackend, expected: string, what: string): void {
@@ -17,58 +17,7 @@ function assertDump(b: NftablesBackend, expected: string, what: string): void {
 
 test('TestOverallNFTablesRules: the whole table, byte for byte after upstream sorting', () => {
   const b = upstreamNft();
-  const snap = snapshot([
-    [svc({ namespace: 'ns1', name: 'svc1', portName: 'p80', clusterIP: '172.30.0.41', port: 80 }), [ep('10.180.0.1', 80)]],
-    [
-      svc({
-        namespace: 'ns2',
-        name: 'svc2',
-        portName: 'p80',
-        clusterIP: '172.30.0.42',
-        port: 80,
-        type: 'LoadBalancer',
-        nodePort: 3001,
-        loadBalancerIPs: ['1.2.3.4'],
-        externalIPs: ['192.168.99.22'],
-        externalPolicyLocal: true,
-        healthCheckNodePort: 30000,
-      }),
-      [ep('10.180.0.2', 80)],
-    ],
-    [
-      svc({ namespace: 'ns3', name: 'svc3', portName: 'p80', clusterIP: '172.30.0.43', port: 80, type: 'NodePort', nodePort: 3003 }),
-      [ep('10.180.0.3', 80)],
-    ],
-    [
-      svc({
-        namespace: 'ns4',
-        name: 'svc4',
-        portName: 'p80',
-        clusterIP: '172.30.0.44',
-        port: 80,
-        type: 'NodePort',
-        externalIPs: ['192.168.99.33'],
-      }),
-      [ep('10.180.0.4', 80), ep('10.180.0.5', 80, { nodeName: 'test-node', isLocal: true })],
-    ],
-    [
-      svc({
-        namespace: 'ns5',
-        name: 'svc5',
-        portName: 'p80',
-        clusterIP: '172.30.0.45',
-        port: 80,
-        type: 'LoadBalancer',
-        nodePort: 3002,
-        loadBalancerIPs: ['5.6.7.8'],
-        healthCheckNodePort: 30000,
-        loadBalancerSourceRanges: [' 203.0.113.0/25'],
-        stickyMaxAgeSeconds: 10800,
-      }),
-      [ep('10.180.0.3', 80)],
-    ],
-    [svc({ namespace: 'ns6', name: 'svc6', portName: 'p80', clusterIP: '172.30.0.46', port: 80 }), []],
-  ]);
+  const snap = overallNftSnapshot();
   const r = b.syncCounts(snap, new Set(), 0);
   assert.equal(r.full, true);
   assertDump(b, fixture('base-rules.nft') + fixture('overall.nft'), 'TestOverallNFTablesRules');

@@ -22,8 +22,7 @@ import { buildSnapshot } from '../src/proxy/snapshot.js';
 import { resolveNodeConfig } from '../src/proxy/render.js';
 import { createNftablesBackend, type NftablesBackend } from '../src/backends/nftables/backend.js';
 import { SYNTHETIC_NODE, syntheticSnapshot } from '../src/backends/nftables/synthetic.js';
-import { ep, snapshot, svc } from './fixtures/iptables.js';
-import { UPSTREAM_NODE } from './fixtures/nftables/support.js';
+import { overallNftSnapshot, UPSTREAM_NODE } from './fixtures/nftables/support.js';
 import { REQUIRE_NETFILTER as REQUIRE, mustInNs, run, withNamespace as withNs } from './fixtures/netns.js';
 
 const withNamespace = <T>(fn: (ns: string) => T): T => withNs('kpbench-nft', fn);
@@ -87,64 +86,11 @@ function manifestCases(): Array<{ name: string; snap: ProxySnapshot; node: Retur
   return out;
 }
 
-function overallSnapshot(): ProxySnapshot {
-  return snapshot([
-    [svc({ namespace: 'ns1', name: 'svc1', portName: 'p80', clusterIP: '172.30.0.41', port: 80 }), [ep('10.180.0.1', 80)]],
-    [
-      svc({
-        namespace: 'ns2',
-        name: 'svc2',
-        portName: 'p80',
-        clusterIP: '172.30.0.42',
-        port: 80,
-        type: 'LoadBalancer',
-        nodePort: 3001,
-        loadBalancerIPs: ['1.2.3.4'],
-        externalIPs: ['192.168.99.22'],
-        externalPolicyLocal: true,
-      }),
-      [ep('10.180.0.2', 80)],
-    ],
-    [
-      svc({ namespace: 'ns3', name: 'svc3', portName: 'p80', clusterIP: '172.30.0.43', port: 80, type: 'NodePort', nodePort: 3003 }),
-      [ep('10.180.0.3', 80)],
-    ],
-    [
-      svc({
-        namespace: 'ns4',
-        name: 'svc4',
-        portName: 'p80',
-        clusterIP: '172.30.0.44',
-        port: 80,
-        type: 'NodePort',
-        externalIPs: ['192.168.99.33'],
-      }),
-      [ep('10.180.0.4', 80), ep('10.180.0.5', 80, { nodeName: 'test-node', isLocal: true })],
-    ],
-    [
-      svc({
-        namespace: 'ns5',
-        name: 'svc5',
-        portName: 'p80',
-        clusterIP: '172.30.0.45',
-        port: 80,
-        type: 'LoadBalancer',
-        nodePort: 3002,
-        loadBalancerIPs: ['5.6.7.8'],
-        loadBalancerSourceRanges: [' 203.0.113.0/25'],
-        stickyMaxAgeSeconds: 10800,
-      }),
-      [ep('10.180.0.3', 80)],
-    ],
-    [svc({ namespace: 'ns6', name: 'svc6', portName: 'p80', clusterIP: '172.30.0.46', port: 80 }), []],
-  ]);
-}
-
 test('upstream TestOverallNFTablesRules services: nft -c accepts the transaction, nft list gives back the rendering', (t) => {
   if (skipOrFail(t)) return;
   for (const mark of ['0x4000', undefined]) {
     const b = createNftablesBackend({ node: UPSTREAM_NODE, masqueradeMark: mark, serviceCIDRs: ['172.30.0.0/16'] });
-    b.syncCounts(overallSnapshot(), new Set(), 0);
+    b.syncCounts(overallNftSnapshot(), new Set(), 0);
     checkFullLoad(b, `overall (mark ${mark ?? 'default'})`);
   }
   const all = createNftablesBackend({
@@ -152,7 +98,7 @@ test('upstream TestOverallNFTablesRules services: nft -c accepts the transaction
     nodePortAddresses: 'all',
     serviceCIDRs: ['172.30.0.0/16', '10.96.0.0/12'],
   });
-  all.syncCounts(overallSnapshot(), new Set(), 0);
+  all.syncCounts(overallNftSnapshot(), new Set(), 0);
   checkFullLoad(all, 'overall, all node addresses, --masquerade-all');
 });
 

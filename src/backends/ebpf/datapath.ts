@@ -19,6 +19,7 @@ import type { Packet, ProxyNodeConfig, Rng } from '../../types.js';
 import { type Cidr4, cidrContains, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
 import { PROTO_NUMBER, SCOPE_EXTERNAL, SCOPE_INTERNAL, serviceKeyId, SVC_FLAG } from './lbmaps.js';
 import type { CiliumLb, ServiceEntry } from './reconciler.js';
+import { bswap32, jhash3words } from '../../net/jhash.js';
 
 export type DatapathPath = 'socket' | 'tc' | 'xdp';
 
@@ -69,36 +70,6 @@ function emptyCounts(): DatapathCounts {
   };
 }
 
-function rol32(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
-}
-
-/** The kernel's jhash_3words (include/linux/jhash.h, as Cilium's bpf/lib/jhash.h). */
-export function jhash3words(a: number, b: number, c: number, initval: number): number {
-  const iv = (initval + 0xdeadbeef + (3 << 2)) >>> 0;
-  a = (a + iv) >>> 0;
-  b = (b + iv) >>> 0;
-  c = (c + iv) >>> 0;
-  c = (c ^ b) >>> 0;
-  c = (c - rol32(b, 14)) >>> 0;
-  a = (a ^ c) >>> 0;
-  a = (a - rol32(c, 11)) >>> 0;
-  b = (b ^ a) >>> 0;
-  b = (b - rol32(a, 25)) >>> 0;
-  c = (c ^ b) >>> 0;
-  c = (c - rol32(b, 16)) >>> 0;
-  a = (a ^ c) >>> 0;
-  a = (a - rol32(c, 4)) >>> 0;
-  b = (b ^ a) >>> 0;
-  b = (b - rol32(a, 14)) >>> 0;
-  c = (c ^ b) >>> 0;
-  c = (c - rol32(b, 24)) >>> 0;
-  return c;
-}
-
-function bswap32(x: number): number {
-  return (((x & 255) << 24) | (((x >>> 8) & 255) << 16) | (((x >>> 16) & 255) << 8) | ((x >>> 24) & 255)) >>> 0;
-}
 function bswap16(x: number): number {
   return ((x & 255) << 8) | ((x >>> 8) & 255);
 }
@@ -226,3 +197,5 @@ export function lookupPacket(
     path !== 'socket' && (hairpin || (!inCluster && !(master.value.flags & SVC_FLAG.extLocalScope) && !lb.backendIsLocal(backendId)));
   return res('DNAT', serviceKey, { ip, port: backend.port }, masquerade);
 }
+
+export { jhash3words };

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { ipv4ToUint, maskOf } from '../../net/ipv4.js';
 import type { Protocol } from '../../types.js';
 import { PROTO_NUM } from './kernel.js';
+import { bswap32, jhash2 } from '../../net/jhash.js';
 
 export type IpsetType = 'hash:ip' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
 
@@ -107,69 +108,6 @@ const PROTO_IDX: Record<Protocol, number> = { TCP: 0, UDP: 1, SCTP: 2 };
 /** Exact numeric key of (address, protocol, port): addr * 2^18 + protocol index * 2^16 + port < 2^50. */
 function ippKey(ipInt: number, protoIdx: number, port: number): number {
   return ipInt * 262144 + protoIdx * 65536 + port;
-}
-
-function rol32(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
-}
-
-/** jhash2() of include/linux/jhash.h over 32-bit words. */
-export function jhash2(k: readonly number[], initval: number): number {
-  let length = k.length;
-  let a = (0xdeadbeef + (length << 2) + initval) >>> 0;
-  let b = a;
-  let c = a;
-  let i = 0;
-  while (length > 3) {
-    a = (a + k[i]!) >>> 0;
-    b = (b + k[i + 1]!) >>> 0;
-    c = (c + k[i + 2]!) >>> 0;
-    // __jhash_mix
-    a = (a - c) >>> 0;
-    a = (a ^ rol32(c, 4)) >>> 0;
-    c = (c + b) >>> 0;
-    b = (b - a) >>> 0;
-    b = (b ^ rol32(a, 6)) >>> 0;
-    a = (a + c) >>> 0;
-    c = (c - b) >>> 0;
-    c = (c ^ rol32(b, 8)) >>> 0;
-    b = (b + a) >>> 0;
-    a = (a - c) >>> 0;
-    a = (a ^ rol32(c, 16)) >>> 0;
-    c = (c + b) >>> 0;
-    b = (b - a) >>> 0;
-    b = (b ^ rol32(a, 19)) >>> 0;
-    a = (a + c) >>> 0;
-    c = (c - b) >>> 0;
-    c = (c ^ rol32(b, 4)) >>> 0;
-    b = (b + a) >>> 0;
-    length -= 3;
-    i += 3;
-  }
-  if (length === 0) return c;
-  if (length === 3) c = (c + k[i + 2]!) >>> 0;
-  if (length >= 2) b = (b + k[i + 1]!) >>> 0;
-  a = (a + k[i]!) >>> 0;
-  // __jhash_final
-  c = (c ^ b) >>> 0;
-  c = (c - rol32(b, 14)) >>> 0;
-  a = (a ^ c) >>> 0;
-  a = (a - rol32(c, 11)) >>> 0;
-  b = (b ^ a) >>> 0;
-  b = (b - rol32(a, 25)) >>> 0;
-  c = (c ^ b) >>> 0;
-  c = (c - rol32(b, 16)) >>> 0;
-  a = (a ^ c) >>> 0;
-  a = (a - rol32(c, 4)) >>> 0;
-  b = (b ^ a) >>> 0;
-  b = (b - rol32(a, 14)) >>> 0;
-  c = (c ^ b) >>> 0;
-  c = (c - rol32(b, 24)) >>> 0;
-  return c;
-}
-
-function bswap32(x: number): number {
-  return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
 }
 
 /** The `__be16 port; u8 proto; u8 padding` word of the element structs, read little-endian as jhash2 does on x86. */
@@ -532,3 +470,5 @@ export class IpsetStore {
     return out;
   }
 }
+
+export { jhash2 };
