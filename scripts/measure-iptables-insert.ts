@@ -15,22 +15,29 @@
  *
  * Needs root, iproute2 and Debian's iptables (iptables-legacy, iptables-legacy-restore). Never touches the
  * machine's own namespace. Usage:
- *   npx tsx scripts/measure-iptables-insert.ts [--services 1,500,1000,2500,5000,10000,20000] [--endpoints 2] [--inserts 5] [--json FILE]
+ *   npx tsx scripts/measure-iptables-insert.ts [--services 1,500,1000,2500,5000,10000,20000] [--endpoints 2] [--inserts 5]
+ *     [--replay S] [--json FILE]
+ * --replay S also writes the v1.6 table of S services for real, one process per chain and rule (the Huawei method
+ * end to end), and prints its measured time beside what the cost model (the committed coefficients, and this
+ * run's fit) predicts for the same processes: the check that summing single-insert costs predicts the real run.
  * The machine may be shared: run it on a quiet machine, and repeat it; the medians of a busy machine are noisy.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
+import { IPTABLES_CLI_COEFFICIENTS } from '../src/backends/iptables/cli-cost.js';
 
 interface Args {
   services: number[];
   endpoints: number;
   inserts: number;
   json: string | null;
+  /** Services whose v1.6 ruleset is written one process per chain and rule, for real (0: no replay). */
+  replay: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { services: [1, 500, 1000, 2500, 5000, 10000, 20000], endpoints: 2, inserts: 5, json: null };
+  const a: Args = { services: [1, 500, 1000, 2500, 5000, 10000, 20000], endpoints: 2, inserts: 5, json: null, replay: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = argv[i + 1];
@@ -39,12 +46,14 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--endpoints') a.endpoints = Number(v);
     else if (k === '--inserts') a.inserts = Number(v);
     else if (k === '--json') a.json = v;
+    else if (k === '--replay') a.replay = Number(v);
     else throw new Error(`unknown argument ${k}`);
     i++;
   }
   if (a.services.some((s) => !Number.isInteger(s) || s < 1)) throw new Error('--services: positive integers');
   if (!Number.isInteger(a.endpoints) || a.endpoints < 1) throw new Error('--endpoints: a positive integer');
   if (!Number.isInteger(a.inserts) || a.inserts < 1) throw new Error('--inserts: a positive integer');
+  if (!Number.isInteger(a.replay) || a.replay < 0 || a.replay > 5000) throw new Error('--replay: an integer from 0 to 5000');
   return a;
 }
 
@@ -111,46 +120,69 @@ function chainName(prefix: string, n: number): string {
   return `${prefix}${n.toString(36).toUpperCase().padStart(16, '0')}`;
 }
 
-/** The v1.6-era nat table for S services x E endpoints, as iptables-restore input; returns it and its rule count. */
-function natTable(services: number, endpoints: number): { text: string; rules: number; chains: number } {
-  const decl: string[] = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
-  const body: string[] = [];
-  decl.push(':KUBE-SERVICES - [0:0]', ':KUBE-NODEPORTS - [0:0]', ':KUBE-POSTROUTING - [0:0]', ':KUBE-MARK-MASQ - [0:0]');
-  body.push('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
-  body.push('-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
-  body.push('-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING');
-  body.push(
+/** One service's part of the v1.6 nat table: its chains, the rules in them, and its KUBE-SERVICES rules. */
+interface ServiceRules {
+  chains: string[];
+  chainRules: string[];
+  servicesRules: string[];
+}
+
+/** The v1.6-era nat table for S services x E endpoints: kube-proxy's own chains and rules, and each service's part. */
+function natParts(
+  services: number,
+  endpoints: number,
+): { fixedChains: string[]; fixedRules: string[]; tail: string[]; services: ServiceRules[] } {
+  const fixedChains = ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ'];
+  const fixedRules = [
+    '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
     '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -m mark --mark 0x4000/0x4000 -j MASQUERADE',
-  );
-  body.push('-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000');
-  let chains = 4;
+    '-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000',
+  ];
+  const tail = [
+    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+  ];
+  const out: ServiceRules[] = [];
   for (let s = 0; s < services; s++) {
     const key = `ns${s % 10}/svc${s}:p80`;
     const vip = `172.${16 + ((s >> 16) & 15)}.${(s >> 8) & 255}.${s & 255}`;
     const svc = chainName('KUBE-SVC-', s);
-    decl.push(`:${svc} - [0:0]`);
-    chains++;
-    body.push(
+    const part: ServiceRules = { chains: [svc], chainRules: [], servicesRules: [] };
+    part.servicesRules.push(
       `-A KUBE-SERVICES ! -s 10.0.0.0/8 -d ${vip}/32 -p tcp -m comment --comment "${key} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`,
+      `-A KUBE-SERVICES -d ${vip}/32 -p tcp -m comment --comment "${key} cluster IP" -m tcp --dport 80 -j ${svc}`,
     );
-    body.push(`-A KUBE-SERVICES -d ${vip}/32 -p tcp -m comment --comment "${key} cluster IP" -m tcp --dport 80 -j ${svc}`);
+    const sepRules: string[] = [];
     for (let e = 0; e < endpoints; e++) {
       const sep = chainName('KUBE-SEP-', s * endpoints + e);
       const ip = `10.${(s >> 8) & 255}.${s & 255}.${e + 1}`;
-      decl.push(`:${sep} - [0:0]`);
-      chains++;
+      part.chains.push(sep);
       const left = endpoints - e;
       const prob = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(10)}` : '';
-      body.push(`-A ${svc} -m comment --comment "${key}"${prob} -j ${sep}`);
-      body.push(`-A ${sep} -s ${ip}/32 -m comment --comment "${key}" -j KUBE-MARK-MASQ`);
-      body.push(`-A ${sep} -p tcp -m comment --comment "${key}" -m tcp -j DNAT --to-destination ${ip}:8080`);
+      part.chainRules.push(`-A ${svc} -m comment --comment "${key}"${prob} -j ${sep}`);
+      sepRules.push(`-A ${sep} -s ${ip}/32 -m comment --comment "${key}" -j KUBE-MARK-MASQ`);
+      sepRules.push(`-A ${sep} -p tcp -m comment --comment "${key}" -m tcp -j DNAT --to-destination ${ip}:8080`);
     }
+    part.chainRules.push(...sepRules);
+    out.push(part);
   }
-  body.push(
-    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
-  );
-  const rules = body.length;
-  return { text: [...decl, ...body, 'COMMIT', ''].join('\n'), rules, chains };
+  return { fixedChains, fixedRules, tail, services: out };
+}
+
+/** The v1.6-era nat table for S services x E endpoints, as iptables-restore input; returns it and its rule count. */
+function natTable(services: number, endpoints: number): { text: string; rules: number; chains: number } {
+  const p = natParts(services, endpoints);
+  const decl: string[] = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
+  const body: string[] = [...p.fixedRules];
+  for (const c of p.fixedChains) decl.push(`:${c} - [0:0]`);
+  for (const svc of p.services) {
+    for (const c of svc.chains) decl.push(`:${c} - [0:0]`);
+    body.push(...svc.servicesRules, ...svc.chainRules);
+  }
+  body.push(...p.tail);
+  const chains = p.fixedChains.length + p.services.reduce((a, svc) => a + svc.chains.length, 0);
+  return { text: [...decl, ...body, 'COMMIT', ''].join('\n'), rules: body.length, chains };
 }
 
 /** The children's user + system seconds from bash's `times` output (second line: "0m0.012s 0m0.034s"). */
@@ -219,6 +251,68 @@ function measure(services: number, endpoints: number, inserts: number): Point {
   });
 }
 
+/**
+ * The Huawei method for real: the v1.6 nat table of `services` services written into an empty table one
+ * `iptables-legacy` process per chain (`-N`) and per rule (`-A`), in the order kpbench's cli-per-rule model counts
+ * (kube-proxy's own chains and rules first, then per service its chains, its chains' rules and its KUBE-SERVICES
+ * rules). Returns the processes, the rules in the table summed over them (and squared), and the wall and CPU time
+ * of the whole run, so the model's prediction can be checked against the real thing at a size that runs in minutes.
+ */
+function replay(
+  services: number,
+  endpoints: number,
+): { processes: number; rules: number; tableRules: number; tableRulesSquared: number; wallSeconds: number; cpuSeconds: number } {
+  const p = natParts(services, endpoints);
+  const script: string[] = ['set -e'];
+  let processes = 0;
+  let inTable = 0;
+  let tableRules = 0;
+  let tableRulesSquared = 0;
+  const proc = (args: string, added: number): void => {
+    script.push(`iptables-legacy -w -t nat ${args}`);
+    processes++;
+    tableRules += inTable;
+    tableRulesSquared += inTable * inTable;
+    inTable += added;
+  };
+  for (const c of p.fixedChains) proc(`-N ${c}`, 0);
+  for (const r of [...p.fixedRules, ...p.tail]) proc(r, 1);
+  for (const svc of p.services) {
+    for (const c of svc.chains) proc(`-N ${c}`, 0);
+    for (const r of [...svc.chainRules, ...svc.servicesRules]) proc(r, 1);
+  }
+  script.push('times');
+  return withNs((ns) => {
+    const r = must(['ip', 'netns', 'exec', ns, 'bash', '-s'], script.join('\n') + '\n');
+    const counted = must(['ip', 'netns', 'exec', ns, 'iptables-legacy-save', '-t', 'nat'])
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('-A ')).length;
+    if (counted !== inTable) throw new Error(`replay left ${counted} rules, expected ${inTable}`);
+    return { processes, rules: inTable, tableRules, tableRulesSquared, wallSeconds: r.seconds, cpuSeconds: childCpuSeconds(r.stdout) };
+  });
+}
+
+/** Least squares y - fixed = a x + b x^2 (no intercept: the fixed part is given). */
+function fitQuadraticThrough(fixed: number, xs: number[], ys: number[]): { perRule: number; perRuleSquared: number } {
+  let s11 = 0;
+  let s12 = 0;
+  let s22 = 0;
+  let t1 = 0;
+  let t2 = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    const z = ys[i]! - fixed;
+    s11 += x * x;
+    s12 += x * x * x;
+    s22 += x * x * x * x;
+    t1 += x * z;
+    t2 += x * x * z;
+  }
+  const det = s11 * s22 - s12 * s12;
+  if (det === 0) return { perRule: s11 === 0 ? 0 : t1 / s11, perRuleSquared: 0 };
+  return { perRule: (t1 * s22 - t2 * s12) / det, perRuleSquared: (s11 * t2 - s12 * t1) / det };
+}
+
 /** Least squares y = a + b x. */
 function fitLine(xs: number[], ys: number[]): { fixed: number; perRule: number } {
   const n = xs.length;
@@ -250,7 +344,16 @@ function main(): void {
         `wall median ${(p.insertWallMedian * 1e3).toFixed(1)} ms (netns exec ${(p.netnsExecSeconds * 1e3).toFixed(1)} ms subtracted)\n`,
     );
   }
-  const fits: Record<string, { fixed: number; perRule: number; logLogSlope: number; anchored: { fixed: number; perRule: number } }> = {};
+  const fits: Record<
+    string,
+    {
+      fixed: number;
+      perRule: number;
+      logLogSlope: number;
+      anchored: { fixed: number; perRule: number };
+      anchoredQuadratic: { fixed: number; perRule: number; perRuleSquared: number };
+    }
+  > = {};
   for (const [name, pick] of [
     ['cpu', (p: Point) => p.insertCpuMedian],
     ['wall', (p: Point) => p.insertWallMedian],
@@ -273,17 +376,43 @@ function main(): void {
     const rest = points.filter((p) => p !== small);
     const f0 = pick(small);
     const perRule0 = rest.reduce((a, p) => a + p.rules * (pick(p) - f0), 0) / rest.reduce((a, p) => a + p.rules * p.rules, 0);
-    fits[name] = { ...fit, logLogSlope: slope, anchored: { fixed: f0, perRule: perRule0 } };
+    const quad = fitQuadraticThrough(
+      f0,
+      rest.map((p) => p.rules),
+      rest.map(pick),
+    );
+    fits[name] = { ...fit, logLogSlope: slope, anchored: { fixed: f0, perRule: perRule0 }, anchoredQuadratic: { fixed: f0, ...quad } };
     process.stdout.write(
       `fit (${name}): insert = ${(fit.fixed * 1e3).toFixed(2)} ms + ${(fit.perRule * 1e6).toFixed(3)} us x rules in table; ` +
         `anchored at the smallest table: ${(f0 * 1e3).toFixed(2)} ms + ${(perRule0 * 1e6).toFixed(3)} us x rules; ` +
-        `log-log slope (tables >= 10k rules) ${slope.toFixed(2)}\n`,
+        `log-log slope (tables >= 10k rules) ${slope.toFixed(2)}; with a quadratic term: ${(f0 * 1e3).toFixed(2)} ms + ` +
+        `${(quad.perRule * 1e6).toFixed(3)} us x rules + ${(quad.perRuleSquared * 1e12).toFixed(3)} ps x rules^2\n`,
+    );
+  }
+  let replayed: ReturnType<typeof replay> | null = null;
+  if (a.replay > 0) {
+    replayed = replay(a.replay, a.endpoints);
+    const r = replayed;
+    const c = IPTABLES_CLI_COEFFICIENTS;
+    const model = (f: { fixed: number; perRule: number; perRuleSquared?: number }): number =>
+      r.processes * f.fixed + r.tableRules * f.perRule + r.tableRulesSquared * (f.perRuleSquared ?? 0);
+    const committed = model({
+      fixed: c.cliProcessFixed!.value,
+      perRule: c.cliPerRuleInTable!.value,
+      perRuleSquared: c.cliPerRuleInTableSquared!.value,
+    });
+    const q = fits.cpu!.anchoredQuadratic;
+    process.stdout.write(
+      `replay: ${a.replay} services written one process per chain and rule: ${r.processes} processes, ${r.rules} rules, ` +
+        `${r.tableRules} rule-table reads; measured ${r.cpuSeconds.toFixed(1)} s CPU, ${r.wallSeconds.toFixed(1)} s wall; ` +
+        `model with the committed coefficients ${committed.toFixed(1)} s (x${(committed / r.cpuSeconds).toFixed(2)} of CPU), ` +
+        `with this run's quadratic CPU fit ${model(q).toFixed(1)} s (x${(model(q) / r.cpuSeconds).toFixed(2)})\n`,
     );
   }
   if (a.json !== null) {
     const uname = run(['uname', '-r']).stdout.trim();
     const version = run(['iptables-legacy', '--version']).stdout.trim();
-    writeFileSync(a.json, JSON.stringify({ kernel: uname, iptables: version, points, fits }, null, 2) + '\n');
+    writeFileSync(a.json, JSON.stringify({ kernel: uname, iptables: version, points, fits, replay: replayed }, null, 2) + '\n');
   }
 }
 

@@ -140,16 +140,24 @@ test('cli-per-rule counts every iptables process and the rules each one reads an
   // chains -N: nat KUBE-SERVICES, KUBE-NODEPORTS, KUBE-POSTROUTING, KUBE-MARK-MASQ, filter KUBE-SERVICES (5);
   // rules -A: jumps nat 3 + filter 1, KUBE-POSTROUTING 1, KUBE-MARK-MASQ 1, KUBE-SERVICES -> KUBE-NODEPORTS 1 (7);
   // the service: 3 chains, 6 rules in them, 2 in KUBE-SERVICES.
-  // rules in the table: 5 x 0, 0..6 (21), 3 x 7 (21), 7..12 (57), 13 + 14 (27)
+  // rules in the table: 5 x 0, 0..6 (21), 3 x 7 (21), 7..12 (57), 13 + 14 (27); their squares: 0, 91, 147, 559, 365
   assert.deepEqual(
-    { processes: r.counts.cli_processes, table: r.counts.cli_table_rules, kernel: r.counts.rules_in_kernel },
-    { processes: 23, table: 126, kernel: 15 },
+    {
+      processes: r.counts.cli_processes,
+      table: r.counts.cli_table_rules,
+      squared: r.counts.cli_table_rules_squared,
+      kernel: r.counts.rules_in_kernel,
+    },
+    { processes: 23, table: 126, squared: 1162, kernel: 15 },
   );
   // one endpoint replaced: the service's 8 rules deleted (15 .. 8 in the table), its 3 chains deleted (7),
   // then 3 chains created (7) and 8 rules added (7 .. 14)
   const snap2 = snapshot([[SVC1, [ep('10.180.0.1', 80), ep('10.180.0.9', 80)]]]);
   const r2 = b.sync({ snapshot: snap2, changed: new Set([SVC1.key]), now: 10 });
-  assert.deepEqual({ processes: r2.counts.cli_processes, table: r2.counts.cli_table_rules }, { processes: 22, table: 92 + 21 + 21 + 84 });
+  assert.deepEqual(
+    { processes: r2.counts.cli_processes, table: r2.counts.cli_table_rules, squared: r2.counts.cli_table_rules_squared },
+    { processes: 22, table: 92 + 21 + 21 + 84, squared: 1100 + 147 + 147 + 924 },
+  );
   // the restore methods do not report them (their rows stay as they were)
   const plain = createIptablesBackend({ node: REAL_NODE });
   const r3 = plain.sync({ snapshot: snap, changed: new Set([SVC1.key]), now: 0 });
@@ -179,7 +187,7 @@ function cluster(n: number, e: number): ProxySnapshot {
 
 const o5 = IptablesOptions.parse({ writeMethod: 'cli-per-rule', profile: 'v1.6' });
 
-function huaweiSeconds(services: number): { seconds: number; processes: number; table: number; rules: number } {
+function huaweiSeconds(services: number): { seconds: number; processes: number; table: number; squared: number; rules: number } {
   const o = o5;
   const b = iptablesDefinition.create(REAL_NODE, o);
   const snap = cluster(services, 2);
@@ -189,6 +197,7 @@ function huaweiSeconds(services: number): { seconds: number; processes: number; 
     seconds: cost.syncSeconds(r),
     processes: r.counts.cli_processes!,
     table: r.counts.cli_table_rules!,
+    squared: r.counts.cli_table_rules_squared!,
     rules: r.counts.rules_in_kernel!,
   };
 }
@@ -204,19 +213,22 @@ test('Huawei 2017: adding the rules of 5,000 and 20,000 services one at a time (
   assert.deepEqual([p5.table, p20.table], [21 + 44 * 5000 ** 2 + 61 * 5000, 21 + 44 * 20000 ** 2 + 61 * 20000]);
   // the time is the counts times the measured coefficients, nothing else
   const c = iptablesDefinition.cost(o5).coefficients;
-  assert.equal(p5.seconds, p5.processes * c.cliProcessFixed! + p5.table * c.cliPerRuleInTable!);
-  // The published table implies ~0.45-1 us per rule in the table; this machine's measured 6.3 us (CPU time, on
-  // a shared machine) puts the model at ~11x and ~6x the published times, which the scenario's references state.
-  // Checked here: the same order of magnitude (within 20x), not the issue's 5x, which these coefficients miss.
+  assert.equal(p5.seconds, p5.processes * c.cliProcessFixed! + p5.table * c.cliPerRuleInTable! + p5.squared * c.cliPerRuleInTableSquared!);
+  // The published table implies ~0.45-1 us per rule in the table; this machine's measured ~5 us (CPU time, quiet
+  // machine) puts the model at ~8x and ~5x the published times, which the scenario's references state.
+  // Checked here: the same order of magnitude (within 20x), not the issue's 5x, which these coefficients miss at
+  // 5,000 services.
   const ratio5 = p5.seconds / 660;
   const ratio20 = p20.seconds / 18000;
   process.stdout.write(
     `# huawei-2017 modelled: 5,000 services ${p5.seconds.toFixed(0)} s (x${ratio5.toFixed(1)} of 660 s), 20,000 services ${p20.seconds.toFixed(0)} s (x${ratio20.toFixed(1)} of 18,000 s)\n`,
   );
   for (const r of [ratio5, ratio20]) assert.ok(r > 1 / 20 && r < 20, `ratio ${r}`);
-  // quadratic in the services: x4 services gives x16 rules-in-table work, less the linear per-process part
+  // quadratic in the services: x4 services gives x16 rules-in-table work, less the linear per-process part; the
+  // squared term (the per-rule cost rising with the table) makes the time grow at least with the square
   assert.ok(p20.table / p5.table >= 4 ** 1.99, `table work x${(p20.table / p5.table).toFixed(2)}`);
-  assert.ok(p20.seconds / p5.seconds >= 4 ** 1.95, `time x${(p20.seconds / p5.seconds).toFixed(2)}`);
+  assert.ok(p20.squared / p5.squared >= 4 ** 2.99, `squared work x${(p20.squared / p5.squared).toFixed(2)}`);
+  assert.ok(p20.seconds / p5.seconds >= 4 ** 2, `time x${(p20.seconds / p5.seconds).toFixed(2)}`);
 });
 
 test('Tigera 2019: rules walked per new connection at 10,000 services x 10 pods with the v1.14 layout', () => {

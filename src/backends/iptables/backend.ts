@@ -386,6 +386,7 @@ export class IptablesBackend implements Backend {
       const cli = firstSync ? cliFirstSync(fixedChains, this.order, fixed) : cliChanges(rulesBefore, cliChanged);
       counts.cli_processes = cli.processes;
       counts.cli_table_rules = cli.tableRules;
+      counts.cli_table_rules_squared = cli.tableRulesSquared;
     }
     return { mode: doFull ? 'full' : 'partial', counts };
   }
@@ -578,34 +579,66 @@ export class IptablesBackend implements Backend {
  * created, the rules of its own chains added, then its KUBE-SERVICES / KUBE-NODEPORTS / filter rules. Each
  * process sees the rules added before it: the sum over processes grows with the square of the rules.
  */
-function cliFirstSync(
-  fixedChains: readonly Chain[],
-  order: readonly ServiceEntry[],
-  fixed: FixedRules,
-): { processes: number; tableRules: number } {
-  let processes = 0;
-  let tableRules = 0;
-  let inTable = 0;
-  const addRules = (n: number): void => {
-    // processes seeing inTable, inTable + 1, ..., inTable + n - 1 rules
-    processes += n;
-    tableRules += n * inTable + (n * (n - 1)) / 2;
-    inTable += n;
-  };
-  const createChains = (n: number): void => {
-    processes += n;
-    tableRules += n * inTable;
-  };
-  createChains(fixedChains.filter((c) => !c.builtin).length);
+function cliFirstSync(fixedChains: readonly Chain[], order: readonly ServiceEntry[], fixed: FixedRules): CliWork {
+  const w = new CliTally(0);
+  w.createChains(fixedChains.filter((c) => !c.builtin).length);
   let jumps = 0;
   for (const c of fixedChains) if (c.builtin) jumps += c.rules.length;
-  addRules(jumps + fixed.filterHead.length + fixed.filterTail.length + fixed.natHead.length + fixed.natTail.length);
+  w.addRules(jumps + fixed.filterHead.length + fixed.filterTail.length + fixed.natHead.length + fixed.natTail.length);
   for (const e of order) {
-    createChains(e.chains.length);
-    addRules(e.chainRuleCount);
-    addRules(e.natTop.length + e.filterTop.length);
+    w.createChains(e.chains.length);
+    w.addRules(e.chainRuleCount);
+    w.addRules(e.natTop.length + e.filterTop.length);
   }
-  return { processes, tableRules };
+  return w;
+}
+
+/** What a run of cli-per-rule processes did: the processes, and the rules in the table each saw, summed and squared. */
+interface CliWork {
+  processes: number;
+  tableRules: number;
+  tableRulesSquared: number;
+}
+
+/** Sum of i^2 for i = 0 .. n-1. */
+function sumSquaresBelow(n: number): number {
+  return ((n - 1) * n * (2 * n - 1)) / 6;
+}
+
+/**
+ * Tallies cli-per-rule processes as the table grows and shrinks: each process reads and writes back the table as
+ * it is when it runs, so it adds the table's rule count (and its square, for the per-process cost's quadratic term).
+ */
+class CliTally implements CliWork {
+  processes = 0;
+  tableRules = 0;
+  tableRulesSquared = 0;
+  constructor(private inTable: number) {}
+
+  /** n appends: the processes see inTable, inTable + 1, ..., inTable + n - 1 rules. */
+  addRules(n: number): void {
+    const t = this.inTable;
+    this.processes += n;
+    this.tableRules += n * t + (n * (n - 1)) / 2;
+    this.tableRulesSquared += n * t * t + t * n * (n - 1) + sumSquaresBelow(n);
+    this.inTable += n;
+  }
+
+  /** n deletions: the processes see inTable, inTable - 1, ..., inTable - n + 1 rules. */
+  deleteRules(n: number): void {
+    const t = this.inTable;
+    this.processes += n;
+    this.tableRules += n * t - (n * (n - 1)) / 2;
+    this.tableRulesSquared += n * t * t - t * n * (n - 1) + sumSquaresBelow(n);
+    this.inTable -= n;
+  }
+
+  /** n chain creations or deletions (`-N` / `-X`): each process sees the table's current rules. */
+  createChains(n: number): void {
+    this.processes += n;
+    this.tableRules += n * this.inTable;
+    this.tableRulesSquared += n * this.inTable * this.inTable;
+  }
 }
 
 /**
@@ -613,33 +646,19 @@ function cliFirstSync(
  * each and its chains deleted (`-X`), then for each rebuilt or added one, its chains created and rules added, one
  * process each. Unchanged services cost nothing (a per-rule writer keeps them).
  */
-function cliChanges(
-  rulesBefore: number,
-  changed: ReadonlyArray<[ServiceEntry | null, ServiceEntry | null]>,
-): { processes: number; tableRules: number } {
-  let processes = 0;
-  let tableRules = 0;
-  let inTable = rulesBefore;
+function cliChanges(rulesBefore: number, changed: ReadonlyArray<[ServiceEntry | null, ServiceEntry | null]>): CliWork {
+  const w = new CliTally(rulesBefore);
   for (const [prev, next] of changed) {
     if (prev !== null) {
-      const n = prev.chainRuleCount + prev.natTop.length + prev.filterTop.length;
-      // processes seeing inTable, inTable - 1, ..., inTable - n + 1 rules
-      processes += n;
-      tableRules += n * inTable - (n * (n - 1)) / 2;
-      inTable -= n;
-      processes += prev.chains.length;
-      tableRules += prev.chains.length * inTable;
+      w.deleteRules(prev.chainRuleCount + prev.natTop.length + prev.filterTop.length);
+      w.createChains(prev.chains.length);
     }
     if (next !== null) {
-      processes += next.chains.length;
-      tableRules += next.chains.length * inTable;
-      const n = next.chainRuleCount + next.natTop.length + next.filterTop.length;
-      processes += n;
-      tableRules += n * inTable + (n * (n - 1)) / 2;
-      inTable += n;
+      w.createChains(next.chains.length);
+      w.addRules(next.chainRuleCount + next.natTop.length + next.filterTop.length);
     }
   }
-  return { processes, tableRules };
+  return w;
 }
 
 export function createIptablesBackend(opts: IptablesBackendOptions): IptablesBackend {

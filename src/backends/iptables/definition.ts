@@ -44,7 +44,8 @@ function coefficientsFor(o: IptablesOptions): CoefficientSet {
 /**
  * The iptables data plane's cost model: one iptables-restore per sync (fixed, per rule written, per rule in the
  * kernel, and their squares in thousands of rules: full loads grow faster than linearly), or, with cli-per-rule,
- * one process per change, each paying its fixed cost and a cost per rule in the table it reads and writes back; a
+ * one process per change, each paying its fixed cost and a cost per rule in the table it reads and writes back (plus
+ * a small term in the table's square: the measured per-rule cost rises with the table); a
  * linear walk per first packet (plus a fixed part when calibrated from first-packet round trips). Coefficients per
  * flavour (cost.ts).
  */
@@ -55,7 +56,12 @@ function iptablesCost(o: IptablesOptions, calibration?: Readonly<Record<string, 
     coefficients: c,
     syncSeconds: (r: SyncResult) => {
       const n = r.counts;
-      if (cli) return count(n, 'cli_processes') * c.cliProcessFixed! + count(n, 'cli_table_rules') * c.cliPerRuleInTable!;
+      if (cli)
+        return (
+          count(n, 'cli_processes') * c.cliProcessFixed! +
+          count(n, 'cli_table_rules') * c.cliPerRuleInTable! +
+          count(n, 'cli_table_rules_squared') * c.cliPerRuleInTableSquared!
+        );
       const w = count(n, 'rules_written') / 1000;
       const k = count(n, 'rules_in_kernel') / 1000;
       return (

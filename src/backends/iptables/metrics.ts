@@ -45,6 +45,13 @@ export const IPTABLES_METRICS = {
         'rules in the table summed over the cli-per-rule processes (each reads and writes back the whole table: grows with the square of the rules; 0 with the restore methods)',
       stats: ['mean', 'max'],
     },
+    cli_table_rules_squared: {
+      unit: 'rules^2',
+      better: 'lower',
+      description:
+        "the square of the rules in the table summed over the cli-per-rule processes (a process's cost rises a little faster than its table: the cost model's quadratic term; 0 with the restore methods)",
+      stats: ['mean', 'max'],
+    },
   },
   lookup: {
     rules_evaluated: {
@@ -59,8 +66,12 @@ export const IPTABLES_METRICS = {
 
 export type IptablesSizeCounts = CountsOf<typeof IPTABLES_METRICS.size>;
 /** The cli_* counts are only present with writeMethod cli-per-rule (the restore methods' counts stay as they were). */
-export type IptablesSyncCounts = Omit<CountsOf<typeof IPTABLES_METRICS.sync>, 'cli_processes' | 'cli_table_rules'> & {
+export type IptablesSyncCounts = Omit<
+  CountsOf<typeof IPTABLES_METRICS.sync>,
+  'cli_processes' | 'cli_table_rules' | 'cli_table_rules_squared'
+> & {
   cli_processes?: number;
   cli_table_rules?: number;
+  cli_table_rules_squared?: number;
 };
 export type IptablesLookupCounts = CountsOf<typeof IPTABLES_METRICS.lookup>;
