@@ -32,7 +32,7 @@ import {
 } from './proxier.js';
 import { buildEraServiceEntry } from './eras.js';
 import { profileFacts, type KubeProxyProfile, type ProfileFacts } from './profiles.js';
-import { type Chain, CT_DNAT, PROTO_NUM, type Rule, type TableName } from '../../netfilter/rule.js';
+import { type Chain, CT_DNAT, PROTO_NUM, type Rule, RuleBuilder, type TableName } from '../../netfilter/rule.js';
 import { chainLine, saveTable } from '../../netfilter/save.js';
 import { saveOrder } from '../../netfilter/table.js';
 import { PacketWalker, RECENT_LIST_MAX, V_DROP, V_REJECT } from '../../netfilter/walk.js';
@@ -135,6 +135,19 @@ export class IptablesBackend implements Backend {
   private plan: RestorePlan | null = null;
   private kernelRules = 0;
   private kernelChains = 0;
+  /**
+   * kubelet's rules the old proxiers relied on (--iptables-drop-bit 15): nat KUBE-MARK-DROP sets the drop mark,
+   * filter KUBE-FIREWALL drops marked packets, with kubelet's own comment (its kubelet_network.go of that time).
+   */
+  private readonly kubeletDropRules = {
+    nat: [new RuleBuilder('KUBE-MARK-DROP').markTarget('or', goHex08(1 << 15))],
+    filter: [
+      new RuleBuilder('KUBE-FIREWALL')
+        .comment('kubernetes firewall for dropping marked packets')
+        .mark(goHex08(1 << 15))
+        .verdict('DROP'),
+    ],
+  };
   /** The first-packet walk over this backend's chains (also holds the xt_recent lists). */
   private readonly walker = new PacketWalker((addr) => this.isLocal(addr));
 
@@ -328,6 +341,11 @@ export class IptablesBackend implements Backend {
 
     const rulesBefore = this.synced ? this.kernelRules : 0;
     const firstSync = !this.synced;
+    if (this.config.profile !== 'current') {
+      let drop = false;
+      for (const e of this.order) if (e.usesMarkDrop === true) drop = true;
+      this.fx.kubeletDrop = drop;
+    }
     this.assembleFixedChains();
     if (!this.synced || doFull) this.fx.installJumps();
     this.synced = true;
@@ -436,7 +454,8 @@ export class IptablesBackend implements Backend {
     fx.filterExternal.rules = fext;
     fx.filterNodePorts.rules = fnp;
     fx.filterProxyFirewall.rules = ffw;
-    fx.filterFirewall.rules = this.fixed.filterHead;
+    fx.filterFirewall.rules = fx.kubeletDrop ? this.kubeletDropRules.filter : this.fixed.filterHead;
+    fx.natMarkDrop.rules = fx.kubeletDrop ? this.kubeletDropRules.nat : [];
     fx.filterForwardKube.rules = this.fixed.filterTail;
   }
 

@@ -17,6 +17,12 @@ export type KubeProxyProfile = (typeof KUBE_PROXY_PROFILES)[number];
 export interface ProfileFacts {
   /** Per-service KUBE-MARK-MASQ rule in KUBE-SERVICES (before v1.23), instead of first in KUBE-SVC-. */
   masqueradeInServices: boolean;
+  /**
+   * A service port without endpoints still gets its KUBE-SVC- (empty), KUBE-XLB- and KUBE-FW- chains and its nat
+   * KUBE-SERVICES / KUBE-NODEPORTS rules, beside the filter REJECTs (the v1.5-v1.8 syncProxyRules; later releases
+   * write only the REJECTs).
+   */
+  chainsWithoutEndpoints: boolean;
   /** Addresses written with /32 (utilproxy.ToCIDR, before v1.22). */
   slash32: boolean;
   /** Decimals of the statistic probability: "%0.5f" in the v1.6 era, computeProbability's "%0.10f" later. */
@@ -36,6 +42,7 @@ const NAT_DECLARED = ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KU
 export const PROFILE_FACTS: Readonly<Record<KubeProxyProfile, ProfileFacts>> = {
   current: {
     masqueradeInServices: false,
+    chainsWithoutEndpoints: false,
     slash32: false,
     probabilityDecimals: 10,
     largeClusterMode: true,
@@ -45,6 +52,7 @@ export const PROFILE_FACTS: Readonly<Record<KubeProxyProfile, ProfileFacts>> = {
   },
   'v1.14': {
     masqueradeInServices: true,
+    chainsWithoutEndpoints: false,
     slash32: true,
     probabilityDecimals: 10,
     largeClusterMode: false,
@@ -54,6 +62,7 @@ export const PROFILE_FACTS: Readonly<Record<KubeProxyProfile, ProfileFacts>> = {
   },
   'v1.6': {
     masqueradeInServices: true,
+    chainsWithoutEndpoints: true,
     slash32: true,
     probabilityDecimals: 5,
     largeClusterMode: false,

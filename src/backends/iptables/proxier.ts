@@ -62,6 +62,14 @@ export class FixedChains {
   readonly natNodePorts = new Chain('KUBE-NODEPORTS', 'nat', false);
   readonly natKubePostrouting = new Chain('KUBE-POSTROUTING', 'nat', false);
   readonly markMasq = new Chain('KUBE-MARK-MASQ', 'nat', false);
+  /** kubelet's mark-for-drop chain, which the v1.6 / v1.14 proxiers jumped to without declaring it. */
+  readonly natMarkDrop = new Chain('KUBE-MARK-DROP', 'nat', false);
+  /**
+   * Old profiles: kubelet's KUBE-MARK-DROP (nat) and KUBE-FIREWALL (filter, dropping marked packets) are in the
+   * modelled kernel. The backend sets this while some kube-proxy rule jumps to KUBE-MARK-DROP; otherwise kubelet's
+   * chains are left out of the model, as before.
+   */
+  kubeletDrop = false;
   readonly natCanary = new Chain('KUBE-PROXY-CANARY', 'nat', false);
 
   readonly filterInput = new Chain('INPUT', 'filter', true);
@@ -93,7 +101,7 @@ export class FixedChains {
   /** Built-in and canary chains first, then kube-proxy's own, per table. */
   natChains(): Chain[] {
     if (this.profile !== 'current') {
-      return [
+      const out = [
         this.natPrerouting,
         this.natInput,
         this.natOutput,
@@ -103,6 +111,8 @@ export class FixedChains {
         this.natKubePostrouting,
         this.markMasq,
       ];
+      if (this.kubeletDrop) out.push(this.natMarkDrop);
+      return out;
     }
     return [
       this.natPrerouting,
@@ -117,9 +127,18 @@ export class FixedChains {
     ];
   }
   filterChains(): Chain[] {
-    if (this.profile === 'v1.6') return [this.filterInput, this.filterForward, this.filterOutput, this.filterServices];
+    const kubelet = this.kubeletDrop ? [this.filterFirewall] : [];
+    if (this.profile === 'v1.6') return [this.filterInput, this.filterForward, this.filterOutput, this.filterServices, ...kubelet];
     if (this.profile === 'v1.14') {
-      return [this.filterInput, this.filterForward, this.filterOutput, this.filterServices, this.filterExternal, this.filterForwardKube];
+      return [
+        this.filterInput,
+        this.filterForward,
+        this.filterOutput,
+        this.filterServices,
+        this.filterExternal,
+        this.filterForwardKube,
+        ...kubelet,
+      ];
     }
     return [
       this.filterInput,
@@ -148,17 +167,29 @@ export class FixedChains {
     this.natInput.rules = [];
     const jNew = (chain: Chain, comment: string, to: Chain): Rule => new RuleBuilder(chain.name).ctstate('NEW').comment(comment).jump(to);
     const j = (chain: Chain, comment: string, to: Chain): Rule => new RuleBuilder(chain.name).comment(comment).jump(to);
+    // kubelet's KUBE-FIREWALL jumps (old profiles, while kube-proxy's rules use KUBE-MARK-DROP): kubelet created
+    // them before kube-proxy prepended its own, so they come last
+    const kubeletJump = (chain: Chain): Rule[] => (this.kubeletDrop ? [new RuleBuilder(chain.name).jump(this.filterFirewall)] : []);
     if (this.profile === 'v1.6') {
-      // v1.6: filter OUTPUT -> KUBE-SERVICES only (kubelet's KUBE-FIREWALL jumps are not modelled for old releases)
-      this.filterInput.rules = [];
+      // v1.6: filter OUTPUT -> KUBE-SERVICES only
+      this.filterInput.rules = kubeletJump(this.filterInput);
       this.filterForward.rules = [];
-      this.filterOutput.rules = [j(this.filterOutput, 'kubernetes service portals', this.filterServices)];
+      this.filterOutput.rules = [
+        j(this.filterOutput, 'kubernetes service portals', this.filterServices),
+        ...kubeletJump(this.filterOutput),
+      ];
       return;
     }
     if (this.profile === 'v1.14') {
-      this.filterInput.rules = [jNew(this.filterInput, 'kubernetes externally-visible service portals', this.filterExternal)];
+      this.filterInput.rules = [
+        jNew(this.filterInput, 'kubernetes externally-visible service portals', this.filterExternal),
+        ...kubeletJump(this.filterInput),
+      ];
       this.filterForward.rules = [j(this.filterForward, 'kubernetes forwarding rules', this.filterForwardKube)];
-      this.filterOutput.rules = [jNew(this.filterOutput, 'kubernetes service portals', this.filterServices)];
+      this.filterOutput.rules = [
+        jNew(this.filterOutput, 'kubernetes service portals', this.filterServices),
+        ...kubeletJump(this.filterOutput),
+      ];
       return;
     }
     const fw = (chain: Chain): Rule => new RuleBuilder(chain.name).jump(this.filterFirewall);
@@ -335,6 +366,8 @@ export interface ServiceEntry {
   readonly filterTopBytes: number;
   /** Bytes of the own chains' ":CHAIN" lines plus their rule lines (newlines included). */
   readonly chainBytes: number;
+  /** Some rule jumps to kubelet's KUBE-MARK-DROP (the v1.6 / v1.14 KUBE-FW- and KUBE-XLB- chains). */
+  readonly usesMarkDrop?: boolean;
 }
 
 /** a + b as one flat string (a plain + of long strings makes a rope node). */
