@@ -14,6 +14,9 @@
  *   clusterCIDR 10.0.0.0/24 and hostname "test-hostname"; the endpoint 10.180.2.1 is on that node. Its node
  *   ports are 3001 (below today's 30000-32767 range): kpbench's ServicePortInfo takes them as they are.
  *
+ * The v1.14 profile is also checked line by line against the v1.14 line's proxier.go (mateuszmatejczyk/kubernetes
+ * @ 0340f847fb599e094760c0e410310e696c5f8716; its proxier_test.go is not in the store), at the end of this file.
+ *
  * Result (pinned below): v1.6 passes all 9 cases; v1.14 passes 7 of 9. The two it fails, TestExternalIPsReject and
  * TestNodePortReject, look for the no-endpoint REJECTs in filter KUBE-SERVICES; from v1.10 on kube-proxy writes
  * them into KUBE-EXTERNAL-SERVICES, which the v1.14 profile does, so those two expectations belong to the older
@@ -394,4 +397,50 @@ test('first packets (v1.6, Local policy): a node port with a local endpoint is D
   assert.deepEqual(walk(true), { verdict: 'DNAT', walked: 11 });
   // KUBE-XLB- 2 (redirect, "has no local endpoints" -> KUBE-MARK-DROP 1); INPUT -> KUBE-FIREWALL drops the mark
   assert.deepEqual(walk(false), { verdict: 'DROP', walked: 10 });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The v1.14 line's proxier.go (mateuszmatejczyk/kubernetes @ 0340f847fb599e094760c0e410310e696c5f8716: klog,
+// endpointChainsNumber, NetworkProgrammingLatency, no KUBE-FORWARD INVALID drop; no proxier_test.go stored)
+// ---------------------------------------------------------------------------------------------
+
+test('proxier.go of the v1.14 line: Local-policy node ports, KUBE-XLB- without endpoints, no load-balancer REJECT', () => {
+  const s = base({
+    type: 'LoadBalancer',
+    nodePort: SVC_NODE_PORT,
+    loadBalancerIPs: [SVC_LB_IP],
+    externalPolicyLocal: true,
+    stickyMaxAgeSeconds: 10800,
+  });
+  const lines = syncOne('v1.14', s, ONLY_LOCAL_EPS).split('\n');
+  const chain = (name: string): string[] => lines.filter((l) => l.startsWith(`-A ${name} `));
+  // localhost sources are masqueraded before the jump to KUBE-XLB- (the "martian source" fix)
+  assert.deepEqual(chain('KUBE-NODEPORTS'), [
+    `-A KUBE-NODEPORTS -m comment --comment ns1/svc1:p80 -m tcp -p tcp --dport 3001 -s 127.0.0.0/8 -j KUBE-MARK-MASQ`,
+    `-A KUBE-NODEPORTS -m comment --comment ns1/svc1:p80 -m tcp -p tcp --dport 3001 -j ${XLB_CHAIN}`,
+  ]);
+  // session affinity over the local endpoints (with its comment), then the balancing rule
+  assert.deepEqual(chain(XLB_CHAIN), [
+    `-A ${XLB_CHAIN} -m comment --comment "Redirect pods trying to reach external loadbalancer VIP to clusterIP" -s 10.0.0.0/24 -j ${SVC_CHAIN}`,
+    `-A ${XLB_CHAIN} -m comment --comment ns1/svc1:p80 -m recent --name ${LOCAL_SEP} --rcheck --seconds 10800 --reap -j ${LOCAL_SEP}`,
+    `-A ${XLB_CHAIN} -m comment --comment "Balancing rule 0 for ns1/svc1:p80" -j ${LOCAL_SEP}`,
+  ]);
+  // KUBE-SVC- and KUBE-SEP- rules without the service comment
+  assert.deepEqual(chain(SVC_CHAIN).slice(2), [
+    `-A ${SVC_CHAIN} -m statistic --mode random --probability 0.50000 -j ${NON_LOCAL_SEP}`,
+    `-A ${SVC_CHAIN} -j ${LOCAL_SEP}`,
+  ]);
+  // without endpoints: KUBE-XLB- declared (empty), no KUBE-SVC-/KUBE-FW-, REJECTs for the cluster IP and the node
+  // port only (none for the load-balancer IP)
+  const none = syncOne('v1.14', s, []);
+  const noneLines = none.split('\n');
+  assert.ok(noneLines.includes(`:${XLB_CHAIN} - [0:0]`) && getRules(none, XLB_CHAIN).length === 0);
+  assert.ok(!none.includes(SVC_CHAIN) && !none.includes(FW_CHAIN));
+  assert.deepEqual(
+    noneLines.filter((l) => l.endsWith('-j REJECT')),
+    [
+      '-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 has no endpoints" -m tcp -p tcp -d 10.20.30.41/32 --dport 80 -j REJECT',
+      '-A KUBE-EXTERNAL-SERVICES -m comment --comment "ns1/svc1:p80 has no endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 3001 -j REJECT',
+    ],
+  );
 });

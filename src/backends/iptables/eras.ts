@@ -19,7 +19,7 @@ import { chainLine } from '../../netfilter/save.js';
 import { profileFacts } from './profiles.js';
 import type { FixedChains, ProxierConfig, ServiceEntry } from './proxier.js';
 
-/** The probability string of endpoint i of n as the release printed it ("%0.5f" in v1.6, "%0.10f" in v1.14). */
+/** The probability string of endpoint i of n as the release printed it ("%0.5f" in v1.6 and v1.14). */
 export function eraProbability(n: number, decimals: 5 | 10): string {
   return formatFixed(1 / n, decimals);
 }
@@ -88,7 +88,8 @@ export function buildEraServiceEntry(
   const natRules = hasEndpoints || facts.chainsWithoutEndpoints;
 
   const svcChain = natRules ? new Chain(SVC_PREFIX + hash, 'nat', false, [], key) : null;
-  const xlbChain = natRules && onlyLocal ? new Chain(XLB_PREFIX + hash, 'nat', false, [], key) : null;
+  // KUBE-XLB- is declared for every Local-policy port, with endpoints or not (its rules only with endpoints)
+  const xlbChain = onlyLocal ? new Chain(XLB_PREFIX + hash, 'nat', false, [], key) : null;
   const fwChain = natRules && lbIPs.length > 0 ? new Chain(FW_PREFIX + hash, 'nat', false, [], key) : null;
   const prevSep = new Map<string, string>();
   if (prev !== undefined && prev.protocol === protocol) {
@@ -138,13 +139,11 @@ export function buildEraServiceEntry(
     }
   }
   // Capture load-balancer ingress: the jump to KUBE-FW- (its rules below, once per ingress IP as the release wrote
-  // them into the one chain).
-  for (const ip of lbIPs) {
-    if (fwChain !== null) {
+  // them into the one chain). No REJECT for load-balancer IPs without endpoints in either release ("FIXME: do we
+  // need REJECT rules for load-balancer ingress if !hasEndpoints?" in v1.14).
+  if (fwChain !== null) {
+    for (const ip of lbIPs) {
       natTop.push(rb('KUBE-SERVICES').comment(`${key} loadbalancer IP`).proto(protocol).dst(cidr(ip)).dport(port).jump(fwChain));
-    }
-    if (!hasEndpoints && !facts.chainsWithoutEndpoints) {
-      filterTop.push(rb(externalReject).comment(noEndpoints).proto(protocol).dst(cidr(ip)).dport(port).verdict('REJECT'));
     }
   }
   // Capture nodeports: masquerade, then the service chain; with the Local policy, the KUBE-XLB- chain only.
@@ -154,6 +153,10 @@ export function buildEraServiceEntry(
         natTop.push(rb('KUBE-NODEPORTS').comment(key).proto(protocol).dport(nodePort).jump(fx.markMasq));
         natTop.push(rb('KUBE-NODEPORTS').comment(key).proto(protocol).dport(nodePort).jump(svcChain));
       } else {
+        // v1.14: masquerade node-port traffic from localhost first (the "martian source" fix)
+        if (facts.localPolicyExtras) {
+          natTop.push(rb('KUBE-NODEPORTS').comment(key).proto(protocol).dport(nodePort).src('127.0.0.0/8').jump(fx.markMasq));
+        }
         natTop.push(rb('KUBE-NODEPORTS').comment(key).proto(protocol).dport(nodePort).jump(xlbChain));
       }
     }
@@ -196,13 +199,15 @@ export function buildEraServiceEntry(
     }
   }
 
+  // KUBE-SVC- and KUBE-SEP- rules: with the service comment in v1.6, without in v1.14 (see ProfileFacts)
+  const ec = (chain: string): RuleBuilder => (facts.endpointComments ? rb(chain).comment(key) : rb(chain));
   if (svcChain !== null && hasEndpoints) {
     const n = sepChains.length;
     if (info.stickyMaxAgeSeconds > 0) {
-      for (const sep of sepChains) add(svcChain, rb(svcChain.name).comment(key).recentCheck(sep.name, info.stickyMaxAgeSeconds).jump(sep));
+      for (const sep of sepChains) add(svcChain, ec(svcChain.name).recentCheck(sep.name, info.stickyMaxAgeSeconds).jump(sep));
     }
     for (let i = 0; i < n; i++) {
-      const b = rb(svcChain.name).comment(key);
+      const b = ec(svcChain.name);
       if (i < n - 1) b.statistic(probability(n - i, facts.probabilityDecimals));
       add(svcChain, b.jump(sepChains[i]!));
     }
@@ -210,8 +215,8 @@ export function buildEraServiceEntry(
   for (let i = 0; i < eps.length; i++) {
     const e = eps[i]!;
     const sep = sepChains[i]!;
-    const r1 = rb(sep.name).comment(key).src(cidr(e.ip)).jump(fx.markMasq);
-    const dnat = rb(sep.name).comment(key);
+    const r1 = ec(sep.name).src(cidr(e.ip)).jump(fx.markMasq);
+    const dnat = ec(sep.name);
     if (info.stickyMaxAgeSeconds > 0) dnat.recentSet(sep.name);
     const r2 = dnat.proto(protocol).dnatTo(e.ip, e.port);
     sep.rules = [r1, r2];
@@ -235,6 +240,10 @@ export function buildEraServiceEntry(
       add(xlbChain, rb(xlbChain.name).comment(`${key} has no local endpoints`).jump(fx.natMarkDrop));
       usesMarkDrop = true;
     } else {
+      // v1.14: session affinity over the local endpoints first (these rules kept their comment)
+      if (facts.localPolicyExtras && info.stickyMaxAgeSeconds > 0) {
+        for (const sep of local) add(xlbChain, rb(xlbChain.name).comment(key).recentCheck(sep.name, info.stickyMaxAgeSeconds).jump(sep));
+      }
       for (let i = 0; i < local.length; i++) {
         const b = rb(xlbChain.name).comment(`Balancing rule ${i} for ${key}`);
         if (i < local.length - 1) b.statistic(probability(local.length - i, facts.probabilityDecimals));

@@ -4,9 +4,9 @@
  * - `current`: today's proxier (pkg/proxy/iptables/proxier.go, v1.31+), the default, pinned byte for byte by
  *   test/iptables-upstream.test.ts.
  * - `v1.14` (Tigera's 2019 comparison) and `v1.6` (Huawei's KubeCon EU 2017 table): the layout before the
- *   masquerade rule moved into KUBE-SVC (v1.23), before KUBE-EXT/KUBE-SVL (v1.24), before large-cluster mode dropped
- *   comments (v1.16) and before partial restores (MinimizeIPTablesRestore, v1.26 beta). Per service port, nat
- *   KUBE-SERVICES holds two rules: the KUBE-MARK-MASQ rule for off-cluster sources and the jump to KUBE-SVC-.
+ *   masquerade rule moved into KUBE-SVC (v1.23), before KUBE-EXT/KUBE-SVL (v1.24), before today's large-cluster
+ *   mode and before partial restores (MinimizeIPTablesRestore, v1.26 beta). Per service port, nat KUBE-SERVICES
+ *   holds two rules: the KUBE-MARK-MASQ rule for off-cluster sources and the jump to KUBE-SVC-.
  *   What each was based on is in src/backends/iptables/README.md ("kube-proxy era profiles").
  */
 
@@ -25,9 +25,19 @@ export interface ProfileFacts {
   chainsWithoutEndpoints: boolean;
   /** Addresses written with /32 (utilproxy.ToCIDR, before v1.22). */
   slash32: boolean;
-  /** Decimals of the statistic probability: "%0.5f" in the v1.6 era, computeProbability's "%0.10f" later. */
+  /** Decimals of the statistic probability: "%0.5f" in v1.6 and v1.14, computeProbability's "%0.10f" today. */
   probabilityDecimals: 5 | 10;
-  /** Above 1000 endpoints per-endpoint comments are dropped (v1.16+). */
+  /**
+   * KUBE-SVC- and KUBE-SEP- rules carry the `ns/svc:port` comment. From v1.12 (#65755) to v1.22 they had none:
+   * appendServiceCommentLocked appended to its own copy of the argument slice, so the comment was always lost.
+   */
+  endpointComments: boolean;
+  /**
+   * v1.14's Local-policy extras: the KUBE-NODEPORTS `-s 127.0.0.0/8 -j KUBE-MARK-MASQ` rule before the jump to
+   * KUBE-XLB-, and KUBE-XLB- session-affinity `recent` checks over the local endpoints (neither in v1.8).
+   */
+  localPolicyExtras: boolean;
+  /** Above 1000 endpoints per-endpoint comments are left out, as today's proxier does (v1.23+). */
   largeClusterMode: boolean;
   /** MinimizeIPTablesRestore (partial restores, v1.26+). */
   partialRestores: boolean;
@@ -45,6 +55,8 @@ export const PROFILE_FACTS: Readonly<Record<KubeProxyProfile, ProfileFacts>> = {
     chainsWithoutEndpoints: false,
     slash32: false,
     probabilityDecimals: 10,
+    endpointComments: true,
+    localPolicyExtras: false,
     largeClusterMode: true,
     partialRestores: true,
     filterDeclared: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL'],
@@ -54,7 +66,9 @@ export const PROFILE_FACTS: Readonly<Record<KubeProxyProfile, ProfileFacts>> = {
     masqueradeInServices: true,
     chainsWithoutEndpoints: false,
     slash32: true,
-    probabilityDecimals: 10,
+    probabilityDecimals: 5,
+    endpointComments: false,
+    localPolicyExtras: true,
     largeClusterMode: false,
     partialRestores: false,
     filterDeclared: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD'],
@@ -65,6 +79,8 @@ export const PROFILE_FACTS: Readonly<Record<KubeProxyProfile, ProfileFacts>> = {
     chainsWithoutEndpoints: true,
     slash32: true,
     probabilityDecimals: 5,
+    endpointComments: true,
+    localPolicyExtras: false,
     largeClusterMode: false,
     partialRestores: false,
     filterDeclared: ['KUBE-SERVICES'],
