@@ -443,4 +443,9 @@ export interface BackendDefinition<O = unknown> {
   readonly renderOutputs: Readonly<Record<string, RenderOutput>>;
   /** The IP families the backend can write a ruleset for (ProxyNodeConfig.ipFamily) [IPv4 only]. */
   readonly ipFamilies?: readonly ('IPv4' | 'IPv6')[];
+  /**
+   * The IP families the backend can run in the simulator: sync, and first packets through lookup() [IPv4 only]. A
+   * dual-stack scenario needs both.
+   */
+  readonly simulatedIPFamilies?: readonly ('IPv4' | 'IPv6')[];
 }

@@ -216,7 +216,11 @@ test('dual-stack scenarios: data planes without an IPv6 proxier and single-stack
     }
     throw new Error('accepted');
   };
-  assert.match(bad(SCENARIO.replace('backends: [iptables]', 'backends: [iptables, ipvs]')), /backends\[1\].*ipvs has no IPv6 proxier/);
+  assert.match(
+    bad(SCENARIO.replace('backends: [iptables]', 'backends: [iptables, ipvs]')),
+    /backends\[1\].*ipvs renders its IPv6 proxier \(kpbench render\) but does not walk IPv6 first packets/,
+  );
+  assert.match(bad(SCENARIO.replace('backends: [iptables]', 'backends: [iptables, ebpf]')), /backends\[1\].*ebpf has no IPv6 proxier/);
   assert.match(bad(SCENARIO.replace('ipFamilies: [IPv4, IPv6]', 'ipFamilies: [IPv4]')), /RequireDualStack.*single-stack cluster/);
   assert.match(bad(SCENARIO.replace('ipFamilies: [IPv4, IPv6]', 'ipFamilies: [IPv6]')), /cluster.ipFamilies.*IPv6 single-stack/);
   assert.match(

@@ -272,7 +272,8 @@ export class RuleBuilder {
   }
   /** `-m ipvs --vaddr A --vproto P --vport N`. */
   ipvs(vaddr: string, vproto: string, vport: number): this {
-    const a = parseIPv4(vaddr);
+    // an IPv6 virtual address (the IPv6 proxier's rule) is written, not matched by the IPv4 walk (address 0)
+    const a = parseIPv4(vaddr) ?? (parseIPSloppy(vaddr)?.family === 'IPv6' ? 0 : null);
     const p = PROTO_NUM[vproto];
     if (a === null || p === undefined) throw new RangeError(`bad ipvs match ${vaddr} ${vproto}`);
     this.r.flags |= F_IPVS;

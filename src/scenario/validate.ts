@@ -159,8 +159,15 @@ export function validateCase(file: string, s: ScenarioFile, point: Record<string
       fail(file, point, 'proxy.clusterCIDRv6', `${v6.text} holds fewer node /64s than the ${fmtCount(c.nodes)} nodes`);
     s.backends.forEach((b, i) => {
       const d = backendDefinition(b);
-      if (!(d.ipFamilies ?? ['IPv4']).includes('IPv6'))
-        fail(file, point, `backends[${i}]`, `${b} has no IPv6 proxier in this harness, so it cannot run a dual-stack cluster`);
+      if (!(d.simulatedIPFamilies ?? ['IPv4']).includes('IPv6'))
+        fail(
+          file,
+          point,
+          `backends[${i}]`,
+          (d.ipFamilies ?? ['IPv4']).includes('IPv6')
+            ? `${b} renders its IPv6 proxier (kpbench render) but does not walk IPv6 first packets, so it cannot run a dual-stack cluster`
+            : `${b} has no IPv6 proxier in this harness, so it cannot run a dual-stack cluster`,
+        );
     });
   }
 
