@@ -1,0 +1,173 @@
+/**
+ * Upstream's packet-flow cases of pkg/proxy/iptables/proxier_test.go that the other tests do not pin:
+ * TestClusterIPGeneral (ports, target ports, TCP/UDP/SCTP on one port, hairpin masquerade) and
+ * TestNoEndpointsReject (a LoadBalancer without endpoints rejects on every address), each checked twice: with
+ * upstream's packet tracer over the rendered iptables-save (test/fixtures/iptables-trace.ts, upstream's notion of
+ * "output": every endpoint a probabilistic rule may reach), and through the backend's own first-packet walk
+ * (every endpoint the walk picks over a range of random draws).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Protocol } from '../src/types.js';
+import type { IptablesBackend } from '../src/backends/iptables/index.js';
+import { ep, snapshot, svc, upstreamBackend, scripted } from './fixtures/iptables.js';
+import { tracePacket } from './fixtures/iptables-trace.js';
+
+const testNodeIP = '192.168.0.2';
+const testExternalClient = '203.0.113.2';
+const testNodeIPs = [testNodeIP, '192.168.1.2', '192.168.99.11', '2001:db8::1', '2001:db8:1::2'];
+
+interface Flow {
+  name: string;
+  sourceIP: string;
+  protocol?: Protocol;
+  destIP: string;
+  destPort: number;
+  output: string;
+  masq?: boolean;
+}
+
+function run(b: IptablesBackend, flows: readonly Flow[]): void {
+  const save = b.render()['iptables-save']!;
+  for (const f of flows) {
+    const proto = f.protocol ?? 'TCP';
+    // upstream's tracer
+    const r = tracePacket(save, f.sourceIP, proto.toLowerCase(), f.destIP, f.destPort, testNodeIPs);
+    assert.deepEqual({ output: r.output, masq: r.masq }, { output: f.output, masq: f.masq ?? false }, `${f.name}\n${r.matches.join('\n')}`);
+    // the backend's walk: the endpoints it reaches over draws spread across [0, 1), or its verdict
+    const seen = new Set<string>();
+    let verdict = '';
+    let masq = false;
+    for (const d of [0.01, 0.26, 0.49, 0.51, 0.74, 0.99]) {
+      const l = b.lookup(
+        { srcIP: f.sourceIP, srcPort: 40000, dstIP: f.destIP, dstPort: f.destPort, protocol: proto, local: false },
+        scripted([d]),
+        1,
+      );
+      verdict = l.verdict;
+      masq = l.masquerade;
+      if (l.endpoint !== null) seen.add(`${l.endpoint.ip}:${l.endpoint.port}`);
+    }
+    const walked = seen.size > 0 ? [...seen].sort().join(', ') : verdict === 'PASS' ? '' : verdict;
+    assert.equal(walked, f.output, `${f.name} (walk)`);
+    if (seen.size > 0) assert.equal(masq, f.masq ?? false, `${f.name} (walk masquerade)`);
+  }
+}
+
+test('upstream TestClusterIPGeneral flows', () => {
+  const b = upstreamBackend();
+  const s = snapshot([
+    [
+      svc({ namespace: 'ns1', name: 'svc1', portName: 'http', clusterIP: '172.30.0.41', port: 80 }),
+      [ep('10.180.0.1', 80, { nodeName: 'test-node', isLocal: true })],
+    ],
+    ...(
+      [
+        ['http', 'TCP', 80, 80],
+        ['https', 'TCP', 443, 8443],
+        ['dns-udp', 'UDP', 53, 53],
+        ['dns-tcp', 'TCP', 53, 5353],
+        ['dns-sctp', 'SCTP', 53, 53],
+      ] as const
+    ).map(
+      ([portName, protocol, port, target]) =>
+        [
+          svc({ namespace: 'ns2', name: 'svc2', portName, protocol, clusterIP: '172.30.0.42', port, targetPort: target }),
+          [ep('10.180.0.1', target, { nodeName: 'test-node', isLocal: true }), ep('10.180.2.1', target, { nodeName: 'node2' })],
+        ] as const,
+    ),
+  ] as never);
+  b.sync({ snapshot: s, changed: new Set(s.services.keys()), now: 0 });
+  run(b, [
+    { name: 'simple clusterIP', sourceIP: '10.180.0.2', destIP: '172.30.0.41', destPort: 80, output: '10.180.0.1:80' },
+    { name: 'hairpin to cluster IP', sourceIP: '10.180.0.1', destIP: '172.30.0.41', destPort: 80, output: '10.180.0.1:80', masq: true },
+    {
+      name: 'clusterIP with multiple endpoints',
+      sourceIP: '10.180.0.2',
+      destIP: '172.30.0.42',
+      destPort: 80,
+      output: '10.180.0.1:80, 10.180.2.1:80',
+    },
+    {
+      name: 'clusterIP with TargetPort',
+      sourceIP: '10.180.0.2',
+      destIP: '172.30.0.42',
+      destPort: 443,
+      output: '10.180.0.1:8443, 10.180.2.1:8443',
+    },
+    {
+      name: 'clusterIP with TCP, UDP, and SCTP on same port (TCP)',
+      sourceIP: '10.180.0.2',
+      protocol: 'TCP',
+      destIP: '172.30.0.42',
+      destPort: 53,
+      output: '10.180.0.1:5353, 10.180.2.1:5353',
+    },
+    {
+      name: 'clusterIP with TCP, UDP, and SCTP on same port (UDP)',
+      sourceIP: '10.180.0.2',
+      protocol: 'UDP',
+      destIP: '172.30.0.42',
+      destPort: 53,
+      output: '10.180.0.1:53, 10.180.2.1:53',
+    },
+    {
+      name: 'clusterIP with TCP, UDP, and SCTP on same port (SCTP)',
+      sourceIP: '10.180.0.2',
+      protocol: 'SCTP',
+      destIP: '172.30.0.42',
+      destPort: 53,
+      output: '10.180.0.1:53, 10.180.2.1:53',
+    },
+    {
+      name: 'TCP-only port does not match UDP traffic',
+      sourceIP: '10.180.0.2',
+      protocol: 'UDP',
+      destIP: '172.30.0.42',
+      destPort: 80,
+      output: '',
+    },
+    { name: "svc1 does not accept svc2's ports", sourceIP: '10.180.0.2', destIP: '172.30.0.41', destPort: 443, output: '' },
+  ]);
+});
+
+test('upstream TestNoEndpointsReject flows', () => {
+  const b = upstreamBackend();
+  const s = snapshot([
+    [
+      svc({
+        namespace: 'ns1',
+        name: 'svc1',
+        portName: 'p80',
+        clusterIP: '172.30.0.41',
+        port: 80,
+        type: 'LoadBalancer',
+        nodePort: 3001,
+        externalIPs: ['192.168.99.11'],
+        loadBalancerIPs: ['1.2.3.4'],
+      }),
+      [],
+    ],
+  ]);
+  b.sync({ snapshot: s, changed: new Set(s.services.keys()), now: 0 });
+  run(b, [
+    { name: 'pod to cluster IP with no endpoints', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 80, output: 'REJECT' },
+    {
+      name: 'external to external IP with no endpoints',
+      sourceIP: testExternalClient,
+      destIP: '192.168.99.11',
+      destPort: 80,
+      output: 'REJECT',
+    },
+    { name: 'pod to NodePort with no endpoints', sourceIP: '10.0.0.2', destIP: testNodeIP, destPort: 3001, output: 'REJECT' },
+    { name: 'external to NodePort with no endpoints', sourceIP: testExternalClient, destIP: testNodeIP, destPort: 3001, output: 'REJECT' },
+    { name: 'pod to LoadBalancer IP with no endpoints', sourceIP: '10.0.0.2', destIP: '1.2.3.4', destPort: 80, output: 'REJECT' },
+    {
+      name: 'external to LoadBalancer IP with no endpoints',
+      sourceIP: testExternalClient,
+      destIP: '1.2.3.4',
+      destPort: 80,
+      output: 'REJECT',
+    },
+  ]);
+});
