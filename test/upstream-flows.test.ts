@@ -1,7 +1,8 @@
 /**
  * Upstream's packet-flow cases of pkg/proxy/iptables/proxier_test.go that the other tests do not pin:
  * TestClusterIPGeneral (ports, target ports, TCP/UDP/SCTP on one port, hairpin masquerade) and
- * TestNoEndpointsReject (a LoadBalancer without endpoints rejects on every address), each checked twice: with
+ * TestNoEndpointsReject (a LoadBalancer without endpoints rejects on every address), TestHealthCheckNodePort,
+ * TestExternalTrafficPolicyLocal / Cluster and TestTerminatingEndpointsTrafficPolicyCluster, each checked twice: with
  * upstream's packet tracer over the rendered iptables-save (test/fixtures/iptables-trace.ts, upstream's notion of
  * "output": every endpoint a probabilistic rule may reach), and through the backend's own first-packet walk
  * (every endpoint the walk picks over a range of random draws).
@@ -40,10 +41,11 @@ function run(b: IptablesBackend, flows: readonly Flow[]): void {
     const seen = new Set<string>();
     let verdict = '';
     let masq = false;
-    for (const d of [0.01, 0.26, 0.49, 0.51, 0.74, 0.99]) {
+    // (the same value for every statistic rule of a walk: d reaches the first endpoint i with d < 1 / (n - i))
+    for (const d of [0.01, 0.26, 0.4, 0.49, 0.51, 0.74, 0.99]) {
       const l = b.lookup(
         { srcIP: f.sourceIP, srcPort: 40000, dstIP: f.destIP, dstPort: f.destPort, protocol: proto, local: false },
-        scripted([d]),
+        scripted(new Array<number>(16).fill(d)),
         1,
       );
       verdict = l.verdict;
@@ -247,3 +249,74 @@ for (const local of [true, false]) {
     ]);
   });
 }
+
+test('upstream TestTerminatingEndpointsTrafficPolicyCluster flows: ready endpoints first, else serving terminating ones', () => {
+  const lb = svc({
+    namespace: 'ns1',
+    name: 'svc1',
+    portName: '',
+    clusterIP: '172.30.1.1',
+    port: 80,
+    targetPort: 80,
+    type: 'LoadBalancer',
+    loadBalancerIPs: ['1.2.3.4'],
+  });
+  const here = { nodeName: 'test-node', isLocal: true };
+  const ready = { ready: true, serving: true, terminating: false };
+  const servingTerminating = { ready: false, serving: true, terminating: true };
+  const gone = { ready: false, serving: false, terminating: true };
+  const cases: Array<[string, ReturnType<typeof ep>[], string]> = [
+    [
+      'ready endpoints exist',
+      [
+        ep('10.0.1.1', 80, { ...here, ...ready }),
+        ep('10.0.1.2', 80, { ...here, ...ready }),
+        ep('10.0.1.3', 80, { nodeName: 'another-node', ...servingTerminating }),
+        ep('10.0.1.4', 80, { nodeName: 'another-node', ...gone }),
+        ep('10.0.1.5', 80, { nodeName: 'another-node', ...ready }),
+      ],
+      '10.0.1.1:80, 10.0.1.2:80, 10.0.1.5:80',
+    ],
+    [
+      'only terminating endpoints exist',
+      [
+        ep('10.0.1.2', 80, { ...here, ...servingTerminating }),
+        ep('10.0.1.3', 80, { ...here, ...servingTerminating }),
+        ep('10.0.1.4', 80, { nodeName: 'another-node', ...gone }),
+        ep('10.0.1.5', 80, { nodeName: 'another-node', ...servingTerminating }),
+      ],
+      '10.0.1.2:80, 10.0.1.3:80, 10.0.1.5:80',
+    ],
+    ['terminating endpoints on remote node', [ep('10.0.1.5', 80, { nodeName: 'node-1', ...servingTerminating })], '10.0.1.5:80'],
+    // upstream lists 10.0.1.5 twice (here and on node-1), neither serving; the endpoint cache keeps one
+    ['no usable endpoints on any node', [ep('10.0.1.5', 80, { ...here, ...gone })], 'REJECT'],
+  ];
+  for (const [name, eps, output] of cases) {
+    const b = upstreamBackend();
+    const s = snapshot([[lb, eps]]);
+    b.sync({ snapshot: s, changed: new Set(s.services.keys()), now: 0 });
+    const usable = output !== 'REJECT';
+    run(b, [
+      { name: `${name}: pod to clusterIP`, sourceIP: '10.0.0.2', destIP: '172.30.1.1', destPort: 80, output },
+      { name: `${name}: external to LB`, sourceIP: testExternalClient, destIP: '1.2.3.4', destPort: 80, output, masq: usable },
+    ]);
+    const none = snapshot([[lb, []]]);
+    b.sync({ snapshot: none, changed: new Set([lb.key]), now: 1 });
+    run(b, [
+      {
+        name: `${name}: pod to clusterIP after endpoints deleted`,
+        sourceIP: '10.0.0.2',
+        destIP: '172.30.1.1',
+        destPort: 80,
+        output: 'REJECT',
+      },
+      {
+        name: `${name}: external to LB after endpoints deleted`,
+        sourceIP: testExternalClient,
+        destIP: '1.2.3.4',
+        destPort: 80,
+        output: 'REJECT',
+      },
+    ]);
+  }
+});
