@@ -2,7 +2,8 @@
  * Upstream's packet-flow cases of pkg/proxy/iptables/proxier_test.go that the other tests do not pin:
  * TestClusterIPGeneral (ports, target ports, TCP/UDP/SCTP on one port, hairpin masquerade) and
  * TestNoEndpointsReject (a LoadBalancer without endpoints rejects on every address), TestHealthCheckNodePort,
- * TestExternalTrafficPolicyLocal / Cluster and TestTerminatingEndpointsTrafficPolicyCluster, each checked twice: with
+ * TestExternalTrafficPolicyLocal / Cluster, TestTerminatingEndpointsTrafficPolicyCluster and TestInternalExternalMasquerade
+ * (its 30 flows under its four configurations), each checked twice: with
  * upstream's packet tracer over the rendered iptables-save (test/fixtures/iptables-trace.ts, upstream's notion of
  * "output": every endpoint a probabilistic rule may reach), and through the backend's own first-packet walk
  * (every endpoint the walk picks over a range of random draws).
@@ -318,5 +319,115 @@ test('upstream TestTerminatingEndpointsTrafficPolicyCluster flows: ready endpoin
         output: 'REJECT',
       },
     ]);
+  }
+});
+
+test('upstream TestInternalExternalMasquerade flows: base, no LocalTrafficDetector, masqueradeAll, both', () => {
+  const lb = (n: number, lbIP: string, o: Partial<Parameters<typeof svc>[0]> = {}) =>
+    svc({
+      namespace: `ns${n}`,
+      name: `svc${n}`,
+      portName: 'p80',
+      clusterIP: `172.30.0.4${n}`,
+      port: 80,
+      type: 'LoadBalancer',
+      nodePort: 3000 + n,
+      loadBalancerIPs: [lbIP],
+      ...o,
+    });
+  const eps = (n: number) => [
+    ep(`10.180.0.${n}`, 80, { nodeName: 'test-node', isLocal: true }),
+    ep(`10.180.1.${n}`, 80, { nodeName: 'remote' }),
+  ];
+  const s = snapshot([
+    [lb(1, '1.2.3.4'), eps(1)],
+    [lb(2, '5.6.7.8', { externalPolicyLocal: true, healthCheckNodePort: 30002 }), eps(2)],
+    [lb(3, '9.10.11.12', { internalPolicyLocal: true }), eps(3)],
+  ]);
+  const all = (n: number): string => `10.180.0.${n}:80, 10.180.1.${n}:80`;
+  const pod = '10.0.0.2';
+  const ext = testExternalClient;
+  // [name, source, destination, port, output, masq]: the normal case (working local detector, no --masquerade-all)
+  const base: Array<[string, string, string, number, string, boolean]> = [
+    ['pod to ClusterIP', pod, '172.30.0.41', 80, all(1), false],
+    ['pod to NodePort', pod, testNodeIP, 3001, all(1), true],
+    ['pod to LB', pod, '1.2.3.4', 80, all(1), true],
+    ['node to ClusterIP', testNodeIP, '172.30.0.41', 80, all(1), true],
+    ['node to NodePort', testNodeIP, testNodeIP, 3001, all(1), true],
+    ['localhost to NodePort', '127.0.0.1', '127.0.0.1', 3001, all(1), true],
+    ['node to LB', testNodeIP, '1.2.3.4', 80, all(1), true],
+    ['external to ClusterIP', ext, '172.30.0.41', 80, all(1), true],
+    ['external to NodePort', ext, testNodeIP, 3001, all(1), true],
+    ['external to LB', ext, '1.2.3.4', 80, all(1), true],
+    ['pod to ClusterIP with eTP:Local', pod, '172.30.0.42', 80, all(2), false],
+    ['pod to NodePort with eTP:Local', pod, testNodeIP, 3002, all(2), false],
+    ['pod to LB with eTP:Local', pod, '5.6.7.8', 80, all(2), false],
+    ['node to ClusterIP with eTP:Local', testNodeIP, '172.30.0.42', 80, all(2), true],
+    ['node to NodePort with eTP:Local', testNodeIP, testNodeIP, 3001, all(1), true],
+    ['localhost to NodePort with eTP:Local', '127.0.0.1', '127.0.0.1', 3002, all(2), true],
+    ['node to LB with eTP:Local', testNodeIP, '5.6.7.8', 80, all(2), true],
+    ['external to ClusterIP with eTP:Local', ext, '172.30.0.42', 80, all(2), true],
+    ['external to NodePort with eTP:Local', ext, testNodeIP, 3002, '10.180.0.2:80', false],
+    ['external to LB with eTP:Local', ext, '5.6.7.8', 80, '10.180.0.2:80', false],
+    ['pod to ClusterIP with iTP:Local', pod, '172.30.0.43', 80, '10.180.0.3:80', false],
+    ['pod to NodePort with iTP:Local', pod, testNodeIP, 3003, all(3), true],
+    ['pod to LB with iTP:Local', pod, '9.10.11.12', 80, all(3), true],
+    ['node to ClusterIP with iTP:Local', testNodeIP, '172.30.0.43', 80, '10.180.0.3:80', true],
+    ['node to NodePort with iTP:Local', testNodeIP, testNodeIP, 3003, all(3), true],
+    ['localhost to NodePort with iTP:Local', '127.0.0.1', '127.0.0.1', 3003, all(3), true],
+    ['node to LB with iTP:Local', testNodeIP, '9.10.11.12', 80, all(3), true],
+    ['external to ClusterIP with iTP:Local', ext, '172.30.0.43', 80, '10.180.0.3:80', true],
+    ['external to NodePort with iTP:Local', ext, testNodeIP, 3003, all(3), true],
+    ['external to LB with iTP:Local', ext, '9.10.11.12', 80, all(3), true],
+  ];
+  type Override = { output?: string; masq?: boolean };
+  const noDetector: Record<string, Override> = {
+    'node to ClusterIP': { masq: false },
+    'node to ClusterIP with eTP:Local': { masq: false },
+    'node to ClusterIP with iTP:Local': { masq: false },
+    'external to ClusterIP': { masq: false },
+    'external to ClusterIP with eTP:Local': { masq: false },
+    'external to ClusterIP with iTP:Local': { masq: false },
+    'pod to NodePort with eTP:Local': { output: '10.180.0.2:80' },
+    'pod to LB with eTP:Local': { output: '10.180.0.2:80' },
+  };
+  const masqAll: Record<string, Override> = {
+    'pod to ClusterIP': { masq: true },
+    'pod to ClusterIP with eTP:Local': { masq: true },
+    'pod to ClusterIP with iTP:Local': { masq: true },
+  };
+  const cases: Array<[string, boolean, boolean, Record<string, Override>]> = [
+    ['base', false, true, {}],
+    ['no LocalTrafficDetector', false, false, noDetector],
+    ['masqueradeAll', true, true, masqAll],
+    [
+      'masqueradeAll, no LocalTrafficDetector',
+      true,
+      false,
+      {
+        ...masqAll,
+        'pod to NodePort with eTP:Local': noDetector['pod to NodePort with eTP:Local']!,
+        'pod to LB with eTP:Local': noDetector['pod to LB with eTP:Local']!,
+      },
+    ],
+  ];
+  for (const [name, masqueradeAll, detector, overrides] of cases) {
+    const b = upstreamBackend({ node: { ...UPSTREAM_NODE, masqueradeAll, localDetector: detector ? 'ClusterCIDR' : 'None' } });
+    b.sync({ snapshot: s, changed: new Set(s.services.keys()), now: 0 });
+    assert.ok(
+      Object.keys(overrides).every((k) => base.some(([n]) => n === k)),
+      `${name}: every override names a flow`,
+    );
+    run(
+      b,
+      base.map(([n, sourceIP, destIP, destPort, output, masq]) => ({
+        name: `${name}: ${n}`,
+        sourceIP,
+        destIP,
+        destPort,
+        output: overrides[n]?.output ?? output,
+        masq: overrides[n]?.masq ?? masq,
+      })),
+    );
   }
 });
