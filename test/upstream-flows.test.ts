@@ -3,7 +3,8 @@
  * TestClusterIPGeneral (ports, target ports, TCP/UDP/SCTP on one port, hairpin masquerade) and
  * TestNoEndpointsReject (a LoadBalancer without endpoints rejects on every address), TestHealthCheckNodePort,
  * TestExternalTrafficPolicyLocal / Cluster, TestTerminatingEndpointsTrafficPolicyCluster and TestInternalExternalMasquerade
- * (its 30 flows under its four configurations), each checked twice: with
+ * (its 30 flows under its four configurations), TestInternalTrafficPolicy and
+ * TestTerminatingEndpointsTrafficPolicyLocal, each checked twice: with
  * upstream's packet tracer over the rendered iptables-save (test/fixtures/iptables-trace.ts, upstream's notion of
  * "output": every endpoint a probabilistic rule may reach), and through the backend's own first-packet walk
  * (every endpoint the walk picks over a range of random draws).
@@ -429,5 +430,131 @@ test('upstream TestInternalExternalMasquerade flows: base, no LocalTrafficDetect
         masq: overrides[n]?.masq ?? masq,
       })),
     );
+  }
+});
+
+test('upstream TestInternalTrafficPolicy flows', () => {
+  const cases: Array<[string, boolean, Array<[string, string]>, string]> = [
+    [
+      'internalTrafficPolicy is cluster',
+      false,
+      [
+        ['10.0.1.1', 'test-node'],
+        ['10.0.1.2', 'node1'],
+        ['10.0.1.3', 'node2'],
+      ],
+      '10.0.1.1:80, 10.0.1.2:80, 10.0.1.3:80',
+    ],
+    [
+      'local, one local endpoint',
+      true,
+      [
+        ['10.0.1.1', 'test-node'],
+        ['10.0.1.2', 'node1'],
+        ['10.0.1.3', 'node2'],
+      ],
+      '10.0.1.1:80',
+    ],
+    [
+      'local, multiple local endpoints',
+      true,
+      [
+        ['10.0.1.1', 'test-node'],
+        ['10.0.1.2', 'test-node'],
+        ['10.0.1.3', 'node2'],
+      ],
+      '10.0.1.1:80, 10.0.1.2:80',
+    ],
+    [
+      'local, no local endpoints',
+      true,
+      [
+        ['10.0.1.1', 'node0'],
+        ['10.0.1.2', 'node1'],
+        ['10.0.1.3', 'node2'],
+      ],
+      'DROP',
+    ],
+  ];
+  for (const [name, local, endpoints, output] of cases) {
+    const s1 = svc({ namespace: 'ns1', name: 'svc1', portName: '', clusterIP: '172.30.1.1', port: 80, internalPolicyLocal: local });
+    const b = upstreamBackend();
+    const s = snapshot([[s1, endpoints.map(([ip, node]) => ep(ip, 80, { nodeName: node, isLocal: node === 'test-node' }))]]);
+    b.sync({ snapshot: s, changed: new Set(s.services.keys()), now: 0 });
+    run(b, [{ name: `${name}: pod to ClusterIP`, sourceIP: '10.0.0.2', destIP: '172.30.1.1', destPort: 80, output }]);
+    b.sync({ snapshot: snapshot([[s1, []]]), changed: new Set([s1.key]), now: 1 });
+    run(b, [{ name: `${name}: endpoints deleted`, sourceIP: '10.0.0.2', destIP: '172.30.1.1', destPort: 80, output: 'REJECT' }]);
+  }
+});
+
+test('upstream TestTerminatingEndpointsTrafficPolicyLocal flows: local ready endpoints first, else local serving terminating ones', () => {
+  const lb = svc({
+    namespace: 'ns1',
+    name: 'svc1',
+    portName: '',
+    clusterIP: '172.30.1.1',
+    port: 80,
+    targetPort: 80,
+    type: 'LoadBalancer',
+    loadBalancerIPs: ['1.2.3.4'],
+    externalPolicyLocal: true,
+    healthCheckNodePort: 30000,
+  });
+  const here = { nodeName: 'test-node', isLocal: true };
+  const ready = { ready: true, serving: true, terminating: false };
+  const servingTerminating = { ready: false, serving: true, terminating: true };
+  const gone = { ready: false, serving: false, terminating: true };
+  const cases: Array<[string, ReturnType<typeof ep>[], string, string]> = [
+    [
+      'ready endpoints exist',
+      [
+        ep('10.0.1.1', 80, { ...here, ...ready }),
+        ep('10.0.1.2', 80, { ...here, ...ready }),
+        ep('10.0.1.3', 80, { ...here, ...servingTerminating }),
+        ep('10.0.1.4', 80, { ...here, ...gone }),
+        ep('10.0.1.5', 80, { nodeName: 'node-1', ...ready }),
+      ],
+      '10.0.1.1:80, 10.0.1.2:80, 10.0.1.5:80',
+      '10.0.1.1:80, 10.0.1.2:80',
+    ],
+    [
+      'only terminating endpoints exist',
+      [
+        ep('10.0.1.2', 80, { ...here, ...servingTerminating }),
+        ep('10.0.1.3', 80, { ...here, ...servingTerminating }),
+        ep('10.0.1.4', 80, { ...here, ...gone }),
+        ep('10.0.1.5', 80, { nodeName: 'node-1', ...ready }),
+      ],
+      '10.0.1.5:80',
+      '10.0.1.2:80, 10.0.1.3:80',
+    ],
+    ['terminating endpoints on remote node', [ep('10.0.1.5', 80, { nodeName: 'node-1', ...servingTerminating })], '10.0.1.5:80', 'DROP'],
+    ['no usable endpoints on any node', [ep('10.0.1.5', 80, { ...here, ...gone })], 'REJECT', 'REJECT'],
+  ];
+  for (const [name, eps, internal, external] of cases) {
+    const b = upstreamBackend();
+    const s = snapshot([[lb, eps]]);
+    b.sync({ snapshot: s, changed: new Set(s.services.keys()), now: 0 });
+    run(b, [
+      { name: `${name}: pod to clusterIP`, sourceIP: '10.0.0.2', destIP: '172.30.1.1', destPort: 80, output: internal },
+      { name: `${name}: external to LB`, sourceIP: testExternalClient, destIP: '1.2.3.4', destPort: 80, output: external },
+    ]);
+    b.sync({ snapshot: snapshot([[lb, []]]), changed: new Set([lb.key]), now: 1 });
+    run(b, [
+      {
+        name: `${name}: pod to clusterIP after endpoints deleted`,
+        sourceIP: '10.0.0.2',
+        destIP: '172.30.1.1',
+        destPort: 80,
+        output: 'REJECT',
+      },
+      {
+        name: `${name}: external to LB after endpoints deleted`,
+        sourceIP: testExternalClient,
+        destIP: '1.2.3.4',
+        destPort: 80,
+        output: 'REJECT',
+      },
+    ]);
   }
 });
