@@ -75,9 +75,21 @@ test('a dual-stack cluster: IPv6 node, pod and service addresses; slices per add
   ]);
   assert.deepEqual(ep.slicesOf('default/v4').map(view), [['IPv4', ['10.244.0.2', '10.244.1.2']]]);
   assert.deepEqual(ep.slicesOf('default/v6').map(view), [['IPv6', ['fd00:10:244::2', 'fd00:10:244:1::2']]]);
+  // addresses given (loaded manifests) are kept and claimed, not reallocated
+  const kept = c.addService({ namespace: 'default', name: 'kept', ports, clusterIP: '10.96.0.200' });
+  assert.deepEqual([kept.clusterIP, kept.ipv6, kept.ipFamilies], ['10.96.0.200', undefined, ['IPv4']]);
+  const kept6 = c.addService({
+    namespace: 'default',
+    name: 'kept6',
+    ports,
+    clusterIP: '',
+    ipv6: { clusterIP: 'fd00:10:96::d', externalIPs: [], loadBalancerIngressIPs: [], loadBalancerSourceRanges: [] },
+  });
+  assert.deepEqual([kept6.clusterIP, kept6.ipv6?.clusterIP, kept6.ipFamilies], ['', 'fd00:10:96::d', ['IPv6']]);
   // a deleted service gives its IPv6 cluster IP back
   c.deleteService('default', 'ds');
-  assert.equal(c.addService({ namespace: 'default', name: 'again', ports, ipFamilies: ['IPv6'] }).ipv6?.clusterIP, 'fd00:10:96::d');
+  // (fd00:10:96::d is claimed by kept6: the next fresh one, then the released fd00:10:96::b only when the range is used up)
+  assert.equal(c.addService({ namespace: 'default', name: 'again', ports, ipFamilies: ['IPv6'] }).ipv6?.clusterIP, 'fd00:10:96::e');
 });
 
 test('the IPv6 walk: first packets through the ip6tables ruleset, rule by rule', () => {

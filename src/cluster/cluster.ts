@@ -184,10 +184,23 @@ export class Cluster {
     const key = objectKey(svc.namespace, svc.name);
     if (this.services.has(key)) throw new Error(`service ${key} exists`);
     this.namespaces.add(svc.namespace);
-    if (this.dualStack && svc.type !== 'ExternalName' && svc.ipv6 === undefined) this.allocateFamilies(svc);
+    // a dual-stack cluster allocates a new service's families; given addresses (loaded manifests) are kept
+    const given = svc.ipv6 !== undefined || (svc.clusterIP !== '' && svc.clusterIP !== 'None');
+    if (this.dualStack && svc.type !== 'ExternalName' && !given) this.allocateFamilies(svc);
     else if (svc.type === 'ExternalName') svc.clusterIP = '';
-    else if (svc.clusterIP === '') svc.clusterIP = this.serviceIPs.allocate();
-    else if (svc.clusterIP !== 'None') this.serviceIPs.claim(svc.clusterIP);
+    else if (svc.clusterIP === '') {
+      // (an IPv6-only service, ipv6 given, has no IPv4 cluster IP)
+      if (svc.ipv6 === undefined) svc.clusterIP = this.serviceIPs.allocate();
+    } else if (svc.clusterIP !== 'None') this.serviceIPs.claim(svc.clusterIP);
+    const v6 = svc.ipv6?.clusterIP ?? '';
+    if (v6 !== '' && v6 !== 'None') this.serviceIPs6?.claim(v6);
+    // given addresses on a dual-stack cluster: the families they are of (the endpoints controller's slices follow them)
+    if (this.dualStack && given && svc.type !== 'ExternalName' && svc.ipFamilies === undefined) {
+      const fams: Service['ipFamilies'] = [];
+      if (svc.clusterIP !== '') fams.push('IPv4');
+      if (svc.ipv6 !== undefined) fams.push('IPv6');
+      svc.ipFamilies = fams;
+    }
     if (svc.type === 'NodePort' || svc.type === 'LoadBalancer') {
       svc.ports = svc.ports.map((p) => {
         if (p.nodePort !== 0) {
