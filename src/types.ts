@@ -71,7 +71,16 @@ export interface Service {
    * for a single-stack IPv4 service. The fields above are the IPv4 family's.
    */
   ipv6?: ServiceFamilyAddresses;
+  /**
+   * spec.ipFamilyPolicy and spec.ipFamilies as the API server fills them on a dual-stack cluster (primary family
+   * first); absent on a single-stack IPv4 cluster. ExternalName services have none.
+   */
+  ipFamilyPolicy?: IPFamilyPolicy;
+  ipFamilies?: IPFamily[];
 }
+
+export type IPFamily = 'IPv4' | 'IPv6';
+export type IPFamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
 
 /** A service's addresses of one IP family (canonical texts). */
 export interface ServiceFamilyAddresses {
@@ -96,6 +105,8 @@ export interface Pod {
   labels: Labels;
   /** '' until the pod is scheduled and has an address. */
   ip: string;
+  /** The pod's IPv6 address on a dual-stack cluster (status.podIPs' IPv6 entry); absent on a single-stack one. */
+  ipv6?: string;
   nodeName: string;
   phase: PodPhase;
   /** The Ready condition (readiness probe passing). */
@@ -432,4 +443,9 @@ export interface BackendDefinition<O = unknown> {
   readonly renderOutputs: Readonly<Record<string, RenderOutput>>;
   /** The IP families the backend can write a ruleset for (ProxyNodeConfig.ipFamily) [IPv4 only]. */
   readonly ipFamilies?: readonly ('IPv4' | 'IPv6')[];
+  /**
+   * The IP families the backend can run in the simulator: sync, and first packets through lookup() [IPv4 only]. A
+   * dual-stack scenario needs both.
+   */
+  readonly simulatedIPFamilies?: readonly ('IPv4' | 'IPv6')[];
 }

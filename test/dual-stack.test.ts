@@ -145,10 +145,10 @@ test("render, IPv6 family: REJECT for no endpoints is icmp6-port-unreachable in 
 });
 
 test('render: a backend without the IPv6 family is refused with one line', () => {
-  const other = 'ipvs';
+  const other = 'ebpf';
   assert.throws(
     () => renderDetailed({ backend: other as 'iptables', objects: loadManifests([FIX]), ipFamily: 'IPv6' }),
-    (e: unknown) => e instanceof InputError && e.message === '--ip-family: the ipvs backend renders IPv4 only, not IPv6',
+    (e: unknown) => e instanceof InputError && e.message === '--ip-family: the ebpf backend renders IPv4 only, not IPv6',
   );
 });
 

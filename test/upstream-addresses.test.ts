@@ -166,6 +166,44 @@ test('upstream TestBadIPs: legacy-spelled addresses render TestOverallIPTablesRu
   assert.equal(sortIPTablesRules(restore), fixture('upstream-TestOverallIPTablesRules.sorted.txt'));
 });
 
+test("upstream TestBadIPs' own case: one LoadBalancer with every address in a legacy spelling, its whole dump", () => {
+  const objects = loadObjects([
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { namespace: 'ns1', name: 'svc1' },
+      spec: {
+        type: 'LoadBalancer',
+        clusterIP: '172.30.0.041',
+        ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 30001 }],
+        externalIPs: ['192.168.099.022'],
+        loadBalancerSourceRanges: ['203.0.113.000/025'],
+      },
+      status: { loadBalancer: { ingress: [{ ip: '1.2.3.004' }] } },
+    },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { namespace: 'ns1', name: 'svc1-1', labels: { 'kubernetes.io/service-name': 'svc1' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.180.00.001'] }],
+      ports: [{ name: 'p80', port: 80, protocol: 'TCP' }],
+    },
+  ]);
+  // the fake proxier's node port 3001 is outside the API's range the loader enforces: 30001 in the manifest
+  for (const s of objects.services) s.ports = s.ports.map((p) => ({ ...p, nodePort: p.nodePort - 27000 }));
+  const r = renderDetailed({
+    backend: 'iptables',
+    objects,
+    nodeName: UPSTREAM_NODE.nodeName,
+    nodeIPs: [...UPSTREAM_NODE.nodeIPs],
+    clusterCIDR: UPSTREAM_NODE.clusterCIDR,
+    backendOptions: { randomFully: false, nfacct: true, localhostNodePorts: true },
+  });
+  const restore = (r.backend as IptablesBackend).lastRestoreInput().replaceAll('0x00004000', '0x4000');
+  assert.equal(sortIPTablesRules(restore), sortIPTablesRules(fixture('upstream-TestBadIPs.txt')));
+});
+
 test('truly bad addresses stay one-line input errors', () => {
   const bad: Array<[unknown, RegExp]> = [
     [

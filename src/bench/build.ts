@@ -45,6 +45,9 @@ export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: 
   const typeRng = rng.stream('cluster.types');
   const epRng = rng.stream('cluster.endpoints');
   const affinityRng = rng.stream('cluster.affinity');
+  // dual-stack clusters only: each service's spec.ipFamilyPolicy and whether it asks for the secondary family first
+  const dual = spec.ipFamilies.length === 2;
+  const familyRng = dual ? rng.stream('cluster.families') : null;
   const lbIPs = new IpAllocator('100.64.0.0/10', 1);
   const out: SyntheticService[] = [];
   for (let i = 0; i < spec.services; i++) {
@@ -72,6 +75,20 @@ export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: 
       });
     }
     const affinity = affinityRng.next() < spec.sessionAffinityFraction;
+    let families: Pick<Service, 'ipFamilyPolicy' | 'ipFamilies'> = {};
+    if (familyRng !== null) {
+      let v = familyRng.next();
+      let policy: NonNullable<Service['ipFamilyPolicy']> = 'SingleStack';
+      for (const pName of ['SingleStack', 'PreferDualStack', 'RequireDualStack'] as const) {
+        if (v < spec.ipFamilyPolicy[pName]) {
+          policy = pName;
+          break;
+        }
+        v -= spec.ipFamilyPolicy[pName];
+      }
+      const secondFirst = familyRng.next() < spec.secondaryFamilyFraction;
+      families = { ipFamilyPolicy: policy, ...(secondFirst ? { ipFamilies: [spec.ipFamilies[1]!] } : {}) };
+    }
     const svc: Partial<Service> & Pick<Service, 'namespace' | 'name'> = {
       namespace: ns,
       name,
@@ -89,6 +106,7 @@ export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: 
       })),
       loadBalancerIngressIPs: kind === 'LoadBalancer' ? [lbIPs.allocate()] : [],
       sessionAffinity: affinity ? 'ClientIP' : 'None',
+      ...(kind === 'ExternalName' ? {} : families),
     };
     cluster.addService(svc);
     out.push({ namespace: ns, name, kind, deployment: kind === 'ExternalName' ? null : name });

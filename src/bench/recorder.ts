@@ -13,7 +13,8 @@ type RowKey = Pick<MetricRow, 'scenario' | 'backend' | 'services' | 'endpoints_p
  */
 export class Recorder {
   private size: Counts | null = null;
-  private initialSync: SyncRecord | null = null;
+  /** The first sync of each family's proxier (one on a single-stack cluster). */
+  private readonly initialSyncs = new Map<string, SyncRecord>();
   private readonly syncs: SyncRecord[] = [];
   /** lookup count name -> one value per first packet */
   private readonly lookups = new Map<string, number[]>();
@@ -34,15 +35,20 @@ export class Recorder {
     for (const name of Object.keys(catalogue.lookup)) this.lookups.set(name, []);
   }
 
-  initial(size: Counts): void {
-    checkCounts(size, this.catalogue.size, 'size');
+  /** The ruleset size after the initial sync; a dual-stack node's two rulesets (one per family) are summed. */
+  initial(...sizes: Counts[]): void {
+    const size: Counts = {};
+    for (const one of sizes) {
+      checkCounts(one, this.catalogue.size, 'size');
+      for (const [k, v] of Object.entries(one)) size[k] = (size[k] ?? 0) + v;
+    }
     this.size = size;
   }
 
   sync(r: SyncRecord, measuring: boolean): void {
     checkCounts(r.result.counts, this.catalogue.sync, 'sync');
-    if (this.initialSync === null) {
-      this.initialSync = r;
+    if (!this.initialSyncs.has(r.family)) {
+      this.initialSyncs.set(r.family, r);
       return;
     }
     if (!measuring) return;
@@ -77,7 +83,10 @@ export class Recorder {
     if (!ok) this.requestsFailed += n;
   }
 
-  node(p: KubeProxyNode, duration: Seconds): void {
+  /** One node's figures: its proxiers (one per family on a dual-stack node) together. */
+  node(ps: KubeProxyNode | readonly KubeProxyNode[], duration: Seconds): void {
+    const all = Array.isArray(ps) ? (ps as readonly KubeProxyNode[]) : [ps as KubeProxyNode];
+    const p = all[0]!;
     const mine = this.syncs.filter((s) => s.node === p.name);
     const cpu = mine.reduce((a, s) => a + s.duration, 0);
     const lat = summarize(
@@ -87,7 +96,7 @@ export class Recorder {
     this.perNode.push({
       syncsPerMinute: (mine.length * 60) / duration,
       cpuPerHour: (cpu * 3600) / duration,
-      conntrackPeak: p.conntrack.peak,
+      conntrackPeak: all.reduce((a, x) => a + x.conntrack.peak, 0),
       latencyP99: lat === undefined ? null : lat[1],
     });
   }
@@ -128,11 +137,22 @@ export class Recorder {
     };
     const cat = this.catalogue;
     if (this.size !== null) for (const name of Object.keys(cat.size)) addRow(COUNT_PREFIX.size + name, 'value', this.size[name] ?? 0);
-    if (this.initialSync !== null) {
+    if (this.initialSyncs.size > 0) {
+      // a dual-stack node's initial sync is both proxiers' first syncs: counts and modelled times summed
+      const firsts = [...this.initialSyncs.values()];
       for (const [name, d] of Object.entries(cat.sync)) {
-        if (d.initial !== false) addRow(COUNT_PREFIX.initialSync + name, 'value', this.initialSync.result.counts[name] ?? 0);
+        if (d.initial !== false)
+          addRow(
+            COUNT_PREFIX.initialSync + name,
+            'value',
+            firsts.reduce((a, r) => a + (r.result.counts[name] ?? 0), 0),
+          );
       }
-      add('initial_sync_time', 'value', this.initialSync.duration);
+      add(
+        'initial_sync_time',
+        'value',
+        firsts.reduce((a, r) => a + r.duration, 0),
+      );
     }
     add('syncs', 'total', this.syncs.length);
     for (const [name, d] of Object.entries(cat.sync))

@@ -1,5 +1,5 @@
-import type { EndpointSlice, Ingress, NodeInfo, Pod, Seconds, Service } from '../types.js';
-import { IpAllocator, parseCidr } from './ip.js';
+import type { EndpointSlice, IPFamily, Ingress, NodeInfo, Pod, Seconds, Service } from '../types.js';
+import { Ip6Allocator, IpAllocator, parseCidr, subnet6 } from './ip.js';
 import { formatIPv4 } from '../net/ipv4.js';
 import { objectKey } from './selector.js';
 import { type PodSpec, type ServiceSpec, podWithDefaults, serviceWithDefaults } from './defaults.js';
@@ -13,6 +13,17 @@ export interface ClusterOptions {
   nodeCIDR: string;
   /** --service-node-port-range [30000-32767] */
   nodePortRange: [number, number];
+  /**
+   * The cluster's IP families, primary first [IPv4]: [IPv4, IPv6] or [IPv6, IPv4] is a dual-stack cluster (two
+   * service CIDRs and pod CIDRs, nodes and pods with an address of each family).
+   */
+  ipFamilies: IPFamily[];
+  /** The IPv6 service range (the second --service-cluster-ip-range). */
+  serviceCIDRv6: string;
+  /** The IPv6 pod network (the second --cluster-cidr); each node gets a /64 of it. */
+  clusterCIDRv6: string;
+  /** IPv6 node addresses are taken from this range. */
+  nodeCIDRv6: string;
   /** The virtual clock, for event times. */
   clock: () => Seconds;
 }
@@ -22,7 +33,40 @@ export const DEFAULT_CLUSTER: Omit<ClusterOptions, 'clock'> = {
   clusterCIDR: '10.244.0.0/16',
   nodeCIDR: '192.168.0.0/16',
   nodePortRange: [30000, 32767],
+  ipFamilies: ['IPv4'],
+  serviceCIDRv6: 'fd00:10:96::/108',
+  clusterCIDRv6: 'fd00:10:244::/48',
+  nodeCIDRv6: 'fd00:192:168::/64',
 };
+
+/** A request for a Service's families (spec.ipFamilyPolicy, spec.ipFamilies as the user wrote them). */
+export interface FamilyRequest {
+  ipFamilyPolicy?: Service['ipFamilyPolicy'];
+  ipFamilies?: IPFamily[];
+}
+
+/**
+ * The families the API server gives a Service (pkg/registry/core/service/storage, initIPFamilyFields, as the
+ * Service API documents them): SingleStack [default] takes the first family requested, else the cluster's
+ * primary; PreferDualStack takes both families on a dual-stack cluster (the requested one first, else the
+ * primary) and one on a single-stack cluster; RequireDualStack takes both and fails on a single-stack cluster; a
+ * requested family the cluster does not have fails. ExternalName services get none.
+ */
+export function serviceFamilies(
+  cluster: readonly IPFamily[],
+  req: FamilyRequest,
+): { policy: NonNullable<Service['ipFamilyPolicy']>; families: IPFamily[] } {
+  const policy = req.ipFamilyPolicy ?? (req.ipFamilies !== undefined && req.ipFamilies.length > 1 ? 'RequireDualStack' : 'SingleStack');
+  const asked = req.ipFamilies ?? [];
+  for (const f of asked) if (!cluster.includes(f)) throw new RangeError(`ipFamilies: ${f} is not configured on this cluster`);
+  if (asked.length > 1 && policy === 'SingleStack') throw new RangeError('ipFamilies: two families need a dual-stack ipFamilyPolicy');
+  const first = asked[0] ?? cluster[0]!;
+  if (policy === 'SingleStack' || cluster.length === 1) {
+    if (policy === 'RequireDualStack') throw new RangeError('ipFamilyPolicy: RequireDualStack on a single-stack cluster');
+    return { policy, families: [first] };
+  }
+  return { policy, families: [first, first === 'IPv4' ? 'IPv6' : 'IPv4'] };
+}
 
 export type ClusterEvent =
   | { kind: 'service'; op: 'add' | 'update' | 'delete'; service: Service; time: Seconds }
@@ -54,6 +98,9 @@ export class Cluster {
   private readonly serviceIPs: IpAllocator;
   private readonly nodeIPs: IpAllocator;
   private readonly podIPs = new Map<string, IpAllocator>();
+  private readonly serviceIPs6: Ip6Allocator | null = null;
+  private readonly nodeIPs6: Ip6Allocator | null = null;
+  private readonly podIPs6 = new Map<string, Ip6Allocator>();
   private nodeCount = 0;
   private nextNodePort: number;
   private readonly usedNodePorts = new Set<number>();
@@ -64,6 +111,18 @@ export class Cluster {
     this.serviceIPs = new IpAllocator(this.opts.serviceCIDR, 11);
     this.nodeIPs = new IpAllocator(this.opts.nodeCIDR, 10);
     this.nextNodePort = this.opts.nodePortRange[0];
+    const fams = this.opts.ipFamilies;
+    if (fams.length === 0 || fams.length > 2 || new Set(fams).size !== fams.length || !fams.includes('IPv4'))
+      throw new RangeError(`ipFamilies: [${fams.join(', ')}] is not IPv4, IPv4 and IPv6, or IPv6 and IPv4`);
+    if (this.dualStack) {
+      this.serviceIPs6 = new Ip6Allocator(this.opts.serviceCIDRv6, 11);
+      this.nodeIPs6 = new Ip6Allocator(this.opts.nodeCIDRv6, 10);
+    }
+  }
+
+  /** Whether the cluster is dual-stack (nodes, pods and dual-stack services have an IPv6 address). */
+  get dualStack(): boolean {
+    return this.opts.ipFamilies.length === 2;
   }
 
   get now(): Seconds {
@@ -92,6 +151,11 @@ export class Cluster {
     const podCIDR = givenPodCIDR ?? `${formatIPv4(cc.base + idx * 256)}/24`;
     if (ip !== undefined) this.nodeIPs.claim(ip);
     const node: NodeInfo = { name, ips: [ip ?? this.nodeIPs.allocate()], podCIDR, zone: '' };
+    if (this.nodeIPs6 !== null) {
+      node.ipsV6 = [this.nodeIPs6.allocate()];
+      node.podCIDRV6 = subnet6(this.opts.clusterCIDRv6, 64, idx);
+      this.podIPs6.set(name, new Ip6Allocator(node.podCIDRV6, 2));
+    }
     this.nodes.set(name, node);
     this.podIPs.set(name, new IpAllocator(podCIDR, 2));
     this.emit({ kind: 'node', op: 'add', node, time: this.now });
@@ -111,15 +175,32 @@ export class Cluster {
     throw new RangeError(`node port range ${lo}-${hi} is exhausted`);
   }
 
-  /** Creates a Service with API defaults; allocates a cluster IP and node ports where the type needs them. */
+  /**
+   * Creates a Service with API defaults; allocates a cluster IP (one per family on a dual-stack cluster, as
+   * serviceFamilies decides) and node ports where the type needs them.
+   */
   addService(spec: ServiceSpec): Service {
     const svc = serviceWithDefaults(spec);
     const key = objectKey(svc.namespace, svc.name);
     if (this.services.has(key)) throw new Error(`service ${key} exists`);
     this.namespaces.add(svc.namespace);
-    if (svc.type === 'ExternalName') svc.clusterIP = '';
-    else if (svc.clusterIP === '') svc.clusterIP = this.serviceIPs.allocate();
-    else if (svc.clusterIP !== 'None') this.serviceIPs.claim(svc.clusterIP);
+    // a dual-stack cluster allocates a new service's families; given addresses (loaded manifests) are kept
+    const given = svc.ipv6 !== undefined || (svc.clusterIP !== '' && svc.clusterIP !== 'None');
+    if (this.dualStack && svc.type !== 'ExternalName' && !given) this.allocateFamilies(svc);
+    else if (svc.type === 'ExternalName') svc.clusterIP = '';
+    else if (svc.clusterIP === '') {
+      // (an IPv6-only service, ipv6 given, has no IPv4 cluster IP)
+      if (svc.ipv6 === undefined) svc.clusterIP = this.serviceIPs.allocate();
+    } else if (svc.clusterIP !== 'None') this.serviceIPs.claim(svc.clusterIP);
+    const v6 = svc.ipv6?.clusterIP ?? '';
+    if (v6 !== '' && v6 !== 'None') this.serviceIPs6?.claim(v6);
+    // given addresses on a dual-stack cluster: the families they are of (the endpoints controller's slices follow them)
+    if (this.dualStack && given && svc.type !== 'ExternalName' && svc.ipFamilies === undefined) {
+      const fams: Service['ipFamilies'] = [];
+      if (svc.clusterIP !== '') fams.push('IPv4');
+      if (svc.ipv6 !== undefined) fams.push('IPv6');
+      svc.ipFamilies = fams;
+    }
     if (svc.type === 'NodePort' || svc.type === 'LoadBalancer') {
       svc.ports = svc.ports.map((p) => {
         if (p.nodePort !== 0) {
@@ -135,6 +216,23 @@ export class Cluster {
     this.services.set(key, svc);
     this.emit({ kind: 'service', op: 'add', service: svc, time: this.now });
     return svc;
+  }
+
+  /** A dual-stack cluster's service: its families, the IPv4 cluster IP in clusterIP, the IPv6 one in ipv6. */
+  private allocateFamilies(svc: Service): void {
+    const { policy, families } = serviceFamilies(this.opts.ipFamilies, svc);
+    svc.ipFamilyPolicy = policy;
+    svc.ipFamilies = families;
+    const headless = svc.clusterIP === 'None';
+    if (!headless) svc.clusterIP = families.includes('IPv4') ? this.serviceIPs.allocate() : '';
+    if (families.includes('IPv6')) {
+      svc.ipv6 = {
+        clusterIP: headless ? 'None' : this.serviceIPs6!.allocate(),
+        externalIPs: [],
+        loadBalancerIngressIPs: [],
+        loadBalancerSourceRanges: [],
+      };
+    }
   }
 
   updateService(namespace: string, name: string, patch: Partial<Omit<Service, 'namespace' | 'name' | 'clusterIP'>>): Service {
@@ -153,6 +251,7 @@ export class Cluster {
     if (svc === undefined) return;
     this.services.delete(key);
     if (svc.clusterIP !== '' && svc.clusterIP !== 'None') this.serviceIPs.release(svc.clusterIP);
+    if (svc.ipv6 !== undefined && svc.ipv6.clusterIP !== '' && svc.ipv6.clusterIP !== 'None') this.serviceIPs6?.release(svc.ipv6.clusterIP);
     for (const p of svc.ports) if (p.nodePort !== 0) this.usedNodePorts.delete(p.nodePort);
     if (svc.healthCheckNodePort !== 0) this.usedNodePorts.delete(svc.healthCheckNodePort);
     this.emit({ kind: 'service', op: 'delete', service: svc, time: this.now });
@@ -169,9 +268,15 @@ export class Cluster {
       if (alloc === undefined) throw new Error(`pod ${key}: no node ${pod.nodeName}`);
       if (pod.ip === '') pod.ip = alloc.allocate();
       else alloc.claim(pod.ip);
+      const alloc6 = this.podIPs6.get(pod.nodeName);
+      if (alloc6 !== undefined) {
+        if (pod.ipv6 === undefined) pod.ipv6 = alloc6.allocate();
+        else alloc6.claim(pod.ipv6);
+      }
     }
     this.pods.set(key, pod);
     if (pod.ip !== '') this.podByIP.set(pod.ip, key);
+    if (pod.ipv6 !== undefined) this.podByIP.set(pod.ipv6, key);
     this.emit({ kind: 'pod', op: 'add', pod, prev: null, time: this.now });
     return pod;
   }
@@ -194,6 +299,10 @@ export class Cluster {
     if (pod.ip !== '') {
       this.podIPs.get(pod.nodeName)?.release(pod.ip);
       if (this.podByIP.get(pod.ip) === key) this.podByIP.delete(pod.ip);
+    }
+    if (pod.ipv6 !== undefined) {
+      this.podIPs6.get(pod.nodeName)?.release(pod.ipv6);
+      if (this.podByIP.get(pod.ipv6) === key) this.podByIP.delete(pod.ipv6);
     }
     this.emit({ kind: 'pod', op: 'delete', pod, prev: pod, time: this.now });
   }

@@ -210,53 +210,59 @@ export class EndpointsController {
 
   private computeSlices(svc: Service): EndpointSlice[] {
     if (svc.type === 'ExternalName') return [];
-    // group endpoints by their resolved ports: pods resolving a named targetPort differently go to different slices
-    const groups = new Map<string, { ports: EndpointPort[]; eps: Endpoint[] }>();
     const pods = this.podsSelectedBy(svc).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const pod of pods) {
-      if (pod.phase !== 'Running' || pod.ip === '') continue;
-      let conditions;
-      if (svc.publishNotReadyAddresses) conditions = READY;
-      else if (pod.terminating) conditions = pod.ready ? TERMINATING_SERVING : TERMINATING;
-      else if (pod.ready) conditions = READY;
-      else continue;
-      const ports: EndpointPort[] = [];
-      let resolvable = true;
-      for (const sp of svc.ports) {
-        let port: number | undefined;
-        if (typeof sp.targetPort === 'number') port = sp.targetPort;
-        else port = pod.containerPorts.find((c) => c.name === sp.targetPort && c.protocol === sp.protocol)?.containerPort;
-        if (port === undefined) {
-          resolvable = false;
-          break;
-        }
-        ports.push({ name: sp.name, protocol: sp.protocol, port });
-      }
-      if (!resolvable) continue;
-      const gk = JSON.stringify(ports);
-      let g = groups.get(gk);
-      if (g === undefined) groups.set(gk, (g = { ports, eps: [] }));
-      g.eps.push({
-        addresses: [pod.ip],
-        conditions,
-        nodeName: pod.nodeName,
-        zone: this.cluster.nodes.get(pod.nodeName)?.zone ?? '',
-        hostname: pod.subdomain === svc.name && pod.hostname !== '' ? pod.hostname : '',
-        podName: pod.name,
-      });
-    }
+    // one set of slices per family of the service (the controller's addressType per family; IPv4 only on a
+    // single-stack cluster), the IPv4 ones first
+    const families = svc.ipFamilies === undefined ? ['IPv4' as const] : [...svc.ipFamilies].sort();
     const slices: EndpointSlice[] = [];
     let n = 0;
-    for (const g of groups.values()) {
-      for (let i = 0; i < g.eps.length; i += MAX_ENDPOINTS_PER_SLICE) {
-        slices.push({
-          namespace: svc.namespace,
-          name: `${svc.name}-${(n++).toString(36).padStart(5, '0')}`,
-          serviceName: svc.name,
-          addressType: 'IPv4',
-          endpoints: g.eps.slice(i, i + MAX_ENDPOINTS_PER_SLICE),
-          ports: g.ports,
+    for (const family of families) {
+      // group endpoints by their resolved ports: pods resolving a named targetPort differently go to different slices
+      const groups = new Map<string, { ports: EndpointPort[]; eps: Endpoint[] }>();
+      for (const pod of pods) {
+        const ip = family === 'IPv4' ? pod.ip : (pod.ipv6 ?? '');
+        if (pod.phase !== 'Running' || ip === '') continue;
+        let conditions;
+        if (svc.publishNotReadyAddresses) conditions = READY;
+        else if (pod.terminating) conditions = pod.ready ? TERMINATING_SERVING : TERMINATING;
+        else if (pod.ready) conditions = READY;
+        else continue;
+        const ports: EndpointPort[] = [];
+        let resolvable = true;
+        for (const sp of svc.ports) {
+          let port: number | undefined;
+          if (typeof sp.targetPort === 'number') port = sp.targetPort;
+          else port = pod.containerPorts.find((c) => c.name === sp.targetPort && c.protocol === sp.protocol)?.containerPort;
+          if (port === undefined) {
+            resolvable = false;
+            break;
+          }
+          ports.push({ name: sp.name, protocol: sp.protocol, port });
+        }
+        if (!resolvable) continue;
+        const gk = JSON.stringify(ports);
+        let g = groups.get(gk);
+        if (g === undefined) groups.set(gk, (g = { ports, eps: [] }));
+        g.eps.push({
+          addresses: [ip],
+          conditions,
+          nodeName: pod.nodeName,
+          zone: this.cluster.nodes.get(pod.nodeName)?.zone ?? '',
+          hostname: pod.subdomain === svc.name && pod.hostname !== '' ? pod.hostname : '',
+          podName: pod.name,
         });
+      }
+      for (const g of groups.values()) {
+        for (let i = 0; i < g.eps.length; i += MAX_ENDPOINTS_PER_SLICE) {
+          slices.push({
+            namespace: svc.namespace,
+            name: `${svc.name}-${(n++).toString(36).padStart(5, '0')}`,
+            serviceName: svc.name,
+            addressType: family,
+            endpoints: g.eps.slice(i, i + MAX_ENDPOINTS_PER_SLICE),
+            ports: g.ports,
+          });
+        }
       }
     }
     return slices;

@@ -1,4 +1,5 @@
 import { formatIPv4, ipv4ToUint, parseCidr4, parseIPv4 } from '../net/ipv4.js';
+import { formatIPv6Bytes, parseCIDRSloppy, parseIPSloppy } from '../net/ip.js';
 
 /** IPv4 helpers of the cluster model (unsigned addresses), on top of src/net/ipv4.ts. */
 
@@ -59,6 +60,74 @@ export class IpAllocator {
   }
   release(ip: string): void {
     const off = ipv4ToUint(ip) - this.cidr.base;
+    if (this.used.delete(off)) this.free.push(off);
+  }
+}
+
+/** An IPv6 network as a 128-bit integer and its prefix length. */
+export interface Cidr6 {
+  base: bigint;
+  prefix: number;
+}
+
+export function parseCidr6(cidr: string): Cidr6 {
+  const c = parseCIDRSloppy(cidr.trim());
+  if (c === null || c.family !== 'IPv6') throw new RangeError(`not an IPv6 CIDR: ${cidr}`);
+  return { base: ipv6ToBigInt(c.text.slice(0, c.text.indexOf('/'))), prefix: c.prefix };
+}
+
+export function ipv6ToBigInt(ip: string): bigint {
+  const p = parseIPSloppy(ip);
+  if (p === null || p.family !== 'IPv6') throw new RangeError(`not an IPv6 address: ${ip}`);
+  return p.bytes.reduce((a, b) => (a << 8n) | BigInt(b), 0n);
+}
+
+export function formatIPv6BigInt(n: bigint): string {
+  const bytes: number[] = [];
+  for (let i = 15; i >= 0; i--) bytes.push(Number((n >> BigInt(8 * i)) & 255n));
+  return formatIPv6Bytes(bytes);
+}
+
+/** The `index`-th subnet of length `prefix` inside `cidr` (a node's /64 of the IPv6 cluster CIDR). */
+export function subnet6(cidr: string, prefix: number, index: number): string {
+  const c = parseCidr6(cidr);
+  if (prefix < c.prefix || BigInt(index) >= 1n << BigInt(prefix - c.prefix))
+    throw new RangeError(`IPv6 CIDR ${cidr} has no /${prefix} number ${index}`);
+  return `${formatIPv6BigInt(c.base + (BigInt(index) << BigInt(128 - prefix)))}/${prefix}`;
+}
+
+/** IpAllocator for an IPv6 range: offsets from the network address, in order, released ones reused last. */
+export class Ip6Allocator {
+  private readonly cidr: Cidr6;
+  private readonly size: bigint;
+  private next: bigint;
+  private readonly free: bigint[] = [];
+  private readonly used = new Set<bigint>();
+  constructor(
+    readonly range: string,
+    reserved = 1,
+  ) {
+    this.cidr = parseCidr6(range);
+    this.size = 1n << BigInt(128 - this.cidr.prefix);
+    this.next = BigInt(reserved);
+  }
+  allocate(): string {
+    for (;;) {
+      let off: bigint | undefined;
+      if (this.next < this.size - 1n) off = this.next++;
+      else off = this.free.shift();
+      if (off === undefined) throw new RangeError(`address range ${this.range} is exhausted`);
+      if (this.used.has(off)) continue;
+      this.used.add(off);
+      return formatIPv6BigInt(this.cidr.base + off);
+    }
+  }
+  claim(ip: string): void {
+    const off = ipv6ToBigInt(ip) - this.cidr.base;
+    if (off >= 0n && off < this.size) this.used.add(off);
+  }
+  release(ip: string): void {
+    const off = ipv6ToBigInt(ip) - this.cidr.base;
     if (this.used.delete(off)) this.free.push(off);
   }
 }

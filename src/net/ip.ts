@@ -185,3 +185,34 @@ export function cidrContainsIP(cidr: string, ip: string): boolean {
 export function joinHostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
+
+/** An IPv6 address as four int32 words (network order), for the packet walk. */
+export type Words6 = Int32Array;
+
+/** The four int32 words of an IPv6 address or CIDR (masked); null when `s` is not IPv6. */
+export function ipv6Words(s: string): { words: Words6; mask: Words6; prefix: number } | null {
+  const t = s.trim();
+  const slash = t.indexOf('/');
+  const p = slash < 0 ? parseIPSloppy(t) : parseCIDRSloppy(t);
+  if (p === null || p.family !== 'IPv6') return null;
+  const prefix = slash < 0 ? 128 : (p as ParsedCIDR).prefix;
+  const bytes = slash < 0 ? (p as ParsedIP).bytes : parseIPSloppy((p as ParsedCIDR).text.split('/')[0]!)!.bytes;
+  const words = new Int32Array(4);
+  const mask = new Int32Array(4);
+  for (let i = 0; i < 4; i++) {
+    words[i] = (bytes[4 * i]! << 24) | (bytes[4 * i + 1]! << 16) | (bytes[4 * i + 2]! << 8) | bytes[4 * i + 3]!;
+    const keep = Math.max(0, Math.min(32, prefix - 32 * i));
+    mask[i] = keep === 0 ? 0 : (0xffffffff << (32 - keep)) | 0;
+  }
+  return { words, mask, prefix };
+}
+
+/** Whether `addr` (four words) lies in the network `net`/`mask`. */
+export function words6Match(addr: Words6, net: Words6, mask: Words6): boolean {
+  return (
+    (addr[0]! & mask[0]!) === net[0] &&
+    (addr[1]! & mask[1]!) === net[1] &&
+    (addr[2]! & mask[2]!) === net[2] &&
+    (addr[3]! & mask[3]!) === net[3]
+  );
+}

@@ -7,7 +7,7 @@
  * xt_statistic, xt_recent, xt_set, xt_physdev, xt_ipvs (linux net/netfilter/).
  */
 import { parseAddrOrCidr, parseIPv4, type Cidr4 } from '../net/ipv4.js';
-import { parseCIDRSloppy, parseIPSloppy } from '../net/ip.js';
+import { ipv6Words, parseCIDRSloppy, parseIPSloppy, type Words6 } from '../net/ip.js';
 import { kernelProbability } from './statistic.js';
 
 export type TableName = 'filter' | 'nat';
@@ -31,6 +31,8 @@ export const F_SRC_LOCAL_NEG = 16384;
 export const F_DST_LOCAL_NEG = 32768;
 export const F_SET = 65536;
 export const F_IPVS = 131072;
+/** The rule's -s / -d addresses are IPv6 (RareMatches.src6 / dst6): the IPv6 walk compares four words. */
+export const F_V6 = 262144;
 
 // Targets (Rule.target)
 export const T_NONE = 0;
@@ -98,6 +100,14 @@ export class RareMatches {
   ipvsAddr = 0;
   ipvsProto = 0;
   ipvsPort = 0;
+  /** IPv6 -s / -d (with F_V6): network and mask words; null when the rule has none. */
+  src6: Words6 | null = null;
+  src6Mask: Words6 | null = null;
+  dst6: Words6 | null = null;
+  dst6Mask: Words6 | null = null;
+  /** IPv6 DNAT: the endpoint address (canonical text) and its words. */
+  dnat6 = '';
+  dnat6Words: Words6 | null = null;
 }
 
 export class Rule {
@@ -136,8 +146,9 @@ const scratch: string[] = [];
 let scratchOwner: RuleBuilder | null = null;
 
 /**
- * An address or CIDR compiled for the packet walk. The walk is IPv4 (int32); an IPv6 address or CIDR (kube-proxy's
- * IPv6 ruleset, which is rendered but not walked) compiles to a match no IPv4 packet meets (address 1, mask 0).
+ * An address or CIDR compiled for the packet walk. The IPv4 walk compares int32 words; an IPv6 address or CIDR
+ * (kube-proxy's IPv6 ruleset) compiles to a match no IPv4 packet meets (address 1, mask 0) and, beside it, to four
+ * words the IPv6 walk compares (RuleBuilder sets F_V6 and RareMatches.src6 / dst6).
  */
 function compiledAddr(addr: string): Cidr4 | null {
   const c = parseAddrOrCidr(addr);
@@ -197,6 +208,12 @@ export class RuleBuilder {
     this.r.flags |= F_DST | (neg ? F_DST_NEG : 0);
     this.r.dst = c.addr;
     this.r.dstMask = c.mask;
+    if (c.mask === 0 && c.addr === 1) {
+      const w = ipv6Words(addr)!;
+      this.r.flags |= F_V6;
+      this.rare().dst6 = w.words;
+      this.rare().dst6Mask = w.mask;
+    }
     if (neg) scratch.push('!');
     scratch.push('-d', addr);
     return this;
@@ -207,6 +224,12 @@ export class RuleBuilder {
     this.r.flags |= F_SRC | (neg ? F_SRC_NEG : 0);
     this.r.src = c.addr;
     this.r.srcMask = c.mask;
+    if (c.mask === 0 && c.addr === 1) {
+      const w = ipv6Words(addr)!;
+      this.r.flags |= F_V6;
+      this.rare().src6 = w.words;
+      this.rare().src6Mask = w.mask;
+    }
     if (neg) scratch.push('!');
     scratch.push('-s', addr);
     return this;
@@ -249,7 +272,8 @@ export class RuleBuilder {
   }
   /** `-m ipvs --vaddr A --vproto P --vport N`. */
   ipvs(vaddr: string, vproto: string, vport: number): this {
-    const a = parseIPv4(vaddr);
+    // an IPv6 virtual address (the IPv6 proxier's rule) is written, not matched by the IPv4 walk (address 0)
+    const a = parseIPv4(vaddr) ?? (parseIPSloppy(vaddr)?.family === 'IPv6' ? 0 : null);
     const p = PROTO_NUM[vproto];
     if (a === null || p === undefined) throw new RangeError(`bad ipvs match ${vaddr} ${vproto}`);
     this.r.flags |= F_IPVS;
@@ -336,11 +360,13 @@ export class RuleBuilder {
   dnatTo(ip: string, port: number): Rule {
     const a = parseIPv4(ip);
     if (a === null) {
-      // IPv6 (rendered, not walked): "[fd00::1]:80", as kube-proxy's net.JoinHostPort writes it
+      // IPv6: "[fd00::1]:80", as kube-proxy's net.JoinHostPort writes it (the IPv6 walk reads rare.dnat6)
       const v6 = parseIPSloppy(ip);
       if (v6 === null || v6.family !== 'IPv6') throw new RangeError(`bad DNAT address ${ip}`);
       this.r.target = T_DNAT;
       this.r.arg2 = port;
+      this.rare().dnat6 = v6.text;
+      this.rare().dnat6Words = ipv6Words(v6.text)!.words;
       scratch.push('-j', 'DNAT', '--to-destination', `[${v6.text}]:${port}`);
       return this.done();
     }

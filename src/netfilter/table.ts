@@ -45,7 +45,8 @@ export class Table {
     return n;
   }
   /** This table as iptables-save prints it (appended to `out`). */
-  save(out: string[]): void {
-    saveTable(this.name, saveOrder(this.chains()), out);
+  /** `iptables-save` of the table (`ip6tables-save` for the IPv6 family). */
+  save(out: string[], family: 'IPv4' | 'IPv6' = 'IPv4'): void {
+    saveTable(this.name, saveOrder(this.chains()), out, family);
   }
 }

@@ -10,6 +10,7 @@
 import type { Rng, Seconds } from '../types.js';
 import * as R from './rule.js';
 import type { Chain, Rule } from './rule.js';
+import { words6Match, type Words6 } from '../net/ip.js';
 
 // Local copies: imported bindings may be compiled to getter calls, which the per-rule walk cannot afford.
 const F_SRC = R.F_SRC;
@@ -30,6 +31,7 @@ const F_STATISTIC = R.F_STATISTIC;
 const F_RECENT = R.F_RECENT;
 const F_SET = R.F_SET;
 const F_IPVS = R.F_IPVS;
+const F_V6 = R.F_V6;
 const T_JUMP = R.T_JUMP;
 const T_GOTO = R.T_GOTO;
 const T_RETURN = R.T_RETURN;
@@ -79,19 +81,36 @@ export class PacketWalker {
   dnat: Rule | null = null;
   /** Owner (service-port key) of the first rule with an owner whose target ran, '' when none. */
   owner = '';
+  /**
+   * An IPv6 packet (begin6): src6 / dst6 hold its addresses as four words and the int32 src / dst are unused;
+   * rules with IPv6 addresses (F_V6) are compared word by word, addrtype asks isLocal6.
+   */
+  v6 = false;
+  src6: Words6 = new Int32Array(4);
+  dst6: Words6 = new Int32Array(4);
   /** Rules evaluated and ipset tests made since begin(). */
   rules = 0;
   setTests = 0;
   private rng: Rng = NO_RNG;
   private now: Seconds = 0;
-  /** xt_recent lists: name → (source address → last seen), in LRU order. */
-  readonly recent = new Map<string, Map<number, number>>();
+  /** xt_recent lists: name → (source address → last seen), in LRU order (an IPv6 source keyed by its text of words). */
+  readonly recent = new Map<string, Map<number | string, number>>();
 
   constructor(
     /** addrtype LOCAL: whether an address is local to the node. */
     readonly isLocal: (addr: number) => boolean,
     private readonly sets: IpsetMatcher | null = null,
+    /** addrtype LOCAL for an IPv6 address (four words). */
+    readonly isLocal6: (addr: Words6) => boolean = () => false,
   ) {}
+
+  /** Starts a new IPv6 first packet: addresses as four words each. */
+  begin6(src: Words6, dst: Words6, proto: number, dport: number, rng: Rng, now: Seconds): void {
+    this.begin(0, 0, proto, dport, rng, now);
+    this.v6 = true;
+    this.src6.set(src);
+    this.dst6.set(dst);
+  }
 
   /** Starts a new first packet. */
   begin(src: number, dst: number, proto: number, dport: number, rng: Rng, now: Seconds): void {
@@ -99,6 +118,7 @@ export class PacketWalker {
     this.dst = dst;
     this.proto = proto;
     this.dport = dport;
+    this.v6 = false;
     this.mark = 0;
     this.ct = R.CT_NEW;
     this.ipvs = false;
@@ -166,6 +186,7 @@ export class PacketWalker {
   }
 
   private matches(r: Rule, f: number): boolean {
+    if (this.v6 || (f & F_V6) !== 0) return this.matches6(r, f);
     if ((f & F_DST) !== 0 && ((this.dst & r.dstMask) === r.dst) === ((f & F_DST_NEG) !== 0)) return false;
     if ((f & F_PROTO) !== 0 && r.proto !== this.proto) return false;
     if ((f & F_DPORT) !== 0 && r.dport !== this.dport) return false;
@@ -179,6 +200,43 @@ export class PacketWalker {
     if ((f & F_RECENT) !== 0 && !this.recentMatch(r)) return false;
     if ((f & F_IPVS) !== 0 && !this.ipvsMatch(r)) return false;
     return true;
+  }
+
+  /**
+   * matches() for the IPv6 walk, in the same order: addresses word by word (an IPv4 packet never meets an IPv6
+   * address match, nor an IPv6 packet an IPv4 one), addrtype through isLocal6.
+   */
+  private matches6(r: Rule, f: number): boolean {
+    const x = r.rare;
+    if ((f & F_DST) !== 0) {
+      const hit = this.v6 && x !== null && x.dst6 !== null && words6Match(this.dst6, x.dst6, x.dst6Mask!);
+      if (hit === ((f & F_DST_NEG) !== 0)) return false;
+    }
+    if ((f & F_PROTO) !== 0 && r.proto !== this.proto) return false;
+    if ((f & F_DPORT) !== 0 && r.dport !== this.dport) return false;
+    if ((f & F_SRC) !== 0) {
+      const hit = this.v6 && x !== null && x.src6 !== null && words6Match(this.src6, x.src6, x.src6Mask!);
+      if (hit === ((f & F_SRC_NEG) !== 0)) return false;
+    }
+    if ((f & F_SET) !== 0 && !this.setMatch(r)) return false;
+    if ((f & F_SRC_LOCAL) !== 0 && this.local(false) === ((f & F_SRC_LOCAL_NEG) !== 0)) return false;
+    if ((f & F_DST_LOCAL) !== 0 && this.local(true) === ((f & F_DST_LOCAL_NEG) !== 0)) return false;
+    if ((f & F_MARK) !== 0 && ((this.mark & x!.markMask) === x!.markValue) === ((f & F_MARK_NEG) !== 0)) return false;
+    if ((f & F_CTSTATE) !== 0 && ((this.ct & x!.ctMask) !== 0) === ((f & F_CTSTATE_NEG) !== 0)) return false;
+    if ((f & F_STATISTIC) !== 0 && !(this.rng.next() * 0x80000000 < r.prob)) return false;
+    if ((f & F_RECENT) !== 0 && !this.recentMatch(r)) return false;
+    if ((f & F_IPVS) !== 0 && !this.ipvsMatch(r)) return false;
+    return true;
+  }
+
+  private local(dst: boolean): boolean {
+    if (this.v6) return this.isLocal6(dst ? this.dst6 : this.src6);
+    return this.isLocal(dst ? this.dst : this.src);
+  }
+
+  /** The recent lists' key of the packet's source. */
+  private srcKey(): number | string {
+    return this.v6 ? this.src6.join(',') : this.src;
   }
 
   private setMatch(r: Rule): boolean {
@@ -196,17 +254,18 @@ export class PacketWalker {
   private recentMatch(r: Rule): boolean {
     const rc = r.rare!.recent!;
     let list = this.recent.get(rc.name);
+    const src = this.srcKey();
     if (rc.set) {
       if (list === undefined) this.recent.set(rc.name, (list = new Map()));
-      list.delete(this.src);
-      list.set(this.src, this.now);
+      list.delete(src);
+      list.set(src, this.now);
       if (list.size > RECENT_LIST_MAX) list.delete(list.keys().next().value!);
       return true;
     }
-    const seen = list?.get(this.src);
+    const seen = list?.get(src);
     if (seen === undefined) return false;
     if (this.now - seen > rc.seconds) {
-      if (rc.reap) list!.delete(this.src);
+      if (rc.reap) list!.delete(src);
       return false;
     }
     return true;

@@ -1,4 +1,15 @@
-import type { Backend, CostModel, EndpointInfo, LookupResult, Packet, Seconds, Service, SyncResult, EndpointSlice } from '../types.js';
+import type {
+  Backend,
+  CostModel,
+  EndpointInfo,
+  IPFamily,
+  LookupResult,
+  Packet,
+  Seconds,
+  Service,
+  SyncResult,
+  EndpointSlice,
+} from '../types.js';
 import type { Scheduler } from '../sim/scheduler.js';
 import type { Stream } from '../sim/rng.js';
 import { ChangeTracker } from './tracker.js';
@@ -8,6 +19,8 @@ import { Conntrack } from './conntrack.js';
 /** One sync as it happened on a node. */
 export interface SyncRecord {
   node: string;
+  /** The family of the proxier that synced (a dual-stack node runs one per family). */
+  family: IPFamily;
   start: Seconds;
   duration: Seconds;
   result: SyncResult;
@@ -29,6 +42,11 @@ export interface ConnectionRecord {
 
 export interface KubeProxyOptions {
   nodeName: string;
+  /**
+   * The IP family of this proxier [IPv4]. A dual-stack node runs one KubeProxyNode per family (kube-proxy's
+   * meta-proxier: two proxiers with their own trackers and sync loops); its backend is created for that family.
+   */
+  family?: IPFamily;
   backend: Backend;
   sched: Scheduler;
   cost: CostModel;
@@ -54,6 +72,7 @@ export class KubeProxyNode {
   readonly conntrack = new Conntrack();
   readonly backend: Backend;
   readonly name: string;
+  readonly family: IPFamily;
   /** Time the first sync finished: the node has rules from then on. */
   readyAt = Number.POSITIVE_INFINITY;
   syncs = 0;
@@ -65,8 +84,9 @@ export class KubeProxyNode {
 
   constructor(private readonly o: KubeProxyOptions) {
     this.name = o.nodeName;
+    this.family = o.family ?? 'IPv4';
     this.backend = o.backend;
-    this.tracker = new ChangeTracker(o.nodeName);
+    this.tracker = new ChangeTracker(o.nodeName, this.family);
     this.runner = new SyncRunner(o.sched, o.runner, () => this.sync());
   }
 
@@ -116,6 +136,7 @@ export class KubeProxyNode {
     this.cpuSeconds += duration;
     const rec: SyncRecord = {
       node: this.name,
+      family: this.family,
       start: now,
       duration,
       result,

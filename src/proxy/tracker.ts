@@ -1,6 +1,6 @@
-import type { EndpointInfo, EndpointSlice, ProxySnapshot, Seconds, Service, ServicePortInfo } from '../types.js';
+import type { EndpointInfo, EndpointSlice, IPFamily, ProxySnapshot, Seconds, Service, ServicePortInfo } from '../types.js';
 import { objectKey } from '../cluster/selector.js';
-import { endpointsForPort, servicePortInfos } from './snapshot.js';
+import { endpointsForPort, serviceForFamily, servicePortInfos } from './snapshot.js';
 
 /** What a sync takes from the tracker: the changed service ports and the trigger times of the changes. */
 export interface TakenChanges {
@@ -14,6 +14,8 @@ export interface TakenChanges {
  * EndpointsChangeTracker keep it: changes accumulate (coalescing repeated changes of one service) until a sync
  * takes them. The snapshot maps are updated in place with fresh values (never mutated values), so a shallow copy
  * of the maps is a consistent point-in-time view.
+ * A tracker serves one IP family's proxier (kube-proxy's trackers are per family): it sees each Service's
+ * addresses of that family and the EndpointSlices of that addressType only.
  */
 export class ChangeTracker {
   private readonly services = new Map<string, ServicePortInfo>();
@@ -24,7 +26,10 @@ export class ChangeTracker {
   private pending = new Set<string>();
   private triggers: Seconds[] = [];
 
-  constructor(readonly nodeName: string) {}
+  constructor(
+    readonly nodeName: string,
+    readonly family: IPFamily = 'IPv4',
+  ) {}
 
   /** A Service was added, updated or deleted (service changes carry no trigger time: latency is measured from endpoints). */
   onService(svc: Service, op: 'add' | 'update' | 'delete'): void {
@@ -45,7 +50,8 @@ export class ChangeTracker {
   private recompute(serviceKey: string): boolean {
     const svc = this.svcObjects.get(serviceKey);
     const slices = this.slicesOf.get(serviceKey) ?? [];
-    const infos = svc === undefined ? [] : servicePortInfos(svc);
+    const view = svc === undefined ? null : serviceForFamily(svc, this.family);
+    const infos = view === null ? [] : servicePortInfos(view, this.family);
     const oldKeys = this.portsOf.get(serviceKey) ?? [];
     const newKeys = infos.map((i) => i.key);
     let changed = false;
@@ -58,7 +64,7 @@ export class ChangeTracker {
       }
     }
     for (const info of infos) {
-      const eps = endpointsForPort(info, slices, this.nodeName);
+      const eps = endpointsForPort(info, slices, this.nodeName, this.family);
       const prevInfo = this.services.get(info.key);
       const prevEps = this.endpoints.get(info.key);
       if (prevInfo === undefined || !sameJSON(prevInfo, info)) {

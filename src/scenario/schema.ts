@@ -49,6 +49,27 @@ export const ClusterSpec = z.strictObject({
     .default({ ClusterIP: 1, NodePort: 0, LoadBalancer: 0, headless: 0, ExternalName: 0 })
     .describe('fractions of the synthetic services by type; they must sum to 1'),
   sessionAffinityFraction: fraction.default(0).describe('fraction of services with sessionAffinity ClientIP'),
+  ipFamilies: z
+    .array(z.enum(['IPv4', 'IPv6']))
+    .min(1)
+    .max(2)
+    .default(['IPv4'])
+    .describe(
+      "the cluster's IP families, primary first: [IPv4] (single-stack), [IPv4, IPv6] or [IPv6, IPv4] (dual-stack: nodes and pods get an address of each family, every node runs one kube-proxy proxier per family)",
+    ),
+  ipFamilyPolicy: z
+    .strictObject({
+      SingleStack: fraction.default(0),
+      PreferDualStack: fraction.default(0),
+      RequireDualStack: fraction.default(0),
+    })
+    .default({ SingleStack: 1, PreferDualStack: 0, RequireDualStack: 0 })
+    .describe('fractions of the synthetic services by spec.ipFamilyPolicy (dual-stack clusters); they must sum to 1'),
+  secondaryFamilyFraction: fraction
+    .default(0)
+    .describe(
+      "fraction of the synthetic services whose spec.ipFamilies names the cluster's secondary family first (a single-stack service of that family, or a dual-stack one with it as primary)",
+    ),
   manifests: z
     .array(z.string())
     .default([])
@@ -70,6 +91,10 @@ export const ProxySpec = z.strictObject({
   ...backendOptions,
   masqueradeAll: z.boolean().default(false),
   clusterCIDR: z.string().default('10.128.0.0/9').describe('the pod network (--cluster-cidr); each node gets a /24 of it'),
+  clusterCIDRv6: z
+    .string()
+    .default('fd00:10:128::/48')
+    .describe("the IPv6 pod network of a dual-stack cluster (the IPv6 proxier's --cluster-cidr); each node gets a /64 of it"),
   watchDelaySeconds: nonneg
     .default(0.05)
     .describe('mean delay (exponential, per node, order kept) before a kube-proxy sees a Service or EndpointSlice change'),

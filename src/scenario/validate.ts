@@ -9,6 +9,8 @@
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { parseCidr4 } from '../net/ipv4.js';
+import { parseCIDRSloppy } from '../net/ip.js';
+import { backendDefinition } from '../backends/registry.js';
 import { findMetricDef } from '../metrics/catalogue.js';
 import { DEFAULT_CLUSTER } from '../cluster/cluster.js';
 import { fmtCount, limit, LIMIT_DEFS } from '../io/limits.js';
@@ -136,6 +138,38 @@ export function validateCase(file: string, s: ScenarioFile, point: Record<string
       fail(file, point, `cluster.ports[${i}].name`, `'${p.name}' is also the name of cluster.ports[${seenName.get(p.name)}]`);
     seenName.set(p.name, i);
   });
+
+  // IP families: the cluster's, the policies of its services, the data planes that can run them
+  const fams = c.ipFamilies;
+  if (new Set(fams).size !== fams.length) fail(file, point, 'cluster.ipFamilies', `[${fams.join(', ')}] names a family twice`);
+  if (!fams.includes('IPv4'))
+    fail(file, point, 'cluster.ipFamilies', 'IPv6 single-stack clusters are not modelled (use [IPv4, IPv6] or [IPv6, IPv4])');
+  const pol = c.ipFamilyPolicy;
+  const polSum = pol.SingleStack + pol.PreferDualStack + pol.RequireDualStack;
+  if (Math.abs(polSum - 1) > 1e-9) fail(file, point, 'cluster.ipFamilyPolicy', `fractions must sum to 1, got ${polSum}`);
+  if (fams.length === 1 && pol.RequireDualStack > 0)
+    fail(file, point, 'cluster.ipFamilyPolicy.RequireDualStack', 'a single-stack cluster refuses RequireDualStack services');
+  if (fams.length === 1 && c.secondaryFamilyFraction > 0)
+    fail(file, point, 'cluster.secondaryFamilyFraction', 'a single-stack cluster has no secondary family');
+  if (fams.length === 2) {
+    const v6 = parseCIDRSloppy(s.proxy.clusterCIDRv6);
+    if (v6 === null || v6.family !== 'IPv6' || s.proxy.clusterCIDRv6.trim() !== s.proxy.clusterCIDRv6)
+      fail(file, point, 'proxy.clusterCIDRv6', `'${s.proxy.clusterCIDRv6}' is not an IPv6 CIDR such as fd00:10:128::/48`);
+    if (v6.prefix > 64 || 2 ** Math.min(64 - v6.prefix, 40) < c.nodes)
+      fail(file, point, 'proxy.clusterCIDRv6', `${v6.text} holds fewer node /64s than the ${fmtCount(c.nodes)} nodes`);
+    s.backends.forEach((b, i) => {
+      const d = backendDefinition(b);
+      if (!(d.simulatedIPFamilies ?? ['IPv4']).includes('IPv6'))
+        fail(
+          file,
+          point,
+          `backends[${i}]`,
+          (d.ipFamilies ?? ['IPv4']).includes('IPv6')
+            ? `${b} renders its IPv6 proxier (kpbench render) but does not walk IPv6 first packets, so it cannot run a dual-stack cluster`
+            : `${b} has no IPv6 proxier in this harness, so it cannot run a dual-stack cluster`,
+        );
+    });
+  }
 
   const t = c.serviceTypes;
   const sum = t.ClusterIP + t.NodePort + t.LoadBalancer + t.headless + t.ExternalName;

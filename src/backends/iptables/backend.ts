@@ -16,7 +16,7 @@ import type {
   SyncResult,
 } from '../../types.js';
 import { formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
-import { cidrContainsIP, parseCIDRSloppy, parseIPSloppy, type IPFamily } from '../../net/ip.js';
+import { cidrContainsIP, ipv6Words, parseCIDRSloppy, parseIPSloppy, words6Match, type IPFamily, type Words6 } from '../../net/ip.js';
 import { shouldSkipService } from '../../proxy/serviceport.js';
 import type { IptablesLookupCounts, IptablesSizeCounts, IptablesSyncCounts } from './metrics.js';
 import { goHex08 } from './names.js';
@@ -120,6 +120,8 @@ export class IptablesBackend implements Backend {
   private readonly facts: ProfileFacts;
   private readonly syncPeriod: Seconds;
   private readonly localIPs = new Set<number>();
+  /** The IPv6 proxier's local addresses (node IPs, ::1) as words, for addrtype LOCAL. */
+  private localIPs6: Words6[] = [];
 
   private entries = new Map<string, ServiceEntry>();
   /** Service-port keys in KUBE-SERVICES order: sorted by key (code-unit order). */
@@ -149,7 +151,11 @@ export class IptablesBackend implements Backend {
     ],
   };
   /** The first-packet walk over this backend's chains (also holds the xt_recent lists). */
-  private readonly walker = new PacketWalker((addr) => this.isLocal(addr));
+  private readonly walker = new PacketWalker(
+    (addr) => this.isLocal(addr),
+    null,
+    (addr) => this.isLocal6(addr),
+  );
 
   constructor(opts: IptablesBackendOptions) {
     const node = opts.node;
@@ -242,6 +248,7 @@ export class IptablesBackend implements Backend {
       nodePortIPs,
     };
     this.localIPs.clear();
+    this.localIPs6 = ['::1', ...nodeIPs].map((ip) => ipv6Words(ip)!.words);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -539,6 +546,7 @@ export class IptablesBackend implements Backend {
   // -------------------------------------------------------------------------------------------
 
   lookup(pkt: Packet, rng: Rng, now: Seconds): LookupResult & { counts: IptablesLookupCounts } {
+    if (this.family === 'IPv6') return this.lookup6(pkt, rng, now);
     const src = parseIPv4(pkt.srcIP);
     const dst = parseIPv4(pkt.dstIP);
     const proto = PROTO_NUM[pkt.protocol.toLowerCase()] ?? 0;
@@ -589,7 +597,49 @@ export class IptablesBackend implements Backend {
   private isLocal(addr: number): boolean {
     return addr >>> 24 === 127 || this.localIPs.has(addr);
   }
+
+  private isLocal6(addr: Words6): boolean {
+    return this.localIPs6.some((l) => words6Match(addr, l, ALL_ONES6));
+  }
+
+  /** lookup() of the IPv6 proxier: the same hooks through the ip6tables chains, addresses as four words. */
+  private lookup6(pkt: Packet, rng: Rng, now: Seconds): LookupResult & { counts: IptablesLookupCounts } {
+    const src = ipv6Words(pkt.srcIP);
+    const dst = ipv6Words(pkt.dstIP);
+    const proto = PROTO_NUM[pkt.protocol.toLowerCase()] ?? 0;
+    const none = (verdict: LookupResult['verdict'], key: string, rules: number): LookupResult & { counts: IptablesLookupCounts } => ({
+      verdict,
+      endpoint: null,
+      serviceKey: key,
+      masquerade: false,
+      counts: { rules_evaluated: rules } satisfies IptablesLookupCounts,
+    });
+    if (!this.synced || src === null || dst === null || src.prefix !== 128 || dst.prefix !== 128) return none('PASS', '', 0);
+    const w = this.walker;
+    w.begin6(src.words, dst.words, proto, pkt.dstPort, rng, now);
+    const fx = this.fx;
+    w.walk(pkt.local ? fx.natOutput : fx.natPrerouting);
+    const dnat = w.dnat;
+    if (dnat !== null) {
+      w.dst6.set(dnat.rare!.dnat6Words!);
+      w.dport = dnat.arg2;
+      w.ct |= CT_DNAT;
+    }
+    const toLocal = !pkt.local && this.isLocal6(w.dst6);
+    const v = w.walk(pkt.local ? fx.filterOutput : toLocal ? fx.filterInput : fx.filterForward);
+    if (v === V_DROP || v === V_REJECT) return none(v === V_DROP ? 'DROP' : 'REJECT', w.owner, w.rules);
+    w.walk(toLocal ? fx.natInput : fx.natPostrouting);
+    return {
+      verdict: dnat !== null ? 'DNAT' : 'PASS',
+      endpoint: dnat !== null ? { ip: dnat.rare!.dnat6, port: dnat.arg2 } : null,
+      serviceKey: w.owner,
+      masquerade: w.masq,
+      counts: { rules_evaluated: w.rules } satisfies IptablesLookupCounts,
+    };
+  }
 }
+
+const ALL_ONES6: Words6 = new Int32Array([-1, -1, -1, -1]);
 
 /**
  * The work of writing a whole ruleset into empty tables one `iptables` process at a time (legacy iptables: each

@@ -87,6 +87,7 @@ export const iptablesDefinition: BackendDefinition<IptablesOptions> = {
   coefficients: (o) => coefficientsFor(o),
   cost: (o, calibration) => iptablesCost(o, calibration),
   ipFamilies: ['IPv4', 'IPv6'],
+  simulatedIPFamilies: ['IPv4', 'IPv6'],
   variant: (o) => `iptables-${o.flavor}`,
   kernel: iptablesKernelSupport<IptablesOptions>(),
   renderOutputs: {

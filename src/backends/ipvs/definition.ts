@@ -60,6 +60,8 @@ export const ipvsDefinition: BackendDefinition<IpvsOptions> = {
   metrics: IPVS_METRICS,
   coefficients: () => ALL,
   cost: (_o, calibration) => ipvsCost(calibration),
+  // the IPv6 proxier is rendered (inet6 sets, IPv6 virtual servers, ip6tables rules); its first packets are not walked
+  ipFamilies: ['IPv4', 'IPv6'],
   renderOutputs: {
     ipvsadm: { description: 'virtual and real servers as `ipvsadm -S -n` prints them', render: (b) => pick(b.render(), 'ipvsadm') },
     ipset: { description: 'the sets as `ipset save` prints them', render: (b) => pick(b.render(), 'ipset') },

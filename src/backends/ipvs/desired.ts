@@ -6,6 +6,7 @@
 import { usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/serviceport.js';
 import { categorizeEndpoints } from '../../proxy/topology.js';
 import { cidrContains, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.js';
+import { cidrContainsIP, parseCIDRSloppy } from '../../net/ip.js';
 import type { EndpointInfo, ProxyNodeConfig, Protocol, ServicePortInfo } from '../../types.js';
 import type { IpvsScheduler } from './options.js';
 import { FLAG_PERSISTENT, vsKey } from './kernel.js';
@@ -46,11 +47,12 @@ export function cidrContainsIp(cidr: string, ip: string): boolean {
     cidrCache.set(cidr, c);
   }
   const n = parseIPv4(ip);
+  if (c === null && n === null) return cidrContainsIP(cidr, ip); // IPv6 (the IPv6 proxier)
   return c !== null && n !== null && cidrContains(c, n);
 }
 
 export function isLoopback(ip: string): boolean {
-  return ip.startsWith('127.');
+  return ip.startsWith('127.') || ip === '::1';
 }
 
 /** The node IPs that get NodePort virtual servers (--nodeport-addresses; loopback never). */
@@ -115,14 +117,18 @@ export function desiredService(ctx: DesiredContext, s: ServicePortInfo, eps: rea
     const entry = `${ip},${p}:${s.port}`;
     entries.push([SET.loadBalancer, entry]);
     if (s.externalPolicyLocal) entries.push([SET.loadBalancerLocal, entry]);
-    const ranges = s.loadBalancerSourceRanges.map(parseCidr4).filter((c): c is Cidr4 => c !== null);
+    const ranges = s.loadBalancerSourceRanges.flatMap((r) => {
+      const c4 = parseCidr4(r);
+      if (c4 !== null) return [c4.text];
+      const c6 = parseCIDRSloppy(r.trim());
+      return c6 !== null && c6.family === 'IPv6' ? [c6.text] : [];
+    });
     if (ranges.length > 0) {
       entries.push([SET.loadBalancerFW, entry]);
       let allowFromNode = false;
       for (const c of ranges) {
-        entries.push([SET.loadBalancerSourceCIDR, `${ip},${p}:${s.port},${c.text}`]);
-        const node = parseIPv4(nodeIP);
-        if (node !== null && cidrContains(c, node)) allowFromNode = true;
+        entries.push([SET.loadBalancerSourceCIDR, `${ip},${p}:${s.port},${c}`]);
+        if (nodeIP !== '' && cidrContainsIp(c, nodeIP)) allowFromNode = true;
       }
       if (allowFromNode) entries.push([SET.loadBalancerSourceIP, `${ip},${p}:${s.port},${ip}`]);
       else lbNoNodeAccess.push({ ip, protocol: proto, port: s.port });

@@ -13,14 +13,27 @@
  *   and the hash table size is emulated exactly (jhash2 with that initval, 12 entries a bucket, grow by doubling).
  * - entries are printed in `ipset save -sorted` order (address, then protocol number, then port, then the
  *   second address / network), measured with ipset v7.17.
+ * - the IPv6 proxier's sets (NewIPSet with isIPv6): family inet6, and the name's "KUBE-" prefix becomes "KUBE-6-",
+ *   cut to ipset's 31 characters (KUBE-6-LOAD-BALANCER-SOURCE-CID); their elements are struct hash_*6_elem (each
+ *   address four words), and an IPv6 address prints as inet_ntop prints it.
  */
 import { createHash } from 'node:crypto';
 import { ipv4ToUint, maskOf } from '../../net/ipv4.js';
+import { ipv6Words } from '../../net/ip.js';
 import type { Protocol } from '../../types.js';
 import { PROTO_NUM } from './kernel.js';
 import { bswap32, jhash2 } from '../../net/jhash.js';
 
 export type IpsetType = 'hash:ip' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
+
+/** The address family of a hash set: `family inet` (the IPv4 proxier) or `family inet6` (the IPv6 one). */
+export type IpsetFamily = 'inet' | 'inet6';
+
+/** The kernel name of one of kube-proxy's sets for a family (pkg/proxy/ipvs/ipset.go NewIPSet). */
+export function ipsetName(name: string, family: IpsetFamily): string {
+  if (family === 'inet' || !name.startsWith('KUBE-')) return name;
+  return `KUBE-6-${name.slice('KUBE-'.length)}`.slice(0, 31);
+}
 
 export interface IpsetInfo {
   name: string;
@@ -156,6 +169,127 @@ function parseEntry(type: IpsetType, entry: string): Parsed {
   return { ip, proto, port, ip2, cidr, text: `${ipS},${protoS}:${port}${thirdText}` };
 }
 
+/** An IPv6 entry: addresses as four unsigned words each (network order), as struct hash_*6_elem holds them. */
+interface Parsed6 {
+  w: number[];
+  proto: number;
+  port: number;
+  w2: number[];
+  cidr: number;
+  text: string;
+}
+
+function words6(s: string, cidr = 128): { w: number[]; text: string } {
+  const p = ipv6Words(`${s}/${cidr}`);
+  if (p === null) throw new RangeError(`not an IPv6 address: ${s}`);
+  const w = [...p.words].map((x) => x >>> 0);
+  const bytes = w.flatMap((x) => [x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255]);
+  return { w, text: formatV6(bytes) };
+}
+
+function formatV6(bytes: number[]): string {
+  // inet_ntop: RFC 5952 (the longest run of two or more zero groups as "::", lower case)
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) return groups.map((g) => g.toString(16)).join(':');
+  const head = groups.slice(0, best).map((g) => g.toString(16));
+  const tail = groups.slice(best + bestLen).map((g) => g.toString(16));
+  return `${head.join(':')}::${tail.join(':')}`;
+}
+
+function parseEntry6(type: IpsetType, entry: string): Parsed6 {
+  if (type === 'hash:ip') {
+    const a = words6(entry);
+    return { w: a.w, proto: 0, port: 0, w2: [0, 0, 0, 0], cidr: 0, text: a.text };
+  }
+  const [ipS, pp, third] = entry.split(',');
+  const [protoS, portS] = pp!.split(':');
+  const a = words6(ipS!);
+  const proto = PROTO_BY_NAME[protoS!]!;
+  const port = Number(portS);
+  let w2 = [0, 0, 0, 0];
+  let cidr = 128;
+  let thirdText = '';
+  if (type === 'hash:ip,port,ip') {
+    const b = words6(third!);
+    w2 = b.w;
+    thirdText = `,${b.text}`;
+  } else if (type === 'hash:ip,port,net') {
+    const [netS, bitsS] = third!.split('/');
+    cidr = bitsS === undefined ? 128 : Number(bitsS);
+    const b = words6(netS!, cidr);
+    w2 = b.w;
+    thirdText = cidr === 128 ? `,${b.text}` : `,${b.text}/${cidr}`;
+  }
+  return { w: a.w, proto, port, w2, cidr, text: `${a.text},${protoS}:${port}${thirdText}` };
+}
+
+/** The words the kernel hashes for an IPv6 element (struct hash_*6_elem, each address four words). */
+function elemWords6(type: IpsetType, p: Parsed6): number[] {
+  const a = p.w.map(bswap32);
+  const b = p.w2.map(bswap32);
+  switch (type) {
+    case 'hash:ip':
+      return a;
+    case 'hash:ip,port':
+      return [...a, portProtoWord(p.port, p.proto)];
+    case 'hash:ip,port,ip':
+      return [...a, ...b, portProtoWord(p.port, p.proto)];
+    case 'hash:ip,port,net':
+      return [...a, ...b, ((p.port >>> 8) | ((p.port & 0xff) << 8) | ((p.cidr - 1) << 16) | (p.proto << 24)) >>> 0];
+    case 'bitmap:port':
+      return [];
+  }
+}
+
+/**
+ * `ipset save -sorted` order of an inet6 set, as ipset 7.17 sorts (found by loading random entries of every type
+ * kube-proxy uses and reading them back, test/ipvs-ipv6.test.ts): the printed entry is cut at ':' and ',' and the
+ * pieces compared in turn, an empty piece (of "::") first, then hexadecimal numbers by value (a "net/cidr" piece
+ * by value, then prefix), then protocols by number, then "/cidr" pieces by prefix; a shorter entry first. So the
+ * order is not the addresses' numeric order: fd00::1:0 sorts after fd00::1, and fd00::a:14,tcp:80 before
+ * fd00::a,tcp:80.
+ */
+type SortPiece = [number, number, number];
+
+function sortKey6(text: string): SortPiece[] {
+  return text.split(/[:,]/).map((t): SortPiece => {
+    if (t === '') return [-1, 0, 0];
+    const proto = PROTO_BY_NAME[t];
+    if (proto !== undefined) return [1, proto, 0];
+    if (t.startsWith('/')) return [2, Number(t.slice(1)), 0];
+    const slash = t.indexOf('/');
+    if (slash >= 0) return [0, parseInt(t.slice(0, slash), 16), Number(t.slice(slash + 1))];
+    return [0, parseInt(t, 16), -1];
+  });
+}
+
+function compareSortKeys(a: readonly SortPiece[], b: readonly SortPiece[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    const d = x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
 /** The words the kernel hashes (struct hash_*4_elem). */
 function elemWords(type: IpsetType, p: Parsed): number[] {
   switch (type) {
@@ -206,17 +340,18 @@ export class Ipset {
   /** Failed kernel adds so far (each sync's retries included). */
   addErrors = 0;
 
+  /** The set's name in the kernel (KUBE-6-... for the IPv6 proxier's sets). */
+  readonly name: string;
+
   constructor(
     readonly info: IpsetInfo,
     initval?: number,
+    readonly family: IpsetFamily = 'inet',
   ) {
-    this.initval = initval ?? createHash('sha256').update(info.name).digest().readUInt32BE(0);
+    this.name = ipsetName(info.name, family);
+    this.initval = initval ?? createHash('sha256').update(this.name).digest().readUInt32BE(0);
     this.bitmap = info.type === 'bitmap:port' ? new Uint8Array(65536) : null;
     this.bucketCounts = info.type === 'bitmap:port' ? null : new Uint16Array(1 << this.htableBits);
-  }
-
-  get name(): string {
-    return this.info.name;
   }
 
   get size(): number {
@@ -285,9 +420,13 @@ export class Ipset {
       this.bitmap[Number(entry)] = 1;
       return true;
     }
-    const p = parseEntry(t, entry);
-    this.indexAdd(p);
-    const h = jhash2(elemWords(t, p), this.initval);
+    let h: number;
+    if (this.family === 'inet6') h = jhash2(elemWords6(t, parseEntry6(t, entry)), this.initval);
+    else {
+      const p = parseEntry(t, entry);
+      this.indexAdd(p);
+      h = jhash2(elemWords(t, p), this.initval);
+    }
     this.emulateAdd(h);
     this.hashes.set(entry, h);
     return true;
@@ -300,7 +439,7 @@ export class Ipset {
       this.bitmap[Number(entry)] = 0;
       return;
     }
-    this.indexDel(parseEntry(this.info.type, entry));
+    if (this.family === 'inet') this.indexDel(parseEntry(this.info.type, entry));
     const h = this.hashes.get(entry)!;
     this.hashes.delete(entry);
     this.bucketCounts![h & ((1 << this.htableBits) - 1)]!--;
@@ -386,6 +525,14 @@ export class Ipset {
         .map(Number)
         .sort((a, b) => a - b)
         .map(String);
+    if (this.family === 'inet6')
+      return [...this.members]
+        .map((e) => {
+          const text = parseEntry6(t, e).text;
+          return { text, key: sortKey6(text) };
+        })
+        .sort((a, b) => compareSortKeys(a.key, b.key))
+        .map((p) => p.text);
     return [...this.members]
       .map((e) => parseEntry(t, e))
       .sort(comparePorts)
@@ -398,7 +545,7 @@ export class Ipset {
     let create = `create ${this.name} ${t}`;
     if (t === 'bitmap:port') create += ' range 0-65535';
     else
-      create += ` family inet hashsize ${this.hashsize} maxelem ${MAX_ELEM} bucketsize ${BUCKET_SIZE} initval 0x${this.initval.toString(16).padStart(8, '0')}`;
+      create += ` family ${this.family} hashsize ${this.hashsize} maxelem ${MAX_ELEM} bucketsize ${BUCKET_SIZE} initval 0x${this.initval.toString(16).padStart(8, '0')}`;
     const lines = [create];
     for (const e of this.sortedEntries()) lines.push(`add ${this.name} ${e}`);
     return lines.join('\n') + '\n';
@@ -435,14 +582,26 @@ export class Ipset {
   }
 }
 
-/** All kube-proxy ipsets, in ipsetInfo order. */
+/**
+ * All kube-proxy ipsets, in ipsetInfo order, keyed by their IPv4 names (SET.*); get() also takes the kernel name.
+ * The IPv6 proxier's store holds the inet6 sets (membership tests are modelled for the IPv4 sets only).
+ */
 export class IpsetStore {
   readonly sets = new Map<string, Ipset>();
-  constructor() {
-    for (const info of IPSET_INFO) this.sets.set(info.name, new Ipset(info));
+  private readonly byKernelName = new Map<string, Ipset>();
+  constructor(readonly family: IpsetFamily = 'inet') {
+    for (const info of IPSET_INFO) {
+      const set = new Ipset(info, undefined, family);
+      this.sets.set(info.name, set);
+      this.byKernelName.set(set.name, set);
+    }
+  }
+  /** The kernel name of a set, by its SET.* name. */
+  nameOf(name: string): string {
+    return this.get(name).name;
   }
   get(name: string): Ipset {
-    const s = this.sets.get(name);
+    const s = this.sets.get(name) ?? this.byKernelName.get(name);
     if (s === undefined) throw new Error(`no ipset ${name}`);
     return s;
   }

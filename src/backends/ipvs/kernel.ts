@@ -13,6 +13,36 @@
 import type { Protocol } from '../../types.js';
 import type { IpvsScheduler } from './options.js';
 import { ipv4ToUint } from '../../net/ipv4.js';
+import { ipv6Words } from '../../net/ip.js';
+
+/**
+ * An address as the IPVS model keys it: an IPv4 address as its unsigned value; an IPv6 address (the IPv6
+ * proxier's virtual and real servers) as the fold ip_vs_svc_hashkey hashes (the XOR of its four words). The fold
+ * only places a service in its hash bucket: the IPv6 model is rendered, and its identity is the address text.
+ */
+export function addrInt(ip: string): number {
+  if (!ip.includes(':')) return ipv4ToUint(ip);
+  const w = ipv6Words(ip)!.words;
+  return (w[0]! ^ w[1]! ^ w[2]! ^ w[3]!) >>> 0;
+}
+
+/** ipvsadm's address order (libipvs ipvs_cmp_services / ipvs_cmp_dests): each word as ntohl(a) - ntohl(b), an int. */
+function compareAddr(a: string, ai: number, b: string, bi: number): number {
+  if (!a.includes(':') && !b.includes(':')) return signed32(ai - bi);
+  const wa = ipv6Words(a)?.words;
+  const wb = ipv6Words(b)?.words;
+  if (wa === undefined || wb === undefined) return a.includes(':') ? 1 : -1;
+  for (let i = 0; i < 4; i++) {
+    const d = signed32((wa[i]! >>> 0) - (wb[i]! >>> 0));
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** ipvsadm's "IP:port" (an IPv6 address in brackets). */
+function hostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
 import { createScheduler, type SchedulerState } from './schedulers.js';
 
 export const PROTO_NUM: Readonly<Record<Protocol, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
@@ -120,7 +150,7 @@ export class IpvsKernel {
     const key = vsKey(protocol, ip, port);
     if (this.services.has(key)) throw new Error(`IPVS service ${key} exists`);
     const protoNum = PROTO_NUM[protocol];
-    const ipInt = ipv4ToUint(ip);
+    const ipInt = addrInt(ip);
     const dests: RealServer[] = [];
     const vs: VirtualService = {
       key,
@@ -197,7 +227,7 @@ export class IpvsKernel {
     // counters included, when the same destination is added again (ip_vs_trash_get_dest).
     const d: RealServer = reuse ?? {
       ip,
-      ipInt: ipv4ToUint(ip),
+      ipInt: addrInt(ip),
       port,
       weight,
       activeConns: 0,
@@ -303,15 +333,17 @@ export class IpvsKernel {
 
   /** `ipvsadm -S -n`: services sorted by <protocol, address, port>, destinations by <address, port> (ipvsadm --sort, the default). */
   renderSave(): string {
-    const svcs = [...this.services.values()].sort((a, b) => a.protoNum - b.protoNum || signed32(a.ipInt - b.ipInt) || a.port - b.port);
+    const svcs = [...this.services.values()].sort(
+      (a, b) => a.protoNum - b.protoNum || compareAddr(a.ip, a.ipInt, b.ip, b.ipInt) || a.port - b.port,
+    );
     const out: string[] = [];
     for (const vs of svcs) {
-      const svcName = `${protoSwitch(vs.protocol)} ${vs.ip}:${vs.port}`;
+      const svcName = `${protoSwitch(vs.protocol)} ${hostPort(vs.ip, vs.port)}`;
       let line = `-A ${svcName} -s ${vs.scheduler}`;
       if ((vs.flags & FLAG_PERSISTENT) !== 0) line += ` -p ${vs.timeout}`;
       out.push(line);
-      const dests = [...vs.dests].sort((a, b) => signed32(a.ipInt - b.ipInt) || a.port - b.port);
-      for (const d of dests) out.push(`-a ${svcName} -r ${d.ip}:${d.port} -m -w ${d.weight}`);
+      const dests = [...vs.dests].sort((a, b) => compareAddr(a.ip, a.ipInt, b.ip, b.ipInt) || a.port - b.port);
+      for (const d of dests) out.push(`-a ${svcName} -r ${hostPort(d.ip, d.port)} -m -w ${d.weight}`);
     }
     return out.length === 0 ? '' : out.join('\n') + '\n';
   }

@@ -42,6 +42,7 @@ import type { IpvsScheduler } from './options.js';
 import { shouldSkipService } from '../../proxy/serviceport.js';
 import { desiredService, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
 import { ipv4ToUint } from '../../net/ipv4.js';
+import { addrInt } from './kernel.js';
 
 export interface IpvsBackendOptions {
   node: ProxyNodeConfig;
@@ -257,7 +258,7 @@ function splitHostPort(ep: string): [string, number] {
 export class IpvsProxier implements Backend {
   readonly kind = 'ipvs' as const;
   readonly kernel: IpvsKernel;
-  readonly sets = new IpsetStore();
+  readonly sets: IpsetStore;
   readonly scheduler: IpvsScheduler;
   /** kube-ipvs0 addresses (insertion order = kernel order) with the number of virtual servers binding each. */
   private readonly addrs = new Map<string, number>();
@@ -276,12 +277,17 @@ export class IpvsProxier implements Backend {
   private clock: Seconds = 0;
   private synced = false;
   private readonly ifindex: number;
+  /** The IPv6 proxier (ProxyNodeConfig.ipFamily): inet6 sets, IPv6 virtual servers; rendered, not walked. */
+  private readonly v6: boolean;
 
   constructor(readonly opts: IpvsBackendOptions) {
     this.scheduler = opts.scheduler ?? 'rr';
     this.kernel = new IpvsKernel(opts.svcTable ?? 'fixed256', { ...DEFAULT_TIMEOUTS, ...opts.timeouts });
     this.nodeIPSet = new Set(opts.node.nodeIPs);
-    this.nodeIPInts = new Set(opts.node.nodeIPs.map(ipv4ToUint));
+    this.v6 = opts.node.ipFamily === 'IPv6';
+    this.sets = new IpsetStore(this.v6 ? 'inet6' : 'inet');
+    this.walker = new PacketWalker(this.isLocal, ipsetMatcher(this.sets));
+    this.nodeIPInts = new Set(opts.node.nodeIPs.map(addrInt));
     this.ctx = {
       node: opts.node,
       scheduler: this.scheduler,
@@ -334,7 +340,10 @@ export class IpvsProxier implements Backend {
   private syncKey(key: string, snap: ProxySnapshot, d: IpvsSyncDetail): void {
     const old = this.desired.get(key);
     const svc = snap.services.get(key);
-    const neu = svc !== undefined && !shouldSkipService(svc) ? desiredService(this.ctx, svc, snap.endpoints.get(key) ?? []) : undefined;
+    const neu =
+      svc !== undefined && !shouldSkipService(svc, this.v6 ? 'IPv6' : 'IPv4')
+        ? desiredService(this.ctx, svc, snap.endpoints.get(key) ?? [])
+        : undefined;
 
     // ipset entries: take the new references before dropping the old ones, so an entry wanted before and after
     // costs nothing
@@ -413,7 +422,7 @@ export class IpvsProxier implements Backend {
     const n = this.addrs.get(ip) ?? 0;
     this.addrs.set(ip, n + 1);
     if (n === 0) {
-      this.addrInts.add(ipv4ToUint(ip));
+      this.addrInts.add(addrInt(ip));
       d.addressesAdded++;
       d.netlinkBytes += ADDRESS_MSG_BYTES;
     }
@@ -427,7 +436,7 @@ export class IpvsProxier implements Backend {
       return;
     }
     this.addrs.delete(ip);
-    this.addrInts.delete(ipv4ToUint(ip));
+    this.addrInts.delete(addrInt(ip));
     d.addressesDeleted++;
     d.netlinkBytes += ADDRESS_MSG_BYTES;
   }
@@ -519,7 +528,7 @@ export class IpvsProxier implements Backend {
   connectionClosed(endpoint: { ip: string; port: number }, serviceKey: string, protocol: Protocol): void {
     const want = this.desired.get(serviceKey);
     if (want === undefined) return;
-    const ek = addrPortKey(ipv4ToUint(endpoint.ip), endpoint.port);
+    const ek = addrPortKey(addrInt(endpoint.ip), endpoint.port);
     for (const v of want.virtualServers) {
       if (v.protocol !== protocol) continue;
       const kv = this.kernel.services.get(v.key);
@@ -536,7 +545,7 @@ export class IpvsProxier implements Backend {
 
   private isLocal = (ipInt: number): boolean => this.nodeIPInts.has(ipInt) || this.addrInts.has(ipInt) || ipInt >>> 24 === 127;
 
-  private readonly walker = new PacketWalker(this.isLocal, ipsetMatcher(this.sets));
+  private readonly walker: PacketWalker;
 
   /** Walks one built-in chain; returns 'DROP' / 'REJECT' when the packet ends there, '' otherwise. */
   private hook(t: Table, chain: string): '' | 'DROP' | 'REJECT' {
@@ -563,6 +572,8 @@ export class IpvsProxier implements Backend {
    * a port that is no service; DROP from KUBE-SOURCE-RANGES-FIREWALL / KUBE-IPVS-OUT-FILTER; PASS otherwise.
    */
   lookup(pkt: Packet, rng: Rng, now: Seconds): LookupResult & { counts: IpvsLookupCounts } {
+    // the IPv6 proxier's ipsets have no membership tests and its service table keys addresses by their hash fold
+    if (this.v6) throw new Error('first packets through the IPv6 IPVS proxier are not modelled (it renders only)');
     if (now > this.clock) this.clock = now;
     const { nat, filter } = this.ruleSet;
     const w = this.walker;
@@ -647,9 +658,13 @@ export class IpvsProxier implements Backend {
       `${this.ifindex}: kube-ipvs0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default qlen 1000`,
       `    link/ether ${mac} brd ff:ff:ff:ff:ff:ff`,
     ];
-    for (const ip of this.addrs.keys()) {
+    // iproute2 lists IPv4 addresses in the order they were added; an IPv6 address is linked at the head of the
+    // device's list (ipv6_link_dev_addr, equal scope), so IPv6 addresses print newest first
+    const addrs = [...this.addrs.keys()];
+    for (const ip of addrs.filter((a) => !a.includes(':')))
       lines.push(`    inet ${ip}/32 scope global kube-ipvs0`, '       valid_lft forever preferred_lft forever');
-    }
+    for (const ip of addrs.filter((a) => a.includes(':')).reverse())
+      lines.push(`    inet6 ${ip}/128 scope global `, '       valid_lft forever preferred_lft forever');
     return lines.join('\n') + '\n';
   }
 

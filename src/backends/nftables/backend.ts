@@ -16,6 +16,8 @@ import type {
   SyncResult,
 } from '../../types.js';
 import { cidrContains, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
+import { cidrContainsIP, parseCIDRSloppy, parseIPSloppy } from '../../net/ip.js';
+import { ipv6Value } from './rules.js';
 import { masqueradeMarkText } from './names.js';
 import { NftProxier, type NftProxierConfig, type NftSyncCounts } from './proxier.js';
 import { NftWalker, type NftLookup } from './lookup.js';
@@ -39,6 +41,7 @@ export interface NftablesBackendOptions {
 
 export function proxierConfig(o: NftablesBackendOptions): NftProxierConfig {
   const n = o.node;
+  if (n.ipFamily === 'IPv6') return proxierConfig6(o);
   const local = n.localDetector === 'ClusterCIDR' ? n.clusterCIDR : n.localDetector === 'NodeCIDR' ? n.podCIDR : '';
   let nodePortIPs: readonly string[] | 'all';
   if (n.nodePortAddresses.length > 0) {
@@ -54,7 +57,46 @@ export function proxierConfig(o: NftablesBackendOptions): NftProxierConfig {
     masqueradeAll: n.masqueradeAll,
     masqueradeMark: o.masqueradeMark ?? masqueradeMarkText(n.masqueradeBit),
     localCIDR: local === '' ? null : local,
-    serviceCIDRs: (o.serviceCIDRs ?? ['10.96.0.0/12']).join(','),
+    serviceCIDRs: (o.serviceCIDRs ?? ['10.96.0.0/12']).filter((x) => !x.includes(':')).join(','),
+    nodePortIPs,
+    fullSyncPeriod: o.fullSyncPeriod ?? 3600,
+  };
+}
+
+/** The IPv6 ServiceCIDRs of the list, canonical, comma-joined; the harness's IPv6 service range when it has none. */
+function serviceCIDRs6(all: readonly string[]): string {
+  const v6 = all.flatMap((x) => {
+    const c = parseCIDRSloppy(x.trim());
+    return c !== null && c.family === 'IPv6' ? [c.text] : [];
+  });
+  return (v6.length > 0 ? v6 : ['fd00:10:96::/108']).join(',');
+}
+
+/**
+ * The IPv6 proxier's configuration (table `ip6 kube-proxy`): the IPv6 node IPs, local-traffic CIDR and
+ * --nodeport-addresses entries only (kube-proxy filters each by the proxier's family), the IPv6 service CIDR.
+ */
+function proxierConfig6(o: NftablesBackendOptions): NftProxierConfig {
+  const n = o.node;
+  const v6 = (s: string): string | null => {
+    const p = parseIPSloppy(s.trim());
+    return p !== null && p.family === 'IPv6' ? p.text : null;
+  };
+  const nodeIPs = n.nodeIPs.map(v6).filter((x): x is string => x !== null);
+  const pick = n.localDetector === 'ClusterCIDR' ? n.clusterCIDR : n.localDetector === 'NodeCIDR' ? n.podCIDR : '';
+  const c = parseCIDRSloppy(pick.trim());
+  const localCIDR = c !== null && c.family === 'IPv6' ? c.text : null;
+  let nodePortIPs: readonly string[] | 'all';
+  const cidrs = n.nodePortAddresses.filter((s) => parseCIDRSloppy(s.trim())?.family === 'IPv6');
+  if (cidrs.length > 0) nodePortIPs = nodeIPs.filter((ip) => cidrs.some((x) => cidrContainsIP(x, ip)));
+  else nodePortIPs = (o.nodePortAddresses ?? 'primary') === 'all' ? 'all' : nodeIPs.slice(0, 1);
+  return {
+    family: 'ip6',
+    nodeIP: nodeIPs[0] ?? '',
+    masqueradeAll: n.masqueradeAll,
+    masqueradeMark: o.masqueradeMark ?? masqueradeMarkText(n.masqueradeBit),
+    localCIDR,
+    serviceCIDRs: serviceCIDRs6(o.serviceCIDRs ?? []),
     nodePortIPs,
     fullSyncPeriod: o.fullSyncPeriod ?? 3600,
   };
@@ -87,11 +129,14 @@ export class NftablesBackend implements Backend {
   constructor(readonly options: NftablesBackendOptions) {
     this.proxier = new NftProxier(proxierConfig(options));
     const local = new Set<number>();
+    const local6 = new Set<bigint>();
     for (const ip of options.node.nodeIPs) {
       const v = parseIPv4(ip);
       if (v !== null) local.add(v);
+      const w = ipv6Value(ip);
+      if (w !== null) local6.add(w);
     }
-    this.walker = new NftWalker(this.proxier.table, local);
+    this.walker = new NftWalker(this.proxier.table, local, local6);
   }
 
   /** One syncProxyRules run; `changed` are service-port keys ("ns/name:port"), reduced to services as kube-proxy does. */

@@ -8,9 +8,18 @@ import { transactionSupport } from '../../kernel/transactions.js';
 /** `proxy.nftables.*` in a scenario: kube-proxy's nftables-mode flags and the cluster facts it watches. */
 export const NftablesOptions = z.strictObject({
   serviceCIDRs: z
-    .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR such as 10.96.0.0/12'))
+    .array(
+      z
+        .string()
+        .regex(
+          /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]*:[0-9a-fA-F:]*\/\d{1,3})$/,
+          'an IPv4 or IPv6 CIDR such as 10.96.0.0/12 or fd00:10:96::/108',
+        ),
+    )
     .default(['10.96.0.0/12'])
-    .describe('the ServiceCIDRs kube-proxy watches: traffic to unallocated ClusterIPs in them is dropped'),
+    .describe(
+      'the ServiceCIDRs kube-proxy watches: traffic to unallocated ClusterIPs in them is dropped (each proxier takes those of its family; the IPv6 one fd00:10:96::/108 when none is IPv6)',
+    ),
   nodePortAddresses: z
     .enum(['primary', 'all'])
     .default('primary')
@@ -111,6 +120,8 @@ export const nftablesDefinition: BackendDefinition<NftablesOptions> = {
   metrics: NFTABLES_METRICS,
   coefficients: () => NFTABLES_COEFFICIENTS,
   cost: (_o, calibration) => nftablesCost(calibration),
+  ipFamilies: ['IPv4', 'IPv6'],
+  simulatedIPFamilies: ['IPv4', 'IPv6'],
   kernel: transactionSupport<NftablesOptions>({
     name: 'nftables',
     tool: 'nft',

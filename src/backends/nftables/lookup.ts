@@ -11,6 +11,7 @@
  */
 import type { Packet, Rng, Seconds } from '../../types.js';
 import { parseIPv4, cidrContains } from '../../net/ipv4.js';
+import { ipv6Value } from './rules.js';
 import type { NftTable, ChainState } from './table.js';
 import type { Match } from './rules.js';
 
@@ -30,6 +31,9 @@ interface PacketState {
   srcN: number;
   dst: string;
   dstN: number;
+  /** An IPv6 packet's addresses (null for IPv4): the ip6 table's address matches compare these. */
+  src6: bigint | null;
+  dst6: bigint | null;
   dport: number;
   proto: string;
   mark: number;
@@ -57,6 +61,8 @@ export class NftWalker {
     private readonly table: NftTable,
     /** Addresses `fib ... type local` treats as the node's own (the node IPs). */
     private readonly localIPs: ReadonlySet<number>,
+    /** The IPv6 node IPs, for the ip6 table. */
+    private readonly localIPs6: ReadonlySet<bigint> = new Set(),
   ) {}
 
   private baseChains(hook: string, version: number): ChainState[] {
@@ -78,14 +84,27 @@ export class NftWalker {
     return n >>> 24 === 127 || this.localIPs.has(n);
   }
 
+  /** fib ... type local for the packet's source or destination, IPv4 or IPv6 (::1 is local). */
+  private localAddr(p: PacketState, f: 'saddr' | 'daddr'): boolean {
+    const v6 = f === 'saddr' ? p.src6 : p.dst6;
+    if (v6 !== null) return v6 === 1n || this.localIPs6.has(v6);
+    return this.isLocal(f === 'saddr' ? p.srcN : p.dstN);
+  }
+
   private match(m: Match, p: PacketState, now: Seconds): boolean {
     switch (m.t) {
       case 'ctnew':
         return true;
       case 'addr': {
         if (m.anon) this.lookups++;
-        const v = m.f === 'saddr' ? p.srcN : p.dstN;
         let hit = false;
+        const v6 = m.f === 'saddr' ? p.src6 : p.dst6;
+        if (m.nets6 !== undefined) {
+          if (v6 !== null) for (const c of m.nets6) if (v6 >= c.start && v6 <= c.end) hit = true;
+          return hit !== m.neg;
+        }
+        if (v6 !== null) return m.neg;
+        const v = m.f === 'saddr' ? p.srcN : p.dstN;
         for (const c of m.nets) if (cidrContains(c, v)) hit = true;
         return hit !== m.neg;
       }
@@ -99,7 +118,7 @@ export class NftWalker {
         return exp !== undefined && exp > now;
       }
       case 'fiblocal':
-        return this.isLocal(m.f === 'saddr' ? p.srcN : p.dstN);
+        return this.localAddr(p, m.f);
       case 'dport':
         return p.proto === m.p.toLowerCase() && p.dport === m.port;
       case 'markzero':
@@ -174,6 +193,7 @@ export class NftWalker {
           p.dnat = { ip: s.ip, port: s.port };
           p.dst = s.ip;
           p.dstN = parseIPv4(s.ip) ?? 0;
+          p.dst6 = ipv6Value(s.ip);
           p.dport = s.port;
           return 'accept';
         case 'update': {
@@ -216,6 +236,8 @@ export class NftWalker {
       srcN: parseIPv4(pkt.srcIP) ?? 0,
       dst: pkt.dstIP,
       dstN: parseIPv4(pkt.dstIP) ?? 0,
+      src6: pkt.srcIP.includes(':') ? ipv6Value(pkt.srcIP) : null,
+      dst6: pkt.dstIP.includes(':') ? ipv6Value(pkt.dstIP) : null,
       dport: pkt.dstPort,
       proto: pkt.protocol.toLowerCase(),
       mark: 0,
@@ -225,7 +247,7 @@ export class NftWalker {
     };
     let result: Outcome = 'continue';
     for (const hook of pkt.local ? HOOK_ORDER['local']! : HOOK_ORDER['forwarded']!) {
-      const h = hook === 'ROUTE' ? (this.isLocal(p.dstN) ? 'input' : 'forward') : hook;
+      const h = hook === 'ROUTE' ? (this.localAddr(p, 'daddr') ? 'input' : 'forward') : hook;
       result = this.runHook(h, p, rng, now, version);
       if (result === 'drop' || result === 'reject') break;
       if (h === 'input') break; // delivered locally: no postrouting

@@ -10,7 +10,8 @@
 import type { EndpointInfo, ProxySnapshot, ServicePortInfo, Seconds } from '../../types.js';
 import { categorizeEndpoints } from '../../proxy/topology.js';
 import { usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/serviceport.js';
-import { cidrContains, formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
+import { formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
+import { cidrContainsIP, parseCIDRSloppy, parseIPSloppy } from '../../net/ip.js';
 import {
   AFFINITY_PREFIX,
   ENDPOINT_PREFIX,
@@ -179,20 +180,34 @@ interface PortFacts {
   firewallChain: string;
 }
 
-/** A ServicePort the nftables proxier programs: a valid IPv4 ClusterIP, TCP/UDP/SCTP. */
-export function isProxiable(info: ServicePortInfo): boolean {
+/** A ServicePort the nftables proxier programs: a valid ClusterIP of the proxier's family, TCP/UDP/SCTP. */
+export function isProxiable(info: ServicePortInfo, family: Family = 'ip'): boolean {
   if (info.type === 'ExternalName') return false;
   if (info.clusterIP === '' || info.clusterIP === 'None') return false;
-  return (info.protocol === 'TCP' || info.protocol === 'UDP' || info.protocol === 'SCTP') && parseIPv4(info.clusterIP) !== null;
+  if (!(info.protocol === 'TCP' || info.protocol === 'UDP' || info.protocol === 'SCTP')) return false;
+  return family === 'ip6' ? parseIPSloppy(info.clusterIP)?.family === 'IPv6' : parseIPv4(info.clusterIP) !== null;
 }
 
-function ipv4List(xs: readonly string[]): string[] {
+/** The addresses of the proxier's family, canonical (Go's net.IP String()). */
+function familyList(xs: readonly string[], family: Family): string[] {
   const out: string[] = [];
   for (const x of xs) {
+    if (family === 'ip6') {
+      const p = parseIPSloppy(x.trim());
+      if (p !== null && p.family === 'IPv6') out.push(p.text);
+      continue;
+    }
     const n = parseIPv4(x.trim());
     if (n !== null) out.push(formatIPv4(n));
   }
   return out;
+}
+
+/** A loadBalancerSourceRanges entry of the proxier's family: its canonical text. */
+function familyCidr(r: string, family: Family): { text: string } | null {
+  if (family === 'ip') return parseCidr4(r);
+  const c = parseCIDRSloppy(r.trim());
+  return c !== null && c.family === 'IPv6' ? { text: c.text } : null;
 }
 
 export class NftProxier {
@@ -505,7 +520,7 @@ export class NftProxier {
     const replays = new Map<string, Replay>();
     for (const key of keys) {
       const info = snapshot.services.get(key)!;
-      if (!isProxiable(info)) continue;
+      if (!isProxiable(info, this.cfg.family)) continue;
       const rawEps = snapshot.endpoints.get(key);
       const prev = this.replays.get(key);
       if (
@@ -527,10 +542,11 @@ export class NftProxier {
       const f = this.portFacts(info);
       const protocol = f.protocol;
       const port = String(info.port);
-      const clusterIP = formatIPv4(parseIPv4(info.clusterIP)!);
-      const externalIPs = ipv4List(info.externalIPs);
-      const lbIPs = ipv4List(info.loadBalancerIPs);
-      const eps = (rawEps ?? []).filter((e) => parseIPv4(e.ip) !== null);
+      const fam = this.cfg.family;
+      const clusterIP = familyList([info.clusterIP], fam)[0]!;
+      const externalIPs = familyList(info.externalIPs, fam);
+      const lbIPs = familyList(info.loadBalancerIPs, fam);
+      const eps = (rawEps ?? []).filter((e) => (fam === 'ip6' ? parseIPSloppy(e.ip)?.family === 'IPv6' : parseIPv4(e.ip) !== null));
       const usesCluster = usesClusterEndpoints(info);
       const usesLocal = usesLocalEndpoints(info);
       const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesCluster, usesLocal);
@@ -598,7 +614,7 @@ export class NftProxier {
         if (!hasExternalEndpoints) elem(this.noEndpointServices, `${ip} . ${protocol} . ${port}`, externalVerdict, info.key);
       }
 
-      const sourceRanges = info.loadBalancerSourceRanges.map((r) => parseCidr4(r)).filter((x) => x !== null);
+      const sourceRanges = info.loadBalancerSourceRanges.map((r) => familyCidr(r, fam)).filter((x) => x !== null);
       const usesFWChain = lbIPs.length > 0 && sourceRanges.length > 0;
       const fwChain = f.firewallChain;
       if (usesFWChain) chain(fwChain);
@@ -654,8 +670,7 @@ export class NftProxier {
 
       if (usesFWChain) {
         const sources = sourceRanges.map((r) => r.text);
-        const nodeIP = parseIPv4(c.nodeIP);
-        const allowFromNode = nodeIP !== null && sourceRanges.some((r) => cidrContains(r, nodeIP));
+        const allowFromNode = c.nodeIP !== '' && sourceRanges.some((r) => cidrContainsIP(r.text, c.nodeIP));
         if (allowFromNode) sources.push(...lbIPs);
         this.rule(ops, fwChain, this.rb().saddrNotAnon(sources).verdict('drop').build());
       }

@@ -5,6 +5,7 @@
  * nftables proxier writes (pkg/proxy/nftables/proxier.go), so the three can never drift apart.
  */
 import { formatIPv4, parseAddrOrCidr, type Cidr4 } from '../../net/ipv4.js';
+import { formatIPv6Bytes, parseCIDRSloppy, parseIPSloppy } from '../../net/ip.js';
 import type { Protocol } from '../../types.js';
 
 export type Family = 'ip' | 'ip6';
@@ -13,7 +14,7 @@ export type Family = 'ip' | 'ip6';
 export type Match =
   | { t: 'ctnew' }
   /** ip saddr/daddr [!=] ADDR or an anonymous set { A, B } (anon: counts as a set lookup). */
-  | { t: 'addr'; f: 'saddr' | 'daddr'; neg: boolean; nets: Cidr4[]; anon: boolean }
+  | { t: 'addr'; f: 'saddr' | 'daddr'; neg: boolean; nets: Cidr4[]; anon: boolean; nets6?: Net6[] }
   /** ip saddr/daddr @SET (a named set; affinity sets hold timed entries). */
   | { t: 'inset'; f: 'saddr' | 'daddr'; set: string }
   /** fib saddr/daddr type local */
@@ -61,6 +62,66 @@ function cidrOf(s: string): Cidr4 {
   const c = parseAddrOrCidr(s);
   if (c === null) throw new RangeError(`nftables: not an IPv4 address or prefix: ${JSON.stringify(s)}`);
   return c;
+}
+
+/** An IPv6 address or prefix of the ip6 table: its first and last address (128-bit) and prefix length. */
+export interface Net6 {
+  start: bigint;
+  end: bigint;
+  prefix: number;
+}
+
+function bigOf(bytes: readonly number[]): bigint {
+  return bytes.reduce((a, b) => (a << 8n) | BigInt(b), 0n);
+}
+
+function bytesOf(n: bigint): number[] {
+  const out: number[] = [];
+  for (let i = 15; i >= 0; i--) out.push(Number((n >> BigInt(8 * i)) & 255n));
+  return out;
+}
+
+/** An IPv6 address as a 128-bit value (null when `s` is not IPv6). */
+export function ipv6Value(s: string): bigint | null {
+  const p = parseIPSloppy(s.trim());
+  return p === null || p.family !== 'IPv6' ? null : bigOf(p.bytes);
+}
+
+function net6Of(s: string): Net6 {
+  const t = s.trim();
+  const c = t.includes('/') ? parseCIDRSloppy(t) : null;
+  const prefix = c === null ? 128 : c.prefix;
+  const start = ipv6Value(c === null ? t : c.text.slice(0, c.text.indexOf('/')));
+  if (start === null) throw new RangeError(`nftables: not an IPv6 address or prefix: ${JSON.stringify(s)}`);
+  return { start, end: start + (1n << BigInt(128 - prefix)) - 1n, prefix };
+}
+
+function listInterval6(start: bigint, end: bigint): string {
+  const f = (n: bigint): string => formatIPv6Bytes(bytesOf(n));
+  if (start === end) return f(start);
+  const size = end - start + 1n;
+  const bits = size.toString(2).length - 1;
+  if (1n << BigInt(bits) === size && start % size === 0n) return `${f(start)}/${128 - bits}`;
+  return `${f(start)}-${f(end)}`;
+}
+
+function mergedIntervals6(nets: readonly Net6[]): Array<[bigint, bigint]> {
+  const iv = nets
+    .map((c) => [c.start, c.end] as [bigint, bigint])
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1));
+  const merged: Array<[bigint, bigint]> = [];
+  for (const [a, z] of iv) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && a <= last[1] + 1n) last[1] = last[1] > z ? last[1] : z;
+    else merged.push([a, z]);
+  }
+  return merged;
+}
+
+function listAnonSet6(nets: readonly Net6[]): string {
+  const merged = mergedIntervals6(nets);
+  if (merged.length === 1) return listInterval6(merged[0]![0], merged[0]![1]);
+  return `{ ${merged.map(([a, z]) => listInterval6(a, z)).join(', ')} }`;
 }
 
 /** An interval [start, end] of unsigned addresses as nft prints it: an address, a prefix, or "a-b". */
@@ -123,14 +184,25 @@ export class RuleBuilder {
 
   /** ip saddr/daddr ADDR, or != ADDR */
   addr(f: 'saddr' | 'daddr', a: string, neg = false): this {
+    const op = neg ? '!= ' : '';
+    if (this.family === 'ip6') {
+      const n = net6Of(a);
+      this.m.push({ t: 'addr', f, neg, nets: [], nets6: [n], anon: false });
+      return this.both(`ip6 ${f} ${op}${a}`, `ip6 ${f} ${op}${listInterval6(n.start, n.end)}`);
+    }
     const c = cidrOf(a);
     this.m.push({ t: 'addr', f, neg, nets: [c], anon: false });
-    const op = neg ? '!= ' : '';
     return this.both(`${this.family} ${f} ${op}${a}`, `${this.family} ${f} ${op}${listAddr(c)}`);
   }
 
   /** ip daddr { a,b } (ServiceCIDRs: one comma-joined word, as kube-proxy's serviceCIDRs string). */
   daddrAnonJoined(joined: string): this {
+    if (this.family === 'ip6') {
+      const nets6 = joined.split(',').map(net6Of);
+      this.m.push({ t: 'addr', f: 'daddr', neg: false, nets: [], nets6, anon: true });
+      if (mergedIntervals6(nets6).length > 1) this.anon++;
+      return this.both(`ip6 daddr { ${joined} }`, `ip6 daddr ${listAnonSet6(nets6)}`);
+    }
     const nets = joined.split(',').map(cidrOf);
     this.m.push({ t: 'addr', f: 'daddr', neg: false, nets, anon: true });
     if (mergedIntervals(nets).length > 1) this.anon++;
@@ -139,6 +211,12 @@ export class RuleBuilder {
 
   /** ip saddr != { a , b } (loadBalancerSourceRanges: knftables.Concat of the words and "," separators). */
   saddrNotAnon(items: readonly string[]): this {
+    if (this.family === 'ip6') {
+      const nets6 = items.map(net6Of);
+      this.m.push({ t: 'addr', f: 'saddr', neg: true, nets: [], nets6, anon: true });
+      if (mergedIntervals6(nets6).length > 1) this.anon++;
+      return this.both(`ip6 saddr != { ${items.join(' , ')} }`, `ip6 saddr != ${listAnonSet6(nets6)}`);
+    }
     const nets = items.map(cidrOf);
     this.m.push({ t: 'addr', f: 'saddr', neg: true, nets, anon: true });
     if (mergedIntervals(nets).length > 1) this.anon++;
@@ -215,7 +293,9 @@ export class RuleBuilder {
   }
 
   dnat(p: Protocol, ip: string, port: number): this {
-    return this.end({ t: 'dnat', ip, port }, `meta l4proto ${p.toLowerCase()} dnat to ${ip}:${port}`);
+    // net.JoinHostPort: an IPv6 endpoint in brackets
+    const hp = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+    return this.end({ t: 'dnat', ip, port }, `meta l4proto ${p.toLowerCase()} dnat to ${hp}`);
   }
 
   update(set: string): this {

@@ -8,6 +8,7 @@
  *   machine): sets and maps first, then chains, each in creation order; named priorities; set elements sorted as
  *   nft sorts them (see `elementOrder`), two addresses per line in an ipv4_addr set, one element per line in a map.
  */
+import { parseIPSloppy } from '../../net/ip.js';
 import type { Family, NftRule } from './rules.js';
 
 export interface BaseChainSpec {
@@ -264,6 +265,7 @@ export class NftTable {
 const PROTO_NUM: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
 
 function ipBytes(s: string): number[] {
+  if (s.includes(':')) return parseIPSloppy(s)?.bytes ?? [];
   return s.split('.').map(Number);
 }
 
@@ -280,13 +282,13 @@ function hex2(n: number): string {
 export function elementOrder(type: string, key: string): string {
   const parts = key.split(' . ');
   const keyType = type.split(' : ')[0]!;
-  if (keyType === 'ipv4_addr') return ipBytes(parts[0]!).map(hex2).join('');
+  if (keyType === 'ipv4_addr' || keyType === 'ipv6_addr') return ipBytes(parts[0]!).map(hex2).join('');
   const bytes: number[] = [];
   const fields = keyType.split(' . ');
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i]!;
     const v = parts[i]!;
-    if (f === 'ipv4_addr') bytes.push(...ipBytes(v));
+    if (f === 'ipv4_addr' || f === 'ipv6_addr') bytes.push(...ipBytes(v));
     else if (f === 'inet_proto') bytes.push(PROTO_NUM[v] ?? Number(v), 0, 0, 0);
     else if (f === 'inet_service') {
       const p = Number(v);
@@ -327,7 +329,7 @@ function listSet(s: SetState): string {
     }));
     items.sort((a, b) => (a.o < b.o ? -1 : a.o > b.o ? 1 : 0));
     // calculate_delim: addresses two to a line, map elements (concatenations) one to a line
-    const perLine = sp.type === 'ipv4_addr' || sp.type === 'ipv6_addr' ? 2 : 1;
+    const perLine = sp.type === 'ipv4_addr' ? 2 : 1;
     let body = '';
     items.forEach((it, i) => {
       if (i > 0) body += i % perLine === 0 ? ',\n\t\t\t     ' : ', ';

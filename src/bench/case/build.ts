@@ -44,8 +44,13 @@ export interface CaseWorld {
   readonly rec: Recorder;
   /** Per-hop classification of ingress traffic (src/bench/hops.ts). */
   readonly hops: HopRecorder;
-  /** The kube-proxies, one per proxied node (the first `proxyNodes` nodes). */
+  /** The kube-proxies, one per proxied node (the first `proxyNodes` nodes): the primary family's proxier. */
   readonly proxies: KubeProxyNode[];
+  /**
+   * Every proxier of a node by node name, primary family first: on a dual-stack cluster a node runs one per family
+   * (kube-proxy's meta-proxier), on a single-stack one just the entry of `proxies`.
+   */
+  readonly proxiersOf: ReadonlyMap<string, readonly KubeProxyNode[]>;
   readonly deployments: Deployments;
   readonly synthetic: SyntheticService[];
   /** Service keys of the services loaded from manifests. */
@@ -65,7 +70,12 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
   opts.onPhase?.('build');
   const sched = new Scheduler();
   const rng = new RngStreams(sc.seed);
-  const cluster = new Cluster({ clock: () => sched.now, clusterCIDR: sc.proxy.clusterCIDR });
+  const families = sc.cluster.ipFamilies;
+  const cluster = new Cluster({
+    clock: () => sched.now,
+    clusterCIDR: sc.proxy.clusterCIDR,
+    ...(families.length === 2 ? { ipFamilies: [...families], clusterCIDRv6: sc.proxy.clusterCIDRv6 } : {}),
+  });
   const endpoints = new EndpointsController(cluster);
   const def = backendDefinition(kind);
   const backendOptions: unknown = def.optionsSchema.parse((sc.proxy as Record<string, unknown>)[kind] ?? {});
@@ -78,28 +88,39 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
   for (let i = 0; i < sc.cluster.nodes; i++) cluster.addNode(`node-${i + 1}`);
   const proxyCount = Math.min(sc.cluster.proxyNodes ?? sc.cluster.nodes, sc.cluster.nodes);
   const proxies: KubeProxyNode[] = [];
+  const proxiersOf = new Map<string, KubeProxyNode[]>();
   for (const node of [...cluster.nodes.values()].slice(0, proxyCount)) {
-    const nodeCfg: ProxyNodeConfig = {
-      nodeName: node.name,
-      nodeIPs: node.ips,
-      clusterCIDR: sc.proxy.clusterCIDR,
-      podCIDR: node.podCIDR,
-      localDetector: sc.proxy.detectLocalMode,
-      masqueradeAll: sc.proxy.masqueradeAll,
-      masqueradeBit: 14,
-      nodePortAddresses: [],
-    };
-    const backend = def.create(nodeCfg, backendOptions);
-    const kp = new KubeProxyNode({
-      nodeName: node.name,
-      backend,
-      sched,
-      cost,
-      runner: { minSyncPeriod: sc.proxy.minSyncPeriod, syncPeriod: sc.proxy.syncPeriod, burst: sc.proxy.burstSyncs },
-      rng: rng.stream(`dataplane.${node.name}`),
-      onSync: (r: SyncRecord) => rec.sync(r, world.measuring),
-    });
-    proxies.push(kp);
+    const mine: KubeProxyNode[] = [];
+    for (const family of families.length === 2 ? families : (['IPv4'] as const)) {
+      const v6 = family === 'IPv6';
+      const nodeCfg: ProxyNodeConfig = {
+        nodeName: node.name,
+        nodeIPs: v6 ? (node.ipsV6 ?? []) : node.ips,
+        clusterCIDR: v6 ? sc.proxy.clusterCIDRv6 : sc.proxy.clusterCIDR,
+        podCIDR: v6 ? (node.podCIDRV6 ?? '') : node.podCIDR,
+        localDetector: sc.proxy.detectLocalMode,
+        masqueradeAll: sc.proxy.masqueradeAll,
+        masqueradeBit: 14,
+        nodePortAddresses: [],
+        ...(v6 ? { ipFamily: family } : {}),
+      };
+      const backend = def.create(nodeCfg, backendOptions);
+      mine.push(
+        new KubeProxyNode({
+          nodeName: node.name,
+          family,
+          backend,
+          sched,
+          cost,
+          runner: { minSyncPeriod: sc.proxy.minSyncPeriod, syncPeriod: sc.proxy.syncPeriod, burst: sc.proxy.burstSyncs },
+          // the IPv4 proxier keeps the stream a single-stack node has; the IPv6 one draws from its own
+          rng: rng.stream(v6 ? `dataplane.${node.name}.IPv6` : `dataplane.${node.name}`),
+          onSync: (r: SyncRecord) => rec.sync(r, world.measuring),
+        }),
+      );
+    }
+    proxiersOf.set(node.name, mine);
+    proxies.push(mine[0]!);
   }
   // watch delivery: at once while the cluster is built; during the measured phase each node sees a change after
   // its own random delay (in order), so nodes sync on their own schedules
@@ -111,11 +132,19 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
     delivered.set(p.name, at);
     sched.at(at, fn, 'watch');
   };
+  // a node's proxiers share its informers (the meta-proxier hands each event to both): one delivery per node
   cluster.subscribe((ev) => {
-    if (ev.kind === 'service') for (const p of proxies) deliver(p, () => p.onService(ev.service, ev.op));
+    if (ev.kind === 'service')
+      for (const p of proxies)
+        deliver(p, () => {
+          for (const x of proxiersOf.get(p.name)!) x.onService(ev.service, ev.op);
+        });
   });
   endpoints.subscribe((ch) => {
-    for (const p of proxies) deliver(p, () => p.onSlices(ch.serviceKey, ch.slices, ch.triggerTime));
+    for (const p of proxies)
+      deliver(p, () => {
+        for (const x of proxiersOf.get(p.name)!) x.onSlices(ch.serviceKey, ch.slices, ch.triggerTime);
+      });
   });
 
   const churn = sc.churn;
@@ -137,10 +166,10 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
 
   // initial sync on every node at t = 0
   opts.onPhase?.('initial_sync');
-  for (const p of proxies) p.start();
+  for (const p of proxies) for (const x of proxiersOf.get(p.name)!) x.start();
   sched.runUntil(0);
-  rec.initial(proxies[0]!.backend.size());
-  const t0 = Math.max(...proxies.map((p) => p.readyAt));
+  rec.initial(...proxiersOf.get(proxies[0]!.name)!.map((x) => x.backend.size()));
+  const t0 = Math.max(...[...proxiersOf.values()].flat().map((p) => p.readyAt));
   sched.runUntil(t0);
 
   return Object.assign(world, {
@@ -155,6 +184,7 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
     rec,
     hops: new HopRecorder(),
     proxies,
+    proxiersOf,
     deployments,
     synthetic,
     manifestServices,

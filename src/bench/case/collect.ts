@@ -23,7 +23,7 @@ export async function collectCase(
   opts: Pick<CaseOptions, 'bench' | 'onPhase'>,
 ): Promise<CaseOutput> {
   const { sc, rec } = w;
-  for (const p of w.proxies) rec.node(p, sc.duration);
+  for (const p of w.proxies) rec.node(w.proxiersOf.get(p.name) ?? [p], sc.duration);
   const epsMean = distributionMean(sc.cluster.endpointsPerService);
   const key = { scenario: w.c.id, backend: w.kind, services: sc.cluster.services, endpoints_per_service: epsMean };
   const rows = rec.rows(key, { requestsPerConnection: sc.load.requestsPerConnection, duration: sc.duration as Seconds });
@@ -39,7 +39,10 @@ export async function collectCase(
   let samples: SampleSet[] = [];
   if (opts.bench) {
     opts.onPhase?.('wall');
-    const micro = await microBenchmarks(w.proxies[0]!, targets, sc.bench, w.rng, w.sched.now);
+    // the first node's IPv4 proxier (its only one on a single-stack cluster), timed on the IPv4 targets
+    const first = w.proxiersOf.get(w.proxies[0]!.name)!.find((x) => x.family === 'IPv4')!;
+    const v4 = targets.filter((t) => !t.ip.includes(':'));
+    const micro = await microBenchmarks(first, v4, sc.bench, w.rng, w.sched.now);
     rows.push(...micro.rows.map((r) => ({ ...key, ...r })));
     samples = micro.samples.map((s) => ({ ...key, ...s }));
   }

@@ -18,10 +18,14 @@ export function loadTargets(w: CaseWorld): Target[] {
   for (const key of [...w.synthetic.map((s) => objectKey(s.namespace, s.name)), ...w.manifestServices]) {
     const svc = cluster.services.get(key)!;
     const p = svc.ports[0];
-    if (p === undefined || svc.clusterIP === 'None' || svc.clusterIP === '' || p.protocol === 'SCTP') continue;
+    const v6 = svc.ipv6?.clusterIP ?? '';
+    const hasV6 = v6 !== '' && v6 !== 'None';
+    if (p === undefined || svc.clusterIP === 'None' || (svc.clusterIP === '' && !hasV6) || p.protocol === 'SCTP') continue;
     targets.push({
       key,
-      ip: svc.clusterIP,
+      // an IPv6-only service (dual-stack cluster, ipFamilies [IPv6]) has no IPv4 cluster IP
+      ip: svc.clusterIP === '' ? v6 : svc.clusterIP,
+      ...(hasV6 && svc.clusterIP !== '' ? { ipv6: v6 } : {}),
       port: p.port,
       protocol: p.protocol,
       path: `/${svc.name}`,
@@ -45,6 +49,14 @@ export function startLoad(w: CaseWorld, targets: readonly Target[]): void {
   const ingressRng = rng.stream('load.ingress');
   // client pods on each node: the last addresses of the node's /24 ("10.128.3." + 243..250)
   const clientPrefix = new Map(proxies.map((p) => [p.name, cluster.nodes.get(p.name)!.podCIDR.replace(/\d+\/\d+$/, '')]));
+  // dual-stack: the same client pods' IPv6 addresses (the node's /64, "::f3".."::fa"), and which family a client of
+  // a dual-stack service connects over (either, with equal odds: resolvers return both A and AAAA records)
+  const clientPrefix6 = new Map(proxies.map((p) => [p.name, (cluster.nodes.get(p.name)!.podCIDRV6 ?? '').replace(/\/\d+$/, '')]));
+  const familyPick = cluster.dualStack ? rng.stream('load.family') : null;
+  const proxierFor = (node: KubeProxyNode, dstIP: string): KubeProxyNode => {
+    if (!dstIP.includes(':')) return node;
+    return w.proxiersOf.get(node.name)!.find((x) => x.family === 'IPv6')!;
+  };
   let srcPort = 0;
   const readyPod = (ep: { ip: string } | null): boolean => {
     const pod = ep === null ? undefined : cluster.podWithIP(ep.ip);
@@ -90,11 +102,16 @@ export function startLoad(w: CaseWorld, targets: readonly Target[]): void {
         hops.push([podNode, second, c2]);
       } else routed = false;
     } else {
-      const node = proxies[clients.int(proxies.length)]!;
+      const host = proxies[clients.int(proxies.length)]!;
+      const dstIP = t.ipv6 !== undefined && familyPick!.next() < 0.5 ? t.ipv6 : t.ip;
+      const node = proxierFor(host, dstIP);
+      const clientHost = 250 - (srcPort % 8);
       const pkt: Packet = {
-        srcIP: `${clientPrefix.get(node.name)!}${250 - (srcPort % 8)}`,
+        srcIP: dstIP.includes(':')
+          ? `${clientPrefix6.get(host.name)!.replace(/::$/, '')}::${clientHost.toString(16)}`
+          : `${clientPrefix.get(host.name)!}${clientHost}`,
         srcPort: port,
-        dstIP: t.ip,
+        dstIP,
         dstPort: t.port,
         protocol: load.protocol,
         local: false,
