@@ -1,6 +1,7 @@
 /**
  * Kernel measurements → metric rows, next to the counted and modelled rows of the very same syncs and packets:
- * - kernel:   kernel_sync_time, kernel_partial_sync_time (p50/p99/min), kernel_first_packet_time[_<position>]
+ * - kernel:   kernel_sync_time, kernel_partial_sync_time (p50/p99/min: CPU seconds of the tools, user + system),
+ *             kernel_sync_wall_time, kernel_partial_sync_wall_time (p50/p99: their wall-clock seconds), kernel_first_packet_time[_<position>]
  *             (p50/p99 of a new TCP connection's connect() through the rules: SYN out, DNAT, SYN-ACK back — a
  *             first-packet round trip, as the published figures are), kernel_connect_time_norules (the same straight
  *             to an endpoint before any rule is loaded), kernel_first_packet_slope (ns per rule walked, least squares over the positions) and
@@ -38,10 +39,16 @@ export function measurementRows(key: RowKey, m: Measurement, model: VariantModel
   const { plan, loads } = m;
   // sync
   dist('kernel_sync_time', loads.full, ['p50', 'p99', 'min']);
+  dist('kernel_sync_wall_time', loads.fullWall, ['p50', 'p99']);
   dist(
     'kernel_partial_sync_time',
     loads.partial.map((p) => p.seconds),
     ['p50', 'p99', 'min'],
+  );
+  dist(
+    'kernel_partial_sync_wall_time',
+    loads.partial.map((p) => p.wall),
+    ['p50', 'p99'],
   );
   const fc = plan.fullCounts;
   for (const [name, v] of Object.entries(fc)) add(`initial_sync_${name}`, 'value', v);
