@@ -8,7 +8,7 @@
  *   killed, its stdin closes, or 10 minutes at most.
  * - `prober JSON` (ProberInput in probe.ts): in the client namespace, new TCP connections to each target in turn,
  *   each from its own source port (a new conntrack entry, so its SYN walks the nat table), timing connect() to the
- *   SYN-ACK; bounded by a sample count and a time budget. Prints `{ samples: { label: [seconds...] }, failed, errors }`.
+ *   SYN-ACK, in rounds with a pause between them after a warm-up; bounded by a sample count and a time budget. Prints `{ samples: { label: [seconds...] }, failed, errors }`.
  */
 import net from 'node:net';
 
@@ -47,7 +47,7 @@ function connectOnce(t, localAddress, localPort, timeoutMs) {
   });
 }
 
-/** @param {{ targets: Array<{ label: string; ip: string; port: number }>; samples: number; localAddress: string; firstPort: number; budgetMs: number; timeoutMs: number }} input */
+/** @param {{ targets: Array<{ label: string; ip: string; port: number }>; samples: number; localAddress: string; firstPort: number; budgetMs: number; timeoutMs: number; warmup?: number; rounds?: number; pauseMs?: number }} input */
 async function prober(input) {
   /** @type {Record<string, number[]>} */
   const out = {};
@@ -59,13 +59,23 @@ async function prober(input) {
   }
   let port = input.firstPort;
   const start = Date.now();
-  // warm-up: neighbour entries and the listener's first accept
-  for (const t of input.targets) await connectOnce(t, input.localAddress, port++, input.timeoutMs);
-  for (let i = 0; i < input.samples && Date.now() - start < input.budgetMs && port < 65535; i++) {
-    for (const t of input.targets) {
-      const dt = await connectOnce(t, input.localAddress, port++, input.timeoutMs);
-      if (dt === null) failed[t.label] = (failed[t.label] ?? 0) + 1;
-      else out[t.label]?.push(dt);
+  // warm-up: neighbour entries, the listener's first accepts, and this process's own code paths compiled
+  const warmup = input.warmup ?? 1;
+  for (let i = 0; i < warmup && port < 65535; i++)
+    for (const t of input.targets) await connectOnce(t, input.localAddress, port++, input.timeoutMs);
+  // the samples in rounds with a pause between them, so that a burst of other work on a shared machine lands in
+  // part of one round rather than in all of a position's samples
+  const rounds = Math.max(1, input.rounds ?? 1);
+  const perRound = Math.ceil(input.samples / rounds);
+  let taken = 0;
+  for (let r = 0; r < rounds && taken < input.samples; r++) {
+    if (r > 0 && (input.pauseMs ?? 0) > 0) await new Promise((res) => setTimeout(res, input.pauseMs));
+    for (let i = 0; i < perRound && taken < input.samples && Date.now() - start < input.budgetMs && port < 65535; i++, taken++) {
+      for (const t of input.targets) {
+        const dt = await connectOnce(t, input.localAddress, port++, input.timeoutMs);
+        if (dt === null) failed[t.label] = (failed[t.label] ?? 0) + 1;
+        else out[t.label]?.push(dt);
+      }
     }
   }
   process.stdout.write(`${JSON.stringify({ samples: out, failed, errors })}\n`);

@@ -4,6 +4,7 @@
  * first packets through the loaded ruleset. Returns the raw samples; rows.ts turns them into metric rows.
  */
 import type { ChildProcess } from 'node:child_process';
+import * as ss from 'simple-statistics';
 import type { Packet } from '../types.js';
 import type { Namespaces } from './netns.js';
 import { CLIENT_IP } from './helpers.js';
@@ -44,6 +45,8 @@ export interface Measurement {
 }
 
 const FIRST_PORT = 20000;
+/** Warm-up connections per target, then the samples in rounds with a pause between them (agent.mjs). */
+const PROBE_ROUNDS = { warmup: 20, rounds: 10, pauseMs: 100 };
 
 export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: MeasureOptions): Promise<Measurement> {
   const node = nss.create();
@@ -80,19 +83,26 @@ export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: Measu
         firstPort: FIRST_PORT,
         budgetMs: o.probeBudgetMs,
         timeoutMs: 2000,
+        ...PROBE_ROUNDS,
       });
       baseline = Object.values(b.samples).flat();
     }
     const loads = timeLoads(node, plan, { reps: o.reps, minReps: o.minReps, budgetSeconds: o.budgetSeconds, onStep: o.onStep });
     if (probing) {
+      // the kernel frees what the loads replaced in deferred work (tables, sets, rule blobs): let it finish first
+      // (as long as a full load took, 0.2-3 s), or it competes with the round trips, the more the larger the table
+      o.onStep?.('settling');
+      const settle = Math.min(3000, Math.max(200, 1000 * (ss.median(loads.fullWall.length > 0 ? loads.fullWall : [0]) ?? 0)));
+      await new Promise((res) => setTimeout(res, settle));
       const targets = plan.probes.map((p) => ({ label: p.position, ip: p.vip, port: p.port }));
       const r = await probe('first packets', {
         targets,
         samples: o.samples,
         localAddress: CLIENT_IP,
-        firstPort: FIRST_PORT + 3 * o.samples + 100,
+        firstPort: FIRST_PORT + 3 * (o.samples + PROBE_ROUNDS.warmup) + 100,
         budgetMs: o.probeBudgetMs,
         timeoutMs: 2000,
+        ...PROBE_ROUNDS,
       });
       for (const p of plan.probes) {
         const pkt: Packet = { srcIP: CLIENT_IP, srcPort: 40000, dstIP: p.vip, dstPort: p.port, protocol: p.protocol, local: false };

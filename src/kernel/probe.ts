@@ -19,6 +19,11 @@ export interface ProberInput {
   firstPort: number;
   budgetMs: number;
   timeoutMs: number;
+  /** Untimed connections per target first (default 1). */
+  warmup?: number;
+  /** The samples in this many rounds (default 1), `pauseMs` apart. */
+  rounds?: number;
+  pauseMs?: number;
 }
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
@@ -35,13 +40,15 @@ export function wire(client: string, node: string, localCIDR: string): void {
   mustRunIn(node, ['ip', 'route', 'add', 'local', localCIDR, 'dev', 'lo']);
 }
 
-function agentCommand(ns: string, args: string[]): string[] {
-  return inNamespace(ns, [process.execPath, AGENT, ...args]);
+function agentCommand(ns: string, args: string[], realtime = false): string[] {
+  return inNamespace(ns, [...(realtime ? ['chrt', '--fifo', '10'] : []), process.execPath, AGENT, ...args]);
 }
 
 /** A responder process in `ns` listening on `ports`; resolves once it listens. */
 export function startResponder(ns: string, ports: number[]): Promise<ChildProcess> {
-  const cmd = agentCommand(ns, ['responder', ...ports.map(String)]);
+  // real-time too: a SYN that arrives while the responder holds its listening socket (accepting the previous
+  // connection) waits in the socket's backlog until the responder runs again
+  const cmd = agentCommand(ns, ['responder', ...ports.map(String)], true);
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -93,7 +100,9 @@ export interface ProbeResult {
 
 /** Runs the prober in `ns` to completion (bounded by its budget plus a margin). */
 export function runProber(ns: string, input: ProberInput): ProbeResult {
-  const cmd = agentCommand(ns, ['prober', JSON.stringify(input)]);
+  // real-time priority (SCHED_FIFO 10): on a shared machine a connect() round trip is otherwise mostly the wait for
+  // a CPU after the SYN-ACK wakes the prober; the prober sleeps in between, so it cannot starve the machine
+  const cmd = agentCommand(ns, ['prober', JSON.stringify(input)], true);
   const r = run(cmd, undefined, input.budgetMs + 60_000);
   if (r.code !== 0) throw new Error(`prober failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as ProbeResult;
