@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { SingleBar, Presets } from 'cli-progress';
 import { resolveScenarios } from '../bench/run.js';
 import { loadScenario, type ScenarioCase } from '../scenario/load.js';
+import { validateCase } from '../scenario/validate.js';
 import { computeScaling } from '../metrics/scaling.js';
 import type { MetricRow, SampleSet } from '../types.js';
 import { installRunDir, writeFileAtomic, writeMetricsCsv, writeSamplesJson, writeScalingCsv, readMetricsCsv } from '../report/csvio.js';
@@ -44,7 +45,29 @@ export interface KernelOptions {
   /** Connections per probed service. */
   samples?: number;
   calibration?: Calibration;
+  /** Run each scenario at these service counts instead of its sweep's (e.g. sizes a calibration did not see). */
+  services?: number[];
   print?: boolean;
+}
+
+/** The scenario's cases at other service counts: one per distinct point of its other sweep fields, per size. */
+export function atSizes(cases: readonly ScenarioCase[], sizes: readonly number[]): ScenarioCase[] {
+  const seen = new Set<string>();
+  const out: ScenarioCase[] = [];
+  for (const c of cases) {
+    if (seen.has(c.id)) continue;
+    seen.add(c.id);
+    for (const s of sizes) {
+      const sc: ScenarioCase = {
+        ...c,
+        scenario: { ...c.scenario, cluster: { ...c.scenario.cluster, services: s } },
+        point: { ...c.point, 'cluster.services': s },
+      };
+      validateCase(c.file, sc.scenario, sc.point);
+      out.push(sc);
+    }
+  }
+  return out;
 }
 
 export interface KernelResult {
@@ -82,7 +105,8 @@ function estimateSeconds(services: number, eps: number, flavour: string, reps: n
 export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
   const files = resolveScenarios(opts.scenarios, opts.quick);
   const loaded = files.map((f) => loadScenario(f, { quick: opts.quick, seed: opts.seed }));
-  const cases: ScenarioCase[] = loaded.flatMap((l) => l.cases);
+  const swept: ScenarioCase[] = loaded.flatMap((l) => l.cases);
+  const cases = opts.services === undefined ? swept : atSizes(swept, opts.services);
   const wanted = (v: KernelVariant): boolean => opts.flavours === undefined || opts.flavours.includes(v.name);
   const notes: string[] = [];
   const say = (line: string): void => {
@@ -111,10 +135,10 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
   const rows: MetricRow[] = [];
   const samples: SampleSet[] = [];
   const reps = opts.reps ?? (opts.quick ? 5 : 3);
-  const perProbe = opts.samples ?? (opts.quick ? 100 : 300);
+  const perProbe = opts.samples ?? (opts.quick ? 300 : 600);
   try {
-    const swept = sweepStaleNamespaces();
-    if (swept.length > 0) say(`removed ${swept.length} namespace(s) left by a killed run: ${swept.join(' ')}`);
+    const stale = sweepStaleNamespaces();
+    if (stale.length > 0) say(`removed ${stale.length} namespace(s) left by a killed run: ${stale.join(' ')}`);
     const kinds = [...new Set(jobs.map((j) => j.f.kind))];
     const featureCommands = new Map<string, readonly string[]>();
     for (const k of kinds) for (const [n, cmd] of Object.entries(backendDefinition(k).kernel?.features ?? {})) featureCommands.set(n, cmd);
