@@ -11,6 +11,7 @@ import { kernelVariants } from '../src/kernel/dataplanes.js';
 import { variantModel } from '../src/kernel/model.js';
 import { agreementVerdicts } from '../src/kernel/summary.js';
 import { atSizes } from '../src/kernel/run.js';
+import { roundsMedian } from '../src/kernel/rows.js';
 import { loadScenario } from '../src/scenario/load.js';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -271,4 +272,15 @@ test("calibrate recovers nftables' coefficients from synthetic kernel rows, the 
   assert.ok(cal.fits.nftables!.sync!.maxRelError < 1e-6);
   // the listing's two object² terms cannot be told apart (every partial sync lists and writes): one takes the cost
   assert.ok(!cal.fits.nftables!.sync!.fitted.includes('perObjectSquaredListed'));
+});
+
+test("a first-packet p50 is the median of the rounds' medians: one spoilt round does not move it", () => {
+  const calm = [10, 11, 9, 10, 10];
+  const spoilt = [40, 45, 50, 42, 41];
+  const samples = [...calm, ...calm, ...spoilt, ...calm, ...calm];
+  assert.equal(roundsMedian(samples, [5, 5, 5, 5, 5]), 10);
+  // rounds of unequal size (a failed connection), and a round with none
+  assert.equal(roundsMedian([1, 2, 3, 7, 8, 9, 20], [3, 0, 3, 1]), 8);
+  // no rounds recorded: the median of all samples
+  assert.equal(roundsMedian([3, 1, 2], []), 2);
 });

@@ -31,6 +31,8 @@ export interface PositionSamples {
   index: number;
   /** connect() seconds through the loaded rules (SYN out, SYN-ACK back). */
   connect: number[];
+  /** How many of `connect` each round took, in order. */
+  rounds: number[];
   failed: number;
   /** The backend's counted work for this packet. */
   counts: Counts;
@@ -46,7 +48,7 @@ export interface Measurement {
 
 const FIRST_PORT = 20000;
 /** Warm-up connections per target, then the samples in rounds with a pause between them (agent.mjs). */
-const PROBE_ROUNDS = { warmup: 20, rounds: 10, pauseMs: 100 };
+const PROBE_ROUNDS = { warmup: 20, rounds: 30, pauseMs: 100 };
 
 export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: MeasureOptions): Promise<Measurement> {
   const node = nss.create();
@@ -110,6 +112,7 @@ export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: Measu
           position: p.position,
           index: p.index,
           connect: r.samples[p.position] ?? [],
+          rounds: r.rounds?.[p.position] ?? [(r.samples[p.position] ?? []).length],
           failed: r.failed[p.position] ?? 0,
           counts: plan.lookup?.(pkt) ?? {},
         });

@@ -27,6 +27,7 @@ export interface ProberInput {
 }
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
+const PROBER = fileURLToPath(new URL('./prober.py', import.meta.url));
 const NODE_SIDE_IP = '198.18.0.1';
 
 /** Wires client namespace `client` to node namespace `node`; `localCIDR` becomes local in the node namespace. */
@@ -93,6 +94,8 @@ export function stopAndWait(child: ChildProcess): Promise<void> {
 
 export interface ProbeResult {
   samples: Record<string, number[]>;
+  /** Samples per round, in order (prober.py; absent: one round). */
+  rounds?: Record<string, number[]>;
   failed: Record<string, number>;
   /** Failure causes (error codes, 'timeout') and their counts. */
   errors: Record<string, number>;
@@ -100,9 +103,10 @@ export interface ProbeResult {
 
 /** Runs the prober in `ns` to completion (bounded by its budget plus a margin). */
 export function runProber(ns: string, input: ProberInput): ProbeResult {
-  // real-time priority (SCHED_FIFO 10): on a shared machine a connect() round trip is otherwise mostly the wait for
-  // a CPU after the SYN-ACK wakes the prober; the prober sleeps in between, so it cannot starve the machine
-  const cmd = agentCommand(ns, ['prober', JSON.stringify(input)], true);
+  // prober.py: the blocking connect() call alone is timed (Node's event loop around a non-blocking connect added
+  // 50 µs and most of the noise); real-time priority (SCHED_FIFO 10), so that on a shared machine it does not wait
+  // for a CPU between its connections; it sleeps between rounds and is bounded, so it cannot starve the machine
+  const cmd = inNamespace(ns, ['chrt', '--fifo', '10', 'python3', '-S', '-E', PROBER, JSON.stringify(input)]);
   const r = run(cmd, undefined, input.budgetMs + 60_000);
   if (r.code !== 0) throw new Error(`prober failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as ProbeResult;

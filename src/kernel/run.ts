@@ -135,7 +135,7 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
   const rows: MetricRow[] = [];
   const samples: SampleSet[] = [];
   const reps = opts.reps ?? (opts.quick ? 5 : 3);
-  const perProbe = opts.samples ?? (opts.quick ? 300 : 600);
+  const perProbe = opts.samples ?? (opts.quick ? 1500 : 3000);
   try {
     const stale = sweepStaleNamespaces();
     if (stale.length > 0) say(`removed ${stale.length} namespace(s) left by a killed run: ${stale.join(' ')}`);

@@ -93,9 +93,9 @@ export function kernelSummary(
     'Kernel figures are measured on the real tools and kernel in a private network namespace (p50 over repetitions).',
     'Sync: CPU seconds (user + system) of the tool processes, what a load costs with a core to itself (their wall-clock',
     "time is in metrics.csv as kernel_*sync_wall_time: on a shared machine it follows the machine's load). First packet:",
-    "the round trip of a new TCP connection's SYN through the rules (connect(), wall clock, the prober at real-time",
-    'priority, samples in rounds). Modelled figures are the cost model for the very same syncs and packets (counted',
-    'work × coefficients).',
+    "the round trip of a new TCP connection's SYN through the rules (the blocking connect() call, at real-time priority;",
+    "p50: the median of 10 rounds' medians). Modelled figures are the cost model for the very same syncs and packets",
+    '(counted work × coefficients).',
     `Model: ${meta.model}.`,
     '',
   );
