@@ -28,6 +28,10 @@ import { BASE_TOOLS, checkPrerequisites, toolVersions } from './tools.js';
 import { variantModel, variantOptions, type Calibration } from './model.js';
 import { kernelSummary } from './summary.js';
 
+/** Seconds of repetitions per case before they stop at their minimum (timeLoads). */
+const QUICK_BUDGET = 8;
+const BUDGET = 120;
+
 /** The variants (backend column) kernel mode can run in this build. */
 export function flavours(): string[] {
   return kernelVariants().map((v) => v.name);
@@ -94,12 +98,29 @@ function variantsOf(backends: readonly string[]): KernelVariant[] {
   return kernelVariants().filter((v) => backends.includes(v.kind));
 }
 
-/** Rough seconds a case takes, for the estimate printed before a run (from this project's machine, 2 cores). */
-function estimateSeconds(services: number, eps: number, flavour: string, reps: number): number {
+/**
+ * Rough seconds a case takes, for the estimate printed before a run: the CPU seconds of a full load and of a
+ * partial sync as `kpbench calibrate` measured them on this project's 2-core machine (quick runs, 100-3,000
+ * services: the squares are nftables' set scans and iptables-nft's full load), repeated as timeLoads repeats them
+ * within its time budget, plus the probes and the namespaces. A loaded machine takes longer (2-4x at load 8-11).
+ */
+function estimateSeconds(services: number, eps: number, flavour: string, reps: number, budget: number): number {
   const rules = services * (3 + 3 * eps);
-  const perRule: Record<string, number> = { 'iptables-legacy': 12e-6, 'iptables-nft': 30e-6, nftables: 20e-6, ipvs: 2e-6 };
-  const partial = flavour === 'iptables-legacy' ? rules * 4e-6 : flavour === 'iptables-nft' ? services * 30e-6 : 0.01;
-  return 3 + services * 5e-4 + reps * (2 * rules * (perRule[flavour] ?? 20e-6) + 2 * partial);
+  const k = rules / 1000;
+  const objects = services * (4 + 3 * eps);
+  const [full, partial] =
+    flavour === 'iptables-legacy'
+      ? [0.007 + 3.8e-6 * rules + 3.5e-5 * k * k, 0.02 + 4.5e-6 * rules]
+      : flavour === 'iptables-nft'
+        ? [0.005 + 17e-6 * rules + 8.8e-5 * k * k, 0.01 + 2.2e-6 * rules]
+        : flavour === 'nftables'
+          ? [
+              0.03 + 11.4e-6 * (2 + 2 * eps) * services + 1.13e-6 * ((services * services) / 2),
+              0.03 + 4.4e-6 * objects + 4.5e-11 * objects * objects,
+            ]
+          : [2e-6 * rules, 0.01];
+  const repeated = (each: number, n: number, min: number): number => Math.max(min * each, Math.min(n * each, budget + each));
+  return 8 + repeated(full, reps, 2) + repeated(partial, 4 * reps, 4);
 }
 
 export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
@@ -145,7 +166,15 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
     const features = probeFeatures(nss, featureCommands);
     for (const k of kinds) for (const line of backendDefinition(k).kernel?.featureNotes?.(features) ?? []) say(line);
     const expected = jobs.reduce(
-      (s, j) => s + estimateSeconds(j.c.scenario.cluster.services, Number(j.c.scenario.cluster.endpointsPerService) || 10, j.f.name, reps),
+      (s, j) =>
+        s +
+        estimateSeconds(
+          j.c.scenario.cluster.services,
+          Number(j.c.scenario.cluster.endpointsPerService) || 10,
+          j.f.name,
+          reps,
+          opts.quick ? QUICK_BUDGET : BUDGET,
+        ),
       0,
     );
     process.stderr.write(
@@ -172,7 +201,7 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
         const def = backendDefinition(v.kind);
         const plan: DataPlanePlan = { ...def.kernel!.plan(cc, variantOptions(v, scenarioOptions), features), flavour: v.name, variant: v };
         const started = Date.now();
-        const budget = opts.quick ? 8 : 120;
+        const budget = opts.quick ? QUICK_BUDGET : BUDGET;
         const m: Measurement = await measurePlan(nss, plan, {
           reps,
           minReps: 2,
