@@ -104,21 +104,23 @@ function variantsOf(backends: readonly string[]): KernelVariant[] {
  * services: the squares are nftables' set scans and iptables-nft's full load), repeated as timeLoads repeats them
  * within its time budget, plus the probes and the namespaces. A loaded machine takes longer (2-4x at load 8-11).
  */
+const LOAD_SECONDS: Record<string, (services: number, eps: number) => [full: number, partial: number]> = {
+  'iptables-legacy': (s, eps) => {
+    const rules = s * (3 + 3 * eps);
+    return [0.007 + 3.8e-6 * rules + 3.5e-5 * (rules / 1000) ** 2, 0.02 + 4.5e-6 * rules];
+  },
+  'iptables-nft': (s, eps) => {
+    const rules = s * (3 + 3 * eps);
+    return [0.005 + 17e-6 * rules + 8.8e-5 * (rules / 1000) ** 2, 0.01 + 2.2e-6 * rules];
+  },
+  nftables: (s, eps) => {
+    const objects = s * (4 + 3 * eps);
+    return [0.03 + 11.4e-6 * (2 + 2 * eps) * s + 1.13e-6 * ((s * s) / 2), 0.03 + 4.4e-6 * objects + 4.5e-11 * objects * objects];
+  },
+};
+
 function estimateSeconds(services: number, eps: number, flavour: string, reps: number, budget: number): number {
-  const rules = services * (3 + 3 * eps);
-  const k = rules / 1000;
-  const objects = services * (4 + 3 * eps);
-  const [full, partial] =
-    flavour === 'iptables-legacy'
-      ? [0.007 + 3.8e-6 * rules + 3.5e-5 * k * k, 0.02 + 4.5e-6 * rules]
-      : flavour === 'iptables-nft'
-        ? [0.005 + 17e-6 * rules + 8.8e-5 * k * k, 0.01 + 2.2e-6 * rules]
-        : flavour === 'nftables'
-          ? [
-              0.03 + 11.4e-6 * (2 + 2 * eps) * services + 1.13e-6 * ((services * services) / 2),
-              0.03 + 4.4e-6 * objects + 4.5e-11 * objects * objects,
-            ]
-          : [2e-6 * rules, 0.01];
+  const [full, partial] = LOAD_SECONDS[flavour]?.(services, eps) ?? [2e-6 * services * (3 + 3 * eps), 0.01];
   const repeated = (each: number, n: number, min: number): number => Math.max(min * each, Math.min(n * each, budget + each));
   return 8 + repeated(full, reps, 2) + repeated(partial, 4 * reps, 4);
 }
