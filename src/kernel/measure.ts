@@ -16,8 +16,9 @@ export interface MeasureOptions {
   reps: number;
   minReps: number;
   budgetSeconds: number;
-  /** Connections per probed service. */
+  /** Connections per probed service, in this many rounds. */
   samples: number;
+  rounds: number;
   probeBudgetMs: number;
   /** The cluster CIDR (made local in the node namespace: endpoints answer there). */
   localCIDR: string;
@@ -47,8 +48,9 @@ export interface Measurement {
 }
 
 const FIRST_PORT = 20000;
-/** Warm-up connections per target, then the samples in rounds with a pause between them (agent.mjs). */
-const PROBE_ROUNDS = { warmup: 20, rounds: 30, pauseMs: 100 };
+/** Warm-up connections per target, then the samples in rounds 0.1 s apart (prober.py; rounds from MeasureOptions). */
+const WARMUP = 20;
+const PAUSE_MS = 100;
 
 export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: MeasureOptions): Promise<Measurement> {
   const node = nss.create();
@@ -85,7 +87,9 @@ export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: Measu
         firstPort: FIRST_PORT,
         budgetMs: o.probeBudgetMs,
         timeoutMs: 2000,
-        ...PROBE_ROUNDS,
+        warmup: WARMUP,
+        rounds: o.rounds,
+        pauseMs: PAUSE_MS,
       });
       baseline = Object.values(b.samples).flat();
     }
@@ -101,10 +105,12 @@ export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: Measu
         targets,
         samples: o.samples,
         localAddress: CLIENT_IP,
-        firstPort: FIRST_PORT + 3 * (o.samples + PROBE_ROUNDS.warmup) + 100,
+        firstPort: FIRST_PORT + 3 * (o.samples + WARMUP) + 100,
         budgetMs: o.probeBudgetMs,
         timeoutMs: 2000,
-        ...PROBE_ROUNDS,
+        warmup: WARMUP,
+        rounds: o.rounds,
+        pauseMs: PAUSE_MS,
       });
       for (const p of plan.probes) {
         const pkt: Packet = { srcIP: CLIENT_IP, srcPort: 40000, dstIP: p.vip, dstPort: p.port, protocol: p.protocol, local: false };

@@ -46,7 +46,7 @@ export interface KernelOptions {
   seed?: number;
   /** Repetitions of each full load (default 5 with quick, else 3; at least 2 when a case's time budget runs out); partial syncs 4× as many. */
   reps?: number;
-  /** Connections per probed service. */
+  /** Connections per probed service (default 300 in 10 rounds with quick, else 3,000 in 30). */
   samples?: number;
   calibration?: Calibration;
   /** Run each scenario at these service counts instead of its sweep's (e.g. sizes a calibration did not see). */
@@ -158,7 +158,7 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
   const rows: MetricRow[] = [];
   const samples: SampleSet[] = [];
   const reps = opts.reps ?? (opts.quick ? 5 : 3);
-  const perProbe = opts.samples ?? (opts.quick ? 1500 : 3000);
+  const perProbe = opts.samples ?? (opts.quick ? 300 : 3000);
   try {
     const stale = sweepStaleNamespaces();
     if (stale.length > 0) say(`removed ${stale.length} namespace(s) left by a killed run: ${stale.join(' ')}`);
@@ -209,6 +209,7 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
           minReps: 2,
           budgetSeconds: budget,
           samples: perProbe,
+          rounds: opts.quick ? 10 : 30,
           probeBudgetMs: opts.quick ? 15_000 : 60_000,
           localCIDR: c.scenario.proxy.clusterCIDR,
           children,

@@ -94,7 +94,7 @@ export function kernelSummary(
     'Sync: CPU seconds (user + system) of the tool processes, what a load costs with a core to itself (their wall-clock',
     "time is in metrics.csv as kernel_*sync_wall_time: on a shared machine it follows the machine's load). First packet:",
     "the round trip of a new TCP connection's SYN through the rules (the blocking connect() call, at real-time priority;",
-    "p50: the median of 10 rounds' medians). Modelled figures are the cost model for the very same syncs and packets",
+    "p50: the median of the rounds' medians). Modelled figures are the cost model for the very same syncs and packets",
     '(counted work × coefficients).',
     `Model: ${meta.model}.`,
     '',

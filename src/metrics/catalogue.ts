@@ -306,7 +306,7 @@ export const METRICS = {
     better: 'lower',
     gate: false,
     description:
-      "round trip of a new TCP connection's first packet (the blocking connect() call: SYN through the rules and DNAT, SYN-ACK back) to the median service in rule order; p50: the median of 10 rounds' medians",
+      "round trip of a new TCP connection's first packet (the blocking connect() call: SYN through the rules and DNAT, SYN-ACK back) to the median service in rule order; p50: the median of the rounds' medians",
   },
   kernel_first_packet_time_first: {
     kind: 'kernel',
