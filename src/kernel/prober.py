@@ -5,7 +5,8 @@
 # loop, allocation or garbage collection of the prober's own in it. Each connection is then reset (SO_LINGER 0).
 # Input: one JSON argument (ProberInput in probe.ts): targets, samples, localAddress, firstPort, budgetMs,
 # timeoutMs, warmup, rounds, pauseMs. Warm-up connections first, then the samples in rounds with a pause between
-# them; bounded by the sample count, the time budget and the port range. Prints
+# them, each round taking its share of each target's connections target by target; bounded by the sample count, the
+# time budget and the port range. Prints
 # {"samples": {label: [seconds...]}, "rounds": {label: [samples per round...]}, "failed": {label: n},
 # "errors": {cause: n}} as one line.
 import errno
@@ -63,9 +64,13 @@ for r in range(rounds):
         time.sleep(inp["pauseMs"] / 1000.0)
     for t in targets:
         round_sizes[t["label"]].append(0)
-    i = 0
-    while i < per_round and taken < inp["samples"] and time.monotonic() - start < budget and port + len(targets) <= 65535:
-        for t in targets:
+    n = min(per_round, inp["samples"] - taken)
+    # one target's connections in a row: each position is timed in its own steady cache state (a walk of thousands
+    # of rules to the last service would otherwise evict what the next connection to the first one finds warm)
+    for t in targets:
+        for _ in range(n):
+            if time.monotonic() - start >= budget or port >= 65535:
+                break
             dt = connect_once(t, port)
             port += 1
             if dt is None:
@@ -73,6 +78,5 @@ for r in range(rounds):
             else:
                 samples[t["label"]].append(dt)
                 round_sizes[t["label"]][-1] += 1
-        i += 1
-        taken += 1
+    taken += n
 print(json.dumps({"samples": samples, "rounds": round_sizes, "failed": failed, "errors": errors}))
