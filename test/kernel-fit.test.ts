@@ -10,6 +10,9 @@ import { calibrate, agreementWithCalibration, readCalibration, writeCalibration 
 import { kernelVariants } from '../src/kernel/dataplanes.js';
 import { variantModel } from '../src/kernel/model.js';
 import { agreementVerdicts } from '../src/kernel/summary.js';
+import { atSizes } from '../src/kernel/run.js';
+import { roundsMedian } from '../src/kernel/rows.js';
+import { loadScenario } from '../src/scenario/load.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -170,4 +173,114 @@ test('the minimax refinement never raises the largest relative error, and keeps 
   const e = fitCoefficients(exact, ['fixed', 'n'], { minimax: true });
   close(e.coefficients.fixed!, 0.5, 'fixed');
   close(e.coefficients.n!, 0.01, 'n');
+});
+
+test('kernel --services: the scenario at those sizes instead of its sweep, each case validated', () => {
+  const loaded = loadScenario('scenarios/scaling.yaml', { quick: true });
+  const cases = atSizes(loaded.cases, [200, 1500, 4000]);
+  assert.deepEqual(
+    cases.map((c) => c.scenario.cluster.services),
+    [200, 1500, 4000],
+  );
+  assert.deepEqual(
+    cases.map((c) => c.point['cluster.services']),
+    [200, 1500, 4000],
+  );
+  // everything else is the quick variant's
+  for (const c of cases) assert.equal(c.scenario.cluster.nodes, loaded.cases[0]!.scenario.cluster.nodes);
+  assert.throws(() => atSizes(loaded.cases, [10_000_000]), /cluster/);
+});
+
+test('calibrate gives a cost that observations cannot tell from an earlier one to the earlier one, and 0 to it', () => {
+  const nftables = kernelVariants().find((v) => v.name === 'nftables')!;
+  const truth = variantModel(nftables).coefficients;
+  const rows: MetricRow[] = [];
+  // nftables' first packets: the same rules walked and lookups at every position and size
+  for (const s of [100, 1000, 3000]) {
+    const key = { scenario: 'scaling', backend: 'nftables', services: s, endpoints_per_service: 10 };
+    const add = (metric: string, statistic: MetricRow['statistic'], value: number): void =>
+      void rows.push({ ...key, metric, statistic, value, unit: '' });
+    add('initial_sync_transaction_operations', 'value', 22 * s);
+    add('initial_sync_transactions', 'value', 1);
+    add('kernel_sync_time', 'p50', 0.01 + 22 * s * 2e-6);
+    for (const pos of ['first', 'median', 'last']) {
+      add(`first_packet_rules_evaluated_${pos}`, 'value', 18);
+      add(`first_packet_lookups_${pos}`, 'value', 3);
+      add(`kernel_first_packet_time_${pos}`, 'p50', 80e-6);
+    }
+  }
+  const cal = calibrate(rows, 'synthetic');
+  const co = cal.coefficients.nftables!;
+  assert.deepEqual(cal.fits.nftables!.firstPacket!.fitted, ['firstPacketFixed']);
+  close(co.firstPacketFixed!, 80e-6, 'firstPacketFixed');
+  assert.equal(co.perRuleEvaluated, 0);
+  assert.equal(co.perLookup, 0);
+  assert.ok(truth.perLookup! > 0);
+});
+
+test("calibrate recovers nftables' coefficients from synthetic kernel rows, the per-object listing cost included", () => {
+  const nftables = kernelVariants().find((v) => v.name === 'nftables')!;
+  const truth = {
+    nftProcess: 6e-3,
+    perOperation: 14e-6,
+    perOperationSquared: 0,
+    perSetScan: 1.6e-6,
+    perObjectSquaredRead: 3e-11,
+    perObjectListed: 6e-6,
+    perObjectSquaredListed: 0,
+    firstPacketFixed: 85e-6,
+    perRuleEvaluated: 0,
+    perLookup: 0,
+  };
+  const model = variantModel(nftables, truth);
+  const rows: MetricRow[] = [];
+  for (const s of [100, 300, 1000, 3000, 10000]) {
+    const key = { scenario: 'scaling', backend: 'nftables', services: s, endpoints_per_service: 10 };
+    const add = (metric: string, statistic: MetricRow['statistic'], value: number): void =>
+      void rows.push({ ...key, metric, statistic, value, unit: '' });
+    // shaped like the backend's counts: the initial sync writes everything into an empty table (one anonymous set
+    // per service's numgen vmap), a partial sync a few operations against the whole table
+    const full = {
+      transaction_operations: 22 * s + 23,
+      transactions: 1,
+      anonymous_sets_created: s,
+      sets_written: 4,
+      kernel_sets: 0,
+      table_objects: 0,
+    };
+    const partial = {
+      transaction_operations: 22 + (s % 7),
+      transactions: 1,
+      anonymous_sets_created: 1,
+      sets_written: 0,
+      kernel_sets: s + 4,
+      table_objects: 34 * s + 40,
+    };
+    for (const [k, v] of Object.entries(full)) add(`initial_sync_${k}`, 'value', v);
+    for (const [k, v] of Object.entries(partial)) add(`sync_${k}`, 'mean', v);
+    add('kernel_sync_time', 'p50', model.syncSeconds(full, 'full'));
+    add('kernel_partial_sync_time', 'p50', model.syncSeconds(partial, 'partial'));
+    for (const pos of ['first', 'median', 'last']) {
+      add(`first_packet_rules_evaluated_${pos}`, 'value', 18);
+      add(`first_packet_lookups_${pos}`, 'value', 3);
+      add(`kernel_first_packet_time_${pos}`, 'p50', model.lookupSeconds({ rules_evaluated: 18, lookups: 3 }));
+    }
+  }
+  const cal = calibrate(rows, 'synthetic');
+  const co = cal.coefficients.nftables!;
+  for (const [k, v] of Object.entries(truth)) assert.ok(Math.abs(co[k]! - v) <= 1e-6 * Math.max(v, 1e-9), `${k}: ${co[k]} != ${v}`);
+  assert.ok(cal.fits.nftables!.sync!.maxRelError < 1e-6);
+  // the listing's two object² terms cannot be told apart (every partial sync lists and writes): one takes the cost
+  assert.ok(!cal.fits.nftables!.sync!.fitted.includes('perObjectSquaredListed'));
+});
+
+test("a first-packet p50 is the median of the rounds' medians: one spoilt round does not move it", () => {
+  const calm = [10, 11, 9, 10, 10];
+  const spoilt = [40, 45, 50, 42, 41];
+  const samples = [...calm, ...calm, ...spoilt, ...calm, ...calm];
+  assert.equal(roundsMedian(samples, [5, 5, 5, 5, 5]), 10);
+  // rounds of unequal size (a failed connection), and a round with none
+  assert.equal(roundsMedian([1, 2, 3, 7, 8, 9, 20], [3, 0, 3, 1]), 8);
+  // no rounds recorded: the median of all samples
+  assert.equal(roundsMedian([3, 1, 2], []), 2);
 });

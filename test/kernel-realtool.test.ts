@@ -203,6 +203,16 @@ test('kpbench kernel on a small sweep: kernel rows for both iptables flavours at
           [20, 40, 80],
         );
         assert.ok(res.rows.some((r) => r.backend === b && r.metric === 'kernel_partial_sync_time'));
+        // CPU seconds of a single-threaded tool never exceed its wall-clock seconds
+        for (const [cpu, wall] of [
+          ['kernel_sync_time', 'kernel_sync_wall_time'],
+          ['kernel_partial_sync_time', 'kernel_partial_sync_wall_time'],
+        ] as const)
+          for (const s of [20, 40, 80]) {
+            const get = (m: string): number | undefined =>
+              res.rows.find((r) => r.backend === b && r.services === s && r.metric === m && r.statistic === 'p50')?.value;
+            assert.ok(get(cpu)! > 0 && get(cpu)! <= get(wall)!, `${b} ${s}: ${cpu} ${get(cpu)} > ${wall} ${get(wall)}`);
+          }
         assert.ok(res.rows.some((r) => r.backend === b && r.metric === 'kernel_first_packet_time_last'));
         assert.ok(res.rows.some((r) => r.backend === b && r.metric === 'initial_sync_time'));
       }

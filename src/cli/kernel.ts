@@ -23,8 +23,17 @@ export function register(program: Command): void {
       'repetitions of each full load (default 5 with --quick, else 3; fewer past a time budget, at least 2); partial syncs 4x as many',
       positiveInt('--reps'),
     )
-    .option('--samples <n>', 'new connections per probed service (default 100 with --quick, else 300)', positiveInt('--samples'))
+    .option(
+      '--samples <n>',
+      'new connections per probed service, in rounds 0.1 s apart (default 300 in 10 rounds with --quick, else 3000 in 30)',
+      positiveInt('--samples'),
+    )
     .option('--calibration <file>', 'model the same syncs with this calibration (default: the committed coefficients)')
+    .option(
+      '--services <n...>',
+      "run each scenario at these service counts instead of its sweep's (e.g. sizes a calibration did not see)",
+      (v: string, prev: number[] = []) => [...prev, positiveInt('--services')(v)],
+    )
     .option(
       '--backend <variant...>',
       'only these data planes (variants: iptables-legacy, iptables-nft, ...; `kpbench backends` lists the kinds)',
@@ -32,7 +41,16 @@ export function register(program: Command): void {
     .action(
       async (
         scenarios: string[],
-        o: { quick: boolean; out: string; seed?: number; reps?: number; samples?: number; calibration?: string; backend?: string[] },
+        o: {
+          quick: boolean;
+          out: string;
+          seed?: number;
+          reps?: number;
+          samples?: number;
+          calibration?: string;
+          backend?: string[];
+          services?: number[];
+        },
       ) => {
         const { runKernel } = await import('../kernel/run.js');
         const { PrerequisiteError } = await import('../kernel/tools.js');
@@ -47,6 +65,7 @@ export function register(program: Command): void {
             reps: o.reps,
             samples: o.samples,
             calibration,
+            services: o.services,
             flavours: o.backend as never,
           });
         } catch (e) {

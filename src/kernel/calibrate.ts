@@ -68,6 +68,32 @@ function exercised(obs: readonly Observation[], names: readonly string[]): strin
   return names.filter((n) => obs.some((o) => (o.x[n] ?? 0) !== 0));
 }
 
+/**
+ * Features whose values on these observations are a multiple of an earlier feature's (in the model's order): the
+ * observations cannot tell the two apart (nftables' rules walked and lookups are the same at every position, as the
+ * fixed part is), so the earlier one takes their whole cost and they are set to 0, rather than split at random or
+ * left at a default the rows contradict.
+ */
+function proportional(obs: readonly Observation[], feats: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  const col = (f: string): number[] => obs.map((o) => o.x[f] ?? 0);
+  for (let j = 0; j < feats.length; j++) {
+    const b = col(feats[j]!);
+    for (let i = 0; i < j; i++) {
+      if (out.has(feats[i]!)) continue;
+      const a = col(feats[i]!);
+      const k = a.findIndex((v) => v !== 0);
+      if (k < 0) continue;
+      const ratio = b[k]! / a[k]!;
+      if (a.every((v, r) => Math.abs(b[r]! - ratio * v) <= 1e-9 * Math.max(Math.abs(b[r]!), Math.abs(ratio * v)))) {
+        out.add(feats[j]!);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /** Fits every calibratable variant found in the rows. */
 export function calibrate(rows: readonly MetricRow[], source: string, date = new Date()): Calibration {
   const present = new Set(rows.filter((r) => r.metric === 'kernel_sync_time').map((r) => r.backend));
@@ -91,7 +117,10 @@ export function calibrate(rows: readonly MetricRow[], source: string, date = new
     const defaults = variantModel(v).coefficients;
     const coefficients: Coefficients = { ...defaults };
     const summary = (o: Observation[], skip: ReadonlySet<string>): FitSummary | null => {
-      const feats = exercised(o, names).filter((n) => !skip.has(n));
+      const candidates = exercised(o, names).filter((n) => !skip.has(n));
+      const same = proportional(o, candidates);
+      const feats = candidates.filter((n) => !same.has(n));
+      for (const n of same) coefficients[n] = 0;
       if (o.length === 0 || feats.length === 0) return null;
       const f = fitCoefficients(o, feats, { minimax: true });
       for (const n of feats) coefficients[n] = f.coefficients[n]!;

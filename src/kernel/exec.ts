@@ -6,6 +6,7 @@
  * that would be counted in every timed load.
  */
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export interface RunResult {
   code: number;
@@ -13,6 +14,8 @@ export interface RunResult {
   stderr: string;
   /** Wall-clock seconds from spawn to exit. */
   seconds: number;
+  /** CPU seconds (user + system) of the command, when run with `mustRunTimedIn` (then `seconds` is the command's own wall-clock time, from its fork to its exit). */
+  cpuSeconds?: number;
 }
 
 /** The tools live in /usr/sbin, which a non-login PATH may lack. */
@@ -53,6 +56,22 @@ export function mustRunIn(ns: string, cmd: readonly string[], input?: string, ti
   const r = runIn(ns, cmd, input, timeoutMs);
   if (r.code !== 0) throw new Error(`${cmd.join(' ')} failed in ${ns} (exit ${r.code}): ${firstLines(r.stderr)}`);
   return r;
+}
+
+const CPUTIME = fileURLToPath(new URL('./cputime.py', import.meta.url));
+const CPU_LINE = /\nKPBCPU (\d+\.\d+) (\d+\.\d+) (\d+\.\d+)\n$/;
+
+/**
+ * Runs `cmd` in namespace `ns` under cputime.py, which reports the CPU seconds (user + system, from wait4(2)) the
+ * command used: what a timed load costs, whatever else the machine runs. Throws like `mustRunIn` on failure.
+ */
+export function mustRunTimedIn(ns: string, cmd: readonly string[], input?: string, timeoutMs?: number): RunResult {
+  const r = run(['python3', '-S', '-E', CPUTIME, ...inNamespace(ns, cmd)], input, timeoutMs);
+  const m = CPU_LINE.exec(r.stderr);
+  const stderr = m === null ? r.stderr : r.stderr.slice(0, m.index);
+  if (r.code !== 0) throw new Error(`${cmd.join(' ')} failed in ${ns} (exit ${r.code}): ${firstLines(stderr)}`);
+  if (m === null) throw new Error(`${cmd.join(' ')} in ${ns}: no CPU time reported (python3 missing?): ${firstLines(r.stderr)}`);
+  return { ...r, stderr, seconds: Number(m[3]), cpuSeconds: Number(m[1]) + Number(m[2]) };
 }
 
 export function firstLines(text: string, n = 3): string {

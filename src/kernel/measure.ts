@@ -4,6 +4,7 @@
  * first packets through the loaded ruleset. Returns the raw samples; rows.ts turns them into metric rows.
  */
 import type { ChildProcess } from 'node:child_process';
+import * as ss from 'simple-statistics';
 import type { Packet } from '../types.js';
 import type { Namespaces } from './netns.js';
 import { CLIENT_IP } from './helpers.js';
@@ -15,8 +16,9 @@ export interface MeasureOptions {
   reps: number;
   minReps: number;
   budgetSeconds: number;
-  /** Connections per probed service. */
+  /** Connections per probed service, in this many rounds. */
   samples: number;
+  rounds: number;
   probeBudgetMs: number;
   /** The cluster CIDR (made local in the node namespace: endpoints answer there). */
   localCIDR: string;
@@ -30,6 +32,8 @@ export interface PositionSamples {
   index: number;
   /** connect() seconds through the loaded rules (SYN out, SYN-ACK back). */
   connect: number[];
+  /** How many of `connect` each round took, in order. */
+  rounds: number[];
   failed: number;
   /** The backend's counted work for this packet. */
   counts: Counts;
@@ -44,6 +48,9 @@ export interface Measurement {
 }
 
 const FIRST_PORT = 20000;
+/** Warm-up connections per target, then the samples in rounds 0.1 s apart (prober.py; rounds from MeasureOptions). */
+const WARMUP = 20;
+const PAUSE_MS = 100;
 
 export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: MeasureOptions): Promise<Measurement> {
   const node = nss.create();
@@ -80,19 +87,30 @@ export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: Measu
         firstPort: FIRST_PORT,
         budgetMs: o.probeBudgetMs,
         timeoutMs: 2000,
+        warmup: WARMUP,
+        rounds: o.rounds,
+        pauseMs: PAUSE_MS,
       });
       baseline = Object.values(b.samples).flat();
     }
     const loads = timeLoads(node, plan, { reps: o.reps, minReps: o.minReps, budgetSeconds: o.budgetSeconds, onStep: o.onStep });
     if (probing) {
+      // the kernel frees what the loads replaced in deferred work (tables, sets, rule blobs): let it finish first
+      // (as long as a full load took, 0.2-3 s), or it competes with the round trips, the more the larger the table
+      o.onStep?.('settling');
+      const settle = Math.min(3000, Math.max(200, 1000 * (ss.median(loads.fullWall.length > 0 ? loads.fullWall : [0]) ?? 0)));
+      await new Promise((res) => setTimeout(res, settle));
       const targets = plan.probes.map((p) => ({ label: p.position, ip: p.vip, port: p.port }));
       const r = await probe('first packets', {
         targets,
         samples: o.samples,
         localAddress: CLIENT_IP,
-        firstPort: FIRST_PORT + 3 * o.samples + 100,
+        firstPort: FIRST_PORT + 3 * (o.samples + WARMUP) + 100,
         budgetMs: o.probeBudgetMs,
         timeoutMs: 2000,
+        warmup: WARMUP,
+        rounds: o.rounds,
+        pauseMs: PAUSE_MS,
       });
       for (const p of plan.probes) {
         const pkt: Packet = { srcIP: CLIENT_IP, srcPort: 40000, dstIP: p.vip, dstPort: p.port, protocol: p.protocol, local: false };
@@ -100,6 +118,7 @@ export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: Measu
           position: p.position,
           index: p.index,
           connect: r.samples[p.position] ?? [],
+          rounds: r.rounds?.[p.position] ?? [(r.samples[p.position] ?? []).length],
           failed: r.failed[p.position] ?? 0,
           counts: plan.lookup?.(pkt) ?? {},
         });

@@ -1,6 +1,7 @@
 /**
  * Kernel measurements → metric rows, next to the counted and modelled rows of the very same syncs and packets:
- * - kernel:   kernel_sync_time, kernel_partial_sync_time (p50/p99/min), kernel_first_packet_time[_<position>]
+ * - kernel:   kernel_sync_time, kernel_partial_sync_time (p50/p99/min: CPU seconds of the tools, user + system),
+ *             kernel_sync_wall_time, kernel_partial_sync_wall_time (p50/p99: their wall-clock seconds), kernel_first_packet_time[_<position>]
  *             (p50/p99 of a new TCP connection's connect() through the rules: SYN out, DNAT, SYN-ACK back — a
  *             first-packet round trip, as the published figures are), kernel_connect_time_norules (the same straight
  *             to an endpoint before any rule is loaded), kernel_first_packet_slope (ns per rule walked, least squares over the positions) and
@@ -25,6 +26,17 @@ function median(v: readonly number[]): number {
   return v.length === 0 ? NaN : ss.median([...v]);
 }
 
+/** The median of the rounds' medians (`rounds`: how many of `samples` each round took, in order). */
+export function roundsMedian(samples: readonly number[], rounds: readonly number[]): number {
+  const meds: number[] = [];
+  let at = 0;
+  for (const n of rounds) {
+    if (n > 0) meds.push(median(samples.slice(at, at + n)));
+    at += n;
+  }
+  return median(meds.length > 0 ? meds : samples);
+}
+
 /** `model`: the variant's cost model (null: no modelled rows, e.g. IPVS without IPVS in the kernel). */
 export function measurementRows(key: RowKey, m: Measurement, model: VariantModel | null): MetricRow[] {
   const out: MetricRow[] = [];
@@ -38,10 +50,16 @@ export function measurementRows(key: RowKey, m: Measurement, model: VariantModel
   const { plan, loads } = m;
   // sync
   dist('kernel_sync_time', loads.full, ['p50', 'p99', 'min']);
+  dist('kernel_sync_wall_time', loads.fullWall, ['p50', 'p99']);
   dist(
     'kernel_partial_sync_time',
     loads.partial.map((p) => p.seconds),
     ['p50', 'p99', 'min'],
+  );
+  dist(
+    'kernel_partial_sync_wall_time',
+    loads.partial.map((p) => p.wall),
+    ['p50', 'p99'],
   );
   const fc = plan.fullCounts;
   for (const [name, v] of Object.entries(fc)) add(`initial_sync_${name}`, 'value', v);
@@ -52,22 +70,25 @@ export function measurementRows(key: RowKey, m: Measurement, model: VariantModel
     if (model !== null)
       add('partial_sync_time', 'mean', plan.partials.reduce((a, p) => a + model.syncSeconds(p.counts, p.mode), 0) / pc.length);
   }
-  // first packets: connect() round trips through the rules, as the published first-packet figures are
+  // first packets: connect() round trips through the rules, as the published first-packet figures are; p50 is the
+  // median of the rounds' medians (a burst of other work on a shared machine spoils a round, not the figure)
   if (m.positions.length > 0) {
     dist('kernel_connect_time_norules', m.baseline, ['p50', 'p99']);
     const pts: Array<[number, number]> = [];
     const byIndex: Array<[number, number]> = [];
     for (const p of m.positions) {
-      dist(`kernel_first_packet_time_${p.position}`, p.connect, ['p50', 'p99']);
-      if (p.position === 'median') {
-        dist('kernel_first_packet_time', p.connect, ['p50', 'p99']);
-        if (model !== null) add('first_packet_time', 'mean', model.lookupSeconds(p.counts));
+      const p50 = roundsMedian(p.connect, p.rounds);
+      const metrics = [`kernel_first_packet_time_${p.position}`, ...(p.position === 'median' ? ['kernel_first_packet_time'] : [])];
+      for (const metric of metrics) {
+        add(metric, 'p50', p50);
+        dist(metric, p.connect, ['p99']);
       }
+      if (p.position === 'median' && model !== null) add('first_packet_time', 'mean', model.lookupSeconds(p.counts));
       for (const [name, v] of Object.entries(p.counts)) add(`first_packet_${name}_${p.position}`, 'value', v);
       if (p.connect.length === 0) continue;
-      byIndex.push([p.index, median(p.connect)]);
+      byIndex.push([p.index, p50]);
       const walked = p.counts.rules_evaluated;
-      if (walked !== undefined) pts.push([walked, median(p.connect)]);
+      if (walked !== undefined) pts.push([walked, p50]);
     }
     if (new Set(pts.map((p) => p[0])).size >= 2) add('kernel_first_packet_slope', 'value', ss.linearRegression(pts).m * 1e9);
     if (new Set(byIndex.map((p) => p[0])).size >= 2)

@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { SingleBar, Presets } from 'cli-progress';
 import { resolveScenarios } from '../bench/run.js';
 import { loadScenario, type ScenarioCase } from '../scenario/load.js';
+import { validateCase } from '../scenario/validate.js';
 import { computeScaling } from '../metrics/scaling.js';
 import type { MetricRow, SampleSet } from '../types.js';
 import { installRunDir, writeFileAtomic, writeMetricsCsv, writeSamplesJson, writeScalingCsv, readMetricsCsv } from '../report/csvio.js';
@@ -27,6 +28,10 @@ import { BASE_TOOLS, checkPrerequisites, toolVersions } from './tools.js';
 import { variantModel, variantOptions, type Calibration } from './model.js';
 import { kernelSummary } from './summary.js';
 
+/** Seconds of repetitions per case before they stop at their minimum (timeLoads). */
+const QUICK_BUDGET = 8;
+const BUDGET = 120;
+
 /** The variants (backend column) kernel mode can run in this build. */
 export function flavours(): string[] {
   return kernelVariants().map((v) => v.name);
@@ -41,10 +46,32 @@ export interface KernelOptions {
   seed?: number;
   /** Repetitions of each full load (default 5 with quick, else 3; at least 2 when a case's time budget runs out); partial syncs 4× as many. */
   reps?: number;
-  /** Connections per probed service. */
+  /** Connections per probed service (default 300 in 10 rounds with quick, else 3,000 in 30). */
   samples?: number;
   calibration?: Calibration;
+  /** Run each scenario at these service counts instead of its sweep's (e.g. sizes a calibration did not see). */
+  services?: number[];
   print?: boolean;
+}
+
+/** The scenario's cases at other service counts: one per distinct point of its other sweep fields, per size. */
+export function atSizes(cases: readonly ScenarioCase[], sizes: readonly number[]): ScenarioCase[] {
+  const seen = new Set<string>();
+  const out: ScenarioCase[] = [];
+  for (const c of cases) {
+    if (seen.has(c.id)) continue;
+    seen.add(c.id);
+    for (const s of sizes) {
+      const sc: ScenarioCase = {
+        ...c,
+        scenario: { ...c.scenario, cluster: { ...c.scenario.cluster, services: s } },
+        point: { ...c.point, 'cluster.services': s },
+      };
+      validateCase(c.file, sc.scenario, sc.point);
+      out.push(sc);
+    }
+  }
+  return out;
 }
 
 export interface KernelResult {
@@ -71,18 +98,38 @@ function variantsOf(backends: readonly string[]): KernelVariant[] {
   return kernelVariants().filter((v) => backends.includes(v.kind));
 }
 
-/** Rough seconds a case takes, for the estimate printed before a run (from this project's machine, 2 cores). */
-function estimateSeconds(services: number, eps: number, flavour: string, reps: number): number {
-  const rules = services * (3 + 3 * eps);
-  const perRule: Record<string, number> = { 'iptables-legacy': 12e-6, 'iptables-nft': 30e-6, nftables: 20e-6, ipvs: 2e-6 };
-  const partial = flavour === 'iptables-legacy' ? rules * 4e-6 : flavour === 'iptables-nft' ? services * 30e-6 : 0.01;
-  return 3 + services * 5e-4 + reps * (2 * rules * (perRule[flavour] ?? 20e-6) + 2 * partial);
+/**
+ * Rough seconds a case takes, for the estimate printed before a run: the CPU seconds of a full load and of a
+ * partial sync as `kpbench calibrate` measured them on this project's 2-core machine (quick runs, 100-3,000
+ * services: the squares are nftables' set scans and iptables-nft's full load), repeated as timeLoads repeats them
+ * within its time budget, plus the probes and the namespaces. A loaded machine takes longer (2-4x at load 8-11).
+ */
+const LOAD_SECONDS: Record<string, (services: number, eps: number) => [full: number, partial: number]> = {
+  'iptables-legacy': (s, eps) => {
+    const rules = s * (3 + 3 * eps);
+    return [0.007 + 3.8e-6 * rules + 3.5e-5 * (rules / 1000) ** 2, 0.02 + 4.5e-6 * rules];
+  },
+  'iptables-nft': (s, eps) => {
+    const rules = s * (3 + 3 * eps);
+    return [0.005 + 17e-6 * rules + 8.8e-5 * (rules / 1000) ** 2, 0.01 + 2.2e-6 * rules];
+  },
+  nftables: (s, eps) => {
+    const objects = s * (4 + 3 * eps);
+    return [0.03 + 11.4e-6 * (2 + 2 * eps) * s + 1.13e-6 * ((s * s) / 2), 0.03 + 4.4e-6 * objects + 4.5e-11 * objects * objects];
+  },
+};
+
+function estimateSeconds(services: number, eps: number, flavour: string, reps: number, budget: number): number {
+  const [full, partial] = LOAD_SECONDS[flavour]?.(services, eps) ?? [2e-6 * services * (3 + 3 * eps), 0.01];
+  const repeated = (each: number, n: number, min: number): number => Math.max(min * each, Math.min(n * each, budget + each));
+  return 8 + repeated(full, reps, 2) + repeated(partial, 4 * reps, 4);
 }
 
 export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
   const files = resolveScenarios(opts.scenarios, opts.quick);
   const loaded = files.map((f) => loadScenario(f, { quick: opts.quick, seed: opts.seed }));
-  const cases: ScenarioCase[] = loaded.flatMap((l) => l.cases);
+  const swept: ScenarioCase[] = loaded.flatMap((l) => l.cases);
+  const cases = opts.services === undefined ? swept : atSizes(swept, opts.services);
   const wanted = (v: KernelVariant): boolean => opts.flavours === undefined || opts.flavours.includes(v.name);
   const notes: string[] = [];
   const say = (line: string): void => {
@@ -111,17 +158,25 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
   const rows: MetricRow[] = [];
   const samples: SampleSet[] = [];
   const reps = opts.reps ?? (opts.quick ? 5 : 3);
-  const perProbe = opts.samples ?? (opts.quick ? 100 : 300);
+  const perProbe = opts.samples ?? (opts.quick ? 300 : 3000);
   try {
-    const swept = sweepStaleNamespaces();
-    if (swept.length > 0) say(`removed ${swept.length} namespace(s) left by a killed run: ${swept.join(' ')}`);
+    const stale = sweepStaleNamespaces();
+    if (stale.length > 0) say(`removed ${stale.length} namespace(s) left by a killed run: ${stale.join(' ')}`);
     const kinds = [...new Set(jobs.map((j) => j.f.kind))];
     const featureCommands = new Map<string, readonly string[]>();
     for (const k of kinds) for (const [n, cmd] of Object.entries(backendDefinition(k).kernel?.features ?? {})) featureCommands.set(n, cmd);
     const features = probeFeatures(nss, featureCommands);
     for (const k of kinds) for (const line of backendDefinition(k).kernel?.featureNotes?.(features) ?? []) say(line);
     const expected = jobs.reduce(
-      (s, j) => s + estimateSeconds(j.c.scenario.cluster.services, Number(j.c.scenario.cluster.endpointsPerService) || 10, j.f.name, reps),
+      (s, j) =>
+        s +
+        estimateSeconds(
+          j.c.scenario.cluster.services,
+          Number(j.c.scenario.cluster.endpointsPerService) || 10,
+          j.f.name,
+          reps,
+          opts.quick ? QUICK_BUDGET : BUDGET,
+        ),
       0,
     );
     process.stderr.write(
@@ -148,12 +203,13 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
         const def = backendDefinition(v.kind);
         const plan: DataPlanePlan = { ...def.kernel!.plan(cc, variantOptions(v, scenarioOptions), features), flavour: v.name, variant: v };
         const started = Date.now();
-        const budget = opts.quick ? 8 : 120;
+        const budget = opts.quick ? QUICK_BUDGET : BUDGET;
         const m: Measurement = await measurePlan(nss, plan, {
           reps,
           minReps: 2,
           budgetSeconds: budget,
           samples: perProbe,
+          rounds: opts.quick ? 10 : 30,
           probeBudgetMs: opts.quick ? 15_000 : 60_000,
           localCIDR: c.scenario.proxy.clusterCIDR,
           children,

@@ -90,9 +90,12 @@ export function kernelSummary(
 ): string {
   const out: string[] = [`# kpbench kernel${meta.quick ? ' (quick)' : ''}`, '', `${meta.date} · ${meta.machine}`, ''];
   out.push(
-    'Kernel figures are wall-clock times of the real tools and kernel in a private network namespace (p50 over repetitions;',
-    'noisy: a shared machine). Modelled figures are the cost model for the very same syncs and packets (counted work',
-    "× coefficients). First packet: the round trip of a new TCP connection's SYN through the rules (connect()).",
+    'Kernel figures are measured on the real tools and kernel in a private network namespace (p50 over repetitions).',
+    'Sync: CPU seconds (user + system) of the tool processes, what a load costs with a core to itself (their wall-clock',
+    "time is in metrics.csv as kernel_*sync_wall_time: on a shared machine it follows the machine's load). First packet:",
+    "the round trip of a new TCP connection's SYN through the rules (the blocking connect() call, at real-time priority;",
+    "p50: the median of the rounds' medians). Modelled figures are the cost model for the very same syncs and packets",
+    '(counted work × coefficients).',
     `Model: ${meta.model}.`,
     '',
   );

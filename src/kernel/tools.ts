@@ -6,7 +6,12 @@
 import { hasTool, run } from './exec.js';
 
 /** What every kernel run needs (tool → Debian package); each data plane adds its own (its kernel support's tools). */
-export const BASE_TOOLS: Readonly<Record<string, string>> = { ip: 'iproute2', nsenter: 'util-linux' };
+export const BASE_TOOLS: Readonly<Record<string, string>> = {
+  ip: 'iproute2',
+  nsenter: 'util-linux',
+  python3: 'python3-minimal',
+  chrt: 'util-linux',
+};
 
 /** A prerequisite is missing: the message names the package or the privilege. */
 export class PrerequisiteError extends Error {

@@ -23,7 +23,8 @@ export interface TransactionSupportSpec<O> {
   transaction(b: Backend): string;
   /**
    * What the proxier reads from the data plane on every sync before it writes (nftables mode lists the table's
-   * chains and sets): run and timed with each partial sync, so the kernel row measures what the model charges.
+   * chains and sets): run and timed with each sync, the full load's too (the initial sync lists an empty table),
+   * so the kernel rows measure what the model charges.
    */
   readsPerSync?: string[][];
 }
@@ -39,9 +40,9 @@ export function transactionSupport<O>(spec: TransactionSupportSpec<O>): KernelSu
       const order = [...cc.snapshot.services.keys()].sort();
       const partials: PartialSync[] = [];
       const key = changedServiceKey(cc.snapshot, order);
+      const reads: LoadStep[] = (spec.readsPerSync ?? []).map((args) => ({ tool: spec.tool, args }));
       if (key !== null) {
         const r1 = backend.sync({ snapshot: replaceOneEndpoint(cc.snapshot, key), changed: new Set([key]), now: 1 });
-        const reads: LoadStep[] = (spec.readsPerSync ?? []).map((args) => ({ tool: spec.tool, args }));
         partials.push({ steps: [...reads, step(spec.transaction(backend))], counts: { ...r1.counts }, mode: r1.mode });
         const r2 = backend.sync({ snapshot: cc.snapshot, changed: new Set([key]), now: 2 });
         partials.push({ steps: [...reads, step(spec.transaction(backend))], counts: { ...r2.counts }, mode: r2.mode });
@@ -51,7 +52,7 @@ export function transactionSupport<O>(spec: TransactionSupportSpec<O>): KernelSu
         setup: [],
         reset: [step(spec.reset)],
         prepare: [],
-        full: [step(full)],
+        full: [...reads, step(full)],
         fullCounts: { ...r0.counts },
         partials,
         probes: probeTargets(cc.snapshot, order),

@@ -59,6 +59,12 @@ export const NFTABLES_COEFFICIENTS: CoefficientSet = {
     source:
       'measured: a 45-operation partial transaction took 0.03 / 0.18 / 0.33 / 2.5 s CPU against 34k / 101k / 168k / 336k chains+rules+sets',
   },
+  perObjectListed: {
+    value: 0,
+    unit: 's/object',
+    source:
+      'default 0 (the listing measured as quadratic alone); kpbench calibrate fits it: listing and caching the table costs at least a fixed amount per chain, rule and set',
+  },
   perObjectSquaredListed: {
     value: 1.08e-10,
     unit: 's/object^2',
@@ -97,6 +103,7 @@ function nftablesCost(calibration?: Readonly<Record<string, number>>): CostModel
       // kube-proxy lists chains and sets (two nft processes), then runs its transaction(s)
       return (
         (2 + runs) * c.nftProcess! +
+        objs * c.perObjectListed! +
         objs * objs * c.perObjectSquaredListed! +
         ops * c.perOperation! +
         ops * ops * c.perOperationSquared! +
