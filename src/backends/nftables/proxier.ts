@@ -154,11 +154,17 @@ type JournalEntry = [s: ElementStorage, key: string, previous: string | undefine
 /** Thrown inside an incremental sync when two service ports share a chain or an element's value differs. */
 class SharedState extends Error {}
 
-interface EndpointNames {
-  /** Cache key: service-port key, protocol, "IP:port". */
-  key: string;
-  chain: string;
-  affinity: string;
+/** An endpoint's chain name (and its affinity set's, made only when a sticky service asks: most are never used). */
+class EndpointNames {
+  constructor(
+    /** Cache key: service-port key, protocol, "IP:port". */
+    readonly key: string,
+    readonly chain: string,
+  ) {}
+
+  get affinity(): string {
+    return AFFINITY_PREFIX + this.chain.slice(ENDPOINT_PREFIX.length);
+  }
 }
 
 type ElementCall = [s: ElementStorage, key: string, value: string, comment: string | null];
@@ -488,7 +494,7 @@ export class NftProxier {
     n = this.endpointNames.get(k);
     if (n === undefined) {
       const base = endpointChainNameBase(f.info.namespace, f.info.name, f.protocol, f.info.portName, e.ip, e.port);
-      n = { key: k, chain: ENDPOINT_PREFIX + base, affinity: AFFINITY_PREFIX + base };
+      n = new EndpointNames(k, ENDPOINT_PREFIX + base);
     }
     cache.set(k, n);
     return n;
