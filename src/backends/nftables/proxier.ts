@@ -24,7 +24,17 @@ import {
   servicePortChainNameBase,
 } from './names.js';
 import { RuleBuilder, type Family, type NftRule } from './rules.js';
-import { NftTable, opText, transactionText, type BaseChainSpec, type ChainState, type ChainSpec, type ElementSpec, type Op, type SetSpec } from './table.js';
+import {
+  NftTable,
+  opText,
+  transactionText,
+  type BaseChainSpec,
+  type ChainState,
+  type ChainSpec,
+  type ElementSpec,
+  type Op,
+  type SetSpec,
+} from './table.js';
 
 export const KUBE_PROXY_TABLE = 'kube-proxy';
 
@@ -428,7 +438,14 @@ export class NftProxier {
    * nftElementStorage.ensureElem. With a journal (an incremental sync), writes are recorded to be undone, and a key
    * another service port owns with another value ends the incremental sync (SharedState).
    */
-  private ensureElem(ops: Op[], s: ElementStorage, key: string, value: string, comment: string | null, journal: JournalEntry[] | null): void {
+  private ensureElem(
+    ops: Op[],
+    s: ElementStorage,
+    key: string,
+    value: string,
+    comment: string | null,
+    journal: JournalEntry[] | null,
+  ): void {
     const cur = s.elements.get(key);
     if (cur === value) {
       s.leftover.delete(key);
@@ -707,7 +724,9 @@ export class NftProxier {
     const chainsListed = this.table.chains.size;
     const setsListed = this.table.sets.size;
 
-    const ops = (!full && this.incremental ? this.syncChanged(snapshot, changedServices, now, staleOps) : null) ?? this.syncAll(snapshot, changedServices, now, full);
+    const ops =
+      (!full && this.incremental ? this.syncChanged(snapshot, changedServices, now, staleOps) : null) ??
+      this.syncAll(snapshot, changedServices, now, full);
 
     this.table.applyAll(ops);
     this.needFullSync = false;
@@ -860,7 +879,16 @@ export class NftProxier {
       for (const key of recompute) {
         const created = new Set<string>();
         const names = new Map<string, EndpointNames>();
-        const rec = this.servicePort(ops, snapshot.services.get(key)!, snapshot.endpoints.get(key), true, changedServices, created, names, journal);
+        const rec = this.servicePort(
+          ops,
+          snapshot.services.get(key)!,
+          snapshot.endpoints.get(key),
+          true,
+          changedServices,
+          created,
+          names,
+          journal,
+        );
         for (const ch of rec.chains) {
           const o = this.chainOwner.get(ch);
           if (o !== undefined && o !== rec) throw new SharedState();
