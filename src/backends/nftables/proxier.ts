@@ -289,7 +289,10 @@ export class NftProxier {
     if (created.has(chain.name)) return;
     created.add(chain.name);
     if (skipCreation) return;
-    ops.push({ verb: 'add', obj: 'chain', chain }, { verb: 'flush', obj: 'chain', chain: { name: chain.name } });
+    ops.push(
+      { verb: 'add', obj: 'chain', chain },
+      { verb: 'flush', obj: 'chain', chain: chain.base === undefined && chain.comment === undefined ? chain : { name: chain.name } },
+    );
   }
 
   private reset(ops: Op[], s: ElementStorage): void {
