@@ -107,7 +107,7 @@ export async function microBenchmarks(
       if (perCall.get(p.name)! < share / 8) task();
       const b = new Bench({ time: share / 2, iterations: 1, warmup: false, retainSamples: true });
       b.add(p.name, task);
-      b.runSync();
+      await b.run();
       const r = b.getTask(p.name)?.result;
       if (r === undefined || !('latency' in r)) continue;
       const list = pooled.get(p.metric) ?? [];
