@@ -21,6 +21,20 @@ function quiet(args: string[]): Promise<number> {
   });
 }
 
+/** Runs the thunks two at a time (the machine's two cores; each is a CLI process); results in order. */
+async function twoAtATime<T>(thunks: Array<() => Promise<T>>): Promise<T[]> {
+  const out: T[] = new Array<T>(thunks.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < thunks.length) {
+      const i = next++;
+      out[i] = await thunks[i]!();
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return out;
+}
+
 /** Counted and modelled rows of a run: everything but the measured wall_* metrics. */
 function deterministicRows(dir: string): string {
   return fs
@@ -31,8 +45,11 @@ function deterministicRows(dir: string): string {
 }
 
 test('the same seed gives byte-identical counted and modelled rows', async () => {
-  assert.equal(await quiet(['run', TINY, '--seed', '7', '--out', path.join(tmp, 'a')]), 0);
-  assert.equal(await quiet(['run', TINY, '--seed', '7', '--out', path.join(tmp, 'b')]), 0);
+  const codes = await twoAtATime([
+    () => quiet(['run', TINY, '--seed', '7', '--out', path.join(tmp, 'a')]),
+    () => quiet(['run', TINY, '--seed', '7', '--out', path.join(tmp, 'b')]),
+  ]);
+  assert.deepEqual(codes, [0, 0]);
   const a = deterministicRows(path.join(tmp, 'a'));
   assert.ok(a.split('\n').length > 100);
   assert.equal(a, deterministicRows(path.join(tmp, 'b')));
@@ -52,10 +69,13 @@ test('a different seed changes random choices', async () => {
 });
 
 test('sharded runs merged equal an unsharded run in every counted and modelled row', async () => {
-  assert.equal(await quiet(['run', TINY, '--seed', '7', '--no-wall', '--out', path.join(tmp, 'whole')]), 0);
-  assert.equal(await quiet(['run', TINY, '--seed', '7', '--no-wall', '--shard', '1/3', '--out', path.join(tmp, 's1')]), 0);
-  assert.equal(await quiet(['run', TINY, '--seed', '7', '--no-wall', '--shard', '2/3', '--out', path.join(tmp, 's2')]), 0);
-  assert.equal(await quiet(['run', TINY, '--seed', '7', '--no-wall', '--shard', '3/3', '--out', path.join(tmp, 's3')]), 0);
+  const codes = await twoAtATime([
+    () => quiet(['run', TINY, '--seed', '7', '--no-wall', '--out', path.join(tmp, 'whole')]),
+    () => quiet(['run', TINY, '--seed', '7', '--no-wall', '--shard', '1/3', '--out', path.join(tmp, 's1')]),
+    () => quiet(['run', TINY, '--seed', '7', '--no-wall', '--shard', '2/3', '--out', path.join(tmp, 's2')]),
+    () => quiet(['run', TINY, '--seed', '7', '--no-wall', '--shard', '3/3', '--out', path.join(tmp, 's3')]),
+  ]);
+  assert.deepEqual(codes, [0, 0, 0, 0]);
   assert.equal(
     await quiet(['merge', path.join(tmp, 's1'), path.join(tmp, 's2'), path.join(tmp, 's3'), '--out', path.join(tmp, 'merged')]),
     0,
@@ -131,10 +151,12 @@ test('every scenario in scenarios/ validates, full and quick', () => {
 });
 
 test('every scenario in scenarios/ runs (quick variant, no wall-clock benchmarks)', { timeout: 600_000 }, async () => {
-  for (const f of scenarioFiles('scenarios')) {
-    const name = path.basename(f, '.yaml');
-    const code = await quiet(['run', name, '--quick', '--no-wall', '--out', path.join(tmp, `lib-${name}`)]);
-    assert.equal(code, 0, `${name} exited ${code}`);
+  const names = scenarioFiles('scenarios').map((f) => path.basename(f, '.yaml'));
+  const codes = await twoAtATime(
+    names.map((name) => () => quiet(['run', name, '--quick', '--no-wall', '--out', path.join(tmp, `lib-${name}`)])),
+  );
+  for (const [i, name] of names.entries()) {
+    assert.equal(codes[i], 0, `${name} exited ${codes[i]}`);
     assert.ok(fs.statSync(path.join(tmp, `lib-${name}`, 'metrics.csv')).size > 1000);
   }
 });

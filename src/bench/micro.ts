@@ -19,7 +19,8 @@ type Partial2<T> = Omit<T, 'scenario' | 'backend' | 'services' | 'endpoints_per_
  *   services drawn uniformly; the sample is the call's time over the batch);
  * - wall_sync_time: one sync after a one-endpoint change (alternately removing and restoring an endpoint of a
  *   service drawn once).
- * Tasks run in `spec.rounds` interleaved rounds with a calibration task. Reported per metric: p50, p99 and the
+ * Tasks run in `spec.rounds` interleaved rounds within `spec.timeMs` per task (warm-up included), after one full
+ * collection per case. Reported per metric: p50, p99 and the
  * relative margin of error (percent) of the mean over all samples, and `<metric>_rel`, the median over rounds of
  * the task's time in calibrations, measured per round in alternation with the calibration (pairedRatio: machine
  * noise between runs and within a run mostly cancels);
@@ -73,9 +74,9 @@ export async function microBenchmarks(
     }
   }
 
-  // The plan runs in interleaved rounds with a calibration task (a fixed CPU-bound loop): within a round the
-  // machine's state (load, frequency, caches) is about the same for every task, so the ratio of a task's time to
-  // the calibration's cancels most of what differs between two runs of the same code.
+  // The plan runs in interleaved rounds, each task's time set against a calibration task (a fixed CPU-bound loop)
+  // measured in alternation with it: within a pair the machine's state (load, frequency, caches) is about the same
+  // for both, so the ratio cancels most of what differs between two runs of the same code.
   const calibration = makeCalibration();
   const rounds = spec.rounds;
   const pooled = new Map<string, number[]>();
@@ -83,36 +84,38 @@ export async function microBenchmarks(
   // One full collection per case, before the rounds (not one per round: on a multi-GB heap each takes seconds),
   // so garbage left by the simulation is not collected in the middle of the measurements.
   collectGarbage();
-  // Budget: each task gets about spec.timeMs over all rounds. tinybench runs a task until both its time and its
-  // iteration minimum are reached, so the minimum is one sample per round: a task slower than its share of the
-  // budget (a 250 ms sync at 100,000 services) yields one sample per round instead of eight, and the case's
-  // cost stays near (tasks + 1) x timeMs plus one sample per task and round. The gated rows (`_rel`, one ratio
-  // per round) keep one sample per round: at the default 12 rounds, enough for the Mann-Whitney test at
-  // p < 0.01 (two fully separated groups of 12 give p of about 1e-5; see src/report/compare.ts).
-  const share = Math.max(2, spec.timeMs / rounds);
+  // Budget: each task gets spec.timeMs in all, warm-up included: a tenth to warm up, then per round half of its
+  // share to tinybench's samples and half to the paired ratio. tinybench runs a task until both its time and its
+  // iteration minimum are reached, so the minimum is one sample per round: a task slower than its share (a 250 ms
+  // sync at 100,000 services) yields one sample and one pair per round, and the case's cost stays near
+  // tasks x timeMs plus one sample and one pair per task and round. The gated rows (`_rel`, one ratio per round)
+  // keep one sample per round: at the default 12 rounds, enough for the Mann-Whitney test at p < 0.01 (two fully
+  // separated groups of 12 give p of about 1e-5; see src/report/compare.ts).
+  const share = Math.max(1, (0.9 * spec.timeMs) / rounds);
+  const warmMs = Math.max(1, spec.timeMs / 10);
+  // time per call from the warm-up: decides which tasks get an untimed call before their samples each round
+  const perCall = new Map<string, number>();
+  for (const p of plan) perCall.set(p.name, runFor(tasks.get(p.name)!, warmMs));
+  const calibMs = timePerCall(calibration, Math.max(1, warmMs / 2));
   for (let round = 0; round < rounds; round++) {
-    const b = new Bench({
-      time: share,
-      iterations: 1,
-      warmup: round === 0,
-      warmupTime: Math.min(100, spec.timeMs),
-      warmupIterations: 1,
-      retainSamples: true,
-    });
-    b.add('calibration', calibration);
-    for (const p of plan) b.add(p.name, tasks.get(p.name)!);
-    await b.run();
-    const calib = b.getTask('calibration')?.result;
-    const calibP50 = calib !== undefined && 'latency' in calib ? calib.latency.p50 : NaN;
     for (const p of plan) {
+      const task = tasks.get(p.name)!;
+      // Each task is measured on its own: one untimed call first when it is short next to its share, since the
+      // task before it may have left work for its first call (a sync changes the table a lookup's caches follow;
+      // with a few samples a round, that one call would be the median). A task slower than that (a sync at
+      // 100,000 services) gets no extra call, so the budget holds.
+      if (perCall.get(p.name)! < share / 8) task();
+      const b = new Bench({ time: share / 2, iterations: 1, warmup: false, retainSamples: true });
+      b.add(p.name, task);
+      await b.run();
       const r = b.getTask(p.name)?.result;
       if (r === undefined || !('latency' in r)) continue;
       const list = pooled.get(p.metric) ?? [];
       for (const v of r.latency.samples ?? []) list.push(v / 1000 / p.per);
       pooled.set(p.metric, list);
-      if (calibP50 > 0) {
+      if (calibMs > 0) {
         const rl = ratios.get(p.metric) ?? [];
-        rl.push(pairedRatio(tasks.get(p.name)!, calibration, r.latency.p50, calibP50, share) / p.per);
+        rl.push(pairedRatio(task, calibration, r.latency.p50, calibMs, share / 2) / p.per);
         ratios.set(p.metric, rl);
       }
     }
@@ -163,6 +166,39 @@ function pairedRatio(task: () => void, calibration: () => void, taskMs: number, 
     if (c > 0) out.push(Number(t2 - t1) / c);
   }
   return out.length > 0 ? ss.median(out) : taskMs / calibMs;
+}
+
+/** Calls `fn` until `ms` milliseconds have passed (at least once); returns the milliseconds per call. */
+function runFor(fn: () => void, ms: number): number {
+  const start = process.hrtime.bigint();
+  const end = start + BigInt(Math.round(ms * 1e6));
+  let n = 0;
+  let now: bigint;
+  do {
+    fn();
+    n++;
+    now = process.hrtime.bigint();
+  } while (now < end);
+  return Number(now - start) / 1e6 / n;
+}
+
+/** Milliseconds per call of `fn`: the median of batches of calls, within about `ms` milliseconds. */
+function timePerCall(fn: () => void, ms: number): number {
+  let n = 1;
+  for (;;) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    const dt = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (dt >= ms / 8 || n >= 1 << 20) break;
+    n *= 2;
+  }
+  const per: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    per.push(Number(process.hrtime.bigint() - t0) / 1e6 / n);
+  }
+  return ss.median(per);
 }
 
 /** A full garbage collection, through V8's gc() exposed at run time. */

@@ -148,7 +148,7 @@ export const IngressSpec = z.strictObject({
 export const BenchSpec = z.strictObject({
   lookup: z.boolean().default(true),
   sync: z.boolean().default(true),
-  timeMs: z.number().int().min(10).default(250).describe('tinybench time budget per task'),
+  timeMs: z.number().int().min(10).default(250).describe('time budget per measured task over all rounds, warm-up included (ms)'),
   lookupBatch: z.number().int().min(1).default(64).describe('lookups per timed call (per-lookup time = call / batch)'),
   rounds: z.number().int().min(2).default(12).describe('interleaved rounds of the tasks with the calibration task'),
 });

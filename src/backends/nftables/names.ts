@@ -2,7 +2,7 @@
  * Names exactly as kube-proxy's nftables proxier builds them (pkg/proxy/nftables/proxier.go: hashAndTruncate,
  * servicePortChainNameBase, servicePortEndpointChainNameBase and the chain-name prefixes).
  */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 
 /** knftables.NameLengthMax. */
 export const NAME_LENGTH_MAX = 256;
@@ -22,7 +22,7 @@ const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** The first 8 characters of Go's base32.StdEncoding of SHA-256(s): exactly the first 5 bytes of the digest. */
 export function hash8(s: string): string {
-  const d = createHash('sha256').update(s, 'utf8').digest();
+  const d = crypto.hash('sha256', s, 'buffer');
   // 5 bytes = 40 bits = 8 base32 characters, exact in a double
   const v = d[0]! * 2 ** 32 + ((d[1]! << 24) >>> 0) + (d[2]! << 16) + (d[3]! << 8) + d[4]!;
   let out = '';

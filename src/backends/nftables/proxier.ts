@@ -25,7 +25,17 @@ import {
   servicePortChainNameBase,
 } from './names.js';
 import { RuleBuilder, type Family, type NftRule } from './rules.js';
-import { NftTable, transactionText, type BaseChainSpec, type ChainSpec, type ElementSpec, type Op, type SetSpec } from './table.js';
+import {
+  NftTable,
+  opText,
+  transactionText,
+  type BaseChainSpec,
+  type ChainState,
+  type ChainSpec,
+  type ElementSpec,
+  type Op,
+  type SetSpec,
+} from './table.js';
 
 export const KUBE_PROXY_TABLE = 'kube-proxy';
 
@@ -139,18 +149,33 @@ interface ElementStorage {
   readonly name: string;
   readonly map: boolean;
   readonly elements: Map<string, string>;
+  /** Keys not ensured yet in this sync (a full-scan sync only; an incremental one tracks owners instead). */
   leftover: Set<string>;
+  /** How many ensure calls of the recorded service ports (Replay.elems) name each key. */
+  readonly owners: Map<string, number>;
 }
 
 function storage(name: string, map: boolean): ElementStorage {
-  return { name, map, elements: new Map(), leftover: new Set() };
+  return { name, map, elements: new Map(), leftover: new Set(), owners: new Map() };
 }
 
-interface EndpointNames {
-  /** Cache key: service-port key, protocol, "IP:port". */
-  key: string;
-  chain: string;
-  affinity: string;
+/** An element write of an incremental sync, undone if the sync falls back to the full scan. */
+type JournalEntry = [s: ElementStorage, key: string, previous: string | undefined];
+
+/** Thrown inside an incremental sync when two service ports share a chain or an element's value differs. */
+class SharedState extends Error {}
+
+/** An endpoint's chain name (and its affinity set's, made only when a sticky service asks: most are never used). */
+class EndpointNames {
+  constructor(
+    /** Cache key: service-port key, protocol, "IP:port". */
+    readonly key: string,
+    readonly chain: string,
+  ) {}
+
+  get affinity(): string {
+    return AFFINITY_PREFIX + this.chain.slice(ENDPOINT_PREFIX.length);
+  }
 }
 
 type ElementCall = [s: ElementStorage, key: string, value: string, comment: string | null];
@@ -163,6 +188,8 @@ type ElementCall = [s: ElementStorage, key: string, value: string, comment: stri
 interface Replay {
   info: ServicePortInfo;
   eps: readonly EndpointInfo[] | undefined;
+  /** namespace/name (what changedServices holds) */
+  nsName: string;
   chains: string[];
   affinity: string[];
   names: EndpointNames[];
@@ -231,6 +258,12 @@ export class NftProxier {
   private lastOps: Op[] = [];
   private lastStaleOps: Op[] = [];
   private lastFullOps: Op[] = [];
+  /** The recorded service port (Replay) each active per-service chain belongs to (see recordOwners). */
+  private readonly chainOwner = new Map<string, Replay>();
+  /** Affinity sets of the recorded service ports, with the number of them naming each. */
+  private readonly affinityOwners = new Map<string, number>();
+  /** Whether a partial sync may visit only the changed service ports (see recordOwners). */
+  private incremental = false;
 
   constructor(readonly cfg: NftProxierConfig) {
     this.table = new NftTable(cfg.family, KUBE_PROXY_TABLE);
@@ -271,7 +304,10 @@ export class NftProxier {
     if (created.has(chain.name)) return;
     created.add(chain.name);
     if (skipCreation) return;
-    ops.push({ verb: 'add', obj: 'chain', chain }, { verb: 'flush', obj: 'chain', chain: { name: chain.name } });
+    ops.push(
+      { verb: 'add', obj: 'chain', chain },
+      { verb: 'flush', obj: 'chain', chain: chain.base === undefined && chain.comment === undefined ? chain : { name: chain.name } },
+    );
   }
 
   private reset(ops: Op[], s: ElementStorage): void {
@@ -416,15 +452,31 @@ export class NftProxier {
     ops.push({ verb: 'add', obj: 'rule', chain, rule });
   }
 
-  /** nftElementStorage.ensureElem */
-  private ensureElem(ops: Op[], s: ElementStorage, key: string, value: string, comment: string | null): void {
+  /**
+   * nftElementStorage.ensureElem. With a journal (an incremental sync), writes are recorded to be undone, and a key
+   * another service port owns with another value ends the incremental sync (SharedState).
+   */
+  private ensureElem(
+    ops: Op[],
+    s: ElementStorage,
+    key: string,
+    value: string,
+    comment: string | null,
+    journal: JournalEntry[] | null,
+  ): void {
     const cur = s.elements.get(key);
+    if (cur === value) {
+      s.leftover.delete(key);
+      return;
+    }
+    if (journal !== null) {
+      if (cur !== undefined && s.owners.has(key)) throw new SharedState();
+      journal.push([s, key, cur]);
+    }
     const el: ElementSpec = { set: s.name, map: s.map, key, value, comment };
     if (cur !== undefined) {
-      if (cur !== value) {
-        ops.push({ verb: 'delete', obj: 'element', el }, { verb: 'add', obj: 'element', el });
-        s.elements.set(key, value);
-      }
+      ops.push({ verb: 'delete', obj: 'element', el }, { verb: 'add', obj: 'element', el });
+      s.elements.set(key, value);
       s.leftover.delete(key);
     } else {
       ops.push({ verb: 'add', obj: 'element', el });
@@ -438,7 +490,7 @@ export class NftProxier {
       ops.push({ verb: 'delete', obj: 'element', el: { set: s.name, map: s.map, key, value: '', comment: null } });
       s.elements.delete(key);
     }
-    s.leftover = new Set(s.elements.keys());
+    s.leftover = new Set();
   }
 
   private portFacts(info: ServicePortInfo): PortFacts {
@@ -472,10 +524,12 @@ export class NftProxier {
 
   private epNames(f: PortFacts, e: EndpointInfo, cache: Map<string, EndpointNames>): EndpointNames {
     const k = `${f.info.key}\u0000${f.protocol}\u0000${e.ip}:${e.port}`;
-    let n = this.endpointNames.get(k);
+    let n = cache.get(k);
+    if (n !== undefined) return n;
+    n = this.endpointNames.get(k);
     if (n === undefined) {
       const base = endpointChainNameBase(f.info.namespace, f.info.name, f.protocol, f.info.portName, e.ip, e.port);
-      n = { key: k, chain: ENDPOINT_PREFIX + base, affinity: AFFINITY_PREFIX + base };
+      n = new EndpointNames(k, ENDPOINT_PREFIX + base);
     }
     cache.set(k, n);
     return n;
@@ -489,10 +543,182 @@ export class NftProxier {
    * One syncProxyRules run at virtual time `now`. `changedServices` holds the namespace/name of every service whose
    * Service or EndpointSlices changed since the previous sync (kube-proxy's UpdatedServices).
    */
+  /**
+   * What syncProxyRules does for one service port it does not skip: its chains (created unless `partial` and the
+   * service is unchanged), map and set elements, and rules. `created` holds the chains already ensured in this
+   * sync, `names` collects the endpoint chain names used; element writes go to `journal` when one is given.
+   */
+  private servicePort(
+    ops: Op[],
+    info: ServicePortInfo,
+    rawEps: readonly EndpointInfo[] | undefined,
+    tryPartialSync: boolean,
+    changedServices: ReadonlySet<string>,
+    created: Set<string>,
+    names: Map<string, EndpointNames>,
+    journal: JournalEntry[] | null,
+  ): Replay {
+    const c = this.cfg;
+    const f = this.portFacts(info);
+    const rec: Replay = { info, eps: rawEps, nsName: f.nsName, chains: [], affinity: [], names: [], elems: [] };
+    const protocol = f.protocol;
+    const port = String(info.port);
+    const fam = this.cfg.family;
+    const clusterIP = familyList([info.clusterIP], fam)[0]!;
+    const externalIPs = familyList(info.externalIPs, fam);
+    const lbIPs = familyList(info.loadBalancerIPs, fam);
+    const eps = (rawEps ?? []).filter((e) => (fam === 'ip6' ? parseIPSloppy(e.ip)?.family === 'IPv6' : parseIPv4(e.ip) !== null));
+    const usesCluster = usesClusterEndpoints(info);
+    const usesLocal = usesLocalEndpoints(info);
+    const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesCluster, usesLocal);
+    const skip = tryPartialSync && !changedServices.has(f.nsName);
+    const sticky = info.stickyMaxAgeSeconds > 0;
+    const chain = (name: string): void => {
+      this.ensureChain(ops, created, { name }, skip);
+      rec.chains.push(name);
+    };
+    const elem = (st: ElementStorage, k: string, v: string, cm: string | null): void => {
+      this.ensureElem(ops, st, k, v, cm, journal);
+      rec.elems.push([st, k, v, cm]);
+    };
+    const externallyAccessible = info.nodePort !== 0 || lbIPs.length > 0 || externalIPs.length > 0;
+
+    const allNames = all.map((e) => this.epNames(f, e, names));
+    rec.names = allNames;
+    for (const n of allNames) {
+      chain(n.chain);
+      if (sticky) rec.affinity.push(n.affinity);
+    }
+    const clusterPolicyChain = f.clusterPolicyChain;
+    const usesClusterPolicyChain = cluster.length > 0 && usesCluster;
+    if (usesClusterPolicyChain) chain(clusterPolicyChain);
+    const localPolicyChain = f.localPolicyChain;
+    const usesLocalPolicyChain = local.length > 0 && usesLocal;
+    if (usesLocalPolicyChain) chain(localPolicyChain);
+
+    let internalPolicyChain = clusterPolicyChain;
+    let hasInternalEndpoints = hasEndpoints;
+    if (info.internalPolicyLocal) {
+      internalPolicyChain = localPolicyChain;
+      if (local.length === 0) hasInternalEndpoints = false;
+    }
+    const internalTrafficChain = internalPolicyChain;
+    let externalPolicyChain = clusterPolicyChain;
+    let hasExternalEndpoints = hasEndpoints;
+    if (info.externalPolicyLocal) {
+      externalPolicyChain = localPolicyChain;
+      if (local.length === 0) hasExternalEndpoints = false;
+    }
+    const externalTrafficChain = f.externalChain;
+    const usesExternalTrafficChain = hasEndpoints && externallyAccessible;
+    if (usesExternalTrafficChain) chain(externalTrafficChain);
+
+    let internalVerdict = '';
+    let externalVerdict = '';
+    if (!hasEndpoints) {
+      internalVerdict = `goto ${REJECT_CHAIN}`;
+      externalVerdict = `goto ${REJECT_CHAIN}`;
+    } else {
+      if (!hasInternalEndpoints) internalVerdict = 'drop';
+      if (!hasExternalEndpoints) externalVerdict = 'drop';
+    }
+
+    elem(this.clusterIPs, clusterIP, '', null);
+    if (hasInternalEndpoints) elem(this.serviceIPs, `${clusterIP} . ${protocol} . ${port}`, `goto ${internalTrafficChain}`, null);
+    else elem(this.noEndpointServices, `${clusterIP} . ${protocol} . ${port}`, internalVerdict, info.key);
+
+    for (const ip of externalIPs) {
+      if (hasEndpoints) elem(this.serviceIPs, `${ip} . ${protocol} . ${port}`, `goto ${externalTrafficChain}`, null);
+      if (!hasExternalEndpoints) elem(this.noEndpointServices, `${ip} . ${protocol} . ${port}`, externalVerdict, info.key);
+    }
+
+    const sourceRanges = info.loadBalancerSourceRanges.map((r) => familyCidr(r, fam)).filter((x) => x !== null);
+    const usesFWChain = lbIPs.length > 0 && sourceRanges.length > 0;
+    const fwChain = f.firewallChain;
+    if (usesFWChain) chain(fwChain);
+
+    for (const ip of lbIPs) {
+      if (hasEndpoints) elem(this.serviceIPs, `${ip} . ${protocol} . ${port}`, `goto ${externalTrafficChain}`, null);
+      if (usesFWChain) elem(this.firewallIPs, `${ip} . ${protocol} . ${port}`, `goto ${fwChain}`, null);
+    }
+    if (!hasExternalEndpoints) {
+      for (const ip of lbIPs) elem(this.noEndpointServices, `${ip} . ${protocol} . ${port}`, externalVerdict, info.key);
+    }
+
+    if (info.nodePort !== 0) {
+      const np = `${protocol} . ${info.nodePort}`;
+      if (hasEndpoints) elem(this.serviceNodePorts, np, `goto ${externalTrafficChain}`, null);
+      if (!hasExternalEndpoints) elem(this.noEndpointNodePorts, np, externalVerdict, info.key);
+    }
+
+    if (skip) return rec;
+
+    if (hasInternalEndpoints) {
+      if (c.masqueradeAll) {
+        this.rule(
+          ops,
+          internalTrafficChain,
+          this.rb().addr('daddr', clusterIP).dport(info.protocol, info.port).jump(MARK_MASQ_CHAIN).build(),
+        );
+      } else if (c.localCIDR !== null) {
+        this.rule(
+          ops,
+          internalTrafficChain,
+          this.rb().addr('daddr', clusterIP).addr('saddr', c.localCIDR, true).jump(MARK_MASQ_CHAIN).build(),
+        );
+      }
+    }
+
+    if (usesExternalTrafficChain) {
+      if (!info.externalPolicyLocal) {
+        this.rule(ops, externalTrafficChain, this.rb().jump(MARK_MASQ_CHAIN).build());
+      } else {
+        if (c.localCIDR !== null) {
+          this.rule(
+            ops,
+            externalTrafficChain,
+            this.rb().addr('saddr', c.localCIDR).goto(clusterPolicyChain).build('short-circuit pod traffic'),
+          );
+        }
+        this.rule(ops, externalTrafficChain, this.rb().fibLocal('saddr').jump(MARK_MASQ_CHAIN).build('masquerade local traffic'));
+        this.rule(ops, externalTrafficChain, this.rb().fibLocal('saddr').goto(clusterPolicyChain).build('short-circuit local traffic'));
+      }
+      if (hasExternalEndpoints) this.rule(ops, externalTrafficChain, this.rb().goto(externalPolicyChain).build());
+    }
+
+    if (usesFWChain) {
+      const sources = sourceRanges.map((r) => r.text);
+      const allowFromNode = c.nodeIP !== '' && sourceRanges.some((r) => cidrContainsIP(r.text, c.nodeIP));
+      if (allowFromNode) sources.push(...lbIPs);
+      this.rule(ops, fwChain, this.rb().saddrNotAnon(sources).verdict('drop').build());
+    }
+
+    if (sticky) {
+      for (const n of allNames) {
+        ops.push({
+          verb: 'add',
+          obj: 'set',
+          set: { name: n.affinity, map: false, type: this.addrType, flags: ['dynamic', 'timeout'], timeout: info.stickyMaxAgeSeconds },
+        });
+      }
+    }
+
+    if (usesClusterPolicyChain) this.writeServiceToEndpointRules(ops, f, clusterPolicyChain, cluster, names);
+    if (usesLocalPolicyChain) this.writeServiceToEndpointRules(ops, f, localPolicyChain, local, names);
+
+    for (let i = 0; i < all.length; i++) {
+      const e = all[i]!;
+      const n = allNames[i]!;
+      this.rule(ops, n.chain, this.rb().addr('saddr', e.ip).jump(MARK_MASQ_CHAIN).build());
+      if (sticky) this.rule(ops, n.chain, this.rb().update(n.affinity).build());
+      this.rule(ops, n.chain, this.rb().dnat(info.protocol, e.ip, e.port).build());
+    }
+    return rec;
+  }
+
   sync(snapshot: ProxySnapshot, changedServices: ReadonlySet<string>, now: Seconds): NftSyncCounts {
     const c = this.cfg;
     const full = this.needFullSync || now - this.lastFullSync > c.fullSyncPeriod;
-    const tryPartialSync = !full;
 
     // Stale chains old enough are deleted first, in a transaction of their own.
     const staleOps: Op[] = [];
@@ -510,8 +736,38 @@ export class NftProxier {
       }
     }
 
+    // the table as kube-proxy lists it before the transaction
+    const kernelSetsBefore = this.table.kernelSets();
+    const rulesBefore = this.table.ruleCount();
+    const chainsListed = this.table.chains.size;
+    const setsListed = this.table.sets.size;
+
+    const ops =
+      (!full && this.incremental ? this.syncChanged(snapshot, changedServices, now, staleOps) : null) ??
+      this.syncAll(snapshot, changedServices, now, full);
+
+    this.table.applyAll(ops);
+    this.needFullSync = false;
+    if (full) {
+      this.lastFullSync = now;
+      this.lastFullOps = ops;
+    }
+    this.lastOps = ops;
+    this.lastStaleOps = staleOps;
+    const counts = countOps(ops, staleOps, c.family);
+    return { full, ...counts, chainsListed, setsListed, kernelSetsBefore, rulesBefore };
+  }
+
+  private storages(): ElementStorage[] {
+    return [this.clusterIPs, this.serviceIPs, this.firewallIPs, this.noEndpointServices, this.noEndpointNodePorts, this.serviceNodePorts];
+  }
+
+  /** syncProxyRules as upstream runs it: every service port in key order, then every chain and set of the table. */
+  private syncAll(snapshot: ProxySnapshot, changedServices: ReadonlySet<string>, now: Seconds, full: boolean): Op[] {
+    const tryPartialSync = !full;
     const ops: Op[] = [];
     if (full) this.setup(ops);
+    else for (const s of this.storages()) s.leftover = new Set(s.elements.keys());
     const activeChains = new Set<string>();
     const activeAffinitySets = new Set<string>();
     const names = new Map<string, EndpointNames>();
@@ -523,184 +779,20 @@ export class NftProxier {
       if (!isProxiable(info, this.cfg.family)) continue;
       const rawEps = snapshot.endpoints.get(key);
       const prev = this.replays.get(key);
-      if (
-        tryPartialSync &&
-        prev !== undefined &&
-        prev.info === info &&
-        prev.eps === rawEps &&
-        !changedServices.has(`${info.namespace}/${info.name}`)
-      ) {
+      if (tryPartialSync && prev !== undefined && prev.info === info && prev.eps === rawEps && !changedServices.has(prev.nsName)) {
         for (const ch of prev.chains) activeChains.add(ch);
         for (const a of prev.affinity) activeAffinitySets.add(a);
         for (const n of prev.names) names.set(n.key, n);
-        for (const [st, k, v, cm] of prev.elems) this.ensureElem(ops, st, k, v, cm);
+        for (const [st, k, v, cm] of prev.elems) this.ensureElem(ops, st, k, v, cm, null);
         replays.set(key, prev);
         continue;
       }
-      const rec: Replay = { info, eps: rawEps, chains: [], affinity: [], names: [], elems: [] };
+      const rec = this.servicePort(ops, info, rawEps, tryPartialSync, changedServices, activeChains, names, null);
+      for (const a of rec.affinity) activeAffinitySets.add(a);
       replays.set(key, rec);
-      const f = this.portFacts(info);
-      const protocol = f.protocol;
-      const port = String(info.port);
-      const fam = this.cfg.family;
-      const clusterIP = familyList([info.clusterIP], fam)[0]!;
-      const externalIPs = familyList(info.externalIPs, fam);
-      const lbIPs = familyList(info.loadBalancerIPs, fam);
-      const eps = (rawEps ?? []).filter((e) => (fam === 'ip6' ? parseIPSloppy(e.ip)?.family === 'IPv6' : parseIPv4(e.ip) !== null));
-      const usesCluster = usesClusterEndpoints(info);
-      const usesLocal = usesLocalEndpoints(info);
-      const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesCluster, usesLocal);
-      const skip = tryPartialSync && !changedServices.has(f.nsName);
-      const sticky = info.stickyMaxAgeSeconds > 0;
-      const chain = (name: string): void => {
-        this.ensureChain(ops, activeChains, { name }, skip);
-        rec.chains.push(name);
-      };
-      const elem = (st: ElementStorage, k: string, v: string, cm: string | null): void => {
-        this.ensureElem(ops, st, k, v, cm);
-        rec.elems.push([st, k, v, cm]);
-      };
-      const externallyAccessible = info.nodePort !== 0 || lbIPs.length > 0 || externalIPs.length > 0;
-
-      const allNames = all.map((e) => this.epNames(f, e, names));
-      rec.names = allNames;
-      for (const n of allNames) {
-        chain(n.chain);
-        if (sticky) {
-          activeAffinitySets.add(n.affinity);
-          rec.affinity.push(n.affinity);
-        }
-      }
-      const clusterPolicyChain = f.clusterPolicyChain;
-      const usesClusterPolicyChain = cluster.length > 0 && usesCluster;
-      if (usesClusterPolicyChain) chain(clusterPolicyChain);
-      const localPolicyChain = f.localPolicyChain;
-      const usesLocalPolicyChain = local.length > 0 && usesLocal;
-      if (usesLocalPolicyChain) chain(localPolicyChain);
-
-      let internalPolicyChain = clusterPolicyChain;
-      let hasInternalEndpoints = hasEndpoints;
-      if (info.internalPolicyLocal) {
-        internalPolicyChain = localPolicyChain;
-        if (local.length === 0) hasInternalEndpoints = false;
-      }
-      const internalTrafficChain = internalPolicyChain;
-      let externalPolicyChain = clusterPolicyChain;
-      let hasExternalEndpoints = hasEndpoints;
-      if (info.externalPolicyLocal) {
-        externalPolicyChain = localPolicyChain;
-        if (local.length === 0) hasExternalEndpoints = false;
-      }
-      const externalTrafficChain = f.externalChain;
-      const usesExternalTrafficChain = hasEndpoints && externallyAccessible;
-      if (usesExternalTrafficChain) chain(externalTrafficChain);
-
-      let internalVerdict = '';
-      let externalVerdict = '';
-      if (!hasEndpoints) {
-        internalVerdict = `goto ${REJECT_CHAIN}`;
-        externalVerdict = `goto ${REJECT_CHAIN}`;
-      } else {
-        if (!hasInternalEndpoints) internalVerdict = 'drop';
-        if (!hasExternalEndpoints) externalVerdict = 'drop';
-      }
-
-      elem(this.clusterIPs, clusterIP, '', null);
-      if (hasInternalEndpoints) elem(this.serviceIPs, `${clusterIP} . ${protocol} . ${port}`, `goto ${internalTrafficChain}`, null);
-      else elem(this.noEndpointServices, `${clusterIP} . ${protocol} . ${port}`, internalVerdict, info.key);
-
-      for (const ip of externalIPs) {
-        if (hasEndpoints) elem(this.serviceIPs, `${ip} . ${protocol} . ${port}`, `goto ${externalTrafficChain}`, null);
-        if (!hasExternalEndpoints) elem(this.noEndpointServices, `${ip} . ${protocol} . ${port}`, externalVerdict, info.key);
-      }
-
-      const sourceRanges = info.loadBalancerSourceRanges.map((r) => familyCidr(r, fam)).filter((x) => x !== null);
-      const usesFWChain = lbIPs.length > 0 && sourceRanges.length > 0;
-      const fwChain = f.firewallChain;
-      if (usesFWChain) chain(fwChain);
-
-      for (const ip of lbIPs) {
-        if (hasEndpoints) elem(this.serviceIPs, `${ip} . ${protocol} . ${port}`, `goto ${externalTrafficChain}`, null);
-        if (usesFWChain) elem(this.firewallIPs, `${ip} . ${protocol} . ${port}`, `goto ${fwChain}`, null);
-      }
-      if (!hasExternalEndpoints) {
-        for (const ip of lbIPs) elem(this.noEndpointServices, `${ip} . ${protocol} . ${port}`, externalVerdict, info.key);
-      }
-
-      if (info.nodePort !== 0) {
-        const np = `${protocol} . ${info.nodePort}`;
-        if (hasEndpoints) elem(this.serviceNodePorts, np, `goto ${externalTrafficChain}`, null);
-        if (!hasExternalEndpoints) elem(this.noEndpointNodePorts, np, externalVerdict, info.key);
-      }
-
-      if (skip) continue;
-
-      if (hasInternalEndpoints) {
-        if (c.masqueradeAll) {
-          this.rule(
-            ops,
-            internalTrafficChain,
-            this.rb().addr('daddr', clusterIP).dport(info.protocol, info.port).jump(MARK_MASQ_CHAIN).build(),
-          );
-        } else if (c.localCIDR !== null) {
-          this.rule(
-            ops,
-            internalTrafficChain,
-            this.rb().addr('daddr', clusterIP).addr('saddr', c.localCIDR, true).jump(MARK_MASQ_CHAIN).build(),
-          );
-        }
-      }
-
-      if (usesExternalTrafficChain) {
-        if (!info.externalPolicyLocal) {
-          this.rule(ops, externalTrafficChain, this.rb().jump(MARK_MASQ_CHAIN).build());
-        } else {
-          if (c.localCIDR !== null) {
-            this.rule(
-              ops,
-              externalTrafficChain,
-              this.rb().addr('saddr', c.localCIDR).goto(clusterPolicyChain).build('short-circuit pod traffic'),
-            );
-          }
-          this.rule(ops, externalTrafficChain, this.rb().fibLocal('saddr').jump(MARK_MASQ_CHAIN).build('masquerade local traffic'));
-          this.rule(ops, externalTrafficChain, this.rb().fibLocal('saddr').goto(clusterPolicyChain).build('short-circuit local traffic'));
-        }
-        if (hasExternalEndpoints) this.rule(ops, externalTrafficChain, this.rb().goto(externalPolicyChain).build());
-      }
-
-      if (usesFWChain) {
-        const sources = sourceRanges.map((r) => r.text);
-        const allowFromNode = c.nodeIP !== '' && sourceRanges.some((r) => cidrContainsIP(r.text, c.nodeIP));
-        if (allowFromNode) sources.push(...lbIPs);
-        this.rule(ops, fwChain, this.rb().saddrNotAnon(sources).verdict('drop').build());
-      }
-
-      if (sticky) {
-        for (const n of allNames) {
-          ops.push({
-            verb: 'add',
-            obj: 'set',
-            set: { name: n.affinity, map: false, type: this.addrType, flags: ['dynamic', 'timeout'], timeout: info.stickyMaxAgeSeconds },
-          });
-        }
-      }
-
-      if (usesClusterPolicyChain) this.writeServiceToEndpointRules(ops, f, clusterPolicyChain, cluster, names);
-      if (usesLocalPolicyChain) this.writeServiceToEndpointRules(ops, f, localPolicyChain, local, names);
-
-      for (let i = 0; i < all.length; i++) {
-        const e = all[i]!;
-        const n = allNames[i]!;
-        this.rule(ops, n.chain, this.rb().addr('saddr', e.ip).jump(MARK_MASQ_CHAIN).build());
-        if (sticky) this.rule(ops, n.chain, this.rb().update(n.affinity).build());
-        this.rule(ops, n.chain, this.rb().dnat(info.protocol, e.ip, e.port).build());
-      }
     }
 
     // Stale service chains: flushed now (a map element may still point at them), deleted a second later.
-    const kernelSetsBefore = this.table.kernelSets();
-    const rulesBefore = this.table.ruleCount();
-    const chainsListed = this.table.chains.size;
     for (const name of this.table.chains.keys()) {
       if (!isServiceChainName(name)) continue;
       if (!activeChains.has(name)) {
@@ -708,34 +800,173 @@ export class NftProxier {
         this.staleChains.set(name, now);
       } else this.staleChains.delete(name);
     }
-    const setsListed = this.table.sets.size;
     for (const name of this.table.sets.keys()) {
       if (isAffinitySetName(name) && !activeAffinitySets.has(name))
         ops.push({ verb: 'delete', obj: 'set', set: { name, map: false, type: '' } });
     }
-    for (const s of [
-      this.clusterIPs,
-      this.serviceIPs,
-      this.firewallIPs,
-      this.noEndpointServices,
-      this.noEndpointNodePorts,
-      this.serviceNodePorts,
-    ]) {
-      this.cleanupLeftovers(ops, s);
-    }
+    for (const s of this.storages()) this.cleanupLeftovers(ops, s);
 
-    this.table.applyAll(ops);
-    this.needFullSync = false;
-    if (full) {
-      this.lastFullSync = now;
-      this.lastFullOps = ops;
-    }
     this.endpointNames = names;
     this.replays = replays;
-    this.lastOps = ops;
-    this.lastStaleOps = staleOps;
-    const counts = countOps(ops, staleOps, c.family);
-    return { full, ...counts, chainsListed, setsListed, kernelSetsBefore, rulesBefore };
+    this.recordOwners();
+    return ops;
+  }
+
+  /**
+   * Who owns what after a full scan: each active per-service chain's service port, and per element key the number
+   * of ensure calls naming it. The incremental sync is exact only while no chain is shared by two service ports and
+   * every ensure of a key writes the value the key holds (multi-port services share their ClusterIP element with one
+   * value); otherwise the order of service ports decides the operations and every sync scans them all.
+   */
+  private recordOwners(): void {
+    let exact = true;
+    this.chainOwner.clear();
+    this.affinityOwners.clear();
+    for (const s of this.storages()) s.owners.clear();
+    for (const rec of this.replays.values()) {
+      for (const ch of rec.chains) {
+        const o = this.chainOwner.get(ch);
+        if (o !== undefined && o !== rec) exact = false;
+        this.chainOwner.set(ch, rec);
+      }
+      for (const a of rec.affinity) this.affinityOwners.set(a, (this.affinityOwners.get(a) ?? 0) + 1);
+      for (const [st, k, v] of rec.elems) {
+        st.owners.set(k, (st.owners.get(k) ?? 0) + 1);
+        if (st.elements.get(k) !== v) exact = false;
+      }
+    }
+    this.incremental = exact;
+  }
+
+  private own(rec: Replay): void {
+    for (const ch of rec.chains) this.chainOwner.set(ch, rec);
+    for (const a of rec.affinity) this.affinityOwners.set(a, (this.affinityOwners.get(a) ?? 0) + 1);
+    for (const [st, k] of rec.elems) st.owners.set(k, (st.owners.get(k) ?? 0) + 1);
+  }
+
+  private disown(rec: Replay): void {
+    for (const ch of rec.chains) if (this.chainOwner.get(ch) === rec) this.chainOwner.delete(ch);
+    for (const a of rec.affinity) {
+      const n = this.affinityOwners.get(a)! - 1;
+      if (n === 0) this.affinityOwners.delete(a);
+      else this.affinityOwners.set(a, n);
+    }
+    for (const [st, k] of rec.elems) {
+      const n = st.owners.get(k)! - 1;
+      if (n === 0) st.owners.delete(k);
+      else st.owners.set(k, n);
+    }
+  }
+
+  /**
+   * The same partial sync computed from the changed service ports only: an unchanged service port's share of a
+   * partial sync is to mark its chains active and ensure its elements, which (while nothing is shared, see
+   * recordOwners) writes nothing, so only the changed and removed service ports are visited, in key order, and
+   * only their old chains and elements are candidates for flushing and deletion, in the table's order. Returns
+   * null, with every change undone, when a changed service port turns out to share a chain or an element value
+   * with another: the full scan then decides (and its order matters).
+   */
+  private syncChanged(snapshot: ProxySnapshot, changedServices: ReadonlySet<string>, now: Seconds, staleOps: readonly Op[]): Op[] | null {
+    const recompute: string[] = [];
+    const removed: string[] = [];
+    let seen = 0;
+    for (const [key, info] of snapshot.services) {
+      const prev = this.replays.get(key);
+      if (prev !== undefined) {
+        seen++;
+        if (prev.info === info && prev.eps === snapshot.endpoints.get(key) && !changedServices.has(prev.nsName)) continue;
+        if (isProxiable(info, this.cfg.family)) recompute.push(key);
+        else removed.push(key);
+      } else if (isProxiable(info, this.cfg.family)) recompute.push(key);
+    }
+    if (seen < this.replays.size) for (const key of this.replays.keys()) if (!snapshot.services.has(key)) removed.push(key);
+    recompute.sort();
+
+    const old: Replay[] = [];
+    for (const key of removed) old.push(this.replays.get(key)!);
+    for (const key of recompute) {
+      const prev = this.replays.get(key);
+      if (prev !== undefined) old.push(prev);
+    }
+    for (const rec of old) this.disown(rec);
+
+    const ops: Op[] = [];
+    const journal: JournalEntry[] = [];
+    const made: Array<[string, Replay]> = [];
+    try {
+      for (const key of recompute) {
+        const created = new Set<string>();
+        const names = new Map<string, EndpointNames>();
+        const rec = this.servicePort(
+          ops,
+          snapshot.services.get(key)!,
+          snapshot.endpoints.get(key),
+          true,
+          changedServices,
+          created,
+          names,
+          journal,
+        );
+        for (const ch of rec.chains) {
+          const o = this.chainOwner.get(ch);
+          if (o !== undefined && o !== rec) throw new SharedState();
+        }
+        for (const [st, k, v] of rec.elems) if (st.elements.get(k) !== v) throw new SharedState();
+        this.own(rec);
+        made.push([key, rec]);
+      }
+    } catch (e) {
+      if (!(e instanceof SharedState)) throw e;
+      for (let i = journal.length - 1; i >= 0; i--) {
+        const [st, k, prev] = journal[i]!;
+        if (prev === undefined) st.elements.delete(k);
+        else st.elements.set(k, prev);
+      }
+      for (const [, rec] of made) this.disown(rec);
+      for (const rec of old) this.own(rec);
+      return null;
+    }
+
+    // chains: the changed service ports' old chains no longer owned, plus the stale ones, in the table's order
+    const candidates = new Set<string>();
+    for (const rec of old) for (const ch of rec.chains) candidates.add(ch);
+    for (const op of staleOps) if (op.obj === 'chain') candidates.add(op.chain.name);
+    for (const ch of this.staleChains.keys()) candidates.add(ch);
+    const stale: ChainState[] = [];
+    for (const name of candidates) {
+      const ch = this.table.chains.get(name);
+      if (ch === undefined || !isServiceChainName(name)) continue;
+      if (this.chainOwner.has(name)) this.staleChains.delete(name);
+      else stale.push(ch);
+    }
+    stale.sort((a, b) => a.order - b.order);
+    for (const ch of stale) {
+      ops.push({ verb: 'flush', obj: 'chain', chain: { name: ch.name } });
+      this.staleChains.set(ch.name, now);
+    }
+    for (const name of this.table.sets.keys()) {
+      if (isAffinitySetName(name) && !this.affinityOwners.has(name))
+        ops.push({ verb: 'delete', obj: 'set', set: { name, map: false, type: '' } });
+    }
+    // elements: the old ones nobody ensured, in each set's order
+    for (const s of this.storages()) {
+      const gone = new Set<string>();
+      for (const rec of old) for (const [st, k] of rec.elems) if (st === s && !s.owners.has(k) && s.elements.has(k)) gone.add(k);
+      if (gone.size === 0) continue;
+      const ordered = gone.size === 1 ? [...gone] : [...s.elements.keys()].filter((k) => gone.has(k));
+      for (const key of ordered) {
+        ops.push({ verb: 'delete', obj: 'element', el: { set: s.name, map: s.map, key, value: '', comment: null } });
+        s.elements.delete(key);
+      }
+    }
+
+    for (const key of removed) this.replays.delete(key);
+    for (const rec of old) for (const n of rec.names) this.endpointNames.delete(n.key);
+    for (const [key, rec] of made) {
+      this.replays.set(key, rec);
+      for (const n of rec.names) this.endpointNames.set(n.key, n);
+    }
+    return ops;
   }
 
   private writeServiceToEndpointRules(
@@ -794,9 +1025,11 @@ function countOps(
         break;
     }
   }
-  const bytes =
-    Buffer.byteLength(transactionText(ops, family, KUBE_PROXY_TABLE)) +
-    Buffer.byteLength(transactionText(staleOps, family, KUBE_PROXY_TABLE));
+  // the byte length of transactionText(ops) + transactionText(staleOps), one operation at a time (a full sync's
+  // text runs to hundreds of MB at 100,000 services)
+  let bytes = 0;
+  for (const op of ops) bytes += Buffer.byteLength(opText(op, family, KUBE_PROXY_TABLE)) + 1;
+  for (const op of staleOps) bytes += Buffer.byteLength(opText(op, family, KUBE_PROXY_TABLE)) + 1;
   const transactions = (ops.length > 0 ? 1 : 0) + (staleOps.length > 0 ? 1 : 0);
   return {
     operations: ops.length,

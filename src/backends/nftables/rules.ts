@@ -306,7 +306,9 @@ export class RuleBuilder {
   build(comment: string | null = null): NftRule {
     if (this.stmt === null) throw new Error('nftables rule without a statement');
     const text = this.t.join(' ');
-    const listed = this.l.join(' ') + (comment === null ? '' : ` comment ${JSON.stringify(comment)}`);
+    let listed = this.l.join(' ') + (comment === null ? '' : ` comment ${JSON.stringify(comment)}`);
+    // most rules list as they are written: keep one string, not two equal ones
+    if (listed === text) listed = text;
     return { text, comment, listed, m: this.m, s: this.stmt, updates: this.upd, anonSets: this.anon };
   }
 }
