@@ -245,6 +245,12 @@ export interface ProxyNodeConfig {
    * proxier takes only the IPv6 entries of the addresses above and of the snapshot.
    */
   ipFamily?: 'IPv4' | 'IPv6';
+  /**
+   * Harness setting, not a kube-proxy flag: whether the backend keeps what it needs to print its ruleset
+   * (render()) [true]. The benchmark's cases turn it off: every count is the same, render() is refused, and
+   * large rulesets take less memory (the iptables backend keeps each rule's byte length instead of its text).
+   */
+  renderable?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -357,7 +357,7 @@ export function* writeOrder(e: ServiceEntry): Generator<Rule> {
 
 function lineBytes(rules: readonly Rule[]): number {
   let n = 0;
-  for (const r of rules) n += Buffer.byteLength(r.text) + 1;
+  for (const r of rules) n += r.bytes + 1;
   return n;
 }
 
@@ -456,7 +456,8 @@ export function buildServiceEntry(
   if (prev !== undefined && prev.protocol === protocol) {
     for (const c of prev.chains) {
       const d = c.rules[c.rules.length - 1];
-      if (d !== undefined && d.target === T_DNAT_)
+      // (an IPv6 rule says its endpoint only in its text; without the text the name is hashed again)
+      if (d !== undefined && d.target === T_DNAT_ && (!v6 || d.hasText))
         prevSep.set(v6 ? d.text.slice(d.text.lastIndexOf(' ') + 1) : `${formatIPv4(d.arg1)}:${d.arg2}`, c.name);
     }
   }
@@ -576,7 +577,7 @@ export function buildServiceEntry(
   let chainRuleCount = 0;
   const add = (chain: Chain, r: Rule): void => {
     chain.rules.push(r);
-    chainBytes += Buffer.byteLength(r.text) + 1;
+    chainBytes += r.bytes + 1;
     chainRuleCount++;
   };
 
@@ -660,7 +661,7 @@ export function buildServiceEntry(
     if (info.stickyMaxAgeSeconds > 0) dnat.recentSet(sep.name);
     const r2 = dnat.proto(protocol).dnatTo(e.ip, e.port);
     sep.rules = [r1, r2];
-    chainBytes += Buffer.byteLength(r1.text) + Buffer.byteLength(r2.text) + 2;
+    chainBytes += r1.bytes + r2.bytes + 2;
     chainRuleCount += 2;
   }
 

@@ -88,6 +88,8 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
       masqueradeAll: sc.proxy.masqueradeAll,
       masqueradeBit: 14,
       nodePortAddresses: [],
+      // a case never prints a ruleset: backends may drop what only render() needs
+      renderable: false,
     };
     const backend = def.create(nodeCfg, backendOptions);
     const kp = new KubeProxyNode({
