@@ -54,8 +54,13 @@ export type SlicesListener = (c: SlicesChange) => void;
  */
 export class EndpointsController {
   private readonly listeners: SlicesListener[] = [];
-  /** ns -> "k=v" -> pod keys */
+  /** ns -> "k=v" -> pod keys, for the label keys some selector has used (indexedKeys) */
   private readonly podIndex = new Map<string, Map<string, Set<string>>>();
+  /**
+   * Label keys pods are indexed by: those of the selectors seen so far. A pod's other labels (pod-template-hash)
+   * would cost an index entry per pod for nothing; a selector with a new key indexes the existing pods once.
+   */
+  private readonly indexedKeys = new Set<string>();
   /** ns -> "k=v" -> service keys */
   private readonly svcIndex = new Map<string, Map<string, Set<string>>>();
   /** service key -> the "k=v" index keys it was indexed under (so unindexing touches only those, not the namespace) */
@@ -81,8 +86,8 @@ export class EndpointsController {
     switch (ev.kind) {
       case 'pod': {
         const affected = new Set<string>();
-        if (ev.prev !== null) this.unindexPod(ev.prev);
-        if (ev.op !== 'delete') this.indexPod(ev.pod);
+        if (ev.prev !== null) this.unindexPod(ev.prev, ev.key);
+        if (ev.op !== 'delete') this.indexPod(ev.pod, ev.key);
         this.servicesSelecting(ev.pod, affected);
         if (ev.prev !== null) this.servicesSelecting(ev.prev, affected);
         for (const k of affected) this.reconcile(k, ev.time);
@@ -111,23 +116,29 @@ export class EndpointsController {
     }
   }
 
-  private indexPod(pod: Pod): void {
+  private indexPod(pod: Pod, key: string, only?: string): void {
     let byLabel = this.podIndex.get(pod.namespace);
     if (byLabel === undefined) this.podIndex.set(pod.namespace, (byLabel = new Map()));
-    const key = objectKey(pod.namespace, pod.name);
-    for (const [k, v] of Object.entries(pod.labels)) {
-      const lk = `${k}=${v}`;
+    for (const k in pod.labels) {
+      if (only !== undefined ? k !== only : !this.indexedKeys.has(k)) continue;
+      const lk = `${k}=${pod.labels[k]}`;
       let set = byLabel.get(lk);
       if (set === undefined) byLabel.set(lk, (set = new Set()));
       set.add(key);
     }
   }
 
-  private unindexPod(pod: Pod): void {
+  private unindexPod(pod: Pod, key: string): void {
     const byLabel = this.podIndex.get(pod.namespace);
     if (byLabel === undefined) return;
-    const key = objectKey(pod.namespace, pod.name);
-    for (const [k, v] of Object.entries(pod.labels)) byLabel.get(`${k}=${v}`)?.delete(key);
+    for (const k in pod.labels) if (this.indexedKeys.has(k)) byLabel.get(`${k}=${pod.labels[k]}`)?.delete(key);
+  }
+
+  /** Starts indexing pods by label key `k` (a selector uses it): indexes the pods that exist. */
+  private indexKey(k: string): void {
+    if (this.indexedKeys.has(k)) return;
+    this.indexedKeys.add(k);
+    for (const [key, pod] of this.cluster.pods) if (Object.hasOwn(pod.labels, k)) this.indexPod(pod, key, k);
   }
 
   private indexService(key: string, svc: Service): void {
@@ -135,6 +146,7 @@ export class EndpointsController {
     if (byLabel === undefined) this.svcIndex.set(svc.namespace, (byLabel = new Map()));
     const keys: string[] = [];
     for (const [k, v] of Object.entries(svc.selector ?? {})) {
+      this.indexKey(k);
       const lk = `${k}=${v}`;
       let set = byLabel.get(lk);
       if (set === undefined) byLabel.set(lk, (set = new Set()));
@@ -213,6 +225,10 @@ export class EndpointsController {
     // group endpoints by their resolved ports: pods resolving a named targetPort differently go to different slices
     const groups = new Map<string, { ports: EndpointPort[]; eps: Endpoint[] }>();
     const pods = this.podsSelectedBy(svc).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // numeric target ports resolve the same for every pod: one group, its ports built once
+    const fixed: EndpointPort[] | null = svc.ports.every((sp) => typeof sp.targetPort === 'number')
+      ? svc.ports.map((sp) => ({ name: sp.name, protocol: sp.protocol, port: sp.targetPort as number }))
+      : null;
     for (const pod of pods) {
       if (pod.phase !== 'Running' || pod.ip === '') continue;
       let conditions;
@@ -220,20 +236,22 @@ export class EndpointsController {
       else if (pod.terminating) conditions = pod.ready ? TERMINATING_SERVING : TERMINATING;
       else if (pod.ready) conditions = READY;
       else continue;
-      const ports: EndpointPort[] = [];
+      let ports: EndpointPort[] = [];
       let resolvable = true;
-      for (const sp of svc.ports) {
-        let port: number | undefined;
-        if (typeof sp.targetPort === 'number') port = sp.targetPort;
-        else port = pod.containerPorts.find((c) => c.name === sp.targetPort && c.protocol === sp.protocol)?.containerPort;
-        if (port === undefined) {
-          resolvable = false;
-          break;
+      if (fixed !== null) ports = fixed;
+      else
+        for (const sp of svc.ports) {
+          let port: number | undefined;
+          if (typeof sp.targetPort === 'number') port = sp.targetPort;
+          else port = pod.containerPorts.find((c) => c.name === sp.targetPort && c.protocol === sp.protocol)?.containerPort;
+          if (port === undefined) {
+            resolvable = false;
+            break;
+          }
+          ports.push({ name: sp.name, protocol: sp.protocol, port });
         }
-        ports.push({ name: sp.name, protocol: sp.protocol, port });
-      }
       if (!resolvable) continue;
-      const gk = JSON.stringify(ports);
+      const gk = fixed !== null ? '' : JSON.stringify(ports);
       let g = groups.get(gk);
       if (g === undefined) groups.set(gk, (g = { ports, eps: [] }));
       g.eps.push({

@@ -12,3 +12,13 @@ export function selectorMatches(selector: Labels, labels: Labels): boolean {
 export function objectKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
+
+/** Whether `key` is objectKey(namespace, name). */
+export function isObjectKey(key: string, namespace: string, name: string): boolean {
+  return (
+    key.length === namespace.length + 1 + name.length &&
+    key.charCodeAt(namespace.length) === 47 &&
+    key.startsWith(namespace) &&
+    key.endsWith(name)
+  );
+}

@@ -129,7 +129,8 @@ export class Rule {
   ) {}
   /** The iptables-restore line; throws for a rule built without its text (RuleBuilder.keepText off). */
   get text(): string {
-    if (typeof this.line === 'number') throw new Error(`rule of chain ${this.chain}: built without its restore text (RuleBuilder.keepText off)`);
+    if (typeof this.line === 'number')
+      throw new Error(`rule of chain ${this.chain}: built without its restore text (RuleBuilder.keepText off)`);
     return this.line;
   }
   /** Whether the restore line is kept. */
