@@ -251,6 +251,11 @@ export interface ProxyNodeConfig {
    * large rulesets take less memory (the iptables backend keeps each rule's byte length instead of its text).
    */
   renderable?: boolean;
+  /**
+   * Harness setting: the backend may share built state that does not depend on its node with the other backends
+   * of the process built with the same options (many simulated nodes) [false]. Counts stay per node.
+   */
+  shared?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -38,6 +38,11 @@ export interface KubeProxyOptions {
   /** How often the backend's housekeeping runs (IPVS graceful termination) [60 s]. */
   housekeepingPeriod?: Seconds;
   onSync?: (r: SyncRecord) => void;
+  /**
+   * Share unchanged derived state with the other kube-proxies of the process (many simulated nodes): service
+   * ports and endpoint lists with no endpoint on this node are one object for all nodes [false].
+   */
+  shared?: boolean;
 }
 
 /**
@@ -66,7 +71,7 @@ export class KubeProxyNode {
   constructor(private readonly o: KubeProxyOptions) {
     this.name = o.nodeName;
     this.backend = o.backend;
-    this.tracker = new ChangeTracker(o.nodeName);
+    this.tracker = new ChangeTracker(o.nodeName, o.shared ?? false);
     this.runner = new SyncRunner(o.sched, o.runner, () => this.sync());
   }
 

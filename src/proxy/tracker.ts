@@ -24,7 +24,11 @@ export class ChangeTracker {
   private pending = new Set<string>();
   private triggers: Seconds[] = [];
 
-  constructor(readonly nodeName: string) {}
+  constructor(
+    readonly nodeName: string,
+    /** Share service ports and node-independent endpoint lists with other trackers (see sharedEndpoints). */
+    private readonly shared = false,
+  ) {}
 
   /** A Service was added, updated or deleted (service changes carry no trigger time: latency is measured from endpoints). */
   onService(svc: Service, op: 'add' | 'update' | 'delete'): void {
@@ -44,8 +48,8 @@ export class ChangeTracker {
   /** Recomputes the service ports of one service; returns true when anything kube-proxy programs changed. */
   private recompute(serviceKey: string): boolean {
     const svc = this.svcObjects.get(serviceKey);
-    const slices = this.slicesOf.get(serviceKey) ?? [];
-    const infos = svc === undefined ? [] : servicePortInfos(svc);
+    const slices = this.slicesOf.get(serviceKey) ?? NO_SLICES;
+    const infos = svc === undefined ? [] : this.shared ? sharedPortInfos(svc) : servicePortInfos(svc);
     const oldKeys = this.portsOf.get(serviceKey) ?? [];
     const newKeys = infos.map((i) => i.key);
     let changed = false;
@@ -58,7 +62,7 @@ export class ChangeTracker {
       }
     }
     for (const info of infos) {
-      const eps = endpointsForPort(info, slices, this.nodeName);
+      const eps = this.shared ? sharedEndpoints(info, slices, this.nodeName) : endpointsForPort(info, slices, this.nodeName);
       const prevInfo = this.services.get(info.key);
       const prevEps = this.endpoints.get(info.key);
       if (prevInfo === undefined || !sameJSON(prevInfo, info)) {
@@ -101,5 +105,34 @@ export class ChangeTracker {
 }
 
 function sameJSON(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+const NO_SLICES: readonly EndpointSlice[] = Object.freeze([]);
+
+/**
+ * State shared by the trackers of many simulated nodes. Services and slice lists are never mutated once
+ * published (a change is a new object), so derived values can be cached by identity.
+ */
+const portInfosOf = new WeakMap<Service, ServicePortInfo[]>();
+const endpointsOf = new WeakMap<readonly EndpointSlice[], Map<string, EndpointInfo[]>>();
+
+function sharedPortInfos(svc: Service): ServicePortInfo[] {
+  let infos = portInfosOf.get(svc);
+  if (infos === undefined) portInfosOf.set(svc, (infos = servicePortInfos(svc)));
+  return infos;
+}
+
+/**
+ * The endpoints of a service port as `nodeName` sees them: one list for every node with no endpoint of the
+ * slices (isLocal is false throughout), a list of its own for a node that has one.
+ */
+function sharedEndpoints(info: ServicePortInfo, slices: readonly EndpointSlice[], nodeName: string): EndpointInfo[] {
+  for (const s of slices) for (const ep of s.endpoints) if (ep.nodeName === nodeName) return endpointsForPort(info, slices, nodeName);
+  let byPort = endpointsOf.get(slices);
+  if (byPort === undefined) endpointsOf.set(slices, (byPort = new Map()));
+  const k = `${info.portName}/${info.protocol}`;
+  let eps = byPort.get(k);
+  if (eps === undefined) byPort.set(k, (eps = endpointsForPort(info, slices, '')));
+  return eps;
 }

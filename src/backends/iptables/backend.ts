@@ -10,6 +10,7 @@ import type {
   ProxySnapshot,
   RenderedRuleset,
   ServicePortInfo,
+  EndpointInfo,
   Rng,
   Seconds,
   SyncRequest,
@@ -108,6 +109,9 @@ function binarySearch(keys: readonly string[], k: string): number {
   return lo;
 }
 
+/** Service-port entries shared by backends of the same configuration, by endpoint list (see buildShared). */
+const sharedEntries = new WeakMap<readonly EndpointInfo[], Map<string, ServiceEntry>>();
+
 export class IptablesBackend implements Backend {
   readonly kind = 'iptables' as const;
   config: ProxierConfig;
@@ -122,6 +126,8 @@ export class IptablesBackend implements Backend {
   private readonly localIPs = new Set<number>();
   /** Whether the service rules keep their restore text (ProxyNodeConfig.renderable). */
   private readonly keepText: boolean;
+  /** With ProxyNodeConfig.shared: what a service port's entry depends on besides its info and endpoints. */
+  private sharedKey: string | null = null;
 
   private entries = new Map<string, ServiceEntry>();
   /** Service-port keys in KUBE-SERVICES order: sorted by key (code-unit order). */
@@ -191,6 +197,27 @@ export class IptablesBackend implements Backend {
     };
     if (this.family === 'IPv6') this.configureIPv6(node, opts);
     this.fixed = buildFixedRules(this.config, this.fx);
+    // the node IP only matters to a service's rules through loadBalancerSourceRanges (those are never shared)
+    if (node.shared === true) this.sharedKey = JSON.stringify({ ...this.config, nodeIP: null, keepText: this.keepText });
+  }
+
+  /**
+   * A service port's entry, shared with the other backends of the process whose configuration is the same: the
+   * entry depends only on the service port, its endpoint list (one object for every node with no endpoint of
+   * the service, src/proxy/tracker.ts), that configuration and large-cluster mode. Its rules jump to
+   * KUBE-MARK-MASQ of the backend that built it, a chain every such backend has with the same rules.
+   */
+  private buildShared(info: ServicePortInfo, eps: readonly EndpointInfo[], large: boolean, prev: ServiceEntry | undefined): ServiceEntry {
+    if (this.sharedKey === null || info.loadBalancerSourceRanges.length > 0)
+      return buildServiceEntry(info, eps, this.config, this.fx, large, prev);
+    let byKey = sharedEntries.get(eps);
+    if (byKey === undefined) sharedEntries.set(eps, (byKey = new Map()));
+    const k = `${large ? 1 : 0}${info.key}\n${this.sharedKey}`;
+    const have = byKey.get(k);
+    if (have !== undefined && have.info === info) return have;
+    const e = buildServiceEntry(info, eps, this.config, this.fx, large, prev);
+    byKey.set(k, e);
+    return e;
   }
 
   /**
@@ -292,7 +319,7 @@ export class IptablesBackend implements Backend {
         const eps = snap.endpoints.get(k) ?? [];
         e =
           this.config.profile === 'current'
-            ? buildServiceEntry(info, eps, this.config, this.fx, large, prev)
+            ? this.buildShared(info, eps, large, prev)
             : buildEraServiceEntry(info, eps, this.config, this.fx, prev);
         if (prev !== undefined) cliChanged.push([prev, e]);
         else cliChanged.push([null, e]);

@@ -90,6 +90,8 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
       nodePortAddresses: [],
       // a case never prints a ruleset: backends may drop what only render() needs
       renderable: false,
+      // many simulated nodes share what does not depend on the node (counts stay per node)
+      shared: proxyCount > 1,
     };
     const backend = def.create(nodeCfg, backendOptions);
     const kp = new KubeProxyNode({
@@ -100,6 +102,7 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
       runner: { minSyncPeriod: sc.proxy.minSyncPeriod, syncPeriod: sc.proxy.syncPeriod, burst: sc.proxy.burstSyncs },
       rng: rng.stream(`dataplane.${node.name}`),
       onSync: (r: SyncRecord) => rec.sync(r, world.measuring),
+      shared: proxyCount > 1,
     });
     proxies.push(kp);
   }
