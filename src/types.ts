@@ -263,6 +263,7 @@ export interface ProxyNodeConfig {
 // ---------------------------------------------------------------------------------------------
 
 export interface SyncRequest {
+  /** The node's state at the sync; valid during the call only (a backend keeps values, never the maps). */
   snapshot: ProxySnapshot;
   /** Service-port keys whose service or endpoints changed since the previous sync (added, updated or deleted). */
   changed: ReadonlySet<string>;

@@ -103,7 +103,9 @@ export class KubeProxyNode {
   private sync(): Seconds {
     const now = this.o.sched.now;
     const taken = this.tracker.take();
-    const snapshot = this.tracker.snapshot();
+    // the live maps, not a copy: the tracker does not change during the sync and no backend keeps the maps
+    // (copying them cost O(services) per sync)
+    const snapshot = this.tracker.live();
     const result = this.backend.sync({ snapshot, changed: taken.changed, now });
     const duration = this.o.cost.syncSeconds(result);
     const end = now + duration;
