@@ -74,15 +74,25 @@ export interface RecentMatch {
 }
 
 export class Chain {
+  protected list: Rule[];
   constructor(
     readonly name: string,
     readonly table: TableName,
     /** Built-in chains have a policy (ACCEPT); user chains print "-". */
     readonly builtin: boolean,
-    public rules: Rule[] = [],
+    rules: Rule[] = [],
     /** Service-port key of the service that owns the chain, '' for kube-proxy's fixed chains. */
     readonly owner = '',
-  ) {}
+  ) {
+    this.list = rules;
+  }
+  /** The chain's rules in order (a subclass may build them on first use). */
+  get rules(): Rule[] {
+    return this.list;
+  }
+  set rules(v: Rule[]) {
+    this.list = v;
+  }
 }
 
 /** The matches kube-proxy uses only in a few fixed or affinity rules, kept out of the common rule object. */

@@ -388,6 +388,60 @@ function ipv4List(ips: readonly string[]): string[] {
   return out;
 }
 
+/** The two rules of an endpoint's KUBE-SEP- chain: hairpin masquerade, then DNAT (with the affinity mark). */
+function sepRules(
+  name: string,
+  key: string,
+  e: EndpointInfo,
+  protocol: string,
+  sticky: number,
+  large: boolean,
+  markMasq: Chain,
+): [Rule, Rule] {
+  const hairpin = RuleBuilder.start(name, key);
+  if (!large) hairpin.comment(key);
+  const r1 = hairpin.src(e.ip).jump(markMasq);
+  const dnat = RuleBuilder.start(name, key);
+  if (!large) dnat.comment(key);
+  if (sticky > 0) dnat.recentSet(name);
+  const r2 = dnat.proto(protocol).dnatTo(e.ip, e.port);
+  return [r1, r2];
+}
+
+/**
+ * An IPv4 KUBE-SEP- chain of a service port built without restore text: it keeps the endpoint and builds its two
+ * rules (the same as sepRules) when first read, which only the packet walk of a connection to that endpoint
+ * does. A million endpoints then cost a small object each instead of a chain, an array and two rules.
+ */
+export class LazySepChain extends Chain {
+  constructor(
+    name: string,
+    key: string,
+    readonly ep: EndpointInfo,
+    private readonly protocol: string,
+    private readonly sticky: number,
+    private readonly large: boolean,
+    private readonly markMasq: Chain,
+  ) {
+    super(name, 'nat', false, EMPTY_RULES, key);
+  }
+  override get rules(): Rule[] {
+    if (this.list === EMPTY_RULES) {
+      const keep = RuleBuilder.keepText;
+      RuleBuilder.keepText = false;
+      try {
+        this.list = sepRules(this.name, this.owner, this.ep, this.protocol, this.sticky, this.large, this.markMasq);
+      } finally {
+        RuleBuilder.keepText = keep;
+      }
+    }
+    return this.list;
+  }
+  override set rules(v: Rule[]) {
+    this.list = v;
+  }
+}
+
 /**
  * Builds the rules of one service port, following syncProxyRules' per-service loop.
  * `prev` (the entry of the previous sync, if any) only serves to reuse already-computed chain-name hashes.
@@ -455,6 +509,10 @@ export function buildServiceEntry(
   const prevSep = new Map<string, string>();
   if (prev !== undefined && prev.protocol === protocol) {
     for (const c of prev.chains) {
+      if (c instanceof LazySepChain) {
+        prevSep.set(`${c.ep.ip}:${c.ep.port}`, c.name);
+        continue;
+      }
       const d = c.rules[c.rules.length - 1];
       // (an IPv6 rule says its endpoint only in its text; without the text the name is hashed again)
       if (d !== undefined && d.target === T_DNAT_ && (!v6 || d.hasText))
@@ -463,10 +521,14 @@ export function buildServiceEntry(
   }
   const sepChains: Chain[] = [];
   const sepByEp = new Map<string, Chain>();
+  // without restore text (a benchmark case) an IPv4 endpoint chain builds its two rules only when walked
+  const lazy = !v6 && !RuleBuilder.keepText;
   for (const e of all) {
     const ep = v6 ? joinHostPort(e.ip, e.port) : `${e.ip}:${e.port}`;
     const name = prevSep.get(ep) ?? endpointChainName(key, protocol, ep);
-    const c = new Chain(name, 'nat', false, EMPTY_RULES, key);
+    const c = lazy
+      ? new LazySepChain(name, key, e, protocol, info.stickyMaxAgeSeconds, large, fx.markMasq)
+      : new Chain(name, 'nat', false, EMPTY_RULES, key);
     sepChains.push(c);
     sepByEp.set(ep, c);
   }
@@ -649,18 +711,12 @@ export function buildServiceEntry(
   if (svcChain !== null) writeServiceToEndpointRules(svcChain, cluster);
   if (svlChain !== null) writeServiceToEndpointRules(svlChain, local);
 
-  // Per-endpoint chains.
+  // Per-endpoint chains (a lazy one's rules are built here for their bytes, then again when first walked).
   for (let i = 0; i < all.length; i++) {
     const e = all[i]!;
     const sep = sepChains[i]!;
-    const hairpin = rb(sep.name);
-    if (!large) hairpin.comment(key);
-    const r1 = hairpin.src(e.ip).jump(fx.markMasq);
-    const dnat = rb(sep.name);
-    if (!large) dnat.comment(key);
-    if (info.stickyMaxAgeSeconds > 0) dnat.recentSet(sep.name);
-    const r2 = dnat.proto(protocol).dnatTo(e.ip, e.port);
-    sep.rules = [r1, r2];
+    const [r1, r2] = sepRules(sep.name, key, e, protocol, info.stickyMaxAgeSeconds, large, fx.markMasq);
+    if (!(sep instanceof LazySepChain)) sep.rules = [r1, r2];
     chainBytes += r1.bytes + r2.bytes + 2;
     chainRuleCount += 2;
   }
