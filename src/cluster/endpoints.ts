@@ -85,12 +85,12 @@ export class EndpointsController {
   private onEvent(ev: ClusterEvent): void {
     switch (ev.kind) {
       case 'pod': {
-        const affected = new Set<string>();
         if (ev.prev !== null) this.unindexPod(ev.prev, ev.key);
         if (ev.op !== 'delete') this.indexPod(ev.pod, ev.key);
-        this.servicesSelecting(ev.pod, affected);
-        if (ev.prev !== null) this.servicesSelecting(ev.prev, affected);
-        for (const k of affected) this.reconcile(k, ev.time);
+        // (no set is allocated for a pod no service selects, as every pod while the cluster is built)
+        let affected = this.servicesSelecting(ev.pod, null);
+        if (ev.prev !== null) affected = this.servicesSelecting(ev.prev, affected);
+        if (affected !== null) for (const k of affected) this.reconcile(k, ev.time);
         return;
       }
       case 'service': {
@@ -171,17 +171,19 @@ export class EndpointsController {
     }
   }
 
-  private servicesSelecting(pod: Pod, out: Set<string>): void {
+  /** Adds the keys of the services selecting `pod` to `out` (a new set if null and there is one); returns it. */
+  private servicesSelecting(pod: Pod, out: Set<string> | null): Set<string> | null {
     const byLabel = this.svcIndex.get(pod.namespace);
-    if (byLabel === undefined) return;
-    for (const [k, v] of Object.entries(pod.labels)) {
-      const set = byLabel.get(`${k}=${v}`);
+    if (byLabel === undefined) return out;
+    for (const k in pod.labels) {
+      const set = byLabel.get(`${k}=${pod.labels[k]}`);
       if (set === undefined) continue;
       for (const svcKey of set) {
         const svc = this.cluster.services.get(svcKey);
-        if (svc?.selector && selectorMatches(svc.selector, pod.labels)) out.add(svcKey);
+        if (svc?.selector && selectorMatches(svc.selector, pod.labels)) (out ??= new Set()).add(svcKey);
       }
     }
+    return out;
   }
 
   private podsSelectedBy(svc: Service): Pod[] {
