@@ -10,7 +10,8 @@ export function selectorMatches(selector: Labels, labels: Labels): boolean {
 
 /** "namespace/name" */
 export function objectKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
+  // joined, not concatenated: one flat string (a concatenation is a rope of 2-3 objects until first hashed)
+  return [namespace, '/', name].join('');
 }
 
 /** Whether `key` is objectKey(namespace, name). */

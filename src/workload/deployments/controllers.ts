@@ -45,7 +45,7 @@ export class Controllers {
     for (;;) {
       let suffix = '';
       for (let i = 0; i < 5; i++) suffix += ALPHANUMS[this.s.rng.int(ALPHANUMS.length)];
-      name = `${d.name}-${rs.hash}-${suffix}`;
+      name = [d.name, '-', rs.hash, '-', suffix].join(''); // one flat string, not a rope (a million pods keep it)
       key = objectKey(d.ns, name);
       if (!this.s.pods.has(key) && !this.s.cluster.pods.has(key)) break;
     }
