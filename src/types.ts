@@ -256,6 +256,17 @@ export interface ProxyNodeConfig {
    * proxier takes only the IPv6 entries of the addresses above and of the snapshot.
    */
   ipFamily?: 'IPv4' | 'IPv6';
+  /**
+   * Harness setting, not a kube-proxy flag: whether the backend keeps what it needs to print its ruleset
+   * (render()) [true]. The benchmark's cases turn it off: every count is the same, render() is refused, and
+   * large rulesets take less memory (the iptables backend keeps each rule's byte length instead of its text).
+   */
+  renderable?: boolean;
+  /**
+   * Harness setting: the backend may share built state that does not depend on its node with the other backends
+   * of the process built with the same options (many simulated nodes) [false]. Counts stay per node.
+   */
+  shared?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,6 +274,7 @@ export interface ProxyNodeConfig {
 // ---------------------------------------------------------------------------------------------
 
 export interface SyncRequest {
+  /** The node's state at the sync; valid during the call only (a backend keeps values, never the maps). */
   snapshot: ProxySnapshot;
   /** Service-port keys whose service or endpoints changed since the previous sync (added, updated or deleted). */
   changed: ReadonlySet<string>;

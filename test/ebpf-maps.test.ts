@@ -282,3 +282,18 @@ SVC: ID=2 ADDR=10.96.1.2:80/TCP SLOT=1 BEID=3 COUNT=0 QCOUNT=0 FLAGS=ClusterIP+n
 `,
   );
 });
+
+test("service IDs are 16-bit (Cilium's MaxSetOfServiceID 0xFFFF): frontends beyond them are counted as service_id_errors, not programmed", () => {
+  const lb = new CiliumLb(NODE, RANDOM);
+  const n = 65_540;
+  const entries = Array.from({ length: n }, (_, i) => {
+    const s = servicePort({ namespace: 'ns', name: `s${i}`, clusterIP: `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, port: 80 });
+    return [s, [endpoint(`10.245.${(i >> 8) & 255}.${i & 255}`, 8080)]] as [typeof s, ReturnType<typeof endpoint>[]];
+  });
+  const c = lb.sync(snapshot(entries), null);
+  // IDs 1..65534 are handed out (the allocator wraps at 0xFFFF)
+  assert.equal(c.frontends_reconciled, 65_534);
+  assert.equal(c.service_id_errors, n - 65_534);
+  assert.equal(lb.frontendCount(), 65_534);
+  assert.equal(lb.revNat.size, 65_534);
+});

@@ -98,3 +98,14 @@ test('the masquerade mark is formatted with Go %#08x', () => {
   assert.equal(goHex08(1 << 14), '0x00004000');
   assert.equal(goHex08(1 << 15), '0x00008000');
 });
+
+test('the chain-name SHA-256 (plain JS) equals node:crypto for every input length up to three blocks, and for non-ASCII', async () => {
+  const { createHash } = await import('node:crypto');
+  const { sha256 } = await import('../src/backends/iptables/names.js');
+  for (let len = 0; len <= 200; len++) {
+    const s = Array.from({ length: len }, (_, i) => String.fromCharCode(32 + ((i * 7 + len) % 95))).join('');
+    assert.equal(Buffer.from(sha256(s)).toString('hex'), createHash('sha256').update(s).digest('hex'), `length ${len}`);
+  }
+  for (const s of ['é', 'ns/svc:p→80tcp10.0.0.1:80'])
+    assert.equal(Buffer.from(sha256(s)).toString('hex'), createHash('sha256').update(s).digest('hex'));
+});

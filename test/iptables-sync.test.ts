@@ -226,3 +226,45 @@ test('node settings: --nodeport-addresses, --masquerade-all, no local detector',
   const nodeCidr = run({ localDetector: 'NodeCIDR' });
   assert.ok(nodeCidr.includes('! -s 10.244.1.0/24 -j KUBE-MARK-MASQ'));
 });
+
+test('renderable: false (a benchmark case) keeps every count and first-packet walk, builds endpoint chains when walked, and refuses render()', async () => {
+  const { scripted } = await import('./fixtures/iptables.js');
+  const { LARGE_CLUSTER_ENDPOINTS_THRESHOLD } = await import('../src/backends/iptables/index.js');
+  // above the large-cluster threshold (no per-endpoint comments) and below it, with session affinity on one service
+  for (const n of [3, LARGE_CLUSTER_ENDPOINTS_THRESHOLD / 2 + 1]) {
+    const entries: Array<[ServicePortInfo, EndpointInfo[]]> = [];
+    for (let i = 0; i < n; i++) {
+      const s = svc({ namespace: 'ns', name: `s${i}`, portName: 'p', clusterIP: `10.96.${i >> 8}.${i & 255}`, port: 80 });
+      if (i === 0) s.stickyMaxAgeSeconds = 10800;
+      entries.push([s, [ep(`10.244.${i >> 8}.${i & 255}`, 8080), ep(`10.245.${i >> 8}.${i & 255}`, 8080)]]);
+    }
+    const full = createIptablesBackend({ node: REAL_NODE });
+    const compact = createIptablesBackend({ node: { ...REAL_NODE, renderable: false } });
+    const s1 = snapshot(entries);
+    const r1 = full.sync({ snapshot: s1, changed: new Set(s1.services.keys()), now: 0 });
+    const c1 = compact.sync({ snapshot: s1, changed: new Set(s1.services.keys()), now: 0 });
+    assert.deepEqual(c1, r1);
+    assert.deepEqual(compact.size(), full.size());
+    const changed = [...entries];
+    changed[1] = [entries[1]![0], [ep('10.244.0.1', 8080), ep('10.244.9.9', 8080)]];
+    const s2 = snapshot(changed);
+    const key = entries[1]![0].key;
+    assert.deepEqual(
+      compact.sync({ snapshot: s2, changed: new Set([key]), now: 1 }),
+      full.sync({ snapshot: s2, changed: new Set([key]), now: 1 }),
+    );
+    for (const i of [0, 1, n - 1]) {
+      const pkt = {
+        srcIP: '10.244.7.7',
+        srcPort: 40000,
+        dstIP: `10.96.${i >> 8}.${i & 255}`,
+        dstPort: 80,
+        protocol: 'TCP' as const,
+        local: false,
+      };
+      assert.deepEqual(compact.lookup(pkt, scripted([0.7]), 2), full.lookup(pkt, scripted([0.7]), 2));
+    }
+    assert.throws(() => compact.render(), /renderable: false/);
+    assert.throws(() => compact.lastRestoreInput(), /renderable: false/);
+  }
+});

@@ -1,7 +1,7 @@
 import type { EndpointSlice, IPFamily, Ingress, NodeInfo, Pod, Seconds, Service } from '../types.js';
 import { Ip6Allocator, IpAllocator, parseCidr, subnet6 } from './ip.js';
 import { formatIPv4 } from '../net/ipv4.js';
-import { objectKey } from './selector.js';
+import { isObjectKey, objectKey } from './selector.js';
 import { type PodSpec, type ServiceSpec, podWithDefaults, serviceWithDefaults } from './defaults.js';
 
 export interface ClusterOptions {
@@ -70,7 +70,8 @@ export function serviceFamilies(
 
 export type ClusterEvent =
   | { kind: 'service'; op: 'add' | 'update' | 'delete'; service: Service; time: Seconds }
-  | { kind: 'pod'; op: 'add' | 'update' | 'delete'; pod: Pod; prev: Pod | null; time: Seconds }
+  /** `key` is the pod's "namespace/name", the one string the cluster's maps hold (listeners reuse it, not a copy). */
+  | { kind: 'pod'; op: 'add' | 'update' | 'delete'; pod: Pod; prev: Pod | null; time: Seconds; key: string }
   | { kind: 'node'; op: 'add' | 'delete'; node: NodeInfo; time: Seconds }
   | { kind: 'ingress'; op: 'add' | 'update' | 'delete'; ingress: Ingress; time: Seconds }
   /** Slices supplied from outside (manifests, or a selectorless service's hand-made slices). */
@@ -257,10 +258,14 @@ export class Cluster {
     this.emit({ kind: 'service', op: 'delete', service: svc, time: this.now });
   }
 
-  /** Creates a pod on a node; it gets an address from the node's pod CIDR unless one is given. */
-  addPod(spec: PodSpec): Pod {
+  /**
+   * Creates a pod on a node; it gets an address from the node's pod CIDR unless one is given. `key`, when the
+   * caller already holds the pod's "namespace/name" string, is kept instead of a new copy (a million pods hold
+   * their key in several maps).
+   */
+  addPod(spec: PodSpec, key?: string): Pod {
     const pod = podWithDefaults(spec);
-    const key = objectKey(pod.namespace, pod.name);
+    if (key === undefined || !isObjectKey(key, pod.namespace, pod.name)) key = objectKey(pod.namespace, pod.name);
     if (this.pods.has(key)) throw new Error(`pod ${key} exists`);
     this.namespaces.add(pod.namespace);
     if (pod.nodeName !== '') {
@@ -277,17 +282,17 @@ export class Cluster {
     this.pods.set(key, pod);
     if (pod.ip !== '') this.podByIP.set(pod.ip, key);
     if (pod.ipv6 !== undefined) this.podByIP.set(pod.ipv6, key);
-    this.emit({ kind: 'pod', op: 'add', pod, prev: null, time: this.now });
+    this.emit({ kind: 'pod', op: 'add', pod, prev: null, time: this.now, key });
     return pod;
   }
 
   updatePod(namespace: string, name: string, patch: Partial<Pick<Pod, 'phase' | 'ready' | 'terminating' | 'labels'>>): Pod {
-    const key = objectKey(namespace, name);
-    const prev = this.pods.get(key);
-    if (prev === undefined) throw new Error(`no pod ${key}`);
+    const k = objectKey(namespace, name);
+    const prev = this.pods.get(k);
+    if (prev === undefined) throw new Error(`no pod ${k}`);
     const pod: Pod = { ...prev, ...patch };
-    this.pods.set(key, pod);
-    this.emit({ kind: 'pod', op: 'update', pod, prev, time: this.now });
+    this.pods.set(k, pod); // an existing entry: the map keeps its key string
+    this.emit({ kind: 'pod', op: 'update', pod, prev, time: this.now, key: k });
     return pod;
   }
 
@@ -304,7 +309,7 @@ export class Cluster {
       this.podIPs6.get(pod.nodeName)?.release(pod.ipv6);
       if (this.podByIP.get(pod.ipv6) === key) this.podByIP.delete(pod.ipv6);
     }
-    this.emit({ kind: 'pod', op: 'delete', pod, prev: pod, time: this.now });
+    this.emit({ kind: 'pod', op: 'delete', pod, prev: pod, time: this.now, key });
   }
 
   /** The pod holding an IP, if any. */

@@ -27,16 +27,20 @@ export function serviceWithDefaults(s: ServiceSpec): Service {
 }
 
 export function podWithDefaults(p: PodSpec): Pod {
+  // every field in the literal first (one shape, all fields in the object: a million pods cost no property
+  // arrays), defaults without allocating objects that the spec's own values replace
   return {
-    labels: {},
-    ip: '',
-    nodeName: '',
-    phase: 'Running',
-    ready: true,
-    terminating: false,
-    hostname: '',
-    subdomain: '',
-    containerPorts: [],
-    ...p,
+    namespace: p.namespace,
+    name: p.name,
+    labels: p.labels ?? {},
+    ip: p.ip ?? '',
+    nodeName: p.nodeName ?? '',
+    phase: p.phase ?? 'Running',
+    ready: p.ready ?? true,
+    terminating: p.terminating ?? false,
+    hostname: p.hostname ?? '',
+    subdomain: p.subdomain ?? '',
+    containerPorts: p.containerPorts ?? [],
+    ...(p as Partial<Pod>), // as given (fields set above are only reassigned; a field added to Pod later is kept)
   };
 }

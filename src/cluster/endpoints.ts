@@ -54,8 +54,13 @@ export type SlicesListener = (c: SlicesChange) => void;
  */
 export class EndpointsController {
   private readonly listeners: SlicesListener[] = [];
-  /** ns -> "k=v" -> pod keys */
+  /** ns -> "k=v" -> pod keys, for the label keys some selector has used (indexedKeys) */
   private readonly podIndex = new Map<string, Map<string, Set<string>>>();
+  /**
+   * Label keys pods are indexed by: those of the selectors seen so far. A pod's other labels (pod-template-hash)
+   * would cost an index entry per pod for nothing; a selector with a new key indexes the existing pods once.
+   */
+  private readonly indexedKeys = new Set<string>();
   /** ns -> "k=v" -> service keys */
   private readonly svcIndex = new Map<string, Map<string, Set<string>>>();
   /** service key -> the "k=v" index keys it was indexed under (so unindexing touches only those, not the namespace) */
@@ -80,12 +85,12 @@ export class EndpointsController {
   private onEvent(ev: ClusterEvent): void {
     switch (ev.kind) {
       case 'pod': {
-        const affected = new Set<string>();
-        if (ev.prev !== null) this.unindexPod(ev.prev);
-        if (ev.op !== 'delete') this.indexPod(ev.pod);
-        this.servicesSelecting(ev.pod, affected);
-        if (ev.prev !== null) this.servicesSelecting(ev.prev, affected);
-        for (const k of affected) this.reconcile(k, ev.time);
+        if (ev.prev !== null) this.unindexPod(ev.prev, ev.key);
+        if (ev.op !== 'delete') this.indexPod(ev.pod, ev.key);
+        // (no set is allocated for a pod no service selects, as every pod while the cluster is built)
+        let affected = this.servicesSelecting(ev.pod, null);
+        if (ev.prev !== null) affected = this.servicesSelecting(ev.prev, affected);
+        if (affected !== null) for (const k of affected) this.reconcile(k, ev.time);
         return;
       }
       case 'service': {
@@ -111,23 +116,29 @@ export class EndpointsController {
     }
   }
 
-  private indexPod(pod: Pod): void {
+  private indexPod(pod: Pod, key: string, only?: string): void {
     let byLabel = this.podIndex.get(pod.namespace);
     if (byLabel === undefined) this.podIndex.set(pod.namespace, (byLabel = new Map()));
-    const key = objectKey(pod.namespace, pod.name);
-    for (const [k, v] of Object.entries(pod.labels)) {
-      const lk = `${k}=${v}`;
+    for (const k in pod.labels) {
+      if (only !== undefined ? k !== only : !this.indexedKeys.has(k)) continue;
+      const lk = `${k}=${pod.labels[k]}`;
       let set = byLabel.get(lk);
       if (set === undefined) byLabel.set(lk, (set = new Set()));
       set.add(key);
     }
   }
 
-  private unindexPod(pod: Pod): void {
+  private unindexPod(pod: Pod, key: string): void {
     const byLabel = this.podIndex.get(pod.namespace);
     if (byLabel === undefined) return;
-    const key = objectKey(pod.namespace, pod.name);
-    for (const [k, v] of Object.entries(pod.labels)) byLabel.get(`${k}=${v}`)?.delete(key);
+    for (const k in pod.labels) if (this.indexedKeys.has(k)) byLabel.get(`${k}=${pod.labels[k]}`)?.delete(key);
+  }
+
+  /** Starts indexing pods by label key `k` (a selector uses it): indexes the pods that exist. */
+  private indexKey(k: string): void {
+    if (this.indexedKeys.has(k)) return;
+    this.indexedKeys.add(k);
+    for (const [key, pod] of this.cluster.pods) if (Object.hasOwn(pod.labels, k)) this.indexPod(pod, key, k);
   }
 
   private indexService(key: string, svc: Service): void {
@@ -135,6 +146,7 @@ export class EndpointsController {
     if (byLabel === undefined) this.svcIndex.set(svc.namespace, (byLabel = new Map()));
     const keys: string[] = [];
     for (const [k, v] of Object.entries(svc.selector ?? {})) {
+      this.indexKey(k);
       const lk = `${k}=${v}`;
       let set = byLabel.get(lk);
       if (set === undefined) byLabel.set(lk, (set = new Set()));
@@ -159,17 +171,19 @@ export class EndpointsController {
     }
   }
 
-  private servicesSelecting(pod: Pod, out: Set<string>): void {
+  /** Adds the keys of the services selecting `pod` to `out` (a new set if null and there is one); returns it. */
+  private servicesSelecting(pod: Pod, out: Set<string> | null): Set<string> | null {
     const byLabel = this.svcIndex.get(pod.namespace);
-    if (byLabel === undefined) return;
-    for (const [k, v] of Object.entries(pod.labels)) {
-      const set = byLabel.get(`${k}=${v}`);
+    if (byLabel === undefined) return out;
+    for (const k in pod.labels) {
+      const set = byLabel.get(`${k}=${pod.labels[k]}`);
       if (set === undefined) continue;
       for (const svcKey of set) {
         const svc = this.cluster.services.get(svcKey);
-        if (svc?.selector && selectorMatches(svc.selector, pod.labels)) out.add(svcKey);
+        if (svc?.selector && selectorMatches(svc.selector, pod.labels)) (out ??= new Set()).add(svcKey);
       }
     }
+    return out;
   }
 
   private podsSelectedBy(svc: Service): Pod[] {
@@ -214,6 +228,10 @@ export class EndpointsController {
     // one set of slices per family of the service (the controller's addressType per family; IPv4 only on a
     // single-stack cluster), the IPv4 ones first
     const families = svc.ipFamilies === undefined ? ['IPv4' as const] : [...svc.ipFamilies].sort();
+    // numeric target ports resolve the same for every pod: one group, its ports built once
+    const fixed: EndpointPort[] | null = svc.ports.every((sp) => typeof sp.targetPort === 'number')
+      ? svc.ports.map((sp) => ({ name: sp.name, protocol: sp.protocol, port: sp.targetPort as number }))
+      : null;
     const slices: EndpointSlice[] = [];
     let n = 0;
     for (const family of families) {
@@ -227,20 +245,22 @@ export class EndpointsController {
         else if (pod.terminating) conditions = pod.ready ? TERMINATING_SERVING : TERMINATING;
         else if (pod.ready) conditions = READY;
         else continue;
-        const ports: EndpointPort[] = [];
+        let ports: EndpointPort[] = [];
         let resolvable = true;
-        for (const sp of svc.ports) {
-          let port: number | undefined;
-          if (typeof sp.targetPort === 'number') port = sp.targetPort;
-          else port = pod.containerPorts.find((c) => c.name === sp.targetPort && c.protocol === sp.protocol)?.containerPort;
-          if (port === undefined) {
-            resolvable = false;
-            break;
+        if (fixed !== null) ports = fixed;
+        else
+          for (const sp of svc.ports) {
+            let port: number | undefined;
+            if (typeof sp.targetPort === 'number') port = sp.targetPort;
+            else port = pod.containerPorts.find((c) => c.name === sp.targetPort && c.protocol === sp.protocol)?.containerPort;
+            if (port === undefined) {
+              resolvable = false;
+              break;
+            }
+            ports.push({ name: sp.name, protocol: sp.protocol, port });
           }
-          ports.push({ name: sp.name, protocol: sp.protocol, port });
-        }
         if (!resolvable) continue;
-        const gk = JSON.stringify(ports);
+        const gk = fixed !== null ? '' : JSON.stringify(ports);
         let g = groups.get(gk);
         if (g === undefined) groups.set(gk, (g = { ports, eps: [] }));
         g.eps.push({

@@ -28,17 +28,45 @@ export function cidrContains(cidr: string | Cidr, ip: string): boolean {
 }
 
 /** Hands out addresses of a CIDR in order (skipping the first `reserved` offsets and anything claimed), and takes them back. */
+interface OffsetSet {
+  has(n: number): boolean;
+  add(n: number): unknown;
+  delete(n: number): boolean;
+}
+
+/** A set of offsets below `size`, one bit each. */
+class BitSet implements OffsetSet {
+  private readonly bits: Uint8Array;
+  constructor(readonly size: number) {
+    this.bits = new Uint8Array(Math.ceil(size / 8));
+  }
+  has(n: number): boolean {
+    return n >= 0 && n < this.size && (this.bits[n >>> 3]! & (1 << (n & 7))) !== 0;
+  }
+  add(n: number): this {
+    if (n >= 0 && n < this.size) this.bits[n >>> 3]! |= 1 << (n & 7);
+    return this;
+  }
+  delete(n: number): boolean {
+    if (!this.has(n)) return false;
+    this.bits[n >>> 3]! &= ~(1 << (n & 7));
+    return true;
+  }
+}
+
 export class IpAllocator {
   private readonly cidr: Cidr;
   private next: number;
   private readonly free: number[] = [];
-  private readonly used = new Set<number>();
+  /** Offsets in use: a bitmap (a /24 of pods costs 32 bytes, not a set of numbers). */
+  private readonly used: OffsetSet;
   constructor(
     readonly range: string,
     reserved = 1,
   ) {
     this.cidr = parseCidr(range);
     this.next = reserved;
+    this.used = this.cidr.size <= 1 << 24 ? new BitSet(this.cidr.size) : new Set<number>();
   }
   allocate(): string {
     for (;;) {

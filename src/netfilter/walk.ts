@@ -242,7 +242,7 @@ export class PacketWalker {
   private setMatch(r: Rule): boolean {
     this.setTests++;
     const x = r.rare!;
-    if (this.sets === null) throw new Error(`rule ${r.text}: the walker has no ipsets`);
+    if (this.sets === null) throw new Error(`rule of chain ${r.chain}: the walker has no ipsets`);
     return this.sets.matchSet(x.setName, x.setFlags, this);
   }
 

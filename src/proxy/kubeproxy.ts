@@ -56,6 +56,11 @@ export interface KubeProxyOptions {
   /** How often the backend's housekeeping runs (IPVS graceful termination) [60 s]. */
   housekeepingPeriod?: Seconds;
   onSync?: (r: SyncRecord) => void;
+  /**
+   * Share unchanged derived state with the other kube-proxies of the process (many simulated nodes): service
+   * ports and endpoint lists with no endpoint on this node are one object for all nodes [false].
+   */
+  shared?: boolean;
 }
 
 /**
@@ -86,7 +91,7 @@ export class KubeProxyNode {
     this.name = o.nodeName;
     this.family = o.family ?? 'IPv4';
     this.backend = o.backend;
-    this.tracker = new ChangeTracker(o.nodeName, this.family);
+    this.tracker = new ChangeTracker(o.nodeName, this.family, o.shared ?? false);
     this.runner = new SyncRunner(o.sched, o.runner, () => this.sync());
   }
 
@@ -118,7 +123,9 @@ export class KubeProxyNode {
   private sync(): Seconds {
     const now = this.o.sched.now;
     const taken = this.tracker.take();
-    const snapshot = this.tracker.snapshot();
+    // the live maps, not a copy: the tracker does not change during the sync and no backend keeps the maps
+    // (copying them cost O(services) per sync)
+    const snapshot = this.tracker.live();
     const result = this.backend.sync({ snapshot, changed: taken.changed, now });
     const duration = this.o.cost.syncSeconds(result);
     const end = now + duration;

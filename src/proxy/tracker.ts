@@ -29,6 +29,8 @@ export class ChangeTracker {
   constructor(
     readonly nodeName: string,
     readonly family: IPFamily = 'IPv4',
+    /** Share service ports and node-independent endpoint lists with other trackers (see sharedEndpoints). */
+    private readonly shared = false,
   ) {}
 
   /** A Service was added, updated or deleted (service changes carry no trigger time: latency is measured from endpoints). */
@@ -49,9 +51,8 @@ export class ChangeTracker {
   /** Recomputes the service ports of one service; returns true when anything kube-proxy programs changed. */
   private recompute(serviceKey: string): boolean {
     const svc = this.svcObjects.get(serviceKey);
-    const slices = this.slicesOf.get(serviceKey) ?? [];
-    const view = svc === undefined ? null : serviceForFamily(svc, this.family);
-    const infos = view === null ? [] : servicePortInfos(view, this.family);
+    const slices = this.slicesOf.get(serviceKey) ?? NO_SLICES;
+    const infos = svc === undefined ? [] : this.shared ? sharedPortInfos(svc, this.family) : familyPortInfos(svc, this.family);
     const oldKeys = this.portsOf.get(serviceKey) ?? [];
     const newKeys = infos.map((i) => i.key);
     let changed = false;
@@ -64,7 +65,9 @@ export class ChangeTracker {
       }
     }
     for (const info of infos) {
-      const eps = endpointsForPort(info, slices, this.nodeName, this.family);
+      const eps = this.shared
+        ? sharedEndpoints(info, slices, this.nodeName, this.family)
+        : endpointsForPort(info, slices, this.nodeName, this.family);
       const prevInfo = this.services.get(info.key);
       const prevEps = this.endpoints.get(info.key);
       if (prevInfo === undefined || !sameJSON(prevInfo, info)) {
@@ -107,5 +110,40 @@ export class ChangeTracker {
 }
 
 function sameJSON(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+const NO_SLICES: readonly EndpointSlice[] = Object.freeze([]);
+
+/**
+ * State shared by the trackers of many simulated nodes. Services and slice lists are never mutated once
+ * published (a change is a new object), so derived values can be cached by identity.
+ */
+const portInfosOf = new WeakMap<Service, Partial<Record<IPFamily, ServicePortInfo[]>>>();
+const endpointsOf = new WeakMap<readonly EndpointSlice[], Map<string, EndpointInfo[]>>();
+
+/** The service ports of a Service as one family's proxier sees them (none when it has no address of that family). */
+function familyPortInfos(svc: Service, family: IPFamily): ServicePortInfo[] {
+  const view = serviceForFamily(svc, family);
+  return view === null ? [] : servicePortInfos(view, family);
+}
+
+function sharedPortInfos(svc: Service, family: IPFamily): ServicePortInfo[] {
+  let byFamily = portInfosOf.get(svc);
+  if (byFamily === undefined) portInfosOf.set(svc, (byFamily = {}));
+  return (byFamily[family] ??= familyPortInfos(svc, family));
+}
+
+/**
+ * The endpoints of a service port as `nodeName` sees them: one list for every node with no endpoint of the
+ * slices (isLocal is false throughout), a list of its own for a node that has one.
+ */
+function sharedEndpoints(info: ServicePortInfo, slices: readonly EndpointSlice[], nodeName: string, family: IPFamily): EndpointInfo[] {
+  for (const s of slices) for (const ep of s.endpoints) if (ep.nodeName === nodeName) return endpointsForPort(info, slices, nodeName, family);
+  let byPort = endpointsOf.get(slices);
+  if (byPort === undefined) endpointsOf.set(slices, (byPort = new Map()));
+  const k = `${family}/${info.portName}/${info.protocol}`;
+  let eps = byPort.get(k);
+  if (eps === undefined) byPort.set(k, (eps = endpointsForPort(info, slices, '', family)));
+  return eps;
 }

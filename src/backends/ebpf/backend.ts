@@ -61,6 +61,7 @@ export function syncCounts(c: AgentSyncCounts): Counts {
     maglev_tables_written: c.maglev_table_writes,
     maglev_entries_written: c.maglev_entries_written,
     frontends_reconciled: c.frontends_reconciled,
+    service_id_errors: c.service_id_errors,
     endpoint_changes: c.endpoint_changes,
   };
   if (c.endpoint_changes > 0) {

@@ -89,7 +89,7 @@ export function serviceBackends(svc: ServicePortInfo, eps: readonly EndpointInfo
     const state = backendState(e);
     const address = parseIPv4(e.ip);
     if (state === null || address === null || e.port === 0) continue;
-    const key = `${e.ip}:${e.port}/${svc.protocol}`;
+    const key = [e.ip, ':', e.port, '/', svc.protocol].join(''); // one flat string (kept per backend)
     if (seen.has(key)) continue;
     seen.add(key);
     out.push({ ip: e.ip, address: address >>> 0, port: e.port, proto, state, isLocal: e.isLocal, key });
@@ -145,7 +145,7 @@ export function desiredFrontends(
       routable,
       checkSourceRange: type === 'LoadBalancer' && svc.loadBalancerSourceRanges.length > 0,
     });
-    const key = `${ip}:${port}/${svc.protocol}${scope === SCOPE_INTERNAL ? '/i' : ''}`;
+    const key = [ip, ':', port, '/', svc.protocol, scope === SCOPE_INTERNAL ? '/i' : ''].join('');
     out.push({
       serviceKey: svc.key,
       type,

@@ -156,7 +156,8 @@ export interface RevNatValue {
 }
 
 export function serviceKeyId(k: Omit<ServiceKey, 'slot'>, slot: number): string {
-  return `${k.address}:${k.port}:${k.proto}:${k.scope}:${slot}`;
+  // joined: one flat string per map entry, not a rope of several
+  return [k.address, k.port, k.proto, k.scope, slot].join(':');
 }
 
 // --- raw encodings (what the bpf syscall carries; `bpftool map dump` prints these bytes) ----------------------

@@ -54,6 +54,13 @@ export const EBPF_METRICS = {
       headline: 'Maglev entries written',
     },
     frontends_reconciled: { unit: 'frontends', better: 'lower', description: 'frontends updated or deleted' },
+    service_id_errors: {
+      unit: 'frontends',
+      better: 'lower',
+      description:
+        'frontends not programmed for want of a service ID (16-bit rev-NAT IDs, MaxSetOfServiceID 0xFFFF: at most 65,535 per node); the agent retries',
+      stats: ['mean', 'max'],
+    },
     endpoint_changes: { unit: 'changes', better: 'none', description: 'backends added, removed or changing state in a service port' },
     elements_per_endpoint_change: {
       unit: 'elements',

@@ -48,6 +48,11 @@ export interface AgentSyncCounts {
   frontends_reconciled: number;
   /** Backends added to, removed from or changing state in a service port (summed over the changed ports). */
   endpoint_changes: number;
+  /**
+   * Frontends left unprogrammed because no service ID was free: Cilium's service (rev-NAT) IDs are 16-bit
+   * (MaxSetOfServiceID 0xFFFF), so a node holds at most 65,535 frontends; the agent reports the error and retries.
+   */
+  service_id_errors: number;
 }
 
 export function emptyCounts(): AgentSyncCounts {
@@ -64,6 +69,7 @@ export function emptyCounts(): AgentSyncCounts {
     elements_written: 0,
     frontends_reconciled: 0,
     endpoint_changes: 0,
+    service_id_errors: 0,
   };
 }
 
@@ -106,13 +112,15 @@ class IdAllocator {
   lookup(key: string): number | undefined {
     return this.byKey.get(key);
   }
-  acquire(key: string): number {
+  /** The key's ID, or a new one; null when every ID is taken. */
+  acquire(key: string): number | null {
     const have = this.byKey.get(key);
     if (have !== undefined) return have;
+    if (this.used.size >= this.max - this.first) return null;
     const start = this.next;
     let rolled = false;
     for (;;) {
-      if (this.next === start && rolled) throw new RangeError('no ID available');
+      if (this.next === start && rolled) return null;
       if (this.next === this.max) {
         this.next = this.first;
         rolled = true;
@@ -224,8 +232,13 @@ export class CiliumLb {
   }
 
   private updateFrontend(fe: DesiredFrontend, c: AgentSyncCounts): void {
-    c.frontends_reconciled++;
     const id = this.svcIds.acquire(fe.key);
+    if (id === null) {
+      // no service ID left: the frontend is not written (its packets find no service), retried on a later sync
+      c.service_id_errors++;
+      return;
+    }
+    c.frontends_reconciled++;
     const prev = this.frontends.get(fe.key);
     const prevSlots = prev?.slots ?? [];
     const newKeys = new Set(fe.backends.map((b) => b.key));
@@ -249,7 +262,9 @@ export class CiliumLb {
     fe.backends.forEach((b, i) => {
       let rec = this.backendRecs.get(b.key);
       if (rec === undefined) {
-        rec = { id: this.beIds.acquire(b.key), refCount: 0, state: null, value: backendValue(b) };
+        const beId = this.beIds.acquire(b.key);
+        if (beId === null) throw new RangeError('no backend ID available (2^32 - 1 backends)');
+        rec = { id: beId, refCount: 0, state: null, value: backendValue(b) };
         this.backendRecs.set(b.key, rec);
         if (b.isLocal) this.localBackendIds.add(rec.id);
       }

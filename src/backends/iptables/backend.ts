@@ -10,6 +10,7 @@ import type {
   ProxySnapshot,
   RenderedRuleset,
   ServicePortInfo,
+  EndpointInfo,
   Rng,
   Seconds,
   SyncRequest,
@@ -88,7 +89,7 @@ function chainLineBytes(name: string): number {
 
 function rulesBytes(rules: readonly Rule[]): number {
   let n = 0;
-  for (const r of rules) n += Buffer.byteLength(r.text) + 1;
+  for (const r of rules) n += r.bytes + 1;
   return n;
 }
 
@@ -108,6 +109,9 @@ function binarySearch(keys: readonly string[], k: string): number {
   return lo;
 }
 
+/** Service-port entries shared by backends of the same configuration, by endpoint list (see buildShared). */
+const sharedEntries = new WeakMap<readonly EndpointInfo[], Map<string, ServiceEntry>>();
+
 export class IptablesBackend implements Backend {
   readonly kind = 'iptables' as const;
   config: ProxierConfig;
@@ -122,6 +126,10 @@ export class IptablesBackend implements Backend {
   private readonly localIPs = new Set<number>();
   /** The IPv6 proxier's local addresses (node IPs, ::1) as words, for addrtype LOCAL. */
   private localIPs6: Words6[] = [];
+  /** Whether the service rules keep their restore text (ProxyNodeConfig.renderable). */
+  private readonly keepText: boolean;
+  /** With ProxyNodeConfig.shared: what a service port's entry depends on besides its info and endpoints. */
+  private sharedKey: string | null = null;
 
   private entries = new Map<string, ServiceEntry>();
   /** Service-port keys in KUBE-SERVICES order: sorted by key (code-unit order). */
@@ -169,6 +177,7 @@ export class IptablesBackend implements Backend {
     // only MinimizeIPTablesRestore restores partially; a per-rule writer changes what changed, counted separately
     this.restoreMode = this.writeMethod === 'restore-minimized' && this.facts.partialRestores ? 'minimized' : 'full';
     this.syncPeriod = opts.syncPeriod ?? 30;
+    this.keepText = node.renderable ?? true;
     const nodeIPv4 = node.nodeIPs.map((s) => parseIPv4(s)).filter((n): n is number => n !== null);
     for (const n of nodeIPv4) this.localIPs.add(n);
     let localCIDR: string | null = null;
@@ -207,6 +216,27 @@ export class IptablesBackend implements Backend {
     };
     if (this.family === 'IPv6') this.configureIPv6(node, opts);
     this.fixed = buildFixedRules(this.config, this.fx);
+    // the node IP only matters to a service's rules through loadBalancerSourceRanges (those are never shared)
+    if (node.shared === true) this.sharedKey = JSON.stringify({ ...this.config, nodeIP: null, keepText: this.keepText });
+  }
+
+  /**
+   * A service port's entry, shared with the other backends of the process whose configuration is the same: the
+   * entry depends only on the service port, its endpoint list (one object for every node with no endpoint of
+   * the service, src/proxy/tracker.ts), that configuration and large-cluster mode. Its rules jump to
+   * KUBE-MARK-MASQ of the backend that built it, a chain every such backend has with the same rules.
+   */
+  private buildShared(info: ServicePortInfo, eps: readonly EndpointInfo[], large: boolean, prev: ServiceEntry | undefined): ServiceEntry {
+    if (this.sharedKey === null || info.loadBalancerSourceRanges.length > 0)
+      return buildServiceEntry(info, eps, this.config, this.fx, large, prev);
+    let byKey = sharedEntries.get(eps);
+    if (byKey === undefined) sharedEntries.set(eps, (byKey = new Map()));
+    const k = `${large ? 1 : 0}${info.key}\n${this.sharedKey}`;
+    const have = byKey.get(k);
+    if (have !== undefined && have.info === info) return have;
+    const e = buildServiceEntry(info, eps, this.config, this.fx, large, prev);
+    byKey.set(k, e);
+    return e;
   }
 
   /**
@@ -256,6 +286,16 @@ export class IptablesBackend implements Backend {
   // -------------------------------------------------------------------------------------------
 
   sync(req: SyncRequest): SyncResult & { counts: IptablesSyncCounts } {
+    const keep = RuleBuilder.keepText;
+    RuleBuilder.keepText = this.keepText;
+    try {
+      return this.syncRules(req);
+    } finally {
+      RuleBuilder.keepText = keep;
+    }
+  }
+
+  private syncRules(req: SyncRequest): SyncResult & { counts: IptablesSyncCounts } {
     const now = req.now;
     const snap: ProxySnapshot = req.snapshot;
     const doFull = this.restoreMode === 'full' || this.needFullSync || now - this.lastFullSync > FULL_SYNC_PERIOD;
@@ -299,7 +339,7 @@ export class IptablesBackend implements Backend {
         const eps = snap.endpoints.get(k) ?? [];
         e =
           this.config.profile === 'current'
-            ? buildServiceEntry(info, eps, this.config, this.fx, large, prev)
+            ? this.buildShared(info, eps, large, prev)
             : buildEraServiceEntry(info, eps, this.config, this.fx, prev);
         if (prev !== undefined) cliChanged.push([prev, e]);
         else cliChanged.push([null, e]);
@@ -468,6 +508,7 @@ export class IptablesBackend implements Backend {
 
   /** The exact iptables-restore input of the last sync ('' before the first). */
   lastRestoreInput(): string {
+    if (!this.keepText) throw new Error('iptables backend: built with renderable: false, its rules keep no restore text');
     const p = this.plan;
     if (p === null) return '';
     const out: string[] = ['*filter'];
@@ -509,6 +550,7 @@ export class IptablesBackend implements Backend {
 
   /** The ruleset as `iptables-save` prints it (filter, then nat; without the "# Generated by" comment lines). */
   render(): RenderedRuleset {
+    if (!this.keepText) throw new Error('iptables backend: built with renderable: false, its rules keep no restore text');
     const out: string[] = [];
     for (const table of ['filter', 'nat'] as const) saveTable(table, this.tableChains(table), out, this.family);
     out.push('');

@@ -34,7 +34,7 @@ function probability(n: number, decimals: 5 | 10): string {
 
 function lineBytes(rules: readonly Rule[]): number {
   let n = 0;
-  for (const r of rules) n += Buffer.byteLength(r.text) + 1;
+  for (const r of rules) n += r.bytes + 1;
   return n;
 }
 
@@ -171,7 +171,7 @@ export function buildEraServiceEntry(
   let chainBytes = 0;
   const add = (chain: Chain, r: Rule): void => {
     chain.rules.push(r);
-    chainBytes += Buffer.byteLength(r.text) + 1;
+    chainBytes += r.bytes + 1;
     chainRuleCount++;
   };
 
@@ -220,7 +220,7 @@ export function buildEraServiceEntry(
     if (info.stickyMaxAgeSeconds > 0) dnat.recentSet(sep.name);
     const r2 = dnat.proto(protocol).dnatTo(e.ip, e.port);
     sep.rules = [r1, r2];
-    chainBytes += Buffer.byteLength(r1.text) + Buffer.byteLength(r2.text) + 2;
+    chainBytes += r1.bytes + r2.bytes + 2;
     chainRuleCount += 2;
   }
   // KUBE-XLB-: written only when there are endpoints (the release's loop ended earlier for a port without any)

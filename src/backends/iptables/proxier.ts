@@ -390,7 +390,7 @@ export function* writeOrder(e: ServiceEntry): Generator<Rule> {
 
 function lineBytes(rules: readonly Rule[]): number {
   let n = 0;
-  for (const r of rules) n += Buffer.byteLength(r.text) + 1;
+  for (const r of rules) n += r.bytes + 1;
   return n;
 }
 
@@ -419,6 +419,128 @@ function ipv4List(ips: readonly string[]): string[] {
     if (n !== null) out.push(formatIPv4(n));
   }
   return out;
+}
+
+/** The two rules of an endpoint's KUBE-SEP- chain: hairpin masquerade, then DNAT (with the affinity mark). */
+function sepRules(
+  name: string,
+  key: string,
+  e: EndpointInfo,
+  protocol: string,
+  sticky: number,
+  large: boolean,
+  markMasq: Chain,
+): [Rule, Rule] {
+  const hairpin = RuleBuilder.start(name, key);
+  if (!large) hairpin.comment(key);
+  const r1 = hairpin.src(e.ip).jump(markMasq);
+  const dnat = RuleBuilder.start(name, key);
+  if (!large) dnat.comment(key);
+  if (sticky > 0) dnat.recentSet(name);
+  const r2 = dnat.proto(protocol).dnatTo(e.ip, e.port);
+  return [r1, r2];
+}
+
+/**
+ * The rules of a KUBE-SVC- / KUBE-SVL- chain that pick an endpoint (after its masquerade rule, if any): with
+ * session affinity first a recent-check jump per endpoint, then one jump per endpoint, each but the last with
+ * probability 1/(endpoints left). `seps[i]` is the chain of `endpoints[i]`.
+ */
+function endpointJumpRules(
+  chain: string,
+  key: string,
+  endpoints: readonly EndpointInfo[],
+  seps: readonly Chain[],
+  sticky: number,
+  large: boolean,
+  v6: boolean,
+  out: Rule[],
+): void {
+  const epText = (e: EndpointInfo): string => (v6 ? joinHostPort(e.ip, e.port) : `${e.ip}:${e.port}`);
+  if (sticky > 0) {
+    for (let i = 0; i < endpoints.length; i++) {
+      const sep = seps[i]!;
+      const b = RuleBuilder.start(chain, key);
+      if (!large) b.comment(`${key} -> ${epText(endpoints[i]!)}`);
+      out.push(b.recentCheck(sep.name, sticky).jump(sep));
+    }
+  }
+  const n = endpoints.length;
+  for (let i = 0; i < n; i++) {
+    const b = RuleBuilder.start(chain, key);
+    if (!large) b.comment(`${key} -> ${epText(endpoints[i]!)}`);
+    if (i < n - 1) b.statistic(probability(n - i));
+    out.push(b.jump(seps[i]!));
+  }
+}
+
+/**
+ * An IPv4 KUBE-SVC- / KUBE-SVL- chain built without restore text: its first rules (the masquerade rule) are
+ * kept, the endpoint jumps (endpointJumpRules) are built when the chain is first read, which only the packet walk
+ * of a connection to the service does. Counts and bytes are taken when the entry is built.
+ */
+export class LazyJumpChain extends Chain {
+  private tail: { endpoints: readonly EndpointInfo[]; seps: readonly Chain[]; sticky: number; large: boolean } | null = null;
+  constructor(name: string, key: string) {
+    super(name, 'nat', false, [], key);
+  }
+  setTail(endpoints: readonly EndpointInfo[], seps: readonly Chain[], sticky: number, large: boolean): void {
+    this.tail = { endpoints, seps, sticky, large };
+  }
+  override get rules(): Rule[] {
+    const t = this.tail;
+    if (t !== null) {
+      this.tail = null;
+      const out = this.list.slice();
+      const keep = RuleBuilder.keepText;
+      RuleBuilder.keepText = false;
+      try {
+        endpointJumpRules(this.name, this.owner, t.endpoints, t.seps, t.sticky, t.large, false, out);
+      } finally {
+        RuleBuilder.keepText = keep;
+      }
+      this.list = out;
+    }
+    return this.list;
+  }
+  override set rules(v: Rule[]) {
+    this.list = v;
+    this.tail = null;
+  }
+}
+
+/**
+ * An IPv4 KUBE-SEP- chain of a service port built without restore text: it keeps the endpoint and builds its two
+ * rules (the same as sepRules) when first read, which only the packet walk of a connection to that endpoint
+ * does. A million endpoints then cost a small object each instead of a chain, an array and two rules.
+ */
+export class LazySepChain extends Chain {
+  constructor(
+    name: string,
+    key: string,
+    readonly ep: EndpointInfo,
+    private readonly protocol: string,
+    private readonly sticky: number,
+    private readonly large: boolean,
+    private readonly markMasq: Chain,
+  ) {
+    super(name, 'nat', false, EMPTY_RULES, key);
+  }
+  override get rules(): Rule[] {
+    if (this.list === EMPTY_RULES) {
+      const keep = RuleBuilder.keepText;
+      RuleBuilder.keepText = false;
+      try {
+        this.list = sepRules(this.name, this.owner, this.ep, this.protocol, this.sticky, this.large, this.markMasq);
+      } finally {
+        RuleBuilder.keepText = keep;
+      }
+    }
+    return this.list;
+  }
+  override set rules(v: Rule[]) {
+    this.list = v;
+  }
 }
 
 /**
@@ -480,25 +602,38 @@ export function buildServiceEntry(
   const usesFWChain = hasEndpoints && lbIPs.length > 0 && sourceRanges.length > 0;
 
   // Chain objects first, so that rules can point at them.
-  const svcChain = usesClusterPolicyChain ? new Chain(flat(SVC_PREFIX, hash), 'nat', false, [], key) : null;
-  const svlChain = usesLocalPolicyChain ? new Chain(flat(SVL_PREFIX, hash), 'nat', false, [], key) : null;
+  // without restore text (a benchmark case) the IPv4 policy chains build their endpoint jumps when first walked
+  const lazy = !v6 && !RuleBuilder.keepText;
+  const policyChain = (name: string): Chain => (lazy ? new LazyJumpChain(name, key) : new Chain(name, 'nat', false, [], key));
+  const svcChain = usesClusterPolicyChain ? policyChain(flat(SVC_PREFIX, hash)) : null;
+  const svlChain = usesLocalPolicyChain ? policyChain(flat(SVL_PREFIX, hash)) : null;
   const extChain = usesExternalTrafficChain ? new Chain(flat(EXT_PREFIX, hash), 'nat', false, [], key) : null;
   const fwChain = usesFWChain ? new Chain(flat(FW_PREFIX, hash), 'nat', false, [], key) : null;
   // endpoint chain names of the previous build, to avoid hashing again (the DNAT rule says which endpoint)
   const prevSep = new Map<string, string>();
   if (prev !== undefined && prev.protocol === protocol) {
     for (const c of prev.chains) {
+      if (c instanceof LazySepChain) {
+        prevSep.set(`${c.ep.ip}:${c.ep.port}`, c.name);
+        continue;
+      }
+      if (c instanceof LazyJumpChain) continue; // ends in a jump, never in a DNAT rule
+
       const d = c.rules[c.rules.length - 1];
-      if (d !== undefined && d.target === T_DNAT_)
+      // (an IPv6 rule says its endpoint only in its text; without the text the name is hashed again)
+      if (d !== undefined && d.target === T_DNAT_ && (!v6 || d.hasText))
         prevSep.set(v6 ? d.text.slice(d.text.lastIndexOf(' ') + 1) : `${formatIPv4(d.arg1)}:${d.arg2}`, c.name);
     }
   }
   const sepChains: Chain[] = [];
   const sepByEp = new Map<string, Chain>();
+  // likewise an IPv4 endpoint chain builds its two rules only when walked
   for (const e of all) {
     const ep = v6 ? joinHostPort(e.ip, e.port) : `${e.ip}:${e.port}`;
     const name = prevSep.get(ep) ?? endpointChainName(key, protocol, ep);
-    const c = new Chain(name, 'nat', false, EMPTY_RULES, key);
+    const c = lazy
+      ? new LazySepChain(name, key, e, protocol, info.stickyMaxAgeSeconds, large, fx.markMasq)
+      : new Chain(name, 'nat', false, EMPTY_RULES, key);
     sepChains.push(c);
     sepByEp.set(ep, c);
   }
@@ -609,7 +744,7 @@ export function buildServiceEntry(
   let chainRuleCount = 0;
   const add = (chain: Chain, r: Rule): void => {
     chain.rules.push(r);
-    chainBytes += Buffer.byteLength(r.text) + 1;
+    chainBytes += r.bytes + 1;
     chainRuleCount++;
   };
 
@@ -659,46 +794,34 @@ export function buildServiceEntry(
   }
 
   const writeServiceToEndpointRules = (ch: Chain, endpoints: readonly EndpointInfo[]): void => {
-    if (info.stickyMaxAgeSeconds > 0) {
-      for (const e of endpoints) {
-        const ep = v6 ? joinHostPort(e.ip, e.port) : `${e.ip}:${e.port}`;
-        const sep = sepByEp.get(ep)!;
-        const b = rb(ch.name);
-        if (!large) b.comment(`${key} -> ${ep}`);
-        add(ch, b.recentCheck(sep.name, info.stickyMaxAgeSeconds).jump(sep));
-      }
-    }
-    const n = endpoints.length;
-    for (let i = 0; i < n; i++) {
-      const e = endpoints[i]!;
-      const ep = v6 ? joinHostPort(e.ip, e.port) : `${e.ip}:${e.port}`;
-      const b = rb(ch.name);
-      if (!large) b.comment(`${key} -> ${ep}`);
-      if (i < n - 1) b.statistic(probability(n - i));
-      add(ch, b.jump(sepByEp.get(ep)!));
-    }
+    const seps =
+      endpoints.length === all.length && endpoints.every((e, i) => e === all[i])
+        ? sepChains
+        : endpoints.map((e) => sepByEp.get(v6 ? joinHostPort(e.ip, e.port) : `${e.ip}:${e.port}`)!);
+    const rules: Rule[] = [];
+    endpointJumpRules(ch.name, key, endpoints, seps, info.stickyMaxAgeSeconds, large, v6, rules);
+    if (ch instanceof LazyJumpChain) {
+      // counted now, kept as the endpoints and their chains
+      for (const r of rules) chainBytes += r.bytes + 1;
+      chainRuleCount += rules.length;
+      ch.setTail(endpoints, seps, info.stickyMaxAgeSeconds, large);
+    } else for (const r of rules) add(ch, r);
   };
   if (svcChain !== null) writeServiceToEndpointRules(svcChain, cluster);
   if (svlChain !== null) writeServiceToEndpointRules(svlChain, local);
 
-  // Per-endpoint chains.
+  // Per-endpoint chains (a lazy one's rules are built here for their bytes, then again when first walked).
   for (let i = 0; i < all.length; i++) {
     const e = all[i]!;
     const sep = sepChains[i]!;
-    const hairpin = rb(sep.name);
-    if (!large) hairpin.comment(key);
-    const r1 = hairpin.src(e.ip).jump(fx.markMasq);
-    const dnat = rb(sep.name);
-    if (!large) dnat.comment(key);
-    if (info.stickyMaxAgeSeconds > 0) dnat.recentSet(sep.name);
-    const r2 = dnat.proto(protocol).dnatTo(e.ip, e.port);
-    sep.rules = [r1, r2];
-    chainBytes += Buffer.byteLength(r1.text) + Buffer.byteLength(r2.text) + 2;
+    const [r1, r2] = sepRules(sep.name, key, e, protocol, info.stickyMaxAgeSeconds, large, fx.markMasq);
+    if (!(sep instanceof LazySepChain)) sep.rules = [r1, r2];
+    chainBytes += r1.bytes + r2.bytes + 2;
     chainRuleCount += 2;
   }
 
   // right-size the rule arrays that grew by push (they live as long as the service is unchanged)
-  for (const c of [extChain, fwChain, svcChain, svlChain]) if (c !== null) c.rules = c.rules.slice();
+  for (const c of [extChain, fwChain, svcChain, svlChain]) if (c !== null && !(c instanceof LazyJumpChain)) c.rules = c.rules.slice();
   const chains: Chain[] = [];
   if (extChain !== null) chains.push(extChain);
   if (fwChain !== null) chains.push(fwChain);

@@ -131,6 +131,9 @@ export interface Timeouts {
 /** Default IPVS protocol timeouts: ip_vs_proto_tcp.c (TIME_WAIT 2*60 s), ip_vs_proto_udp.c (NORMAL 5*60 s). */
 export const DEFAULT_TIMEOUTS: Timeouts = { tcpClosed: 120, udp: 300 };
 
+/** The inactive-connection queue of a real server that never had one (shared; pushInactive gives it its own). */
+const NO_EXPIRY: number[] = [];
+
 export class IpvsKernel {
   readonly services = new Map<string, VirtualService>();
   /** Per protocol: addrPortKey -> service (the resizable table's one-probe lookup). */
@@ -232,7 +235,7 @@ export class IpvsKernel {
       weight,
       activeConns: 0,
       inactiveConns: 0,
-      inactiveExpiry: [],
+      inactiveExpiry: NO_EXPIRY,
       inactiveOpen: 0,
     };
     d.weight = weight;
@@ -320,7 +323,8 @@ export class IpvsKernel {
   }
 
   private pushInactive(d: RealServer, expires: number, countNew: boolean): void {
-    const q = d.inactiveExpiry;
+    let q = d.inactiveExpiry;
+    if (q === NO_EXPIRY) d.inactiveExpiry = q = [];
     // keep the queue sorted (times are normally non-decreasing)
     if (q.length === 0 || q[q.length - 1]! <= expires) q.push(expires);
     else {

@@ -103,6 +103,10 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
         masqueradeBit: 14,
         nodePortAddresses: [],
         ...(v6 ? { ipFamily: family } : {}),
+        // a case never prints a ruleset: backends may drop what only render() needs
+        renderable: false,
+        // many simulated nodes share what does not depend on the node (counts stay per node)
+        shared: proxyCount > 1,
       };
       const backend = def.create(nodeCfg, backendOptions);
       mine.push(
@@ -116,6 +120,7 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
           // the IPv4 proxier keeps the stream a single-stack node has; the IPv6 one draws from its own
           rng: rng.stream(v6 ? `dataplane.${node.name}.IPv6` : `dataplane.${node.name}`),
           onSync: (r: SyncRecord) => rec.sync(r, world.measuring),
+          shared: proxyCount > 1,
         }),
       );
     }

@@ -41,15 +41,16 @@ export class Controllers {
 
   newPod(d: Dep, rs: RS): PodState {
     let name = '';
+    let key = '';
     for (;;) {
       let suffix = '';
       for (let i = 0; i < 5; i++) suffix += ALPHANUMS[this.s.rng.int(ALPHANUMS.length)];
-      name = `${d.name}-${rs.hash}-${suffix}`;
-      const key = objectKey(d.ns, name);
+      name = [d.name, '-', rs.hash, '-', suffix].join(''); // one flat string, not a rope (a million pods keep it)
+      key = objectKey(d.ns, name);
       if (!this.s.pods.has(key) && !this.s.cluster.pods.has(key)) break;
     }
     const p: PodState = {
-      key: objectKey(d.ns, name),
+      key,
       ns: d.ns,
       name,
       dep: d,

@@ -27,15 +27,18 @@ export class Kubelet {
     let set = this.s.byNode.get(p.node);
     if (set === undefined) this.s.byNode.set(p.node, (set = new Set()));
     set.add(p);
-    this.s.cluster.addPod({
-      namespace: p.ns,
-      name: p.name,
-      labels: p.rs.labels, // shared with the ReplicaSet (labels are replaced, never changed in place): one object per RS, not per pod
-      nodeName: p.node,
-      phase: state.phase,
-      ready: state.ready,
-      containerPorts: p.dep.containerPorts,
-    });
+    this.s.cluster.addPod(
+      {
+        namespace: p.ns,
+        name: p.name,
+        labels: p.rs.labels, // shared with the ReplicaSet (labels are replaced, never changed in place): one object per RS, not per pod
+        nodeName: p.node,
+        phase: state.phase,
+        ready: state.ready,
+        containerPorts: p.dep.containerPorts,
+      },
+      p.key,
+    );
     this.s.emit('scheduled', p);
   }
 
