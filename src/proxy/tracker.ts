@@ -139,7 +139,8 @@ function sharedPortInfos(svc: Service, family: IPFamily): ServicePortInfo[] {
  * slices (isLocal is false throughout), a list of its own for a node that has one.
  */
 function sharedEndpoints(info: ServicePortInfo, slices: readonly EndpointSlice[], nodeName: string, family: IPFamily): EndpointInfo[] {
-  for (const s of slices) for (const ep of s.endpoints) if (ep.nodeName === nodeName) return endpointsForPort(info, slices, nodeName, family);
+  for (const s of slices)
+    for (const ep of s.endpoints) if (ep.nodeName === nodeName) return endpointsForPort(info, slices, nodeName, family);
   let byPort = endpointsOf.get(slices);
   if (byPort === undefined) endpointsOf.set(slices, (byPort = new Map()));
   const k = `${family}/${info.portName}/${info.protocol}`;
