@@ -166,7 +166,7 @@ bench: { lookup: false, sync: false }
 
 test('a dual-stack case: two proxiers a node, each with the services and endpoints of its family', () => {
   const sc = loadScenario(scenarioFile(SCENARIO), { quick: false });
-  const w = buildCase(sc.cases[0]!, 'iptables', {});
+  const w = buildCase(sc.cases[0]!, 'iptables', { renderable: true });
   assert.equal(w.proxies.length, 2);
   for (const p of w.proxies) {
     const [a, b] = w.proxiersOf.get(p.name)!;

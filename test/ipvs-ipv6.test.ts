@@ -6,15 +6,15 @@
  * real `ipset restore` and the restore input with `ip6tables-nft-restore` in a private network namespace and reads
  * them back; ipvsadm cannot load here (no IPVS module).
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpvsProxier, Ipset, IPSET_INFO } from '../src/backends/ipvs/index.js';
 import { ipsetName } from '../src/backends/ipvs/ipset.js';
 import { NODE6, smallCluster6, uniformCluster6 } from './fixtures/ipvs/cluster.js';
+import { netfilterUsable as usable, unshared as sh } from './fixtures/netns.js';
 import { loadManifests } from '../src/cluster/manifests.js';
 import { renderDetailed } from '../src/proxy/render.js';
 import { RngStreams } from '../src/sim/rng.js';
@@ -146,29 +146,7 @@ test('render --backend ipvs for IPv6 manifests; first packets through it are not
 // The real tools
 // ---------------------------------------------------------------------------------------------
 
-const REQUIRE = process.env['KPBENCH_REQUIRE_NETFILTER'] === '1';
 process.env['PATH'] = `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin`;
-
-function sh(script: string): { code: number; out: string; err: string } {
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  return { code: r.status ?? 127, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
-}
-
-function usable(t: TestContext, tools: string[]): boolean {
-  const missing = tools.filter((x) => spawnSync('sh', ['-c', `command -v ${x}`]).status !== 0);
-  const rootless = typeof process.getuid === 'function' && process.getuid() !== 0;
-  const why = rootless
-    ? 'not root'
-    : missing.length > 0
-      ? `missing ${missing.join(', ')}`
-      : sh('true').code !== 0
-        ? 'no network namespaces'
-        : '';
-  if (why === '') return true;
-  if (REQUIRE) assert.fail(`real-tool test cannot run: ${why}`);
-  t.skip(why);
-  return false;
-}
 
 function withFiles(files: Record<string, string>, fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'kpbench-ipvs6-'));

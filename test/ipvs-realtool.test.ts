@@ -9,38 +9,16 @@
  *   The `-m ipvs` rule is left out when the kernel has no xt_ipvs.
  * Skips when not root or a tool is missing, unless KPBENCH_REQUIRE_NETFILTER=1.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpvsProxier } from '../src/backends/ipvs/index.js';
 import { NODE, smallCluster, uniformCluster } from './fixtures/ipvs/cluster.js';
+import { netfilterUsable as usable, unshared as sh } from './fixtures/netns.js';
 
-const REQUIRE = process.env['KPBENCH_REQUIRE_NETFILTER'] === '1';
 process.env['PATH'] = `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin`;
-
-function sh(script: string): { code: number; out: string; err: string } {
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  return { code: r.status ?? 127, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
-}
-
-function usable(t: TestContext, tools: string[]): boolean {
-  const missing = tools.filter((x) => spawnSync('sh', ['-c', `command -v ${x}`]).status !== 0);
-  const rootless = typeof process.getuid === 'function' && process.getuid() !== 0;
-  const why = rootless
-    ? 'not root'
-    : missing.length > 0
-      ? `missing ${missing.join(', ')}`
-      : sh('true').code !== 0
-        ? 'no network namespaces'
-        : '';
-  if (why === '') return true;
-  if (REQUIRE) assert.fail(`real-tool test cannot run: ${why}`);
-  t.skip(why);
-  return false;
-}
 
 const JUMPS = [
   'iptables-nft -t nat -N KUBE-SERVICES',

@@ -65,7 +65,14 @@ export interface CaseWorld {
 }
 
 /** Builds a case's cluster and kube-proxies and runs the initial sync on every node (up to `t0`). */
-export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOptions, 'calibration' | 'onPhase'>): CaseWorld {
+export function buildCase(
+  c: ScenarioCase,
+  kind: BackendKind,
+  opts: Pick<CaseOptions, 'calibration' | 'onPhase'> & {
+    /** Keep what printing a ruleset needs (a case never prints one; tests that look at a case's rulesets do). */
+    renderable?: boolean;
+  },
+): CaseWorld {
   const sc = c.scenario;
   opts.onPhase?.('build');
   const sched = new Scheduler();
@@ -104,7 +111,7 @@ export function buildCase(c: ScenarioCase, kind: BackendKind, opts: Pick<CaseOpt
         nodePortAddresses: [],
         ...(v6 ? { ipFamily: family } : {}),
         // a case never prints a ruleset: backends may drop what only render() needs
-        renderable: false,
+        renderable: opts.renderable ?? false,
         // many simulated nodes share what does not depend on the node (counts stay per node)
         shared: proxyCount > 1,
       };
