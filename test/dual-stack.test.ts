@@ -7,29 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { hash16 } from './fixtures/iptables.js';
 import { loadManifests } from '../src/cluster/manifests.js';
 import { renderChange, renderDetailed } from '../src/proxy/render.js';
 import { InputError } from '../src/errors.js';
 import type { IptablesBackend } from '../src/backends/iptables/index.js';
 
 const FIX = 'test/fixtures/family/dual-stack.yaml';
-
-function hash16(s: string): string {
-  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let val = 0;
-  let out = '';
-  for (const b of createHash('sha256').update(s).digest()) {
-    val = ((val << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += A[(val >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out.slice(0, 16);
-}
 
 function rules(text: string, table: string, chain: string): string[] {
   const body = text.split(/^\*/m).find((t) => t.startsWith(`${table}\n`)) ?? '';

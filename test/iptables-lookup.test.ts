@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
 import type { EndpointInfo, LookupResult, Packet, Protocol, ProxySnapshot, Rng, ServicePortInfo } from '../src/types.js';
 import { createIptablesBackend, RECENT_LIST_MAX, type IptablesBackend } from '../src/backends/iptables/index.js';
-import { ep, REAL_NODE, scripted, snapshot, svc, upstreamBackend } from './fixtures/iptables.js';
+import { ep, overallServices, REAL_NODE, scripted, snapshot, svc, upstreamBackend } from './fixtures/iptables.js';
 
 const NEVER: Rng = { next: () => 0.9999999 };
 
@@ -144,38 +144,8 @@ test('masquerade: off-cluster sources, node-originated traffic and hairpin conne
 
 test('upstream TestTracePacket flows on the TestOverallIPTablesRules services', () => {
   const b = upstreamBackend();
-  const s = snapshot([
-    [svc({ namespace: 'ns1', name: 'svc1', portName: 'p80', clusterIP: '172.30.0.41', port: 80 }), [ep('10.180.0.1', 80)]],
-    [
-      svc({
-        namespace: 'ns2',
-        name: 'svc2',
-        portName: 'p80',
-        clusterIP: '172.30.0.42',
-        port: 80,
-        type: 'LoadBalancer',
-        nodePort: 3001,
-        loadBalancerIPs: ['1.2.3.4'],
-        externalIPs: ['192.168.99.22'],
-        externalPolicyLocal: true,
-        healthCheckNodePort: 30000,
-      }),
-      [ep('10.180.0.2', 80)],
-    ],
-    [
-      svc({
-        namespace: 'ns4',
-        name: 'svc4',
-        portName: 'p80',
-        clusterIP: '172.30.0.44',
-        port: 80,
-        type: 'NodePort',
-        externalIPs: ['192.168.99.33'],
-      }),
-      [ep('10.180.0.4', 80), ep('10.180.0.5', 80, { nodeName: 'test-node', isLocal: true })],
-    ],
-    [svc({ namespace: 'ns6', name: 'svc6', portName: 'p80', clusterIP: '172.30.0.46', port: 80 }), []],
-  ]);
+  // TestTracePacket's services: TestOverallIPTablesRules' svc1, svc2, svc4 and svc6
+  const s = snapshot(overallServices().filter(([p]) => ['ns1', 'ns2', 'ns4', 'ns6'].includes(p.namespace)));
   b.sync({ snapshot: s, changed: new Set(s.services.keys()), now: 0 });
   const rng = seedrandom('trace');
   const flow = (src: string, dst: string, port: number): LookupResult => b.lookup(pkt(src, dst, port), { next: () => rng() }, 1);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { EndpointInfo, ProxySnapshot, ServicePortInfo, SyncResult } from '../src/types.js';
 import type { IptablesBackend } from '../src/backends/iptables/index.js';
-import { ep, snapshot, sortIPTablesRules, svc, upstreamBackend, UPSTREAM_NODE } from './fixtures/iptables.js';
+import { ep, overallServices, snapshot, sortIPTablesRules, svc, upstreamBackend, UPSTREAM_NODE } from './fixtures/iptables.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/iptables/${name}`, import.meta.url), 'utf8');
 
@@ -33,58 +33,7 @@ function natRulesInKernel(b: IptablesBackend): number {
 }
 
 function overallSnapshot(): ProxySnapshot {
-  return snapshot([
-    [svc({ namespace: 'ns1', name: 'svc1', portName: 'p80', clusterIP: '172.30.0.41', port: 80 }), [ep('10.180.0.1', 80)]],
-    [
-      svc({
-        namespace: 'ns2',
-        name: 'svc2',
-        portName: 'p80',
-        clusterIP: '172.30.0.42',
-        port: 80,
-        type: 'LoadBalancer',
-        nodePort: 3001,
-        loadBalancerIPs: ['1.2.3.4'],
-        externalIPs: ['192.168.99.22'],
-        externalPolicyLocal: true,
-        healthCheckNodePort: 30000,
-      }),
-      // no NodeName: not local, so eTP:Local has no endpoint on this node
-      [ep('10.180.0.2', 80)],
-    ],
-    [
-      svc({ namespace: 'ns3', name: 'svc3', portName: 'p80', clusterIP: '172.30.0.43', port: 80, type: 'NodePort', nodePort: 3003 }),
-      [ep('10.180.0.3', 80)],
-    ],
-    [
-      svc({
-        namespace: 'ns4',
-        name: 'svc4',
-        portName: 'p80',
-        clusterIP: '172.30.0.44',
-        port: 80,
-        type: 'NodePort',
-        externalIPs: ['192.168.99.33'],
-      }),
-      [ep('10.180.0.4', 80), ep('10.180.0.5', 80, { nodeName: 'test-node', isLocal: true })],
-    ],
-    [
-      svc({
-        namespace: 'ns5',
-        name: 'svc5',
-        portName: 'p80',
-        clusterIP: '172.30.0.45',
-        port: 80,
-        type: 'LoadBalancer',
-        nodePort: 3002,
-        loadBalancerIPs: ['5.6.7.8'],
-        loadBalancerSourceRanges: [' 203.0.113.0/25'],
-        stickyMaxAgeSeconds: 10800,
-      }),
-      [ep('10.180.0.3', 80)],
-    ],
-    [svc({ namespace: 'ns6', name: 'svc6', portName: 'p80', clusterIP: '172.30.0.46', port: 80 }), []],
-  ]);
+  return snapshot(overallServices());
 }
 
 test('upstream TestOverallIPTablesRules: the whole restore input, byte for byte after sortIPTablesRules', () => {

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { hash16 } from './fixtures/iptables.js';
 import { loadManifests, loadObjects } from '../src/cluster/manifests.js';
 import {
   DEFAULT_NODE_IP,
@@ -26,22 +26,6 @@ function render(file: string, o: Omit<RenderOptions, 'objects' | 'backend'> & { 
   return renderManifests({ backend: 'iptables', ...o, objects: loadManifests([`${FIX}/${file}`]) });
 }
 
-/** kube-proxy's chain-name hash: base32 (RFC 4648) of SHA-256, first 16 characters, computed here independently. */
-function hash16(s: string): string {
-  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let val = 0;
-  let out = '';
-  for (const b of createHash('sha256').update(s).digest()) {
-    val = ((val << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += A[(val >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out.slice(0, 16);
-}
 const svcChain = (prefix: string, key: string, proto: string) => `${prefix}-${hash16(key + proto)}`;
 const sepChain = (key: string, proto: string, ep: string) => `KUBE-SEP-${hash16(key + proto + ep)}`;
 

@@ -100,21 +100,7 @@ export class FixedChains {
 
   /** Built-in and canary chains first, then kube-proxy's own, per table. */
   natChains(): Chain[] {
-    if (this.profile !== 'current') {
-      const out = [
-        this.natPrerouting,
-        this.natInput,
-        this.natOutput,
-        this.natPostrouting,
-        this.natServices,
-        this.natNodePorts,
-        this.natKubePostrouting,
-        this.markMasq,
-      ];
-      if (this.kubeletDrop) out.push(this.natMarkDrop);
-      return out;
-    }
-    return [
+    const out = [
       this.natPrerouting,
       this.natInput,
       this.natOutput,
@@ -123,35 +109,17 @@ export class FixedChains {
       this.natNodePorts,
       this.natKubePostrouting,
       this.markMasq,
-      this.natCanary,
     ];
+    if (this.profile === 'current') out.push(this.natCanary);
+    else if (this.kubeletDrop) out.push(this.natMarkDrop);
+    return out;
   }
   filterChains(): Chain[] {
-    const kubelet = this.kubeletDrop ? [this.filterFirewall] : [];
-    if (this.profile === 'v1.6') return [this.filterInput, this.filterForward, this.filterOutput, this.filterServices, ...kubelet];
-    if (this.profile === 'v1.14') {
-      return [
-        this.filterInput,
-        this.filterForward,
-        this.filterOutput,
-        this.filterServices,
-        this.filterExternal,
-        this.filterForwardKube,
-        ...kubelet,
-      ];
-    }
-    return [
-      this.filterInput,
-      this.filterForward,
-      this.filterOutput,
-      this.filterServices,
-      this.filterExternal,
-      this.filterForwardKube,
-      this.filterNodePorts,
-      this.filterProxyFirewall,
-      this.filterFirewall,
-      this.filterCanary,
-    ];
+    const out = [this.filterInput, this.filterForward, this.filterOutput, this.filterServices];
+    if (this.profile !== 'v1.6') out.push(this.filterExternal, this.filterForwardKube);
+    if (this.profile === 'current') out.push(this.filterNodePorts, this.filterProxyFirewall, this.filterFirewall, this.filterCanary);
+    else if (this.kubeletDrop) out.push(this.filterFirewall);
+    return out;
   }
 
   /**
