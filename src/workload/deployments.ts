@@ -33,7 +33,7 @@
  * placement.ts (the scheduler's node choice), kubelet.ts (binding and pod lifecycle), controllers.ts (Deployment
  * and ReplicaSet controllers). This file is the public API.
  */
-import type { Pod } from '../types.js';
+import type { Labels, Pod } from '../types.js';
 import type { Cluster } from '../cluster/cluster.js';
 import { objectKey } from '../cluster/selector.js';
 import type { Scheduler } from '../sim/scheduler.js';
@@ -237,7 +237,7 @@ export class Deployments {
     if (d === undefined) return [];
     const out: PodState[] = [];
     for (const rs of d.rss) for (const p of rs.pods) out.push(p);
-    if (includeTerminating) for (const p of d.terminating) out.push(p);
+    if (includeTerminating) for (const p of d.terminating ?? []) out.push(p);
     out.sort((a, b) => a.seq - b.seq);
     return out.map((p) => this.view(p));
   }
@@ -327,13 +327,11 @@ export class Deployments {
     const strategy: RollingUpdateStrategy = { maxSurge: spec.maxSurge ?? '25%', maxUnavailable: spec.maxUnavailable ?? '25%' };
     resolveFenceposts(strategy, spec.replicas);
     checkStrategy(strategy);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the Deployment record's callbacks reach the controller
-    const self = this;
     const d: Dep = {
       key,
       ns: spec.namespace,
       name: spec.name,
-      selector: { ...spec.labels },
+      selector: Object.freeze({ ...spec.labels }), // the handle's too: never changed
       replicas: spec.replicas,
       containerPorts: spec.containerPorts ?? [],
       nodes: spec.nodes ?? null,
@@ -343,16 +341,10 @@ export class Deployments {
       annotatedReplicas: spec.replicas,
       annotatedMax: spec.replicas + resolveFenceposts(strategy, spec.replicas)[0],
       deleted: false,
-      terminating: new Set(),
-      handle: {
-        namespace: spec.namespace,
-        name: spec.name,
-        key,
-        selector: { ...spec.labels },
-        status: () => self.status(d),
-        pods: () => self.clusterPods(d),
-      },
+      terminating: null,
+      handle: null!, // set below: the handle refers to the record
     };
+    d.handle = new Handle(this, d);
     d.rss.push(this.controllers.newRS(d));
     this.s.cluster.addNamespace(spec.namespace);
     this.s.deps.set(key, d);
@@ -375,14 +367,15 @@ export class Deployments {
     };
   }
 
-  private status(d: Dep): DeploymentStatus {
+  /** @internal the handle's status() */
+  status(d: Dep): DeploymentStatus {
     let pods = 0;
     let ready = 0;
     for (const rs of d.rss) {
       pods += rs.pods.size;
       ready += rs.readyCount;
     }
-    const terminating = d.terminating.size;
+    const terminating = d.terminating?.size ?? 0;
     const cur = d.rss[d.rss.length - 1];
     const updated = cur?.pods.size ?? 0;
     return {
@@ -399,11 +392,12 @@ export class Deployments {
     };
   }
 
-  private clusterPods(d: Dep): Pod[] {
+  /** @internal the handle's pods() */
+  clusterPods(d: Dep): Pod[] {
     const out: Pod[] = [];
     const states: PodState[] = [];
     for (const rs of d.rss) for (const p of rs.pods) if (p.bound) states.push(p);
-    for (const p of d.terminating) states.push(p);
+    for (const p of d.terminating ?? []) states.push(p);
     states.sort((a, b) => a.seq - b.seq);
     for (const p of states) {
       const pod = this.s.cluster.pods.get(p.key);
@@ -411,12 +405,33 @@ export class Deployments {
     }
     return out;
   }
+}
 
-  // -------------------------------------------------------------------------------------------
-  // Internals: pod lifecycle
-  // -------------------------------------------------------------------------------------------
+/** A Deployment as callers hold it (a class, not a literal with closures: one small object per Deployment). */
+class Handle implements DeploymentHandle {
+  constructor(
+    private readonly model: Deployments,
+    private readonly d: Dep,
+  ) {}
 
-  // -------------------------------------------------------------------------------------------
-  // Internals: the deployment and replica set controllers
-  // -------------------------------------------------------------------------------------------
+  get namespace(): string {
+    return this.d.ns;
+  }
+  get name(): string {
+    return this.d.name;
+  }
+  get key(): string {
+    return this.d.key;
+  }
+  get selector(): Labels {
+    return this.d.selector;
+  }
+
+  status(): DeploymentStatus {
+    return this.model.status(this.d);
+  }
+
+  pods(): Pod[] {
+    return this.model.clusterPods(this.d);
+  }
 }

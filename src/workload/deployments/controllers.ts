@@ -6,7 +6,7 @@
 import { objectKey } from '../../cluster/selector.js';
 import { ALPHANUMS, fnv32a, resolveFenceposts, safeEncodeString } from './api.js';
 import type { Kubelet } from './kubelet.js';
-import type { Dep, DeploymentsState, PodState, RS } from './state.js';
+import { PodState, type Dep, type DeploymentsState, type RS } from './state.js';
 
 const MAX_SYNC_STEPS = 10_000;
 
@@ -36,6 +36,7 @@ export class Controllers {
       pods: new Set(),
       readyCount: 0,
       seq: this.s.seq++,
+      dep: d,
     };
   }
 
@@ -49,31 +50,7 @@ export class Controllers {
       key = objectKey(d.ns, name);
       if (!this.s.pods.has(key) && !this.s.cluster.pods.has(key)) break;
     }
-    const p: PodState = {
-      key,
-      ns: d.ns,
-      name,
-      dep: d,
-      rs,
-      seq: this.s.seq++,
-      node: '',
-      bound: false,
-      phase: 'Pending',
-      container: 'waiting',
-      probeFailing: false,
-      terminating: false,
-      ready: false,
-      readySince: -1,
-      restarts: 0,
-      crashStreak: 0,
-      lastStart: -1,
-      loopRun: null,
-      lifeTimer: null,
-      crashTimer: null,
-      pubPhase: 'Pending',
-      pubReady: false,
-      pubTerminating: false,
-    };
+    const p = new PodState(key, name, rs, this.s.seq++);
     this.s.pods.set(p.key, p);
     rs.pods.add(p);
     this.s.emit('created', p);

@@ -167,7 +167,7 @@ export class Kubelet {
     }
     this.s.byNode.get(p.node)?.delete(p);
     this.s.placement.change(p.node, -1);
-    p.dep.terminating.add(p);
+    (p.dep.terminating ??= new Set()).add(p);
     this.publish(p);
     this.s.emit('terminating', p);
     this.s.sched.after(
@@ -175,7 +175,7 @@ export class Kubelet {
       () => {
         if (this.s.pods.get(p.key) !== p) return;
         this.s.pods.delete(p.key);
-        p.dep.terminating.delete(p);
+        p.dep.terminating?.delete(p);
         this.s.cluster.deletePod(p.ns, p.name);
         this.s.emit('deleted', p);
       },
@@ -201,7 +201,7 @@ export class Kubelet {
     if (p.crashTimer !== null) this.s.sched.cancel(p.crashTimer);
     p.lifeTimer = p.crashTimer = null;
     this.s.pods.delete(key);
-    p.dep.terminating.delete(p);
+    p.dep.terminating?.delete(p);
     if (!p.terminating) {
       if (p.ready) p.rs.readyCount--;
       p.ready = false;
