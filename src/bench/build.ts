@@ -104,7 +104,7 @@ export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: 
         targetPort: p.targetPort,
         nodePort: 0,
       })),
-      loadBalancerIngressIPs: kind === 'LoadBalancer' ? [lbIPs.allocate()] : [],
+      ...(kind === 'LoadBalancer' ? { loadBalancerIngressIPs: [lbIPs.allocate()] } : {}),
       sessionAffinity: affinity ? 'ClientIP' : 'None',
       ...(kind === 'ExternalName' ? {} : families),
     };

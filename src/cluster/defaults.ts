@@ -4,17 +4,26 @@ import type { Pod, Service } from '../types.js';
 export type ServiceSpec = Partial<Service> & Pick<Service, 'namespace' | 'name'>;
 export type PodSpec = Partial<Pod> & Pick<Pod, 'namespace' | 'name'>;
 
+/**
+ * One empty list for every object that has none of something (a service's external IPs, most of the time): lists
+ * of API objects are replaced, never changed in place, so they can be shared; frozen, so a change would throw.
+ */
+export const NONE: string[] = Object.freeze([]) as unknown as string[];
+
 /** Fills in a Service with the API server's defaults (allocation of IPs and node ports is the Cluster's job). */
 export function serviceWithDefaults(s: ServiceSpec): Service {
   return {
+    // namespace and name first: every field is in the literal (in the object, no separate property array)
+    namespace: s.namespace,
+    name: s.name,
     labels: {},
     type: 'ClusterIP',
     clusterIP: '',
     ports: [],
     selector: null,
-    externalIPs: [],
-    loadBalancerIngressIPs: [],
-    loadBalancerSourceRanges: [],
+    externalIPs: NONE,
+    loadBalancerIngressIPs: NONE,
+    loadBalancerSourceRanges: NONE,
     externalTrafficPolicy: 'Cluster',
     internalTrafficPolicy: 'Cluster',
     sessionAffinity: 'None',
@@ -22,7 +31,7 @@ export function serviceWithDefaults(s: ServiceSpec): Service {
     healthCheckNodePort: 0,
     externalName: '',
     publishNotReadyAddresses: false,
-    ...s,
+    ...(s as Partial<Service>), // as given (namespace and name above are only reassigned)
   };
 }
 

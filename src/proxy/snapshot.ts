@@ -1,4 +1,5 @@
 import type { EndpointInfo, EndpointSlice, ProxySnapshot, Service, ServicePortInfo } from '../types.js';
+import { NONE } from '../cluster/defaults.js';
 import { externalPolicyLocal, internalPolicyLocal, needsHealthCheck, shouldSkipService } from './serviceport.js';
 
 /**
@@ -32,14 +33,20 @@ export function servicePortInfos(svc: Service, family: 'IPv4' | 'IPv6' = 'IPv4')
     port: p.port,
     nodePort: svc.type === 'NodePort' || svc.type === 'LoadBalancer' ? p.nodePort : 0,
     targetPort: p.targetPort,
-    externalIPs: [...svc.externalIPs],
-    loadBalancerIPs: svc.type === 'LoadBalancer' ? [...svc.loadBalancerIngressIPs] : [],
-    loadBalancerSourceRanges: svc.type === 'LoadBalancer' ? svc.loadBalancerSourceRanges.map((r) => r.trim()) : [],
+    externalIPs: copy(svc.externalIPs),
+    loadBalancerIPs: svc.type === 'LoadBalancer' ? copy(svc.loadBalancerIngressIPs) : NONE,
+    loadBalancerSourceRanges:
+      svc.type === 'LoadBalancer' && svc.loadBalancerSourceRanges.length > 0 ? svc.loadBalancerSourceRanges.map((r) => r.trim()) : NONE,
     externalPolicyLocal: etpLocal,
     internalPolicyLocal: internalPolicyLocal(svc),
     stickyMaxAgeSeconds: svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeoutSeconds : 0,
     healthCheckNodePort: hc ? svc.healthCheckNodePort : 0,
   }));
+}
+
+/** A copy of a list, or the shared empty one (most services have no external or load-balancer addresses). */
+function copy(l: readonly string[]): string[] {
+  return l.length === 0 ? NONE : [...l];
 }
 
 /** Endpoints of one service port, from the service's slices, as kube-proxy's EndpointSliceCache merges them. */

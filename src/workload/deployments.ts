@@ -274,7 +274,7 @@ export class Deployments {
 
   /** Pods this controller keeps on the node (not terminating). */
   nodeLoad(node: string): number {
-    return this.s.byNode.get(node)?.size ?? 0;
+    return this.s.placement.load.get(node) ?? 0;
   }
 
   /**
@@ -284,7 +284,11 @@ export class Deployments {
    */
   drainNode(node: string, opts: { force?: boolean } = {}): number {
     this.cordon(node);
-    const mine = [...(this.s.byNode.get(node) ?? [])].sort((a, b) => a.seq - b.seq);
+    // the controller's pods on the node, bound and not terminating (a scan: drains are rare, and a set per node
+    // would cost every pod an entry)
+    const mine: PodState[] = [];
+    for (const p of this.s.pods.values()) if (p.node === node && p.bound && !p.terminating) mine.push(p);
+    mine.sort((a, b) => a.seq - b.seq);
     const affected = new Set<Dep>();
     for (const p of mine) {
       this.kubelet.terminate(p);

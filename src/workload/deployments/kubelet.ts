@@ -24,9 +24,6 @@ export class Kubelet {
     p.pubPhase = state.phase;
     p.pubReady = state.ready;
     this.s.placement.change(p.node, +1);
-    let set = this.s.byNode.get(p.node);
-    if (set === undefined) this.s.byNode.set(p.node, (set = new Set()));
-    set.add(p);
     this.s.cluster.addPod(
       {
         namespace: p.ns,
@@ -165,7 +162,6 @@ export class Kubelet {
       this.s.pods.delete(p.key);
       return;
     }
-    this.s.byNode.get(p.node)?.delete(p);
     this.s.placement.change(p.node, -1);
     (p.dep.terminating ??= new Set()).add(p);
     this.publish(p);
@@ -207,7 +203,6 @@ export class Kubelet {
       p.ready = false;
       p.terminating = true;
       p.rs.pods.delete(p);
-      this.s.byNode.get(p.node)?.delete(p);
       this.s.placement.change(p.node, -1);
     }
     this.s.emit('deleted', p);

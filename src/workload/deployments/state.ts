@@ -197,8 +197,6 @@ export class DeploymentsState {
   readonly deps = new Map<string, Dep>();
   /** Every pod the controller keeps (terminating ones included), by "ns/name". */
   readonly pods = new Map<string, PodState>();
-  /** Bound, not terminating pods by node. */
-  readonly byNode = new Map<string, Set<PodState>>();
   readonly placement = new Placement();
   readonly cordoned = new Set<string>();
   readonly unscheduled: PodState[] = [];
