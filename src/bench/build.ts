@@ -1,4 +1,4 @@
-import type { Service, ServiceType } from '../types.js';
+import type { ContainerPort, Service, ServiceType } from '../types.js';
 import type { Deployments } from '../workload/deployments.js';
 import { type Cluster } from '../cluster/cluster.js';
 import { IpAllocator } from '../cluster/ip.js';
@@ -50,6 +50,10 @@ export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: 
   const familyRng = dual ? rng.stream('cluster.families') : null;
   const lbIPs = new IpAllocator('100.64.0.0/10', 1);
   const out: SyntheticService[] = [];
+  // every Deployment's pods have the same container ports: one frozen list for all (read, never changed)
+  const containerPorts: ContainerPort[] = Object.freeze(
+    spec.ports.map((p) => Object.freeze({ name: p.name, containerPort: p.targetPort, protocol: p.protocol })),
+  ) as ContainerPort[];
   for (let i = 0; i < spec.services; i++) {
     const ns = `ns-${(i % spec.namespaces) + 1}`;
     const name = `svc-${i}`;
@@ -71,7 +75,7 @@ export function buildSyntheticCluster(cluster: Cluster, spec: ClusterSpec, rng: 
         name,
         replicas: eps,
         labels,
-        containerPorts: spec.ports.map((p) => ({ name: p.name, containerPort: p.targetPort, protocol: p.protocol })),
+        containerPorts,
       });
     }
     const affinity = affinityRng.next() < spec.sessionAffinityFraction;

@@ -276,7 +276,7 @@ export class EndpointsController {
         for (let i = 0; i < g.eps.length; i += MAX_ENDPOINTS_PER_SLICE) {
           slices.push({
             namespace: svc.namespace,
-            name: `${svc.name}-${(n++).toString(36).padStart(5, '0')}`,
+            name: [svc.name, '-', (n++).toString(36).padStart(5, '0')].join(''), // a flat string, not a rope
             serviceName: svc.name,
             addressType: family,
             endpoints: g.eps.slice(i, i + MAX_ENDPOINTS_PER_SLICE),

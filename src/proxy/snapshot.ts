@@ -14,7 +14,8 @@ import { externalPolicyLocal, internalPolicyLocal, needsHealthCheck, shouldSkipS
  */
 
 export function servicePortKey(namespace: string, name: string, portName: string): string {
-  return portName === '' ? `${namespace}/${name}` : `${namespace}/${name}:${portName}`;
+  // joined: one flat string (a concatenation is a rope of several objects; every service port keeps its key)
+  return portName === '' ? [namespace, '/', name].join('') : [namespace, '/', name, ':', portName].join('');
 }
 
 /** The service ports kube-proxy would program for one Service (empty for headless / ExternalName). */
