@@ -51,7 +51,7 @@ import {
 } from './deployments/api.js';
 import { Controllers } from './deployments/controllers.js';
 import { Kubelet } from './deployments/kubelet.js';
-import { DeploymentsState, type Dep, type PodState } from './deployments/state.js';
+import { DeploymentsState, copyLabels, type Dep, type PodState } from './deployments/state.js';
 
 export {
   fnv32a,
@@ -335,7 +335,7 @@ export class Deployments {
       key,
       ns: spec.namespace,
       name: spec.name,
-      selector: Object.freeze({ ...spec.labels }), // the handle's too: never changed
+      selector: copyLabels(spec.labels), // the handle's too (read, never changed)
       replicas: spec.replicas,
       containerPorts: spec.containerPorts ?? [],
       nodes: spec.nodes ?? null,

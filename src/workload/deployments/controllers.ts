@@ -6,7 +6,7 @@
 import { objectKey } from '../../cluster/selector.js';
 import { ALPHANUMS, fnv32a, resolveFenceposts, safeEncodeString } from './api.js';
 import type { Kubelet } from './kubelet.js';
-import { PodState, type Dep, type DeploymentsState, type RS } from './state.js';
+import { PodState, copyLabels, type Dep, type DeploymentsState, type RS } from './state.js';
 
 const MAX_SYNC_STEPS = 10_000;
 
@@ -31,7 +31,7 @@ export class Controllers {
     return {
       hash,
       revision: d.revision,
-      labels: { ...d.selector, 'pod-template-hash': hash },
+      labels: copyLabels(d.selector, 'pod-template-hash', hash),
       spec: 0,
       pods: new Set(),
       readyCount: 0,

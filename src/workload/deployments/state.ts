@@ -45,6 +45,17 @@ export interface Dep {
   handle: DeploymentHandle;
 }
 
+/**
+ * A copy of labels, plus one label when given. Built key by key from an empty object: copies of the same keys
+ * share one hidden class (a spread copy can get a hidden class of its own, about 170 bytes per Deployment).
+ */
+export function copyLabels(labels: Labels, key?: string, value?: string): Labels {
+  const out: Labels = {};
+  for (const k in labels) out[k] = labels[k]!;
+  if (key !== undefined) out[key] = value!;
+  return out;
+}
+
 // PodState's booleans and small enums, packed in one integer (a million pods: one field instead of nine)
 const BOUND = 1;
 const PROBE_FAILING = 2;
