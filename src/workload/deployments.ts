@@ -69,6 +69,9 @@ export {
   type RollingUpdateStrategy,
 } from './deployments/api.js';
 
+/** maxSurge and maxUnavailable 25%: one object for every Deployment that does not set them (replaced, never changed). */
+const DEFAULT_STRATEGY: RollingUpdateStrategy = Object.freeze({ maxSurge: '25%', maxUnavailable: '25%' });
+
 /** Deployments, their ReplicaSets and pods, driven through the Cluster in virtual time. */
 export class Deployments {
   private readonly s: DeploymentsState;
@@ -328,7 +331,10 @@ export class Deployments {
     if (this.s.deps.has(key)) throw new Error(`deployment ${key} exists`);
     if (!Number.isInteger(spec.replicas) || spec.replicas < 0)
       throw new RangeError(`replicas must be a non-negative integer, got ${spec.replicas}`);
-    const strategy: RollingUpdateStrategy = { maxSurge: spec.maxSurge ?? '25%', maxUnavailable: spec.maxUnavailable ?? '25%' };
+    const strategy: RollingUpdateStrategy =
+      spec.maxSurge === undefined && spec.maxUnavailable === undefined
+        ? DEFAULT_STRATEGY
+        : { maxSurge: spec.maxSurge ?? '25%', maxUnavailable: spec.maxUnavailable ?? '25%' };
     resolveFenceposts(strategy, spec.replicas);
     checkStrategy(strategy);
     const d: Dep = {
