@@ -374,22 +374,12 @@ export class CiliumLb {
     const prev = this.ports.get(key);
 
     // endpoint changes: backends added, removed or changing state (over the port's frontends)
-    const now: number[] = [];
-    const lists = new Set<readonly DesiredBackend[]>();
-    for (const fe of desired) lists.add(fe.backends);
-    const seen = new Set<number>();
-    for (const l of lists)
-      for (const b of l)
-        if (!seen.has(b.key)) {
-          seen.add(b.key);
-          now.push(b.key * 4 + BACKEND_STATE_FLAG[b.state]);
-        }
-    now.sort((a, b) => a - b);
+    const now = portBackends(desired);
     c.endpoint_changes += changedBackends(prev?.backends ?? [], now);
 
-    const wanted = new Set(desired.map((f) => f.num));
-    for (const num of prev?.frontends ?? []) {
-      if (!wanted.has(num)) this.deleteFrontend(num, c);
+    if (prev !== undefined && prev.frontends.length > 0) {
+      const wanted = new Set(desired.map((f) => f.num));
+      for (const num of prev.frontends) if (!wanted.has(num)) this.deleteFrontend(num, c);
     }
     for (const fe of desired) {
       const st = this.frontends.get(fe.num);
@@ -424,8 +414,7 @@ export class CiliumLb {
     }
     c.frontends_reconciled++;
     const t = this.table;
-    const prevSlots = prev?.slots ?? [];
-    const prevIds = new Set(prevSlots);
+    const prevSlots = prev?.slots ?? NO_SLOTS;
     const slots: number[] = new Array<number>(fe.backends.length);
     let active = 0;
     for (let i = 0; i < fe.backends.length; i++) {
@@ -433,10 +422,12 @@ export class CiliumLb {
       slots[i] = t.byKey.get(b.key) ?? 0;
       if (b.state === 'active') active++;
     }
-    const keep = new Set(slots);
-
-    // orphaned backends
-    for (const bid of prevSlots) if (!keep.has(bid)) this.unref(bid, c);
+    const prevIds = new Set(prevSlots);
+    if (prevSlots.length > 0) {
+      // orphaned backends
+      const keep = new Set(slots);
+      for (const bid of prevSlots) if (!keep.has(bid)) this.unref(bid, c);
+    }
 
     for (let i = 0; i < fe.backends.length; i++) {
       const b = fe.backends[i]!;
@@ -560,6 +551,28 @@ export class CiliumLb {
 }
 
 const PROTO_NUMBER_SET: Record<number, true> = { 0: true, 6: true, 17: true, 132: true };
+const NO_SLOTS: readonly number[] = [];
+
+/** The backends of a service port's frontends (each a subset of the port's backends) as sorted backend key * 4 + state. */
+function portBackends(desired: readonly DesiredFrontend[]): number[] {
+  const now: number[] = [];
+  if (desired.length === 0) return now;
+  let lists: Iterable<readonly DesiredBackend[]> = [desired[0]!.backends];
+  let seen: Set<number> | null = null;
+  if (desired.some((f) => f.backends !== desired[0]!.backends)) {
+    lists = new Set(desired.map((f) => f.backends));
+    seen = new Set();
+  }
+  for (const l of lists)
+    for (const b of l) {
+      if (seen !== null) {
+        if (seen.has(b.key)) continue;
+        seen.add(b.key);
+      }
+      now.push(b.key * 4 + BACKEND_STATE_FLAG[b.state]);
+    }
+  return now.sort((a, b) => a - b);
+}
 
 /** Backends added, removed or changing state between two sorted lists of backend key * 4 + state. */
 function changedBackends(before: readonly number[], now: readonly number[]): number {

@@ -85,12 +85,11 @@ export interface VirtualService {
   timeout: number;
   /** svc->destinations, head first. */
   dests: RealServer[];
-  destByKey: Map<string, RealServer>;
-  /** The same destinations by addrPortKey (for lookups on the packet path). */
-  destByNum: Map<number, RealServer>;
+  /** The same destinations by destId, once there are more than a few (see findDest). */
+  destById: Map<number | string, RealServer> | null;
   sched: SchedulerState<RealServer>;
-  /** Persistence templates by client address (netmask 255.255.255.255). */
-  templates: Map<number, Template>;
+  /** Persistence templates by client address (netmask 255.255.255.255); null until the first one. */
+  templates: Map<number, Template> | null;
   /** Bucket in the fixed 256-bucket table. */
   readonly bucket: number;
 }
@@ -101,6 +100,14 @@ export function vsKey(protocol: Protocol, ip: string, port: number): string {
 
 export function destKey(ip: string, port: number): string {
   return `${ip}:${port}`;
+}
+
+/**
+ * A destination's identity within its service: addrPortKey for an IPv4 address (exact), "IP:port" for an IPv6
+ * one (whose addrInt is only a hash fold).
+ */
+export function destId(ip: string, ipInt: number, port: number): number | string {
+  return ip.includes(':') ? destKey(ip, port) : addrPortKey(ipInt, port);
 }
 
 /** An exact numeric key for (IPv4 address, port): addr * 65536 + port < 2^48. */
@@ -131,6 +138,9 @@ export interface Timeouts {
 /** Default IPVS protocol timeouts: ip_vs_proto_tcp.c (TIME_WAIT 2*60 s), ip_vs_proto_udp.c (NORMAL 5*60 s). */
 export const DEFAULT_TIMEOUTS: Timeouts = { tcpClosed: 120, udp: 300 };
 
+/** Destinations a service finds by walking its list; beyond that many, by a map. */
+const DEST_SCAN = 16;
+
 /** The inactive-connection queue of a real server that never had one (shared; pushInactive gives it its own). */
 const NO_EXPIRY: number[] = [];
 
@@ -138,7 +148,7 @@ export class IpvsKernel {
   readonly services = new Map<string, VirtualService>();
   /** Per protocol: addrPortKey -> service (the resizable table's one-probe lookup). */
   private readonly byNum: Map<number, VirtualService>[] = [new Map(), new Map(), new Map()];
-  /** The fixed table: bucket -> chain, head first (only kept in 'fixed256' mode). */
+  /** The fixed table: bucket -> chain, TAIL first (the head is the last element; only kept in 'fixed256' mode). */
   private readonly buckets: VirtualService[][] = [];
   realServerCount = 0;
 
@@ -166,15 +176,14 @@ export class IpvsKernel {
       flags,
       timeout,
       dests,
-      destByKey: new Map(),
-      destByNum: new Map(),
+      destById: null,
       sched: createScheduler<RealServer>(scheduler, dests),
-      templates: new Map(),
+      templates: null,
       bucket: svcHashKey(protoNum, ipInt, port),
     };
     this.services.set(key, vs);
     this.byNum[PROTO_INDEX[protocol]]!.set(addrPortKey(ipInt, port), vs);
-    if (this.svcTable === 'fixed256') this.buckets[vs.bucket]!.unshift(vs);
+    if (this.svcTable === 'fixed256') this.buckets[vs.bucket]!.push(vs);
     return vs;
   }
 
@@ -184,7 +193,7 @@ export class IpvsKernel {
       vs.scheduler = scheduler;
       vs.sched = createScheduler<RealServer>(scheduler, vs.dests);
     }
-    if ((vs.flags & FLAG_PERSISTENT) !== 0 && (flags & FLAG_PERSISTENT) === 0) vs.templates.clear();
+    if ((vs.flags & FLAG_PERSISTENT) !== 0 && (flags & FLAG_PERSISTENT) === 0) vs.templates = null;
     vs.flags = flags;
     vs.timeout = timeout;
   }
@@ -209,9 +218,9 @@ export class IpvsKernel {
     if (this.svcTable === 'resizable') return { vs: this.byNum[PROTO_INDEX[protocol]]!.get(addrPortKey(ipInt, port)) ?? null, probes: 1 };
     const protoNum = PROTO_NUM[protocol];
     const chain = this.buckets[svcHashKey(protoNum, ipInt, port)]!;
-    for (let i = 0; i < chain.length; i++) {
+    for (let i = chain.length - 1; i >= 0; i--) {
       const vs = chain[i]!;
-      if (vs.ipInt === ipInt && vs.port === port && vs.protoNum === protoNum) return { vs, probes: i + 1 };
+      if (vs.ipInt === ipInt && vs.port === port && vs.protoNum === protoNum) return { vs, probes: chain.length - i };
     }
     return { vs: null, probes: Math.max(1, chain.length) };
   }
@@ -219,18 +228,20 @@ export class IpvsKernel {
   /** Position (1 = head) of a service in its bucket chain, for tests and reports. */
   chainPosition(vs: VirtualService): number {
     if (this.svcTable === 'resizable') return 1;
-    return this.buckets[vs.bucket]!.indexOf(vs) + 1;
+    const chain = this.buckets[vs.bucket]!;
+    return chain.length - chain.indexOf(vs);
   }
 
   /** IPVS_CMD_NEW_DEST: added at the head of the destination list. */
   addDest(vs: VirtualService, ip: string, port: number, weight: number, reuse?: RealServer): RealServer {
-    const key = destKey(ip, port);
-    if (vs.destByKey.has(key)) throw new Error(`IPVS dest ${key} exists in ${vs.key}`);
+    const ipInt = reuse?.ipInt ?? addrInt(ip);
+    const id = destId(ip, ipInt, port);
+    if (this.findDest(vs, id) !== undefined) throw new Error(`IPVS dest ${destKey(ip, port)} exists in ${vs.key}`);
     // A destination deleted while it still had connections waits in the kernel's dest trash and is taken back,
     // counters included, when the same destination is added again (ip_vs_trash_get_dest).
     const d: RealServer = reuse ?? {
       ip,
-      ipInt: addrInt(ip),
+      ipInt,
       port,
       weight,
       activeConns: 0,
@@ -240,11 +251,18 @@ export class IpvsKernel {
     };
     d.weight = weight;
     vs.dests.unshift(d);
-    vs.destByKey.set(key, d);
-    vs.destByNum.set(addrPortKey(d.ipInt, port), d);
+    if (vs.destById !== null) vs.destById.set(id, d);
+    else if (vs.dests.length > DEST_SCAN) vs.destById = new Map(vs.dests.map((x) => [destId(x.ip, x.ipInt, x.port), x]));
     vs.sched.added(vs.dests);
     this.realServerCount++;
     return d;
+  }
+
+  /** The destination of a service with that destId. */
+  findDest(vs: VirtualService, id: number | string): RealServer | undefined {
+    if (vs.destById !== null) return vs.destById.get(id);
+    for (const d of vs.dests) if (destId(d.ip, d.ipInt, d.port) === id) return d;
+    return undefined;
   }
 
   /** IPVS_CMD_SET_DEST */
@@ -258,8 +276,7 @@ export class IpvsKernel {
     const idx = vs.dests.indexOf(d);
     if (idx < 0) return;
     vs.dests.splice(idx, 1);
-    vs.destByKey.delete(destKey(d.ip, d.port));
-    vs.destByNum.delete(addrPortKey(d.ipInt, d.port));
+    vs.destById?.delete(destId(d.ip, d.ipInt, d.port));
     vs.sched.removed(vs.dests, idx);
     this.realServerCount--;
   }
@@ -285,17 +302,22 @@ export class IpvsKernel {
     if ((vs.flags & FLAG_PERSISTENT) === 0) {
       return { dest: vs.sched.schedule(vs.dests, { srcIpInt, dstIpInt }), templateProbes: 0 };
     }
-    const t = vs.templates.get(srcIpInt);
-    if (t !== undefined && t.expires > now && t.dest.weight > 0 && vs.destByNum.get(addrPortKey(t.dest.ipInt, t.dest.port)) === t.dest) {
+    const t = vs.templates?.get(srcIpInt);
+    if (
+      t !== undefined &&
+      t.expires > now &&
+      t.dest.weight > 0 &&
+      this.findDest(vs, destId(t.dest.ip, t.dest.ipInt, t.dest.port)) === t.dest
+    ) {
       t.expires = now + vs.timeout;
       return { dest: t.dest, templateProbes: 1 };
     }
     const dest = vs.sched.schedule(vs.dests, { srcIpInt, dstIpInt });
     if (dest === null) {
-      if (t !== undefined) vs.templates.delete(srcIpInt);
+      if (t !== undefined) vs.templates!.delete(srcIpInt);
       return { dest: null, templateProbes: 1 };
     }
-    vs.templates.set(srcIpInt, { dest, expires: now + vs.timeout });
+    (vs.templates ??= new Map()).set(srcIpInt, { dest, expires: now + vs.timeout });
     return { dest, templateProbes: 1 };
   }
 

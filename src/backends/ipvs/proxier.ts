@@ -11,20 +11,22 @@
 import { createHash } from 'node:crypto';
 import type {
   Backend,
+  EndpointInfo,
   ProxyNodeConfig,
   LookupResult,
   Packet,
   Protocol,
   ProxySnapshot,
   RenderedRuleset,
+  ServicePortInfo,
   Rng,
   Seconds,
   SyncRequest,
   SyncResult,
 } from '../../types.js';
 import {
-  addrPortKey,
   DEFAULT_TIMEOUTS,
+  destId,
   destKey,
   IpvsKernel,
   type RealServer,
@@ -250,10 +252,8 @@ function syncCounts(d: IpvsSyncDetail, rulesWritten: number, rulesInKernel: numb
   };
 }
 
-function splitHostPort(ep: string): [string, number] {
-  const i = ep.lastIndexOf(':');
-  return [ep.slice(0, i), Number(ep.slice(i + 1))];
-}
+/** Desired states shared by the proxiers of the process, by endpoint list (see desiredOf). */
+const sharedDesired = new WeakMap<readonly EndpointInfo[], Map<string, { info: ServicePortInfo; desired: DesiredService }>>();
 
 export class IpvsProxier implements Backend {
   readonly kind = 'ipvs' as const;
@@ -270,6 +270,8 @@ export class IpvsProxier implements Backend {
   private readonly graceful = new Map<string, OpenConn>();
   private readonly lbNoNodeAccess = new Map<string, DesiredService['lbNoNodeAccess']>();
   private readonly ctx: DesiredContext;
+  /** With ProxyNodeConfig.shared: what a shared desired state depends on besides the service port and endpoints. */
+  private readonly sharedKey: string | null;
   private readonly nodeIPSet: ReadonlySet<string>;
   private readonly nodeIPInts: ReadonlySet<number>;
   private ruleSet: IpvsRules;
@@ -295,6 +297,7 @@ export class IpvsProxier implements Backend {
       nodeAddresses: this.nodeIPSet,
     };
     this.ifindex = opts.ifindex ?? 3;
+    this.sharedKey = opts.node.shared === true ? `${this.scheduler}|${this.v6 ? 'IPv6' : 'IPv4'}` : null;
     this.ruleSet = this.rebuildRules();
   }
 
@@ -342,7 +345,7 @@ export class IpvsProxier implements Backend {
     const svc = snap.services.get(key);
     const neu =
       svc !== undefined && !shouldSkipService(svc, this.v6 ? 'IPv6' : 'IPv4')
-        ? desiredService(this.ctx, svc, snap.endpoints.get(key) ?? [])
+        ? this.desiredOf(svc, snap.endpoints.get(key) ?? [])
         : undefined;
 
     // ipset entries: take the new references before dropping the old ones, so an entry wanted before and after
@@ -418,6 +421,25 @@ export class IpvsProxier implements Backend {
     else this.lbNoNodeAccess.delete(key);
   }
 
+  /**
+   * A service port's desired state. With ProxyNodeConfig.shared, a ClusterIP-only port's (no node port, external
+   * or load-balancer IP: nothing that depends on the node's addresses) is shared with the other proxiers of the
+   * process with the same scheduler and family: it depends only on the port and its endpoint list (one object
+   * for every node with no endpoint of the service, src/proxy/tracker.ts).
+   */
+  private desiredOf(svc: ServicePortInfo, eps: readonly EndpointInfo[]): DesiredService {
+    if (this.sharedKey === null || svc.nodePort !== 0 || svc.externalIPs.length > 0 || svc.loadBalancerIPs.length > 0)
+      return desiredService(this.ctx, svc, eps);
+    let byKey = sharedDesired.get(eps);
+    if (byKey === undefined) sharedDesired.set(eps, (byKey = new Map()));
+    const k = `${svc.key}\n${this.sharedKey}`;
+    const have = byKey.get(k);
+    if (have !== undefined && have.info === svc) return have.desired;
+    const desired = desiredService(this.ctx, svc, eps);
+    byKey.set(k, { info: svc, desired });
+    return desired;
+  }
+
   private addrRef(ip: string, d: IpvsSyncDetail): void {
     const n = this.addrs.get(ip) ?? 0;
     this.addrs.set(ip, n + 1);
@@ -442,12 +464,15 @@ export class IpvsProxier implements Backend {
   }
 
   /** syncEndpoint: add the wanted real servers, gracefully delete the others. */
-  private syncDests(kv: VirtualService, dests: readonly string[], d: IpvsSyncDetail): void {
+  private syncDests(kv: VirtualService, dests: readonly EndpointInfo[], d: IpvsSyncDetail): void {
     const msg = destMsgBytes(kv.scheduler);
     for (const ep of dests) {
-      const cur = kv.destByKey.get(ep);
+      const ipInt = addrInt(ep.ip);
+      const cur = this.kernel.findDest(kv, destId(ep.ip, ipInt, ep.port));
       if (cur !== undefined) {
-        const gk = `${kv.key}/${ep}`;
+        // (only a destination in the graceful-termination list has weight 0)
+        if (cur.weight !== 0) continue;
+        const gk = `${kv.key}/${destKey(ep.ip, ep.port)}`;
         if (!this.graceful.has(gk)) continue;
         // back while still terminating: MoveRSOutofGracefulDeleteList deletes it, then it is added again with
         // weight 1 (the kernel takes the same destination, counters and all, out of its trash)
@@ -459,16 +484,15 @@ export class IpvsProxier implements Backend {
         d.netlinkBytes += 2 * msg;
         continue;
       }
-      const [ip, port] = splitHostPort(ep);
-      this.kernel.addDest(kv, ip, port, 1);
+      this.kernel.addDest(kv, ep.ip, ep.port, 1);
       d.realServersAdded++;
       d.netlinkBytes += msg;
     }
     // every wanted destination is there now; nothing else is when the counts agree
     if (kv.dests.length === dests.length) return;
-    const want = new Set(dests);
+    const want = new Set(dests.map((e) => destId(e.ip, addrInt(e.ip), e.port)));
     const gone = kv.dests
-      .filter((x) => !want.has(destKey(x.ip, x.port)))
+      .filter((x) => !want.has(destId(x.ip, x.ipInt, x.port)))
       .sort((a, b) => (destKey(a.ip, a.port) < destKey(b.ip, b.port) ? -1 : 1));
     for (const dest of gone) {
       const gk = `${kv.key}/${destKey(dest.ip, dest.port)}`;
@@ -493,7 +517,7 @@ export class IpvsProxier implements Backend {
     if (this.graceful.size === 0) return null;
     const d = emptyDetail();
     for (const [gk, { vs, dest }] of [...this.graceful]) {
-      if (this.kernel.services.get(vs.key) !== vs || vs.destByKey.get(destKey(dest.ip, dest.port)) !== dest) {
+      if (this.kernel.services.get(vs.key) !== vs || this.kernel.findDest(vs, destId(dest.ip, dest.ipInt, dest.port)) !== dest) {
         this.graceful.delete(gk);
         continue;
       }
@@ -528,11 +552,11 @@ export class IpvsProxier implements Backend {
   connectionClosed(endpoint: { ip: string; port: number }, serviceKey: string, protocol: Protocol): void {
     const want = this.desired.get(serviceKey);
     if (want === undefined) return;
-    const ek = addrPortKey(addrInt(endpoint.ip), endpoint.port);
+    const ek = destId(endpoint.ip, addrInt(endpoint.ip), endpoint.port);
     for (const v of want.virtualServers) {
       if (v.protocol !== protocol) continue;
       const kv = this.kernel.services.get(v.key);
-      const d = kv?.destByNum.get(ek);
+      const d = kv === undefined ? undefined : this.kernel.findDest(kv, ek);
       if (kv === undefined || d === undefined) continue;
       if (protocol === 'UDP' ? d.inactiveOpen > 0 : d.activeConns > 0) {
         this.kernel.connClosed(kv, d, this.clock);
