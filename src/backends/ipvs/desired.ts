@@ -104,7 +104,8 @@ export function desiredService(ctx: DesiredContext, s: ServicePortInfo, eps: rea
   const internalDests = pick(s.internalPolicyLocal);
   const externalDests = pick(s.externalPolicyLocal);
 
-  entries.push([SET.clusterIP, `${s.clusterIP},${p}:${s.port}`]);
+  // joined: one flat string (kept as a set entry and hashed as a map key)
+  entries.push([SET.clusterIP, [s.clusterIP, ',', p, ':', s.port].join('')]);
   vss.push({ key: vsKey(proto, s.clusterIP, s.port), protocol: proto, ip: s.clusterIP, port: s.port, bind: true, dests: internalDests });
 
   for (const ip of s.externalIPs) {

@@ -95,7 +95,8 @@ export interface VirtualService {
 }
 
 export function vsKey(protocol: Protocol, ip: string, port: number): string {
-  return `${protocol}|${ip}|${port}`;
+  // joined: one flat string (kept per virtual server and hashed as a map key)
+  return [protocol, ip, port].join('|');
 }
 
 export function destKey(ip: string, port: number): string {
@@ -159,8 +160,15 @@ export class IpvsKernel {
     for (let i = 0; i < 256; i++) this.buckets.push([]);
   }
 
-  addService(protocol: Protocol, ip: string, port: number, scheduler: IpvsScheduler, flags: number, timeout: number): VirtualService {
-    const key = vsKey(protocol, ip, port);
+  addService(
+    protocol: Protocol,
+    ip: string,
+    port: number,
+    scheduler: IpvsScheduler,
+    flags: number,
+    timeout: number,
+    key = vsKey(protocol, ip, port),
+  ): VirtualService {
     if (this.services.has(key)) throw new Error(`IPVS service ${key} exists`);
     const protoNum = PROTO_NUM[protocol];
     const ipInt = addrInt(ip);

@@ -370,19 +370,19 @@ export class IpvsProxier implements Backend {
     }
 
     // virtual servers, addresses, real servers
-    const oldKeys = new Set(old?.virtualServers.map((v) => v.key));
-    const newKeys = new Set<string>();
+    const oldKeys = old === undefined ? null : new Set(old.virtualServers.map((v) => v.key));
+    const newKeys = old === undefined ? null : new Set<string>();
     if (neu) {
       for (const v of neu.virtualServers) {
-        newKeys.add(v.key);
-        if (!oldKeys.has(v.key)) {
+        newKeys?.add(v.key);
+        if (oldKeys === null || !oldKeys.has(v.key)) {
           const owners = this.vsOwners.get(v.key);
           if (owners === undefined) this.vsOwners.set(v.key, [key]);
           else if (!owners.includes(key)) owners.push(key);
         }
         let kv = this.kernel.services.get(v.key);
         if (kv === undefined) {
-          kv = this.kernel.addService(v.protocol, v.ip, v.port, neu.scheduler, neu.flags, neu.timeout);
+          kv = this.kernel.addService(v.protocol, v.ip, v.port, neu.scheduler, neu.flags, neu.timeout, v.key);
           d.virtualServersAdded++;
           d.netlinkBytes += serviceMsgBytes(neu.scheduler);
         } else if (kv.scheduler !== neu.scheduler || kv.flags !== neu.flags || kv.timeout !== neu.timeout) {
@@ -397,7 +397,7 @@ export class IpvsProxier implements Backend {
     if (old) {
       for (const v of old.virtualServers) {
         if (v.bind) this.addrUnref(v.ip, d);
-        if (newKeys.has(v.key)) continue;
+        if (newKeys!.has(v.key)) continue;
         const owners = this.vsOwners.get(v.key);
         if (owners !== undefined) {
           const i = owners.indexOf(key);
