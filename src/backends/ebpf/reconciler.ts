@@ -16,7 +16,7 @@
  * A frontend whose desired content did not change is not reconciled (the reconciler only sees changed objects).
  */
 import type { EndpointInfo, ProxyNodeConfig, ProxySnapshot, ServicePortInfo } from '../../types.js';
-import { backendKey, desiredFrontends, frontendKey, type DesiredBackend, type DesiredFrontend } from './frontends.js';
+import { desiredFrontends, frontendKey, type DesiredBackend, type DesiredFrontend } from './frontends.js';
 import {
   BACKEND_STATE_FLAG,
   type BackendState,
@@ -106,15 +106,15 @@ export class Frontend {
     readonly port: number,
     readonly proto: number,
     readonly scope: number,
-    public serviceKey: string,
-    public flags: number,
-    public count: number,
-    public qcount: number,
+    readonly serviceKey: string,
+    readonly flags: number,
+    readonly count: number,
+    readonly qcount: number,
     /** Backends in the active state: the first `active` slots (backends are ordered by state). */
-    public active: number,
-    public affinityTimeout: number,
+    readonly active: number,
+    readonly affinityTimeout: number,
     /** Backend IDs in slot order (slot i + 1). */
-    public slots: number[],
+    readonly slots: number[],
   ) {}
 
   /** The service-map key of one of its slots. */
@@ -132,10 +132,23 @@ export class Frontend {
 
 /** Per service port: its frontends, and its backends with their states (for counting endpoint changes). */
 interface PortState {
-  frontends: number[];
+  readonly frontends: readonly number[];
   /** backend key * 4 + state flag, sorted. */
-  backends: number[];
+  readonly backends: readonly number[];
 }
+
+/** What a service port asks for. Never changed once made (shared by nodes, see CiliumLb.desiredOf). */
+interface DesiredPort {
+  info: ServicePortInfo | null;
+  desired: readonly DesiredFrontend[];
+  port: PortState;
+}
+
+const NO_FRONTENDS: DesiredPort = { info: null, desired: [], port: { frontends: [], backends: [] } };
+/** Desired ports shared by the nodes of the process, by endpoint list. */
+const sharedPorts = new WeakMap<readonly EndpointInfo[], Map<string, DesiredPort>>();
+/** The last frontend record written for a shared desired frontend. */
+const sharedFrontends = new WeakMap<DesiredFrontend, Frontend>();
 
 const STATE_NAMES: readonly BackendState[] = ['active', 'terminating', 'quarantined', 'maintenance'];
 
@@ -189,47 +202,116 @@ class IdSpace {
 }
 
 /** cilium_lb4_backends_v3 with the agent's bookkeeping, one column per field, indexed by backend ID. */
-class BackendTable {
-  readonly ids = new IdSpace(1, 0xffffffff);
-  /** backendKey -> ID. */
-  readonly byKey = new Map<number, number>();
+/**
+ * Backend keys (address, port, protocol) interned to dense indexes. Node-independent: the tables of the simulated
+ * nodes of one process share one (ProxyNodeConfig.shared), so each node keeps only its IDs and states.
+ */
+class BackendKeys {
+  readonly index = new Map<number, number>();
   address = new Uint32Array(1024);
   port = new Uint16Array(1024);
   proto = new Uint8Array(1024);
+
+  /** The key's index, interned on first use (indexes count from 1). */
+  intern(b: DesiredBackend): number {
+    const have = this.index.get(b.key);
+    if (have !== undefined) return have;
+    const k = this.index.size + 1;
+    if (k >= this.address.length) {
+      const n = this.address.length * 2;
+      this.address = grown(this.address, new Uint32Array(n));
+      this.port = grown(this.port, new Uint16Array(n));
+      this.proto = grown(this.proto, new Uint8Array(n));
+    }
+    this.index.set(b.key, k);
+    this.address[k] = b.address;
+    this.port[k] = b.port;
+    this.proto[k] = b.proto;
+    return k;
+  }
+}
+
+function grown<T extends Uint8Array | Uint16Array | Uint32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+/** The keys shared by the nodes of a process while any of them is alive. */
+let sharedKeys: WeakRef<BackendKeys> | null = null;
+function sharedBackendKeys(): BackendKeys {
+  let k = sharedKeys?.deref();
+  if (k === undefined) sharedKeys = new WeakRef((k = new BackendKeys()));
+  return k;
+}
+
+/** cilium_lb4_backends_v3 with the agent's bookkeeping, one column per field, indexed by backend ID. */
+class BackendTable {
+  readonly ids = new IdSpace(1, 0xffffffff);
+  size = 0;
+  /** Backend ID by key index (0: none). */
+  private idOf = new Uint32Array(1024);
+  /** Key index by backend ID. */
+  private keyOf = new Uint32Array(1024);
   /** BACKEND_STATE_FLAG + 1; 0 before the first write. */
   state = new Uint8Array(1024);
   local = new Uint8Array(1024);
   refs = new Uint32Array(1024);
 
-  /** A new backend's ID (its entry is written by setState). */
+  constructor(readonly keys: BackendKeys) {}
+
+  /** The ID of a backend in the map, 0 if none. */
+  idOfKey(key: number): number {
+    const k = this.keys.index.get(key);
+    return k === undefined || k >= this.idOf.length ? 0 : this.idOf[k]!;
+  }
+
+  address(id: number): number {
+    return this.keys.address[this.keyOf[id]!]!;
+  }
+  port(id: number): number {
+    return this.keys.port[this.keyOf[id]!]!;
+  }
+  proto(id: number): number {
+    return this.keys.proto[this.keyOf[id]!]!;
+  }
+
+  /** A new backend's ID (its entry is written when its state is set). */
   add(b: DesiredBackend): number {
     const id = this.ids.acquire();
     if (id === null) throw new RangeError('no backend ID available (2^32 - 1 backends)');
-    if (id >= this.address.length) this.grow(id + 1);
-    this.byKey.set(b.key, id);
-    this.address[id] = b.address;
-    this.port[id] = b.port;
-    this.proto[id] = b.proto;
+    const k = this.keys.intern(b);
+    if (k >= this.idOf.length) this.idOf = grown(this.idOf, new Uint32Array(Math.max(k + 1, this.idOf.length * 2)));
+    if (id >= this.keyOf.length) {
+      const n = Math.max(id + 1, this.keyOf.length * 2);
+      this.keyOf = grown(this.keyOf, new Uint32Array(n));
+      this.state = grown(this.state, new Uint8Array(n));
+      this.local = grown(this.local, new Uint8Array(n));
+      this.refs = grown(this.refs, new Uint32Array(n));
+    }
+    this.idOf[k] = id;
+    this.keyOf[id] = k;
     this.state[id] = 0;
     this.local[id] = b.isLocal ? 1 : 0;
     this.refs[id] = 0;
+    this.size++;
     return id;
   }
 
   delete(id: number): void {
-    this.byKey.delete(backendKey(this.address[id]!, this.port[id]!, this.proto[id]!));
+    this.idOf[this.keyOf[id]!] = 0;
     this.ids.release(id);
     this.state[id] = 0;
     this.local[id] = 0;
+    this.size--;
   }
 
   /** The entry as the map holds it; undefined for an ID not in the map. */
   value(id: number): BackendValue | undefined {
     if (!this.ids.has(id) || this.state[id] === 0) return undefined;
     return {
-      address: this.address[id]!,
-      port: this.port[id]!,
-      proto: this.proto[id]!,
+      address: this.address(id),
+      port: this.port(id),
+      proto: this.proto(id),
       state: STATE_NAMES[this.state[id]! - 1]!,
       clusterId: 0,
       zone: 0,
@@ -237,25 +319,10 @@ class BackendTable {
   }
 
   *entries(): IterableIterator<[number, BackendValue]> {
-    for (const id of this.byKey.values()) {
+    for (let id = 1; id < this.state.length; id++) {
       const v = this.value(id);
       if (v !== undefined) yield [id, v];
     }
-  }
-
-  private grow(min: number): void {
-    const n = Math.max(min, this.address.length * 2);
-    const g = <T extends Uint8Array | Uint16Array | Uint32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.address = g(this.address, (k) => new Uint32Array(k));
-    this.port = g(this.port, (k) => new Uint16Array(k));
-    this.proto = g(this.proto, (k) => new Uint8Array(k));
-    this.state = g(this.state, (k) => new Uint8Array(k));
-    this.local = g(this.local, (k) => new Uint8Array(k));
-    this.refs = g(this.refs, (k) => new Uint32Array(k));
   }
 }
 
@@ -300,7 +367,7 @@ function sameBackends(fe: DesiredFrontend, st: Frontend, table: BackendTable): b
   for (let i = 0; i < bes.length; i++) {
     const b = bes[i]!;
     const id = st.slots[i]!;
-    if (b.address !== table.address[id] || b.port !== table.port[id] || b.proto !== table.proto[id]) return false;
+    if (b.address !== table.address(id) || b.port !== table.port(id) || b.proto !== table.proto(id)) return false;
     if (b.state === 'active') active++;
   }
   return active === st.active;
@@ -308,7 +375,7 @@ function sameBackends(fe: DesiredFrontend, st: Frontend, table: BackendTable): b
 
 /** Cilium's LB maps on one node and the agent state that writes them. */
 export class CiliumLb {
-  private readonly table = new BackendTable();
+  private readonly table: BackendTable;
   /** Programmed frontends by frontendKey. */
   private readonly frontends = new Map<number, Frontend>();
   private readonly byRevNat = new Map<number, Frontend>();
@@ -327,7 +394,7 @@ export class CiliumLb {
   );
   /** cilium_lb4_backends_v3. */
   readonly backends: ReadonlyMap<number, BackendValue> = new MapView(
-    () => this.table.byKey.size,
+    () => this.table.size,
     (id) => this.table.value(id),
     () => this.table.entries(),
   );
@@ -346,7 +413,9 @@ export class CiliumLb {
   constructor(
     readonly node: ProxyNodeConfig,
     readonly opts: AgentOptions,
-  ) {}
+  ) {
+    this.table = new BackendTable(node.shared === true ? sharedBackendKeys() : new BackendKeys());
+  }
 
   /** Reconciles the changed service ports (every port when `changed` is null). */
   sync(snapshot: ProxySnapshot, changed: ReadonlySet<string> | null): AgentSyncCounts {
@@ -370,12 +439,11 @@ export class CiliumLb {
   }
 
   private syncServicePort(key: string, svc: ServicePortInfo | undefined, eps: readonly EndpointInfo[], c: AgentSyncCounts): void {
-    const desired = svc === undefined ? [] : desiredFrontends(svc, eps, this.node, { externalClusterIP: this.opts.externalClusterIP });
+    const { desired, port } = svc === undefined ? NO_FRONTENDS : this.desiredOf(svc, eps);
     const prev = this.ports.get(key);
 
     // endpoint changes: backends added, removed or changing state (over the port's frontends)
-    const now = portBackends(desired);
-    c.endpoint_changes += changedBackends(prev?.backends ?? [], now);
+    c.endpoint_changes += changedBackends(prev?.backends ?? [], port.backends);
 
     if (prev !== undefined && prev.frontends.length > 0) {
       const wanted = new Set(desired.map((f) => f.num));
@@ -386,8 +454,54 @@ export class CiliumLb {
       if (st !== undefined && sameBackends(fe, st, this.table)) continue;
       this.updateFrontend(fe, c);
     }
-    if (desired.length > 0 || now.length > 0) this.ports.set(key, { frontends: desired.map((f) => f.num), backends: now });
+    if (desired.length > 0 || port.backends.length > 0) this.ports.set(key, port);
     else this.ports.delete(key);
+  }
+
+  /**
+   * A service port's frontends and its port state. With ProxyNodeConfig.shared, a ClusterIP-only port's (no node
+   * port, external or load-balancer IP: nothing that depends on the node's addresses) are shared with the other
+   * nodes of the process with the same options: they depend only on the port and its endpoint list (one object
+   * for every node with no endpoint of the service, src/proxy/tracker.ts).
+   */
+  private desiredOf(svc: ServicePortInfo, eps: readonly EndpointInfo[]): DesiredPort {
+    const make = (): DesiredPort => {
+      const desired = desiredFrontends(svc, eps, this.node, { externalClusterIP: this.opts.externalClusterIP });
+      return { info: svc, desired, port: { frontends: desired.map((f) => f.num), backends: portBackends(desired) } };
+    };
+    if (this.node.shared !== true || svc.nodePort !== 0 || svc.externalIPs.length > 0 || svc.loadBalancerIPs.length > 0) return make();
+    let byKey = sharedPorts.get(eps);
+    if (byKey === undefined) sharedPorts.set(eps, (byKey = new Map()));
+    const k = `${svc.key}\n${this.opts.externalClusterIP}`;
+    const have = byKey.get(k);
+    if (have !== undefined && have.info === svc) return have;
+    const d = make();
+    byKey.set(k, d);
+    return d;
+  }
+
+  /** The frontend record, shared with the nodes that wrote the same frontend with the same IDs (ProxyNodeConfig.shared). */
+  private frontendRecord(fe: DesiredFrontend, id: number, active: number, slots: number[]): Frontend {
+    const have = this.node.shared === true ? sharedFrontends.get(fe) : undefined;
+    if (have !== undefined && have.id === id && have.slots.length === slots.length && have.slots.every((x, i) => x === slots[i]))
+      return have;
+    const st = new Frontend(
+      fe.num,
+      id,
+      fe.address,
+      fe.port,
+      fe.proto,
+      fe.scope,
+      fe.serviceKey,
+      fe.flags,
+      fe.count,
+      fe.qcount,
+      active,
+      fe.affinityTimeout,
+      slots,
+    );
+    if (this.node.shared === true) sharedFrontends.set(fe, st);
+    return st;
   }
 
   private useMaglev(fe: DesiredFrontend): boolean {
@@ -419,7 +533,7 @@ export class CiliumLb {
     let active = 0;
     for (let i = 0; i < fe.backends.length; i++) {
       const b = fe.backends[i]!;
-      slots[i] = t.byKey.get(b.key) ?? 0;
+      slots[i] = t.idOfKey(b.key);
       if (b.state === 'active') active++;
     }
     const prevIds = new Set(prevSlots);
@@ -463,21 +577,7 @@ export class CiliumLb {
     c.svc_updates++;
     c.svc_deletes += Math.max(0, prevSlots.length - slots.length);
     this.svcEntries += slots.length + 1 - (prev === undefined ? 0 : prevSlots.length + 1);
-    const st = new Frontend(
-      fe.num,
-      id,
-      fe.address,
-      fe.port,
-      fe.proto,
-      fe.scope,
-      fe.serviceKey,
-      fe.flags,
-      fe.count,
-      fe.qcount,
-      active,
-      fe.affinityTimeout,
-      slots,
-    );
+    const st = this.frontendRecord(fe, id, active, slots);
     this.frontends.set(fe.num, st);
     this.byRevNat.set(id, st);
   }
