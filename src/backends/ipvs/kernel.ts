@@ -92,6 +92,11 @@ export interface VirtualService {
   templates: Map<number, Template> | null;
   /** Bucket in the fixed 256-bucket table. */
   readonly bucket: number;
+  /**
+   * A template shared by the kernels of identical simulated nodes (IpvsKernel.template): never changed; a kernel
+   * takes its own copy (IpvsKernel.own) before anything in it changes.
+   */
+  readonly shared: boolean;
 }
 
 export function vsKey(protocol: Protocol, ip: string, port: number): string {
@@ -188,11 +193,71 @@ export class IpvsKernel {
       sched: createScheduler<RealServer>(scheduler, dests),
       templates: null,
       bucket: svcHashKey(protoNum, ipInt, port),
+      shared: false,
     };
-    this.services.set(key, vs);
-    this.byNum[PROTO_INDEX[protocol]]!.set(addrPortKey(ipInt, port), vs);
-    if (this.svcTable === 'fixed256') this.buckets[vs.bucket]!.push(vs);
+    this.insert(vs);
     return vs;
+  }
+
+  private insert(vs: VirtualService): void {
+    this.services.set(vs.key, vs);
+    this.byNum[PROTO_INDEX[vs.protocol]]!.set(addrPortKey(vs.ipInt, vs.port), vs);
+    if (this.svcTable === 'fixed256') this.buckets[vs.bucket]!.push(vs);
+    this.realServerCount += vs.dests.length;
+  }
+
+  /**
+   * A virtual service with its real servers added in order (weight 1), as a new service's first sync leaves it,
+   * to be shared by the kernels of identical nodes (adopt); null for the schedulers whose state names
+   * destinations (sh, dh).
+   */
+  static template(
+    protocol: Protocol,
+    ip: string,
+    port: number,
+    scheduler: IpvsScheduler,
+    flags: number,
+    timeout: number,
+    key: string,
+    dests: readonly { ip: string; port: number }[],
+  ): VirtualService | null {
+    if (scheduler === 'sh' || scheduler === 'dh') return null;
+    const k = new IpvsKernel('resizable');
+    const vs = k.addService(protocol, ip, port, scheduler, flags, timeout, key);
+    for (const d of dests) k.addDest(vs, d.ip, d.port, 1);
+    return { ...vs, shared: true };
+  }
+
+  /** IPVS_CMD_NEW_SERVICE and a NEW_DEST per real server, leaving the service as `template` is. */
+  adopt(template: VirtualService): VirtualService {
+    if (this.services.has(template.key)) throw new Error(`IPVS service ${template.key} exists`);
+    this.insert(template);
+    return template;
+  }
+
+  /** The service itself, or (a shared template) this kernel's own copy of it in its place. */
+  own(vs: VirtualService): VirtualService {
+    if (!vs.shared) return vs;
+    const byOld = new Map<RealServer, RealServer>();
+    const dests = vs.dests.map((d) => {
+      const c: RealServer = { ...d, inactiveExpiry: d.inactiveExpiry === NO_EXPIRY ? NO_EXPIRY : [...d.inactiveExpiry] };
+      byOld.set(d, c);
+      return c;
+    });
+    const sched = Object.assign(Object.create(Object.getPrototypeOf(vs.sched) as object) as SchedulerState<RealServer>, vs.sched);
+    const templates =
+      vs.templates === null
+        ? null
+        : new Map([...vs.templates].map(([src, t]) => [src, { dest: byOld.get(t.dest) ?? t.dest, expires: t.expires }]));
+    const destById = vs.destById === null ? null : new Map(dests.map((x) => [destId(x.ip, x.ipInt, x.port), x]));
+    const mine: VirtualService = { ...vs, dests, destById, sched, templates, shared: false };
+    this.services.set(mine.key, mine);
+    this.byNum[PROTO_INDEX[mine.protocol]]!.set(addrPortKey(mine.ipInt, mine.port), mine);
+    if (this.svcTable === 'fixed256') {
+      const chain = this.buckets[mine.bucket]!;
+      chain[chain.indexOf(vs)] = mine;
+    }
+    return mine;
   }
 
   /** IPVS_CMD_SET_SERVICE: scheduler, flags, timeout. A new scheduler starts from fresh state (ip_vs_edit_service). */

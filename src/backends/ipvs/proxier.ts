@@ -42,7 +42,7 @@ import { buildRules, ipsetMatcher, KUBE_CHAINS, type IpvsRules } from './iptable
 import type { IpvsLookupCounts, IpvsSizeCounts, IpvsSyncCounts } from './metrics.js';
 import type { IpvsScheduler } from './options.js';
 import { shouldSkipService } from '../../proxy/serviceport.js';
-import { desiredService, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
+import { desiredService, nodePortIPs, type DesiredContext, type DesiredService, type DesiredVirtualServer } from './desired.js';
 import { ipv4ToUint } from '../../net/ipv4.js';
 import { addrInt } from './kernel.js';
 
@@ -255,6 +255,10 @@ function syncCounts(d: IpvsSyncDetail, rulesWritten: number, rulesInKernel: numb
 /** Desired states shared by the proxiers of the process, by endpoint list (see desiredOf). */
 const sharedDesired = new WeakMap<readonly EndpointInfo[], Map<string, { info: ServicePortInfo; desired: DesiredService }>>();
 
+/** The shared desired states, and the templates of their new virtual servers (see IpvsKernel.template). */
+const sharedDesiredStates = new WeakSet<DesiredService>();
+const sharedTemplates = new WeakMap<DesiredVirtualServer, VirtualService | null>();
+
 export class IpvsProxier implements Backend {
   readonly kind = 'ipvs' as const;
   readonly kernel: IpvsKernel;
@@ -381,11 +385,23 @@ export class IpvsProxier implements Backend {
           else if (!owners.includes(key)) owners.push(key);
         }
         let kv = this.kernel.services.get(v.key);
+        const tpl = kv === undefined ? this.templateOf(v, neu) : null;
+        if (tpl !== null) {
+          // a new service as every identical node programs it: the shared template's copy, the same requests
+          kv = this.kernel.adopt(tpl);
+          d.virtualServersAdded++;
+          d.netlinkBytes += serviceMsgBytes(neu.scheduler);
+          d.realServersAdded += tpl.dests.length;
+          d.netlinkBytes += tpl.dests.length * destMsgBytes(tpl.scheduler);
+          if (v.bind) this.addrRef(v.ip, d);
+          continue;
+        }
         if (kv === undefined) {
           kv = this.kernel.addService(v.protocol, v.ip, v.port, neu.scheduler, neu.flags, neu.timeout, v.key);
           d.virtualServersAdded++;
           d.netlinkBytes += serviceMsgBytes(neu.scheduler);
         } else if (kv.scheduler !== neu.scheduler || kv.flags !== neu.flags || kv.timeout !== neu.timeout) {
+          kv = this.kernel.own(kv);
           this.kernel.updateService(kv, neu.scheduler, neu.flags, neu.timeout);
           d.virtualServersUpdated++;
           d.netlinkBytes += serviceMsgBytes(neu.scheduler);
@@ -437,7 +453,19 @@ export class IpvsProxier implements Backend {
     if (have !== undefined && have.info === svc) return have.desired;
     const desired = desiredService(this.ctx, svc, eps);
     byKey.set(k, { info: svc, desired });
+    sharedDesiredStates.add(desired);
     return desired;
+  }
+
+  /** The shared template of a new virtual server of a shared desired state (see desiredOf), or null. */
+  private templateOf(v: DesiredVirtualServer, neu: DesiredService): VirtualService | null {
+    if (!sharedDesiredStates.has(neu)) return null;
+    let tpl = sharedTemplates.get(v);
+    if (tpl === undefined) {
+      tpl = IpvsKernel.template(v.protocol, v.ip, v.port, neu.scheduler, neu.flags, neu.timeout, v.key, v.dests);
+      sharedTemplates.set(v, tpl);
+    }
+    return tpl;
   }
 
   private addrRef(ip: string, d: IpvsSyncDetail): void {
@@ -465,6 +493,15 @@ export class IpvsProxier implements Backend {
 
   /** syncEndpoint: add the wanted real servers, gracefully delete the others. */
   private syncDests(kv: VirtualService, dests: readonly EndpointInfo[], d: IpvsSyncDetail): void {
+    if (kv.shared) {
+      // (a shared service's destinations all have weight 1: nothing changes when they are the wanted ones)
+      if (
+        kv.dests.length === dests.length &&
+        dests.every((ep) => this.kernel.findDest(kv, destId(ep.ip, addrInt(ep.ip), ep.port)) !== undefined)
+      )
+        return;
+      kv = this.kernel.own(kv);
+    }
     const msg = destMsgBytes(kv.scheduler);
     for (const ep of dests) {
       const ipInt = addrInt(ep.ip);
@@ -559,7 +596,8 @@ export class IpvsProxier implements Backend {
       const d = kv === undefined ? undefined : this.kernel.findDest(kv, ek);
       if (kv === undefined || d === undefined) continue;
       if (protocol === 'UDP' ? d.inactiveOpen > 0 : d.activeConns > 0) {
-        this.kernel.connClosed(kv, d, this.clock);
+        const mine = this.kernel.own(kv);
+        this.kernel.connClosed(mine, this.kernel.findDest(mine, ek)!, this.clock);
         return;
       }
     }
@@ -626,7 +664,8 @@ export class IpvsProxier implements Backend {
     probes += 2; // ip_vs_out_hook and ip_vs_in_hook look the connection up (a miss for a first packet)
     const found = this.kernel.findService(pkt.protocol, dstInt, pkt.dstPort);
     probes += found.probes;
-    const vs = found.vs;
+    // (scheduling changes the service: this kernel's own copy of a shared one)
+    const vs = found.vs === null ? null : this.kernel.own(found.vs);
     if (vs === null) {
       if (!pkt.local) return lookupResult('PASS', '', null, false, w, probes);
       const ov = this.hook(filter, 'OUTPUT');
