@@ -4,17 +4,7 @@ import { IpvsProxier } from '../src/backends/ipvs/index.js';
 import { EbpfDataplane } from '../src/backends/ebpf/index.js';
 import type { Backend, EndpointInfo, Packet, ProxyNodeConfig, ProxySnapshot, ServicePortInfo } from '../src/types.js';
 import { endpoint, servicePort } from './fixtures/proxy.js';
-
-const NODE: ProxyNodeConfig = {
-  nodeName: 'node-1',
-  nodeIPs: ['192.168.0.2'],
-  clusterCIDR: '10.244.0.0/16',
-  podCIDR: '10.244.1.0/24',
-  localDetector: 'ClusterCIDR',
-  masqueradeAll: false,
-  masqueradeBit: 14,
-  nodePortAddresses: [],
-};
+import { NODE } from './fixtures/ipvs/cluster.js';
 
 const RNG = { next: () => 0.5 };
 

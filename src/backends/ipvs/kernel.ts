@@ -207,23 +207,14 @@ export class IpvsKernel {
   }
 
   /**
-   * A virtual service with its real servers added in order (weight 1), as a new service's first sync leaves it,
-   * to be shared by the kernels of identical nodes (adopt); null for the schedulers whose state names
-   * destinations (sh, dh).
+   * A virtual service (made by `add`) with its real servers added in order (weight 1), as a new service's first
+   * sync leaves it, to be shared by the kernels of identical nodes (adopt); null for the schedulers whose state
+   * names destinations (sh, dh).
    */
-  static template(
-    protocol: Protocol,
-    ip: string,
-    port: number,
-    scheduler: IpvsScheduler,
-    flags: number,
-    timeout: number,
-    key: string,
-    dests: readonly { ip: string; port: number }[],
-  ): VirtualService | null {
-    if (scheduler === 'sh' || scheduler === 'dh') return null;
+  static template(add: (k: IpvsKernel) => VirtualService, dests: readonly { ip: string; port: number }[]): VirtualService | null {
     const k = new IpvsKernel('resizable');
-    const vs = k.addService(protocol, ip, port, scheduler, flags, timeout, key);
+    const vs = add(k);
+    if (vs.scheduler === 'sh' || vs.scheduler === 'dh') return null;
     for (const d of dests) k.addDest(vs, d.ip, d.port, 1);
     return { ...vs, shared: true };
   }

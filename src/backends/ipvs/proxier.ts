@@ -462,7 +462,7 @@ export class IpvsProxier implements Backend {
     if (!sharedDesiredStates.has(neu)) return null;
     let tpl = sharedTemplates.get(v);
     if (tpl === undefined) {
-      tpl = IpvsKernel.template(v.protocol, v.ip, v.port, neu.scheduler, neu.flags, neu.timeout, v.key, v.dests);
+      tpl = IpvsKernel.template((k) => k.addService(v.protocol, v.ip, v.port, neu.scheduler, neu.flags, neu.timeout, v.key), v.dests);
       sharedTemplates.set(v, tpl);
     }
     return tpl;
