@@ -14,6 +14,10 @@
  *   7. delete slots beyond the new backend count.
  * `deleteFrontend`: Maglev entry, orphaned backends, every slot 0..N, the rev-NAT entry.
  * A frontend whose desired content did not change is not reconciled (the reconciler only sees changed objects).
+ *
+ * Kept compactly (a million backends at 100,000 services): one record per frontend holds its master and its slots'
+ * backend IDs (the service and rev-NAT maps are views of those records), the backend map is columns indexed by
+ * backend ID, and backends and frontends are keyed by numbers, not strings.
  */
 import type { EndpointInfo, ProxyNodeConfig, ProxySnapshot, ServicePortInfo } from '../../types.js';
 import { desiredFrontends, frontendKey, type DesiredBackend, type DesiredFrontend } from './frontends.js';
@@ -114,7 +118,7 @@ export class Frontend {
     readonly active: number,
     readonly affinityTimeout: number,
     /** Backend IDs in slot order (slot i + 1). */
-    readonly slots: number[],
+    readonly slots: readonly number[],
   ) {}
 
   /** The service-map key of one of its slots. */
