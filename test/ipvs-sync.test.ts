@@ -194,7 +194,7 @@ test('an endpoint that comes back while terminating is deleted and added again w
   );
   assert.match(b.render()['ipvsadm -S -n']!, /-r 10\.244\.2\.2:8080 -m -w 1\n/);
   // the kernel took the destination back from its trash: its connection still counts
-  assert.equal(b.kernel.services.get('TCP|10.96.0.20|80')!.destByKey.get('10.244.2.2:8080')!.activeConns, 1);
+  assert.equal(b.kernel.services.get('TCP|10.96.0.20|80')!.dests.find((x) => x.ip === '10.244.2.2' && x.port === 8080)!.activeConns, 1);
 });
 
 test('a service deleted: its virtual server (and with it every real server), 2 ipset entries, 1 address', () => {

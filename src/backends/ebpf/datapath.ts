@@ -17,8 +17,8 @@
  */
 import type { Packet, ProxyNodeConfig, Rng } from '../../types.js';
 import { type Cidr4, cidrContains, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
-import { PROTO_NUMBER, SCOPE_EXTERNAL, SCOPE_INTERNAL, serviceKeyId, SVC_FLAG } from './lbmaps.js';
-import type { CiliumLb, ServiceEntry } from './reconciler.js';
+import { PROTO_NUMBER, SCOPE_EXTERNAL, SCOPE_INTERNAL, SVC_FLAG } from './lbmaps.js';
+import type { CiliumLb, Frontend } from './reconciler.js';
 import { bswap32, jhash3words } from '../../net/jhash.js';
 
 export type DatapathPath = 'socket' | 'tc' | 'xdp';
@@ -129,38 +129,38 @@ export function lookupPacket(
   if (dst === null) return res('PASS');
 
   // Service lookup: external scope, slot 0.
-  const base = { address: dst >>> 0, port: pkt.dstPort, proto, scope: SCOPE_EXTERNAL };
+  const address = dst >>> 0;
   counts.svc_lookups++;
-  let svc: ServiceEntry | undefined = lb.services.get(serviceKeyId(base, 0));
+  let svc: Frontend | undefined = lb.frontendAt(address, pkt.dstPort, proto, SCOPE_EXTERNAL);
   if (svc === undefined && path === 'socket' && (pkt.dstIP.startsWith('127.') || node.nodeIPs.includes(pkt.dstIP))) {
     // sock4_wildcard_lookup: the 0.0.0.0 NodePort surrogate
     counts.svc_lookups++;
-    svc = lb.services.get(serviceKeyId({ ...base, address: 0 }, 0));
+    svc = lb.frontendAt(0, pkt.dstPort, proto, SCOPE_EXTERNAL);
   }
   if (svc === undefined) return res('PASS');
-  if (inCluster && svc.value.flags & SVC_FLAG.twoScopes) {
+  if (inCluster && svc.flags & SVC_FLAG.twoScopes) {
     counts.svc_lookups++;
-    svc = lb.services.get(serviceKeyId({ ...svc.key, scope: SCOPE_INTERNAL }, 0));
+    svc = lb.frontendAt(svc.address, svc.port, svc.proto, SCOPE_INTERNAL);
     if (svc === undefined) return res('PASS');
   }
   // A frontend that is not routable (ClusterIP, surrogate) is not served to traffic from outside the cluster.
-  if (!inCluster && !(svc.value.flags & SVC_FLAG.routable)) return res('PASS');
+  if (!inCluster && !(svc.flags & SVC_FLAG.routable)) return res('PASS');
   const master = svc;
-  const revNat = master.value.revNat;
+  const revNat = master.id;
   const serviceKey = lb.serviceKeyOfRevNat(revNat);
-  if (master.value.count === 0) return res('REJECT', serviceKey);
+  if (master.count === 0) return res('REJECT', serviceKey);
 
   if (path !== 'socket') counts.ct_lookups++; // a new connection: conntrack miss
 
   let backendId = 0;
   const affKey = `${srcU}|${revNat}`;
-  if (master.value.flags & SVC_FLAG.sessionAffinity) {
+  if (master.flags & SVC_FLAG.sessionAffinity) {
     counts.affinity_lookups++;
     const a = affinity.get(affKey);
-    const timeout = master.value.backendId & 0xffffff;
+    const timeout = master.affinityTimeout & 0xffffff;
     if (a !== undefined && a.lastUsed + timeout > now) {
       counts.backend_lookups++;
-      if (lb.backends.has(a.backendId)) backendId = a.backendId;
+      if (lb.backend(a.backendId) !== undefined) backendId = a.backendId;
     }
   }
 
@@ -171,18 +171,17 @@ export function lookupPacket(
       const h = maglevTupleHash(srcU, pkt.srcPort, pkt.dstPort, proto, opts.jhashSeed);
       backendId = tableOf[h % tableOf.length]!;
     } else {
-      const slot = (Math.floor(rng.next() * 0x100000000) % master.value.count) + 1;
+      const slot = (Math.floor(rng.next() * 0x100000000) % master.count) + 1;
       counts.slot_lookups++;
-      const be = lb.services.get(serviceKeyId(master.key, slot));
-      if (be === undefined) return res('DROP', serviceKey);
-      backendId = be.value.backendId;
+      if (slot > master.slots.length) return res('DROP', serviceKey);
+      backendId = master.slots[slot - 1]!;
     }
   }
   counts.backend_lookups++;
-  const backend = lb.backends.get(backendId);
+  const backend = lb.backend(backendId);
   if (backend === undefined) return res('DROP', serviceKey);
 
-  if (master.value.flags & SVC_FLAG.sessionAffinity) {
+  if (master.flags & SVC_FLAG.sessionAffinity) {
     affinity.set(affKey, { backendId, lastUsed: now });
     counts.map_updates++;
   }
@@ -194,7 +193,7 @@ export function lookupPacket(
   const ip = `${backend.address >>> 24}.${(backend.address >>> 16) & 255}.${(backend.address >>> 8) & 255}.${backend.address & 255}`;
   const hairpin = srcU === backend.address >>> 0;
   const masquerade =
-    path !== 'socket' && (hairpin || (!inCluster && !(master.value.flags & SVC_FLAG.extLocalScope) && !lb.backendIsLocal(backendId)));
+    path !== 'socket' && (hairpin || (!inCluster && !(master.flags & SVC_FLAG.extLocalScope) && !lb.backendIsLocal(backendId)));
   return res('DNAT', serviceKey, { ip, port: backend.port }, masquerade);
 }
 

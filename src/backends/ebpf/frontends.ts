@@ -28,8 +28,20 @@ export interface DesiredBackend {
   proto: number;
   state: BackendState;
   isLocal: boolean;
-  /** "ip:port/PROTO": the backend's identity (Cilium's L3n4Addr, scope external). */
-  key: string;
+  /** The backend's identity (Cilium's L3n4Addr, scope external) as a number: see backendKey. */
+  key: number;
+}
+
+const PROTO_INDEX: Record<number, number> = { 0: 0, 6: 1, 17: 2, 132: 3 };
+
+/** address:port/proto as one exact number (< 2^50): the unsigned address, a 2-bit protocol index, the port. */
+export function backendKey(address: number, port: number, proto: number): number {
+  return (address >>> 0) * 262144 + PROTO_INDEX[proto]! * 65536 + port;
+}
+
+/** address:port/proto and scope of a frontend as one exact number (< 2^51). */
+export function frontendKey(address: number, port: number, proto: number, scope: number): number {
+  return (address >>> 0) * 524288 + port * 8 + PROTO_INDEX[proto]! * 2 + scope;
 }
 
 export interface DesiredFrontend {
@@ -40,8 +52,10 @@ export interface DesiredFrontend {
   port: number;
   proto: number;
   scope: number;
-  /** "ip:port/PROTO" or "ip:port/PROTO/i": the frontend's identity (and rev-NAT allocation key). */
+  /** "ip:port/PROTO" or "ip:port/PROTO/i": the frontend's identity, as Cilium prints it. */
   key: string;
+  /** The same identity as a number (frontendKey): the agent's key for the frontend and its service ID. */
+  num: number;
   flags: number;
   /** Ordered as Cilium orders the slots: active first, then terminating; by address and port. */
   backends: DesiredBackend[];
@@ -83,13 +97,13 @@ const STATE_ORDER: Record<BackendState, number> = { active: 0, terminating: 1, q
 /** The service port's backends (deduplicated by address), in Cilium's slot order. */
 export function serviceBackends(svc: ServicePortInfo, eps: readonly EndpointInfo[]): DesiredBackend[] {
   const proto = PROTO_NUMBER[svc.protocol]!;
-  const seen = new Set<string>();
+  const seen = new Set<number>();
   const out: DesiredBackend[] = [];
   for (const e of eps) {
     const state = backendState(e);
     const address = parseIPv4(e.ip);
     if (state === null || address === null || e.port === 0) continue;
-    const key = [e.ip, ':', e.port, '/', svc.protocol].join(''); // one flat string (kept per backend)
+    const key = backendKey(address, e.port, proto);
     if (seen.has(key)) continue;
     seen.add(key);
     out.push({ ip: e.ip, address: address >>> 0, port: e.port, proto, state, isLocal: e.isLocal, key });
@@ -155,6 +169,7 @@ export function desiredFrontends(
       proto,
       scope,
       key,
+      num: frontendKey(address, port, proto, scope),
       flags,
       backends: bes,
       ...masterCounts(bes),

@@ -9,7 +9,7 @@ import { cidrContains, parseCidr4, parseIPv4, type Cidr4 } from '../../net/ipv4.
 import { cidrContainsIP, parseCIDRSloppy } from '../../net/ip.js';
 import type { EndpointInfo, ProxyNodeConfig, Protocol, ServicePortInfo } from '../../types.js';
 import type { IpvsScheduler } from './options.js';
-import { FLAG_PERSISTENT, vsKey } from './kernel.js';
+import { addrInt, destId, FLAG_PERSISTENT, vsKey } from './kernel.js';
 import { SET } from './ipset.js';
 
 export interface DesiredVirtualServer {
@@ -19,8 +19,8 @@ export interface DesiredVirtualServer {
   port: number;
   /** The address goes on kube-ipvs0 (cluster IPs always; external and LB IPs unless they are node addresses). */
   bind: boolean;
-  /** Real servers, "IP:port", in snapshot order. */
-  dests: string[];
+  /** Real servers in snapshot order, one per IP and port. */
+  dests: readonly EndpointInfo[];
 }
 
 export interface DesiredService {
@@ -62,17 +62,17 @@ export function nodePortIPs(node: ProxyNodeConfig): string[] {
   return ips.filter((ip) => node.nodePortAddresses.some((a) => (a === 'primary' ? ip === node.nodeIPs[0] : cidrContainsIp(a, ip))));
 }
 
-function destList(eps: readonly EndpointInfo[]): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
+function destList(eps: readonly EndpointInfo[]): readonly EndpointInfo[] {
+  const seen = new Set<number | string>();
+  const out: EndpointInfo[] = [];
   for (const e of eps) {
     if (e.ip === '' || e.port === 0) continue;
-    const k = `${e.ip}:${e.port}`;
+    const k = destId(e.ip, addrInt(e.ip), e.port);
     if (seen.has(k)) continue;
     seen.add(k);
-    out.push(k);
+    out.push(e);
   }
-  return out;
+  return out.length === eps.length ? eps : out;
 }
 
 export interface DesiredContext {
@@ -100,11 +100,12 @@ export function desiredService(ctx: DesiredContext, s: ServicePortInfo, eps: rea
   }
 
   const { cluster, local } = categorizeEndpoints(eps, usesClusterEndpoints(s), usesLocalEndpoints(s));
-  const pick = (onlyLocal: boolean): string[] => destList(onlyLocal ? (local.length > 0 ? local : cluster) : cluster);
+  const pick = (onlyLocal: boolean): readonly EndpointInfo[] => destList(onlyLocal ? (local.length > 0 ? local : cluster) : cluster);
   const internalDests = pick(s.internalPolicyLocal);
   const externalDests = pick(s.externalPolicyLocal);
 
-  entries.push([SET.clusterIP, `${s.clusterIP},${p}:${s.port}`]);
+  // joined: one flat string (kept as a set entry and hashed as a map key)
+  entries.push([SET.clusterIP, [s.clusterIP, ',', p, ':', s.port].join('')]);
   vss.push({ key: vsKey(proto, s.clusterIP, s.port), protocol: proto, ip: s.clusterIP, port: s.port, bind: true, dests: internalDests });
 
   for (const ip of s.externalIPs) {

@@ -324,8 +324,8 @@ export class Ipset {
   private readonly second = new Map<number, Set<number>>();
   /** hash:ip,port,net: ippKey -> networks [base, bits]. */
   private readonly nets = new Map<number, [number, number][]>();
-  /** bitmap:port membership. */
-  private readonly bitmap: Uint8Array | null;
+  /** bitmap:port membership (null for the hash types). */
+  private readonly bitmap: Set<number> | null;
   /** Hash-table emulation: jhash2 of each entry, and entries per bucket. */
   private readonly hashes = new Map<string, number>();
   /** hashsize 1024 at creation (kube-proxy's default) = 2^10 buckets. */
@@ -350,7 +350,7 @@ export class Ipset {
   ) {
     this.name = ipsetName(info.name, family);
     this.initval = initval ?? createHash('sha256').update(this.name).digest().readUInt32BE(0);
-    this.bitmap = info.type === 'bitmap:port' ? new Uint8Array(65536) : null;
+    this.bitmap = info.type === 'bitmap:port' ? new Set<number>() : null;
     this.bucketCounts = info.type === 'bitmap:port' ? null : new Uint16Array(1 << this.htableBits);
   }
 
@@ -417,7 +417,7 @@ export class Ipset {
     this.members.add(entry);
     const t = this.info.type;
     if (this.bitmap !== null) {
-      this.bitmap[Number(entry)] = 1;
+      this.bitmap.add(Number(entry));
       return true;
     }
     let h: number;
@@ -436,7 +436,7 @@ export class Ipset {
     this.missing.delete(entry);
     if (!this.members.delete(entry)) return;
     if (this.bitmap !== null) {
-      this.bitmap[Number(entry)] = 0;
+      this.bitmap.delete(Number(entry));
       return;
     }
     if (this.family === 'inet') this.indexDel(parseEntry(this.info.type, entry));
@@ -555,7 +555,7 @@ export class Ipset {
 
   /** `dst` on bitmap:port */
   testPort(port: number): boolean {
-    return this.bitmap !== null && this.bitmap[port] === 1;
+    return this.bitmap !== null && this.bitmap.has(port);
   }
 
   /** `dst` (or `src`) on hash:ip */

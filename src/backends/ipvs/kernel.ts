@@ -85,22 +85,35 @@ export interface VirtualService {
   timeout: number;
   /** svc->destinations, head first. */
   dests: RealServer[];
-  destByKey: Map<string, RealServer>;
-  /** The same destinations by addrPortKey (for lookups on the packet path). */
-  destByNum: Map<number, RealServer>;
+  /** The same destinations by destId, once there are more than a few (see findDest). */
+  destById: Map<number | string, RealServer> | null;
   sched: SchedulerState<RealServer>;
-  /** Persistence templates by client address (netmask 255.255.255.255). */
-  templates: Map<number, Template>;
+  /** Persistence templates by client address (netmask 255.255.255.255); null until the first one. */
+  templates: Map<number, Template> | null;
   /** Bucket in the fixed 256-bucket table. */
   readonly bucket: number;
+  /**
+   * A template shared by the kernels of identical simulated nodes (IpvsKernel.template): never changed; a kernel
+   * takes its own copy (IpvsKernel.own) before anything in it changes.
+   */
+  readonly shared: boolean;
 }
 
 export function vsKey(protocol: Protocol, ip: string, port: number): string {
-  return `${protocol}|${ip}|${port}`;
+  // joined: one flat string (kept per virtual server and hashed as a map key)
+  return [protocol, ip, port].join('|');
 }
 
 export function destKey(ip: string, port: number): string {
   return `${ip}:${port}`;
+}
+
+/**
+ * A destination's identity within its service: addrPortKey for an IPv4 address (exact), "IP:port" for an IPv6
+ * one (whose addrInt is only a hash fold).
+ */
+export function destId(ip: string, ipInt: number, port: number): number | string {
+  return ip.includes(':') ? destKey(ip, port) : addrPortKey(ipInt, port);
 }
 
 /** An exact numeric key for (IPv4 address, port): addr * 65536 + port < 2^48. */
@@ -131,6 +144,9 @@ export interface Timeouts {
 /** Default IPVS protocol timeouts: ip_vs_proto_tcp.c (TIME_WAIT 2*60 s), ip_vs_proto_udp.c (NORMAL 5*60 s). */
 export const DEFAULT_TIMEOUTS: Timeouts = { tcpClosed: 120, udp: 300 };
 
+/** Destinations a service finds by walking its list; beyond that many, by a map. */
+const DEST_SCAN = 16;
+
 /** The inactive-connection queue of a real server that never had one (shared; pushInactive gives it its own). */
 const NO_EXPIRY: number[] = [];
 
@@ -138,7 +154,7 @@ export class IpvsKernel {
   readonly services = new Map<string, VirtualService>();
   /** Per protocol: addrPortKey -> service (the resizable table's one-probe lookup). */
   private readonly byNum: Map<number, VirtualService>[] = [new Map(), new Map(), new Map()];
-  /** The fixed table: bucket -> chain, head first (only kept in 'fixed256' mode). */
+  /** The fixed table: bucket -> chain, TAIL first (the head is the last element; only kept in 'fixed256' mode). */
   private readonly buckets: VirtualService[][] = [];
   realServerCount = 0;
 
@@ -149,8 +165,15 @@ export class IpvsKernel {
     for (let i = 0; i < 256; i++) this.buckets.push([]);
   }
 
-  addService(protocol: Protocol, ip: string, port: number, scheduler: IpvsScheduler, flags: number, timeout: number): VirtualService {
-    const key = vsKey(protocol, ip, port);
+  addService(
+    protocol: Protocol,
+    ip: string,
+    port: number,
+    scheduler: IpvsScheduler,
+    flags: number,
+    timeout: number,
+    key = vsKey(protocol, ip, port),
+  ): VirtualService {
     if (this.services.has(key)) throw new Error(`IPVS service ${key} exists`);
     const protoNum = PROTO_NUM[protocol];
     const ipInt = addrInt(ip);
@@ -166,16 +189,66 @@ export class IpvsKernel {
       flags,
       timeout,
       dests,
-      destByKey: new Map(),
-      destByNum: new Map(),
+      destById: null,
       sched: createScheduler<RealServer>(scheduler, dests),
-      templates: new Map(),
+      templates: null,
       bucket: svcHashKey(protoNum, ipInt, port),
+      shared: false,
     };
-    this.services.set(key, vs);
-    this.byNum[PROTO_INDEX[protocol]]!.set(addrPortKey(ipInt, port), vs);
-    if (this.svcTable === 'fixed256') this.buckets[vs.bucket]!.unshift(vs);
+    this.insert(vs);
     return vs;
+  }
+
+  private insert(vs: VirtualService): void {
+    this.services.set(vs.key, vs);
+    this.byNum[PROTO_INDEX[vs.protocol]]!.set(addrPortKey(vs.ipInt, vs.port), vs);
+    if (this.svcTable === 'fixed256') this.buckets[vs.bucket]!.push(vs);
+    this.realServerCount += vs.dests.length;
+  }
+
+  /**
+   * A virtual service (made by `add`) with its real servers added in order (weight 1), as a new service's first
+   * sync leaves it, to be shared by the kernels of identical nodes (adopt); null for the schedulers whose state
+   * names destinations (sh, dh).
+   */
+  static template(add: (k: IpvsKernel) => VirtualService, dests: readonly { ip: string; port: number }[]): VirtualService | null {
+    const k = new IpvsKernel('resizable');
+    const vs = add(k);
+    if (vs.scheduler === 'sh' || vs.scheduler === 'dh') return null;
+    for (const d of dests) k.addDest(vs, d.ip, d.port, 1);
+    return { ...vs, shared: true };
+  }
+
+  /** IPVS_CMD_NEW_SERVICE and a NEW_DEST per real server, leaving the service as `template` is. */
+  adopt(template: VirtualService): VirtualService {
+    if (this.services.has(template.key)) throw new Error(`IPVS service ${template.key} exists`);
+    this.insert(template);
+    return template;
+  }
+
+  /** The service itself, or (a shared template) this kernel's own copy of it in its place. */
+  own(vs: VirtualService): VirtualService {
+    if (!vs.shared) return vs;
+    const byOld = new Map<RealServer, RealServer>();
+    const dests = vs.dests.map((d) => {
+      const c: RealServer = { ...d, inactiveExpiry: d.inactiveExpiry === NO_EXPIRY ? NO_EXPIRY : [...d.inactiveExpiry] };
+      byOld.set(d, c);
+      return c;
+    });
+    const sched = Object.assign(Object.create(Object.getPrototypeOf(vs.sched) as object) as SchedulerState<RealServer>, vs.sched);
+    const templates =
+      vs.templates === null
+        ? null
+        : new Map([...vs.templates].map(([src, t]) => [src, { dest: byOld.get(t.dest) ?? t.dest, expires: t.expires }]));
+    const destById = vs.destById === null ? null : new Map(dests.map((x) => [destId(x.ip, x.ipInt, x.port), x]));
+    const mine: VirtualService = { ...vs, dests, destById, sched, templates, shared: false };
+    this.services.set(mine.key, mine);
+    this.byNum[PROTO_INDEX[mine.protocol]]!.set(addrPortKey(mine.ipInt, mine.port), mine);
+    if (this.svcTable === 'fixed256') {
+      const chain = this.buckets[mine.bucket]!;
+      chain[chain.indexOf(vs)] = mine;
+    }
+    return mine;
   }
 
   /** IPVS_CMD_SET_SERVICE: scheduler, flags, timeout. A new scheduler starts from fresh state (ip_vs_edit_service). */
@@ -184,7 +257,7 @@ export class IpvsKernel {
       vs.scheduler = scheduler;
       vs.sched = createScheduler<RealServer>(scheduler, vs.dests);
     }
-    if ((vs.flags & FLAG_PERSISTENT) !== 0 && (flags & FLAG_PERSISTENT) === 0) vs.templates.clear();
+    if ((vs.flags & FLAG_PERSISTENT) !== 0 && (flags & FLAG_PERSISTENT) === 0) vs.templates = null;
     vs.flags = flags;
     vs.timeout = timeout;
   }
@@ -209,9 +282,9 @@ export class IpvsKernel {
     if (this.svcTable === 'resizable') return { vs: this.byNum[PROTO_INDEX[protocol]]!.get(addrPortKey(ipInt, port)) ?? null, probes: 1 };
     const protoNum = PROTO_NUM[protocol];
     const chain = this.buckets[svcHashKey(protoNum, ipInt, port)]!;
-    for (let i = 0; i < chain.length; i++) {
+    for (let i = chain.length - 1; i >= 0; i--) {
       const vs = chain[i]!;
-      if (vs.ipInt === ipInt && vs.port === port && vs.protoNum === protoNum) return { vs, probes: i + 1 };
+      if (vs.ipInt === ipInt && vs.port === port && vs.protoNum === protoNum) return { vs, probes: chain.length - i };
     }
     return { vs: null, probes: Math.max(1, chain.length) };
   }
@@ -219,18 +292,20 @@ export class IpvsKernel {
   /** Position (1 = head) of a service in its bucket chain, for tests and reports. */
   chainPosition(vs: VirtualService): number {
     if (this.svcTable === 'resizable') return 1;
-    return this.buckets[vs.bucket]!.indexOf(vs) + 1;
+    const chain = this.buckets[vs.bucket]!;
+    return chain.length - chain.indexOf(vs);
   }
 
   /** IPVS_CMD_NEW_DEST: added at the head of the destination list. */
   addDest(vs: VirtualService, ip: string, port: number, weight: number, reuse?: RealServer): RealServer {
-    const key = destKey(ip, port);
-    if (vs.destByKey.has(key)) throw new Error(`IPVS dest ${key} exists in ${vs.key}`);
+    const ipInt = reuse?.ipInt ?? addrInt(ip);
+    const id = destId(ip, ipInt, port);
+    if (this.findDest(vs, id) !== undefined) throw new Error(`IPVS dest ${destKey(ip, port)} exists in ${vs.key}`);
     // A destination deleted while it still had connections waits in the kernel's dest trash and is taken back,
     // counters included, when the same destination is added again (ip_vs_trash_get_dest).
     const d: RealServer = reuse ?? {
       ip,
-      ipInt: addrInt(ip),
+      ipInt,
       port,
       weight,
       activeConns: 0,
@@ -240,11 +315,18 @@ export class IpvsKernel {
     };
     d.weight = weight;
     vs.dests.unshift(d);
-    vs.destByKey.set(key, d);
-    vs.destByNum.set(addrPortKey(d.ipInt, port), d);
+    if (vs.destById !== null) vs.destById.set(id, d);
+    else if (vs.dests.length > DEST_SCAN) vs.destById = new Map(vs.dests.map((x) => [destId(x.ip, x.ipInt, x.port), x]));
     vs.sched.added(vs.dests);
     this.realServerCount++;
     return d;
+  }
+
+  /** The destination of a service with that destId. */
+  findDest(vs: VirtualService, id: number | string): RealServer | undefined {
+    if (vs.destById !== null) return vs.destById.get(id);
+    for (const d of vs.dests) if (destId(d.ip, d.ipInt, d.port) === id) return d;
+    return undefined;
   }
 
   /** IPVS_CMD_SET_DEST */
@@ -258,8 +340,7 @@ export class IpvsKernel {
     const idx = vs.dests.indexOf(d);
     if (idx < 0) return;
     vs.dests.splice(idx, 1);
-    vs.destByKey.delete(destKey(d.ip, d.port));
-    vs.destByNum.delete(addrPortKey(d.ipInt, d.port));
+    vs.destById?.delete(destId(d.ip, d.ipInt, d.port));
     vs.sched.removed(vs.dests, idx);
     this.realServerCount--;
   }
@@ -285,17 +366,22 @@ export class IpvsKernel {
     if ((vs.flags & FLAG_PERSISTENT) === 0) {
       return { dest: vs.sched.schedule(vs.dests, { srcIpInt, dstIpInt }), templateProbes: 0 };
     }
-    const t = vs.templates.get(srcIpInt);
-    if (t !== undefined && t.expires > now && t.dest.weight > 0 && vs.destByNum.get(addrPortKey(t.dest.ipInt, t.dest.port)) === t.dest) {
+    const t = vs.templates?.get(srcIpInt);
+    if (
+      t !== undefined &&
+      t.expires > now &&
+      t.dest.weight > 0 &&
+      this.findDest(vs, destId(t.dest.ip, t.dest.ipInt, t.dest.port)) === t.dest
+    ) {
       t.expires = now + vs.timeout;
       return { dest: t.dest, templateProbes: 1 };
     }
     const dest = vs.sched.schedule(vs.dests, { srcIpInt, dstIpInt });
     if (dest === null) {
-      if (t !== undefined) vs.templates.delete(srcIpInt);
+      if (t !== undefined) vs.templates!.delete(srcIpInt);
       return { dest: null, templateProbes: 1 };
     }
-    vs.templates.set(srcIpInt, { dest, expires: now + vs.timeout });
+    (vs.templates ??= new Map()).set(srcIpInt, { dest, expires: now + vs.timeout });
     return { dest, templateProbes: 1 };
   }
 

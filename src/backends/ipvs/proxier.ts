@@ -11,20 +11,22 @@
 import { createHash } from 'node:crypto';
 import type {
   Backend,
+  EndpointInfo,
   ProxyNodeConfig,
   LookupResult,
   Packet,
   Protocol,
   ProxySnapshot,
   RenderedRuleset,
+  ServicePortInfo,
   Rng,
   Seconds,
   SyncRequest,
   SyncResult,
 } from '../../types.js';
 import {
-  addrPortKey,
   DEFAULT_TIMEOUTS,
+  destId,
   destKey,
   IpvsKernel,
   type RealServer,
@@ -40,7 +42,7 @@ import { buildRules, ipsetMatcher, KUBE_CHAINS, type IpvsRules } from './iptable
 import type { IpvsLookupCounts, IpvsSizeCounts, IpvsSyncCounts } from './metrics.js';
 import type { IpvsScheduler } from './options.js';
 import { shouldSkipService } from '../../proxy/serviceport.js';
-import { desiredService, nodePortIPs, type DesiredContext, type DesiredService } from './desired.js';
+import { desiredService, nodePortIPs, type DesiredContext, type DesiredService, type DesiredVirtualServer } from './desired.js';
 import { ipv4ToUint } from '../../net/ipv4.js';
 import { addrInt } from './kernel.js';
 
@@ -250,10 +252,12 @@ function syncCounts(d: IpvsSyncDetail, rulesWritten: number, rulesInKernel: numb
   };
 }
 
-function splitHostPort(ep: string): [string, number] {
-  const i = ep.lastIndexOf(':');
-  return [ep.slice(0, i), Number(ep.slice(i + 1))];
-}
+/** Desired states shared by the proxiers of the process, by endpoint list (see desiredOf). */
+const sharedDesired = new WeakMap<readonly EndpointInfo[], Map<string, { info: ServicePortInfo; desired: DesiredService }>>();
+
+/** The shared desired states, and the templates of their new virtual servers (see IpvsKernel.template). */
+const sharedDesiredStates = new WeakSet<DesiredService>();
+const sharedTemplates = new WeakMap<DesiredVirtualServer, VirtualService | null>();
 
 export class IpvsProxier implements Backend {
   readonly kind = 'ipvs' as const;
@@ -270,6 +274,8 @@ export class IpvsProxier implements Backend {
   private readonly graceful = new Map<string, OpenConn>();
   private readonly lbNoNodeAccess = new Map<string, DesiredService['lbNoNodeAccess']>();
   private readonly ctx: DesiredContext;
+  /** With ProxyNodeConfig.shared: what a shared desired state depends on besides the service port and endpoints. */
+  private readonly sharedKey: string | null;
   private readonly nodeIPSet: ReadonlySet<string>;
   private readonly nodeIPInts: ReadonlySet<number>;
   private ruleSet: IpvsRules;
@@ -295,6 +301,7 @@ export class IpvsProxier implements Backend {
       nodeAddresses: this.nodeIPSet,
     };
     this.ifindex = opts.ifindex ?? 3;
+    this.sharedKey = opts.node.shared === true ? `${this.scheduler}|${this.v6 ? 'IPv6' : 'IPv4'}` : null;
     this.ruleSet = this.rebuildRules();
   }
 
@@ -342,7 +349,7 @@ export class IpvsProxier implements Backend {
     const svc = snap.services.get(key);
     const neu =
       svc !== undefined && !shouldSkipService(svc, this.v6 ? 'IPv6' : 'IPv4')
-        ? desiredService(this.ctx, svc, snap.endpoints.get(key) ?? [])
+        ? this.desiredOf(svc, snap.endpoints.get(key) ?? [])
         : undefined;
 
     // ipset entries: take the new references before dropping the old ones, so an entry wanted before and after
@@ -367,22 +374,34 @@ export class IpvsProxier implements Backend {
     }
 
     // virtual servers, addresses, real servers
-    const oldKeys = new Set(old?.virtualServers.map((v) => v.key));
-    const newKeys = new Set<string>();
+    const oldKeys = old === undefined ? null : new Set(old.virtualServers.map((v) => v.key));
+    const newKeys = old === undefined ? null : new Set<string>();
     if (neu) {
       for (const v of neu.virtualServers) {
-        newKeys.add(v.key);
-        if (!oldKeys.has(v.key)) {
+        newKeys?.add(v.key);
+        if (oldKeys === null || !oldKeys.has(v.key)) {
           const owners = this.vsOwners.get(v.key);
           if (owners === undefined) this.vsOwners.set(v.key, [key]);
           else if (!owners.includes(key)) owners.push(key);
         }
         let kv = this.kernel.services.get(v.key);
+        const tpl = kv === undefined ? this.templateOf(v, neu) : null;
+        if (tpl !== null) {
+          // a new service as every identical node programs it: the shared template's copy, the same requests
+          kv = this.kernel.adopt(tpl);
+          d.virtualServersAdded++;
+          d.netlinkBytes += serviceMsgBytes(neu.scheduler);
+          d.realServersAdded += tpl.dests.length;
+          d.netlinkBytes += tpl.dests.length * destMsgBytes(tpl.scheduler);
+          if (v.bind) this.addrRef(v.ip, d);
+          continue;
+        }
         if (kv === undefined) {
-          kv = this.kernel.addService(v.protocol, v.ip, v.port, neu.scheduler, neu.flags, neu.timeout);
+          kv = this.kernel.addService(v.protocol, v.ip, v.port, neu.scheduler, neu.flags, neu.timeout, v.key);
           d.virtualServersAdded++;
           d.netlinkBytes += serviceMsgBytes(neu.scheduler);
         } else if (kv.scheduler !== neu.scheduler || kv.flags !== neu.flags || kv.timeout !== neu.timeout) {
+          kv = this.kernel.own(kv);
           this.kernel.updateService(kv, neu.scheduler, neu.flags, neu.timeout);
           d.virtualServersUpdated++;
           d.netlinkBytes += serviceMsgBytes(neu.scheduler);
@@ -394,7 +413,7 @@ export class IpvsProxier implements Backend {
     if (old) {
       for (const v of old.virtualServers) {
         if (v.bind) this.addrUnref(v.ip, d);
-        if (newKeys.has(v.key)) continue;
+        if (newKeys!.has(v.key)) continue;
         const owners = this.vsOwners.get(v.key);
         if (owners !== undefined) {
           const i = owners.indexOf(key);
@@ -416,6 +435,37 @@ export class IpvsProxier implements Backend {
     else this.desired.delete(key);
     if (neu && neu.lbNoNodeAccess.length > 0) this.lbNoNodeAccess.set(key, neu.lbNoNodeAccess);
     else this.lbNoNodeAccess.delete(key);
+  }
+
+  /**
+   * A service port's desired state. With ProxyNodeConfig.shared, a ClusterIP-only port's (no node port, external
+   * or load-balancer IP: nothing that depends on the node's addresses) is shared with the other proxiers of the
+   * process with the same scheduler and family: it depends only on the port and its endpoint list (one object
+   * for every node with no endpoint of the service, src/proxy/tracker.ts).
+   */
+  private desiredOf(svc: ServicePortInfo, eps: readonly EndpointInfo[]): DesiredService {
+    if (this.sharedKey === null || svc.nodePort !== 0 || svc.externalIPs.length > 0 || svc.loadBalancerIPs.length > 0)
+      return desiredService(this.ctx, svc, eps);
+    let byKey = sharedDesired.get(eps);
+    if (byKey === undefined) sharedDesired.set(eps, (byKey = new Map()));
+    const k = `${svc.key}\n${this.sharedKey}`;
+    const have = byKey.get(k);
+    if (have !== undefined && have.info === svc) return have.desired;
+    const desired = desiredService(this.ctx, svc, eps);
+    byKey.set(k, { info: svc, desired });
+    sharedDesiredStates.add(desired);
+    return desired;
+  }
+
+  /** The shared template of a new virtual server of a shared desired state (see desiredOf), or null. */
+  private templateOf(v: DesiredVirtualServer, neu: DesiredService): VirtualService | null {
+    if (!sharedDesiredStates.has(neu)) return null;
+    let tpl = sharedTemplates.get(v);
+    if (tpl === undefined) {
+      tpl = IpvsKernel.template((k) => k.addService(v.protocol, v.ip, v.port, neu.scheduler, neu.flags, neu.timeout, v.key), v.dests);
+      sharedTemplates.set(v, tpl);
+    }
+    return tpl;
   }
 
   private addrRef(ip: string, d: IpvsSyncDetail): void {
@@ -442,12 +492,24 @@ export class IpvsProxier implements Backend {
   }
 
   /** syncEndpoint: add the wanted real servers, gracefully delete the others. */
-  private syncDests(kv: VirtualService, dests: readonly string[], d: IpvsSyncDetail): void {
+  private syncDests(kv: VirtualService, dests: readonly EndpointInfo[], d: IpvsSyncDetail): void {
+    if (kv.shared) {
+      // (a shared service's destinations all have weight 1: nothing changes when they are the wanted ones)
+      if (
+        kv.dests.length === dests.length &&
+        dests.every((ep) => this.kernel.findDest(kv, destId(ep.ip, addrInt(ep.ip), ep.port)) !== undefined)
+      )
+        return;
+      kv = this.kernel.own(kv);
+    }
     const msg = destMsgBytes(kv.scheduler);
     for (const ep of dests) {
-      const cur = kv.destByKey.get(ep);
+      const ipInt = addrInt(ep.ip);
+      const cur = this.kernel.findDest(kv, destId(ep.ip, ipInt, ep.port));
       if (cur !== undefined) {
-        const gk = `${kv.key}/${ep}`;
+        // (only a destination in the graceful-termination list has weight 0)
+        if (cur.weight !== 0) continue;
+        const gk = `${kv.key}/${destKey(ep.ip, ep.port)}`;
         if (!this.graceful.has(gk)) continue;
         // back while still terminating: MoveRSOutofGracefulDeleteList deletes it, then it is added again with
         // weight 1 (the kernel takes the same destination, counters and all, out of its trash)
@@ -459,16 +521,15 @@ export class IpvsProxier implements Backend {
         d.netlinkBytes += 2 * msg;
         continue;
       }
-      const [ip, port] = splitHostPort(ep);
-      this.kernel.addDest(kv, ip, port, 1);
+      this.kernel.addDest(kv, ep.ip, ep.port, 1);
       d.realServersAdded++;
       d.netlinkBytes += msg;
     }
     // every wanted destination is there now; nothing else is when the counts agree
     if (kv.dests.length === dests.length) return;
-    const want = new Set(dests);
+    const want = new Set(dests.map((e) => destId(e.ip, addrInt(e.ip), e.port)));
     const gone = kv.dests
-      .filter((x) => !want.has(destKey(x.ip, x.port)))
+      .filter((x) => !want.has(destId(x.ip, x.ipInt, x.port)))
       .sort((a, b) => (destKey(a.ip, a.port) < destKey(b.ip, b.port) ? -1 : 1));
     for (const dest of gone) {
       const gk = `${kv.key}/${destKey(dest.ip, dest.port)}`;
@@ -493,7 +554,7 @@ export class IpvsProxier implements Backend {
     if (this.graceful.size === 0) return null;
     const d = emptyDetail();
     for (const [gk, { vs, dest }] of [...this.graceful]) {
-      if (this.kernel.services.get(vs.key) !== vs || vs.destByKey.get(destKey(dest.ip, dest.port)) !== dest) {
+      if (this.kernel.services.get(vs.key) !== vs || this.kernel.findDest(vs, destId(dest.ip, dest.ipInt, dest.port)) !== dest) {
         this.graceful.delete(gk);
         continue;
       }
@@ -528,14 +589,15 @@ export class IpvsProxier implements Backend {
   connectionClosed(endpoint: { ip: string; port: number }, serviceKey: string, protocol: Protocol): void {
     const want = this.desired.get(serviceKey);
     if (want === undefined) return;
-    const ek = addrPortKey(addrInt(endpoint.ip), endpoint.port);
+    const ek = destId(endpoint.ip, addrInt(endpoint.ip), endpoint.port);
     for (const v of want.virtualServers) {
       if (v.protocol !== protocol) continue;
       const kv = this.kernel.services.get(v.key);
-      const d = kv?.destByNum.get(ek);
+      const d = kv === undefined ? undefined : this.kernel.findDest(kv, ek);
       if (kv === undefined || d === undefined) continue;
       if (protocol === 'UDP' ? d.inactiveOpen > 0 : d.activeConns > 0) {
-        this.kernel.connClosed(kv, d, this.clock);
+        const mine = this.kernel.own(kv);
+        this.kernel.connClosed(mine, this.kernel.findDest(mine, ek)!, this.clock);
         return;
       }
     }
@@ -602,7 +664,8 @@ export class IpvsProxier implements Backend {
     probes += 2; // ip_vs_out_hook and ip_vs_in_hook look the connection up (a miss for a first packet)
     const found = this.kernel.findService(pkt.protocol, dstInt, pkt.dstPort);
     probes += found.probes;
-    const vs = found.vs;
+    // (scheduling changes the service: this kernel's own copy of a shared one)
+    const vs = found.vs === null ? null : this.kernel.own(found.vs);
     if (vs === null) {
       if (!pkt.local) return lookupResult('PASS', '', null, false, w, probes);
       const ov = this.hook(filter, 'OUTPUT');
