@@ -37,11 +37,13 @@ export type Stmt =
   | { t: 'update'; set: string };
 
 export interface NftRule {
-  /** knftables Rule.Rule: what follows "add rule FAMILY TABLE CHAIN " (comment excluded). */
+  /** knftables Rule.Rule: what follows "add rule FAMILY TABLE CHAIN " (comment excluded); '' when texts are not kept. */
   readonly text: string;
   readonly comment: string | null;
-  /** The rule as `nft list` prints it, comment included. */
+  /** The rule as `nft list` prints it, comment included; '' when texts are not kept. */
   readonly listed: string;
+  /** UTF-8 bytes of the rule's part of its transaction line: the text and ` comment "C"` (kept either way). */
+  readonly bytes: number;
   readonly m: readonly Match[];
   readonly s: Stmt;
   /** Sets and maps the rule names (an `update` makes nft give a dynamic set its default size). */
@@ -61,6 +63,7 @@ export function listAddr(c: Cidr4): string {
 function cidrOf(s: string): Cidr4 {
   const c = parseAddrOrCidr(s);
   if (c === null) throw new RangeError(`nftables: not an IPv4 address or prefix: ${JSON.stringify(s)}`);
+  if (c.text === s) c.text = s; // the caller's string (an endpoint's IP), not a copy
   return c;
 }
 
@@ -161,24 +164,53 @@ export function listMark(v: number): string {
   return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 }
 
+const NO_MATCHES: readonly Match[] = Object.freeze([]);
+const CT_NEW: Match = { t: 'ctnew' };
+/** Statements without per-service data, shared by every rule that ends in them (jumps go to kube-proxy's fixed chains). */
+const SHARED_STMTS = new Map<string, Stmt>();
+
+function sharedStmt(key: string, make: () => Stmt): Stmt {
+  let s = SHARED_STMTS.get(key);
+  if (s === undefined) {
+    s = make();
+    if (SHARED_STMTS.size < 64) SHARED_STMTS.set(key, s);
+  }
+  return s;
+}
+
 export class RuleBuilder {
   private readonly t: string[] = [];
   private readonly l: string[] = [];
-  private readonly m: Match[] = [];
+  private m: Match[] | null = null;
+  /** Bytes of the words so far, separators included (when texts are not kept). */
+  private n = -1;
   private stmt: Stmt | null = null;
   private upd: string | null = null;
   private anon = 0;
 
-  constructor(private readonly family: Family = 'ip') {}
+  constructor(
+    private readonly family: Family = 'ip',
+    /**
+     * Whether the rule keeps its two texts; without, only their byte length (`bytes`): the walk and every count
+     * are the same, but neither the transaction nor `nft list` can be printed.
+     */
+    private readonly keepText = true,
+  ) {}
 
   private both(text: string, listed = text): this {
-    this.t.push(text);
-    this.l.push(listed);
+    if (this.keepText) {
+      this.t.push(text);
+      this.l.push(listed);
+    } else this.n += Buffer.byteLength(text) + 1;
     return this;
   }
 
+  private match(m: Match): void {
+    (this.m ??= []).push(m);
+  }
+
   ctNew(): this {
-    this.m.push({ t: 'ctnew' });
+    this.match(CT_NEW);
     return this.both('ct state new');
   }
 
@@ -187,11 +219,11 @@ export class RuleBuilder {
     const op = neg ? '!= ' : '';
     if (this.family === 'ip6') {
       const n = net6Of(a);
-      this.m.push({ t: 'addr', f, neg, nets: [], nets6: [n], anon: false });
+      this.match({ t: 'addr', f, neg, nets: [], nets6: [n], anon: false });
       return this.both(`ip6 ${f} ${op}${a}`, `ip6 ${f} ${op}${listInterval6(n.start, n.end)}`);
     }
     const c = cidrOf(a);
-    this.m.push({ t: 'addr', f, neg, nets: [c], anon: false });
+    this.match({ t: 'addr', f, neg, nets: [c], anon: false });
     return this.both(`${this.family} ${f} ${op}${a}`, `${this.family} ${f} ${op}${listAddr(c)}`);
   }
 
@@ -199,12 +231,12 @@ export class RuleBuilder {
   daddrAnonJoined(joined: string): this {
     if (this.family === 'ip6') {
       const nets6 = joined.split(',').map(net6Of);
-      this.m.push({ t: 'addr', f: 'daddr', neg: false, nets: [], nets6, anon: true });
+      this.match({ t: 'addr', f: 'daddr', neg: false, nets: [], nets6, anon: true });
       if (mergedIntervals6(nets6).length > 1) this.anon++;
       return this.both(`ip6 daddr { ${joined} }`, `ip6 daddr ${listAnonSet6(nets6)}`);
     }
     const nets = joined.split(',').map(cidrOf);
-    this.m.push({ t: 'addr', f: 'daddr', neg: false, nets, anon: true });
+    this.match({ t: 'addr', f: 'daddr', neg: false, nets, anon: true });
     if (mergedIntervals(nets).length > 1) this.anon++;
     return this.both(`${this.family} daddr { ${joined} }`, `${this.family} daddr ${listAnonSet(nets)}`);
   }
@@ -213,35 +245,35 @@ export class RuleBuilder {
   saddrNotAnon(items: readonly string[]): this {
     if (this.family === 'ip6') {
       const nets6 = items.map(net6Of);
-      this.m.push({ t: 'addr', f: 'saddr', neg: true, nets: [], nets6, anon: true });
+      this.match({ t: 'addr', f: 'saddr', neg: true, nets: [], nets6, anon: true });
       if (mergedIntervals6(nets6).length > 1) this.anon++;
       return this.both(`ip6 saddr != { ${items.join(' , ')} }`, `ip6 saddr != ${listAnonSet6(nets6)}`);
     }
     const nets = items.map(cidrOf);
-    this.m.push({ t: 'addr', f: 'saddr', neg: true, nets, anon: true });
+    this.match({ t: 'addr', f: 'saddr', neg: true, nets, anon: true });
     if (mergedIntervals(nets).length > 1) this.anon++;
     return this.both(`${this.family} saddr != { ${items.join(' , ')} }`, `${this.family} saddr != ${listAnonSet(nets)}`);
   }
 
   inSet(f: 'saddr' | 'daddr', set: string): this {
-    this.m.push({ t: 'inset', f, set });
+    this.match({ t: 'inset', f, set });
     return this.both(`${this.family} ${f} @${set}`);
   }
 
   fibLocal(f: 'saddr' | 'daddr'): this {
-    this.m.push({ t: 'fiblocal', f });
+    this.match({ t: 'fiblocal', f });
     return this.both(`fib ${f} type local`);
   }
 
   dport(p: Protocol, port: number): this {
-    this.m.push({ t: 'dport', p, port });
+    this.match({ t: 'dport', p, port });
     return this.both(`${p.toLowerCase()} dport ${port}`);
   }
 
   /** mark and M == 0 (M as kube-proxy formats it; nft lists %#010x). */
   markZero(mark: string): this {
     const v = Number(mark);
-    this.m.push({ t: 'markzero', mark: v });
+    this.match({ t: 'markzero', mark: v });
     return this.both(`mark and ${mark} == 0`, `meta mark & ${listMark(v)} == ${listMark(0)}`);
   }
 
@@ -261,14 +293,27 @@ export class RuleBuilder {
   }
 
   numgen(targets: readonly string[]): this {
-    const text = `numgen random mod ${targets.length} vmap { ${targets.map((c, i) => `${i} : goto ${c}`).join(' , ')} }`;
-    const listed = `numgen random mod ${targets.length} vmap { ${targets.map((c, i) => `${i} : goto ${c}`).join(', ')} }`;
     this.anon++;
-    return this.end({ t: 'numgen', targets: [...targets] }, text, listed);
+    const s: Stmt = { t: 'numgen', targets: [...targets] };
+    const head = `numgen random mod ${targets.length} vmap { `;
+    if (!this.keepText) {
+      // the text below, counted: "I : goto CHAIN" per target, " , " between them, " }" after
+      let n = head.length + 2 + 3 * (targets.length - 1);
+      for (let i = 0; i < targets.length; i++) n += String(i).length + 8 + Buffer.byteLength(targets[i]!);
+      this.stmt = s;
+      this.n += n + 1;
+      return this;
+    }
+    const text = `${head}${targets.map((c, i) => `${i} : goto ${c}`).join(' , ')} }`;
+    const listed = `${head}${targets.map((c, i) => `${i} : goto ${c}`).join(', ')} }`;
+    return this.end(s, text, listed);
   }
 
   jump(chain: string): this {
-    return this.end({ t: 'jump', chain }, `jump ${chain}`);
+    return this.end(
+      sharedStmt(`jump ${chain}`, () => ({ t: 'jump', chain })),
+      `jump ${chain}`,
+    );
   }
 
   goto(chain: string): this {
@@ -276,7 +321,10 @@ export class RuleBuilder {
   }
 
   verdict(v: 'return' | 'drop' | 'reject'): this {
-    return this.end({ t: v }, v);
+    return this.end(
+      sharedStmt(v, () => ({ t: v })),
+      v,
+    );
   }
 
   markSet(op: 'or' | 'xor', mark: string): this {
@@ -305,10 +353,18 @@ export class RuleBuilder {
 
   build(comment: string | null = null): NftRule {
     if (this.stmt === null) throw new Error('nftables rule without a statement');
+    const quoted = comment === null ? '' : ` comment ${JSON.stringify(comment)}`;
+    // an exact-size copy: an array pushed to reserves room for 17
+    const m = this.m === null ? NO_MATCHES : this.m.slice();
+    if (!this.keepText) {
+      const bytes = this.n + Buffer.byteLength(quoted);
+      return { text: '', comment, listed: '', bytes, m, s: this.stmt, updates: this.upd, anonSets: this.anon };
+    }
     const text = this.t.join(' ');
-    let listed = this.l.join(' ') + (comment === null ? '' : ` comment ${JSON.stringify(comment)}`);
+    let listed = this.l.join(' ') + quoted;
     // most rules list as they are written: keep one string, not two equal ones
     if (listed === text) listed = text;
-    return { text, comment, listed, m: this.m, s: this.stmt, updates: this.upd, anonSets: this.anon };
+    const bytes = Buffer.byteLength(text) + Buffer.byteLength(quoted);
+    return { text, comment, listed, bytes, m, s: this.stmt, updates: this.upd, anonSets: this.anon };
   }
 }
