@@ -187,15 +187,21 @@ export class RuleBuilder {
   private stmt: Stmt | null = null;
   private upd: string | null = null;
   private anon = 0;
+  /** The calls made, with their arguments, when the rule is to be kept as a TapeRule (texts not kept). */
+  private readonly tape: unknown[] | null;
 
   constructor(
     private readonly family: Family = 'ip',
     /**
-     * Whether the rule keeps its two texts; without, only their byte length (`bytes`): the walk and every count
-     * are the same, but neither the transaction nor `nft list` can be printed.
+     * Whether the rule keeps its two texts. Without them it keeps only their byte length and the builder calls
+     * that made it (a TapeRule): the walk and every count are the same, but neither the transaction nor `nft list`
+     * can be printed.
      */
     private readonly keepText = true,
-  ) {}
+    record = !keepText,
+  ) {
+    this.tape = record ? [family] : null;
+  }
 
   private both(text: string, listed = text): this {
     if (this.keepText) {
@@ -210,12 +216,14 @@ export class RuleBuilder {
   }
 
   ctNew(): this {
+    this.tape?.push('ctNew');
     this.match(CT_NEW);
     return this.both('ct state new');
   }
 
   /** ip saddr/daddr ADDR, or != ADDR */
   addr(f: 'saddr' | 'daddr', a: string, neg = false): this {
+    this.tape?.push('addr', f, a, neg);
     const op = neg ? '!= ' : '';
     if (this.family === 'ip6') {
       const n = net6Of(a);
@@ -229,6 +237,7 @@ export class RuleBuilder {
 
   /** ip daddr { a,b } (ServiceCIDRs: one comma-joined word, as kube-proxy's serviceCIDRs string). */
   daddrAnonJoined(joined: string): this {
+    this.tape?.push('daddrAnonJoined', joined);
     if (this.family === 'ip6') {
       const nets6 = joined.split(',').map(net6Of);
       this.match({ t: 'addr', f: 'daddr', neg: false, nets: [], nets6, anon: true });
@@ -243,6 +252,7 @@ export class RuleBuilder {
 
   /** ip saddr != { a , b } (loadBalancerSourceRanges: knftables.Concat of the words and "," separators). */
   saddrNotAnon(items: readonly string[]): this {
+    this.tape?.push('saddrNotAnon', items);
     if (this.family === 'ip6') {
       const nets6 = items.map(net6Of);
       this.match({ t: 'addr', f: 'saddr', neg: true, nets: [], nets6, anon: true });
@@ -256,22 +266,26 @@ export class RuleBuilder {
   }
 
   inSet(f: 'saddr' | 'daddr', set: string): this {
+    this.tape?.push('inSet', f, set);
     this.match({ t: 'inset', f, set });
     return this.both(`${this.family} ${f} @${set}`);
   }
 
   fibLocal(f: 'saddr' | 'daddr'): this {
+    this.tape?.push('fibLocal', f);
     this.match({ t: 'fiblocal', f });
     return this.both(`fib ${f} type local`);
   }
 
   dport(p: Protocol, port: number): this {
+    this.tape?.push('dport', p, port);
     this.match({ t: 'dport', p, port });
     return this.both(`${p.toLowerCase()} dport ${port}`);
   }
 
   /** mark and M == 0 (M as kube-proxy formats it; nft lists %#010x). */
   markZero(mark: string): this {
+    this.tape?.push('markZero', mark);
     const v = Number(mark);
     this.match({ t: 'markzero', mark: v });
     return this.both(`mark and ${mark} == 0`, `meta mark & ${listMark(v)} == ${listMark(0)}`);
@@ -285,14 +299,17 @@ export class RuleBuilder {
   }
 
   vmap3(map: string): this {
+    this.tape?.push('vmap3', map);
     return this.end({ t: 'vmap', key: 'dst3', map }, `${this.family} daddr . meta l4proto . th dport vmap @${map}`);
   }
 
   vmap2(map: string): this {
+    this.tape?.push('vmap2', map);
     return this.end({ t: 'vmap', key: 'dst2', map }, `meta l4proto . th dport vmap @${map}`);
   }
 
   numgen(targets: readonly string[]): this {
+    this.tape?.push('numgen', targets);
     this.anon++;
     const s: Stmt = { t: 'numgen', targets: [...targets] };
     const head = `numgen random mod ${targets.length} vmap { `;
@@ -310,6 +327,7 @@ export class RuleBuilder {
   }
 
   jump(chain: string): this {
+    this.tape?.push('jump', chain);
     return this.end(
       sharedStmt(`jump ${chain}`, () => ({ t: 'jump', chain })),
       `jump ${chain}`,
@@ -317,10 +335,12 @@ export class RuleBuilder {
   }
 
   goto(chain: string): this {
+    this.tape?.push('goto', chain);
     return this.end({ t: 'goto', chain }, `goto ${chain}`);
   }
 
   verdict(v: 'return' | 'drop' | 'reject'): this {
+    this.tape?.push('verdict', v);
     return this.end(
       sharedStmt(v, () => ({ t: v })),
       v,
@@ -328,6 +348,7 @@ export class RuleBuilder {
   }
 
   markSet(op: 'or' | 'xor', mark: string): this {
+    this.tape?.push('markSet', op, mark);
     const v = Number(mark);
     return this.end(
       { t: op === 'or' ? 'markor' : 'markxor', mark: v },
@@ -337,16 +358,19 @@ export class RuleBuilder {
   }
 
   masqueradeFullyRandom(): this {
+    this.tape?.push('masqueradeFullyRandom');
     return this.end({ t: 'masquerade' }, 'masquerade fully-random');
   }
 
   dnat(p: Protocol, ip: string, port: number): this {
+    this.tape?.push('dnat', p, ip, port);
     // net.JoinHostPort: an IPv6 endpoint in brackets
     const hp = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
     return this.end({ t: 'dnat', ip, port }, `meta l4proto ${p.toLowerCase()} dnat to ${hp}`);
   }
 
   update(set: string): this {
+    this.tape?.push('update', set);
     this.upd = set;
     return this.end({ t: 'update', set }, `update @${set} { ${this.family} saddr }`);
   }
@@ -358,6 +382,7 @@ export class RuleBuilder {
     const m = this.m === null ? NO_MATCHES : this.m.slice();
     if (!this.keepText) {
       const bytes = this.n + Buffer.byteLength(quoted);
+      if (this.tape !== null) return new TapeRule(this.tape.slice(), comment, bytes, this.anon, this.upd);
       return { text: '', comment, listed: '', bytes, m, s: this.stmt, updates: this.upd, anonSets: this.anon };
     }
     const text = this.t.join(' ');
@@ -366,5 +391,76 @@ export class RuleBuilder {
     if (listed === text) listed = text;
     const bytes = Buffer.byteLength(text) + Buffer.byteLength(quoted);
     return { text, comment, listed, bytes, m, s: this.stmt, updates: this.upd, anonSets: this.anon };
+  }
+}
+
+/** How many arguments each builder call takes (its entry on a tape is the name, then them). */
+const ARITY: Record<string, number> = {
+  ctNew: 0,
+  addr: 3,
+  daddrAnonJoined: 1,
+  saddrNotAnon: 1,
+  inSet: 2,
+  fibLocal: 1,
+  dport: 2,
+  markZero: 1,
+  vmap3: 1,
+  vmap2: 1,
+  numgen: 1,
+  jump: 1,
+  goto: 1,
+  verdict: 1,
+  markSet: 2,
+  masqueradeFullyRandom: 0,
+  dnat: 3,
+  update: 1,
+};
+
+/** The last rule a tape was replayed for: the walk reads a rule's matches, then its statement. */
+let replayed: { of: TapeRule; rule: NftRule } | null = null;
+
+/**
+ * A rule of a table that is never printed: its counts (bytes, anonymous sets, updated set) and the builder calls
+ * that made it, which are replayed through a RuleBuilder when the walk reads its matches or statement. A few
+ * words instead of the match and statement objects: kube-proxy writes two such rules per endpoint.
+ */
+class TapeRule implements NftRule {
+  constructor(
+    private readonly tape: readonly unknown[],
+    readonly comment: string | null,
+    readonly bytes: number,
+    readonly anonSets: number,
+    readonly updates: string | null,
+  ) {}
+
+  get text(): string {
+    return '';
+  }
+
+  get listed(): string {
+    return '';
+  }
+
+  get m(): readonly Match[] {
+    return this.replay().m;
+  }
+
+  get s(): Stmt {
+    return this.replay().s;
+  }
+
+  private replay(): NftRule {
+    if (replayed?.of === this) return replayed.rule;
+    const t = this.tape;
+    const b = new RuleBuilder(t[0] as Family, false, false);
+    for (let i = 1; i < t.length; ) {
+      const name = t[i] as string;
+      const k = ARITY[name]!;
+      (b[name as keyof RuleBuilder] as (...a: unknown[]) => unknown)(...t.slice(i + 1, i + 1 + k));
+      i += 1 + k;
+    }
+    const rule = b.build(this.comment);
+    replayed = { of: this, rule };
+    return rule;
   }
 }
