@@ -173,10 +173,15 @@ class SharedState extends Error {}
 /** An endpoint's chain name (and its affinity set's, made only when a sticky service asks: most are never used). */
 class EndpointNames {
   constructor(
-    /** "IP:port", unique within the service port the names belong to. */
-    readonly key: string,
+    readonly ip: string,
+    readonly port: number,
     readonly chain: string,
   ) {}
+
+  /** Cache key: "IP:port", unique within the service port the names belong to. */
+  get key(): string {
+    return `${this.ip}:${this.port}`;
+  }
 
   get affinity(): string {
     return AFFINITY_PREFIX + this.chain.slice(ENDPOINT_PREFIX.length);
@@ -540,7 +545,7 @@ export class NftProxier {
     let n = cache.get(k);
     if (n === undefined) {
       const base = endpointChainNameBase(f.info.namespace, f.info.name, f.protocol, f.info.portName, e.ip, e.port);
-      n = new EndpointNames(k, ENDPOINT_PREFIX + base);
+      n = new EndpointNames(e.ip, e.port, ENDPOINT_PREFIX + base);
       cache.set(k, n);
     }
     return n;
