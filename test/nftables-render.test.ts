@@ -94,10 +94,18 @@ test('a backend built with renderable: false counts and walks exactly as a rende
     assert.deepEqual(syncCountsOf(lean.syncCounts(s, changed, now)), syncCountsOf(kept.syncCounts(s, changed, now)));
     assert.deepEqual(lean.size(), kept.size());
     for (const info of s.services.values()) {
-      for (const [dstIP, dstPort] of [[info.clusterIP, info.port], ...info.loadBalancerIPs.map((ip) => [ip, info.port] as const)] as const) {
-        for (const [srcIP, local] of [['10.64.1.9', false], ['203.0.113.7', false], ['192.168.0.2', true]] as const) {
+      for (const [dstIP, dstPort] of [
+        [info.clusterIP, info.port],
+        ...info.loadBalancerIPs.map((ip) => [ip, info.port] as const),
+      ] as const) {
+        for (const [srcIP, local] of [
+          ['10.64.1.9', false],
+          ['203.0.113.7', false],
+          ['192.168.0.2', true],
+        ] as const) {
           const pkt = { srcIP, srcPort: 40000, dstIP, dstPort, protocol: info.protocol, local };
-          for (const draw of [0, 0.5, 0.99]) assert.deepEqual(lean.lookup(pkt, scripted([draw]), now), kept.lookup(pkt, scripted([draw]), now));
+          for (const draw of [0, 0.5, 0.99])
+            assert.deepEqual(lean.lookup(pkt, scripted([draw]), now), kept.lookup(pkt, scripted([draw]), now));
         }
       }
     }

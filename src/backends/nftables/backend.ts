@@ -176,8 +176,7 @@ export class NftablesBackend implements Backend {
 
   /** `nft list table ip kube-proxy` (what `nft list ruleset` prints on a node with only kube-proxy's table). */
   listRuleset(): string {
-    if (this.options.node.renderable === false)
-      throw new Error('nftables backend: built with renderable: false, its rules keep no text');
+    if (this.options.node.renderable === false) throw new Error('nftables backend: built with renderable: false, its rules keep no text');
     return this.proxier.table.list();
   }
 

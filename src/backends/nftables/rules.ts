@@ -453,7 +453,7 @@ class TapeRule implements NftRule {
     if (replayed?.of === this) return replayed.rule;
     const t = this.tape;
     const b = new RuleBuilder(t[0] as Family, false, false);
-    for (let i = 1; i < t.length; ) {
+    for (let i = 1; i < t.length;) {
       const name = t[i] as string;
       const k = ARITY[name]!;
       (b[name as keyof RuleBuilder] as (...a: unknown[]) => unknown)(...t.slice(i + 1, i + 1 + k));
