@@ -206,6 +206,13 @@ interface Replay {
   elems: ElementCall[];
 }
 
+/** The record with exact-size lists (it is kept until the service port changes; a pushed-to array reserves room). */
+function exact(rec: Replay): Replay {
+  rec.chains = rec.chains.slice();
+  rec.elems = rec.elems.slice();
+  return rec;
+}
+
 /** The per-service-port facts syncProxyRules derives (servicePortInfo's cached names included). */
 interface PortFacts {
   info: ServicePortInfo;
@@ -670,7 +677,7 @@ export class NftProxier {
       if (!hasExternalEndpoints) elem(this.noEndpointNodePorts, np, externalVerdict, info.key);
     }
 
-    if (skip) return rec;
+    if (skip) return exact(rec);
 
     if (hasInternalEndpoints) {
       if (c.masqueradeAll) {
@@ -732,7 +739,7 @@ export class NftProxier {
       if (sticky) this.rule(ops, n.chain, this.rb().update(n.affinity).build());
       this.rule(ops, n.chain, this.rb().dnat(info.protocol, e.ip, e.port).build());
     }
-    return rec;
+    return exact(rec);
   }
 
   sync(snapshot: ProxySnapshot, changedServices: ReadonlySet<string>, now: Seconds): NftSyncCounts {

@@ -179,8 +179,9 @@ function sharedStmt(key: string, make: () => Stmt): Stmt {
 }
 
 export class RuleBuilder {
-  private readonly t: string[] = [];
-  private readonly l: string[] = [];
+  /** The words of the two texts (null when they are not kept). */
+  private readonly t: string[] | null;
+  private readonly l: string[] | null;
   private m: Match[] | null = null;
   /** Bytes of the words so far, separators included (when texts are not kept). */
   private n = -1;
@@ -201,10 +202,12 @@ export class RuleBuilder {
     record = !keepText,
   ) {
     this.tape = record ? [family] : null;
+    this.t = keepText ? [] : null;
+    this.l = keepText ? [] : null;
   }
 
   private both(text: string, listed = text): this {
-    if (this.keepText) {
+    if (this.t !== null && this.l !== null) {
       this.t.push(text);
       this.l.push(listed);
     } else this.n += Buffer.byteLength(text) + 1;
@@ -378,11 +381,11 @@ export class RuleBuilder {
   build(comment: string | null = null): NftRule {
     if (this.stmt === null) throw new Error('nftables rule without a statement');
     const quoted = comment === null ? '' : ` comment ${JSON.stringify(comment)}`;
-    // an exact-size copy: an array pushed to reserves room for 17
-    const m = this.m === null ? NO_MATCHES : this.m.slice();
-    if (!this.keepText) {
+    if (this.t === null || this.l === null) {
       const bytes = this.n + Buffer.byteLength(quoted);
+      // exact-size copies below: an array pushed to reserves room for 17
       if (this.tape !== null) return new TapeRule(this.tape.slice(), comment, bytes, this.anon, this.upd);
+      const m = this.m === null ? NO_MATCHES : this.m.slice();
       return { text: '', comment, listed: '', bytes, m, s: this.stmt, updates: this.upd, anonSets: this.anon };
     }
     const text = this.t.join(' ');
@@ -390,6 +393,7 @@ export class RuleBuilder {
     // most rules list as they are written: keep one string, not two equal ones
     if (listed === text) listed = text;
     const bytes = Buffer.byteLength(text) + Buffer.byteLength(quoted);
+    const m = this.m === null ? NO_MATCHES : this.m.slice();
     return { text, comment, listed, bytes, m, s: this.stmt, updates: this.upd, anonSets: this.anon };
   }
 }
