@@ -10,6 +10,7 @@ import { endpointChainNameBase, hashAndTruncate, masqueradeMarkText, servicePort
 import { createNftablesBackend, syncCountsOf } from '../src/backends/nftables/backend.js';
 import { SYNTHETIC_NODE, syntheticSnapshot } from '../src/backends/nftables/synthetic.js';
 import { backendDefinition, createBackend } from '../src/backends/registry.js';
+import { scripted } from './fixtures/iptables.js';
 
 test('chain names: kube-proxy hashAndTruncate', () => {
   assert.equal(servicePortChainNameBase('ns1', 'svc1', 'tcp', 'p80'), 'ULMVA6XW-ns1/svc1/tcp/p80');
@@ -75,6 +76,42 @@ test('sync counts are exactly what the transaction text holds, full and partial'
   assert.equal(syncCountsOf(r).rules_written, 6);
   assert.equal(syncCountsOf(r).chains_written, 3);
   assert.equal(syncCountsOf(r).chains_flushed, 4);
+});
+
+test('a backend built with renderable: false counts and walks exactly as a renderable one, and refuses to print', () => {
+  const kept = createNftablesBackend({ node: SYNTHETIC_NODE });
+  const lean = createNftablesBackend({ node: { ...SYNTHETIC_NODE, renderable: false } });
+  const snap = syntheticSnapshot(40, 3); // every service shape: affinity, source ranges, eTP/iTP Local, no endpoints
+  const key = [...snap.services.keys()][5]!;
+  const eps = new Map(snap.endpoints);
+  eps.set(key, eps.get(key)!.slice(1));
+  const steps: Array<[typeof snap, Set<string>, number]> = [
+    [snap, new Set(), 0],
+    [{ services: snap.services, endpoints: eps }, new Set([key]), 5],
+    [snap, new Set([key]), 10],
+  ];
+  for (const [s, changed, now] of steps) {
+    assert.deepEqual(syncCountsOf(lean.syncCounts(s, changed, now)), syncCountsOf(kept.syncCounts(s, changed, now)));
+    assert.deepEqual(lean.size(), kept.size());
+    for (const info of s.services.values()) {
+      for (const [dstIP, dstPort] of [
+        [info.clusterIP, info.port],
+        ...info.loadBalancerIPs.map((ip) => [ip, info.port] as const),
+      ] as const) {
+        for (const [srcIP, local] of [
+          ['10.64.1.9', false],
+          ['203.0.113.7', false],
+          ['192.168.0.2', true],
+        ] as const) {
+          const pkt = { srcIP, srcPort: 40000, dstIP, dstPort, protocol: info.protocol, local };
+          for (const draw of [0, 0.5, 0.99])
+            assert.deepEqual(lean.lookup(pkt, scripted([draw]), now), kept.lookup(pkt, scripted([draw]), now));
+        }
+      }
+    }
+  }
+  assert.throws(() => lean.render(), /renderable: false/);
+  assert.throws(() => lean.lastTransaction(), /renderable: false/);
 });
 
 test('the registry creates the nftables backend with its defaults and renders both outputs', () => {

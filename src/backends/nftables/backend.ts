@@ -60,6 +60,7 @@ export function proxierConfig(o: NftablesBackendOptions): NftProxierConfig {
     serviceCIDRs: (o.serviceCIDRs ?? ['10.96.0.0/12']).filter((x) => !x.includes(':')).join(','),
     nodePortIPs,
     fullSyncPeriod: o.fullSyncPeriod ?? 3600,
+    keepText: n.renderable ?? true,
   };
 }
 
@@ -99,6 +100,7 @@ function proxierConfig6(o: NftablesBackendOptions): NftProxierConfig {
     serviceCIDRs: serviceCIDRs6(o.serviceCIDRs ?? []),
     nodePortIPs,
     fullSyncPeriod: o.fullSyncPeriod ?? 3600,
+    keepText: n.renderable ?? true,
   };
 }
 
@@ -174,6 +176,7 @@ export class NftablesBackend implements Backend {
 
   /** `nft list table ip kube-proxy` (what `nft list ruleset` prints on a node with only kube-proxy's table). */
   listRuleset(): string {
+    if (this.options.node.renderable === false) throw new Error('nftables backend: built with renderable: false, its rules keep no text');
     return this.proxier.table.list();
   }
 

@@ -27,7 +27,7 @@ import {
 import { RuleBuilder, type Family, type NftRule } from './rules.js';
 import {
   NftTable,
-  opText,
+  opBytes,
   transactionText,
   type BaseChainSpec,
   type ChainState,
@@ -114,6 +114,11 @@ export interface NftProxierConfig {
   nodePortIPs: readonly string[] | 'all';
   /** Seconds between forced full syncs (proxyutil.FullSyncPeriod, 1 h); Infinity disables. */
   fullSyncPeriod: Seconds;
+  /**
+   * Harness setting: keep the texts (each rule's, the last transactions) so the table and the transactions can be
+   * printed [true]. Without them every count and the walk are the same (ProxyNodeConfig.renderable).
+   */
+  keepText?: boolean;
 }
 
 /** Counted work of one sync (both nft invocations: the stale-chain deletion and the main transaction). */
@@ -168,10 +173,15 @@ class SharedState extends Error {}
 /** An endpoint's chain name (and its affinity set's, made only when a sticky service asks: most are never used). */
 class EndpointNames {
   constructor(
-    /** Cache key: service-port key, protocol, "IP:port". */
-    readonly key: string,
+    readonly ip: string,
+    readonly port: number,
     readonly chain: string,
   ) {}
+
+  /** Cache key: "IP:port", unique within the service port the names belong to. */
+  get key(): string {
+    return `${this.ip}:${this.port}`;
+  }
 
   get affinity(): string {
     return AFFINITY_PREFIX + this.chain.slice(ENDPOINT_PREFIX.length);
@@ -194,6 +204,13 @@ interface Replay {
   affinity: string[];
   names: EndpointNames[];
   elems: ElementCall[];
+}
+
+/** The record with exact-size lists (it is kept until the service port changes; a pushed-to array reserves room). */
+function exact(rec: Replay): Replay {
+  rec.chains = rec.chains.slice();
+  rec.elems = rec.elems.slice();
+  return rec;
 }
 
 /** The per-service-port facts syncProxyRules derives (servicePortInfo's cached names included). */
@@ -251,13 +268,14 @@ export class NftProxier {
   private readonly noEndpointNodePorts = storage(NO_ENDPOINT_NODEPORTS_MAP, true);
   private readonly serviceNodePorts = storage(SERVICE_NODEPORTS_MAP, true);
   private readonly facts = new Map<string, PortFacts>();
-  /** Per-service chain name (service-, local-, external-) -> service-port key, for lookups. */
+  /** Per-service chain name base (after service-, local-, external-) -> service-port key, for lookups. */
   private readonly chainKeys = new Map<string, string>();
-  private endpointNames = new Map<string, EndpointNames>();
   private replays = new Map<string, Replay>();
-  private lastOps: Op[] = [];
-  private lastStaleOps: Op[] = [];
-  private lastFullOps: Op[] = [];
+  /** The last transactions' operations (null when texts are not kept). */
+  private lastOps: Op[] | null = [];
+  private lastStaleOps: Op[] | null = [];
+  private lastFullOps: Op[] | null = [];
+  private readonly keepText: boolean;
   /** The recorded service port (Replay) each active per-service chain belongs to (see recordOwners). */
   private readonly chainOwner = new Map<string, Replay>();
   /** Affinity sets of the recorded service ports, with the number of them naming each. */
@@ -267,10 +285,16 @@ export class NftProxier {
 
   constructor(readonly cfg: NftProxierConfig) {
     this.table = new NftTable(cfg.family, KUBE_PROXY_TABLE);
+    this.keepText = cfg.keepText ?? true;
   }
 
   private rb(): RuleBuilder {
-    return new RuleBuilder(this.cfg.family);
+    return new RuleBuilder(this.cfg.family, this.keepText);
+  }
+
+  private kept(ops: Op[] | null): Op[] {
+    if (ops === null) throw new Error('nftables proxier: built with renderable: false, it keeps no transaction text');
+    return ops;
   }
 
   private get addrType(): string {
@@ -279,28 +303,28 @@ export class NftProxier {
 
   /** The main transaction of the last sync, as `nft -f` reads it. */
   lastTransaction(): string {
-    return transactionText(this.lastOps, this.cfg.family, KUBE_PROXY_TABLE);
+    return transactionText(this.kept(this.lastOps), this.cfg.family, KUBE_PROXY_TABLE);
   }
 
   /** The stale-chain deletion transaction run before the last sync's main one ('' when none). */
   lastStaleTransaction(): string {
-    return transactionText(this.lastStaleOps, this.cfg.family, KUBE_PROXY_TABLE);
+    return transactionText(this.kept(this.lastStaleOps), this.cfg.family, KUBE_PROXY_TABLE);
   }
 
   /** The last full sync's transaction (what `nft -f` needs to build the whole table from nothing on a fresh node). */
   lastFullTransaction(): string {
-    return transactionText(this.lastFullOps, this.cfg.family, KUBE_PROXY_TABLE);
+    return transactionText(this.kept(this.lastFullOps), this.cfg.family, KUBE_PROXY_TABLE);
   }
 
   lastOperations(): readonly Op[] {
-    return this.lastOps;
+    return this.kept(this.lastOps);
   }
 
   // ---------------------------------------------------------------------------------------------
   // setupNFTables
   // ---------------------------------------------------------------------------------------------
 
-  private ensureChain(ops: Op[], created: Set<string>, chain: ChainSpec, skipCreation: boolean): void {
+  private ensureChain(ops: OpSink, created: Set<string>, chain: ChainSpec, skipCreation: boolean): void {
     if (created.has(chain.name)) return;
     created.add(chain.name);
     if (skipCreation) return;
@@ -310,13 +334,13 @@ export class NftProxier {
     );
   }
 
-  private reset(ops: Op[], s: ElementStorage): void {
+  private reset(ops: OpSink, s: ElementStorage): void {
     s.elements.clear();
     ops.push({ verb: 'flush', obj: 'set', set: { name: s.name, map: s.map, type: '' } });
     s.leftover = new Set();
   }
 
-  private setup(ops: Op[]): void {
+  private setup(ops: OpSink): void {
     const c = this.cfg;
     const addr = this.addrType;
     const noLocalhost = c.family === 'ip6' ? '::1' : '127.0.0.0/8';
@@ -448,7 +472,7 @@ export class NftProxier {
     }
   }
 
-  private rule(ops: Op[], chain: string, rule: NftRule): void {
+  private rule(ops: OpSink, chain: string, rule: NftRule): void {
     ops.push({ verb: 'add', obj: 'rule', chain, rule });
   }
 
@@ -457,7 +481,7 @@ export class NftProxier {
    * another service port owns with another value ends the incremental sync (SharedState).
    */
   private ensureElem(
-    ops: Op[],
+    ops: OpSink,
     s: ElementStorage,
     key: string,
     value: string,
@@ -485,7 +509,7 @@ export class NftProxier {
   }
 
   /** nftElementStorage.cleanupLeftoverKeys */
-  private cleanupLeftovers(ops: Op[], s: ElementStorage): void {
+  private cleanupLeftovers(ops: OpSink, s: ElementStorage): void {
     for (const key of s.leftover) {
       ops.push({ verb: 'delete', obj: 'element', el: { set: s.name, map: s.map, key, value: '', comment: null } });
       s.elements.delete(key);
@@ -511,27 +535,26 @@ export class NftProxier {
       firewallChain: FIREWALL_PREFIX + base,
     };
     this.facts.set(info.key, f);
-    this.chainKeys.set(f.clusterPolicyChain, info.key);
-    this.chainKeys.set(f.localPolicyChain, info.key);
-    this.chainKeys.set(f.externalChain, info.key);
+    this.chainKeys.set(base, info.key);
     return f;
   }
 
   /** The service-port key whose service-/local-/external- chain this is, '' when none. */
   serviceKeyOfChain(chain: string): string {
-    return this.chainKeys.get(chain) ?? '';
+    for (const prefix of [SERVICE_PREFIX, LOCAL_PREFIX, EXTERNAL_PREFIX])
+      if (chain.startsWith(prefix)) return this.chainKeys.get(chain.slice(prefix.length)) ?? '';
+    return '';
   }
 
+  /** An endpoint's names, from `cache` (the service port's, seeded with the names of its previous sync) or hashed. */
   private epNames(f: PortFacts, e: EndpointInfo, cache: Map<string, EndpointNames>): EndpointNames {
-    const k = `${f.info.key}\u0000${f.protocol}\u0000${e.ip}:${e.port}`;
+    const k = `${e.ip}:${e.port}`;
     let n = cache.get(k);
-    if (n !== undefined) return n;
-    n = this.endpointNames.get(k);
     if (n === undefined) {
       const base = endpointChainNameBase(f.info.namespace, f.info.name, f.protocol, f.info.portName, e.ip, e.port);
-      n = new EndpointNames(k, ENDPOINT_PREFIX + base);
+      n = new EndpointNames(e.ip, e.port, ENDPOINT_PREFIX + base);
+      cache.set(k, n);
     }
-    cache.set(k, n);
     return n;
   }
 
@@ -546,20 +569,23 @@ export class NftProxier {
   /**
    * What syncProxyRules does for one service port it does not skip: its chains (created unless `partial` and the
    * service is unchanged), map and set elements, and rules. `created` holds the chains already ensured in this
-   * sync, `names` collects the endpoint chain names used; element writes go to `journal` when one is given.
+   * sync, `prev` is the service port's record of its previous sync (its endpoint names are reused); element writes
+   * go to `journal` when one is given.
    */
   private servicePort(
-    ops: Op[],
+    ops: OpSink,
     info: ServicePortInfo,
     rawEps: readonly EndpointInfo[] | undefined,
     tryPartialSync: boolean,
     changedServices: ReadonlySet<string>,
     created: Set<string>,
-    names: Map<string, EndpointNames>,
+    prev: Replay | undefined,
     journal: JournalEntry[] | null,
   ): Replay {
     const c = this.cfg;
     const f = this.portFacts(info);
+    const names = new Map<string, EndpointNames>();
+    if (prev !== undefined && prev.info.protocol === info.protocol) for (const n of prev.names) names.set(n.key, n);
     const rec: Replay = { info, eps: rawEps, nsName: f.nsName, chains: [], affinity: [], names: [], elems: [] };
     const protocol = f.protocol;
     const port = String(info.port);
@@ -651,7 +677,7 @@ export class NftProxier {
       if (!hasExternalEndpoints) elem(this.noEndpointNodePorts, np, externalVerdict, info.key);
     }
 
-    if (skip) return rec;
+    if (skip) return exact(rec);
 
     if (hasInternalEndpoints) {
       if (c.masqueradeAll) {
@@ -713,7 +739,7 @@ export class NftProxier {
       if (sticky) this.rule(ops, n.chain, this.rb().update(n.affinity).build());
       this.rule(ops, n.chain, this.rb().dnat(info.protocol, e.ip, e.port).build());
     }
-    return rec;
+    return exact(rec);
   }
 
   sync(snapshot: ProxySnapshot, changedServices: ReadonlySet<string>, now: Seconds): NftSyncCounts {
@@ -742,20 +768,41 @@ export class NftProxier {
     const chainsListed = this.table.chains.size;
     const setsListed = this.table.sets.size;
 
-    const ops =
-      (!full && this.incremental ? this.syncChanged(snapshot, changedServices, now, staleOps) : null) ??
-      this.syncAll(snapshot, changedServices, now, full);
+    // the main transaction, applied and counted as it is written (a full sync's runs to millions of operations)
+    const tx = new Transaction(this.table, c.family, this.keepText);
+    const changed = !full && this.incremental ? this.syncChanged(snapshot, changedServices, now, staleOps) : null;
+    if (changed !== null) for (const op of changed) tx.add(op);
+    else this.syncAll(tx, snapshot, changedServices, now, full);
 
-    this.table.applyAll(ops);
     this.needFullSync = false;
     if (full) {
       this.lastFullSync = now;
-      this.lastFullOps = ops;
+      this.lastFullOps = tx.ops;
     }
-    this.lastOps = ops;
-    this.lastStaleOps = staleOps;
-    const counts = countOps(ops, staleOps, c.family);
-    return { full, ...counts, chainsListed, setsListed, kernelSetsBefore, rulesBefore };
+    this.lastOps = tx.ops;
+    this.lastStaleOps = this.keepText ? staleOps : null;
+    // the stale-chain deletion: a transaction of its own
+    let staleBytes = 0;
+    for (const op of staleOps) staleBytes += opBytes(op, c.family, KUBE_PROXY_TABLE);
+    return {
+      full,
+      operations: tx.operations,
+      anonSetsAdded: tx.anonSetsAdded,
+      elementsAdded: tx.elementsAdded,
+      elementsDeleted: tx.elementsDeleted,
+      rulesWritten: tx.rulesWritten,
+      chainsAdded: tx.chainsAdded,
+      chainsFlushed: tx.chainsFlushed,
+      chainsDeleted: tx.chainsDeleted + staleOps.length,
+      setsWritten: tx.setsWritten,
+      setsDeleted: tx.setsDeleted,
+      bytes: tx.bytes + staleBytes,
+      transactions: (tx.operations > 0 ? 1 : 0) + (staleOps.length > 0 ? 1 : 0),
+      chainsListed,
+      setsListed,
+      kernelSetsBefore,
+      rulesBefore,
+    };
   }
 
   private storages(): ElementStorage[] {
@@ -763,14 +810,12 @@ export class NftProxier {
   }
 
   /** syncProxyRules as upstream runs it: every service port in key order, then every chain and set of the table. */
-  private syncAll(snapshot: ProxySnapshot, changedServices: ReadonlySet<string>, now: Seconds, full: boolean): Op[] {
+  private syncAll(ops: OpSink, snapshot: ProxySnapshot, changedServices: ReadonlySet<string>, now: Seconds, full: boolean): void {
     const tryPartialSync = !full;
-    const ops: Op[] = [];
     if (full) this.setup(ops);
     else for (const s of this.storages()) s.leftover = new Set(s.elements.keys());
     const activeChains = new Set<string>();
     const activeAffinitySets = new Set<string>();
-    const names = new Map<string, EndpointNames>();
 
     const keys = [...snapshot.services.keys()].sort();
     const replays = new Map<string, Replay>();
@@ -782,12 +827,11 @@ export class NftProxier {
       if (tryPartialSync && prev !== undefined && prev.info === info && prev.eps === rawEps && !changedServices.has(prev.nsName)) {
         for (const ch of prev.chains) activeChains.add(ch);
         for (const a of prev.affinity) activeAffinitySets.add(a);
-        for (const n of prev.names) names.set(n.key, n);
         for (const [st, k, v, cm] of prev.elems) this.ensureElem(ops, st, k, v, cm, null);
         replays.set(key, prev);
         continue;
       }
-      const rec = this.servicePort(ops, info, rawEps, tryPartialSync, changedServices, activeChains, names, null);
+      const rec = this.servicePort(ops, info, rawEps, tryPartialSync, changedServices, activeChains, prev, null);
       for (const a of rec.affinity) activeAffinitySets.add(a);
       replays.set(key, rec);
     }
@@ -806,10 +850,8 @@ export class NftProxier {
     }
     for (const s of this.storages()) this.cleanupLeftovers(ops, s);
 
-    this.endpointNames = names;
     this.replays = replays;
     this.recordOwners();
-    return ops;
   }
 
   /**
@@ -896,7 +938,6 @@ export class NftProxier {
     try {
       for (const key of recompute) {
         const created = new Set<string>();
-        const names = new Map<string, EndpointNames>();
         const rec = this.servicePort(
           ops,
           snapshot.services.get(key)!,
@@ -904,7 +945,7 @@ export class NftProxier {
           true,
           changedServices,
           created,
-          names,
+          this.replays.get(key),
           journal,
         );
         for (const ch of rec.chains) {
@@ -961,16 +1002,12 @@ export class NftProxier {
     }
 
     for (const key of removed) this.replays.delete(key);
-    for (const rec of old) for (const n of rec.names) this.endpointNames.delete(n.key);
-    for (const [key, rec] of made) {
-      this.replays.set(key, rec);
-      for (const n of rec.names) this.endpointNames.set(n.key, n);
-    }
+    for (const [key, rec] of made) this.replays.set(key, rec);
     return ops;
   }
 
   private writeServiceToEndpointRules(
-    ops: Op[],
+    ops: OpSink,
     f: PortFacts,
     svcChain: string,
     eps: readonly EndpointInfo[],
@@ -988,61 +1025,67 @@ export class NftProxier {
   }
 }
 
-function countOps(
-  ops: readonly Op[],
-  staleOps: readonly Op[],
-  family: Family,
-): Omit<NftSyncCounts, 'full' | 'chainsListed' | 'setsListed' | 'kernelSetsBefore' | 'rulesBefore'> {
-  let anonSetsAdded = 0;
-  let elementsAdded = 0;
-  let elementsDeleted = 0;
-  let rulesWritten = 0;
-  let chainsAdded = 0;
-  let chainsFlushed = 0;
-  let chainsDeleted = staleOps.length;
-  let setsWritten = 0;
-  let setsDeleted = 0;
-  for (const op of ops) {
+/** Where a sync writes its operations: an array (an incremental sync's, applied once it holds) or the Transaction. */
+interface OpSink {
+  push(...ops: Op[]): unknown;
+}
+
+/**
+ * A sync's main transaction: each operation is applied to the table and counted as the proxier writes it, so no
+ * list of millions of operations is built; the operations are kept only for printing (`keep`).
+ */
+class Transaction implements OpSink {
+  readonly ops: Op[] | null;
+  operations = 0;
+  anonSetsAdded = 0;
+  elementsAdded = 0;
+  elementsDeleted = 0;
+  rulesWritten = 0;
+  chainsAdded = 0;
+  chainsFlushed = 0;
+  chainsDeleted = 0;
+  setsWritten = 0;
+  setsDeleted = 0;
+  /** Bytes of the transaction's text (one operation a line). */
+  bytes = 0;
+
+  constructor(
+    private readonly table: NftTable,
+    private readonly family: Family,
+    keep: boolean,
+  ) {
+    this.ops = keep ? [] : null;
+  }
+
+  push(...ops: Op[]): void {
+    for (const op of ops) this.add(op);
+  }
+
+  add(op: Op): void {
+    this.table.apply(op);
+    this.ops?.push(op);
+    this.operations++;
+    this.bytes += opBytes(op, this.family, KUBE_PROXY_TABLE);
     switch (op.obj) {
       case 'element':
-        if (op.verb === 'add') elementsAdded++;
-        else elementsDeleted++;
+        if (op.verb === 'add') this.elementsAdded++;
+        else this.elementsDeleted++;
         break;
       case 'rule':
-        rulesWritten++;
-        anonSetsAdded += op.rule.anonSets;
+        this.rulesWritten++;
+        this.anonSetsAdded += op.rule.anonSets;
         break;
       case 'chain':
-        if (op.verb === 'add') chainsAdded++;
-        else if (op.verb === 'flush') chainsFlushed++;
-        else chainsDeleted++;
+        if (op.verb === 'add') this.chainsAdded++;
+        else if (op.verb === 'flush') this.chainsFlushed++;
+        else this.chainsDeleted++;
         break;
       case 'set':
-        if (op.verb === 'add') setsWritten++;
-        else if (op.verb === 'delete') setsDeleted++;
+        if (op.verb === 'add') this.setsWritten++;
+        else if (op.verb === 'delete') this.setsDeleted++;
         break;
       case 'table':
         break;
     }
   }
-  // the byte length of transactionText(ops) + transactionText(staleOps), one operation at a time (a full sync's
-  // text runs to hundreds of MB at 100,000 services)
-  let bytes = 0;
-  for (const op of ops) bytes += Buffer.byteLength(opText(op, family, KUBE_PROXY_TABLE)) + 1;
-  for (const op of staleOps) bytes += Buffer.byteLength(opText(op, family, KUBE_PROXY_TABLE)) + 1;
-  const transactions = (ops.length > 0 ? 1 : 0) + (staleOps.length > 0 ? 1 : 0);
-  return {
-    operations: ops.length,
-    anonSetsAdded,
-    elementsAdded,
-    elementsDeleted,
-    rulesWritten,
-    chainsAdded,
-    chainsFlushed,
-    chainsDeleted,
-    setsWritten,
-    setsDeleted,
-    bytes,
-    transactions,
-  };
 }

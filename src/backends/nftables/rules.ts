@@ -37,11 +37,13 @@ export type Stmt =
   | { t: 'update'; set: string };
 
 export interface NftRule {
-  /** knftables Rule.Rule: what follows "add rule FAMILY TABLE CHAIN " (comment excluded). */
+  /** knftables Rule.Rule: what follows "add rule FAMILY TABLE CHAIN " (comment excluded); '' when texts are not kept. */
   readonly text: string;
   readonly comment: string | null;
-  /** The rule as `nft list` prints it, comment included. */
+  /** The rule as `nft list` prints it, comment included; '' when texts are not kept. */
   readonly listed: string;
+  /** UTF-8 bytes of the rule's part of its transaction line: the text and ` comment "C"` (kept either way). */
+  readonly bytes: number;
   readonly m: readonly Match[];
   readonly s: Stmt;
   /** Sets and maps the rule names (an `update` makes nft give a dynamic set its default size). */
@@ -61,6 +63,7 @@ export function listAddr(c: Cidr4): string {
 function cidrOf(s: string): Cidr4 {
   const c = parseAddrOrCidr(s);
   if (c === null) throw new RangeError(`nftables: not an IPv4 address or prefix: ${JSON.stringify(s)}`);
+  if (c.text === s) c.text = s; // the caller's string (an endpoint's IP), not a copy
   return c;
 }
 
@@ -161,87 +164,133 @@ export function listMark(v: number): string {
   return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 }
 
+const NO_MATCHES: readonly Match[] = Object.freeze([]);
+const CT_NEW: Match = { t: 'ctnew' };
+/** Statements without per-service data, shared by every rule that ends in them (jumps go to kube-proxy's fixed chains). */
+const SHARED_STMTS = new Map<string, Stmt>();
+
+function sharedStmt(key: string, make: () => Stmt): Stmt {
+  let s = SHARED_STMTS.get(key);
+  if (s === undefined) {
+    s = make();
+    if (SHARED_STMTS.size < 64) SHARED_STMTS.set(key, s);
+  }
+  return s;
+}
+
 export class RuleBuilder {
-  private readonly t: string[] = [];
-  private readonly l: string[] = [];
-  private readonly m: Match[] = [];
+  /** The words of the two texts (null when they are not kept). */
+  private readonly t: string[] | null;
+  private readonly l: string[] | null;
+  private m: Match[] | null = null;
+  /** Bytes of the words so far, separators included (when texts are not kept). */
+  private n = -1;
   private stmt: Stmt | null = null;
   private upd: string | null = null;
   private anon = 0;
+  /** The calls made, with their arguments, when the rule is to be kept as a TapeRule (texts not kept). */
+  private readonly tape: unknown[] | null;
 
-  constructor(private readonly family: Family = 'ip') {}
+  constructor(
+    private readonly family: Family = 'ip',
+    /**
+     * Whether the rule keeps its two texts. Without them it keeps only their byte length and the builder calls
+     * that made it (a TapeRule): the walk and every count are the same, but neither the transaction nor `nft list`
+     * can be printed.
+     */
+    private readonly keepText = true,
+    record = !keepText,
+  ) {
+    this.tape = record ? [family] : null;
+    this.t = keepText ? [] : null;
+    this.l = keepText ? [] : null;
+  }
 
   private both(text: string, listed = text): this {
-    this.t.push(text);
-    this.l.push(listed);
+    if (this.t !== null && this.l !== null) {
+      this.t.push(text);
+      this.l.push(listed);
+    } else this.n += Buffer.byteLength(text) + 1;
     return this;
   }
 
+  private match(m: Match): void {
+    (this.m ??= []).push(m);
+  }
+
   ctNew(): this {
-    this.m.push({ t: 'ctnew' });
+    this.tape?.push('ctNew');
+    this.match(CT_NEW);
     return this.both('ct state new');
   }
 
   /** ip saddr/daddr ADDR, or != ADDR */
   addr(f: 'saddr' | 'daddr', a: string, neg = false): this {
+    this.tape?.push('addr', f, a, neg);
     const op = neg ? '!= ' : '';
     if (this.family === 'ip6') {
       const n = net6Of(a);
-      this.m.push({ t: 'addr', f, neg, nets: [], nets6: [n], anon: false });
+      this.match({ t: 'addr', f, neg, nets: [], nets6: [n], anon: false });
       return this.both(`ip6 ${f} ${op}${a}`, `ip6 ${f} ${op}${listInterval6(n.start, n.end)}`);
     }
     const c = cidrOf(a);
-    this.m.push({ t: 'addr', f, neg, nets: [c], anon: false });
+    this.match({ t: 'addr', f, neg, nets: [c], anon: false });
     return this.both(`${this.family} ${f} ${op}${a}`, `${this.family} ${f} ${op}${listAddr(c)}`);
   }
 
   /** ip daddr { a,b } (ServiceCIDRs: one comma-joined word, as kube-proxy's serviceCIDRs string). */
   daddrAnonJoined(joined: string): this {
+    this.tape?.push('daddrAnonJoined', joined);
     if (this.family === 'ip6') {
       const nets6 = joined.split(',').map(net6Of);
-      this.m.push({ t: 'addr', f: 'daddr', neg: false, nets: [], nets6, anon: true });
+      this.match({ t: 'addr', f: 'daddr', neg: false, nets: [], nets6, anon: true });
       if (mergedIntervals6(nets6).length > 1) this.anon++;
       return this.both(`ip6 daddr { ${joined} }`, `ip6 daddr ${listAnonSet6(nets6)}`);
     }
     const nets = joined.split(',').map(cidrOf);
-    this.m.push({ t: 'addr', f: 'daddr', neg: false, nets, anon: true });
+    this.match({ t: 'addr', f: 'daddr', neg: false, nets, anon: true });
     if (mergedIntervals(nets).length > 1) this.anon++;
     return this.both(`${this.family} daddr { ${joined} }`, `${this.family} daddr ${listAnonSet(nets)}`);
   }
 
   /** ip saddr != { a , b } (loadBalancerSourceRanges: knftables.Concat of the words and "," separators). */
   saddrNotAnon(items: readonly string[]): this {
+    this.tape?.push('saddrNotAnon', items);
     if (this.family === 'ip6') {
       const nets6 = items.map(net6Of);
-      this.m.push({ t: 'addr', f: 'saddr', neg: true, nets: [], nets6, anon: true });
+      this.match({ t: 'addr', f: 'saddr', neg: true, nets: [], nets6, anon: true });
       if (mergedIntervals6(nets6).length > 1) this.anon++;
       return this.both(`ip6 saddr != { ${items.join(' , ')} }`, `ip6 saddr != ${listAnonSet6(nets6)}`);
     }
     const nets = items.map(cidrOf);
-    this.m.push({ t: 'addr', f: 'saddr', neg: true, nets, anon: true });
+    this.match({ t: 'addr', f: 'saddr', neg: true, nets, anon: true });
     if (mergedIntervals(nets).length > 1) this.anon++;
     return this.both(`${this.family} saddr != { ${items.join(' , ')} }`, `${this.family} saddr != ${listAnonSet(nets)}`);
   }
 
   inSet(f: 'saddr' | 'daddr', set: string): this {
-    this.m.push({ t: 'inset', f, set });
+    this.tape?.push('inSet', f, set);
+    this.match({ t: 'inset', f, set });
     return this.both(`${this.family} ${f} @${set}`);
   }
 
   fibLocal(f: 'saddr' | 'daddr'): this {
-    this.m.push({ t: 'fiblocal', f });
+    this.tape?.push('fibLocal', f);
+    this.match({ t: 'fiblocal', f });
     return this.both(`fib ${f} type local`);
   }
 
   dport(p: Protocol, port: number): this {
-    this.m.push({ t: 'dport', p, port });
+    this.tape?.push('dport', p, port);
+    this.match({ t: 'dport', p, port });
     return this.both(`${p.toLowerCase()} dport ${port}`);
   }
 
   /** mark and M == 0 (M as kube-proxy formats it; nft lists %#010x). */
   markZero(mark: string): this {
+    this.tape?.push('markZero', mark);
     const v = Number(mark);
-    this.m.push({ t: 'markzero', mark: v });
+    this.match({ t: 'markzero', mark: v });
     return this.both(`mark and ${mark} == 0`, `meta mark & ${listMark(v)} == ${listMark(0)}`);
   }
 
@@ -253,33 +302,56 @@ export class RuleBuilder {
   }
 
   vmap3(map: string): this {
+    this.tape?.push('vmap3', map);
     return this.end({ t: 'vmap', key: 'dst3', map }, `${this.family} daddr . meta l4proto . th dport vmap @${map}`);
   }
 
   vmap2(map: string): this {
+    this.tape?.push('vmap2', map);
     return this.end({ t: 'vmap', key: 'dst2', map }, `meta l4proto . th dport vmap @${map}`);
   }
 
   numgen(targets: readonly string[]): this {
-    const text = `numgen random mod ${targets.length} vmap { ${targets.map((c, i) => `${i} : goto ${c}`).join(' , ')} }`;
-    const listed = `numgen random mod ${targets.length} vmap { ${targets.map((c, i) => `${i} : goto ${c}`).join(', ')} }`;
+    this.tape?.push('numgen', targets);
     this.anon++;
-    return this.end({ t: 'numgen', targets: [...targets] }, text, listed);
+    const s: Stmt = { t: 'numgen', targets: [...targets] };
+    const head = `numgen random mod ${targets.length} vmap { `;
+    if (!this.keepText) {
+      // the text below, counted: "I : goto CHAIN" per target, " , " between them, " }" after
+      let n = head.length + 2 + 3 * (targets.length - 1);
+      for (let i = 0; i < targets.length; i++) n += String(i).length + 8 + Buffer.byteLength(targets[i]!);
+      this.stmt = s;
+      this.n += n + 1;
+      return this;
+    }
+    const text = `${head}${targets.map((c, i) => `${i} : goto ${c}`).join(' , ')} }`;
+    const listed = `${head}${targets.map((c, i) => `${i} : goto ${c}`).join(', ')} }`;
+    return this.end(s, text, listed);
   }
 
   jump(chain: string): this {
-    return this.end({ t: 'jump', chain }, `jump ${chain}`);
+    this.tape?.push('jump', chain);
+    return this.end(
+      sharedStmt(`jump ${chain}`, () => ({ t: 'jump', chain })),
+      `jump ${chain}`,
+    );
   }
 
   goto(chain: string): this {
+    this.tape?.push('goto', chain);
     return this.end({ t: 'goto', chain }, `goto ${chain}`);
   }
 
   verdict(v: 'return' | 'drop' | 'reject'): this {
-    return this.end({ t: v }, v);
+    this.tape?.push('verdict', v);
+    return this.end(
+      sharedStmt(v, () => ({ t: v })),
+      v,
+    );
   }
 
   markSet(op: 'or' | 'xor', mark: string): this {
+    this.tape?.push('markSet', op, mark);
     const v = Number(mark);
     return this.end(
       { t: op === 'or' ? 'markor' : 'markxor', mark: v },
@@ -289,26 +361,110 @@ export class RuleBuilder {
   }
 
   masqueradeFullyRandom(): this {
+    this.tape?.push('masqueradeFullyRandom');
     return this.end({ t: 'masquerade' }, 'masquerade fully-random');
   }
 
   dnat(p: Protocol, ip: string, port: number): this {
+    this.tape?.push('dnat', p, ip, port);
     // net.JoinHostPort: an IPv6 endpoint in brackets
     const hp = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
     return this.end({ t: 'dnat', ip, port }, `meta l4proto ${p.toLowerCase()} dnat to ${hp}`);
   }
 
   update(set: string): this {
+    this.tape?.push('update', set);
     this.upd = set;
     return this.end({ t: 'update', set }, `update @${set} { ${this.family} saddr }`);
   }
 
   build(comment: string | null = null): NftRule {
     if (this.stmt === null) throw new Error('nftables rule without a statement');
+    const quoted = comment === null ? '' : ` comment ${JSON.stringify(comment)}`;
+    if (this.t === null || this.l === null) {
+      const bytes = this.n + Buffer.byteLength(quoted);
+      // exact-size copies below: an array pushed to reserves room for 17
+      if (this.tape !== null) return new TapeRule(this.tape.slice(), comment, bytes, this.anon, this.upd);
+      const m = this.m === null ? NO_MATCHES : this.m.slice();
+      return { text: '', comment, listed: '', bytes, m, s: this.stmt, updates: this.upd, anonSets: this.anon };
+    }
     const text = this.t.join(' ');
-    let listed = this.l.join(' ') + (comment === null ? '' : ` comment ${JSON.stringify(comment)}`);
+    let listed = this.l.join(' ') + quoted;
     // most rules list as they are written: keep one string, not two equal ones
     if (listed === text) listed = text;
-    return { text, comment, listed, m: this.m, s: this.stmt, updates: this.upd, anonSets: this.anon };
+    const bytes = Buffer.byteLength(text) + Buffer.byteLength(quoted);
+    const m = this.m === null ? NO_MATCHES : this.m.slice();
+    return { text, comment, listed, bytes, m, s: this.stmt, updates: this.upd, anonSets: this.anon };
+  }
+}
+
+/** How many arguments each builder call takes (its entry on a tape is the name, then them). */
+const ARITY: Record<string, number> = {
+  ctNew: 0,
+  addr: 3,
+  daddrAnonJoined: 1,
+  saddrNotAnon: 1,
+  inSet: 2,
+  fibLocal: 1,
+  dport: 2,
+  markZero: 1,
+  vmap3: 1,
+  vmap2: 1,
+  numgen: 1,
+  jump: 1,
+  goto: 1,
+  verdict: 1,
+  markSet: 2,
+  masqueradeFullyRandom: 0,
+  dnat: 3,
+  update: 1,
+};
+
+/** The last rule a tape was replayed for: the walk reads a rule's matches, then its statement. */
+let replayed: { of: TapeRule; rule: NftRule } | null = null;
+
+/**
+ * A rule of a table that is never printed: its counts (bytes, anonymous sets, updated set) and the builder calls
+ * that made it, which are replayed through a RuleBuilder when the walk reads its matches or statement. A few
+ * words instead of the match and statement objects: kube-proxy writes two such rules per endpoint.
+ */
+class TapeRule implements NftRule {
+  constructor(
+    private readonly tape: readonly unknown[],
+    readonly comment: string | null,
+    readonly bytes: number,
+    readonly anonSets: number,
+    readonly updates: string | null,
+  ) {}
+
+  get text(): string {
+    return '';
+  }
+
+  get listed(): string {
+    return '';
+  }
+
+  get m(): readonly Match[] {
+    return this.replay().m;
+  }
+
+  get s(): Stmt {
+    return this.replay().s;
+  }
+
+  private replay(): NftRule {
+    if (replayed?.of === this) return replayed.rule;
+    const t = this.tape;
+    const b = new RuleBuilder(t[0] as Family, false, false);
+    for (let i = 1; i < t.length;) {
+      const name = t[i] as string;
+      const k = ARITY[name]!;
+      (b[name as keyof RuleBuilder] as (...a: unknown[]) => unknown)(...t.slice(i + 1, i + 1 + k));
+      i += 1 + k;
+    }
+    const rule = b.build(this.comment);
+    replayed = { of: this, rule };
+    return rule;
   }
 }

@@ -102,6 +102,15 @@ export function opText(op: Op, family: Family, table: string): string {
   }
 }
 
+/** UTF-8 bytes of `opText(op)` and its newline, without building the text of the frequent operations (rules, chains). */
+export function opBytes(op: Op, family: Family, table: string): number {
+  const ft = family.length + 1 + Buffer.byteLength(table);
+  if (op.obj === 'rule') return 'add rule '.length + ft + 1 + Buffer.byteLength(op.chain) + 1 + op.rule.bytes + 1;
+  if (op.obj === 'chain' && (op.verb !== 'add' || (op.chain.base === undefined && op.chain.comment === undefined)))
+    return op.verb.length + ' chain '.length + ft + 1 + Buffer.byteLength(op.chain.name) + 1;
+  return Buffer.byteLength(opText(op, family, table)) + 1;
+}
+
 /** The text `nft -f` reads: one operation a line. */
 export function transactionText(ops: readonly Op[], family: Family, table: string): string {
   let s = '';
@@ -174,7 +183,9 @@ export class NftTable {
       case 'rule': {
         const ch = this.chains.get(op.chain);
         if (ch === undefined) throw new Error(`nft: add rule: no such chain ${op.chain}`);
-        ch.rules.push(op.rule);
+        // exact-size arrays for the short chains (most of them): an array pushed to reserves room for 17
+        if (ch.rules.length < 16) ch.rules = ch.rules.concat([op.rule]);
+        else ch.rules.push(op.rule);
         this.rules++;
         this.anon += op.rule.anonSets;
         if (op.rule.updates !== null) {
