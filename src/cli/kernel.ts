@@ -25,7 +25,7 @@ export function register(program: Command): void {
     )
     .option(
       '--samples <n>',
-      'new connections per probed service, in rounds 0.1 s apart (default 300 in 10 rounds with --quick, else 3000 in 30)',
+      'new connections per probed service, in rounds 50 ms apart (default 300 in 10 rounds with --quick, else 3000 in 30)',
       positiveInt('--samples'),
     )
     .option('--calibration <file>', 'model the same syncs with this calibration (default: the committed coefficients)')

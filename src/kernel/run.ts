@@ -19,8 +19,8 @@ import { InputError } from '../errors.js';
 import { buildCaseCluster } from './cluster.js';
 import { kernelVariants, type KernelVariant } from './dataplanes.js';
 import { backendDefinition } from '../backends/registry.js';
-import { hasTool, run } from './exec.js';
-import { measurePlan, type Measurement } from './measure.js';
+import { cpuSecondsSoFar, hasTool, run } from './exec.js';
+import { formatParts, measurePlan, type Measurement } from './measure.js';
 import { Namespaces, installSignalHandlers, sweepStaleNamespaces } from './netns.js';
 import type { DataPlanePlan } from './plan.js';
 import { measurementRows, pooledSlopeRows } from './rows.js';
@@ -31,6 +31,11 @@ import { kernelSummary } from './summary.js';
 /** Seconds of repetitions per case before they stop at their minimum (timeLoads). */
 const QUICK_BUDGET = 8;
 const BUDGET = 120;
+/**
+ * Repetitions of a load stop early once the 80% confidence interval of their median CPU seconds is narrower than
+ * this fraction of it (±5%: a quarter of the 20% the calibration aims at).
+ */
+const TOLERANCE = 0.1;
 
 /** The variants (backend column) kernel mode can run in this build. */
 export function flavours(): string[] {
@@ -201,13 +206,16 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
         bar?.update(done, { job: `${label} ${v.name}`, step: 'rendering' });
         const scenarioOptions = proxy[v.kind] ?? {};
         const def = backendDefinition(v.kind);
+        const w0 = Date.now();
+        const c0 = cpuSecondsSoFar();
         const plan: DataPlanePlan = { ...def.kernel!.plan(cc, variantOptions(v, scenarioOptions), features), flavour: v.name, variant: v };
-        const started = Date.now();
+        const planned = { part: 'plan', wall: (Date.now() - w0) / 1000, cpu: cpuSecondsSoFar() - c0 };
         const budget = opts.quick ? QUICK_BUDGET : BUDGET;
         const m: Measurement = await measurePlan(nss, plan, {
           reps,
           minReps: 2,
           budgetSeconds: budget,
+          tolerance: TOLERANCE,
           samples: perProbe,
           rounds: opts.quick ? 10 : 30,
           probeBudgetMs: opts.quick ? 15_000 : 60_000,
@@ -229,7 +237,7 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
         done++;
         if (bar === null)
           process.stderr.write(
-            `kpbench kernel: [${done}/${jobs.length}] ${label} ${plan.flavour} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+            `kpbench kernel: [${done}/${jobs.length}] ${label} ${plan.flavour} (${((Date.now() - w0) / 1000).toFixed(1)} s; wall/CPU s: ${formatParts([planned, ...m.parts])})\n`,
           );
       }
     }
