@@ -55,7 +55,11 @@ export interface Measurement {
 export type PartTimes = Array<{ part: string; wall: number; cpu: number }>;
 
 /** Records the wall-clock and CPU seconds of each part of a measurement (the same part name adds up). */
-export function partTimer(): { parts: PartTimes; time<T>(part: string, fn: () => T): T; timeAsync<T>(part: string, fn: () => Promise<T>): Promise<T> } {
+export function partTimer(): {
+  parts: PartTimes;
+  time<T>(part: string, fn: () => T): T;
+  timeAsync<T>(part: string, fn: () => Promise<T>): Promise<T>;
+} {
   const parts: PartTimes = [];
   const add = (part: string, w0: number, c0: number): void => {
     const wall = (Date.now() - w0) / 1000;

@@ -107,7 +107,9 @@ function variantsOf(backends: readonly string[]): KernelVariant[] {
  * Rough seconds a case takes, for the estimate printed before a run: the CPU seconds of a full load and of a
  * partial sync as `kpbench calibrate` measured them on this project's 2-core machine (quick runs, 100-3,000
  * services: the squares are nftables' set scans and iptables-nft's full load), repeated as timeLoads repeats them
- * within its time budget, plus the probes and the namespaces. A loaded machine takes longer (2-4x at load 8-11).
+ * within its time budget (at most: they stop earlier once their median is known within the tolerance), plus 2 s
+ * for the namespaces, the probes and their pauses (1.6 s at 100 services on this machine at load 16). A loaded
+ * machine takes longer (2-4x at load 8-16).
  */
 const LOAD_SECONDS: Record<string, (services: number, eps: number) => [full: number, partial: number]> = {
   'iptables-legacy': (s, eps) => {
@@ -127,7 +129,7 @@ const LOAD_SECONDS: Record<string, (services: number, eps: number) => [full: num
 function estimateSeconds(services: number, eps: number, flavour: string, reps: number, budget: number): number {
   const [full, partial] = LOAD_SECONDS[flavour]?.(services, eps) ?? [2e-6 * services * (3 + 3 * eps), 0.01];
   const repeated = (each: number, n: number, min: number): number => Math.max(min * each, Math.min(n * each, budget + each));
-  return 8 + repeated(full, reps, 2) + repeated(partial, 4 * reps, 4);
+  return 2 + repeated(full, reps, 2) + repeated(partial, 4 * reps, 4);
 }
 
 export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
