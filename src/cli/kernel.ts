@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .option('--seed <n>', "seed for every random choice (default: the scenario's)", positiveInt('--seed'))
     .option(
       '--reps <n>',
-      'repetitions of each full load (default 5 with --quick, else 3; fewer past a time budget, at least 2); partial syncs 4x as many',
+      'repetitions of each full load at most (default 5 with --quick, else 3; fewer past a time budget, at least 2, or once their median is known within 10%); partial syncs 4x as many',
       positiveInt('--reps'),
     )
     .option(
