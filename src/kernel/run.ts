@@ -49,7 +49,7 @@ export interface KernelOptions {
   /** Only these variants (iptables-legacy, iptables-nft, nftables, ipvs). */
   flavours?: string[];
   seed?: number;
-  /** Repetitions of each full load (default 5 with quick, else 3; at least 2 when a case's time budget runs out); partial syncs 4× as many. */
+  /** Repetitions of each full load at most (default 5 with quick, else 3; at least 2 when a case's time budget runs out, 3 or more when they stop once their median is known within TOLERANCE); partial syncs 4× as many. */
   reps?: number;
   /** Connections per probed service (default 300 in 10 rounds with quick, else 3,000 in 30). */
   samples?: number;
