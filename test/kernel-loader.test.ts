@@ -35,6 +35,8 @@ test('loader.py: max repetitions without a tolerance; with one met at once, it s
   assert.equal(load({ ...base, min: 2, max: 5, tolerance: 1e9 }).out!.cpu.length, 3);
   assert.equal(load({ ...base, min: 4, max: 5, tolerance: 1e9 }).out!.cpu.length, 4);
   assert.equal(load({ ...base, min: 2, max: 2, tolerance: 1e9 }).out!.cpu.length, 2);
+  // before toleranceAfter seconds, no early stop
+  assert.equal(load({ ...base, min: 2, max: 5, tolerance: 1e9, toleranceAfter: 600 }).out!.cpu.length, 5);
   // a tolerance no spread meets: up to max
   assert.equal(load({ ...base, min: 2, max: 6, tolerance: -1 }).out!.cpu.length, 6);
   // the budget spent: min repetitions

@@ -28,8 +28,9 @@ export interface LoadOptions {
   /** Stop repeating once this much time went into this plan's loads. */
   budgetSeconds: number;
   /**
-   * Stop repeating (after `minReps`) once the distribution-free confidence interval of the median CPU seconds
-   * (CONFIDENCE) is narrower than this fraction of the median. Undefined: `reps` repetitions (within the budget).
+   * Stop repeating (after `minReps`, at least 3 and TOLERANCE_AFTER seconds) once the distribution-free confidence
+   * interval of the median CPU seconds (CONFIDENCE) is narrower than this fraction of the median. Undefined: `reps`
+   * repetitions (within the budget).
    */
   tolerance?: number;
   /** Called before each step group (progress). */
@@ -40,6 +41,11 @@ export interface LoadOptions {
 
 /** The coverage of the median's confidence interval the tolerance applies to. */
 export const CONFIDENCE = 0.8;
+/**
+ * The early stop applies once a group has run this many seconds: cheap repetitions (small tables) all run, as
+ * their cost is small and a burst of other work can spoil three in a row.
+ */
+export const TOLERANCE_AFTER = 1;
 
 const LOADER = fileURLToPath(new URL('./loader.py', import.meta.url));
 
@@ -70,6 +76,7 @@ function runGroup(ns: string, g: LoaderGroup): { cpu: number[]; wall: number[]; 
     budget: g.budget,
     tolerance: g.tolerance ?? null,
     confidence: CONFIDENCE,
+    toleranceAfter: TOLERANCE_AFTER,
     steps: steps.map((st) => ({ argv: [st.tool, ...st.args], stdin: st.stdin ?? '' })),
   };
   // no repetition starts past the budget; the last may take as long as the budget again, then up to 10 minutes

@@ -6,7 +6,8 @@
 #    "cycle": [[step index, ...], ...],              repetition k times cycle[k % len] (its steps' times add up)
 #    "finish": true,                                 afterwards run the cycle's rest, untimed (end where it started)
 #    "min": n, "max": n, "budget": seconds,          repetitions: at least min, at most max, none started past budget
-#    "tolerance": x | null, "confidence": c}         once min (and 3) are done, stop when the distribution-free
+#    "tolerance": x | null, "confidence": c,         once min (and 3) are done and the group has run for
+#    "toleranceAfter": seconds}                      toleranceAfter seconds, stop when the distribution-free
 #                                                    confidence interval of the median (order statistics, coverage
 #                                                    >= c, or [min, max]) is narrower than x times the median
 # Each timed step's CPU seconds are the user + system time of the tool process (getrusage(RUSAGE_CHILDREN) before and
@@ -71,7 +72,7 @@ def done(cpu, start):
     if time.monotonic() - start > inp["budget"]:
         return True
     tol = inp.get("tolerance")
-    if tol is None or n < 3:
+    if tol is None or n < 3 or time.monotonic() - start < inp.get("toleranceAfter", 0):
         return False
     lo, hi = median_ci(cpu, inp.get("confidence", 0.8))
     return hi - lo <= tol * median(cpu)
