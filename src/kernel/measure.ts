@@ -11,7 +11,7 @@ import { CLIENT_IP } from './helpers.js';
 import { cpuSecondsSoFar } from './exec.js';
 import { setUp, timeLoads, type LoadTimings } from './load.js';
 import type { Counts, DataPlanePlan } from './plan.js';
-import { runProber, startResponder, stopProcess, wire, type ProberInput, type ProbeResult } from './probe.js';
+import { runProber, startResponder, stopAndWait, stopProcess, wire, type ProberInput, type ProbeResult } from './probe.js';
 
 export interface MeasureOptions {
   reps: number;
@@ -106,6 +106,8 @@ const FIRST_PORT = 20000;
  */
 const WARMUP = 20;
 const PAUSE_MS = 50;
+/** A responder older than this is replaced before a probe (it ends itself after 10 minutes: agent.mjs). */
+const RESPONDER_FRESH_MS = 5 * 60_000;
 
 export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: MeasureOptions): Promise<Measurement> {
   const t = partTimer();
@@ -118,15 +120,20 @@ export async function measurePlan(nss: Namespaces, plan: DataPlanePlan, o: Measu
     let baseline: number[] = [];
     const positions: PositionSamples[] = [];
     const ports = [...new Set(plan.probes.map((p) => p.endpoints[0]!.port))];
-    // one responder for both probes; started again if it has ended (it bounds its own life to 10 minutes, which a
-    // large case's loads can outlast on a loaded machine)
+    // one responder for both probes, replaced when it has ended or is older than RESPONDER_FRESH_MS (it bounds its
+    // own life to 10 minutes, which a large case's loads can outlast on a loaded machine)
+    let started = 0;
     const probe = async (step: string, input: ProberInput): Promise<ProbeResult> => {
       o.onStep?.(step);
-      if (responder !== null && (responder.exitCode !== null || responder.signalCode !== null)) {
-        o.children?.delete(responder);
+      const ended = responder !== null && (responder.exitCode !== null || responder.signalCode !== null);
+      if (responder !== null && (ended || Date.now() - started > RESPONDER_FRESH_MS)) {
+        const old = responder;
+        await t.timeAsync('responder', () => stopAndWait(old));
+        o.children?.delete(old);
         responder = null;
       }
       if (responder === null) {
+        started = Date.now();
         responder = await t.timeAsync('responder', () => startResponder(node, ports));
         o.children?.add(responder);
       }
