@@ -20,12 +20,12 @@ export function register(program: Command): void {
     .option('--seed <n>', "seed for every random choice (default: the scenario's)", positiveInt('--seed'))
     .option(
       '--reps <n>',
-      'repetitions of each full load (default 5 with --quick, else 3; fewer past a time budget, at least 2); partial syncs 4x as many',
+      'repetitions of each full load at most (default 5 with --quick, else 3; fewer past a time budget, at least 2, or once their median is known within 10%); partial syncs 4x as many',
       positiveInt('--reps'),
     )
     .option(
       '--samples <n>',
-      'new connections per probed service, in rounds 0.1 s apart (default 300 in 10 rounds with --quick, else 3000 in 30)',
+      'new connections per probed service, in rounds 50 ms apart (default 300 in 10 rounds with --quick, else 3000 in 30)',
       positiveInt('--samples'),
     )
     .option('--calibration <file>', 'model the same syncs with this calibration (default: the committed coefficients)')

@@ -6,7 +6,7 @@
  * that would be counted in every timed load.
  */
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
 
 export interface RunResult {
   code: number;
@@ -14,8 +14,6 @@ export interface RunResult {
   stderr: string;
   /** Wall-clock seconds from spawn to exit. */
   seconds: number;
-  /** CPU seconds (user + system) of the command, when run with `mustRunTimedIn` (then `seconds` is the command's own wall-clock time, from its fork to its exit). */
-  cpuSeconds?: number;
 }
 
 /** The tools live in /usr/sbin, which a non-login PATH may lack. */
@@ -58,22 +56,23 @@ export function mustRunIn(ns: string, cmd: readonly string[], input?: string, ti
   return r;
 }
 
-const CPUTIME = fileURLToPath(new URL('./cputime.py', import.meta.url));
-const CPU_LINE = /\nKPBCPU (\d+\.\d+) (\d+\.\d+) (\d+\.\d+)\n$/;
-
-/**
- * Runs `cmd` in namespace `ns` under cputime.py, which reports the CPU seconds (user + system, from wait4(2)) the
- * command used: what a timed load costs, whatever else the machine runs. Throws like `mustRunIn` on failure.
- */
-export function mustRunTimedIn(ns: string, cmd: readonly string[], input?: string, timeoutMs?: number): RunResult {
-  const r = run(['python3', '-S', '-E', CPUTIME, ...inNamespace(ns, cmd)], input, timeoutMs);
-  const m = CPU_LINE.exec(r.stderr);
-  const stderr = m === null ? r.stderr : r.stderr.slice(0, m.index);
-  if (r.code !== 0) throw new Error(`${cmd.join(' ')} failed in ${ns} (exit ${r.code}): ${firstLines(stderr)}`);
-  if (m === null) throw new Error(`${cmd.join(' ')} in ${ns}: no CPU time reported (python3 missing?): ${firstLines(r.stderr)}`);
-  return { ...r, stderr, seconds: Number(m[3]), cpuSeconds: Number(m[1]) + Number(m[2]) };
-}
-
 export function firstLines(text: string, n = 3): string {
   return text.trim().split('\n').slice(0, n).join(' | ');
+}
+
+/**
+ * CPU seconds (user + system) this process has used so far, with the children it has waited for (every tool run
+ * here is waited for): from /proc/self/stat's utime, stime, cutime and cstime, in clock ticks (100 a second on
+ * Linux). Where /proc is missing, this process alone.
+ */
+export function cpuSecondsSoFar(): number {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields 14-17 of proc(5) (utime stime cutime cstime), counted from field 3 (state)
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  }
 }

@@ -19,8 +19,8 @@ import { InputError } from '../errors.js';
 import { buildCaseCluster } from './cluster.js';
 import { kernelVariants, type KernelVariant } from './dataplanes.js';
 import { backendDefinition } from '../backends/registry.js';
-import { hasTool, run } from './exec.js';
-import { measurePlan, type Measurement } from './measure.js';
+import { cpuSecondsSoFar, hasTool, run } from './exec.js';
+import { formatParts, measurePlan, type Measurement } from './measure.js';
 import { Namespaces, installSignalHandlers, sweepStaleNamespaces } from './netns.js';
 import type { DataPlanePlan } from './plan.js';
 import { measurementRows, pooledSlopeRows } from './rows.js';
@@ -31,6 +31,11 @@ import { kernelSummary } from './summary.js';
 /** Seconds of repetitions per case before they stop at their minimum (timeLoads). */
 const QUICK_BUDGET = 8;
 const BUDGET = 120;
+/**
+ * Repetitions of a load stop early once the 80% confidence interval of their median CPU seconds is narrower than
+ * this fraction of it (±5%: a quarter of the 20% the calibration aims at).
+ */
+const TOLERANCE = 0.1;
 
 /** The variants (backend column) kernel mode can run in this build. */
 export function flavours(): string[] {
@@ -44,7 +49,7 @@ export interface KernelOptions {
   /** Only these variants (iptables-legacy, iptables-nft, nftables, ipvs). */
   flavours?: string[];
   seed?: number;
-  /** Repetitions of each full load (default 5 with quick, else 3; at least 2 when a case's time budget runs out); partial syncs 4× as many. */
+  /** Repetitions of each full load at most (default 5 with quick, else 3; at least 2 when a case's time budget runs out, 3 or more when they stop once their median is known within TOLERANCE); partial syncs 4× as many. */
   reps?: number;
   /** Connections per probed service (default 300 in 10 rounds with quick, else 3,000 in 30). */
   samples?: number;
@@ -102,7 +107,9 @@ function variantsOf(backends: readonly string[]): KernelVariant[] {
  * Rough seconds a case takes, for the estimate printed before a run: the CPU seconds of a full load and of a
  * partial sync as `kpbench calibrate` measured them on this project's 2-core machine (quick runs, 100-3,000
  * services: the squares are nftables' set scans and iptables-nft's full load), repeated as timeLoads repeats them
- * within its time budget, plus the probes and the namespaces. A loaded machine takes longer (2-4x at load 8-11).
+ * within its time budget (at most: they stop earlier once their median is known within the tolerance), plus 2 s
+ * for the namespaces, the probes and their pauses (1.6 s at 100 services on this machine at load 16). A loaded
+ * machine takes longer (2-4x at load 8-16).
  */
 const LOAD_SECONDS: Record<string, (services: number, eps: number) => [full: number, partial: number]> = {
   'iptables-legacy': (s, eps) => {
@@ -122,7 +129,7 @@ const LOAD_SECONDS: Record<string, (services: number, eps: number) => [full: num
 function estimateSeconds(services: number, eps: number, flavour: string, reps: number, budget: number): number {
   const [full, partial] = LOAD_SECONDS[flavour]?.(services, eps) ?? [2e-6 * services * (3 + 3 * eps), 0.01];
   const repeated = (each: number, n: number, min: number): number => Math.max(min * each, Math.min(n * each, budget + each));
-  return 8 + repeated(full, reps, 2) + repeated(partial, 4 * reps, 4);
+  return 2 + repeated(full, reps, 2) + repeated(partial, 4 * reps, 4);
 }
 
 export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
@@ -201,13 +208,16 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
         bar?.update(done, { job: `${label} ${v.name}`, step: 'rendering' });
         const scenarioOptions = proxy[v.kind] ?? {};
         const def = backendDefinition(v.kind);
+        const w0 = Date.now();
+        const c0 = cpuSecondsSoFar();
         const plan: DataPlanePlan = { ...def.kernel!.plan(cc, variantOptions(v, scenarioOptions), features), flavour: v.name, variant: v };
-        const started = Date.now();
+        const planned = { part: 'plan', wall: (Date.now() - w0) / 1000, cpu: cpuSecondsSoFar() - c0 };
         const budget = opts.quick ? QUICK_BUDGET : BUDGET;
         const m: Measurement = await measurePlan(nss, plan, {
           reps,
           minReps: 2,
           budgetSeconds: budget,
+          tolerance: TOLERANCE,
           samples: perProbe,
           rounds: opts.quick ? 10 : 30,
           probeBudgetMs: opts.quick ? 15_000 : 60_000,
@@ -229,7 +239,7 @@ export async function runKernel(opts: KernelOptions): Promise<KernelResult> {
         done++;
         if (bar === null)
           process.stderr.write(
-            `kpbench kernel: [${done}/${jobs.length}] ${label} ${plan.flavour} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+            `kpbench kernel: [${done}/${jobs.length}] ${label} ${plan.flavour} (${((Date.now() - w0) / 1000).toFixed(1)} s; wall/CPU s: ${formatParts([planned, ...m.parts])})\n`,
           );
       }
     }

@@ -25,31 +25,58 @@ interface Opts {
   flavor: 'legacy' | 'nft';
 }
 
-export function iptablesPlan<O extends Opts>(cc: CaseCluster, options: O): PlanParts {
+/** What both flavours load: the same ruleset and partial inputs (another tool), so built once per case and options. */
+interface Rendered {
+  rendered: string;
+  fullCounts: Record<string, number>;
+  partials: Array<{ input: string; counts: Record<string, number>; mode: PartialSync['mode'] }>;
+  probes: PlanParts['probes'];
+  lookup: NonNullable<PlanParts['lookup']>;
+}
+
+const renderedByCase = new WeakMap<CaseCluster, Map<string, Rendered>>();
+
+function renderOnce<O extends Opts>(cc: CaseCluster, options: O): Rendered {
+  const key = JSON.stringify({ ...options, flavor: undefined });
+  let byOptions = renderedByCase.get(cc);
+  if (byOptions === undefined) renderedByCase.set(cc, (byOptions = new Map()));
+  const hit = byOptions.get(key);
+  if (hit !== undefined) return hit;
   const backend = new IptablesBackend({ node: cc.node, ...options });
   const r0 = backend.sync({ snapshot: cc.snapshot, changed: allKeys(cc.snapshot), now: 0 });
-  const rendered = backend.render()['iptables-save']!;
   const order = backend.serviceOrder();
-  const restore = `iptables-${options.flavor}-restore`;
-  const step = (stdin: string, noflush = true): LoadStep => ({ tool: restore, args: noflush ? ['--noflush', '--counters'] : [], stdin });
-  const partials: PartialSync[] = [];
-  const key = changedServiceKey(cc.snapshot, order);
-  if (key !== null) {
-    const r1 = backend.sync({ snapshot: replaceOneEndpoint(cc.snapshot, key), changed: new Set([key]), now: 1 });
-    partials.push({ steps: [step(backend.lastRestoreInput())], counts: { ...r1.counts }, mode: r1.mode });
-    const r2 = backend.sync({ snapshot: cc.snapshot, changed: new Set([key]), now: 2 });
-    partials.push({ steps: [step(backend.lastRestoreInput())], counts: { ...r2.counts }, mode: r2.mode });
-  }
-  return {
-    tools: [restore, 'nfacct'],
-    setup: nfacctNames(rendered).map((n) => ({ tool: 'nfacct', args: ['add', n] })),
-    reset: [step(EMPTY_TABLES, false)],
-    prepare: [],
-    full: [step(rendered, false)],
+  const out: Rendered = {
+    rendered: backend.render()['iptables-save']!,
     fullCounts: { ...r0.counts },
-    partials,
+    partials: [],
     probes: probeTargets(cc.snapshot, order),
     lookup: (pkt: Packet) => ({ ...backend.lookup(pkt, ZERO_RNG, 3).counts }),
+  };
+  const key1 = changedServiceKey(cc.snapshot, order);
+  if (key1 !== null) {
+    const r1 = backend.sync({ snapshot: replaceOneEndpoint(cc.snapshot, key1), changed: new Set([key1]), now: 1 });
+    out.partials.push({ input: backend.lastRestoreInput(), counts: { ...r1.counts }, mode: r1.mode });
+    const r2 = backend.sync({ snapshot: cc.snapshot, changed: new Set([key1]), now: 2 });
+    out.partials.push({ input: backend.lastRestoreInput(), counts: { ...r2.counts }, mode: r2.mode });
+  }
+  byOptions.set(key, out);
+  return out;
+}
+
+export function iptablesPlan<O extends Opts>(cc: CaseCluster, options: O): PlanParts {
+  const r = renderOnce(cc, options);
+  const restore = `iptables-${options.flavor}-restore`;
+  const step = (stdin: string, noflush = true): LoadStep => ({ tool: restore, args: noflush ? ['--noflush', '--counters'] : [], stdin });
+  return {
+    tools: [restore, 'nfacct'],
+    setup: nfacctNames(r.rendered).map((n) => ({ tool: 'nfacct', args: ['add', n] })),
+    reset: [step(EMPTY_TABLES, false)],
+    prepare: [],
+    full: [step(r.rendered, false)],
+    fullCounts: { ...r.fullCounts },
+    partials: r.partials.map((p) => ({ steps: [step(p.input)], counts: { ...p.counts }, mode: p.mode })),
+    probes: r.probes,
+    lookup: r.lookup,
   };
 }
 
