@@ -67,6 +67,7 @@ async function compile() {
     sourcesContent: false,
     logLevel: 'warning',
   });
+  await esbuild.stop();
   return out;
 }
 
