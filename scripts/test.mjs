@@ -169,4 +169,6 @@ await new Promise((done) => {
 });
 total.duration_ms = Date.now() - start;
 for (const k of KEYS) process.stdout.write(`ℹ ${k} ${total[k]}\n`);
+if (failed && process.env['KPBENCH_TEST_SOURCE_MAPS'] !== '1')
+  process.stderr.write(`stack traces point into the compiled tests, kept in ${build}; KPBENCH_TEST_SOURCE_MAPS=1 shows .ts lines\n`);
 process.exitCode = failed ? 1 : 0;
