@@ -1,16 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { kpbench } from './fixtures/compare/cli.js';
 
 const M = 'scenarios/manifests/svc-test.yaml';
 
-/** Runs the CLI in a child process (the test reporter owns this process's stdout). */
-function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], (e, out, err) => {
-      resolve({ code: e === null ? 0 : typeof e.code === 'number' ? e.code : 99, out, err });
-    });
-  });
+/** Runs the CLI in-process through main(), capturing what it prints (the exit code is main's). */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = await kpbench(...args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const aRecords = (out: string): string[] =>

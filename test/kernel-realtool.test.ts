@@ -12,7 +12,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Namespaces, listNamespaces, sweepStaleNamespaces } from '../src/kernel/netns.js';
 import { run, runIn, hasTool } from '../src/kernel/exec.js';
 import { whyUnavailable, checkPrerequisites, PrerequisiteError } from '../src/kernel/tools.js';
@@ -22,6 +21,7 @@ import { kernelVariants } from '../src/kernel/dataplanes.js';
 import { iptablesPlan } from '../src/backends/iptables/kernel-mode.js';
 import { loadFull, setUp, timeLoads } from '../src/kernel/load.js';
 import { runKernel } from '../src/kernel/run.js';
+import { srcModule } from './fixtures/cli.js';
 
 const REQUIRE = process.env['KPBENCH_REQUIRE_NETFILTER'] === '1';
 const UNAVAILABLE = whyUnavailable({
@@ -105,15 +105,15 @@ test('namespaces: created with a kpb-<pid>-<hex> name, removed after an error, s
 
 test('namespaces: SIGTERM removes them, then the process exits 143', async (t) => {
   if (!ready(t)) return;
-  const netns = fileURLToPath(new URL('../src/kernel/netns.ts', import.meta.url));
+  const netns = srcModule('kernel/netns');
   const script = `
-    const { Namespaces, installSignalHandlers } = await import(${JSON.stringify(netns)});
+    const { Namespaces, installSignalHandlers } = await import(${JSON.stringify(netns.file)});
     const nss = new Namespaces();
     installSignalHandlers(nss);
     console.log(nss.create());
     setTimeout(() => {}, 60000);
   `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...netns.loader, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   const name = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => resolve(d.toString().trim()));
     child.on('exit', (c) => reject(new Error(`child exited ${c}`)));
@@ -187,7 +187,8 @@ test('kpbench kernel on a small sweep: kernel rows for both iptables flavours at
     try {
       const res = await runKernel({
         scenarios: [file],
-        quick: false,
+        // quick: probes in 10 rounds 0.1 s apart instead of 30 (the scenario has no quick section: the same cases)
+        quick: true,
         outDir: out,
         reps: 2,
         samples: 20,

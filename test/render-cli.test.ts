@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { main } from '../src/cli/main.js';
+import { CLI } from './fixtures/cli.js';
 import { BACKEND_KINDS } from '../src/backends/registry.js';
 import { loadManifests } from '../src/cluster/manifests.js';
 import { renderManifests } from '../src/proxy/render.js';
@@ -164,18 +165,14 @@ test('bad flags and bad manifests: exit 2 with one line', async () => {
 
 test('the real entry point: manifests on stdin, and exit code 2 from the process', () => {
   const text = readFileSync(`${FIX}/list.json`, 'utf8');
-  const ok = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'render', '--backend', 'ipvs', '--manifests', '-', '--output', 'ipset'],
-    {
-      input: text,
-      encoding: 'utf8',
-    },
-  );
+  const ok = spawnSync(process.execPath, [...CLI, 'render', '--backend', 'ipvs', '--manifests', '-', '--output', 'ipset'], {
+    input: text,
+    encoding: 'utf8',
+  });
   assert.equal(ok.status, 0, ok.stderr);
   assert.ok(ok.stdout.includes('add KUBE-CLUSTER-IP 10.96.50.5,tcp:9090\n'), ok.stdout);
   assert.equal(ok.stderr, 'kpbench: skipped 1 object: ConfigMap x1\n');
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'render', '--backend', 'iptables', '--manifests', '-'], {
+  const bad = spawnSync(process.execPath, [...CLI, 'render', '--backend', 'iptables', '--manifests', '-'], {
     input: 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 0}]}\n',
     encoding: 'utf8',
   });

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
+import { CLI } from './fixtures/cli.js';
 import { mkTmp } from './fixtures/tmp.js';
 import { formatMetricsCsv, readMetricsCsv, type MetricRow } from '../src/report/csvio.js';
 import { compareRuns } from '../src/report/compare.js';
@@ -64,7 +65,7 @@ test('comparison chart: baseline dashed, current solid, one colour per backend, 
 test('kpbench compare --report DIR writes the report and still exits 1 on the regression', async () => {
   const out = path.join(tmp, 'cmp');
   const code = await new Promise<number>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'compare', base, cur, '--report', out], (err) =>
+    execFile(process.execPath, [...CLI, 'compare', base, cur, '--report', out], (err) =>
       resolve(err === null ? 0 : typeof err.code === 'number' ? err.code : 99),
     );
   });

@@ -15,6 +15,7 @@ import { mkTmp } from './fixtures/tmp.js';
 import { RngStreams } from '../src/sim/rng.js';
 import { PACKAGE_ROOT, TRANSIENT } from '../src/io/paths.js';
 import { BASE_SCENARIO } from './fixtures/bad-inputs.js';
+import { CLI } from './fixtures/cli.js';
 
 const RUN_FILES = ['benchmark.json', 'charts', 'meta.json', 'metrics.csv', 'report.html', 'samples.json', 'scaling.csv', 'summary.md'];
 
@@ -36,17 +37,7 @@ function runAndMaybeSignal(dir: string, after: number | null, signal: NodeJS.Sig
     const started = Date.now();
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(PACKAGE_ROOT, 'src/cli/main.ts'),
-        'run',
-        path.join(dir, 's.yaml'),
-        '--quick',
-        '--no-wall',
-        '--out',
-        path.join(dir, 'out'),
-      ],
+      [...CLI, 'run', path.join(dir, 's.yaml'), '--quick', '--no-wall', '--out', path.join(dir, 'out')],
       {
         cwd: PACKAGE_ROOT,
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -97,7 +88,7 @@ test('SIGINT, SIGTERM and SIGKILL at random moments leave the previous run or th
   const rng = new RngStreams(11).stream('signal-test');
   // after the first case: anywhere in the rest of the run, the writing of the run directory included
   const span = first.afterFirstCase * 1.1;
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGINT', 'SIGTERM'];
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   let interrupted = 0;
   for (const sig of signals) {
     const at = Math.floor(rng.next() * span);
