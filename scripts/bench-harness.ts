@@ -53,7 +53,7 @@ try {
     const file = path.join(tmp, `harness-${services}.yaml`);
     fs.writeFileSync(file, YAML.stringify(sc));
     for (const b of backends) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', file, '--json', '--backend', b], {
+      const r = spawnSync(process.execPath, ['bin/kpbench.js', 'profile', file, '--json', '--backend', b], {
         encoding: 'utf8',
         maxBuffer: 1 << 26,
       });

@@ -8,22 +8,19 @@
 // files to run instead of test/*.test.ts.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { buildMirror, ROOT } from '../bin/build.mjs';
 
 /**
- * The tests run compiled: every .ts file of src/ and test/ is transpiled once by esbuild (the transpiler tsx uses,
- * with the same tsconfig) into a mirror of the package under node_modules/.cache/kpbench-test/<pid>, where every
- * other file and directory is a symbolic link to the original (scenarios/, fixtures, package.json, ...). A test
- * process then loads plain JavaScript instead of paying for tsx's loader hooks on every module (about 1.4 s of CPU
- * per process that loads the whole tree, in each of ~70 test files and the CLI processes they start). Source maps
- * are written beside the files but read only with KPBENCH_TEST_SOURCE_MAPS=1 (stack traces at .ts lines; reading
- * them costs ~0.25 s of CPU per process); a run that fails keeps its mirror, so its stack traces can be looked up.
- * Returns the mirror's root.
+ * The tests run compiled: every .ts file of src/ and test/ is transpiled once (bin/build.mjs, the same build the
+ * CLI uses) into a mirror of the package under node_modules/.cache/kpbench-test/<pid>, where every other file and
+ * directory is a symbolic link to the original (scenarios/, fixtures, package.json, ...). A test process then loads
+ * plain JavaScript instead of paying for tsx's loader hooks on every module (about 1.4 s of CPU per process that
+ * loads the whole tree, in each of ~70 test files and the CLI processes they start). Source maps are written beside
+ * the files but read only with KPBENCH_TEST_SOURCE_MAPS=1 (stack traces at .ts lines; reading them costs ~0.25 s of
+ * CPU per process); a run that fails keeps its mirror, so its stack traces can be looked up. Returns the mirror's
+ * root.
  */
 async function compile() {
   const base = path.join(ROOT, 'node_modules', '.cache', 'kpbench-test');
@@ -40,34 +37,7 @@ async function compile() {
   process.on('exit', (code) => {
     if (code === 0) fs.rmSync(out, { recursive: true, force: true });
   });
-  const sources = [];
-  const mirror = (rel) => {
-    fs.mkdirSync(path.join(out, rel), { recursive: true });
-    for (const e of fs.readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
-      const r = path.join(rel, e.name);
-      if (rel === '' && (e.name === 'node_modules' || e.name === '.git')) continue;
-      if (e.isDirectory() && (rel !== '' || e.name === 'src' || e.name === 'test')) mirror(r);
-      else {
-        fs.symlinkSync(path.join(ROOT, r), path.join(out, r));
-        if (e.name.endsWith('.ts') && rel !== '') sources.push(path.join(ROOT, r));
-      }
-    }
-  };
-  mirror('');
-  // esbuild is tsx's own transpiler, resolved from tsx's package
-  const esbuild = createRequire(path.join(ROOT, 'node_modules', 'tsx', 'package.json'))('esbuild');
-  await esbuild.build({
-    entryPoints: sources,
-    outdir: out,
-    outbase: ROOT,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    sourcemap: 'linked',
-    sourcesContent: false,
-    logLevel: 'warning',
-  });
-  await esbuild.stop();
+  await buildMirror(out, ['src', 'test'], true);
   return out;
 }
 
