@@ -44,10 +44,10 @@ function deterministicRows(dir: string): string {
     .join('\n');
 }
 
-test('the same seed gives byte-identical counted and modelled rows', async () => {
+test('the same seed gives byte-identical counted and modelled rows, the cases run on two threads or one', async () => {
   const codes = await twoAtATime([
-    () => quiet(['run', TINY, '--seed', '7', '--out', path.join(tmp, 'a')]),
-    () => quiet(['run', TINY, '--seed', '7', '--out', path.join(tmp, 'b')]),
+    () => quiet(['run', TINY, '--seed', '7', '--threads', '2', '--out', path.join(tmp, 'a')]),
+    () => quiet(['run', TINY, '--seed', '7', '--threads', '1', '--out', path.join(tmp, 'b')]),
   ]);
   assert.deepEqual(codes, [0, 0]);
   const a = deterministicRows(path.join(tmp, 'a'));
