@@ -21,8 +21,14 @@ test('cases on two threads give the outputs of one thread, in job order, whateve
   });
   assert.equal(one.length, jobs.length);
   assert.deepEqual(two, one);
-  assert.deepEqual([...started].sort((a, b) => a - b), order);
-  assert.deepEqual([...ended].sort((a, b) => a - b), order);
+  assert.deepEqual(
+    [...started].sort((a, b) => a - b),
+    order,
+  );
+  assert.deepEqual(
+    [...ended].sort((a, b) => a - b),
+    order,
+  );
 });
 
 test("a case's error on a worker thread is the run's error, as on one thread", async () => {
