@@ -85,48 +85,39 @@ export async function microBenchmarks(
   // so garbage left by the simulation is not collected in the middle of the measurements.
   collectGarbage();
   // Budget: each task gets spec.timeMs in all, warm-up included: a tenth to warm up, then per round half of its
-  // share to tinybench's samples and half to the paired ratio. A task slower than half its share (a 250 ms sync at
-  // 100,000 services) would get one tinybench sample a round (tinybench's minimum) and then one more call in its
-  // pair: it gets just the pair, whose timed call is the round's sample, so the case's cost stays near tasks x
-  // timeMs plus, per slow task and round, one call and one calibration batch as long. The gated rows (`_rel`, one
-  // ratio per round) keep one sample per round: at the default 12 rounds, enough for the Mann-Whitney test at
-  // p < 0.01 (two fully separated groups of 12 give p of about 1e-5; see src/report/compare.ts).
+  // share to tinybench's samples and half to the paired ratio. tinybench runs a task until both its time and its
+  // iteration minimum are reached, so the minimum is one sample per round: a task slower than its share (a 250 ms
+  // sync at 100,000 services) yields one sample and one pair per round, and the case's cost stays near
+  // tasks x timeMs plus one sample and one pair per task and round. The gated rows (`_rel`, one ratio per round)
+  // keep one sample per round: at the default 12 rounds, enough for the Mann-Whitney test at p < 0.01 (two fully
+  // separated groups of 12 give p of about 1e-5; see src/report/compare.ts).
   const share = Math.max(1, (0.9 * spec.timeMs) / rounds);
   const warmMs = Math.max(1, spec.timeMs / 10);
-  // time per call, the warm-up's mean: decides which tasks get an untimed call before their samples each round;
-  // then each round's median, which decides which tasks are timed in their pair only from the next round on (a
-  // median, so that a call slowed by other load on the machine does not decide it)
+  // time per call from the warm-up: decides which tasks get an untimed call before their samples each round
   const perCall = new Map<string, number>();
   for (const p of plan) perCall.set(p.name, runFor(tasks.get(p.name)!, warmMs));
-  const warm = new Map(perCall);
   const calibMs = timePerCall(calibration, Math.max(1, warmMs / 2));
   for (let round = 0; round < rounds; round++) {
     for (const p of plan) {
       const task = tasks.get(p.name)!;
-      const list = pooled.get(p.metric) ?? [];
-      pooled.set(p.metric, list);
-      const rl = ratios.get(p.metric) ?? [];
-      ratios.set(p.metric, rl);
-      if (round > 0 && perCall.get(p.name)! >= share / 2) {
-        const pair = pairedRatio(task, calibration, perCall.get(p.name)!, calibMs, 0);
-        list.push(pair.taskMs / 1000 / p.per);
-        if (pair.ratio !== null) rl.push(pair.ratio / p.per);
-        perCall.set(p.name, pair.taskMs);
-        continue;
-      }
       // Each task is measured on its own: one untimed call first when it is short next to its share, since the
       // task before it may have left work for its first call (a sync changes the table a lookup's caches follow;
-      // with a few samples a round, that one call would be the median).
-      if (warm.get(p.name)! < share / 8) task();
+      // with a few samples a round, that one call would be the median). A task slower than that (a sync at
+      // 100,000 services) gets no extra call, so the budget holds.
+      if (perCall.get(p.name)! < share / 8) task();
       const b = new Bench({ time: share / 2, iterations: 1, warmup: false, retainSamples: true });
       b.add(p.name, task);
       await b.run();
       const r = b.getTask(p.name)?.result;
       if (r === undefined || !('latency' in r)) continue;
+      const list = pooled.get(p.metric) ?? [];
       for (const v of r.latency.samples ?? []) list.push(v / 1000 / p.per);
-      perCall.set(p.name, r.latency.p50);
-      const pair = pairedRatio(task, calibration, r.latency.p50, calibMs, share / 2);
-      if (pair.ratio !== null) rl.push(pair.ratio / p.per);
+      pooled.set(p.metric, list);
+      if (calibMs > 0) {
+        const rl = ratios.get(p.metric) ?? [];
+        rl.push(pairedRatio(task, calibration, r.latency.p50, calibMs, share / 2) / p.per);
+        ratios.set(p.metric, rl);
+      }
     }
   }
   const rows: Array<Partial2<MetricRow>> = [];
@@ -156,34 +147,25 @@ export async function microBenchmarks(
 
 /**
  * The task's time in calibrations, measured in alternation: a batch of calibration calls about as long as one
- * task call, then one task call, repeated (within about `budgetMs`, at least once), and the median of the pairs'
- * ratios (null when the calibration could not be timed), with the median time of the task's calls (ms). The two
- * halves of a pair are microseconds to milliseconds apart, so load on the machine (other processes, CPU
- * frequency) hits both alike and cancels in the ratio far better than between two tasks measured one after the
- * other for a whole round.
+ * task call, then one task call, repeated (within about `budgetMs`), and the median of the pairs' ratios. The
+ * two halves of a pair are microseconds to milliseconds apart, so load on the machine (other processes, CPU
+ * frequency) hits both alike and cancels in the ratio far better than between two tasks measured one after
+ * the other for a whole round.
  */
-function pairedRatio(
-  task: () => void,
-  calibration: () => void,
-  taskMs: number,
-  calibMs: number,
-  budgetMs: number,
-): { ratio: number | null; taskMs: number } {
-  const m = calibMs > 0 ? Math.max(1, Math.min(1_000_000, Math.round(taskMs / calibMs))) : 0;
+function pairedRatio(task: () => void, calibration: () => void, taskMs: number, calibMs: number, budgetMs: number): number {
+  const m = Math.max(1, Math.min(1_000_000, Math.round(taskMs / calibMs)));
   const pairs = Math.max(1, Math.min(25, Math.floor(budgetMs / (2 * taskMs))));
-  const ratios: number[] = [];
-  const times: number[] = [];
+  const out: number[] = [];
   for (let j = 0; j < pairs; j++) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < m; i++) calibration();
     const t1 = process.hrtime.bigint();
     task();
     const t2 = process.hrtime.bigint();
-    times.push(Number(t2 - t1) / 1e6);
     const c = Number(t1 - t0) / m;
-    if (c > 0) ratios.push(Number(t2 - t1) / c);
+    if (c > 0) out.push(Number(t2 - t1) / c);
   }
-  return { ratio: ratios.length > 0 ? ss.median(ratios) : calibMs > 0 ? taskMs / calibMs : null, taskMs: ss.median(times) };
+  return out.length > 0 ? ss.median(out) : taskMs / calibMs;
 }
 
 /** Calls `fn` until `ms` milliseconds have passed (at least once); returns the milliseconds per call. */
