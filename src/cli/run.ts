@@ -44,11 +44,7 @@ export function register(program: Command): void {
     .option('--baseline <dir>', `with --ci: the baseline run directory (default: the package's ${BASELINE_DIR})`)
     .option('--force', 'run even beyond the work and case limits (see the README, Limits)', false)
     .option('--no-wall', 'skip the measured (tinybench) wall-clock metrics')
-    .option(
-      '--threads <n>',
-      'cases run at once, one per thread (default: the number of CPUs; 1: one after the other)',
-      positiveInt('--threads'),
-    )
+    .option('--threads <n>', 'cases run at once, one per thread (default 1: one after the other)', positiveInt('--threads'))
     .option('--calibration <file>', 'cost-model coefficients from `kpbench calibrate` (default: the committed ones)')
     .addOption(new Option('--backend <name...>', 'only these backends').choices([...BACKEND_KINDS]))
     .action(
