@@ -45,11 +45,10 @@ function deterministicRows(dir: string): string {
     .join('\n');
 }
 
-test('the same seed gives byte-identical counted and modelled rows', async () => {
-  // with and without the wall-clock benchmarks: they change no counted or modelled row either
+test('the same seed gives byte-identical counted and modelled rows, with or without the wall-clock benchmarks, on two threads or one', async () => {
   const codes = await twoAtATime([
-    () => quiet(['run', TINY, '--seed', '7', '--out', path.join(tmp, 'a')]),
-    () => quiet(['run', TINY, '--seed', '7', '--no-wall', '--out', path.join(tmp, 'b')]),
+    () => quiet(['run', TINY, '--seed', '7', '--threads', '2', '--out', path.join(tmp, 'a')]),
+    () => quiet(['run', TINY, '--seed', '7', '--no-wall', '--threads', '1', '--out', path.join(tmp, 'b')]),
   ]);
   assert.deepEqual(codes, [0, 0]);
   const a = deterministicRows(path.join(tmp, 'a'));

@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { AGREEMENT_LIMIT } from '../kernel/summary.js';
-
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    if (!/^[1-9]\d*$/.test(v)) throw new InputError(flag, `must be a positive integer, got '${v}'`);
-    return Number(v);
-  };
-}
+import { positiveInt } from './run.js';
 
 /** `kpbench kernel`: each data plane in the real kernel (src/kernel/). */
 export function register(program: Command): void {

@@ -21,6 +21,14 @@ export function parseSeed(v: string, flag = '--seed'): number {
   return n;
 }
 
+/** A parser for a flag's positive integer. */
+export function positiveInt(flag: string) {
+  return (v: string): number => {
+    if (!/^[1-9]\d*$/.test(v)) throw new InputError(flag, `must be a positive integer, got '${v}'`);
+    return Number(v);
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('run')
@@ -36,6 +44,7 @@ export function register(program: Command): void {
     .option('--baseline <dir>', `with --ci: the baseline run directory (default: the package's ${BASELINE_DIR})`)
     .option('--force', 'run even beyond the work and case limits (see the README, Limits)', false)
     .option('--no-wall', 'skip the measured (tinybench) wall-clock metrics')
+    .option('--threads <n>', 'cases run at once, one per thread (default 1: one after the other)', positiveInt('--threads'))
     .option('--calibration <file>', 'cost-model coefficients from `kpbench calibrate` (default: the committed ones)')
     .addOption(new Option('--backend <name...>', 'only these backends').choices([...BACKEND_KINDS]))
     .action(
@@ -54,6 +63,7 @@ export function register(program: Command): void {
           backend?: BackendKind[];
           calibration?: string;
           compareReport?: string;
+          threads?: number;
         },
       ) => {
         // every flag is checked before the run, the baseline of --ci too
@@ -80,6 +90,7 @@ export function register(program: Command): void {
             noWall: !o.wall,
             backends: o.backend,
             calibration,
+            threads: o.threads,
             force: o.force,
             forbiddenOut: o.ci ? [baselineDir] : [],
             beforeRun: o.ci ? () => checkBaselineBeforeRun(baselineDir, o.quick) : undefined,

@@ -8,7 +8,8 @@
  * value; published figures a scatter series with labels; kernel points a scatter series per backend with the
  * backend's colour and a diamond symbol.
  */
-import * as echarts from 'echarts';
+import { createRequire } from 'node:module';
+import type * as Echarts from 'echarts';
 import type { ChartPoint, ChartSpec, GroupedChartSpec, ScalingChartSpec, SeriesSpec } from './specs.js';
 import { formatTick, formatValue } from './units.js';
 
@@ -17,6 +18,17 @@ export const CHART_HEIGHT = 580;
 export const FONT_FAMILY = "'Liberation Sans', Arial, Helvetica, 'DejaVu Sans', sans-serif";
 
 type Option = Record<string, unknown>;
+
+/**
+ * ECharts, loaded on first use from its one-file CommonJS build (dist/echarts.js, what `require('echarts')`
+ * resolves to; the same code as its ES module build, which is about 600 files: loading those through the
+ * TypeScript loader took about 1.5 s of CPU at every start of the CLI, a chart drawn or not).
+ */
+let lib: typeof Echarts | undefined;
+function echarts(): typeof Echarts {
+  lib ??= createRequire(import.meta.url)('echarts') as typeof Echarts;
+  return lib;
+}
 
 /** Rough legend height: items laid out in rows across the chart's width. */
 function legendRows(names: readonly string[], width: number): number {
@@ -221,14 +233,14 @@ export function chartOption(spec: ChartSpec): Option {
 
 /** The chart as a standalone SVG document. */
 export function renderChartSvg(spec: ChartSpec, size: { width?: number; height?: number } = {}): string {
-  const chart = echarts.init(null, null, {
+  const chart = echarts().init(null, null, {
     renderer: 'svg',
     ssr: true,
     width: size.width ?? CHART_WIDTH,
     height: size.height ?? CHART_HEIGHT,
   });
   try {
-    chart.setOption(chartOption(spec) as echarts.EChartsCoreOption);
+    chart.setOption(chartOption(spec) as Echarts.EChartsCoreOption);
     const svg = chart.renderToSVGString();
     return svg.startsWith('<?xml') ? svg : `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`;
   } finally {
