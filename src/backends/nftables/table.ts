@@ -48,7 +48,7 @@ export interface ElementSpec {
 export type Op =
   | { verb: 'add'; obj: 'table'; comment: string }
   | { verb: 'add' | 'flush' | 'delete'; obj: 'chain'; chain: ChainSpec }
-  | { verb: 'add'; obj: 'rule'; chain: string; rule: NftRule }
+  | { verb: 'add'; obj: 'rule'; chain: string; rule: NftRule; from?: RuleSource }
   | { verb: 'add' | 'flush' | 'delete'; obj: 'set'; set: SetSpec }
   | { verb: 'add' | 'delete'; obj: 'element'; el: ElementSpec };
 
@@ -126,10 +126,50 @@ export interface ChainState {
   readonly name: string;
   readonly base: BaseChainSpec | undefined;
   readonly comment: string | undefined;
-  rules: NftRule[];
+  readonly rules: readonly NftRule[];
   /** Creation order in the table (the order `chains` iterates in): sorts a few chains without a scan of all. */
   readonly order: number;
 }
+
+/**
+ * Where a rule of a table that is never printed comes from, when its chain's rules can be built again on demand:
+ * rule i of the source is always the same rule (an endpoint chain's, a function of the endpoint). A rule operation
+ * naming its source (`from`) lets the table keep, instead of the rules, the source and how many it holds.
+ */
+export interface RuleSource {
+  ruleAt(i: number): NftRule;
+}
+
+interface ListedChain extends ChainState {
+  rules: NftRule[];
+}
+
+/** A regular chain whose rules are the first `n` of one source (anonymous sets and all counted as they were added). */
+class SourcedChain implements ChainState {
+  n = 0;
+  anon = 0;
+  constructor(
+    readonly name: string,
+    readonly order: number,
+    public source: RuleSource,
+  ) {}
+
+  get base(): undefined {
+    return undefined;
+  }
+
+  get comment(): undefined {
+    return undefined;
+  }
+
+  get rules(): NftRule[] {
+    const out: NftRule[] = [];
+    for (let i = 0; i < this.n; i++) out.push(this.source.ruleAt(i));
+    return out;
+  }
+}
+
+type Chain = ListedChain | SourcedChain;
 
 export interface SetState {
   readonly spec: SetSpec;
@@ -145,7 +185,10 @@ export class NftTable {
   exists = false;
   comment = '';
   readonly sets = new Map<string, SetState>();
-  readonly chains = new Map<string, ChainState>();
+  readonly chains: ReadonlyMap<string, ChainState> = new Map<string, Chain>();
+  private get chainMap(): Map<string, Chain> {
+    return this.chains as Map<string, Chain>;
+  }
   /** Rules in all chains, and the anonymous sets they hold (kept up to date by apply()). */
   private rules = 0;
   private anon = 0;
@@ -165,27 +208,32 @@ export class NftTable {
         return;
       case 'chain': {
         const c = op.chain;
-        const cur = this.chains.get(c.name);
+        const cur = this.chainMap.get(c.name);
         if (op.verb === 'add') {
           if (cur === undefined)
-            this.chains.set(c.name, { name: c.name, base: c.base, comment: c.comment, rules: [], order: this.chainsCreated++ });
+            this.chainMap.set(c.name, { name: c.name, base: c.base, comment: c.comment, rules: [], order: this.chainsCreated++ });
         } else if (cur === undefined) throw new Error(`nft: ${op.verb} chain ${c.name}: no such chain`);
         else {
-          for (const r of cur.rules) {
-            this.rules--;
-            this.anon -= r.anonSets;
+          if (cur instanceof SourcedChain) {
+            this.rules -= cur.n;
+            this.anon -= cur.anon;
+            cur.n = 0;
+            cur.anon = 0;
+          } else {
+            for (const r of cur.rules) {
+              this.rules--;
+              this.anon -= r.anonSets;
+            }
+            cur.rules = [];
           }
-          if (op.verb === 'flush') cur.rules = [];
-          else this.chains.delete(c.name);
+          if (op.verb === 'delete') this.chainMap.delete(c.name);
         }
         return;
       }
       case 'rule': {
-        const ch = this.chains.get(op.chain);
+        const ch = this.chainMap.get(op.chain);
         if (ch === undefined) throw new Error(`nft: add rule: no such chain ${op.chain}`);
-        // exact-size arrays for the short chains (most of them): an array pushed to reserves room for 17
-        if (ch.rules.length < 16) ch.rules = ch.rules.concat([op.rule]);
-        else ch.rules.push(op.rule);
+        this.addRule(ch, op.rule, op.from);
         this.rules++;
         this.anon += op.rule.anonSets;
         if (op.rule.updates !== null) {
@@ -218,6 +266,31 @@ export class NftTable {
         return;
       }
     }
+  }
+
+  private addRule(ch: Chain, rule: NftRule, from: RuleSource | undefined): void {
+    if (ch instanceof SourcedChain) {
+      if (from !== undefined && (from === ch.source || ch.n === 0)) {
+        ch.source = from;
+        ch.n++;
+        ch.anon += rule.anonSets;
+        return;
+      }
+      // another source: the chain keeps its rules from now on
+      const listed: ListedChain = { name: ch.name, base: undefined, comment: undefined, rules: ch.rules.concat([rule]), order: ch.order };
+      this.chainMap.set(ch.name, listed);
+      return;
+    }
+    if (from !== undefined && ch.rules.length === 0 && ch.base === undefined && ch.comment === undefined) {
+      const sourced = new SourcedChain(ch.name, ch.order, from);
+      sourced.n = 1;
+      sourced.anon = rule.anonSets;
+      this.chainMap.set(ch.name, sourced);
+      return;
+    }
+    // exact-size arrays for the short chains (most of them): an array pushed to reserves room for 17
+    if (ch.rules.length < 16) ch.rules = ch.rules.concat([rule]);
+    else ch.rules.push(rule);
   }
 
   applyAll(ops: readonly Op[]): void {
