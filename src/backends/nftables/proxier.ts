@@ -233,6 +233,27 @@ function exact(rec: Replay): Replay {
   return rec;
 }
 
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether a service port's new record names the same chains, endpoints and elements as its previous one: the
+ * previous one is then kept (a full resync of an unchanged service port keeps nothing new).
+ */
+function sameRecord(prev: Replay, rec: Replay): boolean {
+  if (prev.nsName !== rec.nsName || !sameList(prev.chains, rec.chains) || !sameList(prev.affinity, rec.affinity)) return false;
+  if (!sameList(prev.names, rec.names) || prev.elems.length !== rec.elems.length) return false;
+  for (let i = 0; i < rec.elems.length; i++) {
+    const p = prev.elems[i]!;
+    const r = rec.elems[i]!;
+    if (p[0] !== r[0] || p[1] !== r[1] || p[2] !== r[2] || p[3] !== r[3]) return false;
+  }
+  return true;
+}
+
 /** The per-service-port facts syncProxyRules derives (servicePortInfo's cached names included). */
 interface PortFacts {
   info: ServicePortInfo;
@@ -854,7 +875,7 @@ export class NftProxier {
       }
       const rec = this.servicePort(ops, info, rawEps, tryPartialSync, changedServices, activeChains, prev, null);
       for (const a of rec.affinity) activeAffinitySets.add(a);
-      replays.set(key, rec);
+      replays.set(key, prev !== undefined && sameRecord(prev, rec) ? Object.assign(prev, { info: rec.info, eps: rec.eps }) : rec);
     }
 
     // Stale service chains: flushed now (a map element may still point at them), deleted a second later.
@@ -883,13 +904,15 @@ export class NftProxier {
    */
   private recordOwners(): void {
     let exact = true;
-    this.chainOwner.clear();
+    // chainOwner is updated in place, not rebuilt: a record's chains never change (a changed service port gets a
+    // new record), so an owner that is not a current record is a stale entry, dropped below
+    const live = new Set(this.replays.values());
     this.affinityOwners.clear();
     for (const s of this.storages()) s.owners.clear();
     for (const rec of this.replays.values()) {
       for (const ch of rec.chains) {
         const o = this.chainOwner.get(ch);
-        if (o !== undefined && o !== rec) exact = false;
+        if (o !== undefined && o !== rec && live.has(o)) exact = false;
         this.chainOwner.set(ch, rec);
       }
       for (const a of rec.affinity) this.affinityOwners.set(a, (this.affinityOwners.get(a) ?? 0) + 1);
@@ -898,6 +921,7 @@ export class NftProxier {
         if (st.elements.get(k) !== v) exact = false;
       }
     }
+    for (const [ch, o] of this.chainOwner) if (!live.has(o)) this.chainOwner.delete(ch);
     this.incremental = exact;
   }
 
