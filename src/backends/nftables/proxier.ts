@@ -627,7 +627,7 @@ export class NftProxier {
     const f = this.portFacts(info);
     const names = new Map<string, EndpointNames>();
     const sticky = info.stickyMaxAgeSeconds > 0;
-    if (prev !== undefined && prev.info.protocol === info.protocol && (prev.info.stickyMaxAgeSeconds > 0) === sticky)
+    if (prev !== undefined && prev.info.protocol === info.protocol && prev.info.stickyMaxAgeSeconds > 0 === sticky)
       for (const n of prev.names) names.set(n.key, n);
     const rec: Replay = { info, eps: rawEps, nsName: f.nsName, chains: [], affinity: [], names: [], elems: [] };
     const protocol = f.protocol;
