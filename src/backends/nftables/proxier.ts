@@ -34,7 +34,7 @@ import {
   type ChainSpec,
   type ElementSpec,
   type Op,
-  type RuleSource,
+  SourcedChain,
   type SetSpec,
 } from './table.js';
 
@@ -173,10 +173,10 @@ class SharedState extends Error {}
 
 /**
  * An endpoint's chain name (and its affinity set's, made only when a sticky service asks: most are never used), and
- * the rules of its chain, which are a function of the endpoint: the table of a proxier that keeps no texts builds
- * them again when a packet reaches the chain instead of keeping them (a RuleSource).
+ * the rules of its chain, which are a function of the endpoint: the table of a proxier that keeps no texts keeps
+ * this as the chain (a SourcedChain) and builds the rules again when a packet reaches it.
  */
-class EndpointNames implements RuleSource {
+class EndpointNames extends SourcedChain {
   constructor(
     readonly ip: string,
     readonly port: number,
@@ -184,7 +184,13 @@ class EndpointNames implements RuleSource {
     readonly protocol: Protocol,
     readonly family: Family,
     readonly sticky: boolean,
-  ) {}
+  ) {
+    super();
+  }
+
+  get name(): string {
+    return this.chain;
+  }
 
   /** Cache key: "IP:port", unique within the service port the names belong to. */
   get key(): string {
@@ -774,7 +780,7 @@ export class NftProxier {
     if (usesClusterPolicyChain) this.writeServiceToEndpointRules(ops, f, clusterPolicyChain, cluster, names);
     if (usesLocalPolicyChain) this.writeServiceToEndpointRules(ops, f, localPolicyChain, local, names);
 
-    // without texts, the table keeps an endpoint chain as its EndpointNames (the rules' source) and a count
+    // without texts, the table keeps an endpoint chain as its EndpointNames (the rules' source) and a rule count
     for (const n of allNames) {
       for (let i = 0; i < n.ruleCount; i++) {
         if (this.keepText) this.rule(ops, n.chain, n.ruleAt(i, this.rb()));

@@ -48,7 +48,7 @@ export interface ElementSpec {
 export type Op =
   | { verb: 'add'; obj: 'table'; comment: string }
   | { verb: 'add' | 'flush' | 'delete'; obj: 'chain'; chain: ChainSpec }
-  | { verb: 'add'; obj: 'rule'; chain: string; rule: NftRule; from?: RuleSource }
+  | { verb: 'add'; obj: 'rule'; chain: string; rule: NftRule; from?: SourcedChain }
   | { verb: 'add' | 'flush' | 'delete'; obj: 'set'; set: SetSpec }
   | { verb: 'add' | 'delete'; obj: 'element'; el: ElementSpec };
 
@@ -132,27 +132,20 @@ export interface ChainState {
 }
 
 /**
- * Where a rule of a table that is never printed comes from, when its chain's rules can be built again on demand:
- * rule i of the source is always the same rule (an endpoint chain's, a function of the endpoint). A rule operation
- * naming its source (`from`) lets the table keep, instead of the rules, the source and how many it holds.
+ * A regular chain of a table that is never printed whose rules can be built again on demand: rule i is always the
+ * same rule (an endpoint chain's, a function of the endpoint). A rule operation naming such a chain as its source
+ * (`from`, with the chain's name) lets the table keep the source itself as the chain, with the number of its rules
+ * the chain holds (the first `n`), instead of the rules.
  */
-export interface RuleSource {
-  ruleAt(i: number): NftRule;
-}
-
-interface ListedChain extends ChainState {
-  rules: NftRule[];
-}
-
-/** A regular chain whose rules are the first `n` of one source (anonymous sets and all counted as they were added). */
-class SourcedChain implements ChainState {
+export abstract class SourcedChain implements ChainState {
+  /** Rules held (the first n of the source), the anonymous sets they made, creation order: set by the table. */
   n = 0;
   anon = 0;
-  constructor(
-    readonly name: string,
-    readonly order: number,
-    public source: RuleSource,
-  ) {}
+  order = 0;
+
+  abstract readonly name: string;
+
+  abstract ruleAt(i: number): NftRule;
 
   get base(): undefined {
     return undefined;
@@ -164,9 +157,13 @@ class SourcedChain implements ChainState {
 
   get rules(): NftRule[] {
     const out: NftRule[] = [];
-    for (let i = 0; i < this.n; i++) out.push(this.source.ruleAt(i));
+    for (let i = 0; i < this.n; i++) out.push(this.ruleAt(i));
     return out;
   }
+}
+
+interface ListedChain extends ChainState {
+  rules: NftRule[];
 }
 
 type Chain = ListedChain | SourcedChain;
@@ -268,24 +265,24 @@ export class NftTable {
     }
   }
 
-  private addRule(ch: Chain, rule: NftRule, from: RuleSource | undefined): void {
-    if (ch instanceof SourcedChain) {
-      if (from !== undefined && (from === ch.source || ch.n === 0)) {
-        ch.source = from;
-        ch.n++;
-        ch.anon += rule.anonSets;
-        return;
+  private addRule(ch: Chain, rule: NftRule, from: SourcedChain | undefined): void {
+    const empty = ch instanceof SourcedChain ? ch.n === 0 : ch.rules.length === 0 && ch.base === undefined && ch.comment === undefined;
+    if (from !== undefined && from.name === ch.name && (from === ch || empty)) {
+      if (from !== ch) {
+        // the source becomes the chain, in the chain's place
+        from.order = ch.order;
+        from.n = 0;
+        from.anon = 0;
+        this.chainMap.set(ch.name, from);
       }
+      from.n++;
+      from.anon += rule.anonSets;
+      return;
+    }
+    if (ch instanceof SourcedChain) {
       // another source: the chain keeps its rules from now on
       const listed: ListedChain = { name: ch.name, base: undefined, comment: undefined, rules: ch.rules.concat([rule]), order: ch.order };
       this.chainMap.set(ch.name, listed);
-      return;
-    }
-    if (from !== undefined && ch.rules.length === 0 && ch.base === undefined && ch.comment === undefined) {
-      const sourced = new SourcedChain(ch.name, ch.order, from);
-      sourced.n = 1;
-      sourced.anon = rule.anonSets;
-      this.chainMap.set(ch.name, sourced);
       return;
     }
     // exact-size arrays for the short chains (most of them): an array pushed to reserves room for 17
