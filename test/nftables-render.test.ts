@@ -85,10 +85,18 @@ test('a backend built with renderable: false counts and walks exactly as a rende
   const key = [...snap.services.keys()][5]!;
   const eps = new Map(snap.endpoints);
   eps.set(key, eps.get(key)!.slice(1));
+  // a service turning sticky and back (its endpoint chains gain and lose the affinity rule), and full resyncs
+  const sticky = new Map(snap.services);
+  const svc = sticky.get(key)!;
+  sticky.set(key, { ...svc, stickyMaxAgeSeconds: svc.stickyMaxAgeSeconds > 0 ? 0 : 10800 });
   const steps: Array<[typeof snap, Set<string>, number]> = [
     [snap, new Set(), 0],
     [{ services: snap.services, endpoints: eps }, new Set([key]), 5],
     [snap, new Set([key]), 10],
+    [{ services: sticky, endpoints: snap.endpoints }, new Set([key]), 20],
+    [{ services: sticky, endpoints: snap.endpoints }, new Set(), 4000],
+    [snap, new Set([key]), 4010],
+    [snap, new Set(), 8000],
   ];
   for (const [s, changed, now] of steps) {
     assert.deepEqual(syncCountsOf(lean.syncCounts(s, changed, now)), syncCountsOf(kept.syncCounts(s, changed, now)));

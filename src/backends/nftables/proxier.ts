@@ -7,7 +7,7 @@
  * Differences from upstream where upstream has no defined order: service ports are visited in key order (upstream
  * iterates a Go map), leftover map elements and stale chains are handled in insertion order (Go sets).
  */
-import type { EndpointInfo, ProxySnapshot, ServicePortInfo, Seconds } from '../../types.js';
+import type { EndpointInfo, Protocol, ProxySnapshot, ServicePortInfo, Seconds } from '../../types.js';
 import { categorizeEndpoints } from '../../proxy/topology.js';
 import { usesClusterEndpoints, usesLocalEndpoints } from '../../proxy/serviceport.js';
 import { formatIPv4, parseCidr4, parseIPv4 } from '../../net/ipv4.js';
@@ -34,6 +34,7 @@ import {
   type ChainSpec,
   type ElementSpec,
   type Op,
+  SourcedChain,
   type SetSpec,
 } from './table.js';
 
@@ -170,13 +171,26 @@ type JournalEntry = [s: ElementStorage, key: string, previous: string | undefine
 /** Thrown inside an incremental sync when two service ports share a chain or an element's value differs. */
 class SharedState extends Error {}
 
-/** An endpoint's chain name (and its affinity set's, made only when a sticky service asks: most are never used). */
-class EndpointNames {
+/**
+ * An endpoint's chain name (and its affinity set's, made only when a sticky service asks: most are never used), and
+ * the rules of its chain, which are a function of the endpoint: the table of a proxier that keeps no texts keeps
+ * this as the chain (a SourcedChain) and builds the rules again when a packet reaches it.
+ */
+class EndpointNames extends SourcedChain {
   constructor(
     readonly ip: string,
     readonly port: number,
     readonly chain: string,
-  ) {}
+    readonly protocol: Protocol,
+    readonly family: Family,
+    readonly sticky: boolean,
+  ) {
+    super();
+  }
+
+  get name(): string {
+    return this.chain;
+  }
 
   /** Cache key: "IP:port", unique within the service port the names belong to. */
   get key(): string {
@@ -185,6 +199,18 @@ class EndpointNames {
 
   get affinity(): string {
     return AFFINITY_PREFIX + this.chain.slice(ENDPOINT_PREFIX.length);
+  }
+
+  /** How many rules the endpoint chain holds. */
+  get ruleCount(): number {
+    return this.sticky ? 3 : 2;
+  }
+
+  /** The endpoint chain's rule i, built with `rb` (a builder that keeps no texts unless one is given). */
+  ruleAt(i: number, rb = new RuleBuilder(this.family, false, false)): NftRule {
+    if (i === 0) return rb.addr('saddr', this.ip).jump(MARK_MASQ_CHAIN).build();
+    if (i === 1 && this.sticky) return rb.update(this.affinity).build();
+    return rb.dnat(this.protocol, this.ip, this.port).build();
   }
 }
 
@@ -211,6 +237,27 @@ function exact(rec: Replay): Replay {
   rec.chains = rec.chains.slice();
   rec.elems = rec.elems.slice();
   return rec;
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether a service port's new record names the same chains, endpoints and elements as its previous one: the
+ * previous one is then kept (a full resync of an unchanged service port keeps nothing new).
+ */
+function sameRecord(prev: Replay, rec: Replay): boolean {
+  if (prev.nsName !== rec.nsName || !sameList(prev.chains, rec.chains) || !sameList(prev.affinity, rec.affinity)) return false;
+  if (!sameList(prev.names, rec.names) || prev.elems.length !== rec.elems.length) return false;
+  for (let i = 0; i < rec.elems.length; i++) {
+    const p = prev.elems[i]!;
+    const r = rec.elems[i]!;
+    if (p[0] !== r[0] || p[1] !== r[1] || p[2] !== r[2] || p[3] !== r[3]) return false;
+  }
+  return true;
 }
 
 /** The per-service-port facts syncProxyRules derives (servicePortInfo's cached names included). */
@@ -552,7 +599,7 @@ export class NftProxier {
     let n = cache.get(k);
     if (n === undefined) {
       const base = endpointChainNameBase(f.info.namespace, f.info.name, f.protocol, f.info.portName, e.ip, e.port);
-      n = new EndpointNames(e.ip, e.port, ENDPOINT_PREFIX + base);
+      n = new EndpointNames(e.ip, e.port, ENDPOINT_PREFIX + base, f.info.protocol, this.cfg.family, f.info.stickyMaxAgeSeconds > 0);
       cache.set(k, n);
     }
     return n;
@@ -585,7 +632,9 @@ export class NftProxier {
     const c = this.cfg;
     const f = this.portFacts(info);
     const names = new Map<string, EndpointNames>();
-    if (prev !== undefined && prev.info.protocol === info.protocol) for (const n of prev.names) names.set(n.key, n);
+    const sticky = info.stickyMaxAgeSeconds > 0;
+    if (prev !== undefined && prev.info.protocol === info.protocol && prev.info.stickyMaxAgeSeconds > 0 === sticky)
+      for (const n of prev.names) names.set(n.key, n);
     const rec: Replay = { info, eps: rawEps, nsName: f.nsName, chains: [], affinity: [], names: [], elems: [] };
     const protocol = f.protocol;
     const port = String(info.port);
@@ -598,7 +647,6 @@ export class NftProxier {
     const usesLocal = usesLocalEndpoints(info);
     const { cluster, local, all, hasAny: hasEndpoints } = categorizeEndpoints(eps, usesCluster, usesLocal);
     const skip = tryPartialSync && !changedServices.has(f.nsName);
-    const sticky = info.stickyMaxAgeSeconds > 0;
     const chain = (name: string): void => {
       this.ensureChain(ops, created, { name }, skip);
       rec.chains.push(name);
@@ -732,12 +780,12 @@ export class NftProxier {
     if (usesClusterPolicyChain) this.writeServiceToEndpointRules(ops, f, clusterPolicyChain, cluster, names);
     if (usesLocalPolicyChain) this.writeServiceToEndpointRules(ops, f, localPolicyChain, local, names);
 
-    for (let i = 0; i < all.length; i++) {
-      const e = all[i]!;
-      const n = allNames[i]!;
-      this.rule(ops, n.chain, this.rb().addr('saddr', e.ip).jump(MARK_MASQ_CHAIN).build());
-      if (sticky) this.rule(ops, n.chain, this.rb().update(n.affinity).build());
-      this.rule(ops, n.chain, this.rb().dnat(info.protocol, e.ip, e.port).build());
+    // without texts, the table keeps an endpoint chain as its EndpointNames (the rules' source) and a rule count
+    for (const n of allNames) {
+      for (let i = 0; i < n.ruleCount; i++) {
+        if (this.keepText) this.rule(ops, n.chain, n.ruleAt(i, this.rb()));
+        else ops.push({ verb: 'add', obj: 'rule', chain: n.chain, rule: n.ruleAt(i), from: n });
+      }
     }
     return exact(rec);
   }
@@ -833,7 +881,7 @@ export class NftProxier {
       }
       const rec = this.servicePort(ops, info, rawEps, tryPartialSync, changedServices, activeChains, prev, null);
       for (const a of rec.affinity) activeAffinitySets.add(a);
-      replays.set(key, rec);
+      replays.set(key, prev !== undefined && sameRecord(prev, rec) ? Object.assign(prev, { info: rec.info, eps: rec.eps }) : rec);
     }
 
     // Stale service chains: flushed now (a map element may still point at them), deleted a second later.
@@ -862,13 +910,15 @@ export class NftProxier {
    */
   private recordOwners(): void {
     let exact = true;
-    this.chainOwner.clear();
+    // chainOwner is updated in place, not rebuilt: a record's chains never change (a changed service port gets a
+    // new record), so an owner that is not a current record is a stale entry, dropped below
+    const live = new Set(this.replays.values());
     this.affinityOwners.clear();
     for (const s of this.storages()) s.owners.clear();
     for (const rec of this.replays.values()) {
       for (const ch of rec.chains) {
         const o = this.chainOwner.get(ch);
-        if (o !== undefined && o !== rec) exact = false;
+        if (o !== undefined && o !== rec && live.has(o)) exact = false;
         this.chainOwner.set(ch, rec);
       }
       for (const a of rec.affinity) this.affinityOwners.set(a, (this.affinityOwners.get(a) ?? 0) + 1);
@@ -877,6 +927,7 @@ export class NftProxier {
         if (st.elements.get(k) !== v) exact = false;
       }
     }
+    for (const [ch, o] of this.chainOwner) if (!live.has(o)) this.chainOwner.delete(ch);
     this.incremental = exact;
   }
 

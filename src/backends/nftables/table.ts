@@ -48,7 +48,7 @@ export interface ElementSpec {
 export type Op =
   | { verb: 'add'; obj: 'table'; comment: string }
   | { verb: 'add' | 'flush' | 'delete'; obj: 'chain'; chain: ChainSpec }
-  | { verb: 'add'; obj: 'rule'; chain: string; rule: NftRule }
+  | { verb: 'add'; obj: 'rule'; chain: string; rule: NftRule; from?: SourcedChain }
   | { verb: 'add' | 'flush' | 'delete'; obj: 'set'; set: SetSpec }
   | { verb: 'add' | 'delete'; obj: 'element'; el: ElementSpec };
 
@@ -126,10 +126,47 @@ export interface ChainState {
   readonly name: string;
   readonly base: BaseChainSpec | undefined;
   readonly comment: string | undefined;
-  rules: NftRule[];
+  readonly rules: readonly NftRule[];
   /** Creation order in the table (the order `chains` iterates in): sorts a few chains without a scan of all. */
   readonly order: number;
 }
+
+/**
+ * A regular chain of a table that is never printed whose rules can be built again on demand: rule i is always the
+ * same rule (an endpoint chain's, a function of the endpoint). A rule operation naming such a chain as its source
+ * (`from`, with the chain's name) lets the table keep the source itself as the chain, with the number of its rules
+ * the chain holds (the first `n`), instead of the rules.
+ */
+export abstract class SourcedChain implements ChainState {
+  /** Rules held (the first n of the source), the anonymous sets they made, creation order: set by the table. */
+  n = 0;
+  anon = 0;
+  order = 0;
+
+  abstract readonly name: string;
+
+  abstract ruleAt(i: number): NftRule;
+
+  get base(): undefined {
+    return undefined;
+  }
+
+  get comment(): undefined {
+    return undefined;
+  }
+
+  get rules(): NftRule[] {
+    const out: NftRule[] = [];
+    for (let i = 0; i < this.n; i++) out.push(this.ruleAt(i));
+    return out;
+  }
+}
+
+interface ListedChain extends ChainState {
+  rules: NftRule[];
+}
+
+type Chain = ListedChain | SourcedChain;
 
 export interface SetState {
   readonly spec: SetSpec;
@@ -145,7 +182,10 @@ export class NftTable {
   exists = false;
   comment = '';
   readonly sets = new Map<string, SetState>();
-  readonly chains = new Map<string, ChainState>();
+  readonly chains: ReadonlyMap<string, ChainState> = new Map<string, Chain>();
+  private get chainMap(): Map<string, Chain> {
+    return this.chains as Map<string, Chain>;
+  }
   /** Rules in all chains, and the anonymous sets they hold (kept up to date by apply()). */
   private rules = 0;
   private anon = 0;
@@ -165,27 +205,32 @@ export class NftTable {
         return;
       case 'chain': {
         const c = op.chain;
-        const cur = this.chains.get(c.name);
+        const cur = this.chainMap.get(c.name);
         if (op.verb === 'add') {
           if (cur === undefined)
-            this.chains.set(c.name, { name: c.name, base: c.base, comment: c.comment, rules: [], order: this.chainsCreated++ });
+            this.chainMap.set(c.name, { name: c.name, base: c.base, comment: c.comment, rules: [], order: this.chainsCreated++ });
         } else if (cur === undefined) throw new Error(`nft: ${op.verb} chain ${c.name}: no such chain`);
         else {
-          for (const r of cur.rules) {
-            this.rules--;
-            this.anon -= r.anonSets;
+          if (cur instanceof SourcedChain) {
+            this.rules -= cur.n;
+            this.anon -= cur.anon;
+            cur.n = 0;
+            cur.anon = 0;
+          } else {
+            for (const r of cur.rules) {
+              this.rules--;
+              this.anon -= r.anonSets;
+            }
+            cur.rules = [];
           }
-          if (op.verb === 'flush') cur.rules = [];
-          else this.chains.delete(c.name);
+          if (op.verb === 'delete') this.chainMap.delete(c.name);
         }
         return;
       }
       case 'rule': {
-        const ch = this.chains.get(op.chain);
+        const ch = this.chainMap.get(op.chain);
         if (ch === undefined) throw new Error(`nft: add rule: no such chain ${op.chain}`);
-        // exact-size arrays for the short chains (most of them): an array pushed to reserves room for 17
-        if (ch.rules.length < 16) ch.rules = ch.rules.concat([op.rule]);
-        else ch.rules.push(op.rule);
+        this.addRule(ch, op.rule, op.from);
         this.rules++;
         this.anon += op.rule.anonSets;
         if (op.rule.updates !== null) {
@@ -218,6 +263,31 @@ export class NftTable {
         return;
       }
     }
+  }
+
+  private addRule(ch: Chain, rule: NftRule, from: SourcedChain | undefined): void {
+    const empty = ch instanceof SourcedChain ? ch.n === 0 : ch.rules.length === 0 && ch.base === undefined && ch.comment === undefined;
+    if (from !== undefined && from.name === ch.name && (from === ch || empty)) {
+      if (from !== ch) {
+        // the source becomes the chain, in the chain's place
+        from.order = ch.order;
+        from.n = 0;
+        from.anon = 0;
+        this.chainMap.set(ch.name, from);
+      }
+      from.n++;
+      from.anon += rule.anonSets;
+      return;
+    }
+    if (ch instanceof SourcedChain) {
+      // another source: the chain keeps its rules from now on
+      const listed: ListedChain = { name: ch.name, base: undefined, comment: undefined, rules: ch.rules.concat([rule]), order: ch.order };
+      this.chainMap.set(ch.name, listed);
+      return;
+    }
+    // exact-size arrays for the short chains (most of them): an array pushed to reserves room for 17
+    if (ch.rules.length < 16) ch.rules = ch.rules.concat([rule]);
+    else ch.rules.push(rule);
   }
 
   applyAll(ops: readonly Op[]): void {
