@@ -420,8 +420,29 @@ const ARITY: Record<string, number> = {
   update: 1,
 };
 
-/** The last rule a tape was replayed for: the walk reads a rule's matches, then its statement. */
-let replayed: { of: TapeRule; rule: NftRule } | null = null;
+/**
+ * A bounded memo of what a table that keeps no texts builds again when a packet walks into it (a TapeRule's rule, a
+ * sourced chain's rules): the walks of a lookup benchmark or a measured phase mostly revisit the same few thousand
+ * chains, so they find them built, while memory stays bounded (the oldest entry goes first). Built rules are equal
+ * to the ones they stand for: counts and walks are the same with or without it.
+ */
+export class BuiltMemo<K extends object, V> {
+  private readonly m = new Map<K, V>();
+  constructor(private readonly limit: number) {}
+
+  get(k: K): V | undefined {
+    return this.m.get(k);
+  }
+
+  set(k: K, v: V): V {
+    if (this.m.size >= this.limit) this.m.delete(this.m.keys().next().value as K);
+    this.m.set(k, v);
+    return v;
+  }
+}
+
+/** Rules replayed from their tapes. */
+const replayed = new BuiltMemo<TapeRule, NftRule>(8192);
 
 /**
  * A rule of a table that is never printed: its counts (bytes, anonymous sets, updated set) and the builder calls
@@ -454,7 +475,8 @@ class TapeRule implements NftRule {
   }
 
   private replay(): NftRule {
-    if (replayed?.of === this) return replayed.rule;
+    const done = replayed.get(this);
+    if (done !== undefined) return done;
     const t = this.tape;
     const b = new RuleBuilder(t[0] as Family, false, false);
     for (let i = 1; i < t.length;) {
@@ -463,8 +485,6 @@ class TapeRule implements NftRule {
       (b[name as keyof RuleBuilder] as (...a: unknown[]) => unknown)(...t.slice(i + 1, i + 1 + k));
       i += 1 + k;
     }
-    const rule = b.build(this.comment);
-    replayed = { of: this, rule };
-    return rule;
+    return replayed.set(this, b.build(this.comment));
   }
 }

@@ -9,7 +9,7 @@
  *   nft sorts them (see `elementOrder`), two addresses per line in an ipv4_addr set, one element per line in a map.
  */
 import { parseIPSloppy } from '../../net/ip.js';
-import type { Family, NftRule } from './rules.js';
+import { BuiltMemo, type Family, type NftRule } from './rules.js';
 
 export interface BaseChainSpec {
   type: 'filter' | 'nat';
@@ -156,11 +156,16 @@ export abstract class SourcedChain implements ChainState {
   }
 
   get rules(): NftRule[] {
+    const done = sourcedRules.get(this);
+    if (done !== undefined && done.length === this.n) return done;
     const out: NftRule[] = [];
     for (let i = 0; i < this.n; i++) out.push(this.ruleAt(i));
-    return out;
+    return sourcedRules.set(this, out);
   }
 }
+
+/** Sourced chains' rules as last built for a walk. */
+const sourcedRules = new BuiltMemo<SourcedChain, NftRule[]>(8192);
 
 interface ListedChain extends ChainState {
   rules: NftRule[];
