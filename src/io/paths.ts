@@ -14,8 +14,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../errors.js';
 
-/** The package's root directory (holds package.json, scenarios/, results/baseline). */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * The package's root directory (holds package.json, scenarios/, results/baseline). From the compiled build
+ * (bin/build.mjs), a mirror whose package.json is a link to the package's, it is the package's own directory, so
+ * paths shown to the user are the package's.
+ */
+export const PACKAGE_ROOT = packageRoot(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..'));
+
+function packageRoot(here: string): string {
+  try {
+    return path.dirname(fs.realpathSync(path.join(here, 'package.json')));
+  } catch {
+    return here;
+  }
+}
 
 /** `p` resolved against the package root when relative. */
 export function packagePath(p: string): string {
